@@ -1,0 +1,133 @@
+# postern - build, test, install.  GNU make; libraries through pkg-config.
+#
+#   make                 build build/postern
+#   make SANITIZE=1      ASan+UBSan build in build-asan/ (any target)
+#   make check           C unit tests        make integ   integration tests
+#   make test            both                make fuzz    libFuzzer targets
+#   make run             demo: postern in front of a local smtp-sink
+#   make bench           scripts/bench.sh    make install PREFIX=/usr DESTDIR=
+
+PREFIX	?= /usr/local
+DESTDIR	?=
+CC	?= cc
+PYTHON	?= /usr/bin/python3
+PKGS	 = libevent
+
+ifeq ($(SANITIZE),1)
+BUILD	?= build-asan
+SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
+	   -fno-sanitize-recover=undefined
+else
+BUILD	?= build
+SANFLAGS =
+endif
+
+CFLAGS	?= -O2 -g
+CFLAGS	+= -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wpointer-arith \
+	   -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
+	   -D_GNU_SOURCE -Iproxy -Ipolicy -Ifilters \
+	   $(shell pkg-config --cflags $(PKGS)) $(SANFLAGS)
+LDLIBS	+= $(shell pkg-config --libs $(PKGS)) $(SANFLAGS)
+
+# Everything but main.c goes into a static library the tests link against.
+SRCS	 = proxy/util.c \
+	   proxy/log.c \
+	   proxy/smtp_parse.c \
+	   proxy/data.c \
+	   proxy/rfc5322.c \
+	   proxy/spool.c \
+	   proxy/listener.c \
+	   proxy/backend.c \
+	   proxy/session.c \
+	   proxy/session_data.c \
+	   proxy/server.c \
+	   policy/conf.c \
+	   policy/decide.c \
+	   policy/txlog.c \
+	   filters/chain.c
+
+OBJS	 = $(SRCS:%.c=$(BUILD)/%.o) $(BUILD)/conf_default.o
+LIB	 = $(BUILD)/libpostern.a
+BIN	 = $(BUILD)/postern
+UNITS	 = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/t_*.c))
+FUZZERS	 = $(patsubst tests/fuzz/%.c,build-fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+
+.PHONY: all check integ test fuzz fuzz-smoke run bench install clean
+
+all: $(BIN)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+# The embedded default configuration, from policy/postern.conf.
+$(BUILD)/conf_default.c: policy/postern.conf
+	@mkdir -p $(dir $@)
+	{ echo 'const char conf_default_text[] ='; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $<; \
+	  echo ';'; } > $@
+
+$(BUILD)/conf_default.o: $(BUILD)/conf_default.c
+	$(CC) $(CFLAGS) -Wno-missing-variable-declarations -c -o $@ $<
+
+$(LIB): $(OBJS)
+	rm -f $@
+	ar rcs $@ $(OBJS)
+
+$(BIN): $(BUILD)/proxy/main.o $(LIB)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/tap.h $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+check: $(UNITS)
+	@fail=0; for t in $(UNITS); do \
+	    echo "== $$t"; $$t > $$t.log 2>&1 || { fail=1; cat $$t.log; }; \
+	    tail -n 1 $$t.log; \
+	done; exit $$fail
+
+integ: $(BIN)
+	POSTERN=$(abspath $(BIN)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/integ
+
+test: check fuzz-smoke
+
+# libFuzzer targets, built with clang against the sources they exercise.
+FUZZ_CFLAGS = -g -O1 -std=gnu11 -D_GNU_SOURCE -Iproxy -Ipolicy -Ifilters \
+	   -fsanitize=fuzzer,address,undefined $(shell pkg-config --cflags $(PKGS))
+build-fuzz/%: tests/fuzz/%.c $(SRCS) $(BUILD)/conf_default.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(filter-out proxy/listener.c \
+	    proxy/backend.c proxy/session.c proxy/session_data.c \
+	    proxy/server.c,$(SRCS)) $(BUILD)/conf_default.c \
+	    $(shell pkg-config --libs $(PKGS))
+
+fuzz: $(FUZZERS)
+
+# Every fuzzer over its seed corpus plus FUZZ_SECONDS of new inputs.
+FUZZ_SECONDS ?= 10
+fuzz-smoke: $(FUZZERS)
+	@for f in $(FUZZERS); do \
+	    n=$$(basename $$f); mkdir -p build-fuzz/corpus/$$n; \
+	    echo "== $$n"; \
+	    $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 \
+	        build-fuzz/corpus/$$n tests/fuzz/seeds/$$n \
+	        > build-fuzz/$$n.log 2>&1 || { cat build-fuzz/$$n.log; exit 1; }; \
+	    tail -n 1 build-fuzz/$$n.log; \
+	done
+
+run: $(BIN)
+	scripts/demo.sh $(abspath $(BIN))
+
+bench: $(BIN)
+	scripts/bench.sh $(abspath $(BIN))
+
+install: $(BIN)
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/sbin/postern
+	install -D -m 0644 policy/postern.conf \
+	    $(DESTDIR)$(PREFIX)/share/postern/postern.conf.example
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,534 @@
+/*
+ * chain.c - runs the configured filters in order at each stage of a
+ * connection, and is the fctx_* API filters see.
+ *
+ * A stage walks the filters from the first; the first verdict other than
+ * FV_CONTINUE decides the stage.  FV_PENDING parks the stage: the stage's
+ * arguments (owned by the caller, who keeps them valid) are remembered, and
+ * fctx_resume() goes on at the next filter, then reports the stage's verdict
+ * through the session's resume callback.  FV_ACCEPT is remembered for the
+ * rest of the message (for the connection when given at connect or helo).
+ *
+ * Public: chain_filter_lookup, chain_new, chain_ref, chain_unref,
+ * chain_length, chain_sess_new, chain_sess_free, chain_<stage>, chain_abort,
+ * chain_tx_done, chain_wants_content, chain_reply, chain_headers,
+ * chain_results; fctx_* (filter.h).
+ *
+ * DIAGNOSTICS
+ *	chain_new reports an unknown filter name or a filter's init error.
+ *	A resume without a parked stage is a broken invariant (fatalx).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chain.h"
+#include "conf.h"
+#include "log.h"
+#include "util.h"
+
+enum chain_stage {
+	CHAIN_CONNECT,
+	CHAIN_HELO,
+	CHAIN_ENVFROM,
+	CHAIN_ENVRCPT,
+	CHAIN_DATA,
+	CHAIN_HEADER,
+	CHAIN_EOH,
+	CHAIN_BODY,
+	CHAIN_EOM,
+};
+
+struct chain {
+	int			 refcnt;
+	size_t			 n;
+	const struct filter_ops	*ops[CONF_FILTERS_MAX];
+	void			*gpriv[CONF_FILTERS_MAX];
+};
+
+struct fctx {
+	struct chain_sess	*cs;		/* owner */
+	const struct filter_ops	*ops;
+	void			*gpriv;		/* from init, not owned */
+	void			*priv;		/* the filter's own */
+	char			 result[128];	/* for the transaction log */
+	int			 result_msg;	/* set during a message stage */
+};
+
+struct chain_stage_args {
+	const char		*s1;		/* host, name, addr */
+	const char		*s2;		/* header value */
+	const struct sockaddr	*sa;
+	char *const		*params;
+	const unsigned char	*data;
+	size_t			 len;
+};
+
+struct chain_sess {
+	struct chain		*chain;		/* reference held */
+	const struct conf	*conf;		/* not duplicated */
+	char			 sid[32];
+	chain_resume_cb		 resume;
+	void			*arg;
+	struct fctx		*fx;		/* chain->n entries */
+	int			 conn_accepted;
+	int			 msg_accepted;
+	enum chain_stage	 stage;		/* stage in progress */
+	struct chain_stage_args	 args;		/* not duplicated */
+	size_t			 next;		/* filter to run next */
+	struct fctx		*parked;	/* filter that went PENDING */
+	struct chain_reply	 reply;
+	struct chain_header	*hdrs;
+	size_t			 nhdrs;
+};
+
+/* The filters postern knows, by name. */
+static const struct filter_ops *const chain_registry[] = {
+	NULL
+};
+
+static enum fv	chain_call(struct chain_sess *, struct fctx *);
+static enum fv	chain_walk(struct chain_sess *);
+static enum fv	chain_decided(struct chain_sess *, struct fctx *, enum fv);
+static enum fv	chain_stage_start(struct chain_sess *, enum chain_stage);
+static int	chain_stage_is_msg(enum chain_stage);
+static void	chain_msg_reset(struct chain_sess *);
+
+const struct filter_ops *
+chain_filter_lookup(const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; chain_registry[i] != NULL; i++)
+		if (strcmp(chain_registry[i]->name, name) == 0)
+			return chain_registry[i];
+	return NULL;
+}
+
+struct chain *
+chain_new(const struct conf *conf, char *err, size_t errsz)
+{
+	struct chain	*c;
+	size_t		 i;
+
+	c = xcalloc(1, sizeof(*c));
+	c->refcnt = 1;
+	for (i = 0; i < conf->nfilters; i++) {
+		c->ops[i] = chain_filter_lookup(conf->filters[i]);
+		if (c->ops[i] == NULL) {
+			snprintf(err, errsz, "%s: filters.chain: unknown "
+			    "filter '%s'", conf->source, conf->filters[i]);
+			chain_unref(c);
+			return NULL;
+		}
+		c->n = i + 1;
+		if (c->ops[i]->init != NULL &&
+		    c->ops[i]->init(conf, &c->gpriv[i], err, errsz) == -1) {
+			c->ops[i] = NULL;	/* no fini for a failed init */
+			chain_unref(c);
+			return NULL;
+		}
+	}
+	return c;
+}
+
+struct chain *
+chain_ref(struct chain *c)
+{
+	c->refcnt++;
+	return c;
+}
+
+void
+chain_unref(struct chain *c)
+{
+	size_t	 i;
+
+	if (c == NULL || --c->refcnt > 0)
+		return;
+	for (i = 0; i < c->n; i++)
+		if (c->ops[i] != NULL && c->ops[i]->fini != NULL)
+			c->ops[i]->fini(c->gpriv[i]);
+	free(c);
+}
+
+size_t
+chain_length(const struct chain *c)
+{
+	return c->n;
+}
+
+struct chain_sess *
+chain_sess_new(struct chain *c, const struct conf *conf, const char *sid,
+    chain_resume_cb resume, void *arg)
+{
+	struct chain_sess	*cs;
+	size_t			 i;
+
+	cs = xcalloc(1, sizeof(*cs));
+	cs->chain = chain_ref(c);
+	cs->conf = conf;
+	strlcpy(cs->sid, sid, sizeof(cs->sid));
+	cs->resume = resume;
+	cs->arg = arg;
+	cs->fx = xcalloc(c->n, sizeof(*cs->fx));
+	for (i = 0; i < c->n; i++) {
+		cs->fx[i].cs = cs;
+		cs->fx[i].ops = c->ops[i];
+		cs->fx[i].gpriv = c->gpriv[i];
+	}
+	return cs;
+}
+
+void
+chain_sess_free(struct chain_sess *cs)
+{
+	size_t	 i;
+
+	if (cs == NULL)
+		return;
+	for (i = 0; i < cs->chain->n; i++)
+		if (cs->fx[i].ops->close != NULL)
+			cs->fx[i].ops->close(&cs->fx[i]);
+	chain_msg_reset(cs);
+	chain_unref(cs->chain);
+	free(cs->fx);
+	free(cs);
+}
+
+static int
+chain_stage_is_msg(enum chain_stage st)
+{
+	return st != CHAIN_CONNECT && st != CHAIN_HELO;
+}
+
+static enum fv
+chain_call(struct chain_sess *cs, struct fctx *fx)
+{
+	const struct filter_ops		*o = fx->ops;
+	const struct chain_stage_args	*a = &cs->args;
+
+	switch (cs->stage) {
+	case CHAIN_CONNECT:
+		return o->connect ? o->connect(fx, a->s1, a->sa) : FV_CONTINUE;
+	case CHAIN_HELO:
+		return o->helo ? o->helo(fx, a->s1) : FV_CONTINUE;
+	case CHAIN_ENVFROM:
+		return o->envfrom ? o->envfrom(fx, a->s1, a->params) :
+		    FV_CONTINUE;
+	case CHAIN_ENVRCPT:
+		return o->envrcpt ? o->envrcpt(fx, a->s1, a->params) :
+		    FV_CONTINUE;
+	case CHAIN_DATA:
+		return o->data ? o->data(fx) : FV_CONTINUE;
+	case CHAIN_HEADER:
+		return o->header ? o->header(fx, a->s1, a->s2) : FV_CONTINUE;
+	case CHAIN_EOH:
+		return o->eoh ? o->eoh(fx) : FV_CONTINUE;
+	case CHAIN_BODY:
+		return o->body ? o->body(fx, a->data, a->len) : FV_CONTINUE;
+	case CHAIN_EOM:
+		return o->eom ? o->eom(fx) : FV_CONTINUE;
+	}
+	return FV_CONTINUE;
+}
+
+/* Run filters from cs->next until one decides or goes PENDING. */
+static enum fv
+chain_walk(struct chain_sess *cs)
+{
+	struct fctx	*fx;
+	enum fv		 v;
+
+	for (; cs->next < cs->chain->n; cs->next++) {
+		fx = &cs->fx[cs->next];
+		v = chain_call(cs, fx);
+		if (v == FV_PENDING) {
+			cs->parked = fx;
+			return FV_PENDING;
+		}
+		if (v != FV_CONTINUE)
+			return chain_decided(cs, fx, v);
+	}
+	return FV_CONTINUE;
+}
+
+/* Filter fx decided the stage with v: note who, and remember an ACCEPT. */
+static enum fv
+chain_decided(struct chain_sess *cs, struct fctx *fx, enum fv v)
+{
+	if (cs->reply.filter == NULL)
+		cs->reply.filter = fx->ops->name;
+	if (v == FV_ACCEPT) {
+		if (chain_stage_is_msg(cs->stage))
+			cs->msg_accepted = 1;
+		else
+			cs->conn_accepted = 1;
+	}
+	log_trace(TRACE_FILTER, "%s filter %s: %s", cs->sid, fx->ops->name,
+	    filter_verdict_name(v));
+	return v;
+}
+
+static enum fv
+chain_stage_start(struct chain_sess *cs, enum chain_stage st)
+{
+	if (cs->parked != NULL)
+		fatalx("%s: filter stage started while %s is pending",
+		    cs->sid, cs->parked->ops->name);
+	if (cs->conn_accepted ||
+	    (cs->msg_accepted && chain_stage_is_msg(st)))
+		return FV_CONTINUE;
+	cs->stage = st;
+	cs->next = 0;
+	memset(&cs->reply, 0, sizeof(cs->reply));
+	return chain_walk(cs);
+}
+
+enum fv
+chain_connect(struct chain_sess *cs, const char *host,
+    const struct sockaddr *sa)
+{
+	cs->args = (struct chain_stage_args){ .s1 = host, .sa = sa };
+	return chain_stage_start(cs, CHAIN_CONNECT);
+}
+
+enum fv
+chain_helo(struct chain_sess *cs, const char *name)
+{
+	cs->args = (struct chain_stage_args){ .s1 = name };
+	return chain_stage_start(cs, CHAIN_HELO);
+}
+
+enum fv
+chain_envfrom(struct chain_sess *cs, const char *addr, char *const *params)
+{
+	cs->args = (struct chain_stage_args){ .s1 = addr, .params = params };
+	return chain_stage_start(cs, CHAIN_ENVFROM);
+}
+
+enum fv
+chain_envrcpt(struct chain_sess *cs, const char *addr, char *const *params)
+{
+	cs->args = (struct chain_stage_args){ .s1 = addr, .params = params };
+	return chain_stage_start(cs, CHAIN_ENVRCPT);
+}
+
+enum fv
+chain_data(struct chain_sess *cs)
+{
+	cs->args = (struct chain_stage_args){ 0 };
+	return chain_stage_start(cs, CHAIN_DATA);
+}
+
+enum fv
+chain_header(struct chain_sess *cs, const char *name, const char *value)
+{
+	cs->args = (struct chain_stage_args){ .s1 = name, .s2 = value };
+	return chain_stage_start(cs, CHAIN_HEADER);
+}
+
+enum fv
+chain_eoh(struct chain_sess *cs)
+{
+	cs->args = (struct chain_stage_args){ 0 };
+	return chain_stage_start(cs, CHAIN_EOH);
+}
+
+enum fv
+chain_body(struct chain_sess *cs, const unsigned char *data, size_t len)
+{
+	cs->args = (struct chain_stage_args){ .data = data, .len = len };
+	return chain_stage_start(cs, CHAIN_BODY);
+}
+
+enum fv
+chain_eom(struct chain_sess *cs)
+{
+	cs->args = (struct chain_stage_args){ 0 };
+	return chain_stage_start(cs, CHAIN_EOM);
+}
+
+static void
+chain_msg_reset(struct chain_sess *cs)
+{
+	size_t	 i;
+
+	for (i = 0; i < cs->nhdrs; i++) {
+		free(cs->hdrs[i].name);
+		free(cs->hdrs[i].value);
+	}
+	free(cs->hdrs);
+	cs->hdrs = NULL;
+	cs->nhdrs = 0;
+	cs->msg_accepted = 0;
+	memset(&cs->reply, 0, sizeof(cs->reply));
+	for (i = 0; i < cs->chain->n; i++)
+		if (cs->fx[i].result_msg) {
+			cs->fx[i].result[0] = '\0';
+			cs->fx[i].result_msg = 0;
+		}
+}
+
+void
+chain_abort(struct chain_sess *cs)
+{
+	size_t	 i;
+
+	for (i = 0; i < cs->chain->n; i++)
+		if (cs->fx[i].ops->abort != NULL)
+			cs->fx[i].ops->abort(&cs->fx[i]);
+	chain_msg_reset(cs);
+}
+
+void
+chain_tx_done(struct chain_sess *cs)
+{
+	chain_msg_reset(cs);
+}
+
+int
+chain_wants_content(const struct chain_sess *cs)
+{
+	const struct filter_ops	*o;
+	size_t			 i;
+
+	if (cs->conn_accepted || cs->msg_accepted)
+		return 0;
+	for (i = 0; i < cs->chain->n; i++) {
+		o = cs->fx[i].ops;
+		if (o->header != NULL || o->eoh != NULL || o->body != NULL)
+			return 1;
+	}
+	return 0;
+}
+
+const struct chain_reply *
+chain_reply(const struct chain_sess *cs)
+{
+	return &cs->reply;
+}
+
+size_t
+chain_headers(const struct chain_sess *cs, const struct chain_header **hdrs)
+{
+	*hdrs = cs->hdrs;
+	return cs->nhdrs;
+}
+
+void
+chain_results(const struct chain_sess *cs, char *buf, size_t bufsz)
+{
+	size_t	 i;
+
+	buf[0] = '\0';
+	for (i = 0; i < cs->chain->n; i++) {
+		if (cs->fx[i].result[0] == '\0')
+			continue;
+		if (buf[0] != '\0')
+			strlcat(buf, " ", bufsz);
+		strlcat(buf, cs->fx[i].ops->name, bufsz);
+		strlcat(buf, "=", bufsz);
+		strlcat(buf, cs->fx[i].result, bufsz);
+	}
+}
+
+/* The fctx_* API of filter.h. */
+
+void *
+fctx_priv(struct fctx *fx)
+{
+	return fx->priv;
+}
+
+void
+fctx_set_priv(struct fctx *fx, void *priv)
+{
+	fx->priv = priv;
+}
+
+void *
+fctx_gpriv(struct fctx *fx)
+{
+	return fx->gpriv;
+}
+
+const struct conf *
+fctx_conf(struct fctx *fx)
+{
+	return fx->cs->conf;
+}
+
+const char *
+fctx_session_id(struct fctx *fx)
+{
+	return fx->cs->sid;
+}
+
+void
+fctx_reply(struct fctx *fx, const char *code, const char *esc,
+    const char *fmt, ...)
+{
+	struct chain_reply	*r = &fx->cs->reply;
+	va_list			 ap;
+
+	strlcpy(r->code, code, sizeof(r->code));
+	strlcpy(r->esc, esc, sizeof(r->esc));
+	va_start(ap, fmt);
+	vsnprintf(r->text, sizeof(r->text), fmt, ap);
+	va_end(ap);
+	r->filter = fx->ops->name;
+}
+
+void
+fctx_add_header(struct fctx *fx, const char *name, const char *value)
+{
+	struct chain_sess	*cs = fx->cs;
+
+	cs->hdrs = xrealloc(cs->hdrs, (cs->nhdrs + 1) * sizeof(*cs->hdrs));
+	cs->hdrs[cs->nhdrs].name = xstrdup(name);
+	cs->hdrs[cs->nhdrs].value = xstrdup(value);
+	cs->nhdrs++;
+}
+
+void
+fctx_result(struct fctx *fx, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(fx->result, sizeof(fx->result), fmt, ap);
+	va_end(ap);
+	fx->result_msg = chain_stage_is_msg(fx->cs->stage);
+}
+
+void
+fctx_resume(struct fctx *fx, enum fv v)
+{
+	struct chain_sess	*cs = fx->cs;
+
+	if (cs->parked != fx || v == FV_PENDING)
+		fatalx("%s: filter %s resumed without a pending stage",
+		    cs->sid, fx->ops->name);
+	cs->parked = NULL;
+	if (v == FV_CONTINUE) {
+		cs->next++;
+		v = chain_walk(cs);
+		if (v == FV_PENDING)
+			return;
+	} else
+		v = chain_decided(cs, fx, v);
+	cs->resume(cs->arg, v);
+}
+
+const char *
+filter_verdict_name(enum fv v)
+{
+	static const char *const names[] = {
+		"continue", "accept", "reject", "tempfail", "discard",
+		"pending"
+	};
+
+	return (size_t)v < nitems(names) ? names[v] : "?";
+}

@@ -1,0 +1,92 @@
+/*
+ * chain.h - runs the configured filters, in order, at each stage of a
+ * connection: short-circuits on the first verdict other than CONTINUE,
+ * parks on FV_PENDING and resumes at the next filter, remembers a message- or
+ * connection-wide ACCEPT, collects replies, queued headers and each filter's
+ * result for the log.  The front ends (proxy session, milter, dry run) call
+ * chain_* and never see a filter directly.
+ */
+#ifndef POSTERN_CHAIN_H
+#define POSTERN_CHAIN_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include "filter.h"
+
+struct conf;
+struct chain;
+struct chain_sess;
+
+/* The reply set by the filter that decided, or empty code when none. */
+struct chain_reply {
+	char		 code[4];
+	char		 esc[16];
+	char		 text[512];
+	const char	*filter;	/* name of the deciding filter, or NULL */
+};
+
+struct chain_header {
+	char		*name;
+	char		*value;
+};
+
+/* Called when a stage that returned FV_PENDING is complete. */
+typedef void	(*chain_resume_cb)(void *arg, enum fv);
+
+/* The filter registry: name -> ops; NULL when unknown. */
+const struct filter_ops *chain_filter_lookup(const char *name);
+
+/*
+ * chain_new - the filters conf names, each init'ed; refcount 1, or NULL with
+ * the first error in err.  A chain is shared, read-only, by every session
+ * started while it was current; the last chain_unref runs every fini.
+ */
+struct chain	*chain_new(const struct conf *, char *err, size_t errsz);
+struct chain	*chain_ref(struct chain *);
+void		 chain_unref(struct chain *);
+size_t		 chain_length(const struct chain *);
+
+/* chain_sess_new - one connection's view; session_id copied. */
+struct chain_sess *chain_sess_new(struct chain *, const struct conf *,
+		    const char *session_id, chain_resume_cb, void *arg);
+/* chain_sess_free - delivers close to every filter, then frees. */
+void		 chain_sess_free(struct chain_sess *);
+
+/*
+ * Stages.  Each returns the stage's verdict, or FV_PENDING, in which case
+ * the resume callback gets the verdict later.  Arguments must stay valid until
+ * the stage is complete.  FV_ACCEPT is remembered: later stages of the
+ * message (of the connection, for connect/helo) return FV_CONTINUE at once.
+ */
+enum fv		 chain_connect(struct chain_sess *, const char *host,
+		    const struct sockaddr *);
+enum fv		 chain_helo(struct chain_sess *, const char *name);
+enum fv		 chain_envfrom(struct chain_sess *, const char *addr,
+		    char *const *params);
+enum fv		 chain_envrcpt(struct chain_sess *, const char *addr,
+		    char *const *params);
+enum fv		 chain_data(struct chain_sess *);
+enum fv		 chain_header(struct chain_sess *, const char *name,
+		    const char *value);
+enum fv		 chain_eoh(struct chain_sess *);
+enum fv		 chain_body(struct chain_sess *, const unsigned char *, size_t);
+enum fv		 chain_eom(struct chain_sess *);
+/* chain_abort - the transaction ended without eom (RSET, disconnect, a
+ * reject): abort to every filter, per-message state cleared. */
+void		 chain_abort(struct chain_sess *);
+/* chain_tx_done - after eom: per-message state cleared for the next one. */
+void		 chain_tx_done(struct chain_sess *);
+
+/* Whether any filter wants header/body events (else the feed is skipped). */
+int		 chain_wants_content(const struct chain_sess *);
+
+const struct chain_reply *chain_reply(const struct chain_sess *);
+/* Queued header additions for this message, in order. */
+size_t		 chain_headers(const struct chain_sess *,
+		    const struct chain_header **);
+/* Each filter's result, "name=result ..." into buf. */
+void		 chain_results(const struct chain_sess *, char *buf,
+		    size_t bufsz);
+
+#endif

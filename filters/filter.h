@@ -1,0 +1,91 @@
+/*
+ * filter.h - the one interface every filter implements and every front end
+ * (the SMTP proxy, the milter, the dry run) drives.  Callbacks mirror
+ * libmilter's xxfi_* and return a verdict; a NULL callback means "not
+ * interested" (and becomes an SMFIP_NO* flag in milter mode).
+ *
+ * Contracts:
+ * - Arguments are borrowed for the call only; keep copies in the
+ *   per-connection priv (fctx_priv/fctx_set_priv).
+ * - header: name without the colon, value raw after the colon (leading
+ *   space and folding kept, no final CRLF).  body: dot-unstuffed, CRLF line
+ *   ends, arbitrary chunk boundaries.
+ * - A verdict other than FV_CONTINUE may set its reply with fctx_reply();
+ *   policy/ supplies a default reply when it does not.  Header additions are
+ *   queued and applied by the front end at end of message.
+ * - FV_PENDING: the filter started asynchronous work and will call
+ *   fctx_resume() exactly once, from the event loop, after returning; the
+ *   chain then goes on with the next filter.
+ * - abort (transaction ends without eom) and close (connection ends: free
+ *   priv) are always delivered, even after a reject, and even while the
+ *   filter is PENDING: it must then cancel its work and never resume.
+ * - Filters never touch sockets, libevent, or mutable globals.
+ */
+#ifndef POSTERN_FILTER_H
+#define POSTERN_FILTER_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+struct conf;
+struct fctx;
+
+enum fv {
+	FV_CONTINUE,	/* no objection, next filter */
+	FV_ACCEPT,	/* skip the remaining checks for this message
+			   (for the connection, at connect and helo) */
+	FV_REJECT,	/* 5xx; at RCPT, this recipient only */
+	FV_TEMPFAIL,	/* 4xx */
+	FV_DISCARD,	/* accept and drop the message */
+	FV_PENDING,	/* asynchronous: fctx_resume() follows */
+};
+
+struct filter_ops {
+	const char	*name;
+	int		(*init)(const struct conf *, void **gpriv,
+			    char *err, size_t errsz);
+	void		(*fini)(void *gpriv);
+	enum fv		(*connect)(struct fctx *, const char *host,
+			    const struct sockaddr *);
+	enum fv		(*helo)(struct fctx *, const char *name);
+	enum fv		(*envfrom)(struct fctx *, const char *addr,
+			    char *const *params);
+	enum fv		(*envrcpt)(struct fctx *, const char *addr,
+			    char *const *params);
+	enum fv		(*data)(struct fctx *);
+	enum fv		(*header)(struct fctx *, const char *name,
+			    const char *value);
+	enum fv		(*eoh)(struct fctx *);
+	enum fv		(*body)(struct fctx *, const unsigned char *, size_t);
+	enum fv		(*eom)(struct fctx *);
+	void		(*abort)(struct fctx *);
+	void		(*close)(struct fctx *);
+};
+
+/* Per-connection private data of the filter (smfi_getpriv/smfi_setpriv). */
+void		*fctx_priv(struct fctx *);
+void		 fctx_set_priv(struct fctx *, void *);
+/* The filter's global data from init, and the configuration in force. */
+void		*fctx_gpriv(struct fctx *);
+const struct conf *fctx_conf(struct fctx *);
+/* The session id that starts every log line of this connection. */
+const char	*fctx_session_id(struct fctx *);
+
+/* fctx_reply - the reply for a REJECT/TEMPFAIL verdict: a 3-digit code, an
+ * RFC 3463 enhanced code, and text (copied). */
+void		 fctx_reply(struct fctx *, const char *code, const char *esc,
+		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* fctx_add_header - queue a header field for the top of the message
+ * (name and value copied; value without the leading space). */
+void		 fctx_add_header(struct fctx *, const char *name,
+		    const char *value);
+/* fctx_result - this filter's result for the transaction log, e.g. "pass"
+ * (copied; replaces an earlier one for the same transaction). */
+void		 fctx_result(struct fctx *, const char *fmt, ...)
+		    __attribute__((format(printf, 2, 3)));
+/* fctx_resume - finish a stage that returned FV_PENDING.  Event loop only. */
+void		 fctx_resume(struct fctx *, enum fv);
+
+const char	*filter_verdict_name(enum fv);
+
+#endif

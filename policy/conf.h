@@ -1,0 +1,96 @@
+/*
+ * conf.h - the configuration: an INI-style file ([section], key = value,
+ * '#' comments; durations with s/m/h, sizes with k/M/G suffixes), overridden
+ * key by key with -o section.key=value, or the embedded default when no file
+ * is given.  A loaded struct conf is immutable and reference counted: a
+ * reload builds a new one and swaps the pointer, and sessions in flight keep
+ * the one they started with.
+ */
+#ifndef POSTERN_CONF_H
+#define POSTERN_CONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CONF_LISTEN_MAX		16
+#define CONF_FILTERS_MAX	16
+
+enum conf_bare_newline {
+	CONF_BARE_REJECT,	/* 554 5.6.x for bare CR/LF in content */
+	CONF_BARE_NORMALISE,	/* rewrite them to CRLF and go on */
+};
+
+enum conf_log_format {
+	CONF_LOG_PLAIN,
+	CONF_LOG_JSON,
+};
+
+struct conf_addr {
+	char		 host[256];	/* IP literal or name, no brackets */
+	char		 port[16];
+};
+
+struct conf {
+	int		 refcnt;	/* conf_ref/conf_unref only */
+	char		 source[256];	/* file path, or "(default)" */
+
+	/* [proxy] */
+	struct conf_addr listen[CONF_LISTEN_MAX];
+	size_t		 nlisten;
+	struct conf_addr backend;
+	char		 hostname[256];	/* our greeting/EHLO name */
+	unsigned	 connect_timeout;	/* seconds, backend connect+greeting */
+	unsigned	 command_timeout;	/* seconds, one command/reply */
+	unsigned	 data_timeout;		/* seconds, between DATA bytes */
+	unsigned	 idle_timeout;		/* seconds, client silent */
+	unsigned	 shutdown_timeout;	/* seconds, SIGTERM grace */
+	size_t		 max_line_length;	/* command line, CRLF included */
+	unsigned	 max_recipients;
+	uint64_t	 max_message_size;	/* bytes, 0 = unlimited */
+	size_t		 max_header_size;	/* one header field, bytes */
+	unsigned	 max_connections;
+	unsigned	 max_connections_per_ip;
+	unsigned	 max_errors;		/* bad commands before 421 */
+	char		 spool_dir[256];
+	size_t		 spool_memory_max;	/* bytes in memory per message */
+	enum conf_bare_newline bare_newline;
+	int		 xclient;		/* send XCLIENT if offered */
+	int		 xforward;		/* send XFORWARD if offered */
+	int		 vrfy;			/* relay VRFY/EXPN */
+
+	/* [filters] */
+	char		 filters[CONF_FILTERS_MAX][32];	/* chain, in order */
+	size_t		 nfilters;
+
+	/* [log] */
+	enum conf_log_format log_format;
+	int		 log_syslog;		/* log.target = syslog */
+	int		 log_level;		/* LOG_LEVEL_* */
+};
+
+/* The embedded default configuration text (policy/postern.conf). */
+extern const char conf_default_text[];
+
+/*
+ * conf_parse - build a conf from text[0..len) named name (for messages),
+ * then apply the overrides ("section.key=value" strings).  Returns a conf
+ * with refcnt 1, or NULL with "name:line: what is wrong" (or "-o ARG: what is
+ * wrong") in err.  Unknown sections and keys are errors.
+ */
+struct conf	*conf_parse(const char *name, const char *text, size_t len,
+		    char *const *overrides, size_t noverrides, char *err,
+		    size_t errsz);
+
+/* conf_load - conf_parse on the file path, or on conf_default_text when path
+ * is NULL.  "path: strerror" when the file cannot be read. */
+struct conf	*conf_load(const char *path, char *const *overrides,
+		    size_t noverrides, char *err, size_t errsz);
+
+struct conf	*conf_ref(struct conf *);
+void		 conf_unref(struct conf *);
+
+/* conf_dump - write the effective configuration in file syntax. */
+void		 conf_dump(const struct conf *, FILE *);
+
+#endif

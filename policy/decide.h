@@ -1,0 +1,35 @@
+/*
+ * decide.h - turns a stage's filter verdict into one action and the reply
+ * the client gets, with RFC 3463 enhanced status codes.  A filter's own reply
+ * is used when its class fits the verdict (5xx for reject, 4xx for
+ * tempfail); otherwise the stage's default, naming the deciding filter.
+ */
+#ifndef POSTERN_DECIDE_H
+#define POSTERN_DECIDE_H
+
+#include <stddef.h>
+
+#include "chain.h"
+
+enum decide_stage {
+	DECIDE_CONNECT,
+	DECIDE_HELO,
+	DECIDE_MAIL,
+	DECIDE_RCPT,
+	DECIDE_DATA,
+	DECIDE_EOM,
+};
+
+enum decide_action {
+	DECIDE_RELAY,		/* continue/accept: go on to the backend */
+	DECIDE_REJECT,		/* reply holds a 5xx */
+	DECIDE_TEMPFAIL,	/* reply holds a 4xx */
+	DECIDE_DISCARD,		/* say yes to the client, deliver nothing */
+};
+
+/* decide - action for verdict v at stage st; reply (no CRLF) is set for
+ * REJECT and TEMPFAIL. */
+enum decide_action decide(enum decide_stage st, enum fv v,
+		    const struct chain_reply *r, char *reply, size_t replysz);
+
+#endif

@@ -1,0 +1,34 @@
+/*
+ * txlog.h - the one log line per transaction: who, envelope, size, every
+ * filter's result, the action, the reply, the time it took.  Plain
+ * key=value by default, one JSON object with log.format = json.
+ */
+#ifndef POSTERN_TXLOG_H
+#define POSTERN_TXLOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf.h"
+
+struct txlog {
+	const char	*sid;
+	const char	*client;	/* address */
+	const char	*helo;
+	const char	*from;		/* envelope sender, "" = <> */
+	char *const	*rcpts;		/* accepted recipients */
+	size_t		 nrcpts;
+	uint64_t	 size;		/* message bytes received */
+	const char	*filters;	/* chain_results() */
+	const char	*action;	/* relayed, rejected, ... */
+	const char	*reply;		/* final reply to the client */
+	uint64_t	 ms;		/* MAIL to final reply */
+};
+
+/* txlog_format - the line, without newline, into buf (truncated safely). */
+void	txlog_format(const struct txlog *, enum conf_log_format, char *buf,
+	    size_t bufsz);
+/* txlog_write - format and log at info level. */
+void	txlog_write(const struct txlog *, enum conf_log_format);
+
+#endif

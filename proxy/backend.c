@@ -1,0 +1,380 @@
+/*
+ * backend.c - the backend SMTP client (see backend.h).
+ *
+ * One bufferevent per backend.  At most one exchange is in flight: the
+ * session sends the next command only after the previous reply, so replies
+ * need no FIFO here.  While nothing is in flight the read side stays on
+ * without a timeout, to notice a backend that closes; while a reply is
+ * awaited the read timeout is the command (or data) timeout.  A message is
+ * streamed from the spool in chunks, refilled from the write callback, so a
+ * 50 MiB message never sits in memory twice.
+ *
+ * Public: backend_new, backend_free, backend_connect, backend_command,
+ * backend_message, backend_alive.
+ *
+ * DIAGNOSTICS
+ *	Faults reach the owner as BACKEND_TIMEOUT/CLOSED/PROTOCOL; the
+ *	session logs them with its context.
+ */
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "backend.h"
+#include "conf.h"
+#include "data.h"
+#include "log.h"
+#include "smtp_parse.h"
+#include "spool.h"
+#include "util.h"
+
+#define BACKEND_LINE_MAX	4096		/* one reply line */
+#define BACKEND_REPLY_MAX	65536		/* all lines of a reply */
+#define BACKEND_CHUNK		65536		/* spool read size */
+#define BACKEND_OUT_HIGH	(256 * 1024)	/* stop refilling above */
+
+enum backend_phase {
+	BACKEND_IDLE,		/* nothing in flight */
+	BACKEND_WAIT,		/* a reply is awaited */
+	BACKEND_WAIT_354,	/* DATA sent, content follows on 354 */
+	BACKEND_STREAM,		/* writing message content */
+	BACKEND_DEAD,
+};
+
+struct backend {
+	struct event_base	*base;
+	const struct conf	*conf;		/* not duplicated */
+	char			 sid[20];
+	backend_cb		 cb;
+	void			*arg;
+	struct bufferevent	*bev;
+	struct event		*later;		/* deliver a failure async */
+	enum backend_phase	 phase;
+	enum backend_status	 fault;		/* why DEAD */
+	struct evbuffer		*reply;		/* lines collected so far */
+	int			 reply_code;
+	/* message replay */
+	struct evbuffer		*hdrs;		/* header fields to send first */
+	struct spool		*spool;		/* not owned */
+	uint64_t		 off;		/* next spool byte to send */
+	int			 stuff;		/* DATA: dot-stuff */
+	struct data_stuffer	 stuffer;
+};
+
+static void	backend_read(struct bufferevent *, void *);
+static void	backend_write(struct bufferevent *, void *);
+static void	backend_event(struct bufferevent *, short, void *);
+static void	backend_later(evutil_socket_t, short, void *);
+static void	backend_fail(struct backend *, enum backend_status);
+static void	backend_await(struct backend *, enum backend_phase, unsigned);
+static int	backend_line(struct backend *, char *, size_t);
+static void	backend_stream(struct backend *);
+
+struct backend *
+backend_new(struct event_base *base, const struct conf *conf,
+    const char *sid, backend_cb cb, void *arg)
+{
+	struct backend	*b;
+
+	b = xcalloc(1, sizeof(*b));
+	b->base = base;
+	b->conf = conf;
+	strlcpy(b->sid, sid, sizeof(b->sid));
+	b->cb = cb;
+	b->arg = arg;
+	b->phase = BACKEND_DEAD;
+	b->fault = BACKEND_CLOSED;
+	return b;
+}
+
+void
+backend_free(struct backend *b)
+{
+	evutil_socket_t	 fd;
+
+	if (b == NULL)
+		return;
+	if (b->bev != NULL) {
+		fd = bufferevent_getfd(b->bev);
+		if (b->phase == BACKEND_IDLE && fd != -1 &&
+		    evbuffer_get_length(bufferevent_get_output(b->bev)) == 0)
+			(void)send(fd, "QUIT\r\n", 6, MSG_NOSIGNAL |
+			    MSG_DONTWAIT);
+		bufferevent_free(b->bev);
+	}
+	if (b->later != NULL)
+		event_free(b->later);
+	if (b->reply != NULL)
+		evbuffer_free(b->reply);
+	free(b);
+}
+
+int
+backend_alive(const struct backend *b)
+{
+	return b->phase != BACKEND_DEAD;
+}
+
+void
+backend_connect(struct backend *b, const struct sockaddr *sa, socklen_t len)
+{
+	b->bev = bufferevent_socket_new(b->base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (b->bev == NULL)
+		fatalx("bufferevent_socket_new");
+	bufferevent_setcb(b->bev, backend_read, backend_write, backend_event,
+	    b);
+	b->reply = evbuffer_new();
+	backend_await(b, BACKEND_WAIT, b->conf->connect_timeout);
+	if (bufferevent_socket_connect(b->bev, sa, (int)len) == -1)
+		backend_fail(b, BACKEND_CLOSED);
+}
+
+/* Wait for a reply in phase ph with a read timeout of secs. */
+static void
+backend_await(struct backend *b, enum backend_phase ph, unsigned secs)
+{
+	struct timeval	 tv = { secs, 0 };
+
+	b->phase = ph;
+	evbuffer_drain(b->reply, evbuffer_get_length(b->reply));
+	b->reply_code = 0;
+	bufferevent_set_timeouts(b->bev, &tv, &tv);
+	bufferevent_enable(b->bev, EV_READ | EV_WRITE);
+}
+
+void
+backend_command(struct backend *b, const char *line)
+{
+	if (b->phase == BACKEND_DEAD) {
+		backend_fail(b, b->fault);
+		return;
+	}
+	log_trace(TRACE_SMTP, "%s > %s", b->sid, line);
+	evbuffer_add_printf(bufferevent_get_output(b->bev), "%s\r\n", line);
+	backend_await(b, BACKEND_WAIT, b->conf->command_timeout);
+}
+
+void
+backend_message(struct backend *b, const char *hdrs, size_t hdrslen,
+    struct spool *sp, int bdat)
+{
+	struct evbuffer	*out;
+
+	if (b->phase == BACKEND_DEAD) {
+		backend_fail(b, b->fault);
+		return;
+	}
+	out = bufferevent_get_output(b->bev);
+	b->spool = sp;
+	b->off = 0;
+	b->stuff = !bdat;
+	b->stuffer.bol = 1;
+	if (b->hdrs == NULL)
+		b->hdrs = evbuffer_new();
+	evbuffer_drain(b->hdrs, evbuffer_get_length(b->hdrs));
+	evbuffer_add(b->hdrs, hdrs, hdrslen);
+	if (bdat) {
+		log_trace(TRACE_SMTP, "%s > BDAT %llu LAST", b->sid,
+		    (unsigned long long)(hdrslen + spool_size(sp)));
+		evbuffer_add_printf(out, "BDAT %llu LAST\r\n",
+		    (unsigned long long)(hdrslen + spool_size(sp)));
+		backend_await(b, BACKEND_STREAM, b->conf->data_timeout);
+		backend_stream(b);
+		return;
+	}
+	log_trace(TRACE_SMTP, "%s > DATA", b->sid);
+	evbuffer_add(out, "DATA\r\n", 6);
+	backend_await(b, BACKEND_WAIT_354, b->conf->command_timeout);
+}
+
+/*
+ * Move the next part of the message into the output buffer, up to
+ * BACKEND_OUT_HIGH; the write callback calls again as it drains.  After the
+ * last byte (and ".CRLF" for DATA) wait for the final reply.
+ */
+static void
+backend_stream(struct backend *b)
+{
+	static unsigned char	 in[BACKEND_CHUNK];
+	static unsigned char	 out[DATA_OUT_MAX(BACKEND_CHUNK)];
+	struct evbuffer		*o = bufferevent_get_output(b->bev);
+	ssize_t			 n;
+	size_t			 hl;
+
+	while (evbuffer_get_length(o) < BACKEND_OUT_HIGH) {
+		if ((hl = evbuffer_get_length(b->hdrs)) > 0) {
+			n = evbuffer_remove(b->hdrs, in,
+			    hl < sizeof(in) ? hl : sizeof(in));
+		} else if ((n = spool_read(b->spool, b->off, in,
+		    sizeof(in))) > 0)
+			b->off += (uint64_t)n;
+		if (n < 0) {
+			log_warn("%s: reading the spool", b->sid);
+			backend_fail(b, BACKEND_CLOSED);
+			return;
+		}
+		if (n == 0)
+			break;
+		if (b->stuff)
+			evbuffer_add(o, out, data_stuff(&b->stuffer, in,
+			    (size_t)n, out));
+		else
+			evbuffer_add(o, in, (size_t)n);
+	}
+	if (evbuffer_get_length(o) >= BACKEND_OUT_HIGH)
+		return;
+	if (b->stuff)
+		evbuffer_add(o, ".\r\n", 3);
+	b->phase = BACKEND_WAIT;
+}
+
+static void
+backend_write(struct bufferevent *bev, void *arg)
+{
+	struct backend	*b = arg;
+
+	(void)bev;
+	if (b->phase == BACKEND_STREAM)
+		backend_stream(b);
+}
+
+static void
+backend_read(struct bufferevent *bev, void *arg)
+{
+	struct backend	*b = arg;
+	struct evbuffer	*in = bufferevent_get_input(bev);
+	struct evbuffer_ptr p;
+	char		 line[BACKEND_LINE_MAX + 1];
+	size_t		 len;
+
+	for (;;) {
+		p = evbuffer_search(in, "\n", 1, NULL);
+		if (p.pos == -1) {
+			if (evbuffer_get_length(in) > BACKEND_LINE_MAX)
+				backend_fail(b, BACKEND_PROTOCOL);
+			return;
+		}
+		len = (size_t)p.pos;
+		if (len > BACKEND_LINE_MAX) {
+			backend_fail(b, BACKEND_PROTOCOL);
+			return;
+		}
+		evbuffer_remove(in, line, len + 1);
+		if (len > 0 && line[len - 1] == '\r')
+			len--;
+		line[len] = '\0';
+			if (backend_line(b, line, len) != 0)
+			return;		/* delivered or failed: b may be gone */
+	}
+}
+
+/*
+ * One reply line.  Returns 1 when a reply (or a failure) was delivered, after
+ * which b must not be touched; 0 to read on.
+ */
+static int
+backend_line(struct backend *b, char *line, size_t len)
+{
+	struct backend_reply	 r;
+	const char		*text;
+	size_t			 tlen;
+	int			 code, last;
+
+	log_trace(TRACE_SMTP, "%s < %s", b->sid, line);
+	if (smtp_reply_line(line, len, &code, &last, &text, &tlen) == -1 ||
+	    evbuffer_get_length(b->reply) + len + 2 > BACKEND_REPLY_MAX) {
+		backend_fail(b, BACKEND_PROTOCOL);
+		return 1;
+	}
+	if (b->phase == BACKEND_IDLE) {
+		/* Unsolicited: a 421 before a close, typically. */
+		if (last && code == 421) {
+			backend_fail(b, BACKEND_CLOSED);
+			return 1;
+		}
+		return 0;
+	}
+	if (b->reply_code == 0)
+		b->reply_code = code;
+	evbuffer_add_printf(b->reply, "%d%c%.*s\r\n", code, last ? ' ' : '-',
+	    (int)tlen, text);
+	if (!last)
+		return 0;
+	if (b->phase == BACKEND_WAIT_354 && b->reply_code == 354) {
+		backend_await(b, BACKEND_STREAM, b->conf->data_timeout);
+		backend_stream(b);
+		return 0;
+	}
+	r.status = BACKEND_REPLY;
+	r.code = b->reply_code;
+	r.len = evbuffer_get_length(b->reply);
+	r.text = (const char *)evbuffer_pullup(b->reply, -1);
+	if (b->phase == BACKEND_STREAM) {
+		/* A reply before the end of the content: whatever the backend
+		 * thinks now, this connection cannot carry another message. */
+		b->phase = BACKEND_DEAD;
+		b->fault = BACKEND_PROTOCOL;
+		bufferevent_disable(b->bev, EV_READ | EV_WRITE);
+	} else
+		b->phase = BACKEND_IDLE;
+	bufferevent_set_timeouts(b->bev, NULL, NULL);
+	b->cb(b->arg, &r);
+	return 1;
+}
+
+static void
+backend_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct backend	*b = arg;
+
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED) {
+		log_trace(TRACE_IO, "%s backend connected", b->sid);
+		return;
+	}
+	if (what & BEV_EVENT_TIMEOUT)
+		backend_fail(b, BACKEND_TIMEOUT);
+	else
+		backend_fail(b, BACKEND_CLOSED);
+}
+
+/*
+ * The connection is unusable.  The owner hears of it from the event loop,
+ * never from inside one of its own calls: whether a reply was awaited, the
+ * backend went away while idle, or a request came after the fault.
+ */
+static void
+backend_fail(struct backend *b, enum backend_status why)
+{
+	if (b->phase != BACKEND_DEAD) {
+		b->phase = BACKEND_DEAD;
+		b->fault = why;
+		if (b->bev != NULL) {
+			bufferevent_disable(b->bev, EV_READ | EV_WRITE);
+			bufferevent_set_timeouts(b->bev, NULL, NULL);
+		}
+	}
+	if (b->later == NULL)
+		b->later = event_new(b->base, -1, 0, backend_later, b);
+	event_active(b->later, 0, 0);
+}
+
+static void
+backend_later(evutil_socket_t fd, short ev, void *arg)
+{
+	struct backend		*b = arg;
+	struct backend_reply	 r = { .status = b->fault };
+
+	(void)fd;
+	(void)ev;
+	b->cb(b->arg, &r);
+}

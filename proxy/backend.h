@@ -1,0 +1,68 @@
+/*
+ * backend.h - the SMTP client side of a session: one connection to the
+ * backend MTA, one command (or one message) in flight at a time, every
+ * reply delivered through the owner's single callback.  The session decides
+ * what to send; this module only speaks the wire: connect and greeting,
+ * command/reply with timeouts, multi-line replies normalised to CRLF, and
+ * the replay of a spooled message by DATA (dot-stuffed) or BDAT.
+ */
+#ifndef POSTERN_BACKEND_H
+#define POSTERN_BACKEND_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+struct event_base;
+struct conf;
+struct spool;
+struct backend;
+
+enum backend_status {
+	BACKEND_REPLY,		/* a complete reply: code and text are set */
+	BACKEND_TIMEOUT,	/* no (complete) reply in time */
+	BACKEND_CLOSED,		/* connection refused, reset or closed */
+	BACKEND_PROTOCOL,	/* the backend sent something not a reply */
+};
+
+struct backend_reply {
+	enum backend_status status;
+	int		 code;	/* REPLY: 200..599 */
+	const char	*text;	/* REPLY: all lines, each "ddd-..." CRLF;
+				   valid during the callback only */
+	size_t		 len;
+};
+
+typedef void	(*backend_cb)(void *arg, const struct backend_reply *);
+
+/* backend_new - an unconnected backend; conf is not duplicated (the owner
+ * holds a reference), sid is copied. */
+struct backend	*backend_new(struct event_base *, const struct conf *,
+		    const char *sid, backend_cb, void *arg);
+/* backend_free - says QUIT if the connection is idle and closes it.  Safe
+ * inside the callback. */
+void		 backend_free(struct backend *);
+
+/* backend_connect - connect to sa; the callback gets the greeting, within
+ * conf->connect_timeout. */
+void		 backend_connect(struct backend *, const struct sockaddr *,
+		    socklen_t);
+
+/* backend_command - send one command line (CRLF appended, line copied);
+ * the callback gets its reply within conf->command_timeout.  On a dead
+ * connection the callback gets BACKEND_CLOSED, from the event loop. */
+void		 backend_command(struct backend *, const char *line);
+
+/*
+ * backend_message - send a message: hdrs[0..hdrslen) (header fields to put
+ * on top, CRLF lines) then the spool's content (CRLF lines); by "BDAT n
+ * LAST" when bdat, else by DATA, waiting for 354 and dot-stuffing.  The
+ * callback gets the final reply (or a DATA refusal) within
+ * conf->data_timeout.  The spool must live until then.
+ */
+void		 backend_message(struct backend *, const char *hdrs,
+		    size_t hdrslen, struct spool *, int bdat);
+
+/* backend_alive - 0 once the connection is closed, timed out or broken. */
+int		 backend_alive(const struct backend *);
+
+#endif

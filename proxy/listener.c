@@ -1,0 +1,205 @@
+/*
+ * listener.c - listening sockets (libevent evconnlistener, SO_REUSEADDR,
+ * close-on-exec) and admission: a connection over proxy.max_connections,
+ * or over proxy.max_connections_per_ip from one address, gets "421 4.7.0"
+ * and is closed before any session or backend connection exists.  Counts
+ * per address live in a small chained hash keyed by the address bytes
+ * (IPv4-mapped IPv6 counted as IPv4).
+ *
+ * Public: listener_open, listener_close, listener_release.
+ *
+ * DIAGNOSTICS
+ *	listener_open reports "address: strerror"; accept errors are logged
+ *	and the listener goes on.
+ */
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "conf.h"
+#include "listener.h"
+#include "log.h"
+#include "server.h"
+#include "session.h"
+#include "util.h"
+
+#define LISTENER_BUCKETS	4096
+
+struct listener_count {
+	struct listener_count	*next;
+	unsigned char		 key[17];	/* family byte + address */
+	unsigned		 n;
+};
+
+static struct evconnlistener	*listeners[CONF_LISTEN_MAX];
+static size_t			 nlisteners;
+static struct listener_count	*counts[LISTENER_BUCKETS];
+
+static void	listener_accept(struct evconnlistener *, evutil_socket_t,
+		    struct sockaddr *, int, void *);
+static void	listener_error(struct evconnlistener *, void *);
+static struct listener_count **listener_find(const struct sockaddr *,
+		    unsigned char *);
+static void	listener_refuse(evutil_socket_t, const char *);
+
+int
+listener_open(struct event_base *base, const struct conf *conf, char *err,
+    size_t errsz)
+{
+	struct addrinfo		 hints, *res, *ai;
+	struct evconnlistener	*l;
+	size_t			 i;
+	int			 rc;
+
+	for (i = 0; i < conf->nlisten; i++) {
+		memset(&hints, 0, sizeof(hints));
+		hints.ai_socktype = SOCK_STREAM;
+		hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+		rc = getaddrinfo(conf->listen[i].host, conf->listen[i].port,
+		    &hints, &res);
+		if (rc != 0) {
+			snprintf(err, errsz, "listen %s:%s: %s",
+			    conf->listen[i].host, conf->listen[i].port,
+			    gai_strerror(rc));
+			return -1;
+		}
+		for (ai = res; ai != NULL; ai = ai->ai_next) {
+			if (nlisteners == nitems(listeners))
+				break;
+			l = evconnlistener_new_bind(base, listener_accept,
+			    NULL, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
+			    LEV_OPT_CLOSE_ON_EXEC | (ai->ai_family == AF_INET6 ?
+			    LEV_OPT_BIND_IPV6ONLY : 0), 1024, ai->ai_addr, (int)ai->ai_addrlen);
+			if (l == NULL) {
+				snprintf(err, errsz, "listen %s:%s: %s",
+				    conf->listen[i].host, conf->listen[i].port,
+				    strerror(errno));
+				freeaddrinfo(res);
+				return -1;
+			}
+			evconnlistener_set_error_cb(l, listener_error);
+			listeners[nlisteners++] = l;
+		}
+		freeaddrinfo(res);
+		log_info("listening on %s:%s", conf->listen[i].host,
+		    conf->listen[i].port);
+	}
+	return 0;
+}
+
+void
+listener_close(void)
+{
+	size_t	 i;
+
+	for (i = 0; i < nlisteners; i++)
+		evconnlistener_free(listeners[i]);
+	nlisteners = 0;
+}
+
+/* The bucket slot for sa's address (key filled in). */
+static struct listener_count **
+listener_find(const struct sockaddr *sa, unsigned char *key)
+{
+	const struct sockaddr_in6	*sin6 = (const void *)sa;
+	const struct sockaddr_in	*sin = (const void *)sa;
+	struct listener_count		**pp;
+	unsigned			 h = 2166136261u;
+	size_t				 i;
+
+	memset(key, 0, 17);
+	if (sa->sa_family == AF_INET6 &&
+	    !IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+		key[0] = 6;
+		memcpy(key + 1, &sin6->sin6_addr, 16);
+	} else {
+		key[0] = 4;
+		memcpy(key + 1, sa->sa_family == AF_INET ?
+		    (const void *)&sin->sin_addr :
+		    (const void *)&sin6->sin6_addr.s6_addr[12], 4);
+	}
+	for (i = 0; i < 17; i++)
+		h = (h ^ key[i]) * 16777619u;
+	for (pp = &counts[h % LISTENER_BUCKETS]; *pp != NULL;
+	    pp = &(*pp)->next)
+		if (memcmp((*pp)->key, key, 17) == 0)
+			break;
+	return pp;
+}
+
+static void
+listener_refuse(evutil_socket_t fd, const char *why)
+{
+	char	 reply[512];
+	int	 n;
+
+	n = snprintf(reply, sizeof(reply), "421 4.7.0 %s\r\n", why);
+	(void)send(fd, reply, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	close(fd);
+}
+
+static void
+listener_accept(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int len, void *arg)
+{
+	struct server_gen	*gen = server_gen();
+	const struct conf	*conf = gen->conf;
+	struct listener_count	**pp, *c;
+	unsigned char		 key[17];
+
+	(void)l;
+	(void)arg;
+	pp = listener_find(sa, key);
+	if (session_count() >= conf->max_connections) {
+		log_warnx("connection refused: %u connections, the limit",
+		    session_count());
+		listener_refuse(fd, "Error: too many connections");
+	} else if (conf->max_connections_per_ip != 0 && *pp != NULL &&
+	    (*pp)->n >= conf->max_connections_per_ip) {
+		log_warnx("connection refused: %u connections from one "
+		    "address, the limit", (*pp)->n);
+		listener_refuse(fd, "Error: too many connections from your "
+		    "address");
+	} else {
+		if ((c = *pp) == NULL) {
+			c = *pp = xcalloc(1, sizeof(*c));
+			memcpy(c->key, key, sizeof(c->key));
+		}
+		c->n++;
+		evutil_make_socket_nonblocking(fd);
+		session_new(fd, sa, (socklen_t)len);
+	}
+	server_gen_unref(gen);
+}
+
+void
+listener_release(const struct sockaddr *sa)
+{
+	struct listener_count	**pp, *c;
+	unsigned char		 key[17];
+
+	pp = listener_find(sa, key);
+	if ((c = *pp) == NULL)
+		return;
+	if (--c->n == 0) {
+		*pp = c->next;
+		free(c);
+	}
+}
+
+static void
+listener_error(struct evconnlistener *l, void *arg)
+{
+	(void)l;
+	(void)arg;
+	log_warn("accept");
+}

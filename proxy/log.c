@@ -1,0 +1,138 @@
+/*
+ * log.c - the one place that writes diagnostics.  To stderr (default, with
+ * an ISO timestamp) or to syslog (mail facility).  Levels filter what is
+ * written; trace classes (-T) add protocol detail at debug level.
+ *
+ * Public: log_init, log_set_level, log_set_trace, log_tracing, log_debug,
+ * log_info, log_warn (adds strerror(errno)), log_warnx, log_trace,
+ * fatal (adds strerror), fatalx.  fatal* exit(1).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#include "log.h"
+
+static int	 log_to_syslog;
+static int	 log_level = LOG_LEVEL_INFO;
+static int	 log_trace_mask;
+static const char *log_ident = "postern";
+
+static void	 log_vwrite(int, const char *, const char *, va_list)
+		    __attribute__((format(printf, 3, 0)));
+
+void
+log_init(const char *ident, int to_syslog, int level)
+{
+	log_ident = ident;
+	log_to_syslog = to_syslog;
+	log_level = level;
+	if (to_syslog)
+		openlog(ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
+}
+
+void
+log_set_level(int level)
+{
+	log_level = level;
+}
+
+void
+log_set_trace(int mask)
+{
+	log_trace_mask = mask;
+}
+
+int
+log_tracing(int mask)
+{
+	return (log_trace_mask & mask) != 0;
+}
+
+static void
+log_vwrite(int level, const char *suffix, const char *fmt, va_list ap)
+{
+	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG,
+	    LOG_DEBUG };
+	static const char *const name[] = { "error", "warning", "info",
+	    "debug", "trace" };
+	char		 msg[8192];
+	char		 ts[32];
+	struct timespec	 now;
+	struct tm	 tm;
+
+	if (level > log_level && level != LOG_LEVEL_TRACE)
+		return;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (log_to_syslog) {
+		syslog(prio[level], "%s%s%s", msg, suffix ? ": " : "",
+		    suffix ? suffix : "");
+		return;
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+	fprintf(stderr, "%s.%03ldZ %s[%s]: %s%s%s\n", ts,
+	    now.tv_nsec / 1000000, log_ident, name[level], msg,
+	    suffix ? ": " : "", suffix ? suffix : "");
+}
+
+#define LOG_BODY(level, suffix) do {			\
+	va_list	 ap;					\
+	va_start(ap, fmt);				\
+	log_vwrite((level), (suffix), fmt, ap);		\
+	va_end(ap);					\
+} while (0)
+
+void
+log_debug(const char *fmt, ...)
+{
+	LOG_BODY(LOG_LEVEL_DEBUG, NULL);
+}
+
+void
+log_info(const char *fmt, ...)
+{
+	LOG_BODY(LOG_LEVEL_INFO, NULL);
+}
+
+void
+log_warn(const char *fmt, ...)
+{
+	const char	*err = strerror(errno);
+
+	LOG_BODY(LOG_LEVEL_WARN, err);
+}
+
+void
+log_warnx(const char *fmt, ...)
+{
+	LOG_BODY(LOG_LEVEL_WARN, NULL);
+}
+
+void
+log_trace(int mask, const char *fmt, ...)
+{
+	if ((log_trace_mask & mask) == 0)
+		return;
+	LOG_BODY(LOG_LEVEL_TRACE, NULL);
+}
+
+void
+fatal(const char *fmt, ...)
+{
+	const char	*err = strerror(errno);
+
+	LOG_BODY(LOG_LEVEL_ERR, err);
+	exit(1);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	LOG_BODY(LOG_LEVEL_ERR, NULL);
+	exit(1);
+}

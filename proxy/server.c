@@ -1,0 +1,245 @@
+/*
+ * server.c - the running daemon (see server.h): one event loop, the
+ * configuration generation sessions start under, SIGHUP reload (a bad new
+ * configuration is refused and the old one stays), SIGTERM/SIGINT drain
+ * (stop accepting, close idle sessions with 421, let transactions finish
+ * within proxy.shutdown_timeout, then exit; a second signal exits at once).
+ *
+ * Public: server_run, server_base, server_gen, server_gen_unref,
+ * server_draining, server_session_gone.
+ *
+ * DIAGNOSTICS
+ *	"reload refused: <why>; keeping the running configuration" on a bad
+ *	reload; "proxy.listen changed: restart to apply" when only a restart
+ *	can apply it.
+ */
+#include <sys/socket.h>
+
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "chain.h"
+#include "conf.h"
+#include "listener.h"
+#include "log.h"
+#include "server.h"
+#include "session.h"
+#include "util.h"
+
+static struct event_base	*server_evbase;
+static struct server_gen	*server_current;
+static int			 server_stopping;
+static const char		*server_conf_path;	/* not duplicated */
+static char *const		*server_overrides;	/* not duplicated */
+static size_t			 server_noverrides;
+static struct event		*server_grace;
+
+static struct server_gen *server_gen_new(struct conf *, struct chain *,
+		    char *, size_t);
+static void	server_signal(evutil_socket_t, short, void *);
+static void	server_reload(void);
+static void	server_drain(void);
+static void	server_grace_over(evutil_socket_t, short, void *);
+
+/* A generation from conf and chain (references taken over), with the
+ * backend address resolved; NULL with err when it does not resolve. */
+static struct server_gen *
+server_gen_new(struct conf *conf, struct chain *chain, char *err,
+    size_t errsz)
+{
+	struct server_gen	*g;
+	struct addrinfo		 hints, *res;
+	int			 rc;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV;
+	rc = getaddrinfo(conf->backend.host, conf->backend.port, &hints,
+	    &res);
+	if (rc != 0) {
+		snprintf(err, errsz, "proxy.backend %s:%s: %s",
+		    conf->backend.host, conf->backend.port, gai_strerror(rc));
+		conf_unref(conf);
+		chain_unref(chain);
+		return NULL;
+	}
+	g = xcalloc(1, sizeof(*g));
+	g->refcnt = 1;
+	g->conf = conf;
+	g->chain = chain;
+	memcpy(&g->backend, res->ai_addr, res->ai_addrlen);
+	g->backendlen = res->ai_addrlen;
+	freeaddrinfo(res);
+	return g;
+}
+
+struct server_gen *
+server_gen(void)
+{
+	server_current->refcnt++;
+	return server_current;
+}
+
+void
+server_gen_unref(struct server_gen *g)
+{
+	if (g == NULL || --g->refcnt > 0)
+		return;
+	chain_unref(g->chain);
+	conf_unref(g->conf);
+	free(g);
+}
+
+struct event_base *
+server_base(void)
+{
+	return server_evbase;
+}
+
+int
+server_draining(void)
+{
+	return server_stopping;
+}
+
+int
+server_run(struct conf *conf, struct chain *chain, const char *conf_path,
+    char *const *overrides, size_t noverrides)
+{
+	static const int	 sigs[] = { SIGTERM, SIGINT, SIGHUP };
+	struct event		*ev[nitems(sigs)];
+	char			 err[1024];
+	size_t			 i;
+	int			 rc = 0;
+
+	server_conf_path = conf_path;
+	server_overrides = overrides;
+	server_noverrides = noverrides;
+	signal(SIGPIPE, SIG_IGN);
+	if ((server_evbase = event_base_new()) == NULL)
+		fatalx("event_base_new");
+	if ((server_current = server_gen_new(conf, chain, err,
+	    sizeof(err))) == NULL) {
+		log_warnx("%s", err);
+		return 1;
+	}
+	if (listener_open(server_evbase, conf, err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		rc = 1;
+		goto out;
+	}
+	for (i = 0; i < nitems(sigs); i++) {
+		ev[i] = evsignal_new(server_evbase, sigs[i], server_signal,
+		    NULL);
+		evsignal_add(ev[i], NULL);
+	}
+	log_info("postern ready: backend %s:%s, %zu filters, config %s",
+	    conf->backend.host, conf->backend.port, chain_length(chain),
+	    conf->source);
+	event_base_dispatch(server_evbase);
+	log_info("postern stopped");
+	for (i = 0; i < nitems(sigs); i++)
+		event_free(ev[i]);
+out:
+	session_free_all();
+	listener_close();
+	if (server_grace != NULL)
+		event_free(server_grace);
+	server_gen_unref(server_current);
+	event_base_free(server_evbase);
+	return rc;
+}
+
+static void
+server_signal(evutil_socket_t sig, short ev, void *arg)
+{
+	(void)ev;
+	(void)arg;
+	if (sig == SIGHUP) {
+		server_reload();
+		return;
+	}
+	if (server_stopping) {
+		log_info("second stop signal: exiting now");
+		event_base_loopbreak(server_evbase);
+		return;
+	}
+	server_drain();
+}
+
+static void
+server_drain(void)
+{
+	struct timeval	 tv = { server_current->conf->shutdown_timeout, 0 };
+
+	log_info("stopping: %u sessions to finish", session_count());
+	server_stopping = 1;
+	listener_close();
+	session_drain_all();
+	server_grace = evtimer_new(server_evbase, server_grace_over, NULL);
+	evtimer_add(server_grace, &tv);
+	if (session_count() == 0)
+		event_base_loopbreak(server_evbase);
+}
+
+static void
+server_grace_over(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	log_warnx("shutdown_timeout: %u sessions cut off", session_count());
+	event_base_loopbreak(server_evbase);
+}
+
+void
+server_session_gone(void)
+{
+	if (server_stopping && session_count() == 0)
+		event_base_loopbreak(server_evbase);
+}
+
+static void
+server_reload(void)
+{
+	struct server_gen	*g;
+	struct conf		*conf;
+	struct chain		*chain;
+	const struct conf	*old = server_current->conf;
+	char			 err[1024];
+	size_t			 i;
+
+	if ((conf = conf_load(server_conf_path, server_overrides,
+	    server_noverrides, err, sizeof(err))) == NULL ||
+	    (chain = chain_new(conf, err, sizeof(err))) == NULL) {
+		if (conf != NULL)
+			conf_unref(conf);
+		log_warnx("reload refused: %s; keeping the running "
+		    "configuration", err);
+		return;
+	}
+	if ((g = server_gen_new(conf, chain, err, sizeof(err))) == NULL) {
+		log_warnx("reload refused: %s; keeping the running "
+		    "configuration", err);
+		return;
+	}
+	if (conf->nlisten != old->nlisten)
+		log_warnx("proxy.listen changed: restart to apply");
+	else
+		for (i = 0; i < conf->nlisten; i++)
+			if (strcmp(conf->listen[i].host, old->listen[i].host) ||
+			    strcmp(conf->listen[i].port, old->listen[i].port)) {
+				log_warnx("proxy.listen changed: restart to "
+				    "apply");
+				break;
+			}
+	log_set_level(conf->log_level);
+	server_gen_unref(server_current);
+	server_current = g;
+	log_info("configuration reloaded from %s", conf->source);
+}

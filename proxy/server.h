@@ -1,0 +1,42 @@
+/*
+ * server.h - the running daemon: the event loop, the configuration
+ * generation in force (config + filter chain + resolved backend address,
+ * swapped whole by a reload), and the signals that reload (SIGHUP) and stop
+ * (SIGTERM/SIGINT: stop accepting, let transactions finish, exit).
+ */
+#ifndef POSTERN_SERVER_H
+#define POSTERN_SERVER_H
+
+#include <sys/socket.h>
+
+struct conf;
+struct chain;
+struct event_base;
+
+/* What a session started under; reference counted, immutable. */
+struct server_gen {
+	int			 refcnt;
+	struct conf		*conf;		/* reference held */
+	struct chain		*chain;		/* reference held */
+	struct sockaddr_storage	 backend;	/* resolved proxy.backend */
+	socklen_t		 backendlen;
+};
+
+/*
+ * server_run - listen as conf says and serve until stopped.  conf_path and
+ * the overrides are kept to re-read the configuration on SIGHUP.  Takes
+ * over the references to conf and chain.  Returns the exit status.
+ */
+int		 server_run(struct conf *, struct chain *, const char *conf_path,
+		    char *const *overrides, size_t noverrides);
+
+struct event_base *server_base(void);
+/* server_gen - the current generation, with a reference for the caller. */
+struct server_gen *server_gen(void);
+void		 server_gen_unref(struct server_gen *);
+/* server_draining - 1 after SIGTERM: finish transactions, take no more. */
+int		 server_draining(void);
+/* server_session_gone - a session ended (the shutdown may complete). */
+void		 server_session_gone(void);
+
+#endif

@@ -1,0 +1,1172 @@
+/*
+ * session.c - the client side of a proxied SMTP connection: the command
+ * table, the state machine, the envelope (MAIL/RCPT) relayed to the backend
+ * with the filter chain in between, and the replies.
+ *
+ * Commands are taken one at a time: a command is parsed, checked against the
+ * states it is allowed in, run through its filter stage, then relayed; the
+ * next buffered command (PIPELINING) is looked at only after the reply, so
+ * replies go out in order and the backend sees one command at a time.  While
+ * a filter or the backend is awaited the session is busy: input stays
+ * buffered (bounded by the read watermark) and its read timeout is off.
+ *
+ * Public (session.h): session_new, session_count, session_drain_all,
+ * session_free_all.  Shared with session_data.c (session_int.h):
+ * session_enter, session_reply, session_reply_raw, session_filter,
+ * session_backend, session_backend_lost, session_tx_end, session_close,
+ * session_input.
+ *
+ * DIAGNOSTICS
+ *	Every log line starts with the session id.  Backend faults are logged
+ *	with what the session was doing, and become 421/451 to the client.
+ */
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "conf.h"
+#include "decide.h"
+#include "listener.h"
+#include "log.h"
+#include "server.h"
+#include "session.h"
+#include "session_int.h"
+#include "spool.h"
+#include "txlog.h"
+#include "util.h"
+
+#define SESSION_READ_HIGH	(1024 * 1024)	/* client input buffered */
+#define SESSION_OUT_HIGH	(1024 * 1024)	/* unread replies */
+#define SESSION_ANY		(S_BIT(SESSION_GREETED) | \
+				 S_BIT(SESSION_READY) | S_BIT(SESSION_MAIL) | \
+				 S_BIT(SESSION_RCPT) | S_BIT(SESSION_BDAT))
+#define SESSION_HELO_OK		(S_BIT(SESSION_GREETED) | \
+				 S_BIT(SESSION_READY) | S_BIT(SESSION_MAIL) | \
+				 S_BIT(SESSION_RCPT))
+
+struct session_cmd {
+	enum smtp_verb	 verb;
+	unsigned	 states;	/* S_BIT()s it is allowed in */
+	void		(*run)(struct session *, struct smtp_cmd *);
+};
+
+static TAILQ_HEAD(, session) sessions = TAILQ_HEAD_INITIALIZER(sessions);
+static unsigned	 nsessions;
+
+static void	session_read_cb(struct bufferevent *, void *);
+static void	session_write_cb(struct bufferevent *, void *);
+static void	session_event_cb(struct bufferevent *, short, void *);
+static void	session_backend_cb(void *, const struct backend_reply *);
+static void	session_filter_resumed(void *, enum fv);
+static void	session_free_later(evutil_socket_t, short, void *);
+static void	session_free(struct session *);
+static int	session_busy(const struct session *);
+static void	session_timeouts(struct session *);
+static int	session_line(struct session *);
+static void	session_dispatch(struct session *, char *, size_t);
+static void	session_error(struct session *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+static const char *session_seq_error(const struct session *, enum smtp_verb);
+static void	session_tx_free(struct session *);
+static void	session_connect_filtered(struct session *, enum fv);
+static void	session_greeted(struct session *, const struct backend_reply *);
+static void	session_relay_reply(struct session *,
+		    const struct backend_reply *);
+static void	session_ehlo_backend(struct session *);
+static void	session_ehlo_relayed(struct session *,
+		    const struct backend_reply *);
+static void	session_xclient_done(struct session *,
+		    const struct backend_reply *);
+static void	session_ehlo_reply(struct session *);
+static void	session_attrs(struct session *, const char *, char *, size_t);
+static int	session_check_params(struct session *, struct smtp_path *,
+		    int);
+static void	session_argv(struct tx *, const struct smtp_path *);
+static void	session_helo_filtered(struct session *, enum fv);
+static void	session_mail_filtered(struct session *, enum fv);
+static void	session_mail_xforwarded(struct session *,
+		    const struct backend_reply *);
+static void	session_mail_relayed(struct session *,
+		    const struct backend_reply *);
+static void	session_rcpt_filtered(struct session *, enum fv);
+static void	session_rcpt_relayed(struct session *,
+		    const struct backend_reply *);
+static void	session_data_filtered(struct session *, enum fv);
+static void	session_quit_relayed(struct session *,
+		    const struct backend_reply *);
+static void	cmd_helo(struct session *, struct smtp_cmd *);
+static void	cmd_mail(struct session *, struct smtp_cmd *);
+static void	cmd_rcpt(struct session *, struct smtp_cmd *);
+static void	cmd_data(struct session *, struct smtp_cmd *);
+static void	cmd_bdat(struct session *, struct smtp_cmd *);
+static void	cmd_rset(struct session *, struct smtp_cmd *);
+static void	cmd_relay(struct session *, struct smtp_cmd *);
+static void	cmd_vrfy(struct session *, struct smtp_cmd *);
+static void	cmd_quit(struct session *, struct smtp_cmd *);
+static void	cmd_help(struct session *, struct smtp_cmd *);
+static void	cmd_notimpl(struct session *, struct smtp_cmd *);
+
+static const struct session_cmd session_cmds[] = {
+	{ SMTP_HELO,	 SESSION_HELO_OK,		cmd_helo },
+	{ SMTP_EHLO,	 SESSION_HELO_OK,		cmd_helo },
+	{ SMTP_MAIL,	 S_BIT(SESSION_READY),		cmd_mail },
+	{ SMTP_RCPT,	 S_BIT(SESSION_MAIL) | S_BIT(SESSION_RCPT), cmd_rcpt },
+	{ SMTP_DATA,	 S_BIT(SESSION_RCPT),		cmd_data },
+	{ SMTP_BDAT,	 SESSION_ANY,			cmd_bdat },
+	{ SMTP_RSET,	 SESSION_ANY,			cmd_rset },
+	{ SMTP_NOOP,	 SESSION_ANY,			cmd_relay },
+	{ SMTP_VRFY,	 SESSION_ANY,			cmd_vrfy },
+	{ SMTP_EXPN,	 SESSION_ANY,			cmd_vrfy },
+	{ SMTP_HELP,	 SESSION_ANY,			cmd_help },
+	{ SMTP_QUIT,	 SESSION_ANY,			cmd_quit },
+	{ SMTP_STARTTLS, SESSION_ANY,			cmd_notimpl },
+	{ SMTP_AUTH,	 SESSION_ANY,			cmd_notimpl },
+	{ SMTP_ETRN,	 SESSION_ANY,			cmd_notimpl },
+	{ SMTP_XCLIENT,	 SESSION_ANY,			cmd_notimpl },
+	{ SMTP_XFORWARD, SESSION_ANY,			cmd_notimpl },
+};
+
+static const char *const session_state_names[] = {
+	"connecting", "greeted", "ready", "mail", "rcpt", "data", "bdat",
+	"eom", "closing"
+};
+
+void
+session_new(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	struct session		*s;
+	struct sockaddr_in6	*sin6;
+	struct sockaddr_in	 sin;
+
+	s = xcalloc(1, sizeof(*s));
+	snprintf(s->sid, sizeof(s->sid), "%016llx",
+	    (unsigned long long)arc4random() << 32 | arc4random());
+	s->gen = server_gen();
+	s->conf = s->gen->conf;
+	memcpy(&s->ss, sa, len);
+	sin6 = (struct sockaddr_in6 *)&s->ss;
+	if (sa->sa_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+		/* ::ffff:a.b.c.d is a.b.c.d, for filters and XCLIENT alike */
+		memset(&sin, 0, sizeof(sin));
+		sin.sin_family = AF_INET;
+		sin.sin_port = sin6->sin6_port;
+		memcpy(&sin.sin_addr, &sin6->sin6_addr.s6_addr[12], 4);
+		memcpy(&s->ss, &sin, sizeof(sin));
+		len = sizeof(sin);
+	}
+	if (getnameinfo((struct sockaddr *)&s->ss, len, s->addr,
+	    sizeof(s->addr), s->port, sizeof(s->port),
+	    NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+		strlcpy(s->addr, "unknown", sizeof(s->addr));
+	s->bev = bufferevent_socket_new(server_base(), fd,
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (s->bev == NULL)
+		fatalx("bufferevent_socket_new");
+	bufferevent_setcb(s->bev, session_read_cb, session_write_cb,
+	    session_event_cb, s);
+	bufferevent_setwatermark(s->bev, EV_READ, 0, SESSION_READ_HIGH);
+	s->cs = chain_sess_new(s->gen->chain, s->conf, s->sid,
+	    session_filter_resumed, s);
+	TAILQ_INSERT_TAIL(&sessions, s, entry);
+	nsessions++;
+	log_debug("%s connect from %s port %s", s->sid, s->addr, s->port);
+	s->state = SESSION_CONNECTING;
+	session_filter(s, chain_connect(s->cs, s->addr,
+	    (struct sockaddr *)&s->ss), session_connect_filtered);
+}
+
+unsigned
+session_count(void)
+{
+	return nsessions;
+}
+
+void
+session_drain_all(void)
+{
+	struct session	*s, *next;
+
+	for (s = TAILQ_FIRST(&sessions); s != NULL; s = next) {
+		next = TAILQ_NEXT(s, entry);
+		if (s->tx == NULL && !session_busy(s) &&
+		    s->state != SESSION_CLOSING)
+			session_close(s, "421 4.3.2 Service shutting down");
+	}
+}
+
+void
+session_free_all(void)
+{
+	struct session	*s;
+
+	while ((s = TAILQ_FIRST(&sessions)) != NULL)
+		session_free(s);
+}
+
+void
+session_enter(struct session *s, enum session_state st)
+{
+	log_trace(TRACE_SMTP, "%s state %s -> %s", s->sid,
+	    session_state_names[s->state], session_state_names[st]);
+	s->state = st;
+}
+
+static void
+session_connect_filtered(struct session *s, enum fv v)
+{
+	char			 reply[600];
+	enum decide_action	 a;
+
+	a = decide(DECIDE_CONNECT, v, chain_reply(s->cs), reply,
+	    sizeof(reply));
+	if (a == DECIDE_REJECT || a == DECIDE_TEMPFAIL) {
+		log_info("%s connect from %s refused: %s", s->sid, s->addr,
+		    reply);
+		session_close(s, reply);
+		return;
+	}
+	s->be = backend_new(server_base(), s->conf, s->sid,
+	    session_backend_cb, s);
+	s->on_backend = session_greeted;
+	backend_connect(s->be, (struct sockaddr *)&s->gen->backend,
+	    s->gen->backendlen);
+}
+
+static void
+session_greeted(struct session *s, const struct backend_reply *r)
+{
+	if (r->status != BACKEND_REPLY || r->code / 100 != 2) {
+		if (r->status == BACKEND_REPLY)
+			log_warnx("%s backend greeting refused: %.*s", s->sid,
+			    (int)strcspn(r->text, "\r"), r->text);
+		else
+			log_warnx("%s backend %s unavailable: %s", s->sid,
+			    s->conf->backend.host, r->status ==
+			    BACKEND_TIMEOUT ? "timeout" : "connection failed");
+		session_close(s, "421 4.3.2 Service not available, "
+		    "try again later");
+		return;
+	}
+	session_enter(s, SESSION_GREETED);
+	session_reply(s, "220 %s ESMTP postern", s->conf->hostname);
+	bufferevent_enable(s->bev, EV_READ);
+}
+
+/* Input: commands, or message content; until busy or out of input. */
+void
+session_input(struct session *s)
+{
+	struct evbuffer	*out = bufferevent_get_output(s->bev);
+
+	while (!session_busy(s) && s->state != SESSION_CLOSING) {
+		if (evbuffer_get_length(out) > SESSION_OUT_HIGH)
+			break;	/* the write callback calls again */
+		if (s->state == SESSION_DATA || s->bdat_left > 0) {
+			if (!session_data_input(s))
+				break;
+		} else if (!session_line(s))
+			break;
+	}
+	if (s->state != SESSION_CLOSING)
+		session_timeouts(s);
+}
+
+static int
+session_busy(const struct session *s)
+{
+	return s->on_filter != NULL || s->on_backend != NULL ||
+	    s->state == SESSION_CONNECTING || s->state == SESSION_EOM;
+}
+
+/* The client's read timeout fits what we wait for; none while busy. */
+static void
+session_timeouts(struct session *s)
+{
+	struct timeval	 rd = { 0, 0 }, wr = { s->conf->command_timeout, 0 };
+
+	if (session_busy(s))
+		rd.tv_sec = 0;
+	else if (s->state == SESSION_DATA || s->bdat_left > 0)
+		rd.tv_sec = s->conf->data_timeout;
+	else if (s->tx != NULL)
+		rd.tv_sec = s->conf->command_timeout;
+	else
+		rd.tv_sec = s->conf->idle_timeout;
+	bufferevent_set_timeouts(s->bev, rd.tv_sec ? &rd : NULL, &wr);
+}
+
+/* One command line, if a whole one is buffered: 1 if one was taken. */
+static int
+session_line(struct session *s)
+{
+	static char		 line[65536 + 1];
+	struct evbuffer		*in = bufferevent_get_input(s->bev);
+	struct evbuffer_ptr	 p;
+	size_t			 len, max = s->conf->max_line_length;
+
+	if (max > sizeof(line) - 1)
+		max = sizeof(line) - 1;
+	p = evbuffer_search(in, "\n", 1, NULL);
+	if (p.pos == -1) {
+		if ((len = evbuffer_get_length(in)) >= max) {
+			evbuffer_drain(in, len);
+			s->skipping = 1;
+		}
+		return 0;
+	}
+	len = (size_t)p.pos + 1;
+	if (s->skipping || len > max) {
+		evbuffer_drain(in, len);
+		s->skipping = 0;
+		session_error(s, "500 5.5.2 Error: line too long");
+		return 1;
+	}
+	evbuffer_remove(in, line, len);
+	line[len - 1] = '\0';
+	session_dispatch(s, line, len - 1);
+	return 1;
+}
+
+static void
+session_dispatch(struct session *s, char *line, size_t len)
+{
+	struct smtp_cmd	 cmd;
+	enum smtp_perr	 e;
+	size_t		 i;
+
+	log_trace(TRACE_SMTP, "%s << %s", s->sid, line);
+	e = smtp_cmd_parse(line, len, &cmd);
+	if (e != SMTP_P_OK) {
+		session_error(s, "500 5.5.2 Error: %s", smtp_parse_strerror(e));
+		return;
+	}
+	if (server_draining() && s->tx == NULL) {
+		session_close(s, "421 4.3.2 Service shutting down");
+		return;
+	}
+	for (i = 0; i < nitems(session_cmds); i++)
+		if (session_cmds[i].verb == cmd.verb)
+			break;
+	if (i == nitems(session_cmds)) {
+		session_error(s, "500 5.5.2 Error: command not recognized");
+		return;
+	}
+	if ((session_cmds[i].states & S_BIT(s->state)) == 0) {
+		session_error(s, "%s", session_seq_error(s, cmd.verb));
+		return;
+	}
+	session_cmds[i].run(s, &cmd);
+}
+
+static const char *
+session_seq_error(const struct session *s, enum smtp_verb verb)
+{
+	if (s->state == SESSION_GREETED)
+		return "503 5.5.1 Error: send HELO/EHLO first";
+	if (s->state == SESSION_BDAT)
+		return "503 5.5.1 Error: BDAT transaction in progress";
+	if (verb == SMTP_MAIL)
+		return "503 5.5.1 Error: nested MAIL command";
+	if (verb == SMTP_DATA && s->state == SESSION_MAIL)
+		return "554 5.5.1 Error: no valid recipients";
+	return "503 5.5.1 Error: need MAIL command";
+}
+
+void
+session_reply(struct session *s, const char *fmt, ...)
+{
+	struct evbuffer	*out = bufferevent_get_output(s->bev);
+	char		 buf[1024];
+	va_list		 ap;
+	int		 n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(buf))
+		n = sizeof(buf) - 1;
+	log_trace(TRACE_SMTP, "%s >> %s", s->sid, buf);
+	evbuffer_add(out, buf, (size_t)n);
+	evbuffer_add(out, "\r\n", 2);
+}
+
+void
+session_reply_raw(struct session *s, const char *text, size_t len)
+{
+	log_trace(TRACE_SMTP, "%s >> %.*s", s->sid, len >= 2 ? (int)len - 2 :
+	    (int)len, text);
+	evbuffer_add(bufferevent_get_output(s->bev), text, len);
+}
+
+/* A reply to a bad command; too many of them close the session. */
+static void
+session_error(struct session *s, const char *fmt, ...)
+{
+	char	 buf[1024];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	session_reply(s, "%s", buf);
+	if (++s->errors >= s->conf->max_errors) {
+		log_info("%s too many errors from %s", s->sid, s->addr);
+		session_close(s, "421 4.7.0 Error: too many errors");
+	}
+}
+
+void
+session_filter(struct session *s, enum fv v, session_filter_fn next)
+{
+	if (v == FV_PENDING) {
+		s->on_filter = next;
+		return;
+	}
+	next(s, v);
+}
+
+static void
+session_filter_resumed(void *arg, enum fv v)
+{
+	struct session		*s = arg;
+	session_filter_fn	 next = s->on_filter;
+
+	s->on_filter = NULL;
+	next(s, v);
+	session_input(s);
+}
+
+void
+session_backend(struct session *s, const char *line, session_backend_fn next)
+{
+	s->on_backend = next;
+	backend_command(s->be, line);
+}
+
+static void
+session_backend_cb(void *arg, const struct backend_reply *r)
+{
+	struct session		*s = arg;
+	session_backend_fn	 next = s->on_backend;
+
+	if (s->state == SESSION_CLOSING)
+		return;
+	if (next == NULL) {
+		/* The backend went away while we wait on the client.  Mid
+		 * message, the end of data will tell; otherwise say so now. */
+		if (s->state != SESSION_DATA && s->state != SESSION_BDAT)
+			session_backend_lost(s, r, "idle");
+		return;
+	}
+	s->on_backend = NULL;
+	next(s, r);
+	session_input(s);
+}
+
+/* The backend failed (r is not a reply) while doing what; close with 421. */
+void
+session_backend_lost(struct session *s, const struct backend_reply *r,
+    const char *what)
+{
+	const char	*why = r->status == BACKEND_TIMEOUT ? "timeout" :
+	    r->status == BACKEND_PROTOCOL ? "protocol error" :
+	    "connection lost";
+
+	log_warnx("%s backend %s (%s)", s->sid, why, what);
+	session_close(s, r->status == BACKEND_TIMEOUT ?
+	    "421 4.4.1 Error: backend timeout, try again later" :
+	    "421 4.4.2 Error: backend connection lost, try again later");
+}
+
+static void
+session_relay_reply(struct session *s, const struct backend_reply *r)
+{
+	if (r->status != BACKEND_REPLY) {
+		session_backend_lost(s, r, "relaying a command");
+		return;
+	}
+	session_reply_raw(s, r->text, r->len);
+}
+
+void
+session_close(struct session *s, const char *reply)
+{
+	struct timeval	 now = { 0, 0 };
+
+	if (s->state == SESSION_CLOSING)
+		return;
+	if (reply != NULL)
+		session_reply(s, "%s", reply);
+	session_enter(s, SESSION_CLOSING);
+	bufferevent_disable(s->bev, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
+		event_base_once(server_base(), -1, EV_TIMEOUT,
+		    session_free_later, s, &now);
+}
+
+static void
+session_free_later(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	session_free(arg);
+}
+
+static void
+session_free(struct session *s)
+{
+	if (s->tx != NULL)
+		session_tx_end(s, "aborted", "client disconnected");
+	chain_sess_free(s->cs);
+	backend_free(s->be);
+	bufferevent_free(s->bev);
+	TAILQ_REMOVE(&sessions, s, entry);
+	nsessions--;
+	listener_release((struct sockaddr *)&s->ss);
+	log_debug("%s disconnect from %s", s->sid, s->addr);
+	server_gen_unref(s->gen);
+	free(s);
+	server_session_gone();
+}
+
+static void
+session_read_cb(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	session_input(arg);
+}
+
+static void
+session_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct session	*s = arg;
+	struct timeval	 now = { 0, 0 };
+
+	if (evbuffer_get_length(bufferevent_get_output(bev)) > 0)
+		return;
+	if (s->state == SESSION_CLOSING)
+		event_base_once(server_base(), -1, EV_TIMEOUT,
+		    session_free_later, s, &now);
+	else
+		session_input(s);
+}
+
+static void
+session_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct session	*s = arg;
+	struct timeval	 now = { 0, 0 };
+
+	(void)bev;
+	if (s->state == SESSION_CLOSING) {
+		bufferevent_disable(s->bev, EV_READ | EV_WRITE);
+		event_base_once(server_base(), -1, EV_TIMEOUT,
+		    session_free_later, s, &now);
+		return;
+	}
+	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING)) {
+		log_info("%s timeout from %s in state %s", s->sid, s->addr,
+		    session_state_names[s->state]);
+		session_close(s, "421 4.4.2 Error: timeout exceeded");
+		return;
+	}
+	log_debug("%s %s from %s in state %s", s->sid, (what & BEV_EVENT_EOF) ?
+	    "disconnect" : "connection error", s->addr,
+	    session_state_names[s->state]);
+	bufferevent_disable(s->bev, EV_READ | EV_WRITE);
+	session_enter(s, SESSION_CLOSING);
+	event_base_once(server_base(), -1, EV_TIMEOUT, session_free_later, s,
+	    &now);
+}
+
+/* HELO and EHLO: filters, then EHLO to the backend (XCLIENT once). */
+static void
+cmd_helo(struct session *s, struct smtp_cmd *cmd)
+{
+	size_t	 n = strcspn(cmd->arg, " \t");
+
+	if (n == 0) {
+		session_error(s, "501 5.5.4 Syntax: %s hostname",
+		    cmd->verb == SMTP_EHLO ? "EHLO" : "HELO");
+		return;
+	}
+	if (n >= sizeof(s->helo)) {
+		session_error(s, "501 5.5.4 Error: hostname too long");
+		return;
+	}
+	if (s->tx != NULL)
+		session_tx_end(s, "aborted", "new HELO/EHLO");
+	memcpy(s->helo, cmd->arg, n);
+	s->helo[n] = '\0';
+	s->esmtp = cmd->verb == SMTP_EHLO;
+	session_filter(s, chain_helo(s->cs, s->helo), session_helo_filtered);
+}
+
+static void
+session_helo_filtered(struct session *s, enum fv v)
+{
+	char			 reply[600];
+	enum decide_action	 a;
+
+	a = decide(DECIDE_HELO, v, chain_reply(s->cs), reply, sizeof(reply));
+	if (a == DECIDE_REJECT || a == DECIDE_TEMPFAIL) {
+		session_reply(s, "%s", reply);
+		return;
+	}
+	session_ehlo_backend(s);
+}
+
+static void
+session_ehlo_backend(struct session *s)
+{
+	char	 line[512];
+
+	snprintf(line, sizeof(line), "EHLO %s", s->helo);
+	session_backend(s, line, session_ehlo_relayed);
+}
+
+static void
+session_ehlo_relayed(struct session *s, const struct backend_reply *r)
+{
+	const char	*p, *eol, *text;
+	size_t		 tlen;
+	int		 code, last;
+	char		 attrs[1024], line[1100];
+
+	if (r->status != BACKEND_REPLY) {
+		session_backend_lost(s, r, "after EHLO");
+		return;
+	}
+	if (r->code / 100 != 2) {
+		session_reply_raw(s, r->text, r->len);
+		return;
+	}
+	memset(&s->ehlo, 0, sizeof(s->ehlo));
+	/* r->text is CRLF lines from backend.c; skip the first (the name) */
+	for (p = strstr(r->text, "\r\n"); p != NULL && p[2] != '\0'; p = eol) {
+		p += 2;
+		eol = strstr(p, "\r\n");
+		if (smtp_reply_line(p, (size_t)(eol - p), &code, &last, &text,
+		    &tlen) == 0)
+			smtp_ehlo_line(&s->ehlo, text, tlen);
+	}
+	if (s->conf->xclient && (s->ehlo.ext & SMTP_EXT_XCLIENT) &&
+	    !s->xclient_done) {
+		s->xclient_done = 1;
+		session_attrs(s, s->ehlo.xclient, attrs, sizeof(attrs));
+		snprintf(line, sizeof(line), "XCLIENT%s", attrs);
+		session_backend(s, line, session_xclient_done);
+		return;
+	}
+	session_enter(s, SESSION_READY);
+	session_ehlo_reply(s);
+}
+
+/* XCLIENT answered: success (220 from Postfix, which starts a new
+ * session; 250 from others) wants EHLO again; a refusal is logged and the
+ * session goes on without it. */
+static void
+session_xclient_done(struct session *s, const struct backend_reply *r)
+{
+	if (r->status != BACKEND_REPLY) {
+		session_backend_lost(s, r, "after XCLIENT");
+		return;
+	}
+	if (r->code / 100 == 2) {
+		session_ehlo_backend(s);
+		return;
+	}
+	log_warnx("%s backend refused XCLIENT: %.*s", s->sid,
+	    (int)strcspn(r->text, "\r"), r->text);
+	session_enter(s, SESSION_READY);
+	session_ehlo_reply(s);
+}
+
+/*
+ * XCLIENT/XFORWARD attributes the backend named in its EHLO (names: a
+ * space-separated list), as " NAME=xtext ..." into out.
+ */
+static void
+session_attrs(struct session *s, const char *names, char *out, size_t outsz)
+{
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&s->ss;
+	char			 v[sizeof(s->helo) * 3 + 8], addr[64];
+	const char		*attr[][2] = {
+		{ "NAME", "[UNAVAILABLE]" },
+		{ "ADDR", addr },
+		{ "PORT", s->port },
+		{ "HELO", s->helo },
+		{ "PROTO", s->esmtp ? "ESMTP" : "SMTP" },
+		{ "SOURCE", "REMOTE" },
+	};
+	char			 want[300], *w, *save;
+	size_t			 i;
+
+	snprintf(addr, sizeof(addr), "%s%s", s->ss.ss_family == AF_INET6 &&
+	    !IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr) ? "IPV6:" : "", s->addr);
+	out[0] = '\0';
+	strlcpy(want, names, sizeof(want));
+	for (w = strtok_r(want, " ", &save); w != NULL;
+	    w = strtok_r(NULL, " ", &save))
+		for (i = 0; i < nitems(attr); i++)
+			if (strcasecmp(w, attr[i][0]) == 0 &&
+			    attr[i][1][0] != '\0' &&
+			    smtp_xtext(v, sizeof(v), attr[i][1]) >= 0) {
+				strlcat(out, " ", outsz);
+				strlcat(out, attr[i][0], outsz);
+				strlcat(out, "=", outsz);
+				strlcat(out, v, outsz);
+			}
+}
+
+/* Our EHLO reply: what postern does, limited by what the backend does. */
+static void
+session_ehlo_reply(struct session *s)
+{
+	const char	*line[10];
+	char		 size[40];
+	uint64_t	 max = s->conf->max_message_size;
+	size_t		 n = 0, i;
+
+	if (!s->esmtp) {
+		session_reply(s, "250 %s", s->conf->hostname);
+		return;
+	}
+	line[n++] = s->conf->hostname;
+	line[n++] = "PIPELINING";
+	if (s->ehlo.size != 0 && (max == 0 || s->ehlo.size < max))
+		max = s->ehlo.size;
+	if (max != 0)
+		snprintf(size, sizeof(size), "SIZE %llu",
+		    (unsigned long long)max);
+	else
+		strlcpy(size, "SIZE", sizeof(size));
+	line[n++] = size;
+	if (s->ehlo.ext & SMTP_EXT_8BITMIME)
+		line[n++] = "8BITMIME";
+	if (s->ehlo.ext & SMTP_EXT_SMTPUTF8)
+		line[n++] = "SMTPUTF8";
+	if (s->ehlo.ext & SMTP_EXT_ENHANCED)
+		line[n++] = "ENHANCEDSTATUSCODES";
+	if (s->ehlo.ext & SMTP_EXT_DSN)
+		line[n++] = "DSN";
+	if (s->ehlo.ext & SMTP_EXT_CHUNKING)
+		line[n++] = "CHUNKING";
+	for (i = 0; i < n; i++)
+		session_reply(s, "250%c%s", i + 1 == n ? ' ' : '-', line[i]);
+}
+
+/*
+ * ESMTP parameters of MAIL (mail = 1) or RCPT: only those of extensions we
+ * offered, each checked; replies and returns -1 on the first bad one.
+ */
+static int
+session_check_params(struct session *s, struct smtp_path *p, int mail)
+{
+	const struct smtp_param	*pa;
+	unsigned		 ext = s->ehlo.ext;
+	uint64_t		 max = s->conf->max_message_size, n;
+	size_t			 i;
+	char			*end;
+
+	for (i = 0; i < p->nparams; i++) {
+		pa = &p->params[i];
+		if (mail && strcasecmp(pa->key, "SIZE") == 0) {
+			n = strtoull(pa->value ? pa->value : "", &end, 10);
+			if (pa->value == NULL || *end != '\0' || end ==
+			    pa->value)
+				goto bad;
+			if (max != 0 && n > max) {
+				session_reply(s, "552 5.3.4 Error: message "
+				    "size exceeds fixed limit");
+				return -1;
+			}
+		} else if (mail && strcasecmp(pa->key, "BODY") == 0) {
+			if (pa->value == NULL || (strcasecmp(pa->value,
+			    "7BIT") != 0 && (!(ext & SMTP_EXT_8BITMIME) ||
+			    strcasecmp(pa->value, "8BITMIME") != 0)))
+				goto bad;
+		} else if (mail && strcasecmp(pa->key, "SMTPUTF8") == 0 &&
+		    (ext & SMTP_EXT_SMTPUTF8)) {
+			if (pa->value != NULL)
+				goto bad;
+		} else if ((ext & SMTP_EXT_DSN) && pa->value != NULL &&
+		    (mail ? (strcasecmp(pa->key, "RET") == 0 ||
+		    strcasecmp(pa->key, "ENVID") == 0) :
+		    (strcasecmp(pa->key, "NOTIFY") == 0 ||
+		    strcasecmp(pa->key, "ORCPT") == 0))) {
+			continue;
+		} else {
+			session_error(s, "555 5.5.4 Error: unsupported "
+			    "parameter %.64s", pa->key);
+			return -1;
+		}
+	}
+	return 0;
+bad:
+	session_error(s, "501 5.5.4 Error: bad value for parameter %.64s",
+	    pa->key);
+	return -1;
+}
+
+/* The relayed form of the parameters, and the filters' argv, in tx. */
+static void
+session_argv(struct tx *tx, const struct smtp_path *p)
+{
+	size_t	 i, off = 0;
+	int	 n;
+
+	for (i = 0; i < p->nparams && i < SMTP_PARAMS_MAX; i++) {
+		n = snprintf(tx->argbuf + off, sizeof(tx->argbuf) - off,
+		    "%s%s%s", p->params[i].key, p->params[i].value ? "=" : "",
+		    p->params[i].value ? p->params[i].value : "");
+		if (n < 0 || (size_t)n >= sizeof(tx->argbuf) - off)
+			break;
+		tx->argv[i] = tx->argbuf + off;
+		off += (size_t)n + 1;
+	}
+	tx->argv[i] = NULL;
+}
+
+/* "CMD:<addr>" plus parameters, from tx->argv, into buf. */
+static void
+session_envelope_line(const struct tx *tx, const char *cmd,
+    const char *addr, char *buf, size_t bufsz)
+{
+	size_t	 i;
+
+	snprintf(buf, bufsz, "%s:<%s>", cmd, addr);
+	for (i = 0; tx->argv[i] != NULL; i++) {
+		strlcat(buf, " ", bufsz);
+		strlcat(buf, tx->argv[i], bufsz);
+	}
+}
+
+static int
+session_path_8bit(const char *a)
+{
+	for (; *a != '\0'; a++)
+		if ((unsigned char)*a >= 0x80)
+			return 1;
+	return 0;
+}
+
+static void
+cmd_mail(struct session *s, struct smtp_cmd *cmd)
+{
+	struct smtp_path	 p;
+	enum smtp_perr		 e;
+	struct tx		*tx;
+
+	e = smtp_path_parse(cmd->arg, "FROM", 1,
+	    (s->ehlo.ext & SMTP_EXT_SMTPUTF8) != 0, &p);
+	if (e != SMTP_P_OK) {
+		session_error(s, e >= SMTP_P_PARAM ? "501 5.5.4 Error: %s" :
+		    "501 5.1.7 Error: bad sender address syntax (%s)",
+		    smtp_parse_strerror(e));
+		return;
+	}
+	if (session_check_params(s, &p, 1) == -1)
+		return;
+	if (session_path_8bit(p.addr) && smtp_path_param(&p, "SMTPUTF8") ==
+	    NULL) {
+		session_error(s, "553 5.6.7 Error: SMTPUTF8 is required for "
+		    "this address");
+		return;
+	}
+	tx = s->tx = xcalloc(1, sizeof(*tx));
+	tx->started = util_now_ms();
+	tx->utf8 = smtp_path_param(&p, "SMTPUTF8") != NULL;
+	strlcpy(tx->from, p.addr, sizeof(tx->from));
+	session_argv(tx, &p);
+	session_envelope_line(tx, "MAIL FROM", tx->from, tx->mailcmd,
+	    sizeof(tx->mailcmd));
+	session_filter(s, chain_envfrom(s->cs, tx->from, tx->argv),
+	    session_mail_filtered);
+}
+
+static void
+session_mail_filtered(struct session *s, enum fv v)
+{
+	char			 reply[600], line[1400];
+	enum decide_action	 a;
+
+	a = decide(DECIDE_MAIL, v, chain_reply(s->cs), reply, sizeof(reply));
+	if (a == DECIDE_REJECT || a == DECIDE_TEMPFAIL) {
+		session_reply(s, "%s", reply);
+		session_tx_end(s, a == DECIDE_REJECT ? "rejected" :
+		    "tempfailed", reply);
+		return;
+	}
+	if (a == DECIDE_DISCARD)
+		s->tx->discard = 1;
+	if (s->conf->xforward && (s->ehlo.ext & SMTP_EXT_XFORWARD) &&
+	    !s->xclient_done) {
+		char	 attrs[1024];
+
+		session_attrs(s, s->ehlo.xforward, attrs, sizeof(attrs));
+		snprintf(line, sizeof(line), "XFORWARD%s", attrs);
+		session_backend(s, line, session_mail_xforwarded);
+		return;
+	}
+	session_backend(s, s->tx->mailcmd, session_mail_relayed);
+}
+
+static void
+session_mail_xforwarded(struct session *s, const struct backend_reply *r)
+{
+	if (r->status != BACKEND_REPLY) {
+		session_backend_lost(s, r, "after XFORWARD");
+		return;
+	}
+	if (r->code / 100 != 2)
+		log_warnx("%s backend refused XFORWARD: %.*s", s->sid,
+		    (int)strcspn(r->text, "\r"), r->text);
+	session_backend(s, s->tx->mailcmd, session_mail_relayed);
+}
+
+static void
+session_mail_relayed(struct session *s, const struct backend_reply *r)
+{
+	if (r->status != BACKEND_REPLY) {
+		session_backend_lost(s, r, "relaying MAIL");
+		return;
+	}
+	session_reply_raw(s, r->text, r->len);
+	if (r->code / 100 != 2) {
+		session_tx_end(s, "rejected", r->text);
+		return;
+	}
+	s->tx->relayed = 1;
+	session_enter(s, SESSION_MAIL);
+}
+
+static void
+cmd_rcpt(struct session *s, struct smtp_cmd *cmd)
+{
+	struct smtp_path	 p;
+	enum smtp_perr		 e;
+	struct tx		*tx = s->tx;
+
+	if (tx->nrcpts >= s->conf->max_recipients) {
+		session_reply(s, "452 4.5.3 Error: too many recipients");
+		return;
+	}
+	e = smtp_path_parse(cmd->arg, "TO", 0, tx->utf8, &p);
+	if (e != SMTP_P_OK) {
+		session_error(s, e >= SMTP_P_PARAM ? "501 5.5.4 Error: %s" :
+		    "501 5.1.3 Error: bad recipient address syntax (%s)",
+		    smtp_parse_strerror(e));
+		return;
+	}
+	if (session_check_params(s, &p, 0) == -1)
+		return;
+	strlcpy(tx->rcptaddr, p.addr, sizeof(tx->rcptaddr));
+	session_argv(tx, &p);
+	session_envelope_line(tx, "RCPT TO", tx->rcptaddr, tx->rcptcmd,
+	    sizeof(tx->rcptcmd));
+	session_filter(s, chain_envrcpt(s->cs, tx->rcptaddr, tx->argv),
+	    session_rcpt_filtered);
+}
+
+static void
+session_rcpt_filtered(struct session *s, enum fv v)
+{
+	char			 reply[600];
+	enum decide_action	 a;
+
+	a = decide(DECIDE_RCPT, v, chain_reply(s->cs), reply, sizeof(reply));
+	if (a == DECIDE_REJECT || a == DECIDE_TEMPFAIL) {
+		session_reply(s, "%s", reply);
+		return;
+	}
+	if (a == DECIDE_DISCARD)
+		s->tx->discard = 1;
+	session_backend(s, s->tx->rcptcmd, session_rcpt_relayed);
+}
+
+static void
+session_rcpt_relayed(struct session *s, const struct backend_reply *r)
+{
+	struct tx	*tx = s->tx;
+
+	if (r->status != BACKEND_REPLY) {
+		session_backend_lost(s, r, "relaying RCPT");
+		return;
+	}
+	session_reply_raw(s, r->text, r->len);
+	if (r->code / 100 != 2)
+		return;
+	tx->rcpts = xrealloc(tx->rcpts, (tx->nrcpts + 1) * sizeof(char *));
+	tx->rcpts[tx->nrcpts++] = xstrdup(tx->rcptaddr);
+	session_enter(s, SESSION_RCPT);
+}
+
+static void
+cmd_data(struct session *s, struct smtp_cmd *cmd)
+{
+	if (cmd->arg[0] != '\0') {
+		session_error(s, "501 5.5.4 Syntax: DATA");
+		return;
+	}
+	session_filter(s, chain_data(s->cs), session_data_filtered);
+}
+
+static void
+session_data_filtered(struct session *s, enum fv v)
+{
+	char			 reply[600];
+	enum decide_action	 a;
+
+	a = decide(DECIDE_DATA, v, chain_reply(s->cs), reply, sizeof(reply));
+	if (a == DECIDE_REJECT || a == DECIDE_TEMPFAIL) {
+		session_reply(s, "%s", reply);
+		session_tx_end(s, a == DECIDE_REJECT ? "rejected" :
+		    "tempfailed", reply);
+		return;
+	}
+	if (a == DECIDE_DISCARD)
+		s->tx->discard = 1;
+	session_data_begin(s, DATA_DOT);
+	session_reply(s, "354 End data with <CR><LF>.<CR><LF>");
+}
+
+static void
+cmd_bdat(struct session *s, struct smtp_cmd *cmd)
+{
+	session_bdat(s, cmd->arg);
+}
+
+static void
+cmd_rset(struct session *s, struct smtp_cmd *cmd)
+{
+	if (s->tx != NULL)
+		session_tx_end(s, "aborted", "RSET");
+	if (s->state != SESSION_GREETED)
+		session_enter(s, SESSION_READY);
+	cmd_relay(s, cmd);
+}
+
+/* NOOP, RSET, VRFY and EXPN: relayed as they are (the verb normalised). */
+static void
+cmd_relay(struct session *s, struct smtp_cmd *cmd)
+{
+	static const char *const verbs[] = {
+		[SMTP_NOOP] = "NOOP", [SMTP_RSET] = "RSET",
+		[SMTP_VRFY] = "VRFY", [SMTP_EXPN] = "EXPN",
+	};
+	char	 line[1100];
+
+	snprintf(line, sizeof(line), "%s%s%s", verbs[cmd->verb],
+	    cmd->arg[0] != '\0' ? " " : "", cmd->arg);
+	session_backend(s, line, session_relay_reply);
+}
+
+static void
+cmd_vrfy(struct session *s, struct smtp_cmd *cmd)
+{
+	if (!s->conf->vrfy) {
+		session_reply(s, "502 5.5.1 Error: %s command is disabled",
+		    cmd->verb == SMTP_VRFY ? "VRFY" : "EXPN");
+		return;
+	}
+	cmd_relay(s, cmd);
+}
+
+static void
+cmd_quit(struct session *s, struct smtp_cmd *cmd)
+{
+	(void)cmd;
+	if (s->tx != NULL)
+		session_tx_end(s, "aborted", "QUIT");
+	session_backend(s, "QUIT", session_quit_relayed);
+}
+
+static void
+session_quit_relayed(struct session *s, const struct backend_reply *r)
+{
+	if (r->status == BACKEND_REPLY && r->code / 100 == 2)
+		session_reply_raw(s, r->text, r->len);
+	else
+		session_reply(s, "221 2.0.0 Bye");
+	session_close(s, NULL);
+}
+
+static void
+cmd_help(struct session *s, struct smtp_cmd *cmd)
+{
+	(void)cmd;
+	session_reply(s, "214 2.0.0 postern: see RFC 5321");
+}
+
+static void
+cmd_notimpl(struct session *s, struct smtp_cmd *cmd)
+{
+	(void)cmd;
+	session_error(s, "502 5.5.1 Error: command not implemented");
+}
+
+/*
+ * End the transaction: one log line, the filters told (eom done or abort),
+ * the transaction freed.  reply is the client's (or the backend's) reply,
+ * for the log; only its first line is used.
+ */
+void
+session_tx_end(struct session *s, const char *action, const char *reply)
+{
+	struct tx	*tx = s->tx;
+	struct txlog	 t;
+	char		 filters[1024], first[600];
+
+	chain_results(s->cs, filters, sizeof(filters));
+	snprintf(first, sizeof(first), "%.*s", (int)strcspn(reply, "\r\n"),
+	    reply);
+	memset(&t, 0, sizeof(t));
+	t.sid = s->sid;
+	t.client = s->addr;
+	t.helo = s->helo;
+	t.from = tx->from;
+	t.rcpts = tx->rcpts;
+	t.nrcpts = tx->nrcpts;
+	t.size = tx->size;
+	t.filters = filters;
+	t.action = action;
+	t.reply = first;
+	t.ms = util_now_ms() - tx->started;
+	txlog_write(&t, s->conf->log_format);
+	if (tx->eom_done)
+		chain_tx_done(s->cs);
+	else
+		chain_abort(s->cs);
+	session_tx_free(s);
+	if (s->state != SESSION_CLOSING && s->state != SESSION_GREETED)
+		session_enter(s, SESSION_READY);
+}
+
+static void
+session_tx_free(struct session *s)
+{
+	struct tx	*tx = s->tx;
+	size_t		 i;
+
+	if (tx == NULL)
+		return;
+	for (i = 0; i < tx->nrcpts; i++)
+		free(tx->rcpts[i]);
+	free(tx->rcpts);
+	session_tx_free_content(tx);
+	free(tx);
+	s->tx = NULL;
+}

@@ -1,0 +1,20 @@
+/*
+ * session.h - one client connection: the client-side SMTP state machine,
+ * driving the filter chain and the backend connection.
+ */
+#ifndef POSTERN_SESSION_H
+#define POSTERN_SESSION_H
+
+#include <sys/socket.h>
+
+/* session_new - take over the accepted socket fd from peer sa. */
+void		 session_new(int fd, const struct sockaddr *sa, socklen_t len);
+/* session_count - sessions alive. */
+unsigned	 session_count(void);
+/* session_drain_all - SIGTERM: close every session that is not in the
+ * middle of a transaction (421); the others close after it. */
+void		 session_drain_all(void);
+/* session_free_all - final exit: drop whatever is left. */
+void		 session_free_all(void);
+
+#endif

@@ -1,0 +1,446 @@
+/*
+ * session_data.c - message content: DATA and BDAT intake into the spool,
+ * the filter feed from the spool, and the end of the message (the eom
+ * stage, then the replay to the backend and its reply, or the refusal).
+ *
+ * The intake never waits on filters: content goes to the spool as it
+ * arrives, and the feed follows behind from the spool, parking whenever a
+ * header/body stage is PENDING.  At the end of data the feed is drained,
+ * eom runs, and only then does the backend see DATA (or BDAT).
+ *
+ * Shared (session_int.h): session_data_begin, session_data_input,
+ * session_bdat, session_feed, session_tx_free_content.
+ *
+ * DIAGNOSTICS
+ *	Spool I/O errors are logged and answered 451 4.3.0.  A message
+ *	refused for bare CR/LF, its size or a header field's size gets 554 /
+ *	552 and is logged by the transaction line.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+
+#include "conf.h"
+#include "decide.h"
+#include "log.h"
+#include "server.h"
+#include "session_int.h"
+#include "spool.h"
+#include "util.h"
+
+#define DATA_CHUNK	65536		/* intake and feed unit */
+
+static void	session_content(struct session *, const unsigned char *,
+		    size_t);
+static void	session_data_end(struct session *);
+static int	session_bdat_input(struct session *);
+static void	session_bdat_chunk_done(struct session *);
+static void	session_bdat_filtered(struct session *, enum fv);
+static void	session_feed_resumed(struct session *, enum fv);
+static void	session_feed_verdict(struct session *, enum fv);
+static void	session_eom(struct session *);
+static void	session_eom_filtered(struct session *, enum fv);
+static void	session_eom_refuse(struct session *, const char *,
+		    const char *);
+static void	session_message_relayed(struct session *,
+		    const struct backend_reply *);
+static void	session_backend_reset(struct session *,
+		    const struct backend_reply *);
+static void	session_message_done(struct session *);
+
+void
+session_data_begin(struct session *s, enum data_mode mode)
+{
+	struct tx	*tx = s->tx;
+
+	tx->spool = spool_new(s->conf->spool_memory_max, s->conf->spool_dir);
+	data_reader_init(&tx->rd, mode);
+	if (chain_wants_content(s->cs)) {
+		rfc5322_init(&tx->parser, s->conf->max_header_size);
+		tx->feed_buf = xmalloc(DATA_CHUNK);
+	} else
+		tx->feed_done = 1;
+	session_enter(s, mode == DATA_DOT ? SESSION_DATA : SESSION_BDAT);
+}
+
+void
+session_tx_free_content(struct tx *tx)
+{
+	if (tx->spool != NULL)
+		spool_free(tx->spool);
+	if (tx->feed_buf != NULL) {
+		rfc5322_fini(&tx->parser);
+		free(tx->feed_buf);
+	}
+}
+
+/* DATA content or a BDAT chunk from the client buffer: 1 if progress. */
+int
+session_data_input(struct session *s)
+{
+	static unsigned char	 out[DATA_OUT_MAX(DATA_CHUNK)];
+	struct evbuffer		*in = bufferevent_get_input(s->bev);
+	struct evbuffer_iovec	 v;
+	size_t			 len, used, outlen;
+	int			 done = 0;
+
+	if (s->bdat_left > 0)
+		return session_bdat_input(s);
+	if (evbuffer_peek(in, -1, NULL, &v, 1) < 1 || v.iov_len == 0)
+		return 0;
+	len = v.iov_len < DATA_CHUNK ? v.iov_len : DATA_CHUNK;
+	used = data_reader_feed(&s->tx->rd, v.iov_base, len, out, &outlen,
+	    &done);
+	session_content(s, out, outlen);
+	evbuffer_drain(in, used);
+	if (done)
+		session_data_end(s);
+	return 1;
+}
+
+/* Content bytes (CRLF lines) into the spool, unless the message already
+ * failed; then feed the filters. */
+static void
+session_content(struct session *s, const unsigned char *p, size_t len)
+{
+	struct tx	*tx = s->tx;
+	uint64_t	 max = s->conf->max_message_size;
+
+	tx->size += len;
+	if (tx->fail[0] != '\0' || len == 0)
+		return;
+	if (max != 0 && tx->size > max) {
+		strlcpy(tx->fail, "552 5.3.4 Error: message size exceeds "
+		    "fixed limit", sizeof(tx->fail));
+		return;
+	}
+	if (spool_write(tx->spool, p, len) == -1) {
+		log_warn("%s spool write to %s", s->sid, s->conf->spool_dir);
+		strlcpy(tx->fail, "451 4.3.0 Error: local spool error, try "
+		    "again later", sizeof(tx->fail));
+		return;
+	}
+	session_feed(s);
+}
+
+/* All content is in: check it, finish the feed, then the eom stage. */
+static void
+session_data_end(struct session *s)
+{
+	struct tx	*tx = s->tx;
+
+	session_enter(s, SESSION_EOM);
+	if (tx->fail[0] == '\0' && tx->rd.flags != 0 &&
+	    s->conf->bare_newline == CONF_BARE_REJECT)
+		snprintf(tx->fail, sizeof(tx->fail), "554 5.6.0 Error: bare "
+		    "%s in message content (RFC 5321 2.3.8)",
+		    (tx->rd.flags & DATA_F_BARE_LF) ? "<LF>" : "<CR>");
+	tx->feed_final = 1;
+	if (tx->fail[0] != '\0')
+		session_eom_refuse(s, "rejected", tx->fail);
+	else if (tx->feed_done)
+		session_eom(s);
+	else
+		session_feed(s);
+}
+
+/* BDAT count [LAST]: the chunk is read whatever the verdict. */
+void
+session_bdat(struct session *s, char *arg)
+{
+	char			*end;
+	unsigned long long	 n;
+
+	errno = 0;
+	n = strtoull(arg, &end, 10);
+	if (arg[0] < '0' || arg[0] > '9' || errno != 0 ||
+	    (*end != '\0' && strcasecmp(end, " LAST") != 0)) {
+		session_reply(s, "501 5.5.4 Syntax: BDAT count [LAST]");
+		session_close(s, "421 4.5.0 Error: lost BDAT synchronisation");
+		return;
+	}
+	s->bdat_left = n;
+	s->bdat_last = *end != '\0';
+	s->bdat_fail = NULL;
+	if (s->state == SESSION_GREETED)
+		s->bdat_fail = "503 5.5.1 Error: send HELO/EHLO first";
+	else if (s->state == SESSION_READY)
+		s->bdat_fail = "503 5.5.1 Error: need MAIL command";
+	else if (s->state == SESSION_MAIL)
+		s->bdat_fail = "554 5.5.1 Error: no valid recipients";
+	if (s->bdat_fail != NULL || s->state == SESSION_BDAT) {
+		if (s->bdat_left == 0)
+			session_bdat_chunk_done(s);
+		return;
+	}
+	s->tx->bdat = 1;
+	session_filter(s, chain_data(s->cs), session_bdat_filtered);
+}
+
+static void
+session_bdat_filtered(struct session *s, enum fv v)
+{
+	char			 reply[600];
+	enum decide_action	 a;
+
+	session_data_begin(s, DATA_RAW);
+	a = decide(DECIDE_DATA, v, chain_reply(s->cs), reply, sizeof(reply));
+	if (a == DECIDE_REJECT || a == DECIDE_TEMPFAIL)
+		strlcpy(s->tx->fail, reply, sizeof(s->tx->fail));
+	else if (a == DECIDE_DISCARD)
+		s->tx->discard = 1;
+	if (s->bdat_left == 0)
+		session_bdat_chunk_done(s);
+}
+
+static int
+session_bdat_input(struct session *s)
+{
+	static unsigned char	 out[DATA_OUT_MAX(DATA_CHUNK)];
+	struct evbuffer		*in = bufferevent_get_input(s->bev);
+	struct evbuffer_iovec	 v;
+	size_t			 len, outlen;
+	int			 done;
+
+	if (evbuffer_peek(in, -1, NULL, &v, 1) < 1 || v.iov_len == 0)
+		return 0;
+	len = v.iov_len < DATA_CHUNK ? v.iov_len : DATA_CHUNK;
+	if (len > s->bdat_left)
+		len = (size_t)s->bdat_left;
+	if (s->bdat_fail == NULL) {
+		data_reader_feed(&s->tx->rd, v.iov_base, len, out, &outlen,
+		    &done);
+		session_content(s, out, outlen);
+	}
+	evbuffer_drain(in, len);
+	s->bdat_left -= len;
+	if (s->bdat_left == 0)
+		session_bdat_chunk_done(s);
+	return 1;
+}
+
+static void
+session_bdat_chunk_done(struct session *s)
+{
+	unsigned char	 out[2];
+	size_t		 outlen;
+
+	if (s->bdat_fail != NULL) {
+		session_reply(s, "%s", s->bdat_fail);
+		return;
+	}
+	if (!s->bdat_last) {
+		if (s->tx->fail[0] != '\0')
+			session_reply(s, "%s", s->tx->fail);
+		else
+			session_reply(s, "250 2.0.0 Ok: %llu octets received",
+			    (unsigned long long)s->tx->size);
+		return;
+	}
+	data_reader_finish(&s->tx->rd, out, &outlen);
+	session_content(s, out, outlen);
+	session_data_end(s);
+}
+
+/*
+ * Feed the filters from the spool, event by event, until the content so far
+ * is used up, a stage goes PENDING, or the message is over.
+ */
+void
+session_feed(struct session *s)
+{
+	struct tx		*tx = s->tx;
+	struct rfc5322_event	 ev;
+	ssize_t			 n;
+	size_t			 used;
+	int			 final;
+	enum fv			 v = FV_CONTINUE;
+
+	while (!tx->feed_busy && !tx->feed_done) {
+		if (tx->feed_pos == tx->feed_len) {
+			n = spool_read(tx->spool, tx->feed_off, tx->feed_buf,
+			    DATA_CHUNK);
+			if (n < 0) {
+				log_warn("%s spool read", s->sid);
+				session_feed_verdict(s, FV_TEMPFAIL);
+				return;
+			}
+			if (n == 0 && !tx->feed_final)
+				return;
+			tx->feed_len = (size_t)n;
+			tx->feed_pos = 0;
+			tx->feed_off += (uint64_t)n;
+		}
+		final = tx->feed_final && tx->feed_off == spool_size(tx->spool);
+		rfc5322_next(&tx->parser, tx->feed_buf + tx->feed_pos,
+		    tx->feed_len - tx->feed_pos, final, &ev, &used);
+		tx->feed_pos += used;
+		switch (ev.type) {
+		case RFC5322_NEED_MORE:
+			continue;
+		case RFC5322_HEADER:
+			v = chain_header(s->cs, ev.name, ev.value);
+			break;
+		case RFC5322_EOH:
+			v = chain_eoh(s->cs);
+			break;
+		case RFC5322_BODY:
+			v = chain_body(s->cs, ev.data, ev.len);
+			break;
+		case RFC5322_END:
+			tx->feed_done = 1;
+			if (s->state == SESSION_EOM)
+				session_eom(s);
+			return;
+		case RFC5322_ERR_TOO_LONG:
+			strlcpy(tx->fail, "552 5.3.4 Error: header field too "
+			    "long", sizeof(tx->fail));
+			v = FV_REJECT;
+			break;
+		}
+		if (v == FV_PENDING) {
+			tx->feed_busy = 1;
+			session_filter(s, v, session_feed_resumed);
+			return;
+		}
+		session_feed_verdict(s, v);
+	}
+}
+
+static void
+session_feed_resumed(struct session *s, enum fv v)
+{
+	s->tx->feed_busy = 0;
+	session_feed_verdict(s, v);
+	session_feed(s);
+}
+
+/* A header/body verdict: anything but CONTINUE/ACCEPT settles the
+ * message, and the feed stops. */
+static void
+session_feed_verdict(struct session *s, enum fv v)
+{
+	struct tx		*tx = s->tx;
+	char			 reply[600];
+	enum decide_action	 a;
+
+	a = decide(DECIDE_EOM, v, chain_reply(s->cs), reply, sizeof(reply));
+	if (a == DECIDE_RELAY && !chain_wants_content(s->cs))
+		tx->feed_done = 1;	/* accepted: nobody wants the rest */
+	if (a == DECIDE_RELAY)
+		goto out;
+	if (a == DECIDE_DISCARD)
+		tx->discard = 1;
+	else if (tx->fail[0] == '\0')
+		strlcpy(tx->fail, reply, sizeof(tx->fail));
+	tx->feed_done = 1;
+out:
+	if (tx->feed_done && s->state == SESSION_EOM) {
+		if (tx->fail[0] != '\0')
+			session_eom_refuse(s, "rejected", tx->fail);
+		else
+			session_eom(s);
+	}
+}
+
+static void
+session_eom(struct session *s)
+{
+	session_filter(s, chain_eom(s->cs), session_eom_filtered);
+}
+
+static void
+session_eom_filtered(struct session *s, enum fv v)
+{
+	const struct chain_header	*h;
+	struct tx			*tx = s->tx;
+	struct evbuffer			*hdrs;
+	char				 reply[600];
+	enum decide_action		 a;
+	size_t				 i, n;
+
+	tx->eom_done = 1;
+	a = decide(DECIDE_EOM, v, chain_reply(s->cs), reply, sizeof(reply));
+	if (a == DECIDE_REJECT || a == DECIDE_TEMPFAIL) {
+		session_eom_refuse(s, a == DECIDE_REJECT ? "rejected" :
+		    "tempfailed", reply);
+		return;
+	}
+	if (a == DECIDE_DISCARD || tx->discard) {
+		session_eom_refuse(s, "discarded", "250 2.0.0 Ok: discarded");
+		return;
+	}
+	hdrs = evbuffer_new();
+	n = chain_headers(s->cs, &h);
+	for (i = 0; i < n; i++)
+		evbuffer_add_printf(hdrs, "%s: %s\r\n", h[i].name,
+		    h[i].value);
+	s->on_backend = session_message_relayed;
+	backend_message(s->be, (const char *)evbuffer_pullup(hdrs, -1),
+	    evbuffer_get_length(hdrs), tx->spool,
+	    (s->ehlo.ext & SMTP_EXT_CHUNKING) != 0);
+	evbuffer_free(hdrs);
+}
+
+/* The message is not sent: tell the client, end the transaction, and reset
+ * the backend's (MAIL and RCPT reached it). */
+static void
+session_eom_refuse(struct session *s, const char *action, const char *reply)
+{
+	int	 relayed = s->tx->relayed;
+
+	session_reply(s, "%s", reply);
+	session_tx_end(s, action, reply);
+	if (relayed)
+		session_backend(s, "RSET", session_backend_reset);
+	else
+		session_message_done(s);
+}
+
+static void
+session_backend_reset(struct session *s, const struct backend_reply *r)
+{
+	if (r->status != BACKEND_REPLY) {
+		session_backend_lost(s, r, "resetting after a refused message");
+		return;
+	}
+	session_message_done(s);
+}
+
+static void
+session_message_relayed(struct session *s, const struct backend_reply *r)
+{
+	const char	*fail;
+
+	if (r->status == BACKEND_REPLY) {
+		session_reply_raw(s, r->text, r->len);
+		session_tx_end(s, r->code / 100 == 2 ? "relayed" :
+		    r->code / 100 == 4 ? "deferred by backend" :
+		    "rejected by backend", r->text);
+		session_message_done(s);
+		return;
+	}
+	/* No loss: the client keeps the message and tries again. */
+	fail = r->status == BACKEND_TIMEOUT ?
+	    "451 4.4.1 Error: backend timeout, message not delivered" :
+	    "451 4.4.2 Error: backend connection lost, message not "
+	    "delivered";
+	log_warnx("%s backend %s at end of data", s->sid,
+	    r->status == BACKEND_TIMEOUT ? "timeout" : "failure");
+	session_reply(s, "%s", fail);
+	session_tx_end(s, "failed", fail);
+	session_message_done(s);
+}
+
+/* After the final reply: a draining server closes the session now. */
+static void
+session_message_done(struct session *s)
+{
+	if (server_draining())
+		session_close(s, "421 4.3.2 Service shutting down");
+}

@@ -1,0 +1,126 @@
+/*
+ * session_int.h - what session.c (commands, replies, the envelope) and
+ * session_data.c (DATA/BDAT intake, the filter feed, end of message) share.
+ * Not for other modules.
+ */
+#ifndef POSTERN_SESSION_INT_H
+#define POSTERN_SESSION_INT_H
+
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <stdint.h>
+
+#include "backend.h"
+#include "chain.h"
+#include "data.h"
+#include "rfc5322.h"
+#include "smtp_parse.h"
+
+struct bufferevent;
+struct conf;
+struct session;
+struct server_gen;
+struct spool;
+
+enum session_state {
+	SESSION_CONNECTING,	/* filters on connect, backend greeting */
+	SESSION_GREETED,	/* 220 sent, waiting for HELO/EHLO */
+	SESSION_READY,		/* HELO done, no transaction */
+	SESSION_MAIL,		/* MAIL accepted */
+	SESSION_RCPT,		/* a recipient accepted */
+	SESSION_DATA,		/* reading DATA content */
+	SESSION_BDAT,		/* between BDAT chunks */
+	SESSION_EOM,		/* end of message: filters, then backend */
+	SESSION_CLOSING,	/* last reply being flushed */
+};
+
+#define S_BIT(st)	(1u << (st))
+
+/* One message transaction, MAIL to the final reply.  Owned by the session;
+ * owns its recipients, spool and feed state. */
+struct tx {
+	char		 from[SMTP_PATH_MAX + 1];
+	char		 mailcmd[1024];	/* MAIL line as relayed */
+	char		**rcpts;	/* accepted, copied */
+	size_t		 nrcpts;
+	char		 rcptcmd[1024];	/* RCPT line in flight */
+	char		 rcptaddr[SMTP_PATH_MAX + 1];
+	char		 argbuf[1024];	/* ESMTP parameters of MAIL/RCPT */
+	char		*argv[SMTP_PARAMS_MAX + 1];	/* into argbuf */
+	int		 utf8;		/* MAIL had SMTPUTF8 */
+	int		 relayed;	/* MAIL went to the backend */
+	int		 eom_done;	/* the eom stage ran */
+	int		 discard;	/* a filter said discard */
+	int		 bdat;		/* content came by BDAT */
+	uint64_t	 started;	/* ms, MAIL accepted */
+	/* content */
+	struct spool	*spool;
+	struct data_reader rd;
+	uint64_t	 size;		/* content bytes */
+	char		 fail[512];	/* reply that ends this tx, if set */
+	/* the filter feed, from the spool (session_data.c) */
+	struct rfc5322	 parser;
+	uint64_t	 feed_off;	/* next spool byte for the parser */
+	unsigned char	*feed_buf;
+	size_t		 feed_len, feed_pos;
+	int		 feed_final;	/* all content is in the spool */
+	int		 feed_busy;	/* a content stage is PENDING */
+	int		 feed_done;	/* RFC5322_END reached */
+};
+
+typedef void	(*session_filter_fn)(struct session *, enum fv);
+typedef void	(*session_backend_fn)(struct session *,
+		    const struct backend_reply *);
+
+struct session {
+	TAILQ_ENTRY(session) entry;
+	char		 sid[17];	/* 16 hex digits */
+	struct server_gen *gen;		/* reference held */
+	const struct conf *conf;	/* gen's */
+	struct bufferevent *bev;	/* client */
+	struct backend	*be;
+	struct chain_sess *cs;
+	struct sockaddr_storage ss;
+	char		 addr[INET6_ADDRSTRLEN];
+	char		 port[8];
+	enum session_state state;
+	session_filter_fn on_filter;	/* non-NULL: a stage is PENDING */
+	session_backend_fn on_backend;	/* non-NULL: a reply is awaited */
+	int		 paused;	/* input not processed (busy) */
+	char		 helo[256];
+	int		 esmtp;
+	int		 xclient_done;
+	struct smtp_ehlo ehlo;		/* the backend's, after EHLO */
+	unsigned	 errors;
+	int		 skipping;	/* discarding an overlong line */
+	uint64_t	 bdat_left;	/* bytes of the BDAT chunk to read */
+	int		 bdat_last;
+	const char	*bdat_fail;	/* chunk refused: read, drop, say */
+	struct tx	*tx;
+};
+
+/* session.c */
+void	session_enter(struct session *, enum session_state);
+void	session_reply(struct session *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	session_reply_raw(struct session *, const char *, size_t);
+void	session_filter(struct session *, enum fv, session_filter_fn);
+void	session_backend(struct session *, const char *line,
+	    session_backend_fn);
+void	session_backend_lost(struct session *, const struct backend_reply *,
+	    const char *while_what);
+void	session_tx_end(struct session *, const char *action,
+	    const char *reply);
+void	session_close(struct session *, const char *reply);
+void	session_input(struct session *);
+
+/* session_data.c */
+void	session_data_begin(struct session *, enum data_mode);
+int	session_data_input(struct session *);
+void	session_bdat(struct session *, char *arg);
+void	session_feed(struct session *);
+void	session_tx_free_content(struct tx *);
+
+#endif

@@ -1,0 +1,239 @@
+/*
+ * spool.c - owns the store a message waits in: a growing memory buffer up
+ * to mem_max bytes, then an unlinked temporary file in dir holding all of
+ * it.  The file has no name from the moment it exists (O_TMPFILE) or from
+ * right after it was made (mkstemp + unlink), so nothing is left behind if
+ * postern dies.  Writes and reads use explicit offsets (pwrite/pread): a
+ * failed append leaves the logical size unchanged and the next append
+ * overwrites whatever part of it reached the file.
+ *
+ * Public:
+ *	spool_new	an empty spool (dir copied).
+ *	spool_free	close the file, free the memory.
+ *	spool_write	append; moves to disk when mem_max would be exceeded.
+ *	spool_size	bytes appended so far.
+ *	spool_on_disk	1 once the content lives in the temporary file.
+ *	spool_read	copy bytes from any offset.
+ *
+ * DIAGNOSTICS
+ *	None logged.  File errors (no space, no directory, I/O) return -1
+ *	with errno set; the caller answers 451 and logs.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "spool.h"
+#include "util.h"
+
+#define SPOOL_MEM_MIN	4096	/* first memory allocation */
+
+struct spool {
+	size_t		 mem_max;	/* memory threshold, bytes */
+	char		*dir;		/* temp file directory, copied */
+	unsigned char	*mem;		/* content while in memory */
+	size_t		 memcap;	/* allocated size of mem */
+	int		 fd;		/* temp file, -1 while in memory */
+	uint64_t	 size;		/* content bytes */
+};
+
+static int	spool_tmpfile(const char *);
+static int	spool_pwrite(int, const void *, size_t, uint64_t);
+static int	spool_to_disk(struct spool *);
+static void	spool_mem_append(struct spool *, const void *, size_t);
+
+/*
+ * spool_new - an empty spool that keeps up to mem_max bytes in memory (0:
+ * straight to a file) and makes its file in dir (copied; NULL means /tmp).
+ * No file is made until one is needed.
+ */
+struct spool *
+spool_new(size_t mem_max, const char *dir)
+{
+	struct spool	*sp;
+
+	sp = xcalloc(1, sizeof(*sp));
+	sp->mem_max = mem_max;
+	sp->dir = xstrdup(dir != NULL ? dir : "/tmp");
+	sp->fd = -1;
+	return sp;
+}
+
+/* spool_free - close the file (which then disappears) and free sp. */
+void
+spool_free(struct spool *sp)
+{
+	if (sp == NULL)
+		return;
+	if (sp->fd != -1)
+		close(sp->fd);
+	free(sp->mem);
+	free(sp->dir);
+	free(sp);
+}
+
+/*
+ * spool_write - append buf[0..len).  The first append that would take the
+ * memory content past mem_max makes the file and moves everything there.
+ * Returns 0, or -1 with errno (nothing of buf counted as appended).
+ */
+int
+spool_write(struct spool *sp, const void *buf, size_t len)
+{
+	if (len == 0)
+		return 0;
+	if (sp->fd == -1 && len <= sp->mem_max - sp->size) {
+		spool_mem_append(sp, buf, len);
+		return 0;
+	}
+	if (sp->fd == -1 && spool_to_disk(sp) == -1)
+		return -1;
+	if (spool_pwrite(sp->fd, buf, len, sp->size) == -1)
+		return -1;
+	sp->size += len;
+	return 0;
+}
+
+uint64_t
+spool_size(const struct spool *sp)
+{
+	return sp->size;
+}
+
+int
+spool_on_disk(const struct spool *sp)
+{
+	return sp->fd != -1;
+}
+
+/*
+ * spool_read - copy up to len bytes from offset off into buf.  Returns the
+ * count (short only at the end of the content, 0 at or past it), or -1
+ * with errno.
+ */
+ssize_t
+spool_read(struct spool *sp, uint64_t off, void *buf, size_t len)
+{
+	size_t	 n, got = 0;
+	ssize_t	 r;
+
+	if (off >= sp->size || len == 0)
+		return 0;
+	n = (sp->size - off < len) ? (size_t)(sp->size - off) : len;
+	if (n > SSIZE_MAX)
+		n = SSIZE_MAX;
+	if (sp->fd == -1) {
+		memcpy(buf, sp->mem + off, n);
+		return (ssize_t)n;
+	}
+	while (got < n) {
+		r = pread(sp->fd, (char *)buf + got, n - got,
+		    (off_t)(off + got));
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1)
+			return -1;
+		if (r == 0)
+			break;	/* cannot happen: the file is ours */
+		got += (size_t)r;
+	}
+	return (ssize_t)got;
+}
+
+/* Grow mem geometrically (never past mem_max) and append. */
+static void
+spool_mem_append(struct spool *sp, const void *buf, size_t len)
+{
+	size_t	 need = (size_t)sp->size + len, cap;
+
+	if (need > sp->memcap) {
+		cap = (sp->memcap == 0) ? SPOOL_MEM_MIN : sp->memcap;
+		while (cap < need && cap <= SIZE_MAX / 2)
+			cap *= 2;
+		if (cap > sp->mem_max)
+			cap = sp->mem_max;
+		if (cap < need)
+			cap = need;
+		sp->mem = xrealloc(sp->mem, cap);
+		sp->memcap = cap;
+	}
+	memcpy(sp->mem + sp->size, buf, len);
+	sp->size += len;
+}
+
+/* Make the temporary file and move the memory content into it. */
+static int
+spool_to_disk(struct spool *sp)
+{
+	int	 fd, saved;
+
+	if ((fd = spool_tmpfile(sp->dir)) == -1)
+		return -1;
+	if (sp->size > 0 && spool_pwrite(fd, sp->mem, sp->size, 0) == -1) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	free(sp->mem);
+	sp->mem = NULL;
+	sp->memcap = 0;
+	sp->fd = fd;
+	return 0;
+}
+
+/*
+ * An open, nameless, read-write file in dir: O_TMPFILE where the kernel
+ * and file system have it, else mkstemp and unlink at once.
+ */
+static int
+spool_tmpfile(const char *dir)
+{
+	char	 path[4096];
+	int	 fd, saved;
+
+	if ((fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600)) != -1)
+		return fd;
+	if ((size_t)snprintf(path, sizeof(path), "%s/postern.XXXXXX", dir) >=
+	    sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if ((fd = mkostemp(path, O_CLOEXEC)) == -1)
+		return -1;
+	if (unlink(path) == -1) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+/* Write all of buf at offset off, through EINTR and short writes. */
+static int
+spool_pwrite(int fd, const void *buf, size_t len, uint64_t off)
+{
+	const char	*p = buf;
+	ssize_t		 w;
+
+	while (len > 0) {
+		w = pwrite(fd, p, len, (off_t)off);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w == -1)
+			return -1;
+		if (w == 0) {
+			errno = EIO;
+			return -1;
+		}
+		p += w;
+		len -= (size_t)w;
+		off += (uint64_t)w;
+	}
+	return 0;
+}

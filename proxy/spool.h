@@ -1,0 +1,35 @@
+/*
+ * spool.h - where a message waits between the client's end of data and the
+ * backend's reply: in memory up to a threshold, then in an unlinked
+ * temporary file (O_TMPFILE, or mkstemp + unlink), so nothing is left on
+ * disk if postern dies.  Append-only while receiving; random-access reads
+ * for the filter feed and the replay.
+ */
+#ifndef POSTERN_SPOOL_H
+#define POSTERN_SPOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct spool;
+
+/* spool_new - an empty spool; dir is copied.  Never NULL. */
+struct spool	*spool_new(size_t mem_max, const char *dir);
+void		 spool_free(struct spool *);
+
+/* spool_write - append; -1 with errno on a file error (disk full). */
+int		 spool_write(struct spool *, const void *, size_t);
+
+uint64_t	 spool_size(const struct spool *);
+
+/* spool_on_disk - 1 once the content moved to the temporary file. */
+int		 spool_on_disk(const struct spool *);
+
+/*
+ * spool_read - copy up to len bytes from offset off into buf; returns bytes
+ * copied (0 at the end), -1 with errno on a file error.
+ */
+ssize_t		 spool_read(struct spool *, uint64_t off, void *buf, size_t len);
+
+#endif

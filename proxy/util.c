@@ -1,0 +1,93 @@
+/*
+ * util.c - allocation wrappers that abort on failure, strlcpy/strlcat for
+ * glibc (which gained them only in 2.38), and a monotonic clock.
+ *
+ * DIAGNOSTICS
+ *	Out of memory is fatal (fatalx), never returned.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "util.h"
+
+void *
+xmalloc(size_t n)
+{
+	void	*p;
+
+	if ((p = malloc(n == 0 ? 1 : n)) == NULL)
+		fatalx("out of memory (%zu bytes)", n);
+	return p;
+}
+
+void *
+xcalloc(size_t nmemb, size_t size)
+{
+	void	*p;
+
+	if ((p = calloc(nmemb == 0 ? 1 : nmemb, size == 0 ? 1 : size)) == NULL)
+		fatalx("out of memory (%zu x %zu bytes)", nmemb, size);
+	return p;
+}
+
+void *
+xrealloc(void *old, size_t n)
+{
+	void	*p;
+
+	if ((p = realloc(old, n == 0 ? 1 : n)) == NULL)
+		fatalx("out of memory (%zu bytes)", n);
+	return p;
+}
+
+char *
+xstrdup(const char *s)
+{
+	return xstrndup(s, strlen(s));
+}
+
+char *
+xstrndup(const char *s, size_t n)
+{
+	char	*p;
+
+	p = xmalloc(n + 1);
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+size_t
+strlcpy(char *dst, const char *src, size_t dsize)
+{
+	size_t	 len = strlen(src);
+
+	if (dsize > 0) {
+		size_t	 n = len < dsize - 1 ? len : dsize - 1;
+
+		memcpy(dst, src, n);
+		dst[n] = '\0';
+	}
+	return len;
+}
+
+size_t
+strlcat(char *dst, const char *src, size_t dsize)
+{
+	size_t	 dlen = strnlen(dst, dsize);
+
+	if (dlen == dsize)
+		return dlen + strlen(src);
+	return dlen + strlcpy(dst + dlen, src, dsize - dlen);
+}
+
+uint64_t
+util_now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}

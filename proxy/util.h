@@ -1,0 +1,26 @@
+/*
+ * util.h - allocation that never returns NULL, and the string helpers glibc
+ * lacks (strlcpy/strlcat).  Allocation failure is fatal: postern cannot do
+ * anything useful without memory, and every caller would only log and die.
+ */
+#ifndef POSTERN_UTIL_H
+#define POSTERN_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define nitems(a)	(sizeof(a) / sizeof((a)[0]))
+
+void	*xmalloc(size_t);
+void	*xcalloc(size_t, size_t);
+void	*xrealloc(void *, size_t);
+char	*xstrdup(const char *);
+char	*xstrndup(const char *, size_t);
+
+size_t	 strlcpy(char *, const char *, size_t);
+size_t	 strlcat(char *, const char *, size_t);
+
+/* Monotonic clock in milliseconds, for elapsed times in logs. */
+uint64_t util_now_ms(void);
+
+#endif

@@ -1,0 +1,157 @@
+/*
+ * fuzz_data.c - libFuzzer target for proxy/data.c.  The first input byte
+ * says how many of the following bytes are chunk sizes (0: one chunk); the
+ * rest is fed to a DATA_DOT reader in those chunks.  Checked, abort() on
+ * failure:
+ *	- the content has CRLF line ends only, and each call stays within
+ *	  DATA_OUT_MAX; the input is consumed whole unless the end was seen;
+ *	- the result (content, consumed, done, flags, size) does not depend
+ *	  on the chunking;
+ *	- ended content is empty or ends with CRLF;
+ *	- no smuggling: the content (completed with CRLF if the input ran out
+ *	  mid-line) dot-stuffed, ended with ".\r\n" and read again in
+ *	  DATA_DOT mode gives the same content, clean, with the end found
+ *	  exactly at the end of the stuffed bytes;
+ *	- DATA_RAW over the same bytes consumes everything and finish() ends a
+ *	  non-empty content with CRLF.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data.h"
+
+struct run {
+	unsigned char	*out;
+	size_t		 outlen, consumed;
+	int		 done;
+	unsigned	 flags;
+	uint64_t	 size;
+};
+
+int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+static void	run(enum data_mode, const uint8_t *, size_t, const uint8_t *,
+		    size_t, struct run *);
+static void	crlf_only(const unsigned char *, size_t);
+static void	restuff(const struct run *, const uint8_t *, size_t);
+
+#define CHECK(c)	do { if (!(c)) abort(); } while (0)
+
+/* Feed in[0..len) in chunks cycling through sizes[0..nsizes). */
+static void
+run(enum data_mode mode, const uint8_t *in, size_t len, const uint8_t *sizes,
+    size_t nsizes, struct run *r)
+{
+	struct data_reader rd;
+	size_t		 off = 0, i = 0, n, got, outlen;
+	int		 done = 0;
+
+	memset(r, 0, sizeof(*r));
+	r->out = malloc(DATA_OUT_MAX(len) + 4);
+	data_reader_init(&rd, mode);
+	while (off < len && !done) {
+		n = (nsizes == 0) ? len - off : (size_t)sizes[i++ % nsizes] + 1;
+		if (n > len - off)
+			n = len - off;
+		got = data_reader_feed(&rd, in + off, n, r->out + r->outlen,
+		    &outlen, &done);
+		CHECK(got <= n && outlen <= DATA_OUT_MAX(n));
+		CHECK(done || got == n);
+		CHECK(mode == DATA_DOT || !done);
+		off += got;
+		r->outlen += outlen;
+	}
+	if (mode == DATA_RAW) {
+		data_reader_finish(&rd, r->out + r->outlen, &outlen);
+		CHECK(outlen <= 2);
+		r->outlen += outlen;
+	}
+	r->consumed = off;
+	r->done = done;
+	r->flags = rd.flags;
+	r->size = rd.size;
+	CHECK(r->size == r->outlen);
+}
+
+/* Every CR is followed by LF, every LF preceded by CR. */
+static void
+crlf_only(const unsigned char *p, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; i < len; i++) {
+		if (p[i] == '\r')
+			CHECK(i + 1 < len && p[i + 1] == '\n');
+		if (p[i] == '\n')
+			CHECK(i > 0 && p[i - 1] == '\r');
+	}
+}
+
+/* Stuff the content in the same chunks, end it, read it back. */
+static void
+restuff(const struct run *r, const uint8_t *sizes, size_t nsizes)
+{
+	struct data_stuffer st = { 1 };
+	struct run	 back;
+	unsigned char	*wire;
+	size_t		 off = 0, i = 0, n, wlen = 0;
+
+	wire = malloc(DATA_OUT_MAX(r->outlen) + 3);
+	while (off < r->outlen) {
+		n = (nsizes == 0) ? r->outlen - off :
+		    (size_t)sizes[i++ % nsizes] + 1;
+		if (n > r->outlen - off)
+			n = r->outlen - off;
+		wlen += data_stuff(&st, r->out + off, n, wire + wlen);
+		off += n;
+	}
+	memcpy(wire + wlen, ".\r\n", 3);
+	wlen += 3;
+	run(DATA_DOT, wire, wlen, NULL, 0, &back);
+	CHECK(back.done && back.consumed == wlen && back.flags == 0);
+	CHECK(back.outlen == r->outlen &&
+	    memcmp(back.out, r->out, r->outlen) == 0);
+	free(back.out);
+	free(wire);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct run	 a, b, raw;
+	const uint8_t	*sizes, *in;
+	size_t		 nsizes, len;
+
+	if (size == 0)
+		return 0;
+	nsizes = data[0] % 8;
+	if (nsizes > size - 1)
+		nsizes = size - 1;
+	sizes = data + 1;
+	in = data + 1 + nsizes;
+	len = size - 1 - nsizes;
+
+	run(DATA_DOT, in, len, sizes, nsizes, &a);
+	crlf_only(a.out, a.outlen);
+	run(DATA_DOT, in, len, NULL, 0, &b);
+	CHECK(a.outlen == b.outlen && memcmp(a.out, b.out, a.outlen) == 0);
+	CHECK(a.consumed == b.consumed && a.done == b.done &&
+	    a.flags == b.flags);
+	if (a.outlen > 0 && a.out[a.outlen - 1] != '\n') {
+		CHECK(!a.done);
+		memcpy(a.out + a.outlen, "\r\n", 2);
+		a.outlen += 2;
+	}
+	restuff(&a, sizes, nsizes);
+
+	run(DATA_RAW, in, len, sizes, nsizes, &raw);
+	crlf_only(raw.out, raw.outlen);
+	CHECK(raw.consumed == len);
+	CHECK(raw.outlen == 0 || (raw.outlen >= 2 &&
+	    memcmp(raw.out + raw.outlen - 2, "\r\n", 2) == 0));
+	free(a.out);
+	free(b.out);
+	free(raw.out);
+	return 0;
+}

@@ -1,0 +1,252 @@
+/*
+ * t_spool.c - unit tests for proxy/spool.c: memory only, the move to the
+ * temporary file, mem_max 0, reads at any offset on both sides of the move,
+ * a 5 MiB message, a file that never shows in its directory, and a failed
+ * move that loses nothing.  Each test works in its own mkdtemp directory.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "spool.h"
+#include "tap.h"
+
+static unsigned char *pattern(size_t);
+static int	 read_all_ok(struct spool *, const unsigned char *, size_t,
+		    size_t);
+static int	 dir_entries(const char *);
+static void	 test_memory(const char *);
+static void	 test_threshold(const char *);
+static void	 test_zero(const char *);
+static void	 test_offsets(const char *);
+static void	 test_big(const char *);
+static void	 test_hidden(void);
+static void	 test_bad_dir(void);
+
+/* len bytes of a pattern with no short period, so offsets are checked. */
+static unsigned char *
+pattern(size_t len)
+{
+	unsigned char	*p = malloc(len);
+	uint32_t	 x = 2463534242u;
+	size_t		 i;
+
+	for (i = 0; i < len; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		p[i] = (unsigned char)x;
+	}
+	return p;
+}
+
+/* Read the whole spool in pieces of step bytes; compare with want. */
+static int
+read_all_ok(struct spool *sp, const unsigned char *want, size_t len,
+    size_t step)
+{
+	unsigned char	*buf = malloc(step);
+	size_t		 off = 0;
+	ssize_t		 n;
+	int		 good = 1;
+
+	while ((n = spool_read(sp, off, buf, step)) > 0) {
+		if (off + (size_t)n > len ||
+		    memcmp(buf, want + off, (size_t)n) != 0)
+			good = 0;
+		off += (size_t)n;
+	}
+	free(buf);
+	return good && n == 0 && off == len;
+}
+
+/* Entries in dir other than "." and "..", -1 if it cannot be read. */
+static int
+dir_entries(const char *dir)
+{
+	DIR		*d;
+	struct dirent	*de;
+	int		 n = 0;
+
+	if ((d = opendir(dir)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
+static void
+test_memory(const char *dir)
+{
+	struct spool	*sp = spool_new(1024, dir);
+	char		 buf[16];
+
+	is_int(spool_size(sp), 0, "memory: empty");
+	is_int(spool_read(sp, 0, buf, sizeof(buf)), 0, "memory: read empty");
+	ok(spool_write(sp, "hello ", 6) == 0 &&
+	    spool_write(sp, "world", 5) == 0 && spool_write(sp, "", 0) == 0,
+	    "memory: writes");
+	is_int(spool_size(sp), 11, "memory: size");
+	is_int(spool_on_disk(sp), 0, "memory: not on disk");
+	is_int(spool_read(sp, 0, buf, sizeof(buf)), 11, "memory: read all");
+	is_mem(buf, 11, "hello world", 11, "memory: content");
+	is_int(spool_read(sp, 6, buf, 3), 3, "memory: read inside");
+	is_mem(buf, 3, "wor", 3, "memory: content inside");
+	is_int(spool_read(sp, 11, buf, 4), 0, "memory: read at the end");
+	is_int(spool_read(sp, 500, buf, 4), 0, "memory: read past the end");
+	is_int(dir_entries(dir), 0, "memory: no file made");
+	spool_free(sp);
+}
+
+static void
+test_threshold(const char *dir)
+{
+	struct spool	*sp = spool_new(100, dir);
+	unsigned char	*p = pattern(300);
+
+	ok(spool_write(sp, p, 100) == 0, "threshold: fill memory exactly");
+	is_int(spool_on_disk(sp), 0, "threshold: still in memory at 100");
+	ok(spool_write(sp, p + 100, 1) == 0, "threshold: one more byte");
+	is_int(spool_on_disk(sp), 1, "threshold: moved to disk");
+	ok(spool_write(sp, p + 101, 199) == 0, "threshold: write on disk");
+	is_int(spool_size(sp), 300, "threshold: size");
+	ok(read_all_ok(sp, p, 300, 7), "threshold: content");
+	is_int(dir_entries(dir), 0, "threshold: file not visible");
+	spool_free(sp);
+	free(p);
+}
+
+static void
+test_zero(const char *dir)
+{
+	struct spool	*sp = spool_new(0, dir);
+	char		 buf[8];
+
+	is_int(spool_on_disk(sp), 0, "mem_max 0: no file before a write");
+	ok(spool_write(sp, "abc", 3) == 0, "mem_max 0: write");
+	is_int(spool_on_disk(sp), 1, "mem_max 0: on disk at once");
+	is_int(spool_read(sp, 1, buf, sizeof(buf)), 2, "mem_max 0: read");
+	is_mem(buf, 2, "bc", 2, "mem_max 0: content");
+	spool_free(sp);
+}
+
+/* Writes of assorted sizes across the threshold; reads at every offset. */
+static void
+test_offsets(const char *dir)
+{
+	static const size_t sizes[] = { 1, 999, 1000, 3, 2500, 17, 4000 };
+	struct spool	*sp = spool_new(3000, dir);
+	unsigned char	*p = pattern(20000), buf[700];
+	size_t		 i, off = 0, len, n, want;
+	int		 wr_ok = 1, rd_ok = 1, mem_ok = 1;
+
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		/* Check reads from memory just before the move. */
+		if (!spool_on_disk(sp) && off > 0)
+			mem_ok &= read_all_ok(sp, p, off, 13);
+		wr_ok &= spool_write(sp, p + off, sizes[i]) == 0;
+		off += sizes[i];
+	}
+	ok(wr_ok, "offsets: writes");
+	ok(mem_ok, "offsets: reads while in memory");
+	is_int(spool_on_disk(sp), 1, "offsets: on disk");
+	is_int(spool_size(sp), off, "offsets: size");
+	for (i = 0; i < off + 10; i += 37) {
+		len = 1 + (i * 7) % sizeof(buf);
+		want = i >= off ? 0 : (off - i < len ? off - i : len);
+		n = (size_t)spool_read(sp, i, buf, len);
+		if (n != want || memcmp(buf, p + i, n) != 0)
+			rd_ok = 0;
+	}
+	ok(rd_ok, "offsets: reads at arbitrary offsets");
+	spool_free(sp);
+	free(p);
+}
+
+static void
+test_big(const char *dir)
+{
+	size_t		 big = 5 * 1024 * 1024, off;
+	struct spool	*sp = spool_new(1024 * 1024, dir);
+	unsigned char	*p = pattern(big);
+
+	ok(spool_write(sp, p, big) == 0, "5 MiB: one write");
+	is_int(spool_size(sp), big, "5 MiB: size");
+	ok(read_all_ok(sp, p, big, 65536), "5 MiB: content");
+	spool_free(sp);
+
+	sp = spool_new(1024 * 1024, dir);
+	for (off = 0; off < big; off += 4096)
+		if (spool_write(sp, p + off, 4096) != 0)
+			break;
+	is_int(off, big, "5 MiB: 4 KiB writes");
+	ok(spool_on_disk(sp) && read_all_ok(sp, p, big, 1000),
+	    "5 MiB: content after 4 KiB writes");
+	spool_free(sp);
+	free(p);
+}
+
+/* The temp file never shows in a fresh directory, and is gone after. */
+static void
+test_hidden(void)
+{
+	char		 dir[] = "/tmp/t_spool.XXXXXX";
+	struct spool	*sp;
+
+	if (mkdtemp(dir) == NULL) {
+		ok(0, "hidden: mkdtemp: %s", strerror(errno));
+		return;
+	}
+	sp = spool_new(0, dir);
+	ok(spool_write(sp, "x", 1) == 0 && spool_on_disk(sp),
+	    "hidden: on disk");
+	is_int(dir_entries(dir), 0, "hidden: directory looks empty");
+	spool_free(sp);
+	is_int(dir_entries(dir), 0, "hidden: still empty after free");
+	ok(rmdir(dir) == 0, "hidden: directory removable");
+}
+
+/* The move fails: an error, and the memory content is kept whole. */
+static void
+test_bad_dir(void)
+{
+	struct spool	*sp = spool_new(8, "/nonexistent/postern-t_spool");
+	char		 buf[16];
+	int		 rc;
+
+	ok(spool_write(sp, "abcde", 5) == 0, "bad dir: memory write");
+	errno = 0;
+	rc = spool_write(sp, "fghij", 5);
+	ok(rc == -1 && errno == ENOENT, "bad dir: -1 ENOENT");
+	is_int(spool_size(sp), 5, "bad dir: size unchanged");
+	is_int(spool_read(sp, 0, buf, sizeof(buf)), 5, "bad dir: read");
+	is_mem(buf, 5, "abcde", 5, "bad dir: content kept");
+	spool_free(sp);
+}
+
+int
+main(void)
+{
+	char		 dir[] = "/tmp/t_spool.XXXXXX";
+
+	if (mkdtemp(dir) == NULL) {
+		printf("Bail out! mkdtemp: %s\n", strerror(errno));
+		return 1;
+	}
+	test_memory(dir);
+	test_threshold(dir);
+	test_zero(dir);
+	test_offsets(dir);
+	test_big(dir);
+	test_hidden();
+	test_bad_dir();
+	is_int(dir_entries(dir), 0, "nothing left in the directory");
+	rmdir(dir);
+	return tap_done();
+}
