@@ -9,7 +9,7 @@
  * through the session's resume callback.  FV_ACCEPT is remembered for the
  * rest of the message (for the connection when given at connect or helo).
  *
- * Public: chain_filter_lookup, chain_new, chain_ref, chain_unref,
+ * Public: chain_filter_lookup, chain_new, chain_new_ops, chain_ref, chain_unref,
  * chain_length, chain_sess_new, chain_sess_free, chain_<stage>, chain_abort,
  * chain_tx_done, chain_wants_content, chain_reply, chain_headers,
  * chain_results; fctx_* (filter.h).
@@ -109,22 +109,36 @@ chain_filter_lookup(const char *name)
 struct chain *
 chain_new(const struct conf *conf, char *err, size_t errsz)
 {
+	const struct filter_ops	*ops[CONF_FILTERS_MAX];
+	size_t			 i;
+
+	for (i = 0; i < conf->nfilters; i++)
+		if ((ops[i] = chain_filter_lookup(conf->filters[i])) == NULL) {
+			snprintf(err, errsz, "%s: filters.chain: unknown "
+			    "filter '%s'", conf->source, conf->filters[i]);
+			return NULL;
+		}
+	return chain_new_ops(ops, conf->nfilters, conf, err, errsz);
+}
+
+struct chain *
+chain_new_ops(const struct filter_ops *const *ops, size_t n,
+    const struct conf *conf, char *err, size_t errsz)
+{
 	struct chain	*c;
 	size_t		 i;
 
+	if (n > CONF_FILTERS_MAX) {
+		snprintf(err, errsz, "more than %d filters", CONF_FILTERS_MAX);
+		return NULL;
+	}
 	c = xcalloc(1, sizeof(*c));
 	c->refcnt = 1;
-	for (i = 0; i < conf->nfilters; i++) {
-		c->ops[i] = chain_filter_lookup(conf->filters[i]);
-		if (c->ops[i] == NULL) {
-			snprintf(err, errsz, "%s: filters.chain: unknown "
-			    "filter '%s'", conf->source, conf->filters[i]);
-			chain_unref(c);
-			return NULL;
-		}
+	for (i = 0; i < n; i++) {
+		c->ops[i] = ops[i];
 		c->n = i + 1;
-		if (c->ops[i]->init != NULL &&
-		    c->ops[i]->init(conf, &c->gpriv[i], err, errsz) == -1) {
+		if (ops[i]->init != NULL &&
+		    ops[i]->init(conf, &c->gpriv[i], err, errsz) == -1) {
 			c->ops[i] = NULL;	/* no fini for a failed init */
 			chain_unref(c);
 			return NULL;

@@ -43,6 +43,9 @@ const struct filter_ops *chain_filter_lookup(const char *name);
  * started while it was current; the last chain_unref runs every fini.
  */
 struct chain	*chain_new(const struct conf *, char *err, size_t errsz);
+/* chain_new_ops - the same from filter ops given directly (n of them). */
+struct chain	*chain_new_ops(const struct filter_ops *const *ops, size_t n,
+		    const struct conf *, char *err, size_t errsz);
 struct chain	*chain_ref(struct chain *);
 void		 chain_unref(struct chain *);
 size_t		 chain_length(const struct chain *);

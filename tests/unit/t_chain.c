@@ -1,0 +1,315 @@
+/*
+ * t_chain.c - the filter chain with scripted filters: order, short
+ * circuit, PENDING and resume, remembered ACCEPT, replies, queued headers,
+ * results, abort/close delivery; and policy/decide.c's replies and
+ * policy/txlog.c's escaping, which sit on the chain's output.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "chain.h"
+#include "conf.h"
+#include "decide.h"
+#include "tap.h"
+#include "txlog.h"
+
+static char		 calls[1024];		/* "a:envfrom b:envfrom ..." */
+static enum fv		 script_a[16], script_b[16];	/* by stage no. */
+static struct fctx	*parked;
+static enum fv		 resumed = FV_PENDING;
+static int		 resumes;
+
+enum { ST_CONNECT, ST_HELO, ST_FROM, ST_RCPT, ST_DATA, ST_HDR, ST_EOH,
+    ST_BODY, ST_EOM };
+
+static enum fv
+note(struct fctx *fx, const char *who, const char *what, int st)
+{
+	enum fv	 v = who[0] == 'a' ? script_a[st] : script_b[st];
+
+	strcat(calls, who);
+	strcat(calls, ":");
+	strcat(calls, what);
+	strcat(calls, " ");
+	if (v == FV_PENDING)
+		parked = fx;
+	if (v == FV_REJECT && who[0] == 'a')
+		fctx_reply(fx, "550", "5.7.1", "refused by %s", who);
+	return v;
+}
+
+#define CB(who, name, st)						\
+static enum fv who##_##name##_cb(struct fctx *fx)			\
+{ return note(fx, #who, #name, st); }
+CB(a, data, ST_DATA)
+CB(a, eom, ST_EOM)
+CB(b, data, ST_DATA)
+CB(b, eom, ST_EOM)
+
+static enum fv
+a_connect(struct fctx *fx, const char *host, const struct sockaddr *sa)
+{
+	(void)host;
+	(void)sa;
+	fctx_result(fx, "conn-ok");
+	return note(fx, "a", "connect", ST_CONNECT);
+}
+
+static enum fv
+a_envfrom(struct fctx *fx, const char *addr, char *const *params)
+{
+	(void)params;
+	fctx_result(fx, "from=%s", addr);
+	return note(fx, "a", "envfrom", ST_FROM);
+}
+
+static enum fv
+b_envfrom(struct fctx *fx, const char *addr, char *const *params)
+{
+	(void)addr;
+	(void)params;
+	return note(fx, "b", "envfrom", ST_FROM);
+}
+
+static enum fv
+a_envrcpt(struct fctx *fx, const char *addr, char *const *params)
+{
+	(void)addr;
+	(void)params;
+	return note(fx, "a", "envrcpt", ST_RCPT);
+}
+
+static enum fv
+b_body(struct fctx *fx, const unsigned char *p, size_t n)
+{
+	(void)p;
+	(void)n;
+	fctx_add_header(fx, "X-Seen", "yes");
+	return note(fx, "b", "body", ST_BODY);
+}
+
+static void
+a_abort(struct fctx *fx)
+{
+	(void)fx;
+	strcat(calls, "a:abort ");
+}
+
+static void
+b_close(struct fctx *fx)
+{
+	(void)fx;
+	strcat(calls, "b:close ");
+}
+
+static int
+bad_init(const struct conf *c, void **g, char *err, size_t errsz)
+{
+	(void)c;
+	(void)g;
+	snprintf(err, errsz, "bad: no key");
+	return -1;
+}
+
+static const struct filter_ops fa = {
+	.name = "a", .connect = a_connect, .envfrom = a_envfrom,
+	.envrcpt = a_envrcpt, .data = a_data_cb, .eom = a_eom_cb,
+	.abort = a_abort,
+};
+static const struct filter_ops fb = {
+	.name = "b", .envfrom = b_envfrom, .data = b_data_cb,
+	.body = b_body, .eom = b_eom_cb, .close = b_close,
+};
+static const struct filter_ops fbad = { .name = "bad", .init = bad_init };
+
+static void
+on_resume(void *arg, enum fv v)
+{
+	(void)arg;
+	resumed = v;
+	resumes++;
+}
+
+static void
+reset(void)
+{
+	calls[0] = '\0';
+	memset(script_a, 0, sizeof(script_a));
+	memset(script_b, 0, sizeof(script_b));
+	parked = NULL;
+	resumed = FV_PENDING;
+	resumes = 0;
+}
+
+static void
+test_chain(struct conf *conf)
+{
+	const struct filter_ops	*ops[] = { &fa, &fb };
+	const struct chain_header *h;
+	struct chain		*c;
+	struct chain_sess	*cs;
+	char			 err[256], res[256];
+	char *const		 noparams[] = { NULL };
+
+	c = chain_new_ops(ops, 2, conf, err, sizeof(err));
+	ok(c != NULL, "chain of two builds");
+	cs = chain_sess_new(c, conf, "0123456789abcdef", on_resume, NULL);
+	chain_unref(c);		/* the session keeps its own reference */
+
+	reset();
+	is_int(chain_connect(cs, "192.0.2.1", NULL), FV_CONTINUE,
+	    "connect: continue");
+	is_str(calls, "a:connect ", "only filters with a callback are called");
+	is_int(chain_envfrom(cs, "x@y", noparams), FV_CONTINUE, "envfrom");
+	is_str(calls, "a:connect a:envfrom b:envfrom ", "in chain order");
+	chain_results(cs, res, sizeof(res));
+	is_str(res, "a=from=x@y", "results: the latest of a");
+
+	reset();
+	script_a[ST_RCPT] = FV_REJECT;
+	is_int(chain_envrcpt(cs, "r@z", noparams), FV_REJECT, "rcpt reject");
+	is_str(chain_reply(cs)->code, "550", "reply code from the filter");
+	is_str(chain_reply(cs)->text, "refused by a", "reply text");
+	is_str(chain_reply(cs)->filter, "a", "deciding filter named");
+
+	reset();
+	script_a[ST_DATA] = FV_PENDING;
+	is_int(chain_data(cs), FV_PENDING, "data: pending");
+	is_str(calls, "a:data ", "b waits while a is pending");
+	ok(parked != NULL, "a parked itself");
+	fctx_resume(parked, FV_CONTINUE);
+	is_int(resumes, 1, "resume callback called once");
+	is_int(resumed, FV_CONTINUE, "stage verdict after resume");
+	is_str(calls, "a:data b:data ", "chain went on at b");
+
+	reset();
+	script_a[ST_DATA] = FV_PENDING;
+	chain_data(cs);
+	fctx_resume(parked, FV_TEMPFAIL);
+	is_int(resumed, FV_TEMPFAIL, "a pending tempfail decides");
+	is_str(calls, "a:data ", "b not called after a decided");
+
+	reset();
+	ok(chain_wants_content(cs), "b wants the body");
+	is_int(chain_body(cs, (const unsigned char *)"x", 1), FV_CONTINUE,
+	    "body");
+	is_int(chain_headers(cs, &h), 1, "one header queued");
+	is_str(h[0].name, "X-Seen", "header name");
+	is_str(h[0].value, "yes", "header value");
+	chain_tx_done(cs);
+	is_int(chain_headers(cs, &h), 0, "tx_done clears queued headers");
+	chain_results(cs, res, sizeof(res));
+	is_str(res, "", "a result set in a message stage is cleared");
+
+	reset();
+	script_a[ST_FROM] = FV_ACCEPT;
+	is_int(chain_envfrom(cs, "ok@y", noparams), FV_ACCEPT, "accept");
+	is_int(chain_envrcpt(cs, "r@z", noparams), FV_CONTINUE,
+	    "after accept: rcpt skipped");
+	is_int(chain_eom(cs), FV_CONTINUE, "after accept: eom skipped");
+	ok(!chain_wants_content(cs), "accepted message needs no content");
+	is_str(calls, "a:envfrom ", "no filter called after accept");
+	chain_abort(cs);
+	is_str(calls, "a:envfrom a:abort ", "abort delivered");
+	reset();
+	chain_envfrom(cs, "x@y", noparams);
+	is_str(calls, "a:envfrom b:envfrom ", "next message: filters again");
+
+	reset();
+	script_a[ST_CONNECT] = FV_ACCEPT;
+	is_int(chain_connect(cs, "192.0.2.1", NULL), FV_ACCEPT, "conn accept");
+	chain_tx_done(cs);
+	is_int(chain_envfrom(cs, "x@y", noparams), FV_CONTINUE,
+	    "connection accept holds across messages");
+	is_str(calls, "a:connect ", "nothing called after it");
+
+	reset();
+	chain_sess_free(cs);
+	is_str(calls, "b:close ", "close delivered on free");
+
+	ops[0] = &fbad;
+	ok(chain_new_ops(ops, 2, conf, err, sizeof(err)) == NULL,
+	    "init failure refuses the chain");
+	is_str(err, "bad: no key", "init error reported");
+}
+
+static void
+test_decide(void)
+{
+	struct chain_reply	 r;
+	char			 reply[600];
+
+	memset(&r, 0, sizeof(r));
+	is_int(decide(DECIDE_MAIL, FV_CONTINUE, &r, reply, sizeof(reply)),
+	    DECIDE_RELAY, "continue relays");
+	is_int(decide(DECIDE_EOM, FV_ACCEPT, &r, reply, sizeof(reply)),
+	    DECIDE_RELAY, "accept relays");
+	is_int(decide(DECIDE_RCPT, FV_DISCARD, &r, reply, sizeof(reply)),
+	    DECIDE_DISCARD, "discard");
+	r.filter = "iplist";
+	is_int(decide(DECIDE_CONNECT, FV_REJECT, &r, reply, sizeof(reply)),
+	    DECIDE_REJECT, "reject");
+	is_str(reply, "554 5.7.1 Connection rejected by iplist",
+	    "default connect reply names the filter");
+	is_int(decide(DECIDE_MAIL, FV_TEMPFAIL, &r, reply, sizeof(reply)),
+	    DECIDE_TEMPFAIL, "tempfail");
+	is_str(reply, "451 4.7.1 Sender deferred by iplist, try again later",
+	    "default tempfail reply");
+	strcpy(r.code, "550");
+	strcpy(r.esc, "5.7.23");
+	strcpy(r.text, "SPF fail for example.com");
+	decide(DECIDE_MAIL, FV_REJECT, &r, reply, sizeof(reply));
+	is_str(reply, "550 5.7.23 SPF fail for example.com",
+	    "the filter's own reply");
+	decide(DECIDE_MAIL, FV_TEMPFAIL, &r, reply, sizeof(reply));
+	is_str(reply, "451 4.7.1 Sender deferred by iplist, try again later",
+	    "a 5xx reply is not used for tempfail");
+	strcpy(r.text, "two\r\n250 lines");
+	decide(DECIDE_MAIL, FV_REJECT, &r, reply, sizeof(reply));
+	is_str(reply, "550 5.7.1 Sender rejected by iplist",
+	    "a reply with CR/LF is not used");
+}
+
+static void
+test_txlog(void)
+{
+	char *const	 rcpts[] = { "a@b", "c\"d@e" };
+	struct txlog	 t = {
+		.sid = "0123456789abcdef", .client = "192.0.2.1",
+		.helo = "evil\r\naction=relayed", .from = "", .rcpts = rcpts,
+		.nrcpts = 2, .size = 42, .filters = "", .action = "rejected",
+		.reply = "554 5.6.0 \"bare\"", .ms = 7,
+	};
+	char		 line[2048];
+
+	txlog_format(&t, CONF_LOG_PLAIN, line, sizeof(line));
+	ok(strchr(line, '\n') == NULL && strchr(line, '\r') == NULL,
+	    "plain: no raw line breaks from a hostile HELO");
+	is_str(line, "0123456789abcdef tx client=192.0.2.1 "
+	    "helo=\"evil\\u000d\\u000aaction=relayed\" from=\"\" "
+	    "rcpts=\"a@b\",\"c\\\"d@e\" nrcpt=2 size=42 filters=\"\" "
+	    "action=rejected reply=\"554 5.6.0 \\\"bare\\\"\" ms=7",
+	    "plain line");
+	txlog_format(&t, CONF_LOG_JSON, line, sizeof(line));
+	is_str(line, "{\"sid\":\"0123456789abcdef\",\"client\":\"192.0.2.1\","
+	    "\"helo\":\"evil\\u000d\\u000aaction=relayed\",\"from\":\"\","
+	    "\"rcpts\":[\"a@b\",\"c\\\"d@e\"],\"size\":42,\"filters\":\"\","
+	    "\"action\":\"rejected\",\"reply\":\"554 5.6.0 \\\"bare\\\"\","
+	    "\"ms\":7}", "json line");
+}
+
+int
+main(void)
+{
+	struct conf	*conf;
+	char		 err[256];
+
+	conf = conf_load(NULL, NULL, 0, err, sizeof(err));
+	if (!ok(conf != NULL, "default configuration loads"))
+		return tap_done();
+	test_chain(conf);
+	test_decide();
+	test_txlog();
+	conf_unref(conf);
+	return tap_done();
+}
