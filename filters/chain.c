@@ -109,7 +109,7 @@ chain_filter_lookup(const char *name)
 struct chain *
 chain_new(const struct conf *conf, char *err, size_t errsz)
 {
-	const struct filter_ops	*ops[CONF_FILTERS_MAX];
+	const struct filter_ops	*ops[CONF_FILTERS_MAX] = { NULL };
 	size_t			 i;
 
 	for (i = 0; i < conf->nfilters; i++)
