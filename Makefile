@@ -3,7 +3,8 @@
 #   make                 build build/postern
 #   make SANITIZE=1      ASan+UBSan build in build-asan/ (any target)
 #   make check           C unit tests        make integ   integration tests
-#   make test            both                make fuzz    libFuzzer targets
+#   make test            both, also on the ASan build, and fuzz smoke runs
+#   make fuzz            libFuzzer targets
 #   make run             demo: postern in front of a local smtp-sink
 #   make bench           scripts/bench.sh    make install PREFIX=/usr DESTDIR=
 
@@ -52,7 +53,8 @@ BIN	 = $(BUILD)/postern
 UNITS	 = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/t_*.c))
 FUZZERS	 = $(patsubst tests/fuzz/%.c,build-fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 
-.PHONY: all check integ test fuzz fuzz-smoke run bench install clean
+.PHONY: all check check-asan integ integ-asan test fuzz fuzz-smoke run bench \
+	install clean
 
 all: $(BIN)
 
@@ -90,7 +92,14 @@ check: $(UNITS)
 integ: $(BIN)
 	POSTERN=$(abspath $(BIN)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/integ
 
-test: check fuzz-smoke
+# The unit and integration tests again on the ASan+UBSan build.
+check-asan:
+	$(MAKE) SANITIZE=1 check
+
+integ-asan:
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 $(MAKE) SANITIZE=1 integ
+
+test: check check-asan fuzz-smoke
 
 # libFuzzer targets, built with clang against the sources they exercise.
 FUZZ_CFLAGS = -g -O1 -std=gnu11 -D_GNU_SOURCE -Iproxy -Ipolicy -Ifilters \

@@ -115,6 +115,8 @@ backend_free(struct backend *b)
 		event_free(b->later);
 	if (b->reply != NULL)
 		evbuffer_free(b->reply);
+	if (b->hdrs != NULL)
+		evbuffer_free(b->hdrs);
 	free(b);
 }
 

@@ -378,7 +378,7 @@ session_seq_error(const struct session *s, enum smtp_verb verb)
 	if (verb == SMTP_MAIL)
 		return "503 5.5.1 Error: nested MAIL command";
 	if (verb == SMTP_DATA && s->state == SESSION_MAIL)
-		return "554 5.5.1 Error: no valid recipients";
+		return "503 5.5.1 Error: need RCPT command";
 	return "503 5.5.1 Error: need MAIL command";
 }
 

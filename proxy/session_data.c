@@ -172,7 +172,7 @@ session_bdat(struct session *s, char *arg)
 	else if (s->state == SESSION_READY)
 		s->bdat_fail = "503 5.5.1 Error: need MAIL command";
 	else if (s->state == SESSION_MAIL)
-		s->bdat_fail = "554 5.5.1 Error: no valid recipients";
+		s->bdat_fail = "503 5.5.1 Error: need RCPT command";
 	if (s->bdat_fail != NULL || s->state == SESSION_BDAT) {
 		if (s->bdat_left == 0)
 			session_bdat_chunk_done(s);
