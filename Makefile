@@ -33,6 +33,7 @@ LDLIBS	+= $(shell pkg-config --libs $(PKGS)) $(SANFLAGS)
 # Everything but main.c goes into a static library the tests link against.
 SRCS	 = proxy/util.c \
 	   proxy/log.c \
+	   proxy/io.c \
 	   proxy/smtp_parse.c \
 	   proxy/data.c \
 	   proxy/rfc5322.c \

@@ -32,6 +32,7 @@
 #include "backend.h"
 #include "conf.h"
 #include "data.h"
+#include "io.h"
 #include "log.h"
 #include "smtp_parse.h"
 #include "spool.h"
@@ -77,6 +78,7 @@ static void	backend_later(evutil_socket_t, short, void *);
 static void	backend_fail(struct backend *, enum backend_status);
 static void	backend_await(struct backend *, enum backend_phase, unsigned);
 static int	backend_line(struct backend *, char *, size_t);
+static int	backend_fill(struct backend *);
 static void	backend_stream(struct backend *);
 
 struct backend *
@@ -138,6 +140,8 @@ backend_connect(struct backend *b, const struct sockaddr *sa, socklen_t len)
 	backend_await(b, BACKEND_WAIT, b->conf->connect_timeout);
 	if (bufferevent_socket_connect(b->bev, sa, (int)len) == -1)
 		backend_fail(b, BACKEND_CLOSED);
+	else
+		io_tune(b->bev);
 }
 
 /* Wait for a reply in phase ph with a read timeout of secs. */
@@ -150,7 +154,7 @@ backend_await(struct backend *b, enum backend_phase ph, unsigned secs)
 	evbuffer_drain(b->reply, evbuffer_get_length(b->reply));
 	b->reply_code = 0;
 	bufferevent_set_timeouts(b->bev, &tv, &tv);
-	bufferevent_enable(b->bev, EV_READ | EV_WRITE);
+	bufferevent_enable(b->bev, EV_READ);
 }
 
 void
@@ -163,6 +167,7 @@ backend_command(struct backend *b, const char *line)
 	log_trace(TRACE_SMTP, "%s > %s", b->sid, line);
 	evbuffer_add_printf(bufferevent_get_output(b->bev), "%s\r\n", line);
 	backend_await(b, BACKEND_WAIT, b->conf->command_timeout);
+	io_flush(b->bev);
 }
 
 void
@@ -196,15 +201,16 @@ backend_message(struct backend *b, const char *hdrs, size_t hdrslen,
 	log_trace(TRACE_SMTP, "%s > DATA", b->sid);
 	evbuffer_add(out, "DATA\r\n", 6);
 	backend_await(b, BACKEND_WAIT_354, b->conf->command_timeout);
+	io_flush(b->bev);
 }
 
 /*
  * Move the next part of the message into the output buffer, up to
- * BACKEND_OUT_HIGH; the write callback calls again as it drains.  After the
- * last byte (and ".CRLF" for DATA) wait for the final reply.
+ * BACKEND_OUT_HIGH; after the last byte (and ".CRLF" for DATA) wait for the
+ * final reply.  Returns -1 after a spool error (the backend has failed).
  */
-static void
-backend_stream(struct backend *b)
+static int
+backend_fill(struct backend *b)
 {
 	static unsigned char	 in[BACKEND_CHUNK];
 	static unsigned char	 out[DATA_OUT_MAX(BACKEND_CHUNK)];
@@ -213,30 +219,41 @@ backend_stream(struct backend *b)
 	size_t			 hl;
 
 	while (evbuffer_get_length(o) < BACKEND_OUT_HIGH) {
-		if ((hl = evbuffer_get_length(b->hdrs)) > 0) {
+		if ((hl = evbuffer_get_length(b->hdrs)) > 0)
 			n = evbuffer_remove(b->hdrs, in,
 			    hl < sizeof(in) ? hl : sizeof(in));
-		} else if ((n = spool_read(b->spool, b->off, in,
+		else if ((n = spool_read(b->spool, b->off, in,
 		    sizeof(in))) > 0)
 			b->off += (uint64_t)n;
 		if (n < 0) {
 			log_warn("%s: reading the spool", b->sid);
 			backend_fail(b, BACKEND_CLOSED);
-			return;
+			return -1;
 		}
-		if (n == 0)
+		if (n == 0) {
+			if (b->stuff)
+				evbuffer_add(o, ".\r\n", 3);
+			b->phase = BACKEND_WAIT;
 			break;
+		}
 		if (b->stuff)
 			evbuffer_add(o, out, data_stuff(&b->stuffer, in,
 			    (size_t)n, out));
 		else
 			evbuffer_add(o, in, (size_t)n);
 	}
-	if (evbuffer_get_length(o) >= BACKEND_OUT_HIGH)
-		return;
-	if (b->stuff)
-		evbuffer_add(o, ".\r\n", 3);
-	b->phase = BACKEND_WAIT;
+	return 0;
+}
+
+/* Fill and write until the kernel stops taking it (the write callback
+ * calls again) or the message is out. */
+static void
+backend_stream(struct backend *b)
+{
+	do {
+		if (backend_fill(b) == -1)
+			return;
+	} while (io_flush(b->bev) == 0 && b->phase == BACKEND_STREAM);
 }
 
 static void
@@ -244,9 +261,10 @@ backend_write(struct bufferevent *bev, void *arg)
 {
 	struct backend	*b = arg;
 
-	(void)bev;
 	if (b->phase == BACKEND_STREAM)
 		backend_stream(b);
+	else if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		bufferevent_disable(bev, EV_WRITE);
 }
 
 static void
@@ -338,9 +356,9 @@ backend_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct backend	*b = arg;
 
-	(void)bev;
 	if (what & BEV_EVENT_CONNECTED) {
 		log_trace(TRACE_IO, "%s backend connected", b->sid);
+		bufferevent_disable(bev, EV_WRITE);	/* io_flush writes */
 		return;
 	}
 	if (what & BEV_EVENT_TIMEOUT)

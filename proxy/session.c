@@ -36,6 +36,7 @@
 
 #include "conf.h"
 #include "decide.h"
+#include "io.h"
 #include "listener.h"
 #include "log.h"
 #include "server.h"
@@ -175,6 +176,8 @@ session_new(int fd, const struct sockaddr *sa, socklen_t len)
 	bufferevent_setcb(s->bev, session_read_cb, session_write_cb,
 	    session_event_cb, s);
 	bufferevent_setwatermark(s->bev, EV_READ, 0, SESSION_READ_HIGH);
+	bufferevent_disable(s->bev, EV_WRITE);	/* io_flush writes */
+	io_tune(s->bev);
 	s->cs = chain_sess_new(s->gen->chain, s->conf, s->sid,
 	    session_filter_resumed, s);
 	TAILQ_INSERT_TAIL(&sessions, s, entry);
@@ -277,8 +280,10 @@ session_input(struct session *s)
 		} else if (!session_line(s))
 			break;
 	}
-	if (s->state != SESSION_CLOSING)
+	if (s->state != SESSION_CLOSING) {
 		session_timeouts(s);
+		io_flush(s->bev);
+	}
 }
 
 static int
@@ -511,7 +516,7 @@ session_close(struct session *s, const char *reply)
 		session_reply(s, "%s", reply);
 	session_enter(s, SESSION_CLOSING);
 	bufferevent_disable(s->bev, EV_READ);
-	if (evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
+	if (io_flush(s->bev) == 0)	/* else the write callback frees */
 		event_base_once(server_base(), -1, EV_TIMEOUT,
 		    session_free_later, s, &now);
 }
@@ -556,6 +561,7 @@ session_write_cb(struct bufferevent *bev, void *arg)
 
 	if (evbuffer_get_length(bufferevent_get_output(bev)) > 0)
 		return;
+	bufferevent_disable(bev, EV_WRITE);
 	if (s->state == SESSION_CLOSING)
 		event_base_once(server_base(), -1, EV_TIMEOUT,
 		    session_free_later, s, &now);
