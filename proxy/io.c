@@ -40,8 +40,13 @@ io_flush(struct bufferevent *bev)
 
 	if (evbuffer_get_length(out) == 0)
 		return 0;
-	if (fd != -1)
+	if (fd != -1) {
+		/* A socket bufferevent keeps its output's start frozen so
+		 * that only its own write callback drains it; do as it does. */
+		evbuffer_unfreeze(out, 1);
 		(void)evbuffer_write(out, fd);
+		evbuffer_freeze(out, 1);
+	}
 	if (evbuffer_get_length(out) == 0)
 		return 0;
 	bufferevent_enable(bev, EV_WRITE);
