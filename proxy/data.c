@@ -9,7 +9,9 @@
  * a real CRLF: a bare LF or a bare CR is written as CRLF but does not start a
  * line, so no look-alike of <CRLF>.<CRLF> ends the data or loses a dot.  The
  * content therefore has CRLF line ends only, and data_stuff() of it can never
- * produce an end of data the client did not send.
+ * produce an end of data the client did not send.  For speed, the bytes
+ * inside a line and a CRLF ending it are handled in bulk (memchr, memcpy),
+ * with exactly the effect the state machine would have on them one by one.
  *
  * Public:
  *	data_reader_init	start a message in DATA_DOT or DATA_RAW mode.
@@ -34,7 +36,21 @@ enum data_state {
 	DATA_S_DONE,	/* <CRLF>.<CRLF> seen: nothing more is read */
 };
 
-static size_t	data_span(const unsigned char *, size_t);
+/*
+ * Where the next CR and the next LF of one data_reader_feed() input are.
+ * Each is found once with memchr() and kept until the reader has passed it,
+ * so the scan stays linear even if one of the two never occurs.
+ */
+struct data_scan {
+	const unsigned char	*cr;	/* next CR; end: none, NULL: unknown */
+	const unsigned char	*lf;	/* next LF; end: none, NULL: unknown */
+};
+
+static const unsigned char *data_find(const unsigned char *,
+		    const unsigned char *, int);
+static size_t	data_span(struct data_scan *, const unsigned char *,
+		    const unsigned char *);
+static int	data_in_line(const struct data_reader *, unsigned char);
 static void	data_crlf(unsigned char *, size_t *);
 static void	data_bare(struct data_reader *, unsigned, unsigned char *,
 		    size_t *);
@@ -57,26 +73,39 @@ data_reader_init(struct data_reader *r, enum data_mode mode)
 }
 
 /*
- * data_reader_feed - see data.h.  The run of ordinary bytes inside a line is
- * copied in one go; everything else goes through data_step() one byte at a
- * time.  Once the end of data has been seen, further calls consume nothing
- * and set *done again.
+ * data_reader_feed - see data.h.  Inside a line, the run up to the next CR
+ * or LF is copied in one go, and a CRLF that ends it with both bytes in
+ * this input is a line end (the same as data_step() on the CR, then on the
+ * LF).  Everything else (a dot first on a line, a bare or split CR or LF,
+ * the terminator) goes through data_step() one byte at a time.  Once the end
+ * of data has been seen, further calls consume nothing and set *done again.
  */
 size_t
 data_reader_feed(struct data_reader *r, const unsigned char *in, size_t len,
     unsigned char *out, size_t *outlen, int *done)
 {
+	struct data_scan sc = { NULL, NULL };
 	size_t	 i = 0, o = 0, n;
 	int	 end = (r->state == DATA_S_DONE);
 
 	while (!end && i < len) {
-		if (r->state == DATA_S_MID) {
-			n = data_span(in + i, len - i);
-			memcpy(out + o, in + i, n);
-			i += n;
-			o += n;
-			if (i == len)
-				break;
+		if (data_in_line(r, in[i])) {
+			n = data_span(&sc, in + i, in + len);
+			if (n > 0) {
+				memcpy(out + o, in + i, n);
+				i += n;
+				o += n;
+				r->state = DATA_S_MID;
+				if (i == len)
+					break;
+			}
+		}
+		if (r->state == DATA_S_MID && in[i] == '\r' && i + 1 < len &&
+		    in[i + 1] == '\n') {
+			data_crlf(out, &o);
+			r->state = DATA_S_BOL;
+			i += 2;
+			continue;
 		}
 		end = data_step(r, in[i++], out, &o);
 	}
@@ -110,33 +139,75 @@ data_reader_finish(struct data_reader *r, unsigned char *out, size_t *outlen)
  * data_stuff - see data.h.  A '.' is doubled at the start of the content
  * and after every LF.  For CRLF content that is "after every CRLF"; should a
  * bare LF ever get here, stuffing after it too keeps a lenient backend from
- * reading an end of data in it.
+ * reading an end of data in it.  Only an LF followed by a '.' ends a run:
+ * everything between two such places is copied in one go.
  */
 size_t
 data_stuff(struct data_stuffer *st, const unsigned char *in, size_t len,
     unsigned char *out)
 {
-	size_t	 i, o = 0;
+	const unsigned char	*run, *p, *end, *lf;
+	size_t			 o = 0;
 
-	for (i = 0; i < len; i++) {
-		if (st->bol && in[i] == '.')
+	if (len == 0)
+		return 0;
+	run = p = in;
+	end = in + len;
+	if (st->bol && *in == '.')
+		out[o++] = '.';
+	while ((lf = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		p = lf + 1;
+		if (p == end)
+			break;
+		if (*p == '.') {
+			memcpy(out + o, run, (size_t)(p - run));
+			o += (size_t)(p - run);
 			out[o++] = '.';
-		out[o++] = in[i];
-		st->bol = (in[i] == '\n');
+			run = p;
+		}
 	}
+	memcpy(out + o, run, (size_t)(end - run));
+	o += (size_t)(end - run);
+	st->bol = (end[-1] == '\n');
 	return o;
 }
 
-/* Length of the leading run of in[0..len) holding neither CR nor LF. */
-static size_t
-data_span(const unsigned char *in, size_t len)
+/* The first c in [p, end), or end if there is none. */
+static const unsigned char *
+data_find(const unsigned char *p, const unsigned char *end, int c)
 {
-	size_t	 n;
+	const unsigned char	*q;
 
-	for (n = 0; n < len; n++)
-		if (in[n] == '\r' || in[n] == '\n')
-			break;
-	return n;
+	q = memchr(p, c, (size_t)(end - p));
+	return q != NULL ? q : end;
+}
+
+/*
+ * Length of the run from p holding neither CR nor LF; end is the end of the
+ * input sc was started on (zeroed) and p only moves forward.
+ */
+static size_t
+data_span(struct data_scan *sc, const unsigned char *p,
+    const unsigned char *end)
+{
+	if (sc->cr == NULL || sc->cr < p)
+		sc->cr = data_find(p, end, '\r');
+	if (sc->lf == NULL || sc->lf < p)
+		sc->lf = data_find(p, end, '\n');
+	return (size_t)((sc->cr < sc->lf ? sc->cr : sc->lf) - p);
+}
+
+/*
+ * Whether byte c, read in r's state, is plain line content as long as it is
+ * neither CR nor LF: inside a line, or first on a line unless it is a dot
+ * that DATA_DOT mode must look at.
+ */
+static int
+data_in_line(const struct data_reader *r, unsigned char c)
+{
+	if (r->state == DATA_S_MID)
+		return 1;
+	return r->state == DATA_S_BOL && (r->mode == DATA_RAW || c != '.');
 }
 
 static void

@@ -13,7 +13,10 @@
  *	  DATA_DOT mode gives the same content, clean, with the end found
  *	  exactly at the end of the stuffed bytes;
  *	- DATA_RAW over the same bytes consumes everything and finish() ends a
- *	  non-empty content with CRLF.
+ *	  non-empty content with CRLF;
+ *	- every reader and stuffer call gives exactly what the reference model
+ *	  (ref_*, the byte-by-byte implementation data.c had before it scanned
+ *	  with memchr()) gives: output, consumed, done, flags, size, bol.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -35,26 +38,86 @@ static void	run(enum data_mode, const uint8_t *, size_t, const uint8_t *,
 		    size_t, struct run *);
 static void	crlf_only(const unsigned char *, size_t);
 static void	restuff(const struct run *, const uint8_t *, size_t);
+static size_t	feed(struct data_reader *, struct data_reader *,
+		    const uint8_t *, size_t, unsigned char *, size_t *, int *);
+static size_t	stuff(struct data_stuffer *, struct data_stuffer *,
+		    const unsigned char *, size_t, unsigned char *);
+
+static void	ref_reader_init(struct data_reader *, enum data_mode);
+static size_t	ref_reader_feed(struct data_reader *, const unsigned char *,
+		    size_t, unsigned char *, size_t *, int *);
+static void	ref_reader_finish(struct data_reader *, unsigned char *,
+		    size_t *);
+static size_t	ref_stuff(struct data_stuffer *, const unsigned char *,
+		    size_t, unsigned char *);
+static size_t	ref_span(const unsigned char *, size_t);
+static void	ref_crlf(unsigned char *, size_t *);
+static void	ref_bare(struct data_reader *, unsigned, unsigned char *,
+		    size_t *);
+static void	ref_mid(struct data_reader *, unsigned char, unsigned char *,
+		    size_t *);
+static int	ref_step(struct data_reader *, unsigned char, unsigned char *,
+		    size_t *);
 
 #define CHECK(c)	do { if (!(c)) abort(); } while (0)
+
+/*
+ * One data_reader_feed() on rd and the same call on the reference reader
+ * ref, which must agree in everything.
+ */
+static size_t
+feed(struct data_reader *rd, struct data_reader *ref, const uint8_t *in,
+    size_t n, unsigned char *out, size_t *outlen, int *done)
+{
+	unsigned char	*rout;
+	size_t		 got, rgot, routlen;
+	int		 rdone;
+
+	rout = malloc(DATA_OUT_MAX(n));
+	got = data_reader_feed(rd, in, n, out, outlen, done);
+	rgot = ref_reader_feed(ref, in, n, rout, &routlen, &rdone);
+	CHECK(got == rgot && *outlen == routlen && *done == rdone);
+	CHECK(memcmp(out, rout, routlen) == 0);
+	CHECK(rd->flags == ref->flags && rd->size == ref->size);
+	free(rout);
+	return got;
+}
+
+/* data_stuff() on st and ref_stuff() on ref must agree. */
+static size_t
+stuff(struct data_stuffer *st, struct data_stuffer *ref,
+    const unsigned char *in, size_t n, unsigned char *out)
+{
+	unsigned char	*rout;
+	size_t		 o, ro;
+
+	rout = malloc(DATA_OUT_MAX(n));
+	o = data_stuff(st, in, n, out);
+	ro = ref_stuff(ref, in, n, rout);
+	CHECK(o == ro && memcmp(out, rout, o) == 0 && st->bol == ref->bol);
+	free(rout);
+	return o;
+}
 
 /* Feed in[0..len) in chunks cycling through sizes[0..nsizes). */
 static void
 run(enum data_mode mode, const uint8_t *in, size_t len, const uint8_t *sizes,
     size_t nsizes, struct run *r)
 {
-	struct data_reader rd;
-	size_t		 off = 0, i = 0, n, got, outlen;
+	struct data_reader rd, ref;
+	unsigned char	 rout[2];
+	size_t		 off = 0, i = 0, n, got, outlen, routlen;
 	int		 done = 0;
 
 	memset(r, 0, sizeof(*r));
 	r->out = malloc(DATA_OUT_MAX(len) + 4);
 	data_reader_init(&rd, mode);
+	ref_reader_init(&ref, mode);
 	while (off < len && !done) {
 		n = (nsizes == 0) ? len - off : (size_t)sizes[i++ % nsizes] + 1;
 		if (n > len - off)
 			n = len - off;
-		got = data_reader_feed(&rd, in + off, n, r->out + r->outlen,
+		got = feed(&rd, &ref, in + off, n, r->out + r->outlen,
 		    &outlen, &done);
 		CHECK(got <= n && outlen <= DATA_OUT_MAX(n));
 		CHECK(done || got == n);
@@ -64,7 +127,10 @@ run(enum data_mode mode, const uint8_t *in, size_t len, const uint8_t *sizes,
 	}
 	if (mode == DATA_RAW) {
 		data_reader_finish(&rd, r->out + r->outlen, &outlen);
-		CHECK(outlen <= 2);
+		ref_reader_finish(&ref, rout, &routlen);
+		CHECK(outlen <= 2 && outlen == routlen &&
+		    memcmp(r->out + r->outlen, rout, outlen) == 0);
+		CHECK(rd.flags == ref.flags && rd.size == ref.size);
 		r->outlen += outlen;
 	}
 	r->consumed = off;
@@ -92,7 +158,7 @@ crlf_only(const unsigned char *p, size_t len)
 static void
 restuff(const struct run *r, const uint8_t *sizes, size_t nsizes)
 {
-	struct data_stuffer st = { 1 };
+	struct data_stuffer st = { 1 }, ref = { 1 };
 	struct run	 back;
 	unsigned char	*wire;
 	size_t		 off = 0, i = 0, n, wlen = 0;
@@ -103,7 +169,7 @@ restuff(const struct run *r, const uint8_t *sizes, size_t nsizes)
 		    (size_t)sizes[i++ % nsizes] + 1;
 		if (n > r->outlen - off)
 			n = r->outlen - off;
-		wlen += data_stuff(&st, r->out + off, n, wire + wlen);
+		wlen += stuff(&st, &ref, r->out + off, n, wire + wlen);
 		off += n;
 	}
 	memcpy(wire + wlen, ".\r\n", 3);
@@ -155,3 +221,162 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(raw.out);
 	return 0;
 }
+
+/*
+ * REFERENCE MODEL: the same copy as in tests/unit/t_data.c, which says more.
+ * The byte-by-byte reader and stuffer data.c had before it scanned with
+ * memchr() and copied runs; every call of data.c must agree with them.
+ */
+enum ref_state {
+	REF_S_BOL,	/* at a line start (DOT) / after a line end (RAW) */
+	REF_S_MID,	/* inside a line */
+	REF_S_CR,	/* a CR held: the next byte says if it is bare */
+	REF_S_DOT,	/* a '.' at a line start held */
+	REF_S_DOTCR,	/* ".<CR>" at a line start held */
+	REF_S_DONE,	/* <CRLF>.<CRLF> seen: nothing more is read */
+};
+
+static void
+ref_reader_init(struct data_reader *r, enum data_mode mode)
+{
+	memset(r, 0, sizeof(*r));
+	r->mode = mode;
+	r->state = REF_S_BOL;
+}
+
+static size_t
+ref_reader_feed(struct data_reader *r, const unsigned char *in, size_t len,
+    unsigned char *out, size_t *outlen, int *done)
+{
+	size_t	 i = 0, o = 0, n;
+	int	 end = (r->state == REF_S_DONE);
+
+	while (!end && i < len) {
+		if (r->state == REF_S_MID) {
+			n = ref_span(in + i, len - i);
+			memcpy(out + o, in + i, n);
+			i += n;
+			o += n;
+			if (i == len)
+				break;
+		}
+		end = ref_step(r, in[i++], out, &o);
+	}
+	r->size += o;
+	*outlen = o;
+	if (done != NULL)
+		*done = end;
+	return i;
+}
+
+static void
+ref_reader_finish(struct data_reader *r, unsigned char *out, size_t *outlen)
+{
+	size_t	 o = 0;
+
+	if (r->state == REF_S_CR) {
+		r->flags |= DATA_F_BARE_CR;
+		ref_crlf(out, &o);
+	} else if (r->state == REF_S_MID && r->size > 0)
+		ref_crlf(out, &o);
+	r->state = REF_S_BOL;
+	r->size += o;
+	*outlen = o;
+}
+
+static size_t
+ref_stuff(struct data_stuffer *st, const unsigned char *in, size_t len,
+    unsigned char *out)
+{
+	size_t	 i, o = 0;
+
+	for (i = 0; i < len; i++) {
+		if (st->bol && in[i] == '.')
+			out[o++] = '.';
+		out[o++] = in[i];
+		st->bol = (in[i] == '\n');
+	}
+	return o;
+}
+
+static size_t
+ref_span(const unsigned char *in, size_t len)
+{
+	size_t	 n;
+
+	for (n = 0; n < len; n++)
+		if (in[n] == '\r' || in[n] == '\n')
+			break;
+	return n;
+}
+
+static void
+ref_crlf(unsigned char *out, size_t *o)
+{
+	out[(*o)++] = '\r';
+	out[(*o)++] = '\n';
+}
+
+static void
+ref_bare(struct data_reader *r, unsigned flag, unsigned char *out,
+    size_t *o)
+{
+	r->flags |= flag;
+	ref_crlf(out, o);
+	r->state = (r->mode == DATA_RAW) ? REF_S_BOL : REF_S_MID;
+}
+
+static void
+ref_mid(struct data_reader *r, unsigned char c, unsigned char *out,
+    size_t *o)
+{
+	if (c == '\r')
+		r->state = REF_S_CR;
+	else if (c == '\n')
+		ref_bare(r, DATA_F_BARE_LF, out, o);
+	else {
+		out[(*o)++] = c;
+		r->state = REF_S_MID;
+	}
+}
+
+static int
+ref_step(struct data_reader *r, unsigned char c, unsigned char *out,
+    size_t *o)
+{
+	switch (r->state) {
+	case REF_S_BOL:
+		if (r->mode == DATA_DOT && c == '.')
+			r->state = REF_S_DOT;
+		else
+			ref_mid(r, c, out, o);
+		return 0;
+	case REF_S_CR:
+		if (c == '\n') {
+			ref_crlf(out, o);
+			r->state = REF_S_BOL;
+			return 0;
+		}
+		ref_bare(r, DATA_F_BARE_CR, out, o);
+		return ref_step(r, c, out, o);
+	case REF_S_DOT:
+		if (c == '\r')
+			r->state = REF_S_DOTCR;
+		else
+			ref_mid(r, c, out, o);
+		return 0;
+	case REF_S_DOTCR:
+		if (c == '\n') {
+			r->state = REF_S_DONE;
+			return 1;
+		}
+		ref_bare(r, DATA_F_BARE_CR, out, o);
+		return ref_step(r, c, out, o);
+	case REF_S_DONE:
+		return 1;
+	default:
+		ref_mid(r, c, out, o);
+		return 0;
+	}
+}
+/* END OF THE REFERENCE MODEL */

@@ -5,6 +5,11 @@
  * consumed count, end flag, bare CR/LF flags and size.  The smuggling cases
  * are the <CRLF>.<CRLF> look-alikes: none may end the data, and the real end
  * after them must still be found.
+ *
+ * test_differential() runs the reader and the stuffer next to a reference
+ * model, the plain byte-by-byte implementation they replaced (ref_*, below),
+ * on pseudo-random inputs rich in CR, LF and '.' with random chunking: every
+ * call must give the same output, consumed count, done, flags and size.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -35,6 +40,32 @@ static void	check(const char *, enum data_mode, const unsigned char *,
 		    size_t, const unsigned char *, size_t, size_t, int,
 		    unsigned);
 static void	check_stuff(const char *, const unsigned char *, size_t);
+
+static void	ref_reader_init(struct data_reader *, enum data_mode);
+static size_t	ref_reader_feed(struct data_reader *, const unsigned char *,
+		    size_t, unsigned char *, size_t *, int *);
+static void	ref_reader_finish(struct data_reader *, unsigned char *,
+		    size_t *);
+static size_t	ref_stuff(struct data_stuffer *, const unsigned char *,
+		    size_t, unsigned char *);
+static size_t	ref_span(const unsigned char *, size_t);
+static void	ref_crlf(unsigned char *, size_t *);
+static void	ref_bare(struct data_reader *, unsigned, unsigned char *,
+		    size_t *);
+static void	ref_mid(struct data_reader *, unsigned char, unsigned char *,
+		    size_t *);
+static int	ref_step(struct data_reader *, unsigned char, unsigned char *,
+		    size_t *);
+
+static uint32_t	rnd(void);
+static size_t	gen_input(unsigned char *, size_t);
+static size_t	gen_chunk(size_t);
+static int	diff_reader(enum data_mode, const unsigned char *, size_t,
+		    int *);
+static int	diff_feed(struct data_reader *, struct data_reader *,
+		    const unsigned char *, size_t, int *);
+static int	diff_stuff(const unsigned char *, size_t, int);
+static void	test_differential(void);
 
 /* Feed one piece unless the end was already seen; append to res. */
 static void
@@ -171,6 +202,357 @@ check_stuff(const char *name, const unsigned char *c, size_t len)
 	free(wire2);
 }
 
+/*
+ * REFERENCE MODEL.  The byte-by-byte DATA reader and stuffer as they were
+ * before proxy/data.c learnt to scan with memchr() and copy runs: slow and
+ * obviously right.  test_differential() requires data.c to give exactly
+ * what these give, call by call.  Keep them as they are; tests/fuzz/
+ * fuzz_data.c holds the same copy.  The state lives in the same struct
+ * data_reader, numbered by enum ref_state.
+ */
+enum ref_state {
+	REF_S_BOL,	/* at a line start (DOT) / after a line end (RAW) */
+	REF_S_MID,	/* inside a line */
+	REF_S_CR,	/* a CR held: the next byte says if it is bare */
+	REF_S_DOT,	/* a '.' at a line start held */
+	REF_S_DOTCR,	/* ".<CR>" at a line start held */
+	REF_S_DONE,	/* <CRLF>.<CRLF> seen: nothing more is read */
+};
+
+static void
+ref_reader_init(struct data_reader *r, enum data_mode mode)
+{
+	memset(r, 0, sizeof(*r));
+	r->mode = mode;
+	r->state = REF_S_BOL;
+}
+
+static size_t
+ref_reader_feed(struct data_reader *r, const unsigned char *in, size_t len,
+    unsigned char *out, size_t *outlen, int *done)
+{
+	size_t	 i = 0, o = 0, n;
+	int	 end = (r->state == REF_S_DONE);
+
+	while (!end && i < len) {
+		if (r->state == REF_S_MID) {
+			n = ref_span(in + i, len - i);
+			memcpy(out + o, in + i, n);
+			i += n;
+			o += n;
+			if (i == len)
+				break;
+		}
+		end = ref_step(r, in[i++], out, &o);
+	}
+	r->size += o;
+	*outlen = o;
+	if (done != NULL)
+		*done = end;
+	return i;
+}
+
+static void
+ref_reader_finish(struct data_reader *r, unsigned char *out, size_t *outlen)
+{
+	size_t	 o = 0;
+
+	if (r->state == REF_S_CR) {
+		r->flags |= DATA_F_BARE_CR;
+		ref_crlf(out, &o);
+	} else if (r->state == REF_S_MID && r->size > 0)
+		ref_crlf(out, &o);
+	r->state = REF_S_BOL;
+	r->size += o;
+	*outlen = o;
+}
+
+static size_t
+ref_stuff(struct data_stuffer *st, const unsigned char *in, size_t len,
+    unsigned char *out)
+{
+	size_t	 i, o = 0;
+
+	for (i = 0; i < len; i++) {
+		if (st->bol && in[i] == '.')
+			out[o++] = '.';
+		out[o++] = in[i];
+		st->bol = (in[i] == '\n');
+	}
+	return o;
+}
+
+static size_t
+ref_span(const unsigned char *in, size_t len)
+{
+	size_t	 n;
+
+	for (n = 0; n < len; n++)
+		if (in[n] == '\r' || in[n] == '\n')
+			break;
+	return n;
+}
+
+static void
+ref_crlf(unsigned char *out, size_t *o)
+{
+	out[(*o)++] = '\r';
+	out[(*o)++] = '\n';
+}
+
+static void
+ref_bare(struct data_reader *r, unsigned flag, unsigned char *out,
+    size_t *o)
+{
+	r->flags |= flag;
+	ref_crlf(out, o);
+	r->state = (r->mode == DATA_RAW) ? REF_S_BOL : REF_S_MID;
+}
+
+static void
+ref_mid(struct data_reader *r, unsigned char c, unsigned char *out,
+    size_t *o)
+{
+	if (c == '\r')
+		r->state = REF_S_CR;
+	else if (c == '\n')
+		ref_bare(r, DATA_F_BARE_LF, out, o);
+	else {
+		out[(*o)++] = c;
+		r->state = REF_S_MID;
+	}
+}
+
+static int
+ref_step(struct data_reader *r, unsigned char c, unsigned char *out,
+    size_t *o)
+{
+	switch (r->state) {
+	case REF_S_BOL:
+		if (r->mode == DATA_DOT && c == '.')
+			r->state = REF_S_DOT;
+		else
+			ref_mid(r, c, out, o);
+		return 0;
+	case REF_S_CR:
+		if (c == '\n') {
+			ref_crlf(out, o);
+			r->state = REF_S_BOL;
+			return 0;
+		}
+		ref_bare(r, DATA_F_BARE_CR, out, o);
+		return ref_step(r, c, out, o);
+	case REF_S_DOT:
+		if (c == '\r')
+			r->state = REF_S_DOTCR;
+		else
+			ref_mid(r, c, out, o);
+		return 0;
+	case REF_S_DOTCR:
+		if (c == '\n') {
+			r->state = REF_S_DONE;
+			return 1;
+		}
+		ref_bare(r, DATA_F_BARE_CR, out, o);
+		return ref_step(r, c, out, o);
+	case REF_S_DONE:
+		return 1;
+	default:
+		ref_mid(r, c, out, o);
+		return 0;
+	}
+}
+/* END OF THE REFERENCE MODEL */
+
+#define DIFF_RUNS	20000	/* random inputs, each in both modes */
+#define DIFF_MAXLEN	4096	/* longest random input */
+
+static uint32_t	rnd_state = 0x9e3779b9;
+
+/* xorshift32: the same inputs on every run and every platform. */
+static uint32_t
+rnd(void)
+{
+	rnd_state ^= rnd_state << 13;
+	rnd_state ^= rnd_state >> 17;
+	rnd_state ^= rnd_state << 5;
+	return rnd_state;
+}
+
+/*
+ * Up to max bytes made of pieces that matter here (CR, LF, dots, the
+ * terminator and its look-alikes) between runs of ordinary bytes, so that
+ * runs start and end on every kind of boundary.
+ */
+static size_t
+gen_input(unsigned char *buf, size_t max)
+{
+	static const char *const pieces[] = {
+		"\r", "\n", ".", "\r\n", "\r\n.", ".\r\n", "\r\n.\r\n",
+		"..", "\n.\n", "\r.\r", ".\r", "\r\r\n", "\n\r", "\xff",
+		"",	/* a NUL */
+	};
+	size_t	 len = 0, want, n, k;
+
+	want = (rnd() % 8 == 0) ? rnd() % max : rnd() % 200;
+	while (len < want) {
+		if (rnd() % 3 == 0) {
+			n = rnd() % ((rnd() % 4 == 0) ? 300 : 12);
+			for (k = 0; k < n && len < want; k++)
+				buf[len++] = 'a' + rnd() % 26;
+			continue;
+		}
+		k = rnd() % (sizeof(pieces) / sizeof(pieces[0]));
+		if ((n = strlen(pieces[k])) == 0)
+			n = 1;
+		if (n > want - len)
+			n = want - len;
+		memcpy(buf + len, pieces[k], n);
+		len += n;
+	}
+	return len;
+}
+
+/* A chunk size for the rest of left bytes: often small, sometimes 0. */
+static size_t
+gen_chunk(size_t left)
+{
+	size_t	 n;
+
+	switch (rnd() % 4) {
+	case 0:
+		n = rnd() % 4;
+		break;
+	case 1:
+		n = rnd() % 64;
+		break;
+	case 2:
+		n = left;
+		break;
+	default:
+		n = rnd() % (left + 1);
+		break;
+	}
+	return n < left ? n : left;
+}
+
+/*
+ * Feed in[0..len) to a (data.c) and b (the reference); 1 if both give the
+ * same consumed count, output, done, flags and size.  *done gets done.
+ */
+static int
+diff_feed(struct data_reader *a, struct data_reader *b,
+    const unsigned char *in, size_t len, int *done)
+{
+	unsigned char	*oa, *ob;
+	size_t		 ga, gb, la, lb;
+	int		 da, db, same;
+
+	oa = malloc(DATA_OUT_MAX(len));
+	ob = malloc(DATA_OUT_MAX(len));
+	ga = data_reader_feed(a, in, len, oa, &la, &da);
+	gb = ref_reader_feed(b, in, len, ob, &lb, &db);
+	same = ga == gb && la == lb && memcmp(oa, ob, la) == 0 && da == db &&
+	    a->flags == b->flags && a->size == b->size;
+	if (!same)
+		printf("# feed of %zu: consumed %zu/%zu, out %zu/%zu, done "
+		    "%d/%d, flags %u/%u\n", len, ga, gb, la, lb, da, db,
+		    a->flags, b->flags);
+	free(oa);
+	free(ob);
+	*done = da;
+	return same;
+}
+
+/*
+ * One input through data.c and the reference in the same random chunks;
+ * DATA_RAW ends with two finish calls.  Returns 1 if all calls agreed.
+ */
+static int
+diff_reader(enum data_mode mode, const unsigned char *in, size_t len,
+    int *ended)
+{
+	struct data_reader a, b;
+	unsigned char	 oa[2], ob[2];
+	size_t		 off = 0, n, la, lb;
+	int		 done = 0, k;
+
+	data_reader_init(&a, mode);
+	ref_reader_init(&b, mode);
+	while (off < len) {
+		n = done ? len - off : gen_chunk(len - off);
+		if (!diff_feed(&a, &b, in + off, n, &done))
+			return 0;
+		off += n;
+	}
+	*ended = done;
+	for (k = 0; mode == DATA_RAW && k < 2; k++) {
+		data_reader_finish(&a, oa, &la);
+		ref_reader_finish(&b, ob, &lb);
+		if (la != lb || memcmp(oa, ob, la) != 0 ||
+		    a.flags != b.flags || a.size != b.size) {
+			printf("# finish: out %zu/%zu\n", la, lb);
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* in[0..len) through both stuffers in the same random chunks. */
+static int
+diff_stuff(const unsigned char *in, size_t len, int bol)
+{
+	struct data_stuffer a = { bol }, b = { bol };
+	unsigned char	*oa, *ob;
+	size_t		 off = 0, n, la, lb;
+	int		 same = 1;
+
+	do {
+		n = gen_chunk(len - off);
+		oa = malloc(DATA_OUT_MAX(n));
+		ob = malloc(DATA_OUT_MAX(n));
+		la = data_stuff(&a, in + off, n, oa);
+		lb = ref_stuff(&b, in + off, n, ob);
+		same = la == lb && memcmp(oa, ob, la) == 0 && a.bol == b.bol;
+		if (!same)
+			printf("# stuff of %zu at %zu: out %zu/%zu, bol %d/%d\n",
+			    n, off, la, lb, a.bol, b.bol);
+		free(oa);
+		free(ob);
+		off += n;
+	} while (same && off < len);
+	return same;
+}
+
+/*
+ * data.c against the reference model on DIFF_RUNS random inputs, each read
+ * in both modes and stuffed, each in its own random chunks.
+ */
+static void
+test_differential(void)
+{
+	unsigned char	*buf;
+	size_t		 len;
+	int		 i, end, ends = 0, dot = 1, raw = 1, stuff = 1;
+
+	buf = malloc(DIFF_MAXLEN);
+	for (i = 0; i < DIFF_RUNS && dot && raw && stuff; i++) {
+		len = gen_input(buf, DIFF_MAXLEN);
+		dot = diff_reader(DATA_DOT, buf, len, &end);
+		ends += end;
+		raw = diff_reader(DATA_RAW, buf, len, &end);
+		stuff = diff_stuff(buf, len, rnd() % 2);
+		if (!dot || !raw || !stuff)
+			printf("# input %d, %zu bytes\n", i, len);
+	}
+	ok(dot, "differential: DATA_DOT reader = reference, %d inputs", i);
+	ok(raw, "differential: DATA_RAW reader = reference, %d inputs", i);
+	ok(stuff, "differential: stuffer = reference, %d inputs", i);
+	ok(ends > DIFF_RUNS / 20 && ends < DIFF_RUNS - DIFF_RUNS / 20,
+	    "differential: %d of the DATA_DOT inputs ended", ends);
+	free(buf);
+}
+
 static void
 test_plain(void)
 {
@@ -294,5 +676,6 @@ main(void)
 	test_smuggling();
 	test_raw();
 	test_api();
+	test_differential();
 	return tap_done();
 }
