@@ -255,6 +255,8 @@ static const struct conf_key conf_keys[] = {
 	DUR("proxy", "command_timeout", command_timeout),
 	DUR("proxy", "data_timeout", data_timeout),
 	DUR("proxy", "idle_timeout", idle_timeout),
+	{ "proxy", "backend_keepalive", CONF_T_DURATION,
+	    FLD(backend_keepalive), 0, 24 * H, NULL, 0 },
 	DUR("proxy", "shutdown_timeout", shutdown_timeout),
 	NUM("proxy", "max_line_length", max_line_length, 512, 65536),
 	NUM("proxy", "max_recipients", max_recipients, 1, 100000),

@@ -44,6 +44,8 @@ struct conf {
 	unsigned	 command_timeout;	/* seconds, one command/reply */
 	unsigned	 data_timeout;		/* seconds, between DATA bytes */
 	unsigned	 idle_timeout;		/* seconds, client silent */
+	unsigned	 backend_keepalive;	/* seconds, NOOP while the
+						   client sends content */
 	unsigned	 shutdown_timeout;	/* seconds, SIGTERM grace */
 	size_t		 max_line_length;	/* command line, CRLF included */
 	unsigned	 max_recipients;

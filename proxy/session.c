@@ -457,6 +457,7 @@ void
 session_backend(struct session *s, const char *line, session_backend_fn next)
 {
 	s->on_backend = next;
+	s->be_last = util_now_ms();
 	backend_command(s->be, line);
 }
 

@@ -52,6 +52,9 @@ static void	session_message_relayed(struct session *,
 static void	session_backend_reset(struct session *,
 		    const struct backend_reply *);
 static void	session_message_done(struct session *);
+static int	session_keepalive(struct session *);
+static void	session_keepalive_done(struct session *,
+		    const struct backend_reply *);
 
 void
 session_data_begin(struct session *s, enum data_mode mode)
@@ -89,6 +92,8 @@ session_data_input(struct session *s)
 	size_t			 len, used, outlen;
 	int			 done = 0;
 
+	if (session_keepalive(s))
+		return 1;
 	if (s->bdat_left > 0)
 		return session_bdat_input(s);
 	if (evbuffer_peek(in, -1, NULL, &v, 1) < 1 || v.iov_len == 0)
@@ -101,6 +106,34 @@ session_data_input(struct session *s)
 	if (done)
 		session_data_end(s);
 	return 1;
+}
+
+/*
+ * While content comes in, the backend hears nothing; an MTA gives up on an
+ * idle client (Postfix after 5 minutes), and a long upload would then end
+ * in 451 every time.  A NOOP every proxy.backend_keepalive prevents that.
+ * Returns 1 when one was sent (the session waits for its reply).
+ */
+static int
+session_keepalive(struct session *s)
+{
+	uint64_t	 ka = (uint64_t)s->conf->backend_keepalive * 1000;
+
+	if (ka == 0 || s->tx == NULL || !s->tx->relayed ||
+	    !backend_alive(s->be) || util_now_ms() - s->be_last < ka)
+		return 0;
+	session_backend(s, "NOOP", session_keepalive_done);
+	return 1;
+}
+
+static void
+session_keepalive_done(struct session *s, const struct backend_reply *r)
+{
+	/* A lost backend is answered at the end of data (451), not now:
+	 * the client is in the middle of its message. */
+	if (r->status != BACKEND_REPLY)
+		log_warnx("%s backend lost while receiving the message",
+		    s->sid);
 }
 
 /* Content bytes (CRLF lines) into the spool, unless the message already

@@ -93,6 +93,7 @@ struct session {
 	int		 esmtp;
 	int		 xclient_done;
 	struct smtp_ehlo ehlo;		/* the backend's, after EHLO */
+	uint64_t	 be_last;	/* ms, last command to the backend */
 	unsigned	 errors;
 	int		 skipping;	/* discarding an overlong line */
 	uint64_t	 bdat_left;	/* bytes of the BDAT chunk to read */
