@@ -1,0 +1,363 @@
+#!/bin/bash
+# bench.sh - throughput and memory benchmark for postern (make bench).
+#
+#   scripts/bench.sh /abs/path/to/postern
+#
+# Everything runs on loopback, in one go, in about 2-4 minutes on 2 cores:
+#
+#  1. Starts one smtp-sink (Postfix's test server) as the backend and one
+#     postern in front of it (embedded default config plus -o overrides:
+#     listen/backend on free loopback ports, no connection limits, log level
+#     warning).
+#  2. Throughput: for 1 KiB and 100 KiB messages x 1 and 100 sessions,
+#     smtp-source sends the same number of messages straight to the sink
+#     ("direct") and through postern, alternating direct/postern, 3 times;
+#     the table shows the median msg/s of each and the median of the three
+#     postern/direct ratios (each from two back-to-back runs, which cancels
+#     out most load from elsewhere), checked against the targets.
+#     Sessions are persistent (smtp-source -d: many messages per
+#     connection), so this measures relaying, not TCP connection setup.
+#     The sink's own counter confirms every message arrived.
+#  3. Memory: postern's peak RSS (VmHWM), and RSS per idle connection:
+#     scripts/idle_conns.py opens 5,000 SMTP connections to postern, waits
+#     for each greeting (so each backend connection exists too), and reads
+#     VmRSS before and after; (after - before) / 5000 is compared with the
+#     16 KiB target.
+#  4. Prints a table and one PASS/FAIL line per target.
+#
+# Every process started here is stopped by PID on exit (also on Ctrl-C),
+# every wait is bounded.  Exit status is 0 whenever the bench ran, whatever
+# the figures; 1 only if it could not run at all (missing tools, postern
+# or the sink failing to start).
+#
+# Knobs (environment): BENCH_REPS (3), BENCH_IDLE_CONNS (5000),
+# BENCH_BUDGET seconds after which remaining repetitions are skipped (270).
+
+set -u
+
+POSTERN=${1:-}
+HERE=$(cd "$(dirname "$0")" && pwd)
+PY=/usr/bin/python3
+REPS=${BENCH_REPS:-3}
+IDLE_N=${BENCH_IDLE_CONNS:-5000}
+BUDGET=${BENCH_BUDGET:-270}
+RUN_TIMEOUT=60          # one smtp-source run
+IDLE_TIMEOUT=120        # the whole idle-connection phase
+IDLE_TARGET_KIB=16
+
+# case id | sessions | message payload bytes | messages | label | target ratio
+CASES="
+s1k1|1|1024|8000|1 session, 1 KiB|0.6
+s100k1|100|1024|20000|100 sessions, 1 KiB|0.5
+s1k100|1|102400|1500|1 session, 100 KiB|-
+s100k100|100|102400|2500|100 sessions, 100 KiB|0.7
+"
+
+die() { echo "bench: $*" >&2; exit 1; }
+
+[ -n "$POSTERN" ] || die "usage: $0 /abs/path/to/postern"
+[ -x "$POSTERN" ] || die "$POSTERN: not an executable file"
+for t in smtp-sink smtp-source timeout ss awk; do
+	command -v "$t" >/dev/null 2>&1 || die "$t not found (scripts/deps.sh installs it)"
+done
+[ -x "$PY" ] || die "$PY not found"
+[ -r "$HERE/idle_conns.py" ] || die "$HERE/idle_conns.py missing"
+
+# 5,000 idle clients mean 10,000 sockets in postern and 5,000 in the sink.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null
+NOFILE=$(ulimit -n)
+if [ "$NOFILE" != unlimited ] && [ "$NOFILE" -lt $((2 * IDLE_N + 200)) ]; then
+	echo "bench: warning: open files limit $NOFILE is low for $IDLE_N idle connections" >&2
+fi
+
+WORK=$(mktemp -d /tmp/postern-bench.XXXXXX) || die "mktemp failed"
+PIDS=""
+SINK_PID=""
+POSTERN_PID=""
+
+# shellcheck disable=SC2317  # (reached through the trap)
+stop_pid() {	# stop_pid PID: TERM, up to 10 s, then KILL; reap
+	local pid=$1 _
+	kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
+	kill -TERM "$pid" 2>/dev/null
+	for _ in $(seq 1 100); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	return 0
+}
+
+# shellcheck disable=SC2317
+cleanup() {
+	local pid
+	trap - EXIT INT TERM
+	for pid in $PIDS; do stop_pid "$pid"; done
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'echo "bench: interrupted" >&2; exit 130' INT
+trap 'exit 143' TERM
+
+now_ns() { date +%s%N; }
+START_NS=$(now_ns)
+elapsed_s() { echo $(( ($(now_ns) - START_NS) / 1000000000 )); }
+
+pick_port() {	# a free loopback TCP port below the ephemeral range
+	local _ p
+	for _ in $(seq 1 100); do
+		p=$((20000 + RANDOM % 12000))
+		case " ${USED_PORTS:-} " in *" $p "*) continue ;; esac
+		if [ -z "$(ss -Htan "( sport = :$p )" 2>/dev/null)" ]; then
+			USED_PORTS="${USED_PORTS:-} $p"
+			echo "$p"
+			return 0
+		fi
+	done
+	return 1
+}
+
+wait_listen() {	# wait_listen PORT PID: up to 10 s for PID to listen on PORT
+	local _
+	for _ in $(seq 1 100); do
+		kill -0 "$2" 2>/dev/null || return 1
+		[ -n "$(ss -Hltn "( sport = :$1 )" 2>/dev/null)" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+sink_mesg() {	# the sink's message counter (smtp-sink -c, \r-separated)
+	tail -c 400 "$WORK/sink.out" 2>/dev/null | tr '\r' '\n' |
+	    sed -n 's/.*mesg=\([0-9][0-9]*\).*/\1/p' | tail -n 1 | grep . || echo 0
+}
+
+vm_kib() {	# vm_kib PID KEY
+	awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null
+}
+
+postern_alive() { [ -n "$POSTERN_PID" ] && kill -0 "$POSTERN_PID" 2>/dev/null; }
+
+# ---------------------------------------------------------------- start
+SINK_PORT=$(pick_port) || die "no free port for the sink"
+PROXY_PORT=$(pick_port) || die "no free port for postern"
+
+SINK_USER=""
+[ "$(id -u)" -eq 0 ] && SINK_USER="-u nobody"
+# -m: connection cap above the idle test; -t: do not drop idle connections
+# during it; 4096: listen backlog.
+# shellcheck disable=SC2086
+smtp-sink $SINK_USER -c -m $((IDLE_N + 1000)) -t 600 \
+    "127.0.0.1:$SINK_PORT" 4096 >"$WORK/sink.out" 2>"$WORK/sink.err" &
+SINK_PID=$!
+PIDS="$PIDS $SINK_PID"
+wait_listen "$SINK_PORT" "$SINK_PID" ||
+    { cat "$WORK/sink.err" >&2; die "smtp-sink did not start on 127.0.0.1:$SINK_PORT"; }
+
+"$POSTERN" -o "proxy.listen=127.0.0.1:$PROXY_PORT" \
+    -o "proxy.backend=127.0.0.1:$SINK_PORT" \
+    -o proxy.max_connections=20000 -o proxy.max_connections_per_ip=0 \
+    -o log.level=warning 2>"$WORK/postern.log" &
+POSTERN_PID=$!
+PIDS="$POSTERN_PID $PIDS"	# stop postern before its backend
+if ! wait_listen "$PROXY_PORT" "$POSTERN_PID"; then
+	tail -n 20 "$WORK/postern.log" >&2
+	die "postern did not start listening on 127.0.0.1:$PROXY_PORT"
+fi
+
+echo "postern bench: $POSTERN (pid $POSTERN_PID) on 127.0.0.1:$PROXY_PORT -> smtp-sink 127.0.0.1:$SINK_PORT"
+LOAD_START=$(cut -d' ' -f1 /proc/loadavg)
+echo "cores: $(nproc), load average: $(cut -d' ' -f1-3 /proc/loadavg), open files limit: $NOFILE, repetitions: $REPS, smtp-source -d (persistent sessions)"
+echo
+
+# ---------------------------------------------------------------- throughput
+SRC_OPTS="-d -M localhost -f bench@example.com -t sink@example.com"
+NOTES=""
+POSTERN_DIED=""
+
+# run_one PORT SESSIONS BYTES COUNT -> prints msg/s, or "ERR:why"
+run_one() {
+	local port=$1 s=$2 l=$3 n=$4 b a t0 t1 rc
+	b=$(sink_mesg)
+	t0=$(now_ns)
+	# shellcheck disable=SC2086
+	timeout "$RUN_TIMEOUT" smtp-source $SRC_OPTS -s "$s" -l "$l" -m "$n" \
+	    "127.0.0.1:$port" >"$WORK/source.out" 2>&1
+	rc=$?
+	t1=$(now_ns)
+	a=$(sink_mesg)
+	if [ "$rc" -eq 124 ]; then echo "ERR:timeout"; return; fi
+	if [ "$rc" -ne 0 ]; then
+		echo "ERR:rc=$rc:$(tail -n 1 "$WORK/source.out" | tr -s ' \t' '__' | cut -c1-80)"
+		return
+	fi
+	if [ $((a - b)) -ne "$n" ]; then echo "ERR:sink-got-$((a - b))-of-$n"; return; fi
+	awk -v n="$n" -v ns=$((t1 - t0)) 'BEGIN { printf "%.1f\n", n * 1e9 / ns }'
+}
+
+median() {	# median of the numeric arguments (non-numeric ignored)
+	printf '%s\n' "$@" | grep -E '^[0-9.]+$' | sort -g |
+	    awk '{ v[NR] = $1 } END {
+		if (NR == 0) { print "-"; exit }
+		if (NR % 2) print v[(NR + 1) / 2];
+		else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# Warm-up (not counted): page in binaries, fill caches, first connections.
+run_one "$SINK_PORT" 10 1024 500 >/dev/null
+run_one "$PROXY_PORT" 10 1024 500 >/dev/null
+
+declare -A D P R	# direct rates, postern rates, per-repetition ratios
+isnum() { case $1 in ''|*[!0-9.]*) return 1 ;; *) return 0 ;; esac; }
+for rep in $(seq 1 "$REPS"); do
+	while IFS='|' read -r id s l n label tgt; do
+		[ -n "$id" ] || continue
+		if [ "$rep" -gt 1 ] && [ "$(elapsed_s)" -ge "$BUDGET" ]; then
+			NOTES="$NOTES
+note: time budget (${BUDGET}s) reached, skipped repetition $rep of $label"
+			continue
+		fi
+		# Alternate which side goes first from one repetition to the next.
+		if [ $((rep % 2)) -eq 1 ]; then order="direct postern"; else order="postern direct"; fi
+		rd=- rp=-
+		for side in $order; do
+			if [ "$side" = direct ]; then
+				r=$(run_one "$SINK_PORT" "$s" "$l" "$n")
+				rd=$r
+				D[$id]="${D[$id]:-} $r"
+			else
+				if ! postern_alive; then
+					r="ERR:postern-not-running"
+					POSTERN_DIED=1
+				else
+					r=$(run_one "$PROXY_PORT" "$s" "$l" "$n")
+				fi
+				rp=$r
+				P[$id]="${P[$id]:-} $r"
+			fi
+			printf '  rep %d  %-22s %-8s %s\n' "$rep" "$label" "$side" "$r"
+		done
+		# The ratio is taken per repetition, from two runs made back to
+		# back, so that load from elsewhere on the machine cancels out.
+		if isnum "$rd" && isnum "$rp"; then
+			R[$id]="${R[$id]:-} $(awk -v p="$rp" -v d="$rd" 'BEGIN { printf "%.4f", p / d }')"
+		fi
+	done <<EOF
+$CASES
+EOF
+done
+echo
+
+HWM_TP=$(vm_kib "$POSTERN_PID" VmHWM)
+
+# ---------------------------------------------------------------- memory
+IDLE_LINE=""
+IDLE_RC=""
+if postern_alive; then
+	echo "opening $IDLE_N idle connections to postern ..."
+	IDLE_LINE=$(timeout $((IDLE_TIMEOUT + 30)) "$PY" "$HERE/idle_conns.py" \
+	    --port "$PROXY_PORT" --count "$IDLE_N" --pid "$POSTERN_PID" \
+	    --timeout "$IDLE_TIMEOUT" 2>"$WORK/idle.err")
+	IDLE_RC=$?
+	echo "  $IDLE_LINE"
+	[ -s "$WORK/idle.err" ] && sed 's/^/  /' "$WORK/idle.err"
+	sleep 1		# let postern notice the closes before reading VmRSS/VmHWM
+else
+	POSTERN_DIED=1
+fi
+HWM_FINAL=$(vm_kib "$POSTERN_PID" VmHWM)
+RSS_FINAL=$(vm_kib "$POSTERN_PID" VmRSS)
+field() { printf '%s\n' "$IDLE_LINE" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+
+# ---------------------------------------------------------------- report
+SUMMARY=""
+add_summary() {	# add_summary RESULT LABEL FIGURE; RESULT is "PASS" or "FAIL[ (why)]"
+	local word=${1%% *}
+	SUMMARY="$SUMMARY
+$(printf '%-4s  %-24s %s' "$word" "$2" "$3")${1#"$word"}"
+}
+
+echo
+echo "== throughput (msg/s: median of $REPS runs; ratio: median of the $REPS per-repetition postern/direct ratios)"
+printf '%-22s %7s %12s %13s %7s %8s  %s\n' case msgs "direct msg/s" "postern msg/s" ratio target result
+while IFS='|' read -r id s l n label tgt; do
+	[ -n "$id" ] || continue
+	# shellcheck disable=SC2086
+	dm=$(median ${D[$id]:-})
+	# shellcheck disable=SC2086
+	pm=$(median ${P[$id]:-})
+	# shellcheck disable=SC2086
+	ratio=$(median ${R[$id]:-})
+	[ "$ratio" = - ] || ratio=$(awk -v r="$ratio" 'BEGIN { printf "%.2f", r }')
+	if [ "$tgt" = - ]; then
+		res="(no target)"
+		tshow="-"
+	else
+		tshow=">=$tgt"
+		if [ "$ratio" = - ]; then
+			res="FAIL (not measured)"
+		elif awk -v r="$ratio" -v t="$tgt" 'BEGIN { exit !(r >= t) }'; then
+			res=PASS
+		else
+			res=FAIL
+		fi
+		add_summary "$res" "$label" "ratio $ratio (target $tshow)"
+	fi
+	printf '%-22s %7d %12s %13s %7s %8s  %s\n' "$label" "$n" "$dm" "$pm" "$ratio" "$tshow" "$res"
+done <<EOF
+$CASES
+EOF
+echo "raw runs (msg/s):"
+while IFS='|' read -r id s l n label tgt; do
+	[ -n "$id" ] || continue
+	printf '  %-22s direct:%s  postern:%s  ratios:%s\n' "$label" "${D[$id]:-}" "${P[$id]:-}" "${R[$id]:-}"
+done <<EOF
+$CASES
+EOF
+[ -n "$NOTES" ] && echo "$NOTES"
+
+echo
+echo "== memory"
+printf 'postern peak RSS (VmHWM): after throughput %s KiB, after idle test %s KiB; VmRSS now %s KiB\n' \
+    "${HWM_TP:-?}" "${HWM_FINAL:-?}" "${RSS_FINAL:-?}"
+PER=$(field per_conn_kib)
+GREETED=$(field greeted)
+DROPPED=$(field dropped)
+if [ -n "$PER" ] && [ "$PER" != none ]; then
+	printf 'idle connections: %s of %s greeted (%s dropped), VmRSS %s -> %s KiB, %s KiB per connection (target <= %s KiB)\n' \
+	    "$GREETED" "$IDLE_N" "${DROPPED:-?}" "$(field rss_before_kib)" "$(field rss_after_kib)" "$PER" "$IDLE_TARGET_KIB"
+	if [ "$IDLE_RC" -ne 0 ]; then
+		res="FAIL (only $((GREETED - DROPPED)) of $IDLE_N connections held: $(field reasons))"
+	elif awk -v p="$PER" -v t="$IDLE_TARGET_KIB" 'BEGIN { exit !(p <= t) }'; then
+		res=PASS
+	else
+		res=FAIL
+	fi
+else
+	echo "idle connections: not measured (${IDLE_LINE:-postern not running})"
+	res="FAIL (not measured)"
+	PER=-
+fi
+add_summary "$res" "RSS per idle connection" "$PER KiB (target <= $IDLE_TARGET_KIB KiB)"
+
+if [ -n "$POSTERN_DIED" ] || ! postern_alive; then
+	echo
+	echo "WARNING: postern is no longer running; last lines of its log:"
+	tail -n 20 "$WORK/postern.log" | sed 's/^/  /'
+elif [ -s "$WORK/postern.log" ]; then
+	echo
+	echo "postern logged $(wc -l <"$WORK/postern.log") line(s) at level warning; last 5:"
+	tail -n 5 "$WORK/postern.log" | sed 's/^/  /'
+fi
+
+if awk -v l="$LOAD_START" -v c="$(nproc)" 'BEGIN { exit !(l >= c / 2) }'; then
+	echo
+	echo "note: load average was $LOAD_START before the bench started on $(nproc) cores:"
+	echo "      other work competes for the CPU, so the figures are noisy; rerun on an idle machine."
+fi
+
+echo
+echo "== summary (bench took $(elapsed_s)s; load average now $(cut -d' ' -f1-3 /proc/loadavg))"
+echo "${SUMMARY#?}"
+exit 0
