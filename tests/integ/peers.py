@@ -1,0 +1,696 @@
+"""peers.py - real peers for postern's integration tests.
+
+Every peer is a real process on a loopback address, started and stopped by
+PID: postern itself, Postfix's smtp-sink, a private Postfix instance, and
+fakemta.py (a scripted backend that records every byte).  SmtpClient speaks
+SMTP on a raw socket so tests can send exact bytes.
+
+All waits are bounded in time and in count.
+"""
+import glob
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PYTHON = "/usr/bin/python3"
+LOOP_HOST = "127.0.0.1"
+
+_used_ports = set()
+
+
+def free_port(host=LOOP_HOST):
+    """A TCP port that was free a moment ago (never one handed out before)."""
+    for _ in range(50):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            s.bind((host, 0))
+            port = s.getsockname()[1]
+        finally:
+            s.close()
+        if port not in _used_ports:
+            _used_ports.add(port)
+            return port
+    raise RuntimeError("no free port after 50 tries")
+
+
+def listening(port, host=LOOP_HOST):
+    """True if a socket is in LISTEN state on host:port (no connection made,
+    so postern's per-IP counters and logs are not disturbed)."""
+    want = "%s:%04X" % ("".join("%02X" % int(b) for b in
+                                reversed(host.split("."))), port)
+    try:
+        with open("/proc/net/tcp") as f:
+            for line in f.readlines()[1:]:
+                fields = line.split()
+                if fields[1] == want and fields[3] == "0A":
+                    return True
+    except OSError:
+        pass
+    return False
+
+
+def wait_for(pred, timeout, interval=0.05, what="condition"):
+    """Poll pred() until it is true; bounded in time and count."""
+    deadline = time.monotonic() + timeout
+    for _ in range(int(timeout / interval) + 2):
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() >= deadline:
+            break
+        time.sleep(interval)
+    raise AssertionError("timed out after %.1fs waiting for %s" %
+                         (timeout, what))
+
+
+def stop_pid_proc(proc, timeout=10):
+    """terminate, wait, kill: for a subprocess.Popen we started."""
+    if proc is None or proc.poll() is not None:
+        return proc.returncode if proc else None
+    proc.terminate()
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.wait(timeout=10)
+
+
+def pid_alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+        return state not in ("Z", "X")
+    except (OSError, IndexError):
+        return False
+
+
+def stop_pid(pid, timeout=10):
+    """terminate, wait, kill for a process that is not our child."""
+    if not pid_alive(pid):
+        return
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    for _ in range(int(timeout / 0.05) + 2):
+        if not pid_alive(pid) or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    if pid_alive(pid):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def mkdir_for(path, owner=None, mode=0o755):
+    os.makedirs(path, exist_ok=True)
+    os.chmod(path, mode)
+    if owner:
+        shutil.chown(path, user=owner)
+    return path
+
+
+# ---------------------------------------------------------------- messages
+
+class Message:
+    """One message as a backend received it."""
+
+    def __init__(self, mail, rcpts, content, helo=None, meta=None):
+        self.mail = mail            # "FROM:" argument text, e.g. "<a@b> SIZE=3"
+        self.rcpts = rcpts          # list of "TO:" argument texts
+        self.content = content      # bytes, CRLF lines, dot-unstuffed
+        self.helo = helo
+        self.meta = meta or {}
+
+    def __repr__(self):
+        return "Message(mail=%r, rcpts=%r, %d bytes)" % (
+            self.mail, self.rcpts, len(self.content))
+
+
+def stuff(content):
+    """Dot-stuff CRLF content for DATA (RFC 5321 4.5.2)."""
+    if content.startswith(b"."):
+        content = b"." + content
+    return content.replace(b"\r\n.", b"\r\n..")
+
+
+def make_message(subject, body_lines=(), extra_headers=()):
+    hdr = [b"From: <sender@example.org>", b"To: <rcpt@example.com>",
+           b"Subject: " + subject.encode(),
+           b"Message-ID: <" + subject.encode().replace(b" ", b".") +
+           b"@example.org>"] + [h.encode() for h in extra_headers]
+    body = [l.encode() if isinstance(l, str) else l for l in body_lines]
+    return b"\r\n".join(hdr) + b"\r\n\r\n" + b"".join(l + b"\r\n"
+                                                      for l in body)
+
+
+# ------------------------------------------------------------- SMTP client
+
+class ConnectionClosed(Exception):
+    pass
+
+
+class Reply:
+    def __init__(self, lines):
+        self.lines = lines                      # text lines without CRLF
+        self.code = int(lines[0][:3])
+        m = re.match(r"\d{3}[ -](\d\.\d{1,3}\.\d{1,3})\b", lines[0])
+        self.enhanced = m.group(1) if m else None
+        self.text = "\n".join(l[4:] for l in lines)
+
+    def keywords(self):
+        """EHLO keywords (upper case) -> their argument strings."""
+        kw = {}
+        for l in self.lines[1:]:
+            parts = l[4:].split(None, 1)
+            if parts:
+                kw[parts[0].upper()] = parts[1] if len(parts) > 1 else ""
+        return kw
+
+    def __repr__(self):
+        return "Reply(%r)" % ("\\r\\n".join(self.lines),)
+
+    __str__ = __repr__
+
+
+class SmtpClient:
+    """SMTP on a raw socket: exact bytes out, parsed replies in."""
+
+    def __init__(self, port, host=LOOP_HOST, source=None, timeout=15,
+                 read_greeting=True):
+        self.timeout = timeout
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if source:
+            self.sock.bind((source, 0))
+        self.sock.settimeout(timeout)
+        self.sock.connect((host, port))
+        self.buf = b""
+        self.eof = False
+        self.greeting = self.reply() if read_greeting else None
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self.close()
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        self.sock.sendall(data)
+
+    def _recv(self, deadline):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise socket.timeout("reply timeout")
+        self.sock.settimeout(left)
+        try:
+            data = self.sock.recv(65536)
+        except ConnectionResetError:
+            data = b""
+        if not data:
+            self.eof = True
+            raise ConnectionClosed("connection closed by peer; buffered %r"
+                                   % self.buf)
+        self.buf += data
+
+    def _line(self, deadline):
+        for _ in range(100000):
+            i = self.buf.find(b"\r\n")
+            if i >= 0:
+                line, self.buf = self.buf[:i], self.buf[i + 2:]
+                return line.decode("utf-8", "replace")
+            self._recv(deadline)
+        raise AssertionError("reply line too long")
+
+    def reply(self, timeout=None):
+        deadline = time.monotonic() + (timeout or self.timeout)
+        lines = []
+        for _ in range(1000):
+            line = self._line(deadline)
+            if not re.match(r"^\d{3}([ -]|$)", line):
+                raise AssertionError("malformed reply line %r" % line)
+            lines.append(line)
+            if len(line) == 3 or line[3] == " ":
+                return Reply(lines)
+        raise AssertionError("reply with more than 1000 lines")
+
+    def replies(self, n, timeout=None):
+        return [self.reply(timeout) for _ in range(n)]
+
+    def cmd(self, line, timeout=None):
+        self.send(line + "\r\n")
+        return self.reply(timeout)
+
+    def ehlo(self, name="client.example.org"):
+        return self.cmd("EHLO " + name)
+
+    def wait_closed(self, timeout=10):
+        """Read until EOF; returns the bytes seen.  Fails if no EOF."""
+        deadline = time.monotonic() + timeout
+        got = b""
+        for _ in range(10000):
+            if self.eof:
+                return got
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            self.sock.settimeout(left)
+            try:
+                data = self.sock.recv(65536)
+            except ConnectionResetError:
+                data = b""
+            except socket.timeout:
+                break
+            if not data:
+                self.eof = True
+                return got
+            got += data
+        raise AssertionError("connection not closed within %ss (got %r)"
+                             % (timeout, got))
+
+    def send_message(self, mail_from, rcpts, content, mail_params=""):
+        """A whole transaction, one command at a time.  Returns the final
+        reply; fails (with the replies seen) if any step is refused."""
+        r = self.cmd("MAIL FROM:<%s>%s" % (mail_from, mail_params))
+        assert r.code == 250, "MAIL refused: %s" % r
+        for rc in rcpts:
+            r = self.cmd("RCPT TO:<%s>" % rc)
+            assert r.code == 250, "RCPT %s refused: %s" % (rc, r)
+        r = self.cmd("DATA")
+        assert r.code == 354, "DATA refused: %s" % r
+        self.send(stuff(content) + b".\r\n")
+        return self.reply()
+
+
+# ------------------------------------------------------------------ procs
+
+class Proc:
+    """A background process we started; stop() by PID."""
+
+    def __init__(self, argv, log_prefix, cwd=None, env=None):
+        self.argv = argv
+        self.out_path = log_prefix + ".out"
+        self.err_path = log_prefix + ".err"
+        self._out = open(self.out_path, "wb")
+        self._err = open(self.err_path, "wb")
+        self.proc = subprocess.Popen(argv, stdout=self._out, stderr=self._err,
+                                     stdin=subprocess.DEVNULL, cwd=cwd,
+                                     env=env)
+        self.pid = self.proc.pid
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stop(self, timeout=10):
+        rc = stop_pid_proc(self.proc, timeout)
+        self._out.close()
+        self._err.close()
+        return rc
+
+    def stderr(self):
+        with open(self.err_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def stdout(self):
+        with open(self.out_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+
+class SmtpSink:
+    """Postfix's smtp-sink, dumping each message to its own file."""
+
+    def __init__(self, workdir, args=(), name="sink", backlog=1000):
+        self.port = free_port()
+        base = mkdir_for(os.path.join(workdir, "%s-%d" % (name, self.port)))
+        self.dumpdir = mkdir_for(os.path.join(base, "dump"), owner="nobody")
+        argv = ["smtp-sink", "-u", "nobody", "-d",
+                os.path.join(self.dumpdir, "%Y%m%d%H%M%S."), *args,
+                "%s:%d" % (LOOP_HOST, self.port), str(backlog)]
+        self.proc = Proc(argv, os.path.join(base, "smtp-sink"))
+        wait_for(lambda: listening(self.port) or not self.proc.alive(), 10,
+                 what="smtp-sink to listen")
+        assert self.proc.alive(), "smtp-sink died: %s" % self.proc.stderr()
+
+    def stop(self):
+        self.proc.stop()
+
+    def files(self):
+        return sorted(glob.glob(os.path.join(self.dumpdir, "*")))
+
+    def count(self):
+        return len(self.files())
+
+    @staticmethod
+    def parse(path):
+        with open(path, "rb") as f:
+            data = f.read()
+        hdr = {"X-Rcpt-Args": []}
+        lines = data.split(b"\n")
+        i = 0
+        for i, l in enumerate(lines):
+            if l.startswith(b"Received: "):
+                break
+            k, _, v = l.decode("latin-1").partition(": ")
+            if k == "X-Rcpt-Args":
+                hdr[k].append(v)
+            else:
+                hdr[k] = v
+        # The Received header is three lines (two continuations).
+        j = i + 1
+        for _ in range(10):
+            if j < len(lines) and lines[j].startswith(b"\t"):
+                j += 1
+            else:
+                break
+        if j >= len(lines):
+            return None             # still being written
+        body = b"\n".join(lines[j:])
+        # the dump ends with an extra empty line; lines end in LF
+        if not body.endswith(b"\n"):
+            return None
+        content = body[:-1].replace(b"\n", b"\r\n")
+        return Message(hdr.get("X-Mail-Args"), hdr["X-Rcpt-Args"], content,
+                       helo=hdr.get("X-Helo-Args"), meta=hdr)
+
+    def messages(self):
+        """Complete dumps.  (smtp-sink opens a dump at MAIL and removes it
+        when the transaction is aborted, so a file may come and go.)"""
+        out = []
+        for p in self.files():
+            try:
+                m = self.parse(p)
+            except OSError:
+                continue
+            if m is not None:
+                out.append(m)
+        return out
+
+    def wait_count(self, n, timeout=10):
+        wait_for(lambda: self.count() >= n, timeout,
+                 what="%d messages at smtp-sink" % n)
+        return self.messages()
+
+
+FULL_EHLO = ["PIPELINING", "SIZE 209715200", "8BITMIME",
+             "ENHANCEDSTATUSCODES", "CHUNKING", "DSN", "SMTPUTF8"]
+# the same without CHUNKING: postern must then use DATA (and dot-stuff)
+DATA_EHLO = [k for k in FULL_EHLO if k != "CHUNKING"]
+
+
+class FakeMta:
+    """fakemta.py as a separate process (see its docstring for config)."""
+
+    def __init__(self, workdir, name="fakemta", **cfg):
+        self.port = free_port()
+        self.dir = mkdir_for(os.path.join(workdir, "%s-%d" % (name,
+                                                              self.port)))
+        self.cfg = {"host": LOOP_HOST, "port": self.port, "dir": self.dir,
+                    "ehlo": list(FULL_EHLO)}
+        self.cfg.update(cfg)
+        cfgpath = os.path.join(self.dir, "config.json")
+        with open(cfgpath, "w") as f:
+            json.dump(self.cfg, f)
+        self.proc = Proc([PYTHON, os.path.join(HERE, "fakemta.py"), cfgpath],
+                         os.path.join(self.dir, "fakemta"))
+        wait_for(lambda: listening(self.port) or not self.proc.alive(), 10,
+                 what="fakemta to listen")
+        assert self.proc.alive(), "fakemta died: %s" % self.proc.stderr()
+
+    def stop(self):
+        self.proc.stop()
+
+    def kill(self):
+        self.proc.proc.kill()
+        self.proc.proc.wait(timeout=10)
+
+    def count(self):
+        return len(glob.glob(os.path.join(self.dir, "msg-*.json")))
+
+    def messages(self):
+        out = []
+        for p in sorted(glob.glob(os.path.join(self.dir, "msg-*.json"))):
+            with open(p) as f:
+                meta = json.load(f)
+            content = None
+            eml = p[:-5] + ".eml"
+            if os.path.exists(eml):
+                with open(eml, "rb") as f:
+                    content = f.read()
+            mail = meta["mail"]
+            if mail and mail.upper().startswith("FROM:"):
+                mail = mail[5:]
+            rcpts = [r[3:] if r.upper().startswith("TO:") else r
+                     for r in meta["rcpts"]]
+            out.append(Message(mail, rcpts, content, helo=meta["helo"],
+                               meta=meta))
+        return out
+
+    def wait_count(self, n, timeout=10):
+        wait_for(lambda: self.count() >= n, timeout,
+                 what="%d messages at fakemta" % n)
+        return self.messages()
+
+    def eods(self):
+        """How many messages have fully arrived (replied to or not)."""
+        p = os.path.join(self.dir, "eod.log")
+        if not os.path.exists(p):
+            return 0
+        with open(p) as f:
+            return len(f.readlines())
+
+    def commands(self):
+        """[(session, command line)] for everything seen outside content."""
+        p = os.path.join(self.dir, "commands.log")
+        if not os.path.exists(p):
+            return []
+        with open(p) as f:
+            return [(r["s"], r["line"]) for r in map(json.loads, f)]
+
+    def sessions(self):
+        return len(glob.glob(os.path.join(self.dir, "session-*.raw")))
+
+    def transcript(self):
+        """All bytes received on every session, concatenated."""
+        data = b""
+        for p in sorted(glob.glob(os.path.join(self.dir, "session-*.raw"))):
+            with open(p, "rb") as f:
+                data += f.read()
+        return data
+
+
+class Postern:
+    """postern itself: $POSTERN -o proxy.listen=... -o proxy.backend=..."""
+
+    def __init__(self, binary, workdir, backend_port, opts=None, config=None,
+                 name="postern", wait=True, listen_port=None):
+        self.port = listen_port or free_port()
+        self.dir = mkdir_for(os.path.join(workdir, "%s-%d" % (name,
+                                                              self.port)))
+        self.spool = mkdir_for(os.path.join(self.dir, "spool"))
+        o = {"proxy.listen": "%s:%d" % (LOOP_HOST, self.port),
+             "proxy.backend": "%s:%d" % (LOOP_HOST, backend_port),
+             "proxy.spool_dir": self.spool,
+             "proxy.hostname": "postern.test"}
+        for k, v in (opts or {}).items():
+            o[k if "." in k else "proxy." + k] = v
+        self.opts = o
+        argv = [binary]
+        if config:
+            argv += ["-c", config]
+        for k, v in o.items():
+            if v is not None:
+                argv += ["-o", "%s=%s" % (k, v)]
+        self.argv = argv
+        self.proc = Proc(argv, os.path.join(self.dir, "postern"))
+        self.pid = self.proc.pid
+        if wait:
+            self.wait_listening()
+
+    def wait_listening(self, timeout=10):
+        wait_for(lambda: listening(self.port) or not self.proc.alive(),
+                 timeout, what="postern to listen on %d" % self.port)
+        assert self.proc.alive(), "postern exited %s: %s" % (
+            self.proc.proc.returncode, self.log())
+
+    def log(self):
+        return self.proc.stderr()
+
+    def wait_log(self, pattern, timeout=10, start=0):
+        """Wait until the log (from offset start) matches; returns the match."""
+        rx = re.compile(pattern, re.M)
+
+        def f():
+            return rx.search(self.log()[start:])
+        try:
+            return wait_for(f, timeout, what="log line /%s/" % pattern)
+        except AssertionError:
+            raise AssertionError("no log line /%s/ in:\n%s" %
+                                 (pattern, self.log()[-4000:]))
+
+    def signal(self, sig):
+        os.kill(self.pid, sig)
+
+    def wait_exit(self, timeout):
+        try:
+            return self.proc.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def stop(self, timeout=15):
+        return self.proc.stop(timeout)
+
+    def client(self, **kw):
+        return SmtpClient(self.port, **kw)
+
+
+class Postfix:
+    """A private Postfix instance (LIBRARIES.md section 9) on a loopback
+    port, relaying everything to relay_port."""
+
+    def __init__(self, workdir, relay_port, main=None, name="postfix"):
+        self.port = free_port()
+        self.dir = mkdir_for(os.path.join(workdir, "%s-%d" % (name,
+                                                              self.port)))
+        self.etc = mkdir_for(os.path.join(self.dir, "etc"))
+        self.queue = mkdir_for(os.path.join(self.dir, "queue"))
+        self.data = mkdir_for(os.path.join(self.dir, "data"), owner="postfix")
+        self.maillog = os.path.join(self.dir, "maillog")
+        self.master_pid = None
+        shutil.copy("/etc/postfix/master.cf", self.etc)
+        open(os.path.join(self.etc, "main.cf"), "w").close()
+        conf = {
+            "compatibility_level": "3.6",
+            "queue_directory": self.queue,
+            "data_directory": self.data,
+            "inet_interfaces": LOOP_HOST,
+            "inet_protocols": "ipv4",
+            "myhostname": "backend.test",
+            "mydestination": "",
+            "alias_maps": "",
+            "alias_database": "",
+            "mynetworks": "127.0.0.0/8",
+            "maillog_file": self.maillog,
+            "maillog_file_prefixes": self.dir,
+            "relayhost": "[%s]:%d" % (LOOP_HOST, relay_port),
+            "smtpd_authorized_xclient_hosts": "127.0.0.0/8",
+            "smtp_dns_support_level": "disabled",
+            "smtpd_peername_lookup": "no",
+        }
+        conf.update(main or {})
+        self.postconf("-e", *["%s = %s" % kv for kv in conf.items()])
+        self.postconf("-F", "*/*/chroot = n")
+        self.postconf("-MX", "smtp/inet")
+        self.postconf("-Me", "%s:%d/inet = %s:%d inet n - n - - smtpd" %
+                      (LOOP_HOST, self.port, LOOP_HOST, self.port))
+        r = subprocess.run(["script", "-qec", "postfix -c %s start" %
+                            self.etc, "/dev/null"], capture_output=True,
+                           timeout=60, stdin=subprocess.DEVNULL)
+        pidfile = os.path.join(self.queue, "pid", "master.pid")
+        if os.path.exists(pidfile):
+            with open(pidfile) as f:
+                self.master_pid = int(f.read().strip())
+        assert r.returncode == 0, "postfix start failed: %s %s" % (
+            r.stdout, self.read_maillog())
+        wait_for(lambda: listening(self.port), 15, what="postfix smtpd")
+
+    def postconf(self, *args):
+        subprocess.run(["postconf", "-c", self.etc, *args], check=True,
+                       timeout=30, capture_output=True)
+
+    def read_maillog(self):
+        try:
+            with open(self.maillog, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def wait_maillog(self, pattern, timeout=15):
+        rx = re.compile(pattern, re.M)
+        try:
+            return wait_for(lambda: rx.search(self.read_maillog()), timeout,
+                            what="maillog /%s/" % pattern)
+        except AssertionError:
+            raise AssertionError("no maillog line /%s/ in:\n%s" %
+                                 (pattern, self.read_maillog()[-4000:]))
+
+    def _children(self):
+        """PIDs of this instance's daemons (MAIL_CONFIG names our etc)."""
+        want = b"MAIL_CONFIG=" + self.etc.encode()
+        pids = []
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            try:
+                with open("/proc/%s/environ" % d, "rb") as f:
+                    env = f.read().split(b"\0")
+            except OSError:
+                continue
+            if want in env:
+                pids.append(int(d))
+        return pids
+
+    def stop(self):
+        if self.master_pid:
+            stop_pid(self.master_pid, timeout=15)
+        for pid in self._children():
+            stop_pid(pid, timeout=5)
+
+
+def sha256(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def good_session(postern_port, backend, marker, source=None):
+    """Prove the daemon still serves: one message end to end."""
+    content = make_message("good " + marker, ["still serving " + marker])
+    with SmtpClient(postern_port, source=source) as c:
+        assert c.greeting.code == 220, c.greeting
+        assert c.ehlo().code == 250
+        r = c.send_message("ok@example.org", ["rcpt@example.com"], content)
+        assert r.code == 250, "good message after %s: %s" % (marker, r)
+        assert c.cmd("QUIT").code == 221
+        c.wait_closed(timeout=5)
+    wait_for(lambda: any(m.content == content for m in backend.messages()),
+             10, what="good message %s at the backend" % marker)
+
+
+def wait_slots(port, n, timeout=10, source=None):
+    """Wait until n connections at once are greeted with 220 (postern may
+    notice closed sessions a moment late).  Each probe ends with QUIT and
+    waits for postern to close, so the probes themselves hold no slot."""
+    def probe():
+        held = []
+        try:
+            for _ in range(n):
+                c = SmtpClient(port, source=source, timeout=5)
+                held.append(c)
+                if c.greeting.code != 220:
+                    return False
+            for c in held:
+                if c.cmd("QUIT").code != 221:
+                    return False
+                c.wait_closed(timeout=5)
+            return True
+        except (ConnectionClosed, OSError, AssertionError):
+            return False
+        finally:
+            for c in held:
+                c.close()
+    wait_for(probe, timeout, interval=0.1,
+             what="%d free connection slots" % n)

@@ -1,0 +1,93 @@
+"""One transaction line per message on stderr: client address, envelope
+sender, size, action= and the backend's reply; with log.format=json the
+line's message text is a JSON object."""
+import json
+import re
+import time
+
+from peers import make_message, wait_for
+
+REPLY = "250 2.0.0 Ok: queued as QID%d"
+
+
+def tx_lines(p, marker):
+    return [l for l in p.log().splitlines() if marker in l and
+            ("action=" in l or '"action"' in l)]
+
+
+def walk(obj):
+    """Every scalar in a JSON value."""
+    if isinstance(obj, dict):
+        for v in obj.values():
+            yield from walk(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            yield from walk(v)
+    else:
+        yield obj
+
+
+def send(p, sender, content):
+    with p.client() as c:
+        c.ehlo()
+        r = c.send_message(sender, ["rcpt@example.com"], content)
+        assert r.code == 250, r
+        assert c.cmd("QUIT").code == 221
+
+
+def test_plain_transaction_line(proxy):
+    p, f = proxy({"eod_reply": REPLY})
+    c1 = make_message("log one", ["first"])
+    c2 = make_message("log two", ["second, a bit longer"])
+    send(p, "logger@example.org", c1)
+    send(p, "logger@example.org", c2)
+    f.wait_count(2)
+    wait_for(lambda: len(tx_lines(p, "logger@example.org")) >= 2, 10,
+             what="two transaction lines")
+    time.sleep(0.3)
+    lines = tx_lines(p, "logger@example.org")
+    assert len(lines) == 2, "one line per message, got:\n" + "\n".join(lines)
+    for line, content, qid in ((lines[0], c1, "QID1"),
+                               (lines[1], c2, "QID2")):
+        assert "127.0.0.1" in line, line
+        assert "action=" in line, line
+        assert re.search(r"(?<!\d)%d(?!\d)" % len(content), line), (
+            "size %d not in %s" % (len(content), line))
+        assert qid in line, "backend reply missing: " + line
+
+
+def test_json_transaction_line(proxy):
+    p, f = proxy({"eod_reply": REPLY}, **{"log.format": "json"})
+    content = make_message("log json", ["json please"])
+    send(p, "jsonlogger@example.org", content)
+    f.wait_count(1)
+    wait_for(lambda: tx_lines(p, "jsonlogger@example.org"), 10,
+             what="a JSON transaction line")
+    (line,) = tx_lines(p, "jsonlogger@example.org")
+    assert "{" in line, "not JSON: " + line
+    obj = json.loads(line[line.index("{"):])
+    assert isinstance(obj, dict), obj
+    assert "action" in obj, obj
+    values = [str(v) for v in walk(obj)]
+    text = " ".join(values)
+    assert "127.0.0.1" in text, obj
+    assert "jsonlogger@example.org" in text, obj
+    assert "QID1" in text, obj
+    assert str(len(content)) in values, "size %d not in %s" % (
+        len(content), obj)
+
+
+def test_rejected_message_logged(proxy):
+    p, f = proxy()
+    with p.client() as c:
+        c.ehlo()
+        assert c.cmd("MAIL FROM:<rejected@example.org>").code == 250
+        assert c.cmd("RCPT TO:<rcpt@example.com>").code == 250
+        assert c.cmd("DATA").code == 354
+        c.send(b"Subject: x\r\n\r\nbare\nlf\r\n.\r\n")
+        assert c.reply().code == 554
+    wait_for(lambda: tx_lines(p, "rejected@example.org"), 10,
+             what="a transaction line for the rejected message")
+    (line,) = tx_lines(p, "rejected@example.org")
+    assert "127.0.0.1" in line
+    assert f.count() == 0

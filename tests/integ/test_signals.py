@@ -1,0 +1,122 @@
+"""Signals: SIGHUP reloads (and refuses a bad file, keeping the old
+configuration), SIGTERM lets transactions in flight finish, refuses new
+connections, and exits 0."""
+import os
+import re
+import signal
+import socket
+import time
+
+import peers
+from peers import SmtpClient, good_session, listening, make_message, wait_for
+
+
+def write(path, text):
+    with open(path + ".tmp", "w") as f:
+        f.write(text)
+    os.rename(path + ".tmp", path)
+
+
+def test_sighup_bad_config_keeps_serving(fakemta, postern, workdir):
+    f = fakemta()
+    conf = os.path.join(workdir, "postern.conf")
+    write(conf, "[proxy]\nhostname = before.test\nmax_errors = 5\n")
+    p = postern(f.port, config=conf, hostname=None)
+    with p.client() as c:
+        assert c.greeting.lines[0].startswith("220 before.test"), c.greeting
+    mark = len(p.log())
+    write(conf, "[proxy\nthis is = = garbage\n\x00\x01\n")
+    p.signal(signal.SIGHUP)
+    p.wait_log(r"(?i)" + re.escape(conf) + r"|reload", start=mark)
+    time.sleep(0.5)
+    assert p.proc.alive(), p.log()
+    with p.client() as c:
+        # still the old configuration
+        assert c.greeting.lines[0].startswith("220 before.test"), c.greeting
+    good_session(p.port, f, "after-bad-hup")
+    # and a second bad HUP changes nothing either
+    p.signal(signal.SIGHUP)
+    time.sleep(0.5)
+    assert p.proc.alive()
+    good_session(p.port, f, "after-second-bad-hup")
+
+
+def test_sighup_good_config_applies(fakemta, postern, workdir):
+    f = fakemta()
+    conf = os.path.join(workdir, "postern.conf")
+    write(conf, "[proxy]\nhostname = before.test\n")
+    p = postern(f.port, config=conf, hostname=None)
+    with p.client() as c:
+        assert c.greeting.lines[0].startswith("220 before.test"), c.greeting
+    write(conf, "[proxy]\nhostname = after.test\n")
+    p.signal(signal.SIGHUP)
+
+    def greets_after():
+        with p.client() as c:
+            return c.greeting.lines[0].startswith("220 after.test")
+    wait_for(greets_after, 10, interval=0.2, what="the reloaded hostname")
+    good_session(p.port, f, "after-good-hup")
+
+
+def _refused_or_unserved(port):
+    """True if a new connection is refused or closed without a greeting."""
+    try:
+        c = SmtpClient(port, timeout=5, read_greeting=False)
+    except ConnectionRefusedError:
+        return True
+    try:
+        r = c.reply(timeout=5)
+        return r.code != 220
+    except (peers.ConnectionClosed, OSError):
+        return True
+    finally:
+        c.close()
+
+
+def test_sigterm_lets_inflight_transaction_finish(fakemta, postern):
+    f = fakemta(eod_delay=4)
+    p = postern(f.port, shutdown_timeout="20s")
+    content = make_message("in flight", ["finish me"])
+    with p.client(timeout=30) as c:
+        c.ehlo()
+        assert c.cmd("MAIL FROM:<a@example.org>").code == 250
+        assert c.cmd("RCPT TO:<b@example.com>").code == 250
+        assert c.cmd("DATA").code == 354
+        c.send(peers.stuff(content) + b".\r\n")
+        wait_for(lambda: f.eods() == 1, 10,
+                 what="the message at the backend")
+        p.signal(signal.SIGTERM)
+        time.sleep(0.5)
+        assert p.proc.alive(), "exited with a transaction in flight"
+        assert _refused_or_unserved(p.port), "served a new connection"
+        r = c.reply(timeout=20)
+        assert r.code == 250, r
+    rc = p.wait_exit(15)
+    assert rc == 0, "exit status %r; log:\n%s" % (rc, p.log()[-3000:])
+    (m,) = f.wait_count(1)
+    assert m.content == content
+    assert not listening(p.port)
+
+
+def test_sigterm_idle_exits_zero(proxy):
+    p, f = proxy(shutdown_timeout="5s")
+    good_session(p.port, f, "before-term")
+    idle = p.client()               # a session between transactions
+    try:
+        idle.ehlo()
+        t0 = time.monotonic()
+        p.signal(signal.SIGTERM)
+        rc = p.wait_exit(5 + 5)
+        assert rc == 0, "exit status %r; log:\n%s" % (rc, p.log()[-3000:])
+        assert time.monotonic() - t0 < 5 + 5
+        idle.wait_closed(timeout=5)
+    finally:
+        idle.close()
+    assert not listening(p.port)
+    try:
+        c = socket.create_connection(("127.0.0.1", p.port), timeout=5)
+    except ConnectionRefusedError:
+        pass
+    else:
+        c.close()
+        raise AssertionError("port %d still accepts after exit" % p.port)
