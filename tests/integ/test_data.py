@@ -387,3 +387,32 @@ def test_client_stalls_in_data(proxy):
         c.wait_closed(timeout=5)
     assert f.count() == 0
     good_session(p.port, f, "after-stall")
+
+
+@pytest.mark.parametrize("keepalive,delivered", [("1s", True), ("0", False)])
+def test_backend_keepalive_during_slow_upload(proxy, keepalive, delivered):
+    """A backend that drops a client idle for 2 s (as Postfix does after
+    smtpd_timeout) still takes a message uploaded over 4 s, because postern
+    sends NOOPs meanwhile; without them the message gets 451, and nothing
+    reaches the backend."""
+    p, f = proxy({"timeout": 2}, backend_keepalive=keepalive)
+    content = make_message("slow", ["slow line %d" % i for i in range(40)])
+    body = peers.stuff(content)
+    step = len(body) // 8 + 1
+    with p.client(timeout=30) as c:
+        c.ehlo()
+        assert c.cmd("MAIL FROM:<a@example.org>").code == 250
+        assert c.cmd("RCPT TO:<b@example.com>").code == 250
+        assert c.cmd("DATA").code == 354
+        for i in range(0, len(body), step):     # 8 or 9 pieces
+            c.send(body[i:i + step])
+            time.sleep(0.5)
+        c.send(b".\r\n")
+        r = c.reply(timeout=15)
+    if delivered:
+        assert r.code == 250, r
+        (m,) = f.wait_count(1)
+        assert m.content == content
+    else:
+        assert r.code == 451, r
+        assert f.count() == 0
