@@ -273,6 +273,8 @@ static const struct conf_key conf_keys[] = {
 	BOOL("proxy", "xclient", xclient),
 	BOOL("proxy", "xforward", xforward),
 	BOOL("proxy", "vrfy", vrfy),
+	{ "proxy", "user", CONF_T_STRING, FLD(user), 0, 0, NULL,
+	    CONF_F_EMPTY | CONF_F_NOSPACE },
 	{ "filters", "chain", CONF_T_NAMELIST, LST(filters, nfilters),
 	    0, CONF_FILTERS_MAX, NULL, CONF_F_EMPTY },
 	ENUM("log", "format", log_format, conf_enum_format),

@@ -60,6 +60,8 @@ struct conf {
 	int		 xclient;		/* send XCLIENT if offered */
 	int		 xforward;		/* send XFORWARD if offered */
 	int		 vrfy;			/* relay VRFY/EXPN */
+	char		 user[64];		/* run as, once listening;
+						   "" = stay who we are */
 
 	/* [filters] */
 	char		 filters[CONF_FILTERS_MAX][32];	/* chain, in order */

@@ -15,11 +15,15 @@
  */
 #include <sys/socket.h>
 
+#include <errno.h>
+#include <grp.h>
 #include <netdb.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -45,6 +49,7 @@ static void	server_signal(evutil_socket_t, short, void *);
 static void	server_reload(void);
 static void	server_drain(void);
 static void	server_grace_over(evutil_socket_t, short, void *);
+static int	server_drop_privileges(const struct conf *, char *, size_t);
 
 /* A generation from conf and chain (references taken over), with the
  * backend address resolved; NULL with err when it does not resolve. */
@@ -76,6 +81,31 @@ server_gen_new(struct conf *conf, struct chain *chain, char *err,
 	g->backendlen = res->ai_addrlen;
 	freeaddrinfo(res);
 	return g;
+}
+
+/* proxy.user: the listening sockets are open (port 25 needs root); from
+ * here on run as that user, with its groups, for good. */
+static int
+server_drop_privileges(const struct conf *conf, char *err, size_t errsz)
+{
+	struct passwd	*pw;
+
+	if (conf->user[0] == '\0')
+		return 0;
+	if ((pw = getpwnam(conf->user)) == NULL) {
+		snprintf(err, errsz, "proxy.user %s: no such user", conf->user);
+		return -1;
+	}
+	if (initgroups(pw->pw_name, pw->pw_gid) == -1 ||
+	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1) {
+		snprintf(err, errsz, "proxy.user %s: %s", conf->user,
+		    strerror(errno));
+		return -1;
+	}
+	log_info("running as %s (uid %u)", pw->pw_name,
+	    (unsigned)pw->pw_uid);
+	return 0;
 }
 
 struct server_gen *
@@ -128,7 +158,8 @@ server_run(struct conf *conf, struct chain *chain, const char *conf_path,
 		log_warnx("%s", err);
 		return 1;
 	}
-	if (listener_open(server_evbase, conf, err, sizeof(err)) == -1) {
+	if (listener_open(server_evbase, conf, err, sizeof(err)) == -1 ||
+	    server_drop_privileges(conf, err, sizeof(err)) == -1) {
 		log_warnx("%s", err);
 		rc = 1;
 		goto out;
@@ -238,6 +269,8 @@ server_reload(void)
 				    "apply");
 				break;
 			}
+	if (strcmp(conf->user, old->user) != 0)
+		log_warnx("proxy.user changed: restart to apply");
 	log_set_level(conf->log_level);
 	server_gen_unref(server_current);
 	server_current = g;

@@ -120,3 +120,23 @@ def test_sigterm_idle_exits_zero(proxy):
     else:
         c.close()
         raise AssertionError("port %d still accepts after exit" % p.port)
+
+
+def test_runs_as_proxy_user_after_binding(proxy):
+    """proxy.user: the sockets are opened as root, then postern runs as
+    nobody for good (real, effective and saved ids), and still relays."""
+    p, f = proxy(user="nobody")
+    status = open("/proc/%d/status" % p.pid).read()
+    uid = re.search(r"^Uid:\s+(.*)$", status, re.M).group(1).split()
+    gid = re.search(r"^Gid:\s+(.*)$", status, re.M).group(1).split()
+    assert uid == ["65534"] * 4, status
+    assert gid == [gid[0]] * 4 and gid[0] != "0", status
+    assert "running as nobody" in p.log()
+    good_session(p.port, f, "as-nobody")
+
+
+def test_unknown_proxy_user_refuses_to_start(fakemta, postern):
+    f = fakemta()
+    p = postern(f.port, wait=False, user="no-such-user-here")
+    assert p.proc.proc.wait(10) == 1
+    assert "proxy.user no-such-user-here: no such user" in p.log()
