@@ -63,6 +63,7 @@ struct backend {
 	enum backend_status	 fault;		/* why DEAD */
 	struct evbuffer		*reply;		/* lines collected so far */
 	int			 reply_code;
+	unsigned		 timeout;	/* read/write timeout in force */
 	/* message replay */
 	struct evbuffer		*hdrs;		/* header fields to send first */
 	struct spool		*spool;		/* not owned */
@@ -144,7 +145,11 @@ backend_connect(struct backend *b, const struct sockaddr *sa, socklen_t len)
 		io_tune(b->bev);
 }
 
-/* Wait for a reply in phase ph with a read timeout of secs. */
+/*
+ * Wait for a reply in phase ph with a read timeout of secs.  The timeout
+ * stays armed between replies too (a timeout while idle is ignored), so the
+ * usual command/reply turn re-arms no timer.
+ */
 static void
 backend_await(struct backend *b, enum backend_phase ph, unsigned secs)
 {
@@ -153,7 +158,10 @@ backend_await(struct backend *b, enum backend_phase ph, unsigned secs)
 	b->phase = ph;
 	evbuffer_drain(b->reply, evbuffer_get_length(b->reply));
 	b->reply_code = 0;
-	bufferevent_set_timeouts(b->bev, &tv, &tv);
+	if (b->timeout != secs) {
+		bufferevent_set_timeouts(b->bev, &tv, &tv);
+		b->timeout = secs;
+	}
 	bufferevent_enable(b->bev, EV_READ);
 }
 
@@ -165,7 +173,8 @@ backend_command(struct backend *b, const char *line)
 		return;
 	}
 	log_trace(TRACE_SMTP, "%s > %s", b->sid, line);
-	evbuffer_add_printf(bufferevent_get_output(b->bev), "%s\r\n", line);
+	evbuffer_add(bufferevent_get_output(b->bev), line, strlen(line));
+	evbuffer_add(bufferevent_get_output(b->bev), "\r\n", 2);
 	backend_await(b, BACKEND_WAIT, b->conf->command_timeout);
 	io_flush(b->bev);
 }
@@ -325,8 +334,8 @@ backend_line(struct backend *b, char *line, size_t len)
 	}
 	if (b->reply_code == 0)
 		b->reply_code = code;
-	evbuffer_add_printf(b->reply, "%d%c%.*s\r\n", code, last ? ' ' : '-',
-	    (int)tlen, text);
+	evbuffer_add(b->reply, line, len);	/* as sent, CRLF ended */
+	evbuffer_add(b->reply, "\r\n", 2);
 	if (!last)
 		return 0;
 	if (b->phase == BACKEND_WAIT_354 && b->reply_code == 354) {
@@ -337,6 +346,7 @@ backend_line(struct backend *b, char *line, size_t len)
 	r.status = BACKEND_REPLY;
 	r.code = b->reply_code;
 	r.len = evbuffer_get_length(b->reply);
+	evbuffer_add(b->reply, "", 1);		/* NUL-terminate the text */
 	r.text = (const char *)evbuffer_pullup(b->reply, -1);
 	if (b->phase == BACKEND_STREAM) {
 		/* A reply before the end of the content: whatever the backend
@@ -346,7 +356,6 @@ backend_line(struct backend *b, char *line, size_t len)
 		bufferevent_disable(b->bev, EV_READ | EV_WRITE);
 	} else
 		b->phase = BACKEND_IDLE;
-	bufferevent_set_timeouts(b->bev, NULL, NULL);
 	b->cb(b->arg, &r);
 	return 1;
 }
@@ -359,6 +368,12 @@ backend_event(struct bufferevent *bev, short what, void *arg)
 	if (what & BEV_EVENT_CONNECTED) {
 		log_trace(TRACE_IO, "%s backend connected", b->sid);
 		bufferevent_disable(bev, EV_WRITE);	/* io_flush writes */
+		return;
+	}
+	if ((what & BEV_EVENT_TIMEOUT) && b->phase == BACKEND_IDLE) {
+		/* Nothing awaited: a quiet backend is fine.  libevent
+		 * turned reading off; turn it on again. */
+		bufferevent_enable(bev, EV_READ);
 		return;
 	}
 	if (what & BEV_EVENT_TIMEOUT)

@@ -27,8 +27,9 @@ enum backend_status {
 struct backend_reply {
 	enum backend_status status;
 	int		 code;	/* REPLY: 200..599 */
-	const char	*text;	/* REPLY: all lines, each "ddd-..." CRLF;
-				   valid during the callback only */
+	const char	*text;	/* REPLY: all lines, each "ddd-..." CRLF,
+				   NUL-terminated; valid during the
+				   callback only */
 	size_t		 len;
 };
 

@@ -153,6 +153,7 @@ session_new(int fd, const struct sockaddr *sa, socklen_t len)
 	snprintf(s->sid, sizeof(s->sid), "%016llx",
 	    (unsigned long long)arc4random() << 32 | arc4random());
 	s->gen = server_gen();
+	s->timeout = ~0u;		/* none set yet */
 	s->conf = s->gen->conf;
 	memcpy(&s->ss, sa, len);
 	sin6 = (struct sockaddr_in6 *)&s->ss;
@@ -307,6 +308,9 @@ session_timeouts(struct session *s)
 		rd.tv_sec = s->conf->command_timeout;
 	else
 		rd.tv_sec = s->conf->idle_timeout;
+	if (s->timeout == (unsigned)rd.tv_sec)
+		return;		/* unchanged: no timer to re-arm */
+	s->timeout = (unsigned)rd.tv_sec;
 	bufferevent_set_timeouts(s->bev, rd.tv_sec ? &rd : NULL, &wr);
 }
 

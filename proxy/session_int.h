@@ -88,7 +88,7 @@ struct session {
 	enum session_state state;
 	session_filter_fn on_filter;	/* non-NULL: a stage is PENDING */
 	session_backend_fn on_backend;	/* non-NULL: a reply is awaited */
-	int		 paused;	/* input not processed (busy) */
+	unsigned	 timeout;	/* client read timeout in force, s */
 	char		 helo[256];
 	int		 esmtp;
 	int		 xclient_done;
