@@ -147,8 +147,10 @@ txlog_format(const struct txlog *t, enum conf_log_format fmt, char *buf,
 void
 txlog_write(const struct txlog *t, enum conf_log_format fmt)
 {
-	char	 line[16384];
+	char	 line[65536];
 
+	if (!log_enabled(LOG_LEVEL_INFO))
+		return;
 	txlog_format(t, fmt, line, sizeof(line));
 	log_info("%s", line);
 }

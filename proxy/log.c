@@ -3,7 +3,8 @@
  * an ISO timestamp) or to syslog (mail facility).  Levels filter what is
  * written; trace classes (-T) add protocol detail at debug level.
  *
- * Public: log_init, log_set_level, log_set_trace, log_tracing, log_debug,
+ * Public: log_init, log_set_level, log_set_trace, log_tracing,
+ * log_enabled, log_debug,
  * log_info, log_warn (adds strerror(errno)), log_warnx, log_trace,
  * fatal (adds strerror), fatalx.  fatal* exit(1).
  */
@@ -52,6 +53,12 @@ log_tracing(int mask)
 	return (log_trace_mask & mask) != 0;
 }
 
+int
+log_enabled(int level)
+{
+	return level <= log_level;
+}
+
 static void
 log_vwrite(int level, const char *suffix, const char *fmt, va_list ap)
 {
@@ -59,7 +66,8 @@ log_vwrite(int level, const char *suffix, const char *fmt, va_list ap)
 	    LOG_DEBUG };
 	static const char *const name[] = { "error", "warning", "info",
 	    "debug", "trace" };
-	char		 msg[8192];
+	char		 msg[65536];	/* a transaction line with many
+					   recipients must not be cut */
 	char		 ts[32];
 	struct timespec	 now;
 	struct tm	 tm;

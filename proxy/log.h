@@ -24,6 +24,8 @@ void	log_init(const char *ident, int to_syslog, int level);
 void	log_set_level(int level);
 void	log_set_trace(int mask);
 int	log_tracing(int mask);
+/* log_enabled - whether a message at level would be written. */
+int	log_enabled(int level);
 
 void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
