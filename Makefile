@@ -44,6 +44,7 @@ SRCS	 = proxy/util.c \
 	   proxy/session_data.c \
 	   proxy/server.c \
 	   policy/conf.c \
+	   policy/table.c \
 	   policy/decide.c \
 	   policy/txlog.c \
 	   filters/chain.c
