@@ -43,11 +43,13 @@ SRCS	 = proxy/util.c \
 	   proxy/session.c \
 	   proxy/session_data.c \
 	   proxy/server.c \
+	   proxy/dryrun.c \
 	   policy/conf.c \
 	   policy/table.c \
 	   policy/decide.c \
 	   policy/txlog.c \
-	   filters/chain.c
+	   filters/chain.c \
+	   filters/iplist.c
 
 OBJS	 = $(SRCS:%.c=$(BUILD)/%.o) $(BUILD)/conf_default.o
 LIB	 = $(BUILD)/libpostern.a
@@ -110,7 +112,7 @@ build-fuzz/%: tests/fuzz/%.c $(SRCS) $(BUILD)/conf_default.c
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(filter-out proxy/listener.c \
 	    proxy/backend.c proxy/session.c proxy/session_data.c \
-	    proxy/server.c,$(SRCS)) $(BUILD)/conf_default.c \
+	    proxy/server.c proxy/dryrun.c,$(SRCS)) $(BUILD)/conf_default.c \
 	    $(shell pkg-config --libs $(PKGS))
 
 fuzz: $(FUZZERS)

@@ -88,4 +88,7 @@ void		 fctx_resume(struct fctx *, enum fv);
 
 const char	*filter_verdict_name(enum fv);
 
+/* The filters (filters/<name>.c), for the registry in chain.c. */
+extern const struct filter_ops flt_iplist_ops;
+
 #endif

@@ -116,7 +116,7 @@ struct cparse {
 	size_t		 line;		/* 1-based; 0 outside a text */
 	const char	*opt;		/* the -o argument, or NULL */
 	const char	*sect;		/* current [section], from conf_keys */
-	size_t		 seen[32];	/* line that set each key, 0 = not */
+	size_t		 seen[128];	/* line that set each key, 0 = not */
 };
 
 struct conf_type_ops {
@@ -242,6 +242,7 @@ static const struct conf_enum conf_enum_level[] = {
 #define NUM(s, k, f, lo, hi) { s, k, CONF_T_UINT, FLD(f), lo, hi, NULL, 0 }
 #define BOOL(s, k, f)	{ s, k, CONF_T_BOOL, FLD(f), 0, 0, conf_enum_bool, 0 }
 #define ENUM(s, k, f, e) { s, k, CONF_T_ENUM, FLD(f), 0, 0, e, 0 }
+#define STR(s, k, f)	{ s, k, CONF_T_STRING, FLD(f), 0, 0, NULL, CONF_F_EMPTY }
 
 /* In the order of policy/postern.conf, which conf_dump follows. */
 static const struct conf_key conf_keys[] = {
@@ -275,6 +276,16 @@ static const struct conf_key conf_keys[] = {
 	BOOL("proxy", "vrfy", vrfy),
 	{ "proxy", "user", CONF_T_STRING, FLD(user), 0, 0, NULL,
 	    CONF_F_EMPTY | CONF_F_NOSPACE },
+	STR("iplist", "allow", ip_allow),
+	STR("iplist", "allow_file", ip_allow_file),
+	STR("iplist", "deny", ip_deny),
+	STR("iplist", "deny_file", ip_deny_file),
+	STR("iplist", "only", ip_only),
+	STR("iplist", "only_file", ip_only_file),
+	STR("iplist", "sender_allow", sender_allow),
+	STR("iplist", "sender_allow_file", sender_allow_file),
+	STR("iplist", "sender_deny", sender_deny),
+	STR("iplist", "sender_deny_file", sender_deny_file),
 	{ "filters", "chain", CONF_T_NAMELIST, LST(filters, nfilters),
 	    0, CONF_FILTERS_MAX, NULL, CONF_F_EMPTY },
 	ENUM("log", "format", log_format, conf_enum_format),

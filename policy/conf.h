@@ -63,6 +63,18 @@ struct conf {
 	char		 user[64];		/* run as, once listening;
 						   "" = stay who we are */
 
+	/* [iplist]: inline entries (comma/space separated) and files */
+	char		 ip_allow[4096];
+	char		 ip_allow_file[256];
+	char		 ip_deny[4096];
+	char		 ip_deny_file[256];
+	char		 ip_only[4096];
+	char		 ip_only_file[256];
+	char		 sender_allow[4096];
+	char		 sender_allow_file[256];
+	char		 sender_deny[4096];
+	char		 sender_deny_file[256];
+
 	/* [filters] */
 	char		 filters[CONF_FILTERS_MAX][32];	/* chain, in order */
 	size_t		 nfilters;

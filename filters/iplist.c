@@ -1,0 +1,241 @@
+/*
+ * iplist.c - the iplist filter: client addresses and envelope senders on
+ * allow, deny and "only" lists ([iplist] in the configuration).
+ *
+ *	connect	 allow -> FV_ACCEPT: every remaining check of the connection
+ *		 is skipped (allow beats deny, so a /32 can be let through a
+ *		 denied /16); deny -> 554 5.7.1; only (when set) and not on it
+ *		 -> 554 5.7.1.
+ *	envfrom	 sender_allow -> FV_ACCEPT for the message; sender_deny ->
+ *		 550 5.7.1.
+ *
+ * The tables are built once per configuration generation (init) and only
+ * read afterwards.  Each entry's tag is its line in its file, 0 for entries
+ * given inline, so results and replies say which entry decided.
+ *
+ * Public: flt_iplist_ops.
+ *
+ * DIAGNOSTICS
+ *	init fails with "iplist.deny: 'xyz': not an IP address or network"
+ *	for an inline entry, "file:line: ..." for a file entry.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "filter.h"
+#include "table.h"
+#include "util.h"
+
+enum flt_iplist_kind {
+	IPL_ALLOW,
+	IPL_DENY,
+	IPL_ONLY,
+	IPL_NKINDS,
+};
+
+struct flt_iplist {
+	struct iptable		*ip[IPL_NKINDS];	/* NULL: not set */
+	char			 ipfile[IPL_NKINDS][256];
+	struct addrtable	*sender_allow, *sender_deny;
+	char			 sallow_file[256], sdeny_file[256];
+};
+
+static int	flt_iplist_init(const struct conf *, void **, char *, size_t);
+static void	flt_iplist_fini(void *);
+static enum fv	flt_iplist_connect(struct fctx *, const char *,
+		    const struct sockaddr *);
+static enum fv	flt_iplist_envfrom(struct fctx *, const char *,
+		    char *const *);
+
+const struct filter_ops flt_iplist_ops = {
+	.name = "iplist",
+	.init = flt_iplist_init,
+	.fini = flt_iplist_fini,
+	.connect = flt_iplist_connect,
+	.envfrom = flt_iplist_envfrom,
+};
+
+/* Add each comma/space separated entry of inline to t (tag 0). */
+static int
+flt_iplist_inline(void *t, int (*add)(void *, const char *, uint32_t,
+    char *, size_t), const char *key, const char *inline_list, char *err,
+    size_t errsz)
+{
+	char	*copy, *w, *save;
+	char	 why[512];
+
+	copy = xstrdup(inline_list);
+	for (w = strtok_r(copy, ", \t", &save); w != NULL;
+	    w = strtok_r(NULL, ", \t", &save))
+		if (add(t, w, 0, why, sizeof(why)) == -1) {
+			snprintf(err, errsz, "iplist.%s: '%s': %s", key, w,
+			    why);
+			free(copy);
+			return -1;
+		}
+	free(copy);
+	return 0;
+}
+
+static int
+flt_iplist_ipadd(void *t, const char *e, uint32_t tag, char *err,
+    size_t errsz)
+{
+	return iptable_add(t, e, tag, err, errsz);
+}
+
+static int
+flt_iplist_addradd(void *t, const char *e, uint32_t tag, char *err,
+    size_t errsz)
+{
+	return addrtable_add(t, e, tag, err, errsz);
+}
+
+/* One IP list from its inline entries and its file; NULL when neither. */
+static int
+flt_iplist_ip(struct iptable **tp, const char *key, const char *inl,
+    const char *file, char *err, size_t errsz)
+{
+	if (inl[0] == '\0' && file[0] == '\0')
+		return 0;
+	*tp = iptable_new();
+	if (flt_iplist_inline(*tp, flt_iplist_ipadd, key, inl, err,
+	    errsz) == -1)
+		return -1;
+	if (file[0] != '\0' && iptable_load(*tp, file, err, errsz) == -1)
+		return -1;
+	return 0;
+}
+
+static int
+flt_iplist_sender(struct addrtable **tp, const char *key, const char *inl,
+    const char *file, char *err, size_t errsz)
+{
+	if (inl[0] == '\0' && file[0] == '\0')
+		return 0;
+	*tp = addrtable_new();
+	if (flt_iplist_inline(*tp, flt_iplist_addradd, key, inl, err,
+	    errsz) == -1)
+		return -1;
+	if (file[0] != '\0' && addrtable_load(*tp, file, err, errsz) == -1)
+		return -1;
+	return 0;
+}
+
+static int
+flt_iplist_init(const struct conf *c, void **gpriv, char *err, size_t errsz)
+{
+	struct flt_iplist	*g = xcalloc(1, sizeof(*g));
+
+	*gpriv = g;
+	strlcpy(g->ipfile[IPL_ALLOW], c->ip_allow_file, sizeof(g->ipfile[0]));
+	strlcpy(g->ipfile[IPL_DENY], c->ip_deny_file, sizeof(g->ipfile[0]));
+	strlcpy(g->ipfile[IPL_ONLY], c->ip_only_file, sizeof(g->ipfile[0]));
+	strlcpy(g->sallow_file, c->sender_allow_file, sizeof(g->sallow_file));
+	strlcpy(g->sdeny_file, c->sender_deny_file, sizeof(g->sdeny_file));
+	if (flt_iplist_ip(&g->ip[IPL_ALLOW], "allow", c->ip_allow,
+	    c->ip_allow_file, err, errsz) == -1 ||
+	    flt_iplist_ip(&g->ip[IPL_DENY], "deny", c->ip_deny,
+	    c->ip_deny_file, err, errsz) == -1 ||
+	    flt_iplist_ip(&g->ip[IPL_ONLY], "only", c->ip_only,
+	    c->ip_only_file, err, errsz) == -1 ||
+	    flt_iplist_sender(&g->sender_allow, "sender_allow",
+	    c->sender_allow, c->sender_allow_file, err, errsz) == -1 ||
+	    flt_iplist_sender(&g->sender_deny, "sender_deny", c->sender_deny,
+	    c->sender_deny_file, err, errsz) == -1) {
+		flt_iplist_fini(g);
+		*gpriv = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static void
+flt_iplist_fini(void *gpriv)
+{
+	struct flt_iplist	*g = gpriv;
+	size_t			 i;
+
+	if (g == NULL)
+		return;
+	for (i = 0; i < IPL_NKINDS; i++)
+		iptable_free(g->ip[i]);
+	addrtable_free(g->sender_allow);
+	addrtable_free(g->sender_deny);
+	free(g);
+}
+
+/* Where an entry came from, for results and replies: "file:line" or
+ * "iplist.key" for an inline entry. */
+static void
+flt_iplist_where(char *buf, size_t bufsz, const char *file,
+    const char *key, uint32_t tag)
+{
+	if (tag == 0 || file[0] == '\0')
+		snprintf(buf, bufsz, "iplist.%s", key);
+	else
+		snprintf(buf, bufsz, "%s:%u", file, tag);
+}
+
+static enum fv
+flt_iplist_connect(struct fctx *fx, const char *host,
+    const struct sockaddr *sa)
+{
+	struct flt_iplist	*g = fctx_gpriv(fx);
+	uint32_t		 tag;
+	char			 where[300];
+
+	if (g->ip[IPL_ALLOW] != NULL &&
+	    iptable_lookup(g->ip[IPL_ALLOW], sa, &tag)) {
+		flt_iplist_where(where, sizeof(where), g->ipfile[IPL_ALLOW],
+		    "allow", tag);
+		fctx_result(fx, "allow(%s)", where);
+		return FV_ACCEPT;
+	}
+	if (g->ip[IPL_DENY] != NULL &&
+	    iptable_lookup(g->ip[IPL_DENY], sa, &tag)) {
+		flt_iplist_where(where, sizeof(where), g->ipfile[IPL_DENY],
+		    "deny", tag);
+		fctx_result(fx, "deny(%s)", where);
+		fctx_reply(fx, "554", "5.7.1", "Client %s is on the deny list",
+		    host);
+		return FV_REJECT;
+	}
+	if (g->ip[IPL_ONLY] != NULL &&
+	    !iptable_lookup(g->ip[IPL_ONLY], sa, &tag)) {
+		fctx_result(fx, "not-only");
+		fctx_reply(fx, "554", "5.7.1", "Client %s is not allowed to "
+		    "use this server", host);
+		return FV_REJECT;
+	}
+	return FV_CONTINUE;
+}
+
+static enum fv
+flt_iplist_envfrom(struct fctx *fx, const char *addr, char *const *params)
+{
+	struct flt_iplist	*g = fctx_gpriv(fx);
+	uint32_t		 tag;
+	char			 where[300];
+
+	(void)params;
+	if (g->sender_allow != NULL &&
+	    addrtable_lookup(g->sender_allow, addr, &tag)) {
+		flt_iplist_where(where, sizeof(where), g->sallow_file,
+		    "sender_allow", tag);
+		fctx_result(fx, "sender-allow(%s)", where);
+		return FV_ACCEPT;
+	}
+	if (g->sender_deny != NULL &&
+	    addrtable_lookup(g->sender_deny, addr, &tag)) {
+		flt_iplist_where(where, sizeof(where), g->sdeny_file,
+		    "sender_deny", tag);
+		fctx_result(fx, "sender-deny(%s)", where);
+		fctx_reply(fx, "550", "5.7.1", "Sender <%s> is on the deny "
+		    "list", addr);
+		return FV_REJECT;
+	}
+	return FV_CONTINUE;
+}

@@ -1,0 +1,240 @@
+/*
+ * dryrun.c - "postern test" (see dryrun.h): the third front end of the
+ * filter chain, after the proxy session and the milter.  It drives the same
+ * stages with the same arguments the proxy would: the message file is read
+ * as content (bare LF line ends, as files have them, become CRLF), split by
+ * the same rfc5322 parser and fed to the header/eoh/body stages; decide()
+ * turns each verdict into the reply the client would get.
+ *
+ * A stage that goes PENDING is waited for on a private event loop.
+ *
+ * Public: dryrun_run.
+ *
+ * DIAGNOSTICS
+ *	"postern test: ADDR: not an IP address", "FILE: strerror".
+ */
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "chain.h"
+#include "conf.h"
+#include "data.h"
+#include "decide.h"
+#include "dryrun.h"
+#include "log.h"
+#include "rfc5322.h"
+#include "util.h"
+
+struct dryrun {
+	struct chain_sess	*cs;
+	struct event_base	*base;
+	int			 waiting;
+	enum fv			 resumed;
+	int			 discard;	/* a filter said discard */
+};
+
+static void	dryrun_resumed(void *, enum fv);
+static enum fv	dryrun_wait(struct dryrun *, enum fv);
+static int	dryrun_stage(struct dryrun *, const char *, enum decide_stage,
+		    enum fv);
+static int	dryrun_content(struct dryrun *, const unsigned char *, size_t,
+		    const struct conf *);
+static unsigned char *dryrun_read(const char *, size_t *);
+
+static void
+dryrun_resumed(void *arg, enum fv v)
+{
+	struct dryrun	*d = arg;
+
+	d->waiting = 0;
+	d->resumed = v;
+	event_base_loopbreak(d->base);
+}
+
+/* A PENDING stage: run the loop until the chain resumes. */
+static enum fv
+dryrun_wait(struct dryrun *d, enum fv v)
+{
+	if (v != FV_PENDING)
+		return v;
+	d->waiting = 1;
+	while (d->waiting)
+		event_base_loop(d->base, EVLOOP_ONCE);
+	return d->resumed;
+}
+
+/* Print one stage's outcome; 1 if the transaction goes on. */
+static int
+dryrun_stage(struct dryrun *d, const char *what, enum decide_stage st,
+    enum fv v)
+{
+	char			 reply[600];
+	enum decide_action	 a;
+
+	v = dryrun_wait(d, v);
+	a = decide(st, v, chain_reply(d->cs), reply, sizeof(reply));
+	printf("%-28s %s", what, filter_verdict_name(v));
+	if (a == DECIDE_REJECT || a == DECIDE_TEMPFAIL)
+		printf(": %s", reply);
+	printf("\n");
+	if (a == DECIDE_DISCARD)
+		d->discard = 1;
+	return a == DECIDE_RELAY || a == DECIDE_DISCARD;
+}
+
+/* The whole file, or NULL with errno. */
+static unsigned char *
+dryrun_read(const char *path, size_t *len)
+{
+	FILE		*fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	unsigned char	*buf = NULL;
+	size_t		 cap = 0, n;
+
+	if (fp == NULL)
+		return NULL;
+	*len = 0;
+	do {
+		if (*len == cap)
+			buf = xrealloc(buf, cap = cap ? cap * 2 : 65536);
+		n = fread(buf + *len, 1, cap - *len, fp);
+		*len += n;
+	} while (n > 0);
+	if (ferror(fp)) {
+		free(buf);
+		buf = NULL;
+	}
+	if (fp != stdin)
+		fclose(fp);
+	return buf;
+}
+
+/* Content to CRLF lines, through the parser, into the chain. */
+static int
+dryrun_content(struct dryrun *d, const unsigned char *msg, size_t len,
+    const struct conf *conf)
+{
+	struct data_reader	 rd;
+	struct rfc5322		 p;
+	struct rfc5322_event	 ev;
+	unsigned char		*c = xmalloc(DATA_OUT_MAX(len));
+	size_t			 clen, tail, used, off = 0, nh = 0;
+	int			 done, go = 1;
+	enum fv			 v = FV_CONTINUE;
+
+	data_reader_init(&rd, DATA_RAW);
+	data_reader_feed(&rd, msg, len, c, &clen, &done);
+	data_reader_finish(&rd, c + clen, &tail);
+	clen += tail;
+	rfc5322_init(&p, conf->max_header_size);
+	while (go) {
+		rfc5322_next(&p, c + off, clen - off, 1, &ev, &used);
+		off += used;
+		if (ev.type == RFC5322_END || ev.type == RFC5322_NEED_MORE)
+			break;
+		if (ev.type == RFC5322_ERR_TOO_LONG) {
+			printf("%-28s 552 5.3.4 header field too long\n",
+			    "header");
+			go = 0;
+			break;
+		}
+		if (ev.type == RFC5322_HEADER) {
+			nh++;
+			v = dryrun_wait(d, chain_header(d->cs, ev.name,
+			    ev.value));
+		} else if (ev.type == RFC5322_EOH)
+			v = dryrun_wait(d, chain_eoh(d->cs));
+		else
+			v = dryrun_wait(d, chain_body(d->cs, ev.data, ev.len));
+		if (v != FV_CONTINUE && v != FV_ACCEPT)
+			go = dryrun_stage(d, "header/body", DECIDE_EOM, v);
+	}
+	if (go)
+		printf("%-28s %zu header fields, %zu bytes\n", "content", nh,
+		    clen);
+	rfc5322_fini(&p);
+	free(c);
+	return go;
+}
+
+int
+dryrun_run(const struct conf *conf, struct chain *chain,
+    const struct dryrun_env *env)
+{
+	const struct chain_header	*h;
+	struct sockaddr_storage		 ss;
+	struct dryrun			 d;
+	unsigned char			*msg;
+	char				*noparams[] = { NULL }, what[600];
+	size_t				 len, i, n;
+	int				 go, nok = 0, k;
+
+	memset(&ss, 0, sizeof(ss));
+	if (inet_pton(AF_INET, env->client,
+	    &((struct sockaddr_in *)&ss)->sin_addr) == 1)
+		ss.ss_family = AF_INET;
+	else if (inet_pton(AF_INET6, env->client,
+	    &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1)
+		ss.ss_family = AF_INET6;
+	else {
+		fprintf(stderr, "postern test: %s: not an IP address\n",
+		    env->client);
+		return 1;
+	}
+	if ((msg = dryrun_read(env->file, &len)) == NULL) {
+		fprintf(stderr, "postern test: %s: %s\n", env->file,
+		    strerror(errno));
+		return 1;
+	}
+	memset(&d, 0, sizeof(d));
+	if ((d.base = event_base_new()) == NULL)
+		fatalx("event_base_new");
+	d.cs = chain_sess_new(chain, conf, "dryrun", dryrun_resumed, &d);
+	snprintf(what, sizeof(what), "connect %s", env->client);
+	go = dryrun_stage(&d, what, DECIDE_CONNECT, chain_connect(d.cs,
+	    env->client, (struct sockaddr *)&ss));
+	if (go) {
+		snprintf(what, sizeof(what), "helo %s", env->helo);
+		go = dryrun_stage(&d, what, DECIDE_HELO, chain_helo(d.cs,
+		    env->helo));
+	}
+	if (go) {
+		snprintf(what, sizeof(what), "mail from:<%s>", env->from);
+		go = dryrun_stage(&d, what, DECIDE_MAIL, chain_envfrom(d.cs,
+		    env->from, noparams));
+	}
+	for (k = 0; go && k < env->nrcpts; k++) {
+		snprintf(what, sizeof(what), "rcpt to:<%s>", env->rcpts[k]);
+		nok += dryrun_stage(&d, what, DECIDE_RCPT, chain_envrcpt(d.cs,
+		    env->rcpts[k], noparams));
+	}
+	if (go && nok == 0) {
+		printf("%-28s no recipient left\n", "data");
+		go = 0;
+	}
+	if (go)
+		go = dryrun_stage(&d, "data", DECIDE_DATA, chain_data(d.cs));
+	if (go)
+		go = dryrun_content(&d, msg, len, conf);
+	if (go)
+		go = dryrun_stage(&d, "end of message", DECIDE_EOM,
+		    chain_eom(d.cs));
+	chain_results(d.cs, what, sizeof(what));
+	printf("%-28s %s\n", "filter results", what[0] ? what : "(none)");
+	n = chain_headers(d.cs, &h);
+	for (i = 0; i < n; i++)
+		printf("%-28s %s: %s\n", "added header", h[i].name,
+		    h[i].value);
+	printf("%-28s %s\n", "action", !go ? "refused" : d.discard ?
+	    "discard (accepted, not delivered)" : "relay to the backend");
+	chain_sess_free(d.cs);
+	event_base_free(d.base);
+	free(msg);
+	return 0;
+}
