@@ -37,6 +37,7 @@ SRCS	 = proxy/util.c \
 	   proxy/smtp_parse.c \
 	   proxy/data.c \
 	   proxy/rfc5322.c \
+	   proxy/mime.c \
 	   proxy/spool.c \
 	   proxy/listener.c \
 	   proxy/backend.c \
