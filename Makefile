@@ -50,6 +50,7 @@ SRCS	 = proxy/util.c \
 	   policy/decide.c \
 	   policy/txlog.c \
 	   filters/chain.c \
+	   filters/rules.c \
 	   filters/iplist.c
 
 OBJS	 = $(SRCS:%.c=$(BUILD)/%.o) $(BUILD)/conf_default.o
