@@ -12,7 +12,7 @@ PREFIX	?= /usr/local
 DESTDIR	?=
 CC	?= cc
 PYTHON	?= /usr/bin/python3
-PKGS	 = libevent
+PKGS	 = libevent libpcre2-8
 
 ifeq ($(SANITIZE),1)
 BUILD	?= build-asan
@@ -51,7 +51,8 @@ SRCS	 = proxy/util.c \
 	   policy/txlog.c \
 	   filters/chain.c \
 	   filters/rules.c \
-	   filters/iplist.c
+	   filters/iplist.c \
+	   filters/regex.c
 
 OBJS	 = $(SRCS:%.c=$(BUILD)/%.o) $(BUILD)/conf_default.o
 LIB	 = $(BUILD)/libpostern.a
@@ -141,6 +142,10 @@ install: $(BIN)
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/sbin/postern
 	install -D -m 0644 policy/postern.conf \
 	    $(DESTDIR)$(PREFIX)/share/postern/postern.conf.example
+	install -D -m 0644 rules/default.rules \
+	    $(DESTDIR)$(PREFIX)/share/postern/default.rules
+	install -D -m 0644 rules/allow.example \
+	    $(DESTDIR)$(PREFIX)/share/postern/allow.example
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -90,5 +90,6 @@ const char	*filter_verdict_name(enum fv);
 
 /* The filters (filters/<name>.c), for the registry in chain.c. */
 extern const struct filter_ops flt_iplist_ops;
+extern const struct filter_ops flt_regex_ops;
 
 #endif

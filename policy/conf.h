@@ -75,6 +75,15 @@ struct conf {
 	char		 sender_deny[4096];
 	char		 sender_deny_file[256];
 
+	/* [regex] */
+	char		 regex_rules[1024];	/* rule files */
+	char		 regex_score_threshold[32];
+	char		 regex_score_action[16];
+	char		 regex_tag_header[256];
+	uint64_t	 regex_body_scan_max;
+	unsigned	 regex_match_limit;
+	unsigned	 regex_depth_limit;
+
 	/* [filters] */
 	char		 filters[CONF_FILTERS_MAX][32];	/* chain, in order */
 	size_t		 nfilters;
