@@ -28,13 +28,11 @@
 #include <sys/types.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "rules.h"
 #include "util.h"
@@ -622,39 +620,18 @@ rules_parse(const char *name, const char *text, size_t len,
 int
 rules_load(const char *path, struct ruleset *set, char *err, size_t errsz)
 {
-	char	*buf = NULL;
-	size_t	 len = 0, cap = 0;
-	ssize_t	 got;
-	int	 fd, rc, saved;
+	char	*buf;
+	size_t	 len;
+	int	 rc;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		goto fail;
-	for (;;) {
-		if (cap - len < 4096) {
-			cap = cap == 0 ? 65536 : cap * 2;
-			buf = xrealloc(buf, cap);
-		}
-		if ((got = read(fd, buf + len, cap - len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			goto fail;
-		}
-		if (got == 0)
-			break;
-		len += (size_t)got;
+	if ((buf = util_read_file(path, &len)) == NULL) {
+		if (err != NULL && errsz > 0)
+			snprintf(err, errsz, "%s: %s", path, strerror(errno));
+		return -1;
 	}
-	close(fd);
 	rc = rules_parse(path, buf, len, set, err, errsz);
 	free(buf);
 	return rc;
-fail:
-	saved = errno;
-	if (fd != -1)
-		close(fd);
-	free(buf);
-	if (err != NULL && errsz > 0)
-		snprintf(err, errsz, "%s: %s", path, strerror(saved));
-	return -1;
 }
 
 void

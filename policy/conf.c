@@ -142,7 +142,6 @@ static int	 conf_assign(struct cparse *, const char *, char *, char *);
 static int	 conf_override(struct cparse *, const char *);
 static int	 conf_finish(struct cparse *, const char *);
 static int	 conf_defaults_complete(struct cparse *);
-static char	*conf_read(const char *, size_t *);
 
 static int	 conf_num_parse(const struct conf_num *, const char *,
 		    uint64_t *);
@@ -349,7 +348,7 @@ conf_load(const char *path, char *const *overrides, size_t noverrides,
 		return conf_parse("(default)", conf_default_text,
 		    strlen(conf_default_text), overrides, noverrides, err,
 		    errsz);
-	if ((text = conf_read(path, &len)) == NULL) {
+	if ((text = util_read_file(path, &len)) == NULL) {
 		if (err != NULL && errsz > 0)
 			snprintf(err, errsz, "%s: %s", path, strerror(errno));
 		return NULL;
@@ -674,40 +673,6 @@ conf_defaults_complete(struct cparse *p)
 			return conf_err(p, "no default for %s.%s",
 			    conf_keys[i].section, conf_keys[i].key);
 	return 0;
-}
-
-/* The whole file, NUL-terminated, its length in *lenp; NULL + errno. */
-static char *
-conf_read(const char *path, size_t *lenp)
-{
-	FILE	*fp;
-	char	*buf = NULL;
-	size_t	 len = 0, cap = 0, n;
-	int	 saved;
-
-	if ((fp = fopen(path, "r")) == NULL)
-		return NULL;
-	for (;;) {
-		if (cap - len < 4096) {
-			cap = cap == 0 ? 8192 : cap * 2;
-			buf = xrealloc(buf, cap);
-		}
-		n = fread(buf + len, 1, cap - len - 1, fp);
-		len += n;
-		if (n == 0)
-			break;
-	}
-	if (ferror(fp)) {
-		saved = errno != 0 ? errno : EIO;
-		fclose(fp);
-		free(buf);
-		errno = saved;
-		return NULL;
-	}
-	fclose(fp);
-	buf[len] = '\0';
-	*lenp = len;
-	return buf;
 }
 
 /*

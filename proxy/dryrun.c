@@ -46,7 +46,6 @@ static int	dryrun_stage(struct dryrun *, const char *, enum decide_stage,
 		    enum fv);
 static int	dryrun_content(struct dryrun *, const unsigned char *, size_t,
 		    const struct conf *);
-static unsigned char *dryrun_read(const char *, size_t *);
 
 static void
 dryrun_resumed(void *arg, enum fv v)
@@ -87,32 +86,6 @@ dryrun_stage(struct dryrun *d, const char *what, enum decide_stage st,
 	if (a == DECIDE_DISCARD)
 		d->discard = 1;
 	return a == DECIDE_RELAY || a == DECIDE_DISCARD;
-}
-
-/* The whole file, or NULL with errno. */
-static unsigned char *
-dryrun_read(const char *path, size_t *len)
-{
-	FILE		*fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-	unsigned char	*buf = NULL;
-	size_t		 cap = 0, n;
-
-	if (fp == NULL)
-		return NULL;
-	*len = 0;
-	do {
-		if (*len == cap)
-			buf = xrealloc(buf, cap = cap ? cap * 2 : 65536);
-		n = fread(buf + *len, 1, cap - *len, fp);
-		*len += n;
-	} while (n > 0);
-	if (ferror(fp)) {
-		free(buf);
-		buf = NULL;
-	}
-	if (fp != stdin)
-		fclose(fp);
-	return buf;
 }
 
 /* Content to CRLF lines, through the parser, into the chain. */
@@ -187,7 +160,8 @@ dryrun_run(const struct conf *conf, struct chain *chain,
 		    env->client);
 		return 1;
 	}
-	if ((msg = dryrun_read(env->file, &len)) == NULL) {
+	if ((msg = (unsigned char *)util_read_file(env->file, &len)) ==
+	    NULL) {
 		fprintf(stderr, "postern test: %s: %s\n", env->file,
 		    strerror(errno));
 		return 1;

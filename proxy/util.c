@@ -1,10 +1,13 @@
 /*
  * util.c - allocation wrappers that abort on failure, strlcpy/strlcat for
- * glibc (which gained them only in 2.38), and a monotonic clock.
+ * glibc (which gained them only in 2.38), reading a whole file, and a
+ * monotonic clock.
  *
  * DIAGNOSTICS
  *	Out of memory is fatal (fatalx), never returned.
  */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -81,6 +84,35 @@ strlcat(char *dst, const char *src, size_t dsize)
 	if (dlen == dsize)
 		return dlen + strlen(src);
 	return dlen + strlcpy(dst + dlen, src, dsize - dlen);
+}
+
+char *
+util_read_file(const char *path, size_t *lenp)
+{
+	FILE	*fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+	char	*buf = NULL;
+	size_t	 len = 0, cap = 0, n;
+	int	 saved;
+
+	if (fp == NULL)
+		return NULL;
+	do {
+		if (cap - len < 4096)
+			buf = xrealloc(buf, cap = cap == 0 ? 65536 : cap * 2);
+		n = fread(buf + len, 1, cap - len - 1, fp);
+		len += n;
+	} while (n > 0);
+	saved = ferror(fp) ? (errno != 0 ? errno : EIO) : 0;
+	if (fp != stdin)
+		fclose(fp);
+	if (saved != 0) {
+		free(buf);
+		errno = saved;
+		return NULL;
+	}
+	buf[len] = '\0';
+	*lenp = len;
+	return buf;
 }
 
 uint64_t

@@ -20,6 +20,10 @@ char	*xstrndup(const char *, size_t);
 size_t	 strlcpy(char *, const char *, size_t);
 size_t	 strlcat(char *, const char *, size_t);
 
+/* util_read_file - the whole file at path ("-" = standard input),
+ * NUL-terminated, its length in *lenp; NULL with errno. */
+char	*util_read_file(const char *path, size_t *lenp);
+
 /* Monotonic clock in milliseconds, for elapsed times in logs. */
 uint64_t util_now_ms(void);
 
