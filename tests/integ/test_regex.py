@@ -194,3 +194,17 @@ def test_default_rules_refuse_spam_and_eicar(proxy):
     r = send(p, eicar)
     assert r.code == 554 and "EICAR" in r.text, r
     assert f.count() == 0
+
+
+def test_allow_listed_client_skips_the_rules(proxy, rules_file):
+    """iplist before regex: an allow-listed client's message is not
+    matched at all; the same message from another client is refused."""
+    p, f = proxy(**{"filters.chain": "iplist regex",
+                    "iplist.allow": "127.0.0.5", "regex.rules": rules_file})
+    spam = make_message("casino", ["cheap viagra"])
+    r = send(p, spam, source="127.0.0.5")
+    assert r.code == 250, r
+    f.wait_count(1)
+    p.wait_log(r'client=127\.0\.0\.5 .*filters="iplist=allow\(iplist\.allow\)"')
+    r = send(p, spam, source="127.0.0.1")
+    assert r.code == 550 and "SUBJ_CASINO" in r.text, r

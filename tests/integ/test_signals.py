@@ -5,6 +5,7 @@ import os
 import re
 import signal
 import socket
+import subprocess
 import time
 
 import peers
@@ -140,3 +141,43 @@ def test_unknown_proxy_user_refuses_to_start(fakemta, postern):
     p = postern(f.port, wait=False, user="no-such-user-here")
     assert p.proc.proc.wait(10) == 1
     assert "proxy.user no-such-user-here: no such user" in p.log()
+
+
+def test_reload_rules_under_load_drops_nothing(sink, postern, workdir):
+    """SIGHUP while 20 sessions send 2000 messages: rule sets swap (and a
+    broken one is refused) without failing a single transaction; sessions
+    in flight keep the set they started with."""
+    rules = os.path.join(workdir, "live.rules")
+    conf = os.path.join(workdir, "postern.conf")
+    sets = ["A body /zzz-never-matches-a/ score 1\n",
+            "B body /zzz-never-matches-b/ score 2\n",
+            "BROKEN body /(unclosed/ score 1\n"]
+    write(rules, sets[0])
+    write(conf, "[filters]\nchain = regex\n[regex]\nrules = %s\n" % rules)
+    s = sink("-m", "1000")
+    p = postern(s.port, config=conf, max_connections_per_ip="100")
+    load = subprocess.Popen(
+        ["smtp-source", "-d", "-s", "20", "-m", "2000", "-l", "2048",
+         "-f", "load@example.org", "-t", "rcpt@example.com",
+         "127.0.0.1:%d" % p.port],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL)
+    try:
+        for i in range(6):                  # bounded: six reloads
+            write(rules, sets[i % 3])
+            p.signal(signal.SIGHUP)
+            time.sleep(0.1)
+        still_loading = load.poll() is None
+        out, err = load.communicate(timeout=120)
+    finally:
+        if load.poll() is None:
+            load.kill()
+            load.wait(10)
+    assert still_loading, "the load ended before the reloads: not a test"
+    assert load.returncode == 0, (out[-2000:], err[-2000:])
+    assert len(s.wait_count(2000, timeout=30)) == 2000
+    log = p.log()
+    assert log.count("configuration reloaded") == 4, log[-3000:]
+    assert log.count("reload refused") == 2, log[-3000:]
+    assert "rule BROKEN: bad pattern" in log
+    assert p.proc.alive()
