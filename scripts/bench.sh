@@ -23,7 +23,10 @@
 #     for each greeting (so each backend connection exists too), and reads
 #     VmRSS before and after; (after - before) / 5000 is compared with the
 #     16 KiB target.
-#  4. Prints a table and one PASS/FAIL line per target.
+#  4. Lists: 'postern check' loading 1,000,000-entry iplist files (IPv4
+#     /32s, mixed IPv4 CIDRs, IPv6), time and memory against the targets
+#     (< 2 s, < 100 MB).
+#  5. Prints a table and one PASS/FAIL line per target.
 #
 # Every process started here is stopped by PID on exit (also on Ctrl-C),
 # every wait is bounded.  Exit status is 0 whenever the bench ran, whatever
@@ -340,6 +343,56 @@ else
 	PER=-
 fi
 add_summary "$res" "RSS per idle connection" "$PER KiB (target <= $IDLE_TARGET_KIB KiB)"
+
+# ---------------------------------------------------------------- lists
+# Loading a list of a million entries (iplist): the time and the memory
+# 'postern check' takes with the list, less the same without it.
+LIST_TARGET_S=2
+LIST_TARGET_MIB=100
+echo
+echo "== lists: 1,000,000 entries loaded by 'postern check' (targets: < ${LIST_TARGET_S} s, < ${LIST_TARGET_MIB} MB)"
+LIST_OUT=$("$PY" - "$POSTERN" "$WORK" <<'PYEOF'
+import random, resource, subprocess, sys, time
+postern, work = sys.argv[1], sys.argv[2]
+rnd = random.Random(7)
+def run(*opts):
+    argv = [postern, "check"]
+    for o in opts:
+        argv += ["-o", o]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t0 = time.monotonic()
+    r = subprocess.run(argv, capture_output=True, timeout=120)
+    dt = time.monotonic() - t0
+    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    if r.returncode != 0:
+        sys.exit("postern check failed: %s" % r.stderr.decode()[-300:])
+    return dt, max(rss, before)
+base_t, base_rss = run()
+for label, gen in (
+        ("ipv4 /32", lambda: "%d.%d.%d.%d" % tuple(rnd.randrange(256) for _ in range(4))),
+        ("ipv4 mixed", lambda: "%d.%d.0.0/%d" % (rnd.randrange(1, 224), rnd.randrange(256), 16)
+            if rnd.random() < 0.3 else "%d.%d.%d.%d/32" % tuple(rnd.randrange(256) for _ in range(4))),
+        ("ipv6 /64-/128", lambda: "2001:db8:%x:%x::%x/%d" % (rnd.randrange(65536), rnd.randrange(65536), rnd.randrange(65536), rnd.choice((64, 96, 128))) )):
+    path = "%s/list-%s.txt" % (work, label.split()[0] + str(len(label)))
+    with open(path, "w") as f:
+        for _ in range(1000000):
+            f.write(gen() + "\n")
+    dt, rss = run("filters.chain=iplist", "iplist.deny_file=" + path)
+    print("%s %.2f %.1f" % (label.replace(" ", "_"), dt - base_t, (rss - base_rss) / 1024.0))
+PYEOF
+)
+LIST_RC=$?
+if [ "$LIST_RC" -eq 0 ]; then
+	while read -r label secs mib; do
+		printf '  %-16s load %5s s   memory %6s MB\n' "${label//_/ }" "$secs" "$mib"
+		if awk -v s="$secs" -v m="$mib" -v ts="$LIST_TARGET_S" -v tm="$LIST_TARGET_MIB" \
+		    'BEGIN { exit !(s < ts && m < tm) }'; then res=PASS; else res=FAIL; fi
+		add_summary "$res" "list ${label//_/ }" "${secs} s, ${mib} MB for 1M entries"
+	done <<<"$LIST_OUT"
+else
+	echo "  not measured: $LIST_OUT"
+	add_summary "FAIL (not measured)" "list load" "-"
+fi
 
 if [ -n "$POSTERN_DIED" ] || ! postern_alive; then
 	echo
