@@ -208,3 +208,31 @@ def test_allow_listed_client_skips_the_rules(proxy, rules_file):
     p.wait_log(r'client=127\.0\.0\.5 .*filters="iplist=allow\(iplist\.allow\)"')
     r = send(p, spam, source="127.0.0.1")
     assert r.code == 550 and "SUBJ_CASINO" in r.text, r
+
+
+def _ham_corpus():
+    """Ordinary messages that ship with the test dependencies: dkimpy's
+    test messages and the RFC 8463 example."""
+    import dkim
+    data = os.path.join(os.path.dirname(dkim.__file__), "tests", "data")
+    files = sorted(os.path.join(data, n) for n in os.listdir(data)
+                   if n.endswith((".msg", ".message")))
+    files.append(os.path.join(HERE, "..", "..", "..", "shared", "testdata",
+                              "rfc8463", "rfc8463-signed.eml"))
+    return [f for f in files if os.path.exists(f)]
+
+
+def test_default_rules_leave_ham_alone(postern_bin):
+    corpus = _ham_corpus()
+    assert len(corpus) >= 5, corpus
+    for path in corpus:
+        r = subprocess.run([postern_bin, "test", "-o", "filters.chain=regex",
+                            "-o", "regex.rules=" + DEFAULT_RULES,
+                            "--client", "192.0.2.25", "--helo",
+                            "mail.example.com", "--from", "a@example.com",
+                            "--rcpt", "b@example.org", path],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, (path, r.stderr)
+        assert "action                       relay to the backend" in \
+            r.stdout, (path, r.stdout)
+        assert "regex=score=0.0" in r.stdout, (path, r.stdout)
