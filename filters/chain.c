@@ -113,14 +113,19 @@ chain_new(const struct conf *conf, char *err, size_t errsz)
 {
 	const struct filter_ops	*ops[CONF_FILTERS_MAX] = { NULL };
 	size_t			 i;
+	int			 bad = 0;
 
+	if (err != NULL && errsz > 0)
+		err[0] = '\0';
 	for (i = 0; i < conf->nfilters; i++)
 		if ((ops[i] = chain_filter_lookup(conf->filters[i])) == NULL) {
-			snprintf(err, errsz, "%s: filters.chain: unknown "
-			    "filter '%s'", conf->source, conf->filters[i]);
-			return NULL;
+			util_err_append(err, errsz, "%s: filters.chain: "
+			    "unknown filter '%s'", conf->source,
+			    conf->filters[i]);
+			bad = 1;
 		}
-	return chain_new_ops(ops, conf->nfilters, conf, err, errsz);
+	return bad ? NULL : chain_new_ops(ops, conf->nfilters, conf, err,
+	    errsz);
 }
 
 struct chain *
@@ -129,22 +134,30 @@ chain_new_ops(const struct filter_ops *const *ops, size_t n,
 {
 	struct chain	*c;
 	size_t		 i;
+	int		 bad = 0;
 
+	if (err != NULL && errsz > 0)
+		err[0] = '\0';
 	if (n > CONF_FILTERS_MAX) {
-		snprintf(err, errsz, "more than %d filters", CONF_FILTERS_MAX);
+		util_err_append(err, errsz, "more than %d filters",
+		    CONF_FILTERS_MAX);
 		return NULL;
 	}
 	c = xcalloc(1, sizeof(*c));
 	c->refcnt = 1;
+	c->n = n;
+	/* Every filter is set up, so every error is reported at once. */
 	for (i = 0; i < n; i++) {
 		c->ops[i] = ops[i];
-		c->n = i + 1;
 		if (ops[i]->init != NULL &&
 		    ops[i]->init(conf, &c->gpriv[i], err, errsz) == -1) {
 			c->ops[i] = NULL;	/* no fini for a failed init */
-			chain_unref(c);
-			return NULL;
+			bad = 1;
 		}
+	}
+	if (bad) {
+		chain_unref(c);
+		return NULL;
 	}
 	return c;
 }

@@ -39,7 +39,7 @@ const struct filter_ops *chain_filter_lookup(const char *name);
 
 /*
  * chain_new - the filters conf names, each init'ed; refcount 1, or NULL with
- * the first error in err.  A chain is shared, read-only, by every session
+ * every error in err, one a line.  A chain is shared, read-only, by every session
  * started while it was current; the last chain_unref runs every fini.
  */
 struct chain	*chain_new(const struct conf *, char *err, size_t errsz);

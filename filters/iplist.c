@@ -65,18 +65,18 @@ flt_iplist_inline(void *t, int (*add)(void *, const char *, uint32_t,
 {
 	char	*copy, *w, *save;
 	char	 why[512];
+	int	 rc = 0;
 
 	copy = xstrdup(inline_list);
 	for (w = strtok_r(copy, ", \t", &save); w != NULL;
 	    w = strtok_r(NULL, ", \t", &save))
 		if (add(t, w, 0, why, sizeof(why)) == -1) {
-			snprintf(err, errsz, "iplist.%s: '%s': %s", key, w,
-			    why);
-			free(copy);
-			return -1;
+			util_err_append(err, errsz, "iplist.%s: '%s': %s", key,
+			    w, why);
+			rc = -1;
 		}
 	free(copy);
-	return 0;
+	return rc;
 }
 
 static int
@@ -98,36 +98,37 @@ static int
 flt_iplist_ip(struct iptable **tp, const char *key, const char *inl,
     const char *file, char *err, size_t errsz)
 {
+	int	 rc;
+
 	if (inl[0] == '\0' && file[0] == '\0')
 		return 0;
 	*tp = iptable_new();
-	if (flt_iplist_inline(*tp, flt_iplist_ipadd, key, inl, err,
-	    errsz) == -1)
-		return -1;
+	rc = flt_iplist_inline(*tp, flt_iplist_ipadd, key, inl, err, errsz);
 	if (file[0] != '\0' && iptable_load(*tp, file, err, errsz) == -1)
-		return -1;
-	return 0;
+		rc = -1;
+	return rc;
 }
 
 static int
 flt_iplist_sender(struct addrtable **tp, const char *key, const char *inl,
     const char *file, char *err, size_t errsz)
 {
+	int	 rc;
+
 	if (inl[0] == '\0' && file[0] == '\0')
 		return 0;
 	*tp = addrtable_new();
-	if (flt_iplist_inline(*tp, flt_iplist_addradd, key, inl, err,
-	    errsz) == -1)
-		return -1;
+	rc = flt_iplist_inline(*tp, flt_iplist_addradd, key, inl, err, errsz);
 	if (file[0] != '\0' && addrtable_load(*tp, file, err, errsz) == -1)
-		return -1;
-	return 0;
+		rc = -1;
+	return rc;
 }
 
 static int
 flt_iplist_init(const struct conf *c, void **gpriv, char *err, size_t errsz)
 {
 	struct flt_iplist	*g = xcalloc(1, sizeof(*g));
+	int			 rc = 0;
 
 	*gpriv = g;
 	strlcpy(g->ipfile[IPL_ALLOW], c->ip_allow_file, sizeof(g->ipfile[0]));
@@ -135,16 +136,18 @@ flt_iplist_init(const struct conf *c, void **gpriv, char *err, size_t errsz)
 	strlcpy(g->ipfile[IPL_ONLY], c->ip_only_file, sizeof(g->ipfile[0]));
 	strlcpy(g->sallow_file, c->sender_allow_file, sizeof(g->sallow_file));
 	strlcpy(g->sdeny_file, c->sender_deny_file, sizeof(g->sdeny_file));
-	if (flt_iplist_ip(&g->ip[IPL_ALLOW], "allow", c->ip_allow,
-	    c->ip_allow_file, err, errsz) == -1 ||
-	    flt_iplist_ip(&g->ip[IPL_DENY], "deny", c->ip_deny,
-	    c->ip_deny_file, err, errsz) == -1 ||
-	    flt_iplist_ip(&g->ip[IPL_ONLY], "only", c->ip_only,
-	    c->ip_only_file, err, errsz) == -1 ||
-	    flt_iplist_sender(&g->sender_allow, "sender_allow",
-	    c->sender_allow, c->sender_allow_file, err, errsz) == -1 ||
-	    flt_iplist_sender(&g->sender_deny, "sender_deny", c->sender_deny,
-	    c->sender_deny_file, err, errsz) == -1) {
+	/* Every list is loaded, so every bad entry is reported. */
+	rc |= flt_iplist_ip(&g->ip[IPL_ALLOW], "allow", c->ip_allow,
+	    c->ip_allow_file, err, errsz);
+	rc |= flt_iplist_ip(&g->ip[IPL_DENY], "deny", c->ip_deny,
+	    c->ip_deny_file, err, errsz);
+	rc |= flt_iplist_ip(&g->ip[IPL_ONLY], "only", c->ip_only,
+	    c->ip_only_file, err, errsz);
+	rc |= flt_iplist_sender(&g->sender_allow, "sender_allow",
+	    c->sender_allow, c->sender_allow_file, err, errsz);
+	rc |= flt_iplist_sender(&g->sender_deny, "sender_deny",
+	    c->sender_deny, c->sender_deny_file, err, errsz);
+	if (rc != 0) {
 		flt_iplist_fini(g);
 		*gpriv = NULL;
 		return -1;

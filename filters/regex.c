@@ -103,7 +103,7 @@ flt_regex_compile(struct flt_regex *g, char *err, size_t errsz)
 	PCRE2_SIZE		 off;
 	uint32_t		 opt;
 	size_t			 i;
-	int			 ec;
+	int			 ec, rc = 0;
 
 	g->code = xcalloc(g->set.n, sizeof(*g->code));
 	for (i = 0; i < g->set.n; i++) {
@@ -117,16 +117,17 @@ flt_regex_compile(struct flt_regex *g, char *err, size_t errsz)
 		    opt, &ec, &off, NULL);
 		if (g->code[i] == NULL) {
 			pcre2_get_error_message(ec, msg, sizeof(msg));
-			snprintf(err, errsz, "%s:%u: rule %s: bad pattern at "
-			    "offset %zu: %s", r->file, r->line, r->name,
-			    (size_t)off, (char *)msg);
-			return -1;
+			util_err_append(err, errsz, "%s:%u: rule %s: bad "
+			    "pattern at offset %zu: %s", r->file, r->line,
+			    r->name, (size_t)off, (char *)msg);
+			rc = -1;
+			continue;
 		}
 		/* JIT is an optimisation: without it (W^X systems) the
 		 * interpreter runs the same pattern. */
 		(void)pcre2_jit_compile(g->code[i], PCRE2_JIT_COMPLETE);
 	}
-	return 0;
+	return rc;
 }
 
 /* Score settings from [regex]; the numbers are validated here. */
@@ -135,34 +136,32 @@ flt_regex_settings(struct flt_regex *g, const struct conf *c, char *err,
     size_t errsz)
 {
 	char	*end;
+	int	 rc = 0;
 
 	g->threshold = strtod(c->regex_score_threshold, &end);
 	if (end == c->regex_score_threshold || *end != '\0' ||
 	    !isfinite(g->threshold)) {
-		snprintf(err, errsz, "regex.score_threshold: not a number: "
-		    "'%s'", c->regex_score_threshold);
-		return -1;
+		util_err_append(err, errsz, "regex.score_threshold: not a "
+		    "number: '%s'", c->regex_score_threshold);
+		rc = -1;
 	}
-	if (strcmp(c->regex_score_action, "reject") == 0)
-		g->tag_on_score = 0;
-	else if (strcmp(c->regex_score_action, "tag") == 0)
-		g->tag_on_score = 1;
-	else {
-		snprintf(err, errsz, "regex.score_action: '%s' is neither "
-		    "reject nor tag", c->regex_score_action);
-		return -1;
+	g->tag_on_score = strcmp(c->regex_score_action, "tag") == 0;
+	if (!g->tag_on_score && strcmp(c->regex_score_action, "reject")) {
+		util_err_append(err, errsz, "regex.score_action: '%s' is "
+		    "neither reject nor tag", c->regex_score_action);
+		rc = -1;
 	}
 	if (strchr(c->regex_tag_header, ':') == NULL) {
-		snprintf(err, errsz, "regex.tag_header: '%s' is not "
+		util_err_append(err, errsz, "regex.tag_header: '%s' is not "
 		    "\"Name: value\"", c->regex_tag_header);
-		return -1;
+		rc = -1;
 	}
 	strlcpy(g->tag_header, c->regex_tag_header, sizeof(g->tag_header));
 	g->scan_max = c->regex_body_scan_max;
 	g->mctx = pcre2_match_context_create(NULL);
 	pcre2_set_match_limit(g->mctx, c->regex_match_limit);
 	pcre2_set_depth_limit(g->mctx, c->regex_depth_limit);
-	return 0;
+	return rc;
 }
 
 static int
@@ -174,12 +173,15 @@ flt_regex_init(const struct conf *c, void **gpriv, char *err, size_t errsz)
 
 	*gpriv = g;
 	files = xstrdup(c->regex_rules);
-	for (w = strtok_r(files, ", \t", &save); w != NULL && rc == 0;
+	for (w = strtok_r(files, ", \t", &save); w != NULL;
 	    w = strtok_r(NULL, ", \t", &save))
-		rc = rules_load(w, &g->set, err, errsz);
+		if (rules_load(w, &g->set, err, errsz) == -1)
+			rc = -1;
 	free(files);
-	if (rc == -1 || flt_regex_settings(g, c, err, errsz) == -1 ||
-	    flt_regex_compile(g, err, errsz) == -1) {
+	/* every error of every file and pattern, for postern check */
+	if (flt_regex_settings(g, c, err, errsz) == -1)
+		rc = -1;
+	if (flt_regex_compile(g, err, errsz) == -1 || rc == -1) {
 		flt_regex_fini(g);
 		*gpriv = NULL;
 		return -1;

@@ -54,8 +54,9 @@ struct rules_ctx {
 	const char	*p;		/* the next byte of the line */
 	const char	*end;		/* end of the line, CR(LF) cut */
 	struct ruleset	*set;
-	char		*err;		/* caller's */
+	char		*err;		/* caller's: errors appended */
 	size_t		 errsz;
+	unsigned	 nerr;		/* bad lines so far */
 };
 
 static int	 rules_err(struct rules_ctx *, const char *, ...)
@@ -92,17 +93,14 @@ static void	 rules_clear(struct rule *);
 static int
 rules_err(struct rules_ctx *c, const char *fmt, ...)
 {
+	char	 msg[1024];
 	va_list	 ap;
-	int	 n;
 
-	if (c->err == NULL || c->errsz == 0)
-		return -1;
-	n = snprintf(c->err, c->errsz, "%s:%u: ", c->name, c->line);
-	if (n < 0 || (size_t)n >= c->errsz)
-		return -1;
 	va_start(ap, fmt);
-	vsnprintf(c->err + n, c->errsz - (size_t)n, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	util_err_append(c->err, c->errsz, "%s:%u: %s", c->name, c->line, msg);
+	c->nerr++;
 	return -1;
 }
 
@@ -611,10 +609,9 @@ rules_parse(const char *name, const char *text, size_t len,
 		n = (size_t)(nl - p);
 		if (n > 0 && p[n - 1] == '\r')
 			n--;
-		if (rules_line(&c, p, n) == -1)
-			return -1;
+		(void)rules_line(&c, p, n);	/* a bad line: on to the next */
 	}
-	return 0;
+	return c.nerr > 0 ? -1 : 0;
 }
 
 int
@@ -625,8 +622,7 @@ rules_load(const char *path, struct ruleset *set, char *err, size_t errsz)
 	int	 rc;
 
 	if ((buf = util_read_file(path, &len)) == NULL) {
-		if (err != NULL && errsz > 0)
-			snprintf(err, errsz, "%s: %s", path, strerror(errno));
+		util_err_append(err, errsz, "%s: %s", path, strerror(errno));
 		return -1;
 	}
 	rc = rules_parse(path, buf, len, set, err, errsz);

@@ -76,8 +76,9 @@ struct ruleset {
 
 /*
  * rules_parse - parse text[0..len) named name (for messages and rule.file)
- * and append its rules to *set.  Returns 0, or -1 with "name:line: what is
- * wrong" in err (rules before the error stay in *set).
+ * and append its rules to *set.  Returns 0, or -1 with one "name:line: what
+ * is wrong" line in err for every bad line (appended: err must start as
+ * ""); the good rules stay in *set.
  */
 int	rules_parse(const char *name, const char *text, size_t len,
 	    struct ruleset *set, char *err, size_t errsz);

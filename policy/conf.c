@@ -116,6 +116,8 @@ struct cparse {
 	size_t		 line;		/* 1-based; 0 outside a text */
 	const char	*opt;		/* the -o argument, or NULL */
 	const char	*sect;		/* current [section], from conf_keys */
+	int		 badsect;	/* in a bad [section]: skip its keys */
+	unsigned	 nerr;		/* errors so far, all reported */
 	size_t		 seen[128];	/* line that set each key, 0 = not */
 };
 
@@ -321,13 +323,15 @@ conf_parse(const char *name, const char *text, size_t len,
 
 	if (conf_text(&p, "(default)", conf_default_text,
 	    strlen(conf_default_text)) == -1 ||
-	    conf_defaults_complete(&p) == -1 ||
-	    conf_text(&p, name, text, text == NULL ? 0 : len) == -1)
+	    conf_defaults_complete(&p) == -1)
 		goto fail;
+	/* From here every error is reported: a bad line or -o is skipped. */
+	(void)conf_text(&p, name, text, text == NULL ? 0 : len);
 	for (i = 0; i < noverrides; i++)
-		if (conf_override(&p, overrides[i]) == -1)
-			goto fail;
-	if (conf_finish(&p, name) == -1)
+		(void)conf_override(&p, overrides[i]);
+	if (p.nerr == 0)
+		(void)conf_finish(&p, name);
+	if (p.nerr > 0)
 		goto fail;
 	return p.conf;
 
@@ -411,17 +415,17 @@ conf_err(struct cparse *p, const char *fmt, ...)
 	va_list	 ap;
 	char	 msg[512];
 
-	if (p->err == NULL || p->errsz == 0)
-		return -1;
+	p->nerr++;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (p->opt != NULL)
-		snprintf(p->err, p->errsz, "-o %s: %s", p->opt, msg);
+		util_err_append(p->err, p->errsz, "-o %s: %s", p->opt, msg);
 	else if (p->line > 0)
-		snprintf(p->err, p->errsz, "%s:%zu: %s", p->name, p->line, msg);
+		util_err_append(p->err, p->errsz, "%s:%zu: %s", p->name,
+		    p->line, msg);
 	else
-		snprintf(p->err, p->errsz, "%s: %s", p->name, msg);
+		util_err_append(p->err, p->errsz, "%s: %s", p->name, msg);
 	return -1;
 }
 
@@ -468,7 +472,8 @@ conf_token(char **sp)
 	return s;
 }
 
-/* Each line of text[0..len), in order; stops at the first error. */
+/* Each line of text[0..len), in order; a bad line is reported and
+ * skipped, so every error is reported.  -1 if there was one. */
 static int
 conf_text(struct cparse *p, const char *name, const char *text, size_t len)
 {
@@ -482,14 +487,17 @@ conf_text(struct cparse *p, const char *name, const char *text, size_t len)
 	p->opt = NULL;
 	p->sect = NULL;
 	memset(p->seen, 0, sizeof(p->seen));
-	for (off = 0; off < len && rv == 0; off += n + 1) {
+	p->badsect = 0;
+	for (off = 0; off < len; off += n + 1) {
 		s = text + off;
 		nl = memchr(s, '\n', len - off);
 		n = nl != NULL ? (size_t)(nl - s) : len - off;
 		p->line++;
 		if (memchr(s, '\0', n) != NULL) {
 			rv = conf_err(p, "NUL byte in line");
-			break;
+			if (nl == NULL)
+				break;
+			continue;
 		}
 		if (n + 1 > cap) {
 			cap = n + 1;
@@ -499,7 +507,8 @@ conf_text(struct cparse *p, const char *name, const char *text, size_t len)
 		line[n] = '\0';
 		if (n > 0 && line[n - 1] == '\r')
 			line[n - 1] = '\0';
-		rv = conf_line(p, line);
+		if (conf_line(p, line) == -1)
+			rv = -1;	/* reported; on to the next line */
 		if (nl == NULL)
 			break;
 	}
@@ -518,6 +527,8 @@ conf_line(struct cparse *p, char *line)
 		return 0;
 	if (*s == '[')
 		return conf_section(p, s);
+	if (p->badsect)
+		return 0;
 	if ((eq = strchr(s, '=')) == NULL)
 		return conf_err(p, "missing '=' (use key = value)");
 	*eq = '\0';
@@ -539,9 +550,12 @@ conf_section(struct cparse *p, char *s)
 		return conf_err(p, "junk after ']'");
 	*end = '\0';
 	name = conf_trim(s + 1);
-	if ((sect = conf_section_find(name)) == NULL)
+	if ((sect = conf_section_find(name)) == NULL) {
+		p->badsect = 1;		/* its keys would only add noise */
 		return conf_err(p, "unknown section [%.64s]", name);
+	}
 	p->sect = sect;
+	p->badsect = 0;
 	return 0;
 }
 

@@ -235,21 +235,25 @@ table_load(void *t, table_add_fn add, const char *path, char *err,
 	ssize_t	 len;
 	int	 rc = 0, saved;
 
-	if ((fp = fopen(path, "r")) == NULL)
-		return table_err(err, errsz, "%s: %s", path, strerror(errno));
+	if ((fp = fopen(path, "r")) == NULL) {
+		util_err_append(err, errsz, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	/* A bad line is reported and skipped, so every one is reported. */
 	while ((len = getline(&line, &cap, fp)) != -1) {
 		lineno++;
 		if (table_line(line, (size_t)len, &entry, why,
 		    sizeof(why)) == -1 || (entry != NULL &&
 		    add(t, entry, (uint32_t)lineno, why, sizeof(why)) == -1)) {
-			rc = table_err(err, errsz, "%s:%zu: %s", path, lineno,
+			util_err_append(err, errsz, "%s:%zu: %s", path, lineno,
 			    why);
-			break;
+			rc = -1;
 		}
 	}
-	if (rc == 0 && ferror(fp)) {
+	if (ferror(fp)) {
 		saved = errno != 0 ? errno : EIO;
-		rc = table_err(err, errsz, "%s: %s", path, strerror(saved));
+		util_err_append(err, errsz, "%s: %s", path, strerror(saved));
+		rc = -1;
 	}
 	free(line);
 	fclose(fp);

@@ -35,8 +35,9 @@ int		 iptable_add(struct iptable *, const char *entry, uint32_t tag,
 
 /*
  * iptable_load - add every entry of the file at path; the tag of an entry
- * is its line number.  Returns 0, or -1 with "path:line: what is wrong"
- * (or "path: strerror") in err; entries before the error stay added.
+ * is its line number.  Returns 0, or -1 with one "path:line: what is wrong"
+ * line in err for every bad line (appended: err must start as ""), or
+ * "path: strerror"; the good entries stay added.
  */
 int		 iptable_load(struct iptable *, const char *path, char *err,
 		    size_t errsz);

@@ -88,7 +88,7 @@ main(int argc, char *argv[])
 	struct conf	*conf;
 	struct chain	*chain;
 	const char	*path = NULL;
-	char		 err[1024];
+	static char	 err[65536];	/* every error, for check */
 	size_t		 nov = 0;
 	int		 ch, dump = 0, verbose = 0, trace = 0, check = 0;
 	int		 test = 0;

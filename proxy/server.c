@@ -47,6 +47,7 @@ static struct server_gen *server_gen_new(struct conf *, struct chain *,
 		    char *, size_t);
 static void	server_signal(evutil_socket_t, short, void *);
 static void	server_reload(void);
+static void	server_refused(char *);
 static void	server_drain(void);
 static void	server_grace_over(evutil_socket_t, short, void *);
 static int	server_drop_privileges(const struct conf *, char *, size_t);
@@ -143,7 +144,7 @@ server_run(struct conf *conf, struct chain *chain, const char *conf_path,
 {
 	static const int	 sigs[] = { SIGTERM, SIGINT, SIGHUP };
 	struct event		*ev[nitems(sigs)];
-	char			 err[1024];
+	static char		 err[65536];
 	size_t			 i;
 	int			 rc = 0;
 
@@ -235,6 +236,18 @@ server_session_gone(void)
 		event_base_loopbreak(server_evbase);
 }
 
+/* A refused reload: each error on a line of its own. */
+static void
+server_refused(char *err)
+{
+	char	*line, *save;
+
+	for (line = strtok_r(err, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save))
+		log_warnx("reload refused: %s", line);
+	log_warnx("reload refused: keeping the running configuration");
+}
+
 static void
 server_reload(void)
 {
@@ -250,13 +263,11 @@ server_reload(void)
 	    (chain = chain_new(conf, err, sizeof(err))) == NULL) {
 		if (conf != NULL)
 			conf_unref(conf);
-		log_warnx("reload refused: %s; keeping the running "
-		    "configuration", err);
+		server_refused(err);
 		return;
 	}
 	if ((g = server_gen_new(conf, chain, err, sizeof(err))) == NULL) {
-		log_warnx("reload refused: %s; keeping the running "
-		    "configuration", err);
+		server_refused(err);
 		return;
 	}
 	if (conf->nlisten != old->nlisten)

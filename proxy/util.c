@@ -7,6 +7,7 @@
  *	Out of memory is fatal (fatalx), never returned.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +85,24 @@ strlcat(char *dst, const char *src, size_t dsize)
 	if (dlen == dsize)
 		return dlen + strlen(src);
 	return dlen + strlcpy(dst + dlen, src, dsize - dlen);
+}
+
+void
+util_err_append(char *err, size_t errsz, const char *fmt, ...)
+{
+	size_t	 len;
+	va_list	 ap;
+
+	if (err == NULL || errsz == 0)
+		return;
+	len = strnlen(err, errsz);
+	if (len >= errsz - 1)
+		return;
+	if (len > 0)
+		err[len++] = '\n';
+	va_start(ap, fmt);
+	vsnprintf(err + len, errsz - len, fmt, ap);
+	va_end(ap);
 }
 
 char *

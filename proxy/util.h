@@ -20,6 +20,14 @@ char	*xstrndup(const char *, size_t);
 size_t	 strlcpy(char *, const char *, size_t);
 size_t	 strlcat(char *, const char *, size_t);
 
+/*
+ * util_err_append - add one error message to err (size errsz): after a
+ * newline when err already holds one, so a checker can report every error;
+ * truncated safely.  err must start as "".
+ */
+void	util_err_append(char *err, size_t errsz, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+
 /* util_read_file - the whole file at path ("-" = standard input),
  * NUL-terminated, its length in *lenp; NULL with errno. */
 char	*util_read_file(const char *path, size_t *lenp);

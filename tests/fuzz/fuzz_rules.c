@@ -123,6 +123,7 @@ fuzz_roundtrip(const struct ruleset *set)
 	for (i = 0; i < set->n; i++)
 		fuzz_print(fp, &set->rules[i]);
 	fclose(fp);
+	err[0] = '\0';
 	if (rules_parse("fuzz", s, len, &again, err, sizeof(err)) == -1 ||
 	    again.n != set->n) {
 		fprintf(stderr, "printed rules do not parse: %s\n%s", err, s);
@@ -153,9 +154,11 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct ruleset	 set = { NULL, 0 };
-	char		 err[512], want[128];
+	static char	 err[65536];
+	char		 want[128];
 	size_t		 i, n;
 
+	err[0] = '\0';
 	rules_parse("fuzz", (const char *)data, size, &set, err, sizeof(err));
 	for (i = 0; i < set.n; i++)
 		fuzz_check(&set.rules[i]);
@@ -164,9 +167,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		snprintf(want, sizeof(want), "fuzz:%u: rule %s already defined "
 		    "at fuzz:%u", set.rules[0].line, set.rules[0].name,
 		    set.rules[0].line);
+		/* every rule again is a duplicate, reported among the
+		 * errors; the set does not change */
+		err[0] = '\0';
 		if (rules_parse("fuzz", (const char *)data, size, &set, err,
 		    sizeof(err)) != -1 || set.n != n ||
-		    strcmp(err, want) != 0) {
+		    (strstr(err, want) == NULL &&
+		    strlen(err) < sizeof(err) - 512)) {	/* not cut off */
 			fprintf(stderr, "second parse: '%s', want '%s'\n", err,
 			    want);
 			abort();

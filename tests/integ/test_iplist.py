@@ -191,3 +191,25 @@ def test_check_command(postern_bin, workdir):
     rc, out = _check(postern_bin, "filters.chain=iplist",
                      "iplist.sender_allow_file=" + path)
     assert rc == 1 and "%s:2: " % path in out, out
+
+
+def test_check_reports_every_error(postern_bin, workdir):
+    """postern check goes on after an error: every bad list entry, rule
+    and pattern is reported with its file and line, and it exits 1."""
+    deny = os.path.join(workdir, "deny.txt")
+    rules = os.path.join(workdir, "bad.rules")
+    with open(deny, "w") as fp:
+        fp.write("192.0.2.0/24\nbogus\n10.0.0.1/8\n")
+    with open(rules, "w") as fp:
+        fp.write("A body /ok/ score 1\nB body /(/ score 1\nC helo /x/\n")
+    rc, out = _check(postern_bin, "filters.chain=iplist regex",
+                     "iplist.deny_file=" + deny,
+                     "iplist.sender_deny=ok@example.org, bad@",
+                     "regex.rules=" + rules)
+    assert rc == 1, out
+    for want in ("%s:2: not an IP address or network: 'bogus'" % deny,
+                 "%s:3: host bits set below the /8 prefix" % deny,
+                 "iplist.sender_deny: 'bad@': ",
+                 "%s:3: expected an action" % rules,
+                 "%s:2: rule B: bad pattern at offset" % rules):
+        assert want in out, (want, out)

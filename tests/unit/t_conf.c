@@ -812,9 +812,30 @@ t_refcnt(void)
 	    "NULL err buffer is fine");
 }
 
+/* Every error is reported, one a line; a bad section's keys add none. */
+static void
+t_every_error(void)
+{
+	char *const	 ov[] = { "proxy.nosuch=1" };
+
+	ok(parse_ov("[proxy]\nidle_timeout = 5x\nmax_recipients = 0\n"
+	    "[nope]\nwhatever = 1\n[log]\nlevel = loud\n", ov, 1) == NULL,
+	    "several errors");
+	is_str(errbuf, "t.conf:2: bad duration '5x' for proxy.idle_timeout "
+	    "(use s, m or h)\n"
+	    "t.conf:3: value out of range (1..100000) for "
+	    "proxy.max_recipients: '0'\n"
+	    "t.conf:4: unknown section [nope]\n"
+	    "t.conf:7: bad value 'loud' for log.level (use error, warning, info "
+	    "or debug)\n"
+	    "-o proxy.nosuch=1: unknown key 'nosuch' in section [proxy]",
+	    "all of them, in order");
+}
+
 int
 main(void)
 {
+	t_every_error();
 	t_defaults();
 	t_durations();
 	t_sizes();

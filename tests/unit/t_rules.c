@@ -18,8 +18,9 @@
 #include "tap.h"
 #include "util.h"
 
-#define PARSE(set, lit)	rules_parse("t.rules", (lit), sizeof(lit) - 1, \
-			    (set), err, sizeof(err))
+/* Errors are appended to err: every call starts it afresh. */
+#define PARSE(set, lit)	(err[0] = '\0', rules_parse("t.rules", (lit), \
+			    sizeof(lit) - 1, (set), err, sizeof(err)))
 
 static char	 err[512];
 
@@ -283,22 +284,30 @@ t_sets(void)
 	    "d body /5/ accept\n"), -1, "duplicate across calls");
 	is_str(err, "t.rules:3: rule a already defined at t.rules:1",
 	    "duplicate message");
-	is_int(set.n, 3, "rules before the error stay");
+	is_int(set.n, 4, "the good rules around the bad line stay");
 	is_str(set.rules[2].name, "c", "the rule before the error");
 	is_int(set.rules[2].line, 2, "its line");
+	is_str(set.rules[3].name, "d", "the rule after the error");
+	err[0] = '\0';
 	is_int(rules_parse("other.rules", "x raw /y/ accept\nb mail /z/ "
 	    "accept", 31, &set, err, sizeof(err)), -1, "duplicate, other file");
 	is_str(err, "other.rules:2: rule b already defined at t.rules:2",
 	    "duplicate names the first file");
-	is_str(set.rules[3].file, "other.rules", "file of the later rule");
+	is_str(set.rules[4].file, "other.rules", "file of the later rule");
 	for (i = 0; i < 1000; i++) {
 		snprintf(name, sizeof(name), "n%zu body /x/ accept", i);
 		if (rules_parse("many", name, strlen(name), &set, err,
 		    sizeof(err)) == -1)
 			good = 0;
 	}
-	ok(good && set.n == 1004, "1000 more rules, one call each");
-	is_str(set.rules[1003].name, "n999", "the last of them");
+	ok(good && set.n == 1005, "1000 more rules, one call each");
+	is_str(set.rules[1004].name, "n999", "the last of them");
+	err[0] = '\0';
+	is_int(PARSE(&set, "e body /1/ accept\nbad1 body x\nf body /2/ accept\n"
+	    "bad2 helo /3/ score\n"), -1, "two bad lines");
+	is_str(err, "t.rules:2: expected a /pattern/ after the field, not 'x'\n"
+	    "t.rules:4: missing number after score (e.g. 2.5, -1, +0.5)",
+	    "every bad line reported");
 	rules_free(&set);
 	ok(set.rules == NULL && set.n == 0, "rules_free zeroes the set");
 	rules_free(&set);
@@ -544,6 +553,7 @@ t_limits(void)
 	is_str(fails(big, strlen(big)), big + 200, "long tail quoted");
 
 	/* A small err buffer is cut, NUL-terminated. */
+	q[0] = '\0';
 	ok(rules_parse("rules.conf", "r x", 3, &(struct ruleset){ NULL, 0 },
 	    q, 12) == -1 && strcmp(q, "rules.conf:") == 0, "short errsz");
 }
@@ -566,7 +576,7 @@ t_load(void)
 {
 	static char	 tdir[] = "/tmp/t_rules.XXXXXX";
 	struct ruleset	 set = { NULL, 0 };
-	char		 path[128], want[512];
+	char		 path[128], want[1024];
 	const char	*rf = "# test\r\nspam body /viagra/i score 2.5 "
 			    "# x\r\n\r\nbad header:Subject /^\\[SPAM\\]/ "
 			    "reject 550 5.7.1 \"Spam\"\r\n";
@@ -575,6 +585,7 @@ t_load(void)
 		abort();
 	snprintf(path, sizeof(path), "%s/a.rules", tdir);
 	mkfile(path, rf, strlen(rf));
+	err[0] = '\0';
 	is_int(rules_load(path, &set, err, sizeof(err)), 0, "load a file");
 	is_int(set.n, 2, "two rules");
 	if (set.n == 2) {
@@ -583,10 +594,12 @@ t_load(void)
 		is_str(set.rules[1].pattern, "^\\[SPAM\\]", "pattern loaded");
 		is_str(set.rules[1].text, "Spam", "text loaded");
 	}
+	err[0] = '\0';
 	is_int(rules_load(path, &set, err, sizeof(err)), -1, "load again");
 	snprintf(want, sizeof(want), "%s:2: rule spam already defined at "
-	    "%s:2", path, path);
-	is_str(err, want, "duplicate across files");
+	    "%s:2\n%s:4: rule bad already defined at %s:4", path, path, path,
+	    path);
+	is_str(err, want, "duplicates across files, each reported");
 	rules_free(&set);
 
 	t_load_big(tdir);
@@ -612,6 +625,7 @@ t_load_big(const char *tdir)
 	len += (size_t)snprintf(text + len, cap - len, "last body /x/ x\n");
 	snprintf(path, sizeof(path), "%s/big.rules", tdir);
 	mkfile(path, text, len);
+	err[0] = '\0';
 	is_int(rules_load(path, &set, err, sizeof(err)), -1, "big file");
 	is_int(set.n, 20000, "20000 rules before the error");
 	snprintf(want, sizeof(want), "%s:20001: unknown action 'x' (reject, "
@@ -629,15 +643,18 @@ t_load_errors(const char *tdir)
 	char		 path[128], want[512];
 
 	snprintf(path, sizeof(path), "%s/missing.rules", tdir);
+	err[0] = '\0';
 	is_int(rules_load(path, &set, err, sizeof(err)), -1, "missing file");
 	snprintf(want, sizeof(want), "%s: %s", path, strerror(ENOENT));
 	is_str(err, want, "missing file message");
+	err[0] = '\0';
 	is_int(rules_load(tdir, &set, err, sizeof(err)), -1, "a directory");
 	snprintf(want, sizeof(want), "%s: %s", tdir, strerror(EISDIR));
 	is_str(err, want, "directory message");
 	is_int(set.n, 0, "set untouched");
 	snprintf(path, sizeof(path), "%s/empty.rules", tdir);
 	mkfile(path, "", 0);
+	err[0] = '\0';
 	is_int(rules_load(path, &set, err, sizeof(err)), 0, "empty file");
 	unlink(path);
 }

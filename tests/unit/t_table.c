@@ -489,6 +489,7 @@ test_load(void)
 	const char	*p;
 
 	p = mkfile("good", text, sizeof(text) - 1);
+	err[0] = '\0';
 	is_int(iptable_load(t, p, err, sizeof(err)), 0, "load good file");
 	is_int(iptable_count(t), 5, "five entries");
 	is_int(lk(t, "192.0.2.5"), 3, "tag is line 3");
@@ -501,16 +502,28 @@ test_load(void)
 
 	t = iptable_new();
 	p = MKFILE("bad", "192.0.2.1\n\n# c\nbogus # comment\n10.0.0.0/8\n");
+	err[0] = '\0';
 	is_int(iptable_load(t, p, err, sizeof(err)), -1, "bad entry fails");
 	snprintf(want, sizeof(want), "%s:4: not an IP address or network: "
 	    "'bogus'", p);
 	is_str(err, want, "error has path:line");
-	is_int(iptable_count(t), 1, "entries before the error stay");
-	is_int(lk(t, "10.0.0.1"), -1, "entries after it do not");
+	is_int(iptable_count(t), 2, "good entries around the error stay");
+	is_int(lk(t, "10.0.0.1"), 5, "an entry after the bad line is loaded");
+	iptable_free(t);
+
+	t = iptable_new();
+	p = MKFILE("bad2", "nope\n192.0.2.0/24\n192.0.2.1/24\n");
+	err[0] = '\0';
+	is_int(iptable_load(t, p, err, sizeof(err)), -1, "two bad lines");
+	snprintf(want, sizeof(want), "%s:1: not an IP address or network: "
+	    "'nope'\n%s:3: host bits set below the /24 prefix: did you mean "
+	    "192.0.2.0/24?", p, p);
+	is_str(err, want, "every bad line reported, one a line");
 	iptable_free(t);
 
 	t = iptable_new();
 	p = MKFILE("two", "192.0.2.1\n192.0.2.2 192.0.2.3 # x\n");
+	err[0] = '\0';
 	is_int(iptable_load(t, p, err, sizeof(err)), -1, "two entries fail");
 	snprintf(want, sizeof(want), "%s:2: one entry a line: '192.0.2.2' "
 	    "is followed by '192.0.2.3'", p);
@@ -519,6 +532,7 @@ test_load(void)
 
 	t = iptable_new();
 	p = MKFILE("hash", "192.0.2.1#x\n");
+	err[0] = '\0';
 	is_int(iptable_load(t, p, err, sizeof(err)), -1, "# inside entry");
 	snprintf(want, sizeof(want), "%s:1: not an IP address or network: "
 	    "'192.0.2.1#x'", p);
@@ -527,6 +541,7 @@ test_load(void)
 
 	t = iptable_new();
 	p = MKFILE("host", "\r\n192.0.2.1/24\r\n");
+	err[0] = '\0';
 	is_int(iptable_load(t, p, err, sizeof(err)), -1, "host bits in file");
 	snprintf(want, sizeof(want), "%s:2: host bits set below the /24 "
 	    "prefix: did you mean 192.0.2.0/24?", p);
@@ -535,6 +550,7 @@ test_load(void)
 
 	t = iptable_new();
 	p = MKFILE("nul", "192.0.2.1\n19\0002.0.2.2\n");
+	err[0] = '\0';
 	is_int(iptable_load(t, p, err, sizeof(err)), -1, "NUL byte fails");
 	snprintf(want, sizeof(want), "%s:2: NUL byte in line", p);
 	is_str(err, want, "NUL byte message");
@@ -559,6 +575,7 @@ test_load_long(void)
 	memcpy(big + n + 1, "192.0.2.0/24\n", 13);
 	t = iptable_new();
 	p = mkfile("long", big, n + 14);
+	err[0] = '\0';
 	is_int(iptable_load(t, p, err, sizeof(err)), 0, "long comment line");
 	is_int(lk(t, "192.0.2.1"), 2, "entry after it");
 	iptable_free(t);
@@ -566,6 +583,7 @@ test_load_long(void)
 	big[1] = 'z';
 	t = iptable_new();
 	p = mkfile("longbad", big, n + 14);
+	err[0] = '\0';
 	is_int(iptable_load(t, p, err, sizeof(err)), -1, "long bad line");
 	ok(strstr(err, ":1: not an IP address or network: 'yzxxx") != NULL,
 	    "long line error: %.80s", err);
@@ -576,13 +594,16 @@ test_load_long(void)
 
 	t = iptable_new();
 	snprintf(want, sizeof(want), "%s/missing", tdir);
+	err[0] = '\0';
 	is_int(iptable_load(t, want, err, sizeof(err)), -1, "missing file");
 	strlcat(want, ": No such file or directory", sizeof(want));
 	is_str(err, want, "missing file message");
+	err[0] = '\0';
 	is_int(iptable_load(t, tdir, err, sizeof(err)), -1, "directory");
 	snprintf(want, sizeof(want), "%s: Is a directory", tdir);
 	is_str(err, want, "directory message");
 	p = MKFILE("empty", "");
+	err[0] = '\0';
 	is_int(iptable_load(t, p, err, sizeof(err)), 0, "empty file");
 	is_int(iptable_count(t), 0, "empty file adds nothing");
 	iptable_free(t);
@@ -759,6 +780,7 @@ test_addr_load(void)
 	const char	*p;
 
 	p = mkfile("senders", text, sizeof(text) - 1);
+	err[0] = '\0';
 	is_int(addrtable_load(t, p, err, sizeof(err)), 0, "load senders");
 	is_int(addrtable_count(t), 5, "five senders");
 	is_int(alk(t, "spammer@example.com"), 3, "line 3");
@@ -770,17 +792,20 @@ test_addr_load(void)
 
 	t = addrtable_new();
 	p = MKFILE("senders-bad", "ok.example\n\nbad_domain.example\n");
+	err[0] = '\0';
 	is_int(addrtable_load(t, p, err, sizeof(err)), -1, "bad sender file");
 	snprintf(want, sizeof(want), "%s:3: character '_' not allowed in "
 	    "domain: 'bad_domain.example'", p);
 	is_str(err, want, "sender error has path:line");
 	is_int(addrtable_count(t), 1, "entries before the error stay");
 	p = MKFILE("senders-two", "a@b.example c@d.example\n");
+	err[0] = '\0';
 	is_int(addrtable_load(t, p, err, sizeof(err)), -1, "two senders");
 	snprintf(want, sizeof(want), "%s:1: one entry a line: 'a@b.example' "
 	    "is followed by 'c@d.example'", p);
 	is_str(err, want, "one sender a line");
 	snprintf(want, sizeof(want), "%s/none", tdir);
+	err[0] = '\0';
 	is_int(addrtable_load(t, want, err, sizeof(err)), -1, "missing file");
 	strlcat(want, ": No such file or directory", sizeof(want));
 	is_str(err, want, "missing sender file message");
