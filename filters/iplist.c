@@ -182,13 +182,26 @@ flt_iplist_where(char *buf, size_t bufsz, const char *file,
 		snprintf(buf, bufsz, "%s:%u", file, tag);
 }
 
+/* Refuse as the list's action says: code5 5.7.1, or code4 4.7.1. */
+static enum fv
+flt_iplist_refuse(struct fctx *fx, enum conf_action a, const char *code5,
+    const char *code4, const char *text)
+{
+	if (a == CONF_ACTION_TEMPFAIL) {
+		fctx_reply(fx, code4, "4.7.1", "%s, try again later", text);
+		return FV_TEMPFAIL;
+	}
+	fctx_reply(fx, code5, "5.7.1", "%s", text);
+	return FV_REJECT;
+}
+
 static enum fv
 flt_iplist_connect(struct fctx *fx, const char *host,
     const struct sockaddr *sa)
 {
 	struct flt_iplist	*g = fctx_gpriv(fx);
 	uint32_t		 tag;
-	char			 where[300];
+	char			 where[300], text[400];
 
 	if (g->ip[IPL_ALLOW] != NULL &&
 	    iptable_lookup(g->ip[IPL_ALLOW], sa, &tag)) {
@@ -202,16 +215,18 @@ flt_iplist_connect(struct fctx *fx, const char *host,
 		flt_iplist_where(where, sizeof(where), g->ipfile[IPL_DENY],
 		    "deny", tag);
 		fctx_result(fx, "deny(%s)", where);
-		fctx_reply(fx, "554", "5.7.1", "Client %s is on the deny list",
+		snprintf(text, sizeof(text), "Client %s is on the deny list",
 		    host);
-		return FV_REJECT;
+		return flt_iplist_refuse(fx, fctx_conf(fx)->ip_deny_action,
+		    "554", "421", text);
 	}
 	if (g->ip[IPL_ONLY] != NULL &&
 	    !iptable_lookup(g->ip[IPL_ONLY], sa, &tag)) {
 		fctx_result(fx, "not-only");
-		fctx_reply(fx, "554", "5.7.1", "Client %s is not allowed to "
-		    "use this server", host);
-		return FV_REJECT;
+		snprintf(text, sizeof(text), "Client %s is not allowed to use "
+		    "this server", host);
+		return flt_iplist_refuse(fx, fctx_conf(fx)->ip_only_action,
+		    "554", "421", text);
 	}
 	return FV_CONTINUE;
 }
@@ -221,7 +236,7 @@ flt_iplist_envfrom(struct fctx *fx, const char *addr, char *const *params)
 {
 	struct flt_iplist	*g = fctx_gpriv(fx);
 	uint32_t		 tag;
-	char			 where[300];
+	char			 where[300], text[400];
 
 	(void)params;
 	if (g->sender_allow != NULL &&
@@ -236,9 +251,10 @@ flt_iplist_envfrom(struct fctx *fx, const char *addr, char *const *params)
 		flt_iplist_where(where, sizeof(where), g->sdeny_file,
 		    "sender_deny", tag);
 		fctx_result(fx, "sender-deny(%s)", where);
-		fctx_reply(fx, "550", "5.7.1", "Sender <%s> is on the deny "
+		snprintf(text, sizeof(text), "Sender <%.300s> is on the deny "
 		    "list", addr);
-		return FV_REJECT;
+		return flt_iplist_refuse(fx, fctx_conf(fx)->sender_deny_action,
+		    "550", "451", text);
 	}
 	return FV_CONTINUE;
 }

@@ -211,6 +211,11 @@ static const struct conf_enum conf_enum_bool[] = {
 	{ "true", 1 }, { "false", 0 }, { "1", 1 }, { "0", 0 }, { NULL, 0 }
 };
 
+static const struct conf_enum conf_enum_action[] = {
+	{ "reject", CONF_ACTION_REJECT }, { "tempfail", CONF_ACTION_TEMPFAIL },
+	{ NULL, 0 }
+};
+
 static const struct conf_enum conf_enum_bare[] = {
 	{ "reject", CONF_BARE_REJECT }, { "normalise", CONF_BARE_NORMALISE },
 	{ "normalize", CONF_BARE_NORMALISE }, { NULL, 0 }
@@ -281,12 +286,16 @@ static const struct conf_key conf_keys[] = {
 	STR("iplist", "allow_file", ip_allow_file),
 	STR("iplist", "deny", ip_deny),
 	STR("iplist", "deny_file", ip_deny_file),
+	ENUM("iplist", "deny_action", ip_deny_action, conf_enum_action),
 	STR("iplist", "only", ip_only),
 	STR("iplist", "only_file", ip_only_file),
+	ENUM("iplist", "only_action", ip_only_action, conf_enum_action),
 	STR("iplist", "sender_allow", sender_allow),
 	STR("iplist", "sender_allow_file", sender_allow_file),
 	STR("iplist", "sender_deny", sender_deny),
 	STR("iplist", "sender_deny_file", sender_deny_file),
+	ENUM("iplist", "sender_deny_action", sender_deny_action,
+	    conf_enum_action),
 	STR("regex", "rules", regex_rules),
 	STR("regex", "score_threshold", regex_score_threshold),
 	STR("regex", "score_action", regex_score_action),

@@ -21,6 +21,11 @@ enum conf_bare_newline {
 	CONF_BARE_NORMALISE,	/* rewrite them to CRLF and go on */
 };
 
+enum conf_action {
+	CONF_ACTION_REJECT,	/* 5xx */
+	CONF_ACTION_TEMPFAIL,	/* 4xx: try again later */
+};
+
 enum conf_log_format {
 	CONF_LOG_PLAIN,
 	CONF_LOG_JSON,
@@ -68,12 +73,15 @@ struct conf {
 	char		 ip_allow_file[256];
 	char		 ip_deny[4096];
 	char		 ip_deny_file[256];
+	enum conf_action ip_deny_action;
 	char		 ip_only[4096];
 	char		 ip_only_file[256];
+	enum conf_action ip_only_action;
 	char		 sender_allow[4096];
 	char		 sender_allow_file[256];
 	char		 sender_deny[4096];
 	char		 sender_deny_file[256];
+	enum conf_action sender_deny_action;
 
 	/* [regex] */
 	char		 regex_rules[1024];	/* rule files */

@@ -213,3 +213,18 @@ def test_check_reports_every_error(postern_bin, workdir):
                  "%s:3: expected an action" % rules,
                  "%s:2: rule B: bad pattern at offset" % rules):
         assert want in out, (want, out)
+
+
+def test_tempfail_actions(proxy):
+    """deny_action/sender_deny_action = tempfail: 4xx instead of 5xx."""
+    p, f = iplist(proxy, deny="127.0.0.5", deny_action="tempfail",
+                  sender_deny="later@example.net",
+                  sender_deny_action="tempfail")
+    g = greeting_from(p, "127.0.0.5")
+    assert g.code == 421 and g.text.startswith("4.7.1 Client 127.0.0.5 "
+                                               "is on the deny list"), g
+    with SmtpClient(p.port) as c:
+        c.ehlo()
+        r = c.cmd("MAIL FROM:<later@example.net>")
+        assert r.code == 451 and r.text.startswith("4.7.1 Sender"), r
+        assert "try again later" in r.text
