@@ -57,53 +57,19 @@ const struct filter_ops flt_iplist_ops = {
 	.envfrom = flt_iplist_envfrom,
 };
 
-/* Add each comma/space separated entry of inline to t (tag 0). */
-static int
-flt_iplist_inline(void *t, int (*add)(void *, const char *, uint32_t,
-    char *, size_t), const char *key, const char *inline_list, char *err,
-    size_t errsz)
-{
-	char	*copy, *w, *save;
-	char	 why[512];
-	int	 rc = 0;
-
-	copy = xstrdup(inline_list);
-	for (w = strtok_r(copy, ", \t", &save); w != NULL;
-	    w = strtok_r(NULL, ", \t", &save))
-		if (add(t, w, 0, why, sizeof(why)) == -1) {
-			util_err_append(err, errsz, "iplist.%s: '%s': %s", key,
-			    w, why);
-			rc = -1;
-		}
-	free(copy);
-	return rc;
-}
-
-static int
-flt_iplist_ipadd(void *t, const char *e, uint32_t tag, char *err,
-    size_t errsz)
-{
-	return iptable_add(t, e, tag, err, errsz);
-}
-
-static int
-flt_iplist_addradd(void *t, const char *e, uint32_t tag, char *err,
-    size_t errsz)
-{
-	return addrtable_add(t, e, tag, err, errsz);
-}
-
 /* One IP list from its inline entries and its file; NULL when neither. */
 static int
 flt_iplist_ip(struct iptable **tp, const char *key, const char *inl,
     const char *file, char *err, size_t errsz)
 {
+	char	 label[64];
 	int	 rc;
 
 	if (inl[0] == '\0' && file[0] == '\0')
 		return 0;
 	*tp = iptable_new();
-	rc = flt_iplist_inline(*tp, flt_iplist_ipadd, key, inl, err, errsz);
+	snprintf(label, sizeof(label), "iplist.%s", key);
+	rc = iptable_add_list(*tp, inl, label, err, errsz);
 	if (file[0] != '\0' && iptable_load(*tp, file, err, errsz) == -1)
 		rc = -1;
 	return rc;
@@ -113,12 +79,14 @@ static int
 flt_iplist_sender(struct addrtable **tp, const char *key, const char *inl,
     const char *file, char *err, size_t errsz)
 {
+	char	 label[64];
 	int	 rc;
 
 	if (inl[0] == '\0' && file[0] == '\0')
 		return 0;
 	*tp = addrtable_new();
-	rc = flt_iplist_inline(*tp, flt_iplist_addradd, key, inl, err, errsz);
+	snprintf(label, sizeof(label), "iplist.%s", key);
+	rc = addrtable_add_list(*tp, inl, label, err, errsz);
 	if (file[0] != '\0' && addrtable_load(*tp, file, err, errsz) == -1)
 		rc = -1;
 	return rc;

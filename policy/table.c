@@ -260,6 +260,28 @@ table_load(void *t, table_add_fn add, const char *path, char *err,
 	return rc;
 }
 
+/* Every comma/blank separated entry of list (tag 0); each bad one is
+ * reported as "label: 'entry': why". */
+static int
+table_add_list(void *t, table_add_fn add, const char *list,
+    const char *label, char *err, size_t errsz)
+{
+	char	*copy, *w, *save;
+	char	 why[512];
+	int	 rc = 0;
+
+	copy = xstrdup(list);
+	for (w = strtok_r(copy, ", \t", &save); w != NULL;
+	    w = strtok_r(NULL, ", \t", &save))
+		if (add(t, w, 0, why, sizeof(why)) == -1) {
+			util_err_append(err, errsz, "%s: '%s': %s", label, w,
+			    why);
+			rc = -1;
+		}
+	free(copy);
+	return rc;
+}
+
 static int
 table_ipadd(void *t, const char *entry, uint32_t tag, char *err,
     size_t errsz)
@@ -602,6 +624,13 @@ iptable_load(struct iptable *t, const char *path, char *err, size_t errsz)
 	return table_load(t, table_ipadd, path, err, errsz);
 }
 
+int
+iptable_add_list(struct iptable *t, const char *list, const char *label,
+    char *err, size_t errsz)
+{
+	return table_add_list(t, table_ipadd, list, label, err, errsz);
+}
+
 size_t
 iptable_count(const struct iptable *t)
 {
@@ -863,6 +892,13 @@ addrtable_load(struct addrtable *t, const char *path, char *err,
     size_t errsz)
 {
 	return table_load(t, table_addradd, path, err, errsz);
+}
+
+int
+addrtable_add_list(struct addrtable *t, const char *list, const char *label,
+    char *err, size_t errsz)
+{
+	return table_add_list(t, table_addradd, list, label, err, errsz);
 }
 
 size_t

@@ -42,6 +42,14 @@ int		 iptable_add(struct iptable *, const char *entry, uint32_t tag,
 int		 iptable_load(struct iptable *, const char *path, char *err,
 		    size_t errsz);
 
+/*
+ * iptable_add_list - add every comma/blank separated entry of list with tag
+ * 0 (entries given in the configuration).  Returns 0, or -1 with a line
+ * "label: 'entry': what is wrong" appended to err for each bad entry.
+ */
+int		 iptable_add_list(struct iptable *, const char *list,
+		    const char *label, char *err, size_t errsz);
+
 /* iptable_count - entries added (duplicates included). */
 size_t		 iptable_count(const struct iptable *);
 
@@ -68,6 +76,8 @@ int		 addrtable_add(struct addrtable *, const char *entry,
 		    uint32_t tag, char *err, size_t errsz);
 int		 addrtable_load(struct addrtable *, const char *path,
 		    char *err, size_t errsz);
+int		 addrtable_add_list(struct addrtable *, const char *list,
+		    const char *label, char *err, size_t errsz);
 size_t		 addrtable_count(const struct addrtable *);
 /*
  * addrtable_lookup - is the envelope sender addr ("" = null sender) in the

@@ -470,6 +470,30 @@ test_random(void)
 	iptable_free(t);
 }
 
+/* Inline lists from the configuration. */
+static void
+test_add_list(void)
+{
+	struct iptable		*t = iptable_new();
+	struct addrtable	*a = addrtable_new();
+	char			 e[512];
+
+	e[0] = '\0';
+	is_int(iptable_add_list(t, "192.0.2.1, bogus\t10.0.0.0/8,,x/1", "lbl",
+	    e, sizeof(e)), -1, "inline list with bad entries");
+	is_str(e, "lbl: 'bogus': not an IP address or network: 'bogus'\n"
+	    "lbl: 'x/1': not an IP address or network: 'x/1'",
+	    "each bad entry reported with the label");
+	is_int(iptable_count(t), 2, "the good ones added");
+	is_int(lk(t, "10.9.9.9"), 0, "inline entries have tag 0");
+	e[0] = '\0';
+	is_int(addrtable_add_list(a, "a@example.org .example.net", "s", e,
+	    sizeof(e)), 0, "inline sender list");
+	is_int(addrtable_count(a), 2, "two senders");
+	iptable_free(t);
+	addrtable_free(a);
+}
+
 static void
 test_load(void)
 {
@@ -828,6 +852,7 @@ main(void)
 	test_v6();
 	test_errors();
 	test_random();
+	test_add_list();
 	test_load();
 	test_load_long();
 	test_addr();
