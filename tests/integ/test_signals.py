@@ -144,9 +144,9 @@ def test_unknown_proxy_user_refuses_to_start(fakemta, postern):
 
 
 def test_reload_rules_under_load_drops_nothing(sink, postern, workdir):
-    """SIGHUP while 20 sessions send 2000 messages: rule sets swap (and a
-    broken one is refused) without failing a single transaction; sessions
-    in flight keep the set they started with."""
+    """SIGHUP again and again while 20 sessions send 3000 messages: rule
+    sets swap (and a broken one is refused) without failing a single
+    transaction; sessions in flight keep the set they started with."""
     rules = os.path.join(workdir, "live.rules")
     conf = os.path.join(workdir, "postern.conf")
     sets = ["A body /zzz-never-matches-a/ score 1\n",
@@ -157,27 +157,39 @@ def test_reload_rules_under_load_drops_nothing(sink, postern, workdir):
     s = sink("-m", "1000")
     p = postern(s.port, config=conf, max_connections_per_ip="100")
     load = subprocess.Popen(
-        ["smtp-source", "-d", "-s", "20", "-m", "2000", "-l", "2048",
+        ["smtp-source", "-d", "-s", "20", "-m", "3000", "-l", "2048",
          "-f", "load@example.org", "-t", "rcpt@example.com",
          "127.0.0.1:%d" % p.port],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         stdin=subprocess.DEVNULL)
+    good = bad = 0
     try:
-        for i in range(6):                  # bounded: six reloads
+        # reload for as long as the load runs (bounded: 200 reloads)
+        for i in range(200):
+            if load.poll() is not None:
+                break
             write(rules, sets[i % 3])
+            mark = len(p.log())
             p.signal(signal.SIGHUP)
-            time.sleep(0.1)
-        still_loading = load.poll() is None
+            if i % 3 == 2:
+                bad += 1
+            else:
+                good += 1
+            p.wait_log(r"(configuration reloaded|keeping the running)",
+                       timeout=10, start=mark)
+            time.sleep(0.05)
         out, err = load.communicate(timeout=120)
     finally:
         if load.poll() is None:
             load.kill()
             load.wait(10)
-    assert still_loading, "the load ended before the reloads: not a test"
+    assert good >= 2 and bad >= 1, "too few reloads during the load"
     assert load.returncode == 0, (out[-2000:], err[-2000:])
-    assert len(s.wait_count(2000, timeout=30)) == 2000
+    assert len(s.wait_count(3000, timeout=30)) == 3000
+    time.sleep(0.5)
     log = p.log()
-    assert log.count("configuration reloaded") == 4, log[-3000:]
-    assert log.count("keeping the running configuration") == 2, log[-3000:]
+    assert log.count("configuration reloaded") == good, log[-3000:]
+    assert log.count("keeping the running configuration") == bad, \
+        log[-3000:]
     assert "rule BROKEN: bad pattern" in log
     assert p.proc.alive()
