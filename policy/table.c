@@ -178,7 +178,7 @@ table_quote(const char *s, char *buf, size_t sz)
 {
 	size_t	 i;
 
-	for (i = 0; s[i] != '\0' && i < TABLE_QUOTE && i + 4 < sz; i++)
+	for (i = 0; i < TABLE_QUOTE && i + 4 < sz && s[i] != '\0'; i++)
 		buf[i] = ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) ?
 		    '?' : s[i];
 	buf[i] = '\0';

@@ -46,6 +46,9 @@ static int	dryrun_stage(struct dryrun *, const char *, enum decide_stage,
 		    enum fv);
 static int	dryrun_content(struct dryrun *, const unsigned char *, size_t,
 		    const struct conf *);
+static int	dryrun_envelope(struct dryrun *, const struct dryrun_env *,
+		    const struct sockaddr *);
+static int	dryrun_addr(const char *, struct sockaddr_storage *);
 
 static void
 dryrun_resumed(void *arg, enum fv v)
@@ -136,6 +139,55 @@ dryrun_content(struct dryrun *d, const unsigned char *msg, size_t len,
 	return go;
 }
 
+/* Connect to DATA; 1 if the message goes on to its content. */
+static int
+dryrun_envelope(struct dryrun *d, const struct dryrun_env *env,
+    const struct sockaddr *sa)
+{
+	char	*noparams[] = { NULL }, what[600];
+	int	 go, nok = 0, k;
+
+	snprintf(what, sizeof(what), "connect %s", env->client);
+	go = dryrun_stage(d, what, DECIDE_CONNECT, chain_connect(d->cs,
+	    env->client, sa));
+	if (go) {
+		snprintf(what, sizeof(what), "helo %s", env->helo);
+		go = dryrun_stage(d, what, DECIDE_HELO, chain_helo(d->cs,
+		    env->helo));
+	}
+	if (go) {
+		snprintf(what, sizeof(what), "mail from:<%s>", env->from);
+		go = dryrun_stage(d, what, DECIDE_MAIL, chain_envfrom(d->cs,
+		    env->from, noparams));
+	}
+	for (k = 0; go && k < env->nrcpts; k++) {
+		snprintf(what, sizeof(what), "rcpt to:<%s>", env->rcpts[k]);
+		nok += dryrun_stage(d, what, DECIDE_RCPT, chain_envrcpt(d->cs,
+		    env->rcpts[k], noparams));
+	}
+	if (go && nok == 0) {
+		printf("%-28s no recipient left\n", "data");
+		go = 0;
+	}
+	return go && dryrun_stage(d, "data", DECIDE_DATA, chain_data(d->cs));
+}
+
+/* The client address as a sockaddr; -1 if it is not one. */
+static int
+dryrun_addr(const char *client, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, client,
+	    &((struct sockaddr_in *)ss)->sin_addr) == 1)
+		ss->ss_family = AF_INET;
+	else if (inet_pton(AF_INET6, client,
+	    &((struct sockaddr_in6 *)ss)->sin6_addr) == 1)
+		ss->ss_family = AF_INET6;
+	else
+		return -1;
+	return 0;
+}
+
 int
 dryrun_run(const struct conf *conf, struct chain *chain,
     const struct dryrun_env *env)
@@ -144,18 +196,11 @@ dryrun_run(const struct conf *conf, struct chain *chain,
 	struct sockaddr_storage		 ss;
 	struct dryrun			 d;
 	unsigned char			*msg;
-	char				*noparams[] = { NULL }, what[600];
+	char				 what[600];
 	size_t				 len, i, n;
-	int				 go, nok = 0, k;
+	int				 go;
 
-	memset(&ss, 0, sizeof(ss));
-	if (inet_pton(AF_INET, env->client,
-	    &((struct sockaddr_in *)&ss)->sin_addr) == 1)
-		ss.ss_family = AF_INET;
-	else if (inet_pton(AF_INET6, env->client,
-	    &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1)
-		ss.ss_family = AF_INET6;
-	else {
+	if (dryrun_addr(env->client, &ss) == -1) {
 		fprintf(stderr, "postern test: %s: not an IP address\n",
 		    env->client);
 		return 1;
@@ -170,35 +215,9 @@ dryrun_run(const struct conf *conf, struct chain *chain,
 	if ((d.base = event_base_new()) == NULL)
 		fatalx("event_base_new");
 	d.cs = chain_sess_new(chain, conf, "dryrun", dryrun_resumed, &d);
-	snprintf(what, sizeof(what), "connect %s", env->client);
-	go = dryrun_stage(&d, what, DECIDE_CONNECT, chain_connect(d.cs,
-	    env->client, (struct sockaddr *)&ss));
-	if (go) {
-		snprintf(what, sizeof(what), "helo %s", env->helo);
-		go = dryrun_stage(&d, what, DECIDE_HELO, chain_helo(d.cs,
-		    env->helo));
-	}
-	if (go) {
-		snprintf(what, sizeof(what), "mail from:<%s>", env->from);
-		go = dryrun_stage(&d, what, DECIDE_MAIL, chain_envfrom(d.cs,
-		    env->from, noparams));
-	}
-	for (k = 0; go && k < env->nrcpts; k++) {
-		snprintf(what, sizeof(what), "rcpt to:<%s>", env->rcpts[k]);
-		nok += dryrun_stage(&d, what, DECIDE_RCPT, chain_envrcpt(d.cs,
-		    env->rcpts[k], noparams));
-	}
-	if (go && nok == 0) {
-		printf("%-28s no recipient left\n", "data");
-		go = 0;
-	}
-	if (go)
-		go = dryrun_stage(&d, "data", DECIDE_DATA, chain_data(d.cs));
-	if (go)
-		go = dryrun_content(&d, msg, len, conf);
-	if (go)
-		go = dryrun_stage(&d, "end of message", DECIDE_EOM,
-		    chain_eom(d.cs));
+	go = dryrun_envelope(&d, env, (struct sockaddr *)&ss) &&
+	    dryrun_content(&d, msg, len, conf) &&
+	    dryrun_stage(&d, "end of message", DECIDE_EOM, chain_eom(d.cs));
 	chain_results(d.cs, what, sizeof(what));
 	printf("%-28s %s\n", "filter results", what[0] ? what : "(none)");
 	n = chain_headers(d.cs, &h);

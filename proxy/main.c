@@ -28,8 +28,21 @@
 
 #define MAIN_OVERRIDES_MAX	128
 
+struct main_opts {
+	enum { MAIN_PROXY, MAIN_CHECK, MAIN_TEST } mode;
+	const char	*path;		/* -c */
+	char		*overrides[MAIN_OVERRIDES_MAX];	/* -o */
+	size_t		 nov;
+	int		 dump;		/* -n */
+	int		 verbose;	/* -v */
+	int		 trace;		/* -T */
+	struct dryrun_env env;		/* postern test */
+};
+
 static void	usage(void) __attribute__((noreturn));
 static int	main_trace(const char *);
+static void	main_errors(char *);
+static void	main_options(int, char *[], struct main_opts *);
 
 static void
 usage(void)
@@ -72,10 +85,21 @@ main_trace(const char *arg)
 	return mask;
 }
 
-int
-main(int argc, char *argv[])
+/* Every error line of err, each as "postern: ..." on stderr. */
+static void
+main_errors(char *err)
 {
-	static char	*overrides[MAIN_OVERRIDES_MAX];
+	char	*line, *save;
+
+	for (line = strtok_r(err, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save))
+		fprintf(stderr, "postern: %s\n", line);
+}
+
+/* The mode word, then the options; exits with the usage on a bad one. */
+static void
+main_options(int argc, char *argv[], struct main_opts *o)
+{
 	static const struct option longopts[] = {
 		{ "client", required_argument, NULL, 'C' },
 		{ "helo", required_argument, NULL, 'H' },
@@ -83,101 +107,102 @@ main(int argc, char *argv[])
 		{ "rcpt", required_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 }
 	};
-	static struct dryrun_env env = { .client = "127.0.0.1",
-		.helo = "localhost", .from = "" };
-	struct conf	*conf;
-	struct chain	*chain;
-	const char	*path = NULL;
-	static char	 err[65536];	/* every error, for check */
-	size_t		 nov = 0;
-	int		 ch, dump = 0, verbose = 0, trace = 0, check = 0;
-	int		 test = 0;
+	int	 ch;
 
 	if (argc > 1 && strcmp(argv[1], "check") == 0)
-		check = 1;
+		o->mode = MAIN_CHECK;
 	if (argc > 1 && strcmp(argv[1], "test") == 0)
-		test = 1;
-	if (check || test) {
+		o->mode = MAIN_TEST;
+	if (o->mode != MAIN_PROXY) {
 		argv++;
 		argc--;
 	}
-	while ((ch = getopt_long(argc, argv, "c:no:T:v", test ? longopts :
-	    NULL, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:no:T:v", o->mode ==
+	    MAIN_TEST ? longopts : NULL, NULL)) != -1) {
 		switch (ch) {
 		case 'C':
-			env.client = optarg;
+			o->env.client = optarg;
 			break;
 		case 'H':
-			env.helo = optarg;
+			o->env.helo = optarg;
 			break;
 		case 'F':
-			env.from = optarg;
+			o->env.from = optarg;
 			break;
 		case 'R':
-			if (env.nrcpts == (int)nitems(env.rcpts))
+			if (o->env.nrcpts == (int)nitems(o->env.rcpts))
 				usage();
-			env.rcpts[env.nrcpts++] = optarg;
+			o->env.rcpts[o->env.nrcpts++] = optarg;
 			break;
 		case 'c':
-			path = optarg;
+			o->path = optarg;
 			break;
 		case 'n':
-			dump = 1;
+			o->dump = 1;
 			break;
 		case 'o':
-			if (nov == MAIN_OVERRIDES_MAX) {
-				fprintf(stderr, "postern: too many -o\n");
-				return 1;
-			}
-			overrides[nov++] = optarg;
+			if (o->nov == MAIN_OVERRIDES_MAX)
+				usage();
+			o->overrides[o->nov++] = optarg;
 			break;
 		case 'T':
-			trace = main_trace(optarg);
+			o->trace = main_trace(optarg);
 			break;
 		case 'v':
-			verbose = 1;
+			o->verbose = 1;
 			break;
 		default:
 			usage();
 		}
 	}
-	if (test && optind + 1 == argc)
-		env.file = argv[optind++];
-	if (optind != argc || (test && env.file == NULL))
+	if (o->mode == MAIN_TEST && optind + 1 == argc)
+		o->env.file = argv[optind++];
+	if (optind != argc || (o->mode == MAIN_TEST && o->env.file == NULL))
 		usage();
-	if (test && env.nrcpts == 0)
-		env.rcpts[env.nrcpts++] = "postmaster";
-	if ((conf = conf_load(path, overrides, nov, err, sizeof(err))) ==
-	    NULL) {
-		fprintf(stderr, "postern: %s\n", err);
+	if (o->mode == MAIN_TEST && o->env.nrcpts == 0)
+		o->env.rcpts[o->env.nrcpts++] = "postmaster";
+}
+
+int
+main(int argc, char *argv[])
+{
+	static struct main_opts	 o = { .env = { .client = "127.0.0.1",
+		.helo = "localhost", .from = "" } };
+	static char		 err[65536];	/* every error, for check */
+	struct conf		*conf;
+	struct chain		*chain;
+	int			 rc;
+
+	main_options(argc, argv, &o);
+	if ((conf = conf_load(o.path, o.overrides, o.nov, err,
+	    sizeof(err))) == NULL) {
+		main_errors(err);
 		return 1;
 	}
-	if (dump) {
+	if (o.dump) {
 		conf_dump(conf, stdout);
 		conf_unref(conf);
 		return 0;
 	}
-	log_init("postern", conf->log_syslog, verbose ? LOG_LEVEL_DEBUG :
+	log_init("postern", conf->log_syslog, o.verbose ? LOG_LEVEL_DEBUG :
 	    conf->log_level);
-	log_set_trace(trace);
+	log_set_trace(o.trace);
 	if ((chain = chain_new(conf, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "postern: %s\n", err);
+		main_errors(err);
 		conf_unref(conf);
 		return 1;
 	}
-	if (test) {
-		ch = dryrun_run(conf, chain, &env);
-		chain_unref(chain);
-		conf_unref(conf);
-		return ch;
-	}
-	if (check) {
+	if (o.mode == MAIN_PROXY)
+		return server_run(conf, chain, o.path, o.overrides, o.nov);
+	if (o.mode == MAIN_TEST)
+		rc = dryrun_run(conf, chain, &o.env);
+	else {
 		printf("postern: %s: configuration OK, %zu filter%s\n",
 		    conf->source, chain_length(chain),
 		    chain_length(chain) == 1 ? "" : "s");
-		chain_unref(chain);
-		conf_unref(conf);
-		return 0;
+		rc = 0;
 	}
-	return server_run(conf, chain, path, overrides, nov);
+	chain_unref(chain);
+	conf_unref(conf);
+	return rc;
 }
