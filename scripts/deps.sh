@@ -1,6 +1,7 @@
 #!/bin/sh
 # deps.sh - install every Debian 12 package postern needs to build, run and
-# test.  Idempotent and quiet when everything is there; run as root.
+# test.  Idempotent and quiet when everything is there.  Installing needs
+# root: run as root, or as a user who may sudo (it asks sudo itself).
 #   scripts/deps.sh          build + run + test dependencies
 set -eu
 
@@ -19,7 +20,11 @@ done
 [ -z "$missing" ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then
-	echo "deps.sh: missing packages:$missing; run me as root (sudo)" >&2
+	if command -v sudo >/dev/null 2>&1; then
+		echo "deps.sh: missing packages:$missing; installing with sudo"
+		exec sudo "$0" "$@"
+	fi
+	echo "deps.sh: missing packages:$missing; run me as root" >&2
 	exit 1
 fi
 echo "deps.sh: installing$missing"
