@@ -236,3 +236,15 @@ def test_default_rules_leave_ham_alone(postern_bin):
         assert "action                       relay to the backend" in \
             r.stdout, (path, r.stdout)
         assert "regex=score=0.0" in r.stdout, (path, r.stdout)
+
+
+def test_header_field_over_max_header_size(proxy, rules_file):
+    """proxy.max_header_size bounds the header parser content filters
+    read through: a longer field refuses the message with 552 5.3.4."""
+    p, f = regex_proxy(proxy, rules_file, max_header_size="1k")
+    long_subject = "x" * 2000
+    r = send(p, make_message(long_subject, ["body"]))
+    assert r.code == 552 and r.text.startswith("5.3.4"), r
+    r = send(p, make_message("short enough", ["body"]))
+    assert r.code == 250, r
+    f.wait_count(1)
