@@ -248,3 +248,14 @@ def test_header_field_over_max_header_size(proxy, rules_file):
     r = send(p, make_message("short enough", ["body"]))
     assert r.code == 250, r
     f.wait_count(1)
+
+
+def test_body_scan_max(proxy, rules_file):
+    """Only the first regex.body_scan_max bytes of the body are matched."""
+    p, f = regex_proxy(proxy, rules_file, **{"regex.body_scan_max": "1k"})
+    filler = ["filler line number %04d" % i for i in range(200)]
+    late = send(p, make_message("late", filler + ["viagra"]))
+    assert late.code == 250, late
+    early = send(p, make_message("early", ["viagra"] + filler))
+    assert early.code == 554 and "BODY_PILLS" in early.text, early
+    assert f.count() == 1
