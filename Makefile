@@ -86,7 +86,7 @@ $(LIB): $(OBJS)
 $(BIN): $(BUILD)/proxy/main.o $(LIB)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/tap.h $(LIB)
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/tap.h tests/unit/data_ref.h $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 

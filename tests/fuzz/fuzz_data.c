@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "data.h"
+#include "../unit/data_ref.h"
 
 struct run {
 	unsigned char	*out;
@@ -42,22 +43,6 @@ static size_t	feed(struct data_reader *, struct data_reader *,
 		    const uint8_t *, size_t, unsigned char *, size_t *, int *);
 static size_t	stuff(struct data_stuffer *, struct data_stuffer *,
 		    const unsigned char *, size_t, unsigned char *);
-
-static void	ref_reader_init(struct data_reader *, enum data_mode);
-static size_t	ref_reader_feed(struct data_reader *, const unsigned char *,
-		    size_t, unsigned char *, size_t *, int *);
-static void	ref_reader_finish(struct data_reader *, unsigned char *,
-		    size_t *);
-static size_t	ref_stuff(struct data_stuffer *, const unsigned char *,
-		    size_t, unsigned char *);
-static size_t	ref_span(const unsigned char *, size_t);
-static void	ref_crlf(unsigned char *, size_t *);
-static void	ref_bare(struct data_reader *, unsigned, unsigned char *,
-		    size_t *);
-static void	ref_mid(struct data_reader *, unsigned char, unsigned char *,
-		    size_t *);
-static int	ref_step(struct data_reader *, unsigned char, unsigned char *,
-		    size_t *);
 
 #define CHECK(c)	do { if (!(c)) abort(); } while (0)
 
@@ -221,6 +206,4 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(raw.out);
 	return 0;
 }
-
-#include "../unit/data_ref.h"
 

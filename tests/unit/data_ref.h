@@ -11,6 +11,7 @@
 #define POSTERN_DATA_REF_H
 
 #include <stddef.h>
+#include <string.h>
 
 #include "data.h"
 
@@ -22,6 +23,22 @@ enum ref_state {
 	REF_S_DOTCR,	/* ".<CR>" at a line start held */
 	REF_S_DONE,	/* <CRLF>.<CRLF> seen: nothing more is read */
 };
+
+static void	ref_reader_init(struct data_reader *, enum data_mode);
+static size_t	ref_reader_feed(struct data_reader *, const unsigned char *,
+		    size_t, unsigned char *, size_t *, int *);
+static void	ref_reader_finish(struct data_reader *, unsigned char *,
+		    size_t *);
+static size_t	ref_stuff(struct data_stuffer *, const unsigned char *,
+		    size_t, unsigned char *);
+static size_t	ref_span(const unsigned char *, size_t);
+static void	ref_crlf(unsigned char *, size_t *);
+static void	ref_bare(struct data_reader *, unsigned, unsigned char *,
+		    size_t *);
+static void	ref_mid(struct data_reader *, unsigned char, unsigned char *,
+		    size_t *);
+static int	ref_step(struct data_reader *, unsigned char, unsigned char *,
+		    size_t *);
 
 static void
 ref_reader_init(struct data_reader *r, enum data_mode mode)

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "data.h"
+#include "data_ref.h"
 #include "tap.h"
 
 #define S(x)	(const unsigned char *)(x), sizeof(x) - 1
@@ -40,22 +41,6 @@ static void	check(const char *, enum data_mode, const unsigned char *,
 		    size_t, const unsigned char *, size_t, size_t, int,
 		    unsigned);
 static void	check_stuff(const char *, const unsigned char *, size_t);
-
-static void	ref_reader_init(struct data_reader *, enum data_mode);
-static size_t	ref_reader_feed(struct data_reader *, const unsigned char *,
-		    size_t, unsigned char *, size_t *, int *);
-static void	ref_reader_finish(struct data_reader *, unsigned char *,
-		    size_t *);
-static size_t	ref_stuff(struct data_stuffer *, const unsigned char *,
-		    size_t, unsigned char *);
-static size_t	ref_span(const unsigned char *, size_t);
-static void	ref_crlf(unsigned char *, size_t *);
-static void	ref_bare(struct data_reader *, unsigned, unsigned char *,
-		    size_t *);
-static void	ref_mid(struct data_reader *, unsigned char, unsigned char *,
-		    size_t *);
-static int	ref_step(struct data_reader *, unsigned char, unsigned char *,
-		    size_t *);
 
 static uint32_t	rnd(void);
 static size_t	gen_input(unsigned char *, size_t);
@@ -202,22 +187,15 @@ check_stuff(const char *name, const unsigned char *c, size_t len)
 	free(wire2);
 }
 
-#include "data_ref.h"
-
-
 #define DIFF_RUNS	20000	/* random inputs, each in both modes */
 #define DIFF_MAXLEN	4096	/* longest random input */
 
 static uint32_t	rnd_state = 0x9e3779b9;
 
-/* xorshift32: the same inputs on every run and every platform. */
 static uint32_t
 rnd(void)
 {
-	rnd_state ^= rnd_state << 13;
-	rnd_state ^= rnd_state >> 17;
-	rnd_state ^= rnd_state << 5;
-	return rnd_state;
+	return tap_random(&rnd_state);
 }
 
 /*

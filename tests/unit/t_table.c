@@ -391,10 +391,7 @@ static uint32_t	 rnd_state = 12345;
 static uint32_t
 rnd(void)
 {
-	rnd_state ^= rnd_state << 13;
-	rnd_state ^= rnd_state >> 17;
-	rnd_state ^= rnd_state << 5;
-	return rnd_state;
+	return tap_random(&rnd_state);
 }
 
 static void

@@ -1,13 +1,15 @@
 /*
  * tap.h - a tiny TAP producer for the C unit tests: ok(), is_int(),
- * is_str(), is_mem(), and tap_done() which prints the plan and a
- * "N passed, N failed" line and returns the exit status.
+ * is_str(), is_mem(), tap_random() for reproducible random inputs, and
+ * tap_done() which prints the plan and a "N passed, N failed" line and
+ * returns the exit status.
  */
 #ifndef POSTERN_TAP_H
 #define POSTERN_TAP_H
 
 #include <stdio.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <string.h>
 
 static int tap_n, tap_failed;
@@ -54,6 +56,16 @@ tap_ok(int pass, const char *file, int line, const char *fmt, ...)
 		    "\"%.*s\"\n", _gl, (int)_gl, (const char *)(got),	\
 		    _wl, (int)_wl, (const char *)(want));		\
 } while (0)
+
+/* xorshift32: the same pseudo-random inputs on every run and platform. */
+static inline uint32_t
+tap_random(uint32_t *state)
+{
+	*state ^= *state << 13;
+	*state ^= *state >> 17;
+	*state ^= *state << 5;
+	return *state;
+}
 
 static inline int
 tap_done(void)
