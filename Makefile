@@ -12,7 +12,9 @@ PREFIX	?= /usr/local
 DESTDIR	?=
 CC	?= cc
 PYTHON	?= /usr/bin/python3
-PKGS	 = libevent libpcre2-8
+PKGS	 = libevent libevent_pthreads libpcre2-8 libunbound
+# libspf2 ships no pkg-config file.
+LIBS_EXTRA = -lspf2 -pthread
 
 ifeq ($(SANITIZE),1)
 BUILD	?= build-asan
@@ -28,7 +30,7 @@ CFLAGS	+= -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wpointer-arith \
 	   -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
 	   -D_GNU_SOURCE -Iproxy -Ipolicy -Ifilters \
 	   $(shell pkg-config --cflags $(PKGS)) $(SANFLAGS)
-LDLIBS	+= $(shell pkg-config --libs $(PKGS)) $(SANFLAGS)
+LDLIBS	+= $(shell pkg-config --libs $(PKGS)) $(LIBS_EXTRA) $(SANFLAGS)
 
 # Everything but main.c goes into a static library the tests link against.
 SRCS	 = proxy/util.c \
@@ -116,7 +118,7 @@ build-fuzz/%: tests/fuzz/%.c $(SRCS) $(BUILD)/conf_default.c
 	clang $(FUZZ_CFLAGS) -o $@ $< $(filter-out proxy/listener.c \
 	    proxy/backend.c proxy/session.c proxy/session_data.c \
 	    proxy/server.c proxy/dryrun.c,$(SRCS)) $(BUILD)/conf_default.c \
-	    $(shell pkg-config --libs $(PKGS))
+	    $(shell pkg-config --libs $(PKGS)) $(LIBS_EXTRA)
 
 fuzz: $(FUZZERS)
 

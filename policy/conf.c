@@ -216,6 +216,11 @@ static const struct conf_enum conf_enum_action[] = {
 	{ NULL, 0 }
 };
 
+static const struct conf_enum conf_enum_verdict[] = {
+	{ "reject", CONF_ACTION_REJECT }, { "tempfail", CONF_ACTION_TEMPFAIL },
+	{ "accept", CONF_ACTION_ACCEPT }, { NULL, 0 }
+};
+
 static const struct conf_enum conf_enum_bare[] = {
 	{ "reject", CONF_BARE_REJECT }, { "normalise", CONF_BARE_NORMALISE },
 	{ "normalize", CONF_BARE_NORMALISE }, { NULL, 0 }
@@ -282,6 +287,24 @@ static const struct conf_key conf_keys[] = {
 	BOOL("proxy", "vrfy", vrfy),
 	{ "proxy", "user", CONF_T_STRING, FLD(user), 0, 0, NULL,
 	    CONF_F_EMPTY | CONF_F_NOSPACE },
+	{ "proxy", "authserv_id", CONF_T_STRING, FLD(authserv_id), 0, 0,
+	    NULL, CONF_F_EMPTY | CONF_F_NOSPACE },
+	STR("dns", "nameserver", dns_nameserver),
+	DUR("dns", "timeout", dns_timeout),
+	NUM("dns", "retries", dns_retries, 0, 10),
+	SIZ("dns", "cache_size", dns_cache_size, 64 * K, 1 * G),
+	NUM("workers", "threads", worker_threads, 1, 256),
+	NUM("workers", "queue", worker_queue, 1, 1000000),
+	BOOL("spf", "helo", spf_helo),
+	ENUM("spf", "fail", spf_fail, conf_enum_verdict),
+	ENUM("spf", "softfail", spf_softfail, conf_enum_verdict),
+	ENUM("spf", "neutral", spf_neutral, conf_enum_verdict),
+	ENUM("spf", "none", spf_none, conf_enum_verdict),
+	ENUM("spf", "temperror", spf_temperror, conf_enum_verdict),
+	ENUM("spf", "permerror", spf_permerror, conf_enum_verdict),
+	STR("spf", "reject_softfail", spf_reject_softfail),
+	STR("spf", "reject_softfail_file", spf_reject_softfail_file),
+	DUR("spf", "timeout", spf_timeout),
 	STR("iplist", "allow", ip_allow),
 	STR("iplist", "allow_file", ip_allow_file),
 	STR("iplist", "deny", ip_deny),
@@ -676,6 +699,8 @@ conf_finish(struct cparse *p, const char *name)
 			strlcpy(c->hostname, "localhost", sizeof(c->hostname));
 		c->hostname[sizeof(c->hostname) - 1] = '\0';
 	}
+	if (c->authserv_id[0] == '\0')
+		strlcpy(c->authserv_id, c->hostname, sizeof(c->authserv_id));
 	if (c->nlisten == 0)
 		return conf_err(p, "no listen address (set proxy.listen)");
 	if (c->backend.host[0] == '\0')

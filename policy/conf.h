@@ -24,6 +24,7 @@ enum conf_bare_newline {
 enum conf_action {
 	CONF_ACTION_REJECT,	/* 5xx */
 	CONF_ACTION_TEMPFAIL,	/* 4xx: try again later */
+	CONF_ACTION_ACCEPT,	/* go on (the result is still recorded) */
 };
 
 enum conf_log_format {
@@ -67,6 +68,19 @@ struct conf {
 	int		 vrfy;			/* relay VRFY/EXPN */
 	char		 user[64];		/* run as, once listening;
 						   "" = stay who we are */
+	char		 authserv_id[256];	/* Authentication-Results;
+						   "" in the file = hostname */
+
+	/* [dns] */
+	char		 dns_nameserver[1024];	/* "ip[@port] ...", "" = the
+						   system's resolv.conf */
+	unsigned	 dns_timeout;		/* seconds, one lookup */
+	unsigned	 dns_retries;		/* upstream retransmissions */
+	size_t		 dns_cache_size;	/* bytes, answers and RRsets */
+
+	/* [workers] */
+	unsigned	 worker_threads;
+	unsigned	 worker_queue;		/* jobs waiting, at most */
 
 	/* [iplist]: inline entries (comma/space separated) and files */
 	char		 ip_allow[4096];
@@ -91,6 +105,18 @@ struct conf {
 	uint64_t	 regex_body_scan_max;
 	unsigned	 regex_match_limit;
 	unsigned	 regex_depth_limit;
+
+	/* [spf]: the action per result (CONF_ACTION_*) */
+	int		 spf_helo;		/* check the HELO identity */
+	enum conf_action spf_fail;
+	enum conf_action spf_softfail;
+	enum conf_action spf_neutral;
+	enum conf_action spf_none;
+	enum conf_action spf_temperror;
+	enum conf_action spf_permerror;
+	char		 spf_reject_softfail[4096];	/* sender domains */
+	char		 spf_reject_softfail_file[256];
+	unsigned	 spf_timeout;		/* seconds, one whole check */
 
 	/* [filters] */
 	char		 filters[CONF_FILTERS_MAX][32];	/* chain, in order */

@@ -1,0 +1,68 @@
+/*
+ * dns.h - the one caching resolver every filter's lookups go through
+ * (libunbound): the upstream servers of dns.nameserver (or the system's
+ * /etc/resolv.conf), answers cached for their TTLs, and a deadline on every
+ * lookup.  Lookups block the calling thread: call them from worker threads
+ * (proxy/worker.h), never from the event loop.  Thread-safe.
+ */
+#ifndef POSTERN_DNS_H
+#define POSTERN_DNS_H
+
+#include <stddef.h>
+
+struct conf;
+struct dns;
+
+enum dns_status {
+	DNS_OK,		/* answer with data */
+	DNS_NXDOMAIN,	/* the name does not exist */
+	DNS_NODATA,	/* the name exists, not with that type */
+	DNS_TEMPFAIL,	/* SERVFAIL, REFUSED, timeout, no server answered */
+};
+
+/* One answer: the RRs' rdata in wire form, uncompressed, as libunbound
+ * gives it (TXT: <len><bytes>...; MX: pref + name; PTR/CNAME: a name). */
+struct dns_answer {
+	enum dns_status	 status;
+	unsigned	 ttl;
+	size_t		 n;		/* RRs */
+	const unsigned char *const *data; /* n rdata */
+	const size_t	*len;		/* n lengths */
+	void		*priv;		/* owned: dns_answer_free */
+};
+
+/*
+ * dns_new - a resolver from conf's [dns] section.  NULL with "dns.KEY:
+ * what is wrong" in err (appended; err starts as "").
+ */
+struct dns	*dns_new(const struct conf *, char *err, size_t errsz);
+/* dns_free - no lookup may be in progress. */
+void		 dns_free(struct dns *);
+
+/*
+ * dns_local_zone / dns_local_data - serve names from memory instead of the
+ * upstream (libunbound local-zone / local-data syntax: zone "example.com"
+ * type "static"; data "example.com. 300 IN TXT \"v=spf1 -all\"").  Only
+ * before the first lookup; for tests and test tools.  0, or -1 with err.
+ */
+int		 dns_local_zone(struct dns *, const char *zone,
+		    const char *type, char *err, size_t errsz);
+int		 dns_local_data(struct dns *, const char *rr, char *err,
+		    size_t errsz);
+
+/*
+ * dns_query - look name up (type: ns_t_* from <arpa/nameser.h>), waiting at
+ * most dns.timeout.  Fills ans (always: status DNS_TEMPFAIL on any fault);
+ * the caller frees it with dns_answer_free.  Blocks: worker threads only.
+ */
+void		 dns_query(struct dns *, const char *name, int type,
+		    struct dns_answer *ans);
+void		 dns_answer_free(struct dns_answer *);
+
+/* dns_name_from_wire - the dotted text of an uncompressed wire-format
+ * name at data[0..len) (no trailing dot; "" for the root) into buf;
+ * bytes used, or -1 when malformed or too long for buf. */
+int		 dns_name_from_wire(const unsigned char *data, size_t len,
+		    char *buf, size_t bufsz);
+
+#endif
