@@ -41,6 +41,8 @@ SRCS	 = proxy/util.c \
 	   proxy/rfc5322.c \
 	   proxy/mime.c \
 	   proxy/spool.c \
+	   proxy/worker.c \
+	   proxy/dns.c \
 	   proxy/listener.c \
 	   proxy/backend.c \
 	   proxy/session.c \

@@ -61,7 +61,8 @@ void		 dns_answer_free(struct dns_answer *);
 
 /* dns_name_from_wire - the dotted text of an uncompressed wire-format
  * name at data[0..len) (no trailing dot; "" for the root) into buf;
- * bytes used, or -1 when malformed or too long for buf. */
+ * bytes used, or -1 when malformed, too long for buf, or when a label
+ * holds a NUL or a dot (no text form would be faithful). */
 int		 dns_name_from_wire(const unsigned char *data, size_t len,
 		    char *buf, size_t bufsz);
 

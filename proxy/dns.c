@@ -1,0 +1,378 @@
+/*
+ * dns.c - the shared caching resolver (see dns.h), on libunbound.
+ *
+ * libunbound resolves on a thread of its own (ub_ctx_async threads, never a
+ * fork: we are multi-threaded).  A lookup is started with ub_resolve_async
+ * by the worker thread that wants it; one poller thread of ours waits on
+ * ub_fd() and runs ub_process(), which delivers each answer to its callback;
+ * the callback hands it to the waiting worker through a condition variable.
+ * A worker that reaches dns.timeout first abandons the lookup: ub_cancel
+ * makes sure the callback will not run, or, when the answer is already on
+ * its way, the callback sees the flag and frees the answer itself.  Exactly
+ * one of the two frees the lookup.
+ *
+ * The cache is unbound's: every answer is kept for its TTL, within
+ * dns.cache_size.
+ *
+ * Public: dns_new, dns_free, dns_local_zone, dns_local_data, dns_query,
+ * dns_answer_free, dns_name_from_wire.
+ *
+ * DIAGNOSTICS
+ *	dns_new: "dns.nameserver: 'x' is not an address[@port]" and
+ *	libunbound's own errors, as "dns: <what>: <ub_strerror>".
+ */
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <unbound.h>
+
+#include "conf.h"
+#include "dns.h"
+#include "log.h"
+#include "util.h"
+
+#define DNS_CLASS_IN	1
+#define DNS_RCODE_NXDOMAIN 3
+
+struct dns {
+	struct ub_ctx	*ctx;
+	unsigned	 timeout_ms;
+	pthread_mutex_t	 lock;		/* lookups' done/abandoned/result */
+	pthread_cond_t	 answered;	/* broadcast on each answer */
+	pthread_t	 poller;
+	int		 stop[2];	/* pipe: wakes the poller to exit */
+};
+
+/* An answer's private part: libunbound's result, and its lengths as
+ * size_t (libunbound has int). */
+struct dns_held {
+	struct ub_result *res;
+	size_t		 len[];
+};
+
+/* One lookup in flight: owned by the waiter, or by the callback once the
+ * waiter abandoned it. */
+struct dns_lookup {
+	struct dns	*dns;
+	int		 done;
+	int		 abandoned;
+	int		 err;		/* libunbound's */
+	struct ub_result *res;
+};
+
+static int	dns_configure(struct dns *, const struct conf *, char *,
+		    size_t);
+static int	dns_set_upstream(struct dns *, const char *, char *, size_t);
+static void	*dns_poll(void *);
+static void	dns_answered(void *, int, struct ub_result *);
+static void	dns_fill(struct dns_answer *, int, struct ub_result *);
+
+struct dns *
+dns_new(const struct conf *conf, char *err, size_t errsz)
+{
+	struct dns		*d;
+	pthread_condattr_t	 ca;
+
+	d = xcalloc(1, sizeof(*d));
+	d->timeout_ms = conf->dns_timeout * 1000;
+	d->stop[0] = d->stop[1] = -1;
+	if ((d->ctx = ub_ctx_create()) == NULL) {
+		util_err_append(err, errsz, "dns: cannot create a resolver");
+		free(d);
+		return NULL;
+	}
+	if (dns_configure(d, conf, err, errsz) == -1) {
+		dns_free(d);
+		return NULL;
+	}
+	if (pipe2(d->stop, O_CLOEXEC) == -1)
+		fatal("dns: pipe");
+	pthread_mutex_init(&d->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&d->answered, &ca);
+	pthread_condattr_destroy(&ca);
+	if ((errno = pthread_create(&d->poller, NULL, dns_poll, d)) != 0)
+		fatal("dns: pthread_create");
+	return d;
+}
+
+/* Options, upstream servers and the hosts file, before the first lookup
+ * (libunbound freezes its configuration then). */
+static int
+dns_configure(struct dns *d, const struct conf *conf, char *err,
+    size_t errsz)
+{
+	char	 num[32];
+	int	 rc;
+
+	snprintf(num, sizeof(num), "%u", conf->dns_retries);
+	if ((rc = ub_ctx_async(d->ctx, 1)) != 0 ||
+	    (rc = ub_ctx_set_option(d->ctx, "outbound-msg-retry:", num)) != 0)
+		goto fail;
+	snprintf(num, sizeof(num), "%zu", conf->dns_cache_size / 2);
+	if ((rc = ub_ctx_set_option(d->ctx, "msg-cache-size:", num)) != 0 ||
+	    (rc = ub_ctx_set_option(d->ctx, "rrset-cache-size:", num)) != 0)
+		goto fail;
+	if (conf->dns_nameserver[0] != '\0')
+		return dns_set_upstream(d, conf->dns_nameserver, err, errsz);
+	if ((rc = ub_ctx_resolvconf(d->ctx, NULL)) != 0 ||
+	    (rc = ub_ctx_hosts(d->ctx, NULL)) != 0)
+		goto fail;
+	return 0;
+ fail:
+	util_err_append(err, errsz, "dns: configuring libunbound: %s",
+	    ub_strerror(rc));
+	return -1;
+}
+
+/* dns.nameserver: "ip[@port]" items, blank- or comma-separated. */
+static int
+dns_set_upstream(struct dns *d, const char *list, char *err, size_t errsz)
+{
+	char		 item[128], host[128], *at;
+	unsigned char	 bin[16];
+	size_t		 n;
+	int		 rc, bad = 0;
+
+	ub_ctx_set_option(d->ctx, "do-not-query-localhost:", "no");
+	for (list += strspn(list, " \t,"); *list != '\0';
+	    list += strspn(list, " \t,")) {
+		n = strcspn(list, " \t,");
+		snprintf(item, sizeof(item), "%.*s", (int)n, list);
+		list += n;
+		strlcpy(host, item, sizeof(host));
+		if ((at = strchr(host, '@')) != NULL)
+			*at = '\0';
+		if (n >= sizeof(item) || (inet_pton(AF_INET, host, bin) != 1 &&
+		    inet_pton(AF_INET6, host, bin) != 1) || (at != NULL &&
+		    (at[1] == '\0' || strspn(at + 1, "0123456789") !=
+		    strlen(at + 1) || atol(at + 1) > 65535))) {
+			util_err_append(err, errsz, "dns.nameserver: '%s' is "
+			    "not an address[@port]", item);
+			bad = 1;
+		} else if ((rc = ub_ctx_set_fwd(d->ctx, item)) != 0) {
+			util_err_append(err, errsz, "dns.nameserver: %s: %s",
+			    item, ub_strerror(rc));
+			bad = 1;
+		}
+	}
+	return bad ? -1 : 0;
+}
+
+void
+dns_free(struct dns *d)
+{
+	if (d == NULL)
+		return;
+	if (d->stop[1] != -1) {
+		if (write(d->stop[1], "x", 1) == 1)
+			pthread_join(d->poller, NULL);
+		close(d->stop[0]);
+		close(d->stop[1]);
+		pthread_cond_destroy(&d->answered);
+		pthread_mutex_destroy(&d->lock);
+	}
+	ub_ctx_delete(d->ctx);
+	free(d);
+}
+
+int
+dns_local_zone(struct dns *d, const char *zone, const char *type, char *err,
+    size_t errsz)
+{
+	int	 rc;
+
+	if ((rc = ub_ctx_zone_add(d->ctx, zone, type)) != 0) {
+		snprintf(err, errsz, "local zone %s %s: %s", zone, type,
+		    ub_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+int
+dns_local_data(struct dns *d, const char *rr, char *err, size_t errsz)
+{
+	int	 rc;
+
+	if ((rc = ub_ctx_data_add(d->ctx, rr)) != 0) {
+		snprintf(err, errsz, "local data '%s': %s", rr,
+		    ub_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+/* The poller thread: every answer libunbound has is delivered here. */
+static void *
+dns_poll(void *arg)
+{
+	struct dns	*d = arg;
+	struct pollfd	 pfd[2];
+
+	pfd[0].fd = ub_fd(d->ctx);
+	pfd[0].events = POLLIN;
+	pfd[1].fd = d->stop[0];
+	pfd[1].events = POLLIN;
+	for (;;) {
+		if (poll(pfd, 2, -1) == -1) {
+			if (errno == EINTR)
+				continue;
+			fatal("dns: poll");
+		}
+		if (pfd[1].revents != 0)
+			return NULL;
+		if (pfd[0].revents != 0)
+			ub_process(d->ctx);
+	}
+}
+
+/* libunbound's callback, on the poller thread. */
+static void
+dns_answered(void *arg, int err, struct ub_result *res)
+{
+	struct dns_lookup	*l = arg;
+	struct dns		*d = l->dns;
+
+	pthread_mutex_lock(&d->lock);
+	if (l->abandoned) {
+		pthread_mutex_unlock(&d->lock);
+		if (res != NULL)
+			ub_resolve_free(res);
+		free(l);
+		return;
+	}
+	l->done = 1;
+	l->err = err;
+	l->res = res;
+	pthread_cond_broadcast(&d->answered);
+	pthread_mutex_unlock(&d->lock);
+}
+
+void
+dns_query(struct dns *d, const char *name, int type, struct dns_answer *ans)
+{
+	struct dns_lookup	*l;
+	struct timespec		 until;
+	int			 id, rc, timedout = 0;
+
+	memset(ans, 0, sizeof(*ans));
+	ans->status = DNS_TEMPFAIL;
+	l = xcalloc(1, sizeof(*l));
+	l->dns = d;
+	if ((rc = ub_resolve_async(d->ctx, name, type, DNS_CLASS_IN, l,
+	    dns_answered, &id)) != 0) {
+		log_debug("dns: %s: %s", name, ub_strerror(rc));
+		free(l);
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += d->timeout_ms / 1000;
+	until.tv_nsec += (long)(d->timeout_ms % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&d->lock);
+	while (!l->done && !timedout)
+		timedout = pthread_cond_timedwait(&d->answered, &d->lock,
+		    &until) == ETIMEDOUT;
+	if (!l->done) {
+		l->abandoned = 1;
+		pthread_mutex_unlock(&d->lock);
+		/* Cancelled: no callback will come, the lookup is ours.
+		 * Otherwise the callback is on its way and frees it. */
+		if (ub_cancel(d->ctx, id) == 0)
+			free(l);
+		log_debug("dns: %s: no answer within %ums", name,
+		    d->timeout_ms);
+		return;
+	}
+	pthread_mutex_unlock(&d->lock);
+	dns_fill(ans, l->err, l->res);
+	free(l);
+}
+
+/* ans from libunbound's outcome; takes res over. */
+static void
+dns_fill(struct dns_answer *ans, int err, struct ub_result *res)
+{
+	struct dns_held	*h;
+	size_t		 n, i;
+
+	if (err != 0 || res == NULL) {
+		if (res != NULL)
+			ub_resolve_free(res);
+		return;
+	}
+	for (n = 0; res->havedata && res->data[n] != NULL; n++)
+		;
+	h = xcalloc(1, sizeof(*h) + n * sizeof(h->len[0]));
+	h->res = res;
+	for (i = 0; i < n; i++)
+		h->len[i] = res->len[i] < 0 ? 0 : (size_t)res->len[i];
+	ans->priv = h;
+	if (res->rcode == DNS_RCODE_NXDOMAIN || res->nxdomain)
+		ans->status = DNS_NXDOMAIN;
+	else if (res->rcode != 0)
+		ans->status = DNS_TEMPFAIL;
+	else if (!res->havedata)
+		ans->status = DNS_NODATA;
+	else {
+		ans->status = DNS_OK;
+		ans->ttl = res->ttl < 0 ? 0 : (unsigned)res->ttl;
+		ans->n = n;
+		ans->data = (const unsigned char *const *)res->data;
+		ans->len = h->len;
+	}
+}
+
+void
+dns_answer_free(struct dns_answer *ans)
+{
+	struct dns_held	*h = ans->priv;
+
+	if (h != NULL) {
+		ub_resolve_free(h->res);
+		free(h);
+	}
+	memset(ans, 0, sizeof(*ans));
+}
+
+int
+dns_name_from_wire(const unsigned char *data, size_t len, char *buf,
+    size_t bufsz)
+{
+	size_t	 i = 0, o = 0, l;
+
+	if (bufsz == 0)
+		return -1;
+	for (;;) {
+		if (i >= len)
+			return -1;
+		if ((l = data[i++]) == 0)
+			break;
+		if (l > 63 || i + l > len || o + l + 1 >= bufsz ||
+		    memchr(data + i, '\0', l) != NULL ||
+		    memchr(data + i, '.', l) != NULL)
+			return -1;
+		if (o > 0)
+			buf[o++] = '.';
+		memcpy(buf + o, data + i, l);
+		o += l;
+		i += l;
+	}
+	buf[o] = '\0';
+	return (int)i;
+}
