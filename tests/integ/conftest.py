@@ -154,3 +154,39 @@ def proxy(fakemta, postern):
         p = postern(f.port, **opts)
         return p, f
     return make
+
+
+# ------------------------------------------------------------------- DNS
+#
+#   unbound(local_data, ...)  unbound on a loopback port serving local-data
+#   blackhole_dns()           a DNS server that never answers
+#   spf_dns                   (module) unbound serving spf_zone.ZONE
+
+@pytest.fixture
+def unbound(procs, workdir):
+    def make(local_data, **kw):
+        return procs.add(peers.Unbound(workdir, local_data, **kw))
+    return make
+
+
+@pytest.fixture
+def blackhole_dns(procs, workdir):
+    def make(**kw):
+        return procs.add(peers.BlackHoleDns(workdir, **kw))
+    return make
+
+
+@pytest.fixture(scope="module")
+def spf_dns(workroot):
+    """peers.Unbound serving the SPF test zone (spf_zone.py)."""
+    import spf_zone
+    reg = Registry()
+    d = tempfile.mkdtemp(prefix="spf-dns-", dir=workroot)
+    os.chmod(d, 0o755)
+    try:
+        yield reg.add(peers.Unbound(
+            d, spf_zone.unbound_local_data_for_server(),
+            local_zones=spf_zone.unbound_local_zones(),
+            probe=("pass-ip4.%s." % spf_zone.SUFFIX, "TXT")))
+    finally:
+        reg.stop_all()

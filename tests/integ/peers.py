@@ -694,3 +694,170 @@ def wait_slots(port, n, timeout=10, source=None):
                 c.close()
     wait_for(probe, timeout, interval=0.1,
              what="%d free connection slots" % n)
+
+
+# ------------------------------------------------------------------- DNS
+
+def free_udp_tcp_port(host=LOOP_HOST):
+    """A port free for both TCP and UDP on host (a DNS server takes both)."""
+    for _ in range(50):
+        port = free_port(host)
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            u.bind((host, port))
+            return port
+        except OSError:
+            continue
+        finally:
+            u.close()
+    raise RuntimeError("no port free for TCP and UDP after 50 tries")
+
+
+def dns_query(port, name, qtype="TXT", host=LOOP_HOST, timeout=2.0):
+    """(rcode text, [rdata text]) from the server at host:port, over UDP
+    (dnspython); raises dns.exception.Timeout when nothing answers."""
+    import dns.message
+    import dns.query
+    import dns.rcode
+    q = dns.message.make_query(name, qtype)
+    r = dns.query.udp(q, host, port=port, timeout=timeout)
+    out = []
+    for rrset in r.answer:
+        out += [rd.to_text() for rd in rrset]
+    return dns.rcode.to_text(r.rcode()), out
+
+
+class Unbound:
+    """unbound serving a test zone from local-data on a loopback port.
+
+    local_data: unbound local-data RR strings ("name. 300 IN TXT \"...\"").
+    local_zones: (zone, type) pairs; the default makes the whole name space
+    a static local zone, so a name not in local_data is NXDOMAIN (or NODATA
+    when the name has other types) and the server never goes to the
+    Internet.  Answers are checked (bounded) before the constructor returns:
+    probe = (name, qtype) that must answer NOERROR with data."""
+
+    def __init__(self, workdir, local_data, local_zones=((".", "static"),),
+                 probe=None, name="unbound", extra=""):
+        self.port = free_udp_tcp_port()
+        self.addr = "%s@%d" % (LOOP_HOST, self.port)
+        self.dir = mkdir_for(os.path.join(workdir, "%s-%d" % (name,
+                                                              self.port)))
+        self.conf = os.path.join(self.dir, "unbound.conf")
+        lines = [
+            "server:",
+            "    interface: %s" % LOOP_HOST,
+            "    port: %d" % self.port,
+            "    do-ip4: yes",
+            "    do-ip6: no",
+            "    do-udp: yes",
+            "    do-tcp: yes",
+            "    do-daemonize: no",
+            "    chroot: \"\"",
+            "    username: \"\"",
+            "    directory: \"%s\"" % self.dir,
+            "    pidfile: \"\"",
+            "    use-syslog: no",
+            "    logfile: \"\"",
+            "    log-time-ascii: yes",
+            "    verbosity: 1",
+            "    num-threads: 1",
+            "    so-reuseport: no",
+            "    outgoing-range: 64",
+            "    access-control: 127.0.0.0/8 allow",
+            "    do-not-query-localhost: no",
+            "    module-config: \"iterator\"",
+            "    minimal-responses: yes",
+        ]
+        for zone, typ in local_zones:
+            lines.append("    local-zone: \"%s\" %s" % (zone, typ))
+        for rr in local_data:
+            # single quotes around the RR: TXT data carries double quotes
+            assert "'" not in rr, "no single quote in local-data: %r" % rr
+            lines.append("    local-data: '%s'" % rr)
+        lines += ["remote-control:", "    control-enable: no", extra]
+        with open(self.conf, "w") as f:
+            f.write("\n".join(l for l in lines if l) + "\n")
+        chk = subprocess.run(["unbound-checkconf", self.conf],
+                             capture_output=True, text=True, timeout=30)
+        assert chk.returncode == 0, "unbound config: %s%s" % (chk.stdout,
+                                                               chk.stderr)
+        self.proc = Proc(["unbound", "-d", "-c", self.conf],
+                         os.path.join(self.dir, "unbound"))
+        self.pid = self.proc.pid
+        probe = probe or ("localhost.", "A")
+
+        def up():
+            if not self.proc.alive():
+                return True
+            try:
+                rcode, data = dns_query(self.port, probe[0], probe[1],
+                                        timeout=0.5)
+                return rcode == "NOERROR" and data
+            except Exception:
+                return False
+        wait_for(up, 15, interval=0.1, what="unbound to answer on %s"
+                 % self.addr)
+        assert self.proc.alive(), "unbound died: %s" % self.proc.stderr()
+
+    def query(self, name, qtype="TXT"):
+        return dns_query(self.port, name, qtype)
+
+    def stop(self):
+        self.proc.stop()
+
+
+BLACKHOLE_SCRIPT = r"""
+import socket, sys, time
+# A DNS server that never answers: UDP datagrams are read and dropped, TCP
+# connections are accepted and left silent.  One line per datagram on
+# stdout.  Exits by itself after sys.argv[2] seconds at the latest.
+port, life = int(sys.argv[1]), float(sys.argv[2])
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.bind(("127.0.0.1", port))
+t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+t.bind(("127.0.0.1", port))
+t.listen(64)
+t.setblocking(False)
+u.settimeout(0.2)
+held = []
+print("ready", flush=True)
+end = time.monotonic() + life
+while time.monotonic() < end:
+    try:
+        data, addr = u.recvfrom(4096)
+        print("udp %d bytes from %s:%d" % (len(data), addr[0], addr[1]),
+              flush=True)
+    except socket.timeout:
+        pass
+    try:
+        held.append(t.accept()[0])
+        print("tcp connection", flush=True)
+    except BlockingIOError:
+        pass
+"""
+
+
+class BlackHoleDns:
+    """A 'DNS server' on loopback that receives queries and never answers
+    (UDP and TCP on the same port), for timeout tests.  queries() counts
+    the datagrams it swallowed."""
+
+    def __init__(self, workdir, name="blackhole", life=600):
+        self.port = free_udp_tcp_port()
+        self.addr = "%s@%d" % (LOOP_HOST, self.port)
+        self.dir = mkdir_for(os.path.join(workdir, "%s-%d" % (name,
+                                                              self.port)))
+        self.proc = Proc([PYTHON, "-c", BLACKHOLE_SCRIPT, str(self.port),
+                          str(life)], os.path.join(self.dir, "blackhole"))
+        self.pid = self.proc.pid
+        wait_for(lambda: "ready" in self.proc.stdout() or
+                 not self.proc.alive(), 10, what="black hole DNS to bind")
+        assert self.proc.alive(), "black hole died: %s" % self.proc.stderr()
+
+    def queries(self):
+        return self.proc.stdout().count("udp ")
+
+    def stop(self):
+        self.proc.stop()
