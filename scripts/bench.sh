@@ -26,7 +26,13 @@
 #  4. Lists: 'postern check' loading 1,000,000-entry iplist files (IPv4
 #     /32s, mixed IPv4 CIDRs, IPv6), time and memory against the targets
 #     (< 2 s, < 100 MB).
-#  5. Prints a table and one PASS/FAIL line per target.
+#  5. SPF: a second postern with filters.chain = spf, its resolver on an
+#     unbound started here on loopback (serving the bench zone from
+#     memory), against the no-filter postern: warm (one sender domain,
+#     smtp-source) and cold (a new sender domain per message, a Python
+#     client, since smtp-source cannot vary the sender); ratio spf/plain,
+#     target >= 0.8 warm.  About a minute (BENCH_SPF_BUDGET).
+#  6. Prints a table and one PASS/FAIL line per target.
 #
 # Every process started here is stopped by PID on exit (also on Ctrl-C),
 # every wait is bounded.  Exit status is 0 whenever the bench ran, whatever
@@ -34,7 +40,9 @@
 # or the sink failing to start).
 #
 # Knobs (environment): BENCH_REPS (3), BENCH_IDLE_CONNS (5000),
-# BENCH_BUDGET seconds after which remaining repetitions are skipped (270).
+# BENCH_BUDGET seconds after which remaining repetitions are skipped (270),
+# BENCH_SPF_MSGS (10000, warm), BENCH_SPF_COLD_MSGS (6000),
+# BENCH_SPF_BUDGET (60, the same for the spf section).
 
 set -u
 
@@ -397,6 +405,267 @@ else
 	echo "  not measured: $LIST_OUT"
 	add_summary "FAIL (not measured)" "list load" "-"
 fi
+
+# ---------------------------------------------------------------- spf
+# The spf filter (filters.chain = spf) in a second postern in front of the
+# same sink, its resolver pointed at an unbound on loopback that serves the
+# bench zone from memory; the no-filter postern above is the reference.
+#  warm: every message from the same sender domain (answers cached in
+#        postern's resolver): smtp-source against both proxies;
+#  cold: every message from a new sender domain (rN-K.bench.test, one
+#        lookup to unbound each): a small Python client against both, since
+#        smtp-source cannot vary the sender.
+# Both alternate plain/spf per repetition, like the throughput cases; the
+# ratio is spf/plain per repetition, median of them.
+SPF_N=${BENCH_SPF_MSGS:-10000}
+SPF_COLD_N=${BENCH_SPF_COLD_MSGS:-6000}
+SPF_SESS=20
+SPF_TARGET=0.8		# warm; cold has no target (it measures the resolver)
+SPF_BUDGET=${BENCH_SPF_BUDGET:-60}	# seconds; then remaining repetitions are skipped
+SPF_PID=""
+UNBOUND_PID=""
+echo
+echo "== spf: postern with filters.chain = spf vs the same postern with no filters, $SPF_SESS sessions, 1 KiB"
+
+spf_alive() { [ -n "$SPF_PID" ] && kill -0 "$SPF_PID" 2>/dev/null; }
+
+wait_udp() {	# wait_udp PORT PID: up to 10 s for PID to bind UDP PORT
+	local _
+	for _ in $(seq 1 100); do
+		kill -0 "$2" 2>/dev/null || return 1
+		[ -n "$(ss -Hlun "( sport = :$1 )" 2>/dev/null)" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+spf_start() {	# unbound + the spf postern; 0 when both run
+	local dport sport
+	command -v unbound >/dev/null 2>&1 || { SPF_WHY="unbound not found"; return 1; }
+	dport=$(pick_port) || { SPF_WHY="no free port"; return 1; }
+	sport=$(pick_port) || { SPF_WHY="no free port"; return 1; }
+	[ "$sport" != "$dport" ] || sport=$(pick_port) || { SPF_WHY="no free port"; return 1; }
+	[ -z "$(ss -Huan "( sport = :$dport )" 2>/dev/null)" ] ||
+	    { SPF_WHY="UDP port $dport busy"; return 1; }
+	cat >"$WORK/unbound.conf" <<EOF
+server:
+    interface: 127.0.0.1
+    port: $dport
+    do-ip6: no
+    do-daemonize: no
+    chroot: ""
+    username: ""
+    directory: "$WORK"
+    pidfile: ""
+    use-syslog: no
+    logfile: ""
+    num-threads: 1
+    access-control: 127.0.0.0/8 allow
+    do-not-query-localhost: no
+    module-config: "iterator"
+    local-zone: "." static
+    local-zone: "bench.test." redirect
+    local-data: 'bench.test. 300 IN TXT "v=spf1 ip4:127.0.0.0/8 -all"'
+    local-data: 'fail.test. 300 IN TXT "v=spf1 -all"'
+remote-control:
+    control-enable: no
+EOF
+	unbound -d -c "$WORK/unbound.conf" >"$WORK/unbound.log" 2>&1 &
+	UNBOUND_PID=$!
+	PIDS="$PIDS $UNBOUND_PID"
+	wait_udp "$dport" "$UNBOUND_PID" ||
+	    { SPF_WHY="unbound did not start: $(tail -n 2 "$WORK/unbound.log" | tr '\n' ' ')"; return 1; }
+	"$POSTERN" -o "proxy.listen=127.0.0.1:$sport" \
+	    -o "proxy.backend=127.0.0.1:$SINK_PORT" \
+	    -o proxy.max_connections=20000 -o proxy.max_connections_per_ip=0 \
+	    -o filters.chain=spf -o "dns.nameserver=127.0.0.1@$dport" \
+	    -o log.level=warning 2>"$WORK/postern-spf.log" &
+	SPF_PID=$!
+	PIDS="$SPF_PID $PIDS"
+	wait_listen "$sport" "$SPF_PID" ||
+	    { SPF_WHY="postern (spf) did not start: $(tail -n 3 "$WORK/postern-spf.log" | tr '\n' ' ')"; return 1; }
+	SPF_PORT=$sport
+	return 0
+}
+
+# spf_client PORT MODE COUNT TAG -> msg/s or ERR:why.  MODE cold: sender
+# u@TAG-K.bench.test, K = 1..COUNT; probe: one message from fail.test and
+# one from bench.test, prints the two reply codes of MAIL.
+spf_client() {
+	timeout "$RUN_TIMEOUT" "$PY" - "$@" <<'PYEOF'
+import asyncio, collections, sys, time
+port, mode, count, tag = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4]
+SESSIONS = 20
+BODY = (b"From: <bench@bench.test>\r\nTo: <sink@example.com>\r\nSubject: spf bench\r\n\r\n"
+        + b"".join(b"%04d %s\r\n" % (i, b"x" * 58) for i in range(16)) + b".\r\n")
+
+async def reply(r):
+    for _ in range(100):
+        line = await r.readline()
+        if not line:
+            raise EOFError("connection closed")
+        if line[3:4] != b"-":
+            return line
+    raise ValueError("reply too long")
+
+async def transaction(r, w, sender):
+    w.write(b"MAIL FROM:<%s>\r\n" % sender.encode())
+    l = await reply(r)
+    if not l.startswith(b"250"):
+        w.write(b"RSET\r\n"); await reply(r)
+        return l[:3].decode()
+    w.write(b"RCPT TO:<sink@example.com>\r\n")
+    l = await reply(r)
+    if not l.startswith(b"250"):
+        raise ValueError("RCPT: %r" % l)
+    w.write(b"DATA\r\n")
+    l = await reply(r)
+    if not l.startswith(b"354"):
+        raise ValueError("DATA: %r" % l)
+    w.write(BODY)
+    l = await reply(r)
+    if not l.startswith(b"250"):
+        raise ValueError("end of data: %r" % l)
+    return "250"
+
+async def session(jobs, errors):
+    r, w = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        await reply(r)
+        w.write(b"EHLO bench.client\r\n")
+        await reply(r)
+        while jobs:
+            sender = jobs.popleft()
+            code = await transaction(r, w, sender)
+            if code != "250" and mode != "probe":
+                errors.append("MAIL %s for %s" % (code, sender))
+            elif mode == "probe":
+                errors.append(code)
+        w.write(b"QUIT\r\n")
+        await reply(r)
+    finally:
+        w.close()
+
+async def main():
+    errors = []
+    if mode == "probe":
+        await session(collections.deque(["u@bench.test", "u@fail.test"]), errors)
+        print(" ".join(errors))
+        return
+    jobs = collections.deque("u%d@%s-%d.bench.test" % (k, tag, k) for k in range(1, count + 1))
+    t0 = time.monotonic()
+    await asyncio.wait_for(asyncio.gather(*(session(jobs, errors) for _ in range(SESSIONS))), 55)
+    dt = time.monotonic() - t0
+    if errors:
+        print("ERR:%d-refused:%s" % (len(errors), errors[0].replace(" ", "_")))
+    else:
+        print("%.1f" % (count / dt))
+try:
+    asyncio.run(main())
+except Exception as e:
+    print("ERR:%s" % str(e).replace(" ", "_")[:80])
+PYEOF
+}
+
+# spf_cold PORT COUNT TAG: like run_one, but with spf_client
+spf_cold() {
+	local b a r
+	b=$(sink_mesg)
+	r=$(spf_client "$1" cold "$2" "$3")
+	a=$(sink_mesg)
+	case $r in ERR:*) echo "$r"; return ;; esac
+	[ -n "$r" ] || { echo "ERR:client-timeout"; return; }
+	if [ $((a - b)) -ne "$2" ]; then echo "ERR:sink-got-$((a - b))-of-$2"; return; fi
+	echo "$r"
+}
+
+declare -A SP SR	# rates and per-repetition ratios, by "warm-plain" etc.
+SPF_NOTE=""
+if ! postern_alive; then
+	SPF_WHY="the no-filter postern is not running"
+elif spf_start; then
+	SPF_WHY=""
+	# The spf postern must really check: fail.test (-all) is refused,
+	# bench.test passes; the plain one accepts both.
+	PROBE_SPF=$(spf_client "$SPF_PORT" probe 0 x)
+	PROBE_PLAIN=$(spf_client "$PROXY_PORT" probe 0 x)
+	echo "  probe (MAIL replies for u@bench.test, u@fail.test): spf: $PROBE_SPF, no filters: $PROBE_PLAIN"
+	if [ "$PROBE_SPF" != "250 550" ] || [ "$PROBE_PLAIN" != "250 250" ]; then
+		SPF_WHY="probe failed (spf: $PROBE_SPF, plain: $PROBE_PLAIN)"
+	fi
+fi
+if [ -z "$SPF_WHY" ]; then
+	# warm-up, not counted
+	SRC_OPTS="-d -M bench.client -f bench@bench.test -t sink@example.com"
+	run_one "$SPF_PORT" 10 1024 500 >/dev/null
+	spf_cold "$SPF_PORT" 300 w0 >/dev/null
+	spf_cold "$PROXY_PORT" 300 w1 >/dev/null
+	SPF_START_S=$(elapsed_s)
+	for rep in $(seq 1 "$REPS"); do
+		if [ "$rep" -gt 1 ] && [ $(($(elapsed_s) - SPF_START_S)) -ge "$SPF_BUDGET" ]; then
+			SPF_NOTE="note: spf time budget (${SPF_BUDGET}s) reached, skipped repetitions $rep to $REPS"
+			break
+		fi
+		if [ $((rep % 2)) -eq 1 ]; then order="plain spf"; else order="spf plain"; fi
+		for kind in warm cold; do
+			declare -A cur=()
+			for side in $order; do
+				if [ "$side" = spf ]; then port=$SPF_PORT; else port=$PROXY_PORT; fi
+				if [ "$side" = spf ] && ! spf_alive; then
+					r="ERR:postern-spf-not-running"
+				elif [ "$kind" = warm ]; then
+					r=$(run_one "$port" "$SPF_SESS" 1024 "$SPF_N")
+				else
+					r=$(spf_cold "$port" "$SPF_COLD_N" "r$rep$side$$")
+				fi
+				cur[$side]=$r
+				SP[$kind-$side]="${SP[$kind-$side]:-} $r"
+				printf '  rep %d  spf %-5s %-6s %s\n' "$rep" "$kind" "$side" "$r"
+			done
+			if isnum "${cur[spf]}" && isnum "${cur[plain]}"; then
+				SR[$kind]="${SR[$kind]:-} $(awk -v p="${cur[spf]}" -v d="${cur[plain]}" 'BEGIN { printf "%.4f", p / d }')"
+			fi
+		done
+	done
+	echo
+	printf '%-22s %7s %12s %13s %7s %8s  %s\n' case msgs "plain msg/s" "spf msg/s" ratio target result
+	for kind in warm cold; do
+		# shellcheck disable=SC2086
+		pm=$(median ${SP[$kind-plain]:-})
+		# shellcheck disable=SC2086
+		sm=$(median ${SP[$kind-spf]:-})
+		# shellcheck disable=SC2086
+		ratio=$(median ${SR[$kind]:-})
+		[ "$ratio" = - ] || ratio=$(awk -v r="$ratio" 'BEGIN { printf "%.2f", r }')
+		if [ "$kind" = warm ]; then
+			n=$SPF_N label="spf warm (1 domain)" tshow=">=$SPF_TARGET"
+			if [ "$ratio" = - ]; then res="FAIL (not measured)"
+			elif awk -v r="$ratio" -v t="$SPF_TARGET" 'BEGIN { exit !(r >= t) }'; then res=PASS
+			else res=FAIL; fi
+			add_summary "$res" "$label" "ratio $ratio (target $tshow)"
+		else
+			n=$SPF_COLD_N label="spf cold (new domains)" tshow=- res="(no target)"
+			[ "$ratio" = - ] && res="(not measured)"
+		fi
+		printf '%-22s %7d %12s %13s %7s %8s  %s\n' "$label" "$n" "$pm" "$sm" "$ratio" "$tshow" "$res"
+	done
+	echo "raw runs (msg/s):"
+	for kind in warm cold; do
+		printf '  spf %-5s plain:%s  spf:%s  ratios:%s\n' "$kind" "${SP[$kind-plain]:-}" "${SP[$kind-spf]:-}" "${SR[$kind]:-}"
+	done
+	echo "  (warm: smtp-source; cold: a Python asyncio client, one transaction at a time per session)"
+	[ -n "$SPF_NOTE" ] && echo "$SPF_NOTE"
+	if [ -s "$WORK/postern-spf.log" ]; then
+		echo "postern (spf) logged $(wc -l <"$WORK/postern-spf.log") line(s) at level warning; last 3:"
+		tail -n 3 "$WORK/postern-spf.log" | sed 's/^/  /'
+	fi
+else
+	echo "  not measured: $SPF_WHY"
+	add_summary "FAIL (not measured: $SPF_WHY)" "spf warm (1 domain)" "-"
+fi
+# stop them now (and again, harmlessly, at exit)
+[ -n "$SPF_PID" ] && stop_pid "$SPF_PID"
+[ -n "$UNBOUND_PID" ] && stop_pid "$UNBOUND_PID"
 
 if [ -n "$POSTERN_DIED" ] || ! postern_alive; then
 	echo
