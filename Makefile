@@ -56,7 +56,10 @@ SRCS	 = proxy/util.c \
 	   filters/chain.c \
 	   filters/rules.c \
 	   filters/iplist.c \
-	   filters/regex.c
+	   filters/regex.c \
+	   filters/spf_record.c \
+	   filters/spf_dns.c \
+	   filters/spf_check.c
 
 OBJS	 = $(SRCS:%.c=$(BUILD)/%.o) $(BUILD)/conf_default.o
 LIB	 = $(BUILD)/libpostern.a
@@ -65,7 +68,7 @@ UNITS	 = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/t_*.c)
 FUZZERS	 = $(patsubst tests/fuzz/%.c,build-fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 
 .PHONY: all check check-asan integ integ-asan test fuzz fuzz-smoke run bench \
-	install clean
+	install clean rfc7208
 
 all: $(BIN)
 
@@ -99,6 +102,15 @@ check: $(UNITS)
 	    echo "== $$t"; $$t > $$t.log 2>&1 || { fail=1; cat $$t.log; }; \
 	    tail -n 1 $$t.log; \
 	done; exit $$fail
+
+# The RFC 7208 SPF suite through filters/spf_check.c and proxy/dns.c.
+SPF_SUITE ?= ../shared/testdata/rfc7208-tests.yml
+$(BUILD)/tests/spf_eval: tests/spf/spf_eval.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+rfc7208: $(BUILD)/tests/spf_eval
+	$(PYTHON) tests/spf/rfc7208.py --eval $(abspath $<) --suite $(SPF_SUITE)
 
 integ: $(BIN)
 	POSTERN=$(abspath $(BIN)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/integ

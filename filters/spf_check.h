@@ -48,6 +48,15 @@ struct spf_check *spf_check_new(struct dns *, const char *receiver,
 void		 spf_check_free(struct spf_check *);
 
 /*
+ * spf_check_set_explanation - the default explanation (an RFC 7208
+ * explain-string with macros, e.g. "%{o} does not designate %{i}") used
+ * on fail when the domain gives none.  Before the checks start (not
+ * thread-safe with spf_check_run).  0, or -1 with err.
+ */
+int		 spf_check_set_explanation(struct spf_check *, const char *,
+		    char *err, size_t errsz);
+
+/*
  * spf_check_run - evaluate client (IPv4 or IPv6; an IPv4-mapped IPv6
  * address is checked as IPv4) against:
  *   sender != NULL: the MAIL FROM identity (an empty sender is checked as
