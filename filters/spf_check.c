@@ -43,7 +43,8 @@
 	"%{o} does not designate %{i} as a permitted sender"
 
 struct spf_check {
-	SPF_server_t	*srv;			/* owns the DNS layer */
+	SPF_server_t	*srv;
+	SPF_dns_server_t *layer;		/* owned; srv uses it */
 	char		 receiver[256];		/* our host name, copied */
 };
 
@@ -94,7 +95,8 @@ spf_check_new(struct dns *dns, const char *receiver, char *err, size_t errsz)
 		return NULL;
 	}
 	spf_check_clean(c->receiver);
-	if ((c->srv = SPF_server_new_dns(spf_dns_new(dns), 0)) == NULL ||
+	c->layer = spf_dns_new(dns);
+	if ((c->srv = SPF_server_new_dns(c->layer, 0)) == NULL ||
 	    SPF_server_set_rec_dom(c->srv, c->receiver) != SPF_E_SUCCESS ||
 	    spf_check_set_explanation(c, SPF_CHECK_EXPLANATION, err,
 	    errsz) == -1) {
@@ -102,6 +104,7 @@ spf_check_new(struct dns *dns, const char *receiver, char *err, size_t errsz)
 			SPF_server_free(c->srv);
 		util_err_append(err, errsz,
 		    "spf: cannot create the libspf2 server");
+		spf_dns_free(c->layer);
 		free(c);
 		return NULL;
 	}
@@ -114,6 +117,7 @@ spf_check_free(struct spf_check *c)
 	if (c == NULL)
 		return;
 	SPF_server_free(c->srv);
+	spf_dns_free(c->layer);
 	free(c);
 }
 

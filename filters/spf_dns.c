@@ -20,7 +20,8 @@
  * The exp= TXT lookup is not counted; an explanation that is not exactly
  * one valid explain-string is answered as "no data" (default text).
  *
- * Public: spf_dns_new, spf_dns_log_init, spf_dns_begin, spf_dns_end.
+ * Public: spf_dns_new, spf_dns_free, spf_dns_log_init, spf_dns_begin,
+ * spf_dns_end.
  *
  * DIAGNOSTICS
  *	libspf2's own messages go to log_debug ("spf: libspf2: ..."), its
@@ -51,7 +52,6 @@ static SPF_dns_rr_t *spf_dns_lookup(SPF_dns_server_t *, const char *,
 		    ns_type, int);
 static SPF_errcode_t spf_dns_get_spf(SPF_server_t *, SPF_request_t *,
 		    SPF_response_t *, SPF_record_t **);
-static void	 spf_dns_destroy(SPF_dns_server_t *);
 static int	 spf_dns_count(struct spf_dns_check *, const char *, int);
 static void	 spf_dns_force(struct spf_dns_check *, enum spf_dns_forced,
 		    const char *);
@@ -81,7 +81,9 @@ spf_dns_new(struct dns *dns)
 	SPF_dns_server_t	*s;
 
 	s = xcalloc(1, sizeof(*s));
-	s->destroy = spf_dns_destroy;
+	/* No destroy: libspf2 then leaves the layer alone (Debian's
+	 * SPF_server_free does not free it anyway); spf_dns_free does. */
+	s->destroy = NULL;
 	s->lookup = spf_dns_lookup;
 	s->get_spf = spf_dns_get_spf;
 	s->name = "postern";
@@ -89,8 +91,8 @@ spf_dns_new(struct dns *dns)
 	return s;
 }
 
-static void
-spf_dns_destroy(SPF_dns_server_t *s)
+void
+spf_dns_free(SPF_dns_server_t *s)
 {
 	free(s);
 }

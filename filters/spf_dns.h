@@ -11,6 +11,8 @@
 #ifndef POSTERN_SPF_DNS_H
 #define POSTERN_SPF_DNS_H
 
+#include <sys/socket.h>
+#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdint.h>
 
@@ -49,10 +51,12 @@ struct spf_dns_check {
 };
 
 /*
- * spf_dns_new - a libspf2 DNS layer on dns (not owned).  The SPF_server_t
- * it is given to frees it (SPF_server_free).  Never NULL.
+ * spf_dns_new - a libspf2 DNS layer on dns (not owned).  The caller frees
+ * it with spf_dns_free after SPF_server_free of the server using it
+ * (libspf2 leaves it alone).  Never NULL.
  */
 SPF_dns_server_t *spf_dns_new(struct dns *);
+void		 spf_dns_free(SPF_dns_server_t *);
 
 /*
  * spf_dns_log_init - route libspf2's error/warning/info/debug output to

@@ -398,9 +398,12 @@ rec_macro_string(const char *s, size_t len, const char *letters,
 			v = v * 10 + (s[i] - '0');
 		if (ndig > 3 || (ndig > 0 && (v == 0 || v > 128)))
 			return -1;
-		if (i < len && (s[i] == 'r' || s[i] == 'R'))
+		/* An upper-case 'R' is RFC 7208 too, but libspf2 refuses it. */
+		if (i < len && s[i] == 'r')
 			i++;
-		while (i < len && s[i] != '\0' && strchr(".-+,/_=", s[i]) != NULL)
+		/* RFC 7208 also has ',' and '/'; libspf2 1.2.10 refuses
+		 * them, so they are a permerror here rather than there. */
+		while (i < len && s[i] != '\0' && strchr(".-+_=", s[i]) != NULL)
 			i++;
 		if (i >= len || s[i] != '}')
 			return -1;
@@ -534,7 +537,9 @@ spf_record_screen_exp(const char *text, char *why, size_t whysz)
 	const char	*p, *s;
 	size_t		 len, nvars;
 
-	if ((len = strlen(text)) > 512) {
+	/* libspf2 keeps a literal run of an explanation in one chunk of at
+	 * most 255 bytes. */
+	if ((len = strlen(text)) > SPF_RECORD_EXP_MAXLEN) {
 		snprintf(why, whysz, "explanation too long (%zu bytes)", len);
 		return -1;
 	}

@@ -12,6 +12,8 @@
 
 /* Longest record text the screen accepts (bytes, after joining strings). */
 #define SPF_RECORD_MAXLEN	2048
+/* Longest explanation text the screen accepts. */
+#define SPF_RECORD_EXP_MAXLEN	250
 /* Size of a buffer that holds any rewritten record. */
 #define SPF_RECORD_REWRITE_MAX	(2 * SPF_RECORD_MAXLEN + 256)
 
@@ -44,7 +46,7 @@ int	spf_record_screen(const char *rec, char *why, size_t whysz);
 /*
  * spf_record_screen_exp - 0 when text (an exp= TXT record) is a valid
  * explain-string (RFC 7208 6.2: macro-strings and spaces, 7-bit, with the
- * exp-only macro letters c, r, t) and short; -1 with why otherwise (the
+ * exp-only macro letters c, r, t) of at most SPF_RECORD_EXP_MAXLEN bytes; -1 with why otherwise (the
  * default explanation is used then).
  */
 int	spf_record_screen_exp(const char *text, char *why, size_t whysz);
