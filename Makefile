@@ -53,13 +53,15 @@ SRCS	 = proxy/util.c \
 	   policy/table.c \
 	   policy/decide.c \
 	   policy/txlog.c \
+	   policy/authres.c \
 	   filters/chain.c \
 	   filters/rules.c \
 	   filters/iplist.c \
 	   filters/regex.c \
 	   filters/spf_record.c \
 	   filters/spf_dns.c \
-	   filters/spf_check.c
+	   filters/spf_check.c \
+	   filters/spf.c
 
 OBJS	 = $(SRCS:%.c=$(BUILD)/%.o) $(BUILD)/conf_default.o
 LIB	 = $(BUILD)/libpostern.a

@@ -11,8 +11,12 @@
  *
  * Public: chain_filter_lookup, chain_new, chain_new_ops, chain_ref, chain_unref,
  * chain_length, chain_sess_new, chain_sess_free, chain_<stage>, chain_abort,
- * chain_tx_done, chain_wants_content, chain_reply, chain_headers,
- * chain_results; fctx_* (filter.h).
+ * chain_tx_done, chain_header_deleted, chain_wants_content, chain_reply,
+ * chain_headers, chain_results; fctx_* (filter.h).
+ *
+ * Deferred work (fctx_defer) belongs to the stage that started it: when the
+ * stage is abandoned (chain_abort, chain_sess_free) the chain cancels it,
+ * and the filter's done then only frees its argument.
  *
  * DIAGNOSTICS
  *	chain_new reports an unknown filter name or a filter's init error.
@@ -23,10 +27,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "authres.h"
 #include "chain.h"
 #include "conf.h"
+#include "dns.h"
 #include "log.h"
 #include "util.h"
+#include "worker.h"
 
 enum chain_stage {
 	CHAIN_CONNECT,
@@ -42,6 +49,7 @@ enum chain_stage {
 
 struct chain {
 	int			 refcnt;
+	struct dns		*dns;		/* owned; NULL when unneeded */
 	size_t			 n;
 	const struct filter_ops	*ops[CONF_FILTERS_MAX];
 	void			*gpriv[CONF_FILTERS_MAX];
@@ -54,6 +62,16 @@ struct fctx {
 	void			*priv;		/* the filter's own */
 	char			 result[128];	/* for the transaction log */
 	int			 result_msg;	/* set during a message stage */
+	struct chain_deferred	*deferred;	/* work in flight, or NULL */
+};
+
+/* One fctx_defer: what the pool hands back to the loop. */
+struct chain_deferred {
+	struct fctx		*fx;		/* NULL once cancelled */
+	struct worker_job	*job;
+	fctx_work_fn		 work;
+	fctx_done_fn		 done;
+	void			*arg;		/* the filter's */
 };
 
 struct chain_stage_args {
@@ -81,12 +99,16 @@ struct chain_sess {
 	struct chain_reply	 reply;
 	struct chain_header	*hdrs;
 	size_t			 nhdrs;
+	int			 authres;	/* hdrs[0] is our A-R */
+	int			 hdr_deleted;	/* by the last header stage */
+	struct worker_pool	*workers;	/* not owned */
 };
 
 /* The filters postern knows, by name. */
 static const struct filter_ops *const chain_registry[] = {
 	&flt_iplist_ops,
 	&flt_regex_ops,
+	&flt_spf_ops,
 	NULL
 };
 
@@ -96,6 +118,9 @@ static enum fv	chain_decided(struct chain_sess *, struct fctx *, enum fv);
 static enum fv	chain_stage_start(struct chain_sess *, enum chain_stage);
 static int	chain_stage_is_msg(enum chain_stage);
 static void	chain_msg_reset(struct chain_sess *);
+static void	chain_cancel(struct chain_sess *);
+static void	chain_deferred_run(void *);
+static void	chain_deferred_done(void *, int);
 
 const struct filter_ops *
 chain_filter_lookup(const char *name)
@@ -146,11 +171,15 @@ chain_new_ops(const struct filter_ops *const *ops, size_t n,
 	c = xcalloc(1, sizeof(*c));
 	c->refcnt = 1;
 	c->n = n;
+	for (i = 0; i < n; i++)
+		if ((ops[i]->needs & FILTER_NEEDS_DNS) && c->dns == NULL &&
+		    (c->dns = dns_new(conf, err, errsz)) == NULL)
+			bad = 1;
 	/* Every filter is set up, so every error is reported at once. */
 	for (i = 0; i < n; i++) {
 		c->ops[i] = ops[i];
 		if (ops[i]->init != NULL &&
-		    ops[i]->init(conf, &c->gpriv[i], err, errsz) == -1) {
+		    ops[i]->init(conf, c->dns, &c->gpriv[i], err, errsz) == -1) {
 			c->ops[i] = NULL;	/* no fini for a failed init */
 			bad = 1;
 		}
@@ -179,6 +208,7 @@ chain_unref(struct chain *c)
 	for (i = 0; i < c->n; i++)
 		if (c->ops[i] != NULL && c->ops[i]->fini != NULL)
 			c->ops[i]->fini(c->gpriv[i]);
+	dns_free(c->dns);
 	free(c);
 }
 
@@ -190,7 +220,7 @@ chain_length(const struct chain *c)
 
 struct chain_sess *
 chain_sess_new(struct chain *c, const struct conf *conf, const char *sid,
-    chain_resume_cb resume, void *arg)
+    struct worker_pool *workers, chain_resume_cb resume, void *arg)
 {
 	struct chain_sess	*cs;
 	size_t			 i;
@@ -201,6 +231,7 @@ chain_sess_new(struct chain *c, const struct conf *conf, const char *sid,
 	strlcpy(cs->sid, sid, sizeof(cs->sid));
 	cs->resume = resume;
 	cs->arg = arg;
+	cs->workers = workers;
 	cs->fx = xcalloc(c->n, sizeof(*cs->fx));
 	for (i = 0; i < c->n; i++) {
 		cs->fx[i].cs = cs;
@@ -217,6 +248,7 @@ chain_sess_free(struct chain_sess *cs)
 
 	if (cs == NULL)
 		return;
+	chain_cancel(cs);
 	for (i = 0; i < cs->chain->n; i++)
 		if (cs->fx[i].ops->close != NULL)
 			cs->fx[i].ops->close(&cs->fx[i]);
@@ -355,6 +387,7 @@ enum fv
 chain_header(struct chain_sess *cs, const char *name, const char *value)
 {
 	cs->args = (struct chain_stage_args){ .s1 = name, .s2 = value };
+	cs->hdr_deleted = 0;
 	return chain_stage_start(cs, CHAIN_HEADER);
 }
 
@@ -391,6 +424,7 @@ chain_msg_reset(struct chain_sess *cs)
 	free(cs->hdrs);
 	cs->hdrs = NULL;
 	cs->nhdrs = 0;
+	cs->authres = 0;
 	cs->msg_accepted = 0;
 	memset(&cs->reply, 0, sizeof(cs->reply));
 	for (i = 0; i < cs->chain->n; i++)
@@ -400,11 +434,28 @@ chain_msg_reset(struct chain_sess *cs)
 		}
 }
 
+/* A parked stage is abandoned: its deferred work is cancelled. */
+static void
+chain_cancel(struct chain_sess *cs)
+{
+	struct fctx	*fx = cs->parked;
+
+	if (fx == NULL)
+		return;
+	cs->parked = NULL;
+	if (fx->deferred != NULL) {
+		fx->deferred->fx = NULL;
+		worker_cancel(fx->deferred->job);
+		fx->deferred = NULL;
+	}
+}
+
 void
 chain_abort(struct chain_sess *cs)
 {
 	size_t	 i;
 
+	chain_cancel(cs);
 	for (i = 0; i < cs->chain->n; i++)
 		if (cs->fx[i].ops->abort != NULL)
 			cs->fx[i].ops->abort(&cs->fx[i]);
@@ -415,6 +466,12 @@ void
 chain_tx_done(struct chain_sess *cs)
 {
 	chain_msg_reset(cs);
+}
+
+int
+chain_header_deleted(const struct chain_sess *cs)
+{
+	return cs->hdr_deleted;
 }
 
 int
@@ -549,6 +606,87 @@ fctx_resume(struct fctx *fx, enum fv v)
 	} else
 		v = chain_decided(cs, fx, v);
 	cs->resume(cs->arg, v);
+}
+
+int
+fctx_defer(struct fctx *fx, fctx_work_fn work, fctx_done_fn done, void *arg)
+{
+	struct chain_deferred	*d;
+
+	if (fx->cs->workers == NULL || fx->deferred != NULL)
+		return -1;
+	d = xcalloc(1, sizeof(*d));
+	d->fx = fx;
+	d->work = work;
+	d->done = done;
+	d->arg = arg;
+	if ((d->job = worker_submit(fx->cs->workers, chain_deferred_run,
+	    chain_deferred_done, d)) == NULL) {
+		free(d);
+		return -1;
+	}
+	fx->deferred = d;
+	return 0;
+}
+
+static void
+chain_deferred_run(void *arg)
+{
+	struct chain_deferred	*d = arg;
+
+	d->work(d->arg);
+}
+
+/* On the loop: hand the result to the filter, or let it free a
+ * cancelled one. */
+static void
+chain_deferred_done(void *arg, int cancelled)
+{
+	struct chain_deferred	*d = arg;
+	struct fctx		*fx = cancelled ? NULL : d->fx;
+
+	if (fx != NULL)
+		fx->deferred = NULL;
+	d->done(fx, d->arg);
+	free(d);
+}
+
+struct dns *
+fctx_dns(struct fctx *fx)
+{
+	return fx->cs->chain->dns;
+}
+
+void
+fctx_authres(struct fctx *fx, const char *fmt, ...)
+{
+	struct chain_sess	*cs = fx->cs;
+	char			 part[1024], *v;
+	va_list			 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(part, sizeof(part), fmt, ap);
+	va_end(ap);
+	if (!cs->authres) {
+		/* Ours goes first: above anything another filter adds. */
+		cs->hdrs = xrealloc(cs->hdrs, (cs->nhdrs + 1) *
+		    sizeof(*cs->hdrs));
+		memmove(cs->hdrs + 1, cs->hdrs, cs->nhdrs * sizeof(*cs->hdrs));
+		cs->nhdrs++;
+		cs->hdrs[0].name = xstrdup("Authentication-Results");
+		cs->hdrs[0].value = xstrdup(cs->conf->authserv_id);
+		cs->authres = 1;
+	}
+	v = authres_append(cs->hdrs[0].value, part);
+	free(cs->hdrs[0].value);
+	cs->hdrs[0].value = v;
+}
+
+void
+fctx_delete_header(struct fctx *fx)
+{
+	if (fx->cs->stage == CHAIN_HEADER)
+		fx->cs->hdr_deleted = 1;
 }
 
 const char *

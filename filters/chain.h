@@ -17,6 +17,8 @@
 struct conf;
 struct chain;
 struct chain_sess;
+struct dns;
+struct worker_pool;
 
 /* The reply set by the filter that decided, or empty code when none. */
 struct chain_reply {
@@ -50,9 +52,12 @@ struct chain	*chain_ref(struct chain *);
 void		 chain_unref(struct chain *);
 size_t		 chain_length(const struct chain *);
 
-/* chain_sess_new - one connection's view; session_id copied. */
+/* chain_sess_new - one connection's view; session_id copied; workers (not
+ * owned, may be NULL: deferred work then fails) runs the filters' blocking
+ * work and must outlive the chain_sess. */
 struct chain_sess *chain_sess_new(struct chain *, const struct conf *,
-		    const char *session_id, chain_resume_cb, void *arg);
+		    const char *session_id, struct worker_pool *workers,
+		    chain_resume_cb, void *arg);
 /* chain_sess_free - delivers close to every filter, then frees. */
 void		 chain_sess_free(struct chain_sess *);
 
@@ -81,11 +86,16 @@ void		 chain_abort(struct chain_sess *);
 /* chain_tx_done - after eom: per-message state cleared for the next one. */
 void		 chain_tx_done(struct chain_sess *);
 
+/* Whether a filter removed the header field of the last chain_header
+ * (fctx_delete_header); cleared by the next chain_header. */
+int		 chain_header_deleted(const struct chain_sess *);
+
 /* Whether any filter wants header/body events (else the feed is skipped). */
 int		 chain_wants_content(const struct chain_sess *);
 
 const struct chain_reply *chain_reply(const struct chain_sess *);
-/* Queued header additions for this message, in order. */
+/* Queued header additions for this message, in order; the
+ * Authentication-Results header, when a filter gave results, first. */
 size_t		 chain_headers(const struct chain_sess *,
 		    const struct chain_header **);
 /* Each filter's result, "name=result ..." into buf. */

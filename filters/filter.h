@@ -28,6 +28,7 @@
 #include <sys/socket.h>
 
 struct conf;
+struct dns;
 struct fctx;
 
 enum fv {
@@ -40,10 +41,14 @@ enum fv {
 	FV_PENDING,	/* asynchronous: fctx_resume() follows */
 };
 
+#define FILTER_NEEDS_DNS	0x01	/* the chain sets up the resolver */
+
 struct filter_ops {
 	const char	*name;
-	int		(*init)(const struct conf *, void **gpriv,
-			    char *err, size_t errsz);
+	unsigned	 needs;		/* FILTER_NEEDS_* */
+	/* dns: the shared resolver with FILTER_NEEDS_DNS, else NULL */
+	int		(*init)(const struct conf *, struct dns *,
+			    void **gpriv, char *err, size_t errsz);
 	void		(*fini)(void *gpriv);
 	enum fv		(*connect)(struct fctx *, const char *host,
 			    const struct sockaddr *);
@@ -86,10 +91,38 @@ void		 fctx_result(struct fctx *, const char *fmt, ...)
 /* fctx_resume - finish a stage that returned FV_PENDING.  Event loop only. */
 void		 fctx_resume(struct fctx *, enum fv);
 
+/* Work that blocks, on the worker pool. */
+typedef void	(*fctx_work_fn)(void *arg);	/* on a pool thread */
+/* On the event loop, once: fx is NULL when the work was cancelled (the
+ * transaction or connection ended first): then only free arg. */
+typedef void	(*fctx_done_fn)(struct fctx *fx, void *arg);
+/*
+ * fctx_defer - run work(arg) on the worker pool, then done(fx, arg) on the
+ * loop, where the filter calls fctx_resume.  The filter returns FV_PENDING
+ * after a 0; -1 means the pool is full (or absent): answer with a temporary
+ * error now.  The chain cancels the work itself when the stage is
+ * abandoned (abort, close).  arg is not duplicated.
+ */
+int		 fctx_defer(struct fctx *, fctx_work_fn work, fctx_done_fn done,
+		    void *arg);
+/* fctx_dns - the shared resolver (for FILTER_NEEDS_DNS filters), for use
+ * in work functions. */
+struct dns	*fctx_dns(struct fctx *);
+
+/* fctx_authres - add a result ("spf=pass smtp.mailfrom=a@example.com") to
+ * this message's one Authentication-Results header (RFC 8601), which the
+ * chain builds with proxy.authserv_id. */
+void		 fctx_authres(struct fctx *, const char *fmt, ...)
+		    __attribute__((format(printf, 2, 3)));
+/* fctx_delete_header - from the header callback only: the header field
+ * being looked at is removed from the message (smfi_chgheader with NULL). */
+void		 fctx_delete_header(struct fctx *);
+
 const char	*filter_verdict_name(enum fv);
 
 /* The filters (filters/<name>.c), for the registry in chain.c. */
 extern const struct filter_ops flt_iplist_ops;
 extern const struct filter_ops flt_regex_ops;
+extern const struct filter_ops flt_spf_ops;
 
 #endif

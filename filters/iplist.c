@@ -42,7 +42,8 @@ struct flt_iplist {
 	char			 sallow_file[256], sdeny_file[256];
 };
 
-static int	flt_iplist_init(const struct conf *, void **, char *, size_t);
+static int	flt_iplist_init(const struct conf *, struct dns *, void **,
+		    char *, size_t);
 static void	flt_iplist_fini(void *);
 static enum fv	flt_iplist_connect(struct fctx *, const char *,
 		    const struct sockaddr *);
@@ -57,47 +58,14 @@ const struct filter_ops flt_iplist_ops = {
 	.envfrom = flt_iplist_envfrom,
 };
 
-/* One IP list from its inline entries and its file; NULL when neither. */
 static int
-flt_iplist_ip(struct iptable **tp, const char *key, const char *inl,
-    const char *file, char *err, size_t errsz)
-{
-	char	 label[64];
-	int	 rc;
-
-	if (inl[0] == '\0' && file[0] == '\0')
-		return 0;
-	*tp = iptable_new();
-	snprintf(label, sizeof(label), "iplist.%s", key);
-	rc = iptable_add_list(*tp, inl, label, err, errsz);
-	if (file[0] != '\0' && iptable_load(*tp, file, err, errsz) == -1)
-		rc = -1;
-	return rc;
-}
-
-static int
-flt_iplist_sender(struct addrtable **tp, const char *key, const char *inl,
-    const char *file, char *err, size_t errsz)
-{
-	char	 label[64];
-	int	 rc;
-
-	if (inl[0] == '\0' && file[0] == '\0')
-		return 0;
-	*tp = addrtable_new();
-	snprintf(label, sizeof(label), "iplist.%s", key);
-	rc = addrtable_add_list(*tp, inl, label, err, errsz);
-	if (file[0] != '\0' && addrtable_load(*tp, file, err, errsz) == -1)
-		rc = -1;
-	return rc;
-}
-
-static int
-flt_iplist_init(const struct conf *c, void **gpriv, char *err, size_t errsz)
+flt_iplist_init(const struct conf *c, struct dns *dns, void **gpriv,
+    char *err, size_t errsz)
 {
 	struct flt_iplist	*g = xcalloc(1, sizeof(*g));
 	int			 rc = 0;
 
+	(void)dns;	/* no lookups */
 	*gpriv = g;
 	strlcpy(g->ipfile[IPL_ALLOW], c->ip_allow_file, sizeof(g->ipfile[0]));
 	strlcpy(g->ipfile[IPL_DENY], c->ip_deny_file, sizeof(g->ipfile[0]));
@@ -105,16 +73,16 @@ flt_iplist_init(const struct conf *c, void **gpriv, char *err, size_t errsz)
 	strlcpy(g->sallow_file, c->sender_allow_file, sizeof(g->sallow_file));
 	strlcpy(g->sdeny_file, c->sender_deny_file, sizeof(g->sdeny_file));
 	/* Every list is loaded, so every bad entry is reported. */
-	rc |= flt_iplist_ip(&g->ip[IPL_ALLOW], "allow", c->ip_allow,
-	    c->ip_allow_file, err, errsz);
-	rc |= flt_iplist_ip(&g->ip[IPL_DENY], "deny", c->ip_deny,
-	    c->ip_deny_file, err, errsz);
-	rc |= flt_iplist_ip(&g->ip[IPL_ONLY], "only", c->ip_only,
-	    c->ip_only_file, err, errsz);
-	rc |= flt_iplist_sender(&g->sender_allow, "sender_allow",
-	    c->sender_allow, c->sender_allow_file, err, errsz);
-	rc |= flt_iplist_sender(&g->sender_deny, "sender_deny",
-	    c->sender_deny, c->sender_deny_file, err, errsz);
+	rc |= iptable_from(&g->ip[IPL_ALLOW], c->ip_allow, c->ip_allow_file,
+	    "iplist.allow", err, errsz);
+	rc |= iptable_from(&g->ip[IPL_DENY], c->ip_deny, c->ip_deny_file,
+	    "iplist.deny", err, errsz);
+	rc |= iptable_from(&g->ip[IPL_ONLY], c->ip_only, c->ip_only_file,
+	    "iplist.only", err, errsz);
+	rc |= addrtable_from(&g->sender_allow, c->sender_allow,
+	    c->sender_allow_file, "iplist.sender_allow", err, errsz);
+	rc |= addrtable_from(&g->sender_deny, c->sender_deny,
+	    c->sender_deny_file, "iplist.sender_deny", err, errsz);
 	if (rc != 0) {
 		flt_iplist_fini(g);
 		*gpriv = NULL;

@@ -65,7 +65,8 @@ struct flt_regex_priv {
 	size_t			 nconn_tags;
 };
 
-static int	flt_regex_init(const struct conf *, void **, char *, size_t);
+static int	flt_regex_init(const struct conf *, struct dns *, void **,
+		    char *, size_t);
 static void	flt_regex_fini(void *);
 static enum fv	flt_regex_connect(struct fctx *, const char *,
 		    const struct sockaddr *);
@@ -165,12 +166,14 @@ flt_regex_settings(struct flt_regex *g, const struct conf *c, char *err,
 }
 
 static int
-flt_regex_init(const struct conf *c, void **gpriv, char *err, size_t errsz)
+flt_regex_init(const struct conf *c, struct dns *dns, void **gpriv,
+    char *err, size_t errsz)
 {
 	struct flt_regex	*g = xcalloc(1, sizeof(*g));
 	char			*files, *w, *save;
 	int			 rc = 0;
 
+	(void)dns;	/* no lookups */
 	*gpriv = g;
 	files = xstrdup(c->regex_rules);
 	for (w = strtok_r(files, ", \t", &save); w != NULL;

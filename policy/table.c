@@ -115,6 +115,8 @@ static const char *table_quote(const char *, char *, size_t);
 static int	 table_line(char *, size_t, char **, char *, size_t);
 static int	 table_load(void *, table_add_fn, const char *, char *,
 		    size_t);
+static int	 table_fill(void *, table_add_fn, const char *, const char *,
+		    const char *, char *, size_t);
 static int	 table_ipadd(void *, const char *, uint32_t, char *, size_t);
 static int	 table_addradd(void *, const char *, uint32_t, char *,
 		    size_t);
@@ -279,6 +281,19 @@ table_add_list(void *t, table_add_fn add, const char *list,
 			rc = -1;
 		}
 	free(copy);
+	return rc;
+}
+
+/* The inline list, then the file: every bad entry of both reported. */
+static int
+table_fill(void *t, table_add_fn add, const char *list, const char *path,
+    const char *label, char *err, size_t errsz)
+{
+	int	 rc;
+
+	rc = table_add_list(t, add, list, label, err, errsz);
+	if (path[0] != '\0' && table_load(t, add, path, err, errsz) == -1)
+		rc = -1;
 	return rc;
 }
 
@@ -631,6 +646,17 @@ iptable_add_list(struct iptable *t, const char *list, const char *label,
 	return table_add_list(t, table_ipadd, list, label, err, errsz);
 }
 
+int
+iptable_from(struct iptable **tp, const char *list, const char *path,
+    const char *label, char *err, size_t errsz)
+{
+	*tp = NULL;
+	if (list[0] == '\0' && path[0] == '\0')
+		return 0;
+	*tp = iptable_new();
+	return table_fill(*tp, table_ipadd, list, path, label, err, errsz);
+}
+
 size_t
 iptable_count(const struct iptable *t)
 {
@@ -899,6 +925,17 @@ addrtable_add_list(struct addrtable *t, const char *list, const char *label,
     char *err, size_t errsz)
 {
 	return table_add_list(t, table_addradd, list, label, err, errsz);
+}
+
+int
+addrtable_from(struct addrtable **tp, const char *list, const char *path,
+    const char *label, char *err, size_t errsz)
+{
+	*tp = NULL;
+	if (list[0] == '\0' && path[0] == '\0')
+		return 0;
+	*tp = addrtable_new();
+	return table_fill(*tp, table_addradd, list, path, label, err, errsz);
 }
 
 size_t

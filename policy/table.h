@@ -50,6 +50,16 @@ int		 iptable_load(struct iptable *, const char *path, char *err,
 int		 iptable_add_list(struct iptable *, const char *list,
 		    const char *label, char *err, size_t errsz);
 
+/*
+ * iptable_from - a set from a configuration's inline list and file (either
+ * may be ""): *tp is NULL when both are empty.  Every bad entry of both is
+ * reported as iptable_add_list and iptable_load do; the good ones stay, and
+ * *tp is set (to free) even when -1 is returned.
+ */
+int		 iptable_from(struct iptable **tp, const char *list,
+		    const char *path, const char *label, char *err,
+		    size_t errsz);
+
 /* iptable_count - entries added (duplicates included). */
 size_t		 iptable_count(const struct iptable *);
 
@@ -78,6 +88,9 @@ int		 addrtable_load(struct addrtable *, const char *path,
 		    char *err, size_t errsz);
 int		 addrtable_add_list(struct addrtable *, const char *list,
 		    const char *label, char *err, size_t errsz);
+int		 addrtable_from(struct addrtable **tp, const char *list,
+		    const char *path, const char *label, char *err,
+		    size_t errsz);
 size_t		 addrtable_count(const struct addrtable *);
 /*
  * addrtable_lookup - is the envelope sender addr ("" = null sender) in the

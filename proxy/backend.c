@@ -200,9 +200,9 @@ backend_message(struct backend *b, const char *hdrs, size_t hdrslen,
 	evbuffer_add(b->hdrs, hdrs, hdrslen);
 	if (bdat) {
 		log_trace(TRACE_SMTP, "%s > BDAT %llu LAST", b->sid,
-		    (unsigned long long)(hdrslen + spool_size(sp)));
+		    (unsigned long long)(hdrslen + spool_edited_size(sp)));
 		evbuffer_add_printf(out, "BDAT %llu LAST\r\n",
-		    (unsigned long long)(hdrslen + spool_size(sp)));
+		    (unsigned long long)(hdrslen + spool_edited_size(sp)));
 		backend_await(b, BACKEND_STREAM, b->conf->data_timeout);
 		backend_stream(b);
 		return;
@@ -231,9 +231,9 @@ backend_fill(struct backend *b)
 		if ((hl = evbuffer_get_length(b->hdrs)) > 0)
 			n = evbuffer_remove(b->hdrs, in,
 			    hl < sizeof(in) ? hl : sizeof(in));
-		else if ((n = spool_read(b->spool, b->off, in,
-		    sizeof(in))) > 0)
-			b->off += (uint64_t)n;
+		else
+			n = spool_read_edited(b->spool, &b->off, in,
+			    sizeof(in));
 		if (n < 0) {
 			log_warn("%s: reading the spool", b->sid);
 			backend_fail(b, BACKEND_CLOSED);

@@ -55,7 +55,8 @@ void		 backend_command(struct backend *, const char *line);
 
 /*
  * backend_message - send a message: hdrs[0..hdrslen) (header fields to put
- * on top, CRLF lines) then the spool's content (CRLF lines); by "BDAT n
+ * on top, CRLF lines) then the spool's edited content (CRLF lines: without
+ * the header fields filters removed); by "BDAT n
  * LAST" when bdat, else by DATA, waiting for 354 and dot-stuffing.  The
  * callback gets the final reply (or a DATA refusal) within
  * conf->data_timeout.  The spool must live until then.

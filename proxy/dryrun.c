@@ -31,6 +31,7 @@
 #include "log.h"
 #include "rfc5322.h"
 #include "util.h"
+#include "worker.h"
 
 struct dryrun {
 	struct chain_sess	*cs;
@@ -124,6 +125,9 @@ dryrun_content(struct dryrun *d, const unsigned char *msg, size_t len,
 			nh++;
 			v = dryrun_wait(d, chain_header(d->cs, ev.name,
 			    ev.value));
+			if (chain_header_deleted(d->cs))
+				printf("%-28s %s:%s\n", "removed header",
+				    ev.name, ev.value);
 		} else if (ev.type == RFC5322_EOH)
 			v = dryrun_wait(d, chain_eoh(d->cs));
 		else
@@ -195,6 +199,7 @@ dryrun_run(const struct conf *conf, struct chain *chain,
 	const struct chain_header	*h;
 	struct sockaddr_storage		 ss;
 	struct dryrun			 d;
+	struct worker_pool		*pool;
 	unsigned char			*msg;
 	char				 what[600];
 	size_t				 len, i, n;
@@ -214,7 +219,11 @@ dryrun_run(const struct conf *conf, struct chain *chain,
 	memset(&d, 0, sizeof(d));
 	if ((d.base = event_base_new()) == NULL)
 		fatalx("event_base_new");
-	d.cs = chain_sess_new(chain, conf, "dryrun", dryrun_resumed, &d);
+	if ((pool = worker_pool_new(d.base, conf->worker_threads,
+	    conf->worker_queue, what, sizeof(what))) == NULL)
+		fatalx("%s", what);
+	d.cs = chain_sess_new(chain, conf, "dryrun", pool, dryrun_resumed,
+	    &d);
 	go = dryrun_envelope(&d, env, (struct sockaddr *)&ss) &&
 	    dryrun_content(&d, msg, len, conf) &&
 	    dryrun_stage(&d, "end of message", DECIDE_EOM, chain_eom(d.cs));
@@ -227,6 +236,7 @@ dryrun_run(const struct conf *conf, struct chain *chain,
 	printf("%-28s %s\n", "action", !go ? "refused" : d.discard ?
 	    "discard (accepted, not delivered)" : "relay to the backend");
 	chain_sess_free(d.cs);
+	worker_pool_free(pool);
 	event_base_free(d.base);
 	free(msg);
 	return 0;

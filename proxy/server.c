@@ -5,13 +5,13 @@
  * (stop accepting, close idle sessions with 421, let transactions finish
  * within proxy.shutdown_timeout, then exit; a second signal exits at once).
  *
- * Public: server_run, server_base, server_gen, server_gen_unref,
- * server_draining, server_session_gone.
+ * Public: server_run, server_base, server_workers, server_gen,
+ * server_gen_unref, server_draining, server_session_gone.
  *
  * DIAGNOSTICS
  *	"reload refused: <why>; keeping the running configuration" on a bad
- *	reload; "proxy.listen changed: restart to apply" when only a restart
- *	can apply it.
+ *	reload; "proxy.listen changed: restart to apply" (and the same for
+ *	proxy.user and workers.*) when only a restart can apply it.
  */
 #include <sys/socket.h>
 
@@ -34,8 +34,10 @@
 #include "server.h"
 #include "session.h"
 #include "util.h"
+#include "worker.h"
 
 static struct event_base	*server_evbase;
+static struct worker_pool	*server_pool;
 static struct server_gen	*server_current;
 static int			 server_stopping;
 static const char		*server_conf_path;	/* not duplicated */
@@ -132,6 +134,12 @@ server_base(void)
 	return server_evbase;
 }
 
+struct worker_pool *
+server_workers(void)
+{
+	return server_pool;
+}
+
 int
 server_draining(void)
 {
@@ -154,6 +162,11 @@ server_run(struct conf *conf, struct chain *chain, const char *conf_path,
 	signal(SIGPIPE, SIG_IGN);
 	if ((server_evbase = event_base_new()) == NULL)
 		fatalx("event_base_new");
+	if ((server_pool = worker_pool_new(server_evbase, conf->worker_threads,
+	    conf->worker_queue, err, sizeof(err))) == NULL) {
+		log_warnx("%s", err);
+		return 1;
+	}
 	if ((server_current = server_gen_new(conf, chain, err,
 	    sizeof(err))) == NULL) {
 		log_warnx("%s", err);
@@ -183,6 +196,7 @@ out:
 	if (server_grace != NULL)
 		event_free(server_grace);
 	server_gen_unref(server_current);
+	worker_pool_free(server_pool);
 	event_base_free(server_evbase);
 	return rc;
 }
@@ -282,6 +296,9 @@ server_reload(void)
 			}
 	if (strcmp(conf->user, old->user) != 0)
 		log_warnx("proxy.user changed: restart to apply");
+	if (conf->worker_threads != old->worker_threads ||
+	    conf->worker_queue != old->worker_queue)
+		log_warnx("workers.threads/queue changed: restart to apply");
 	log_set_level(conf->log_level);
 	server_gen_unref(server_current);
 	server_current = g;

@@ -12,6 +12,7 @@
 struct conf;
 struct chain;
 struct event_base;
+struct worker_pool;
 
 /* What a session started under; reference counted, immutable. */
 struct server_gen {
@@ -31,6 +32,8 @@ int		 server_run(struct conf *, struct chain *, const char *conf_path,
 		    char *const *overrides, size_t noverrides);
 
 struct event_base *server_base(void);
+/* server_workers - the worker pool (workers.* as at start). */
+struct worker_pool *server_workers(void);
 /* server_gen - the current generation, with a reference for the caller. */
 struct server_gen *server_gen(void);
 void		 server_gen_unref(struct server_gen *);

@@ -180,7 +180,7 @@ session_new(int fd, const struct sockaddr *sa, socklen_t len)
 	bufferevent_disable(s->bev, EV_WRITE);	/* io_flush writes */
 	io_tune(s->bev);
 	s->cs = chain_sess_new(s->gen->chain, s->conf, s->sid,
-	    session_filter_resumed, s);
+	    server_workers(), session_filter_resumed, s);
 	TAILQ_INSERT_TAIL(&sessions, s, entry);
 	nsessions++;
 	log_debug("%s connect from %s port %s", s->sid, s->addr, s->port);

@@ -41,6 +41,7 @@ static void	session_data_end(struct session *);
 static int	session_bdat_input(struct session *);
 static void	session_bdat_chunk_done(struct session *);
 static void	session_bdat_filtered(struct session *, enum fv);
+static void	session_feed_field(struct session *);
 static void	session_feed_resumed(struct session *, enum fv);
 static void	session_feed_verdict(struct session *, enum fv);
 static void	session_eom(struct session *);
@@ -318,6 +319,7 @@ session_feed(struct session *s)
 			continue;
 		case RFC5322_HEADER:
 			v = chain_header(s->cs, ev.name, ev.value);
+			session_feed_field(s);
 			break;
 		case RFC5322_EOH:
 			v = chain_eoh(s->cs);
@@ -343,6 +345,21 @@ session_feed(struct session *s)
 		}
 		session_feed_verdict(s, v);
 	}
+}
+
+/* After a header stage: the field ends where the parser stopped (it
+ * reports a field when the next line begins); a filter may have removed it. */
+static void
+session_feed_field(struct session *s)
+{
+	struct tx	*tx = s->tx;
+	uint64_t	 end = tx->feed_off - tx->feed_len + tx->feed_pos;
+
+	if (chain_header_deleted(s->cs) &&
+	    spool_cut(tx->spool, tx->field_off, end - tx->field_off) == -1)
+		log_warnx("%s cannot remove a header field at %llu", s->sid,
+		    (unsigned long long)tx->field_off);
+	tx->field_off = end;
 }
 
 static void

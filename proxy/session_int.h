@@ -63,6 +63,7 @@ struct tx {
 	/* the filter feed, from the spool (session_data.c) */
 	struct rfc5322	 parser;
 	uint64_t	 feed_off;	/* next spool byte for the parser */
+	uint64_t	 field_off;	/* where the next header field starts */
 	unsigned char	*feed_buf;
 	size_t		 feed_len, feed_pos;
 	int		 feed_final;	/* all content is in the spool */

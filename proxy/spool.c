@@ -39,6 +39,9 @@ struct spool {
 	size_t		 memcap;	/* allocated size of mem */
 	int		 fd;		/* temp file, -1 while in memory */
 	uint64_t	 size;		/* content bytes */
+	uint64_t	(*cuts)[2];	/* {off, len}, ascending */
+	size_t		 ncuts;
+	uint64_t	 cut_bytes;	/* their total */
 };
 
 static int	spool_tmpfile(const char *);
@@ -73,6 +76,7 @@ spool_free(struct spool *sp)
 		close(sp->fd);
 	free(sp->mem);
 	free(sp->dir);
+	free(sp->cuts);
 	free(sp);
 }
 
@@ -236,4 +240,48 @@ spool_pwrite(int fd, const void *buf, size_t len, uint64_t off)
 		off += (uint64_t)w;
 	}
 	return 0;
+}
+
+int
+spool_cut(struct spool *sp, uint64_t off, uint64_t len)
+{
+	if (len == 0 || off + len > sp->size || (sp->ncuts > 0 &&
+	    off < sp->cuts[sp->ncuts - 1][0] + sp->cuts[sp->ncuts - 1][1]))
+		return -1;
+	sp->cuts = xrealloc(sp->cuts, (sp->ncuts + 1) * sizeof(*sp->cuts));
+	sp->cuts[sp->ncuts][0] = off;
+	sp->cuts[sp->ncuts][1] = len;
+	sp->ncuts++;
+	sp->cut_bytes += len;
+	return 0;
+}
+
+uint64_t
+spool_edited_size(const struct spool *sp)
+{
+	return sp->size - sp->cut_bytes;
+}
+
+ssize_t
+spool_read_edited(struct spool *sp, uint64_t *off, void *buf, size_t len)
+{
+	size_t		 i;
+	ssize_t		 n;
+
+	/* Few cuts (a header or two): a scan is fine.  Adjacent cuts are
+	 * jumped one after the other. */
+	for (i = 0; i < sp->ncuts; i++) {
+		if (*off >= sp->cuts[i][0] + sp->cuts[i][1])
+			continue;
+		if (*off >= sp->cuts[i][0]) {
+			*off = sp->cuts[i][0] + sp->cuts[i][1];
+			continue;
+		}
+		if (sp->cuts[i][0] - *off < len)
+			len = (size_t)(sp->cuts[i][0] - *off);
+		break;
+	}
+	if ((n = spool_read(sp, *off, buf, len)) > 0)
+		*off += (uint64_t)n;
+	return n;
 }

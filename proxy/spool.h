@@ -3,7 +3,8 @@
  * backend's reply: in memory up to a threshold, then in an unlinked
  * temporary file (O_TMPFILE, or mkstemp + unlink), so nothing is left on
  * disk if postern dies.  Append-only while receiving; random-access reads
- * for the filter feed and the replay.
+ * for the filter feed and the replay.  Cuts (header fields a filter
+ * removed) are left out of the edited view the replay reads.
  */
 #ifndef POSTERN_SPOOL_H
 #define POSTERN_SPOOL_H
@@ -31,5 +32,20 @@ int		 spool_on_disk(const struct spool *);
  * copied (0 at the end), -1 with errno on a file error.
  */
 ssize_t		 spool_read(struct spool *, uint64_t off, void *buf, size_t len);
+
+/* spool_cut - leave [off, off + len) out of the edited view.  Cuts come
+ * in ascending order and do not overlap (-1 otherwise). */
+int		 spool_cut(struct spool *, uint64_t off, uint64_t len);
+
+/* spool_edited_size - the size of the edited view. */
+uint64_t	 spool_edited_size(const struct spool *);
+
+/*
+ * spool_read_edited - read the edited view: up to len bytes from the raw
+ * offset *off, skipping cuts; *off moves past the bytes returned and any
+ * cut reached.  Returns bytes copied (0 at the end), -1 with errno.
+ */
+ssize_t		 spool_read_edited(struct spool *, uint64_t *off, void *buf,
+		    size_t len);
 
 #endif

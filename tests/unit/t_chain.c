@@ -1,17 +1,25 @@
 /*
  * t_chain.c - the filter chain with scripted filters: order, short
  * circuit, PENDING and resume, remembered ACCEPT, replies, queued headers,
- * results, abort/close delivery; and policy/decide.c's replies and
+ * results, abort/close delivery, deferred work on a real worker pool
+ * (completed through the loop, cancelled by abort), the Authentication-
+ * Results header and header removal; and policy/decide.c's replies and
  * policy/txlog.c's escaping, which sit on the chain's output.
  */
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
 
 #include "chain.h"
 #include "conf.h"
 #include "decide.h"
 #include "tap.h"
 #include "txlog.h"
+#include "worker.h"
 
 static char		 calls[1024];		/* "a:envfrom b:envfrom ..." */
 static enum fv		 script_a[16], script_b[16];	/* by stage no. */
@@ -103,8 +111,10 @@ b_close(struct fctx *fx)
 }
 
 static int
-bad_init(const struct conf *c, void **g, char *err, size_t errsz)
+bad_init(const struct conf *c, struct dns *dns, void **g, char *err,
+    size_t errsz)
 {
+	(void)dns;
 	(void)c;
 	(void)g;
 	snprintf(err, errsz, "bad: no key");
@@ -153,7 +163,8 @@ test_chain(struct conf *conf)
 
 	c = chain_new_ops(ops, 2, conf, err, sizeof(err));
 	ok(c != NULL, "chain of two builds");
-	cs = chain_sess_new(c, conf, "0123456789abcdef", on_resume, NULL);
+	cs = chain_sess_new(c, conf, "0123456789abcdef", NULL, on_resume,
+	    NULL);
 	chain_unref(c);		/* the session keeps its own reference */
 
 	reset();
@@ -298,6 +309,129 @@ test_txlog(void)
 	    "\"ms\":7}", "json line");
 }
 
+/* A filter that defers its MAIL check to the pool. */
+struct dwork {
+	pthread_t	 thread;
+	int		 usleep;
+};
+static int		 cancelled_frees;
+
+static void
+d_work(void *arg)
+{
+	struct dwork	*w = arg;
+
+	usleep(w->usleep);
+	w->thread = pthread_self();
+}
+
+static void
+d_done(struct fctx *fx, void *arg)
+{
+	struct dwork	*w = arg;
+
+	if (fx == NULL) {
+		cancelled_frees++;
+		free(w);
+		return;
+	}
+	ok(!pthread_equal(w->thread, pthread_self()), "work ran off the loop");
+	fctx_authres(fx, "spf=fail smtp.mailfrom=x@y");
+	fctx_authres(fx, "spf=none smtp.helo=h");
+	fctx_reply(fx, "550", "5.7.23", "deferred no");
+	free(w);
+	fctx_resume(fx, FV_REJECT);
+}
+
+static enum fv
+d_envfrom(struct fctx *fx, const char *addr, char *const *params)
+{
+	struct dwork	*w = calloc(1, sizeof(*w));
+
+	(void)params;
+	w->usleep = strcmp(addr, "slow@y") == 0 ? 200000 : 0;
+	if (fctx_defer(fx, d_work, d_done, w) == -1) {
+		free(w);
+		return FV_TEMPFAIL;
+	}
+	return FV_PENDING;
+}
+
+static enum fv
+d_header(struct fctx *fx, const char *name, const char *value)
+{
+	(void)value;
+	if (strcmp(name, "X-Drop") == 0)
+		fctx_delete_header(fx);
+	return FV_CONTINUE;
+}
+
+static const struct filter_ops fd = { .name = "d", .envfrom = d_envfrom,
+    .header = d_header };
+
+static void
+test_deferred(struct conf *conf)
+{
+	const struct filter_ops	*ops[] = { &fd };
+	const struct chain_header *h;
+	struct event_base	*base = event_base_new();
+	struct worker_pool	*pool;
+	struct chain		*c;
+	struct chain_sess	*cs, *nopool;
+	struct timeval		 tick = { 0, 10000 };
+	char			 err[256] = "";
+	char *const		 noparams[] = { NULL };
+	int			 i;
+
+	pool = worker_pool_new(base, 2, 10, err, sizeof(err));
+	c = chain_new_ops(ops, 1, conf, err, sizeof(err));
+	cs = chain_sess_new(c, conf, "0123456789abcdef", pool, on_resume,
+	    NULL);
+	reset();
+	is_int(chain_envfrom(cs, "x@y", noparams), FV_PENDING,
+	    "deferred work parks the stage");
+	for (i = 0; i < 300 && resumes == 0; i++) {
+		event_base_loopexit(base, &tick);
+		event_base_dispatch(base);
+	}
+	is_int(resumed, FV_REJECT, "the loop delivered the verdict");
+	is_str(chain_reply(cs)->esc, "5.7.23", "with the filter's reply");
+	ok(chain_headers(cs, &h) == 1 &&
+	    strcmp(h[0].name, "Authentication-Results") == 0 &&
+	    strcmp(h[0].value, conf->authserv_id) != 0 &&
+	    strstr(h[0].value, ";\r\n\tspf=fail smtp.mailfrom=x@y;\r\n\t"
+	    "spf=none smtp.helo=h") != NULL, "one A-R header, both results");
+	chain_abort(cs);
+
+	reset();
+	cancelled_frees = 0;
+	is_int(chain_envfrom(cs, "slow@y", noparams), FV_PENDING, "slow work");
+	chain_abort(cs);	/* e.g. the client went away */
+	for (i = 0; i < 50 && cancelled_frees == 0; i++) {
+		event_base_loopexit(base, &tick);
+		event_base_dispatch(base);
+	}
+	ok(cancelled_frees == 1 && resumes == 0, "abort cancels: freed, "
+	    "never resumed");
+
+	is_int(chain_header(cs, "X-Keep", " 1"), FV_CONTINUE, "a header");
+	ok(!chain_header_deleted(cs), "kept");
+	chain_header(cs, "X-Drop", " 1");
+	ok(chain_header_deleted(cs), "removed by the filter");
+	chain_header(cs, "X-Keep", " 2");
+	ok(!chain_header_deleted(cs), "the flag is per header");
+	chain_sess_free(cs);
+
+	nopool = chain_sess_new(c, conf, "0123456789abcdef", NULL, on_resume,
+	    NULL);
+	is_int(chain_envfrom(nopool, "x@y", noparams), FV_TEMPFAIL,
+	    "no pool: the filter gets -1 and answers at once");
+	chain_sess_free(nopool);
+	chain_unref(c);
+	worker_pool_free(pool);
+	event_base_free(base);
+}
+
 int
 main(void)
 {
@@ -308,6 +442,7 @@ main(void)
 	if (!ok(conf != NULL, "default configuration loads"))
 		return tap_done();
 	test_chain(conf);
+	test_deferred(conf);
 	test_decide();
 	test_txlog();
 	conf_unref(conf);

@@ -25,6 +25,7 @@ static void	 test_offsets(const char *);
 static void	 test_big(const char *);
 static void	 test_hidden(void);
 static void	 test_bad_dir(void);
+static void	 test_cuts(size_t);
 
 /* len bytes of a pattern with no short period, so offsets are checked. */
 static unsigned char *
@@ -230,6 +231,50 @@ test_bad_dir(void)
 	spool_free(sp);
 }
 
+/* Cuts: the edited view is the content without them, read in any step,
+ * with adjacent cuts, a cut at the start and at the end; bad cuts refused.
+ * mem_max 0 puts the content on disk. */
+static void
+test_cuts(size_t mem_max)
+{
+	struct spool	*sp = spool_new(mem_max, NULL);
+	unsigned char	*p = pattern(10000), want[10000], buf[7];
+	size_t		 wl = 0, steps[] = { 1, 7, 4096 }, k;
+	uint64_t	 off;
+	ssize_t		 n;
+	int		 good;
+
+	spool_write(sp, p, sizeof(want));
+	ok(spool_cut(sp, 0, 10) == 0 && spool_cut(sp, 100, 50) == 0 &&
+	    spool_cut(sp, 150, 25) == 0 && spool_cut(sp, 9990, 10) == 0,
+	    "cuts at the start, adjacent and at the end (mem_max %zu)",
+	    mem_max);
+	ok(spool_cut(sp, 5000, 0) == -1 && spool_cut(sp, 9000, 10) == -1 &&
+	    spool_cut(sp, 9995, 10) == -1, "empty, backwards and past-the-end "
+	    "cuts refused");
+	memcpy(want, p + 10, 90);
+	memcpy(want + 90, p + 175, 9990 - 175);
+	wl = 90 + 9990 - 175;
+	is_int(spool_edited_size(sp), wl, "edited size");
+	for (k = 0; k < 3; k++) {
+		unsigned char	*got = malloc(sizeof(want));
+		size_t		 gl = 0;
+
+		for (off = 0; (n = spool_read_edited(sp, &off, got + gl,
+		    steps[k] < sizeof(want) - gl ? steps[k] :
+		    sizeof(want) - gl)) > 0 && gl < sizeof(want);)
+			gl += (size_t)n;
+		good = n >= 0 && gl == wl && memcmp(got, want, wl) == 0;
+		ok(good, "edited view read %zu bytes at a time", steps[k]);
+		free(got);
+	}
+	off = 0;
+	ok(spool_read(sp, 0, buf, sizeof(buf)) == 7 &&
+	    memcmp(buf, p, 7) == 0, "the raw view keeps the cut bytes");
+	free(p);
+	spool_free(sp);
+}
+
 int
 main(void)
 {
@@ -246,6 +291,8 @@ main(void)
 	test_big(dir);
 	test_hidden();
 	test_bad_dir();
+	test_cuts(1 << 20);
+	test_cuts(0);
 	is_int(dir_entries(dir), 0, "nothing left in the directory");
 	rmdir(dir);
 	return tap_done();

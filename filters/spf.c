@@ -1,0 +1,326 @@
+/*
+ * spf.c - the spf filter: SPF (RFC 7208) at MAIL FROM, for the client's
+ * address, on the worker pool.
+ *
+ * The HELO identity is checked first (spf.helo; its result is kept for the
+ * connection while the name stays the same) and a fail there is acted on
+ * as one of MAIL FROM; then the MAIL FROM identity (for the null sender
+ * that is the HELO identity again, RFC 7208 2.4, so its result is reused).
+ * Each result's action comes from [spf] (reject, tempfail, accept), with
+ * softfail rejected for the sender domains of spf.reject_softfail.  Every
+ * message gets Received-SPF and an spf= result in Authentication-Results;
+ * incoming Authentication-Results that claim our authserv-id are removed.
+ * A full worker pool is a temperror, so the loop never waits.
+ *
+ * Public: flt_spf_ops.
+ *
+ * DIAGNOSTICS
+ *	init: the resolver's and reject_softfail's errors.  Each check is
+ *	logged at debug level with its result and comment.
+ */
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "authres.h"
+#include "conf.h"
+#include "filter.h"
+#include "log.h"
+#include "spf_check.h"
+#include "table.h"
+#include "util.h"
+
+#define FLT_SPF_NAME_MAX	256
+
+struct flt_spf {
+	struct spf_check	*check;
+	struct addrtable	*softfail_reject;	/* NULL: none */
+};
+
+/* Per connection: the client and the HELO result so far. */
+struct flt_spf_conn {
+	struct sockaddr_storage	 client;
+	char			 helo[FLT_SPF_NAME_MAX];
+	int			 helo_known;	/* helo_out is for helo */
+	struct spf_check_outcome helo_out;
+};
+
+/* One check on the pool: inputs copied, outcomes filled by the thread. */
+struct flt_spf_job {
+	struct flt_spf		*g;
+	struct sockaddr_storage	 client;
+	char			 helo[FLT_SPF_NAME_MAX];
+	char			 sender[512];
+	int			 check_helo;	/* helo_out to be computed */
+	unsigned		 timeout_ms;
+	struct spf_check_outcome helo_out;
+	struct spf_check_outcome from_out;
+};
+
+static int	flt_spf_init(const struct conf *, struct dns *, void **, char *,
+		    size_t);
+static void	flt_spf_fini(void *);
+static enum fv	flt_spf_connect(struct fctx *, const char *,
+		    const struct sockaddr *);
+static enum fv	flt_spf_helo(struct fctx *, const char *);
+static enum fv	flt_spf_envfrom(struct fctx *, const char *, char *const *);
+static enum fv	flt_spf_header(struct fctx *, const char *, const char *);
+static void	flt_spf_close(struct fctx *);
+static void	flt_spf_work(void *);
+static void	flt_spf_done(struct fctx *, void *);
+static enum fv	flt_spf_verdict(struct fctx *, struct flt_spf_job *);
+static enum fv	flt_spf_act(struct fctx *, const struct spf_check_outcome *,
+		    enum conf_action, const char *);
+static void	flt_spf_mark(struct fctx *, struct flt_spf_job *);
+
+const struct filter_ops flt_spf_ops = {
+	.name = "spf",
+	.needs = FILTER_NEEDS_DNS,
+	.init = flt_spf_init,
+	.fini = flt_spf_fini,
+	.connect = flt_spf_connect,
+	.helo = flt_spf_helo,
+	.envfrom = flt_spf_envfrom,
+	.header = flt_spf_header,
+	.close = flt_spf_close,
+};
+
+static int
+flt_spf_init(const struct conf *c, struct dns *dns, void **gpriv, char *err,
+    size_t errsz)
+{
+	struct flt_spf	*g = xcalloc(1, sizeof(*g));
+	int		 rc;
+
+	*gpriv = g;
+	rc = addrtable_from(&g->softfail_reject, c->spf_reject_softfail,
+	    c->spf_reject_softfail_file, "spf.reject_softfail", err, errsz);
+	if ((g->check = spf_check_new(dns, c->hostname, err, errsz)) == NULL)
+		rc = -1;
+	if (rc == -1) {
+		flt_spf_fini(g);
+		*gpriv = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static void
+flt_spf_fini(void *gpriv)
+{
+	struct flt_spf	*g = gpriv;
+
+	if (g == NULL)
+		return;
+	spf_check_free(g->check);
+	if (g->softfail_reject != NULL)
+		addrtable_free(g->softfail_reject);
+	free(g);
+}
+
+static enum fv
+flt_spf_connect(struct fctx *fx, const char *host, const struct sockaddr *sa)
+{
+	struct flt_spf_conn	*c = xcalloc(1, sizeof(*c));
+
+	(void)host;
+	memcpy(&c->client, sa, sa->sa_family == AF_INET6 ?
+	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
+	fctx_set_priv(fx, c);
+	return FV_CONTINUE;
+}
+
+static enum fv
+flt_spf_helo(struct fctx *fx, const char *name)
+{
+	struct flt_spf_conn	*c = fctx_priv(fx);
+
+	if (c != NULL && strcmp(c->helo, name) != 0) {
+		strlcpy(c->helo, name, sizeof(c->helo));
+		c->helo_known = 0;
+	}
+	return FV_CONTINUE;
+}
+
+static enum fv
+flt_spf_envfrom(struct fctx *fx, const char *addr, char *const *params)
+{
+	struct flt_spf_conn	*c = fctx_priv(fx);
+	const struct conf	*conf = fctx_conf(fx);
+	struct flt_spf_job	*j;
+
+	(void)params;
+	if (c == NULL)
+		return FV_CONTINUE;
+	j = xcalloc(1, sizeof(*j));
+	j->g = fctx_gpriv(fx);
+	j->client = c->client;
+	strlcpy(j->helo, c->helo, sizeof(j->helo));
+	strlcpy(j->sender, addr, sizeof(j->sender));
+	j->timeout_ms = conf->spf_timeout * 1000;
+	if (conf->spf_helo) {
+		if (c->helo_known)
+			j->helo_out = c->helo_out;
+		else
+			j->check_helo = 1;
+	}
+	if (fctx_defer(fx, flt_spf_work, flt_spf_done, j) == -1) {
+		log_warnx("%s spf: worker pool full, temperror",
+		    fctx_session_id(fx));
+		j->from_out.result = SPF_CHECK_TEMPERROR;
+		strlcpy(j->from_out.comment, "no worker free for the check",
+		    sizeof(j->from_out.comment));
+		j->check_helo = 0;
+		j->helo_out.result = SPF_CHECK_NONE;
+		return flt_spf_verdict(fx, j);
+	}
+	return FV_PENDING;
+}
+
+/* On a pool thread: HELO identity first, then MAIL FROM. */
+static void
+flt_spf_work(void *arg)
+{
+	struct flt_spf_job	*j = arg;
+	const struct sockaddr	*sa = (const struct sockaddr *)&j->client;
+	uint64_t		 t0 = util_now_ms(), spent;
+
+	if (j->check_helo)
+		spf_check_run(j->g->check, sa, j->helo, NULL, j->timeout_ms,
+		    &j->helo_out);
+	if (j->helo_out.result == SPF_CHECK_FAIL)
+		return;
+	if (j->sender[0] == '\0' && j->helo_out.identity[0] != '\0') {
+		/* The null sender's identity is postmaster@helo: done. */
+		j->from_out = j->helo_out;
+		return;
+	}
+	spent = util_now_ms() - t0;
+	spf_check_run(j->g->check, sa, j->helo, j->sender,
+	    spent < j->timeout_ms ? j->timeout_ms - (unsigned)spent : 1,
+	    &j->from_out);
+}
+
+/* Back on the loop. */
+static void
+flt_spf_done(struct fctx *fx, void *arg)
+{
+	struct flt_spf_job	*j = arg;
+	struct flt_spf_conn	*c;
+
+	if (fx == NULL) {
+		free(j);
+		return;
+	}
+	c = fctx_priv(fx);
+	if (j->check_helo) {
+		c->helo_out = j->helo_out;
+		c->helo_known = 1;
+	}
+	fctx_resume(fx, flt_spf_verdict(fx, j));
+}
+
+/* The stage's verdict from both outcomes; frees j. */
+static enum fv
+flt_spf_verdict(struct fctx *fx, struct flt_spf_job *j)
+{
+	const struct conf	*conf = fctx_conf(fx);
+	const struct spf_check_outcome *o = &j->from_out;
+	enum conf_action	 a;
+	enum fv			 v;
+
+	flt_spf_mark(fx, j);
+	if (j->helo_out.result == SPF_CHECK_FAIL) {
+		v = flt_spf_act(fx, &j->helo_out, conf->spf_fail, "HELO ");
+		free(j);
+		return v;
+	}
+	switch (o->result) {
+	case SPF_CHECK_PASS:	a = CONF_ACTION_ACCEPT;		break;
+	case SPF_CHECK_FAIL:	a = conf->spf_fail;		break;
+	case SPF_CHECK_NEUTRAL:	a = conf->spf_neutral;		break;
+	case SPF_CHECK_TEMPERROR: a = conf->spf_temperror;	break;
+	case SPF_CHECK_PERMERROR: a = conf->spf_permerror;	break;
+	case SPF_CHECK_SOFTFAIL:
+		a = conf->spf_softfail;
+		if (j->g->softfail_reject != NULL && j->sender[0] != '\0' &&
+		    addrtable_lookup(j->g->softfail_reject, j->sender, NULL))
+			a = CONF_ACTION_REJECT;
+		break;
+	default:		a = conf->spf_none;		break;
+	}
+	v = flt_spf_act(fx, o, a, "");
+	free(j);
+	return v;
+}
+
+/* The reply for outcome o under action a. */
+static enum fv
+flt_spf_act(struct fctx *fx, const struct spf_check_outcome *o,
+    enum conf_action a, const char *which)
+{
+	const char	*name = spf_check_result_name(o->result);
+	int		 err = o->result == SPF_CHECK_TEMPERROR ||
+			    o->result == SPF_CHECK_PERMERROR;
+
+	if (a == CONF_ACTION_ACCEPT)
+		return FV_CONTINUE;
+	if (a == CONF_ACTION_TEMPFAIL) {
+		fctx_reply(fx, "451", "4.7.24", "SPF %s%s for %s, try again "
+		    "later: %s", which, name, o->identity, o->comment);
+		return FV_TEMPFAIL;
+	}
+	if (err)
+		fctx_reply(fx, "550", "5.7.24", "SPF %s%s for %s: %s", which,
+		    name, o->identity, o->comment);
+	else
+		fctx_reply(fx, "550", "5.7.23", "SPF %s%s for %s: %s", which,
+		    name, o->identity, o->explanation[0] != '\0' ?
+		    o->explanation : o->comment);
+	return FV_REJECT;
+}
+
+/* Headers and the log result for whatever was checked. */
+static void
+flt_spf_mark(struct fctx *fx, struct flt_spf_job *j)
+{
+	const struct spf_check_outcome *h = &j->helo_out, *m = &j->from_out;
+	int		 helo_fail = h->result == SPF_CHECK_FAIL;
+	int		 helo_seen = h->identity[0] != '\0';
+
+	if (helo_fail)
+		m = h;
+	fctx_add_header(fx, "Received-SPF", m->received_spf);
+	if (!helo_fail)
+		fctx_authres(fx, "spf=%s smtp.mailfrom=%s",
+		    spf_check_result_name(m->result), m->identity);
+	if (helo_seen)
+		fctx_authres(fx, "spf=%s smtp.helo=%s",
+		    spf_check_result_name(h->result), h->identity);
+	if (helo_fail)
+		fctx_result(fx, "helo:%s", spf_check_result_name(h->result));
+	else
+		fctx_result(fx, "%s", spf_check_result_name(m->result));
+	log_debug("%s spf %s: %s (%s)", fctx_session_id(fx), m->identity,
+	    spf_check_result_name(m->result), m->comment);
+}
+
+static enum fv
+flt_spf_header(struct fctx *fx, const char *name, const char *value)
+{
+	if (strcasecmp(name, "Authentication-Results") == 0 &&
+	    authres_is_ours(value, strlen(value), fctx_conf(fx)->authserv_id))
+		fctx_delete_header(fx);
+	return FV_CONTINUE;
+}
+
+static void
+flt_spf_close(struct fctx *fx)
+{
+	free(fctx_priv(fx));
+	fctx_set_priv(fx, NULL);
+}
