@@ -124,7 +124,7 @@ check-asan:
 integ-asan:
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 $(MAKE) SANITIZE=1 integ
 
-test: check check-asan fuzz-smoke integ integ-asan
+test: check check-asan rfc7208 fuzz-smoke integ integ-asan
 
 # libFuzzer targets, built with clang against the sources they exercise.
 FUZZ_CFLAGS = -g -O1 -std=gnu11 -D_GNU_SOURCE -Iproxy -Ipolicy -Ifilters \

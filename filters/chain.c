@@ -65,8 +65,12 @@ struct fctx {
 	struct chain_deferred	*deferred;	/* work in flight, or NULL */
 };
 
-/* One fctx_defer: what the pool hands back to the loop. */
+/* One fctx_defer: what the pool hands back to the loop.  It holds a
+ * reference to the chain, whose filters' global data and resolver the work
+ * uses: a session that goes away (or a reload) cannot free them under a
+ * running job. */
 struct chain_deferred {
+	struct chain		*chain;		/* reference held */
 	struct fctx		*fx;		/* NULL once cancelled */
 	struct worker_job	*job;
 	fctx_work_fn		 work;
@@ -616,12 +620,14 @@ fctx_defer(struct fctx *fx, fctx_work_fn work, fctx_done_fn done, void *arg)
 	if (fx->cs->workers == NULL || fx->deferred != NULL)
 		return -1;
 	d = xcalloc(1, sizeof(*d));
+	d->chain = chain_ref(fx->cs->chain);
 	d->fx = fx;
 	d->work = work;
 	d->done = done;
 	d->arg = arg;
 	if ((d->job = worker_submit(fx->cs->workers, chain_deferred_run,
 	    chain_deferred_done, d)) == NULL) {
+		chain_unref(d->chain);
 		free(d);
 		return -1;
 	}
@@ -648,6 +654,7 @@ chain_deferred_done(void *arg, int cancelled)
 	if (fx != NULL)
 		fx->deferred = NULL;
 	d->done(fx, d->arg);
+	chain_unref(d->chain);
 	free(d);
 }
 

@@ -366,8 +366,17 @@ d_header(struct fctx *fx, const char *name, const char *value)
 	return FV_CONTINUE;
 }
 
-static const struct filter_ops fd = { .name = "d", .envfrom = d_envfrom,
-    .header = d_header };
+static int	 d_finis;
+
+static void
+d_fini(void *g)
+{
+	(void)g;
+	d_finis++;
+}
+
+static const struct filter_ops fd = { .name = "d", .fini = d_fini,
+    .envfrom = d_envfrom, .header = d_header };
 
 static void
 test_deferred(struct conf *conf)
@@ -427,7 +436,21 @@ test_deferred(struct conf *conf)
 	is_int(chain_envfrom(nopool, "x@y", noparams), FV_TEMPFAIL,
 	    "no pool: the filter gets -1 and answers at once");
 	chain_sess_free(nopool);
+
+	/* The session and the last other reference go while work runs. */
+	cs = chain_sess_new(c, conf, "0123456789abcdef", pool, on_resume,
+	    NULL);
+	cancelled_frees = 0;
+	d_finis = 0;
+	chain_envfrom(cs, "slow@y", noparams);
+	chain_sess_free(cs);
 	chain_unref(c);
+	ok(d_finis == 0, "running work keeps the chain (and its filters)");
+	for (i = 0; i < 50 && cancelled_frees == 0; i++) {
+		event_base_loopexit(base, &tick);
+		event_base_dispatch(base);
+	}
+	ok(cancelled_frees == 1 && d_finis == 1, "then its end frees them");
 	worker_pool_free(pool);
 	event_base_free(base);
 }
