@@ -37,6 +37,7 @@ SRCS	 = proxy/util.c \
 	   proxy/log.c \
 	   proxy/io.c \
 	   proxy/smtp_parse.c \
+	   proxy/proxyproto.c \
 	   proxy/data.c \
 	   proxy/rfc5322.c \
 	   proxy/mime.c \
