@@ -31,7 +31,8 @@
  *	Errors go to the caller's err buffer, never to the log, as
  *	"name:line: what is wrong" for a line of text, "-o ARG: what is wrong"
  *	for an override and "name: what is wrong" for the final checks (no
- *	listen address, no backend).  Values are quoted (the first 64 bytes)
+ *	listen address, no backend, one line per bad proxy_protocol_from
+ *	entry).  Values are quoted (the first 64 bytes)
  *	and bounds are given in the key's own units: "value out of range
  *	(1s..24h) for proxy.idle_timeout: '25h'".  A file that cannot be read
  *	is "path: strerror".  A field width the table does not know, or a
@@ -50,6 +51,7 @@
 
 #include "conf.h"
 #include "log.h"
+#include "table.h"
 #include "util.h"
 
 /* Enums and booleans are stored as int; numbers as 32 or 64 bits. */
@@ -143,6 +145,8 @@ static const struct conf_key *conf_key_find(const char *, const char *);
 static int	 conf_assign(struct cparse *, const char *, char *, char *);
 static int	 conf_override(struct cparse *, const char *);
 static int	 conf_finish(struct cparse *, const char *);
+static int	 conf_check_iplist(struct cparse *, const char *,
+		    const char *);
 static int	 conf_defaults_complete(struct cparse *);
 
 static int	 conf_num_parse(const struct conf_num *, const char *,
@@ -289,6 +293,10 @@ static const struct conf_key conf_keys[] = {
 	    CONF_F_EMPTY | CONF_F_NOSPACE },
 	{ "proxy", "authserv_id", CONF_T_STRING, FLD(authserv_id), 0, 0,
 	    NULL, CONF_F_EMPTY | CONF_F_NOSPACE },
+	BOOL("proxy", "proxy_protocol", proxy_protocol),
+	STR("proxy", "proxy_protocol_from", proxy_protocol_from),
+	{ "proxy", "proxy_protocol_timeout", CONF_T_DURATION,
+	    FLD(proxy_protocol_timeout), 1, 1 * H, NULL, 0 },
 	STR("dns", "nameserver", dns_nameserver),
 	DUR("dns", "timeout", dns_timeout),
 	NUM("dns", "retries", dns_retries, 0, 10),
@@ -705,8 +713,30 @@ conf_finish(struct cparse *p, const char *name)
 		return conf_err(p, "no listen address (set proxy.listen)");
 	if (c->backend.host[0] == '\0')
 		return conf_err(p, "no backend address (set proxy.backend)");
+	if (conf_check_iplist(p, c->proxy_protocol_from,
+	    "proxy.proxy_protocol_from") == -1)
+		return -1;
 	strlcpy(c->source, name, sizeof(c->source));
 	return 0;
+}
+
+/* An address list the proxy itself uses (not a filter's): every entry must
+ * parse, so a typo fails the load instead of refusing clients later. */
+static int
+conf_check_iplist(struct cparse *p, const char *list, const char *label)
+{
+	struct iptable	*t;
+	char		 err[2048] = "", *line, *save;
+	int		 rc;
+
+	rc = iptable_from(&t, list, "", label, err, sizeof(err));
+	iptable_free(t);
+	if (rc == 0)
+		return 0;
+	for (line = strtok_r(err, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save))
+		(void)conf_err(p, "%s", line);	/* one per bad entry */
+	return -1;
 }
 
 /* Every key must have its default in policy/postern.conf. */

@@ -70,6 +70,12 @@ struct conf {
 						   "" = stay who we are */
 	char		 authserv_id[256];	/* Authentication-Results;
 						   "" in the file = hostname */
+	int		 proxy_protocol;	/* every connection starts
+						   with a PROXY header */
+	char		 proxy_protocol_from[4096];	/* who may send it;
+						   "" = anyone */
+	unsigned	 proxy_protocol_timeout;	/* seconds, for the
+						   whole header */
 
 	/* [dns] */
 	char		 dns_nameserver[1024];	/* "ip[@port] ...", "" = the
