@@ -10,6 +10,15 @@
  * a filter or the backend is awaited the session is busy: input stays
  * buffered (bounded by the read watermark) and its read timeout is off.
  *
+ * With proxy.proxy_protocol, a session starts in SESSION_PROXY: no greeting,
+ * no filters, nothing to the backend until a PROXY header (proxyproto.c)
+ * has been read whole within proxy.proxy_protocol_timeout, from an address
+ * in proxy.proxy_protocol_from; its source then becomes the client address
+ * and the session goes on as if the client had connected directly.  Bytes
+ * after the header stay buffered and are read after the greeting, as an
+ * early talker's are.  Anything else closes the connection without a reply:
+ * the peer is a load balancer, not an SMTP client.
+ *
  * Public (session.h): session_new, session_count, session_drain_all,
  * session_free_all.  Shared with session_data.c (session_int.h):
  * session_enter, session_reply, session_reply_raw, session_filter,
@@ -19,6 +28,10 @@
  * DIAGNOSTICS
  *	Every log line starts with the session id.  Backend faults are logged
  *	with what the session was doing, and become 421/451 to the client.
+ *	A refused PROXY header is one line: "PROXY header from ADDR refused:
+ *	reason" (the parser's reason, or "timeout"); a connection from outside
+ *	proxy.proxy_protocol_from is "connection from ADDR refused: not in
+ *	proxy.proxy_protocol_from".
  */
 #include <sys/socket.h>
 
@@ -39,10 +52,12 @@
 #include "io.h"
 #include "listener.h"
 #include "log.h"
+#include "proxyproto.h"
 #include "server.h"
 #include "session.h"
 #include "session_int.h"
 #include "spool.h"
+#include "table.h"
 #include "txlog.h"
 #include "util.h"
 
@@ -63,7 +78,21 @@ struct session_cmd {
 
 static TAILQ_HEAD(, session) sessions = TAILQ_HEAD_INITIALIZER(sessions);
 static unsigned	 nsessions;
+/* proxy.proxy_protocol_from as a table, built for the conf it came from
+ * (reference held) and rebuilt when a reload brings another one. */
+static struct conf	*session_pp_conf;
+static struct iptable	*session_pp_from;
 
+static void	session_set_addr(struct session *, const struct sockaddr *,
+		    socklen_t);
+static void	session_connect(struct session *);
+static const struct iptable *session_proxy_from(struct session *);
+static void	session_proxy_begin(struct session *);
+static void	session_proxy_input(struct session *);
+static void	session_proxy_timer(struct session *, uint64_t);
+static void	session_proxy_done(struct session *,
+		    const struct proxyproto_hdr *);
+static void	session_proxy_fail(struct session *, const char *);
 static void	session_read_cb(struct bufferevent *, void *);
 static void	session_write_cb(struct bufferevent *, void *);
 static void	session_event_cb(struct bufferevent *, short, void *);
@@ -138,7 +167,7 @@ static const struct session_cmd session_cmds[] = {
 };
 
 static const char *const session_state_names[] = {
-	"connecting", "greeted", "ready", "mail", "rcpt", "data", "bdat",
+	"proxy", "connecting", "greeted", "ready", "mail", "rcpt", "data", "bdat",
 	"eom", "closing"
 };
 
@@ -146,8 +175,6 @@ void
 session_new(int fd, const struct sockaddr *sa, socklen_t len)
 {
 	struct session		*s;
-	struct sockaddr_in6	*sin6;
-	struct sockaddr_in	 sin;
 
 	s = xcalloc(1, sizeof(*s));
 	snprintf(s->sid, sizeof(s->sid), "%016llx",
@@ -155,6 +182,36 @@ session_new(int fd, const struct sockaddr *sa, socklen_t len)
 	s->gen = server_gen();
 	s->timeout = ~0u;		/* none set yet */
 	s->conf = s->gen->conf;
+	memcpy(&s->peer, sa, len);
+	session_set_addr(s, sa, len);
+	s->bev = bufferevent_socket_new(server_base(), fd,
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (s->bev == NULL)
+		fatalx("bufferevent_socket_new");
+	bufferevent_setcb(s->bev, session_read_cb, session_write_cb,
+	    session_event_cb, s);
+	bufferevent_setwatermark(s->bev, EV_READ, 0, SESSION_READ_HIGH);
+	bufferevent_disable(s->bev, EV_WRITE);	/* io_flush writes */
+	io_tune(s->bev);
+	TAILQ_INSERT_TAIL(&sessions, s, entry);
+	nsessions++;
+	if (s->conf->proxy_protocol) {
+		s->state = SESSION_PROXY;
+		session_proxy_begin(s);
+		return;
+	}
+	s->state = SESSION_CONNECTING;
+	session_connect(s);
+}
+
+/* The client's address: s->ss, s->addr, s->port from sa (copied). */
+static void
+session_set_addr(struct session *s, const struct sockaddr *sa,
+    socklen_t len)
+{
+	struct sockaddr_in6	*sin6;
+	struct sockaddr_in	 sin;
+
 	memcpy(&s->ss, sa, len);
 	sin6 = (struct sockaddr_in6 *)&s->ss;
 	if (sa->sa_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
@@ -170,23 +227,130 @@ session_new(int fd, const struct sockaddr *sa, socklen_t len)
 	    sizeof(s->addr), s->port, sizeof(s->port),
 	    NI_NUMERICHOST | NI_NUMERICSERV) != 0)
 		strlcpy(s->addr, "unknown", sizeof(s->addr));
-	s->bev = bufferevent_socket_new(server_base(), fd,
-	    BEV_OPT_CLOSE_ON_FREE);
-	if (s->bev == NULL)
-		fatalx("bufferevent_socket_new");
-	bufferevent_setcb(s->bev, session_read_cb, session_write_cb,
-	    session_event_cb, s);
-	bufferevent_setwatermark(s->bev, EV_READ, 0, SESSION_READ_HIGH);
-	bufferevent_disable(s->bev, EV_WRITE);	/* io_flush writes */
-	io_tune(s->bev);
+}
+
+/* The client is known (s->ss): the connect stage, then the backend. */
+static void
+session_connect(struct session *s)
+{
 	s->cs = chain_sess_new(s->gen->chain, s->conf, s->sid,
 	    server_workers(), session_filter_resumed, s);
-	TAILQ_INSERT_TAIL(&sessions, s, entry);
-	nsessions++;
 	log_debug("%s connect from %s port %s", s->sid, s->addr, s->port);
-	s->state = SESSION_CONNECTING;
 	session_filter(s, chain_connect(s->cs, s->addr,
 	    (struct sockaddr *)&s->ss), session_connect_filtered);
+}
+
+/* proxy.proxy_protocol_from as a table; NULL = anyone may send PROXY. */
+static const struct iptable *
+session_proxy_from(struct session *s)
+{
+	char	 err[256];
+
+	if (s->gen->conf != session_pp_conf) {
+		iptable_free(session_pp_from);
+		conf_unref(session_pp_conf);
+		session_pp_conf = conf_ref(s->gen->conf);
+		/* conf_finish checked every entry: this cannot fail */
+		(void)iptable_from(&session_pp_from,
+		    session_pp_conf->proxy_protocol_from, "",
+		    "proxy.proxy_protocol_from", err, sizeof(err));
+	}
+	return session_pp_from;
+}
+
+/* SESSION_PROXY: only an allowed peer, and only for so long. */
+static void
+session_proxy_begin(struct session *s)
+{
+	const struct iptable	*from = session_proxy_from(s);
+	uint32_t		 tag;
+	uint64_t		 now = util_now_ms();
+
+	if (from != NULL && !iptable_lookup(from,
+	    (struct sockaddr *)&s->peer, &tag)) {
+		log_info("%s connection from %s refused: not in "
+		    "proxy.proxy_protocol_from", s->sid, s->addr);
+		session_close(s, NULL);
+		return;
+	}
+	s->pp_deadline = now + (uint64_t)s->conf->proxy_protocol_timeout *
+	    1000;
+	session_proxy_timer(s, now);
+	bufferevent_enable(s->bev, EV_READ);
+}
+
+/* Input in SESSION_PROXY: the header, once it is all there. */
+static void
+session_proxy_input(struct session *s)
+{
+	struct evbuffer		*in = bufferevent_get_input(s->bev);
+	struct proxyproto_hdr	 h;
+	enum proxyproto_status	 st;
+	size_t			 n = evbuffer_get_length(in);
+	uint64_t		 now = util_now_ms();
+
+	if (now >= s->pp_deadline) {
+		session_proxy_fail(s, "timeout");
+		return;
+	}
+	if (n == 0 || n < s->pp_need) {
+		session_proxy_timer(s, now);
+		return;
+	}
+	if (n > PROXYPROTO_MAX)
+		n = PROXYPROTO_MAX;
+	st = proxyproto_parse(evbuffer_pullup(in, (ev_ssize_t)n), n, &h);
+	if (st == PROXYPROTO_INVALID)
+		session_proxy_fail(s, h.reason);
+	else if (st == PROXYPROTO_MORE) {
+		s->pp_need = h.need;
+		session_proxy_timer(s, now);
+	} else {
+		evbuffer_drain(in, h.len);
+		session_proxy_done(s, &h);
+	}
+}
+
+/* The read timeout is what is left until the deadline: a peer that
+ * trickles bytes cannot stretch it. */
+static void
+session_proxy_timer(struct session *s, uint64_t now)
+{
+	uint64_t	 left = s->pp_deadline - now;
+	struct timeval	 rd;
+
+	rd.tv_sec = (time_t)(left / 1000);
+	rd.tv_usec = (suseconds_t)(left % 1000) * 1000;
+	bufferevent_set_timeouts(s->bev, &rd, NULL);
+}
+
+/* The header is read: its source is the client (unless it gave none), and
+ * the session goes on as a direct connection would; what followed the
+ * header waits in the input buffer for the greeting. */
+static void
+session_proxy_done(struct session *s, const struct proxyproto_hdr *h)
+{
+	char	 via[INET6_ADDRSTRLEN];
+
+	bufferevent_disable(s->bev, EV_READ);
+	bufferevent_set_timeouts(s->bev, NULL, NULL);
+	s->timeout = ~0u;
+	strlcpy(via, s->addr, sizeof(via));
+	if (!h->local)
+		session_set_addr(s, (const struct sockaddr *)&h->src,
+		    h->srclen);
+	log_debug("%s PROXY v%d from %s: client %s port %s%s", s->sid,
+	    h->version, via, s->addr, s->port, h->local ?
+	    " (no address given: the connection's)" : "");
+	session_enter(s, SESSION_CONNECTING);
+	session_connect(s);
+}
+
+static void
+session_proxy_fail(struct session *s, const char *why)
+{
+	log_info("%s PROXY header from %s refused: %s", s->sid, s->addr, why);
+	session_close(s, NULL);
 }
 
 unsigned
@@ -202,8 +366,9 @@ session_drain_all(void)
 
 	for (s = TAILQ_FIRST(&sessions); s != NULL; s = next) {
 		next = TAILQ_NEXT(s, entry);
-		if (s->tx == NULL && !session_busy(s) &&
-		    s->state != SESSION_CLOSING)
+		/* (no header yet: closed without a reply, see session_close) */
+		if (s->state == SESSION_PROXY || (s->tx == NULL &&
+		    !session_busy(s) && s->state != SESSION_CLOSING))
 			session_close(s, "421 4.3.2 Service shutting down");
 	}
 }
@@ -215,6 +380,10 @@ session_free_all(void)
 
 	while ((s = TAILQ_FIRST(&sessions)) != NULL)
 		session_free(s);
+	iptable_free(session_pp_from);
+	session_pp_from = NULL;
+	conf_unref(session_pp_conf);
+	session_pp_conf = NULL;
 }
 
 void
@@ -291,7 +460,8 @@ static int
 session_busy(const struct session *s)
 {
 	return s->on_filter != NULL || s->on_backend != NULL ||
-	    s->state == SESSION_CONNECTING || s->state == SESSION_EOM;
+	    s->state == SESSION_PROXY || s->state == SESSION_CONNECTING ||
+	    s->state == SESSION_EOM;
 }
 
 /* The client's read timeout fits what we wait for; none while busy. */
@@ -517,7 +687,8 @@ session_close(struct session *s, const char *reply)
 
 	if (s->state == SESSION_CLOSING)
 		return;
-	if (reply != NULL)
+	/* before the PROXY header the peer is a balancer: no SMTP for it */
+	if (reply != NULL && s->state != SESSION_PROXY)
 		session_reply(s, "%s", reply);
 	session_enter(s, SESSION_CLOSING);
 	bufferevent_disable(s->bev, EV_READ);
@@ -544,7 +715,7 @@ session_free(struct session *s)
 	bufferevent_free(s->bev);
 	TAILQ_REMOVE(&sessions, s, entry);
 	nsessions--;
-	listener_release((struct sockaddr *)&s->ss);
+	listener_release((struct sockaddr *)&s->peer);
 	log_debug("%s disconnect from %s", s->sid, s->addr);
 	server_gen_unref(s->gen);
 	free(s);
@@ -554,8 +725,13 @@ session_free(struct session *s)
 static void
 session_read_cb(struct bufferevent *bev, void *arg)
 {
+	struct session	*s = arg;
+
 	(void)bev;
-	session_input(arg);
+	if (s->state == SESSION_PROXY)
+		session_proxy_input(s);
+	else
+		session_input(s);
 }
 
 static void
@@ -585,6 +761,10 @@ session_event_cb(struct bufferevent *bev, short what, void *arg)
 		bufferevent_disable(s->bev, EV_READ | EV_WRITE);
 		event_base_once(server_base(), -1, EV_TIMEOUT,
 		    session_free_later, s, &now);
+		return;
+	}
+	if ((what & BEV_EVENT_TIMEOUT) && s->state == SESSION_PROXY) {
+		session_proxy_fail(s, "timeout");
 		return;
 	}
 	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING)) {

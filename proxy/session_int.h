@@ -25,6 +25,7 @@ struct server_gen;
 struct spool;
 
 enum session_state {
+	SESSION_PROXY,		/* reading the PROXY protocol header */
 	SESSION_CONNECTING,	/* filters on connect, backend greeting */
 	SESSION_GREETED,	/* 220 sent, waiting for HELO/EHLO */
 	SESSION_READY,		/* HELO done, no transaction */
@@ -83,9 +84,15 @@ struct session {
 	struct bufferevent *bev;	/* client */
 	struct backend	*be;
 	struct chain_sess *cs;
-	struct sockaddr_storage ss;
+	struct sockaddr_storage ss;	/* the client's: the socket's, or the
+					   PROXY header's source */
 	char		 addr[INET6_ADDRSTRLEN];
 	char		 port[8];
+	struct sockaddr_storage peer;	/* the accepted socket's (the balancer
+					   with PROXY): per-address counts */
+	uint64_t	 pp_deadline;	/* ms, the PROXY header is due */
+	size_t		 pp_need;	/* bytes the PROXY header takes, when
+					   known (v2) */
 	enum session_state state;
 	session_filter_fn on_filter;	/* non-NULL: a stage is PENDING */
 	session_backend_fn on_backend;	/* non-NULL: a reply is awaited */
