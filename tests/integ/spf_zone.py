@@ -20,8 +20,11 @@ test client binds as its source while postern itself stays on loopback
 the host has no such address, documentation addresses stand in and only
 'postern test --client' can run the cases.
 
-All names are under spf.test (RFC 6761 reserved); unbound serves "." as a
-static local zone, so nothing here ever reaches the Internet.
+All names are under spf.example (RFC 6761 reserves "example"; not "test":
+libunbound, postern's resolver, answers names under test., invalid. and
+onion. itself with NXDOMAIN and never asks the configured server).  The
+unbound peer serves "." as a static local zone, so nothing here ever
+reaches the Internet.
 """
 import collections
 import ipaddress
@@ -29,7 +32,7 @@ import socket
 
 import peers
 
-SUFFIX = "spf.test"
+SUFFIX = "spf.example"
 TTL = 300
 
 # The client addresses (see above) and addresses that are not the client.
@@ -69,20 +72,20 @@ ZONE = {
     _n("softfail-reject"): [("TXT", "v=spf1 ip4:%s ~all" % OTHER4)],
     _n("a.strict"): [("TXT", "v=spf1 ip4:%s ~all" % OTHER4)],
     _n("neutral"): [("TXT", "v=spf1 ip4:%s ?all" % OTHER4)],
-    # none: no TXT at all, a TXT that is not SPF, no such name (nx.spf.test)
+    # none: no TXT at all, a TXT that is not SPF, no such name (nx.spf.example)
     _n("none"): [("A", "192.0.2.10")],
     _n("txt-only"): [("TXT", "google-site-verification=abc123"),
                      ("TXT", "v=spf10 -all")],
     # include: pass through it, no match through it, include of no record
-    _n("include"): [("TXT", "v=spf1 include:inc.spf.test -all")],
+    _n("include"): [("TXT", "v=spf1 include:inc.spf.example -all")],
     _n("inc"): [("TXT", "v=spf1 ip4:%s -all" % H4)],
-    _n("include-miss"): [("TXT", "v=spf1 include:inc-other.spf.test -all")],
+    _n("include-miss"): [("TXT", "v=spf1 include:inc-other.spf.example -all")],
     _n("inc-other"): [("TXT", "v=spf1 ip4:%s -all" % OTHER4)],
-    _n("include-none"): [("TXT", "v=spf1 include:nx-inc.spf.test -all")],
+    _n("include-none"): [("TXT", "v=spf1 include:nx-inc.spf.example -all")],
     # redirect
-    _n("redirect"): [("TXT", "v=spf1 redirect=target.spf.test")],
+    _n("redirect"): [("TXT", "v=spf1 redirect=target.spf.example")],
     _n("target"): [("TXT", "v=spf1 ip4:%s -all" % H4)],
-    _n("redirect-miss"): [("TXT", "v=spf1 redirect=target-other.spf.test")],
+    _n("redirect-miss"): [("TXT", "v=spf1 redirect=target-other.spf.example")],
     _n("target-other"): [("TXT", "v=spf1 ip4:%s -all" % OTHER4)],
     # macros: %{i} and %{d} in exists:, %{l} (local part)
     _n("macro"): [("TXT", "v=spf1 exists:%{i}._spf.%{d} -all")],
@@ -91,19 +94,19 @@ ZONE = {
     _n("lmacro"): [("TXT", "v=spf1 exists:%{l}.users.%{d} -all")],
     "bob.users." + _n("lmacro"): [("A", "127.0.0.2")],
     # exp=: the explanation of a fail, with macros
-    _n("exp"): [("TXT", "v=spf1 ip4:%s -all exp=why.exp.spf.test" % OTHER4)],
+    _n("exp"): [("TXT", "v=spf1 ip4:%s -all exp=why.exp.spf.example" % OTHER4)],
     _n("why.exp"): [("TXT", "%{i} is not a sender of %{d}, "
-                            "see https://exp.spf.test/why")],
+                            "see https://exp.spf.example/why")],
     # a record in two character-strings (joined with nothing between)
     _n("split"): [("TXT", ("v=spf1 ip4:%s" % H4, " -all"))],
     _n("split-miss"): [("TXT", ("v=spf1 ip4:%s" % OTHER4, " -all"))],
     # permerror: void lookups over the limit of 2 (RFC 7208 4.6.4); the
     # ip4 term after them would pass if the limit were not enforced
-    _n("void"): [("TXT", "v=spf1 a:nx1.void.spf.test a:nx2.void.spf.test "
-                         "a:nx3.void.spf.test ip4:%s -all" % H4)],
+    _n("void"): [("TXT", "v=spf1 a:nx1.void.spf.example a:nx2.void.spf.example "
+                         "a:nx3.void.spf.example ip4:%s -all" % H4)],
     # permerror: 11 DNS-querying terms (limit 10), a pass after them
     _n("toomany"): [("TXT", "v=spf1 " + " ".join(
-        "a:h%d.toomany.spf.test" % i for i in range(1, 12)) +
+        "a:h%d.toomany.spf.example" % i for i in range(1, 12)) +
         " ip4:%s -all" % H4)],
     # permerror: unknown mechanism
     _n("syntax"): [("TXT", "v=spf1 ip4:%s ipv4:%s -all" % (H4, H4))],
@@ -119,7 +122,7 @@ ZONE = {
     _n("v6"): [("TXT", "v=spf1 ip6:%s ip6:2001:db8:25::/48 -all"
                        % H6_NET64)],
     _n("v6-miss"): [("TXT", "v=spf1 ip6:%s -all" % OTHER6)],
-    # for the benchmark: any number of sender domains dN.bench.spf.test
+    # for the benchmark: any number of sender domains dN.bench.spf.example
     # (a wildcard, served by unbound and by the pyspf hook alike)
     "*.bench." + SUFFIX: [("TXT", "v=spf1 ip4:%s -all" % H4)],
 }
@@ -134,93 +137,93 @@ DEFAULT_HELO = _n("client")     # no such name: HELO identity "none"
 
 # result: the MAIL FROM identity's result; helo_result: the HELO's.
 CASES = [
-    Case("pass-ip4", H4, DEFAULT_HELO, "alice@pass-ip4.spf.test",
+    Case("pass-ip4", H4, DEFAULT_HELO, "alice@pass-ip4.spf.example",
          "none", "pass", "ip4 network"),
-    Case("pass-a", H4, DEFAULT_HELO, "alice@pass-a.spf.test",
+    Case("pass-a", H4, DEFAULT_HELO, "alice@pass-a.spf.example",
          "none", "pass", "a"),
-    Case("pass-mx", H4, DEFAULT_HELO, "alice@pass-mx.spf.test",
+    Case("pass-mx", H4, DEFAULT_HELO, "alice@pass-mx.spf.example",
          "none", "pass", "mx"),
-    Case("pass-cidr", H4, DEFAULT_HELO, "alice@cidr.spf.test",
+    Case("pass-cidr", H4, DEFAULT_HELO, "alice@cidr.spf.example",
          "none", "pass", "a/24"),
-    Case("fail", H4, DEFAULT_HELO, "mallory@fail.spf.test",
+    Case("fail", H4, DEFAULT_HELO, "mallory@fail.spf.example",
          "none", "fail", "another ip4 network, -all"),
-    Case("softfail", H4, DEFAULT_HELO, "s@softfail.spf.test",
+    Case("softfail", H4, DEFAULT_HELO, "s@softfail.spf.example",
          "none", "softfail", "~all, accepted by default"),
     Case("softfail-reject", H4, DEFAULT_HELO,
-         "s@softfail-reject.spf.test", "none", "softfail",
+         "s@softfail-reject.spf.example", "none", "softfail",
          "~all, domain in spf.reject_softfail"),
     Case("softfail-reject-sub", H4, DEFAULT_HELO,
-         "s@a.strict.spf.test", "none", "softfail",
+         "s@a.strict.spf.example", "none", "softfail",
          "~all, under a .domain in spf.reject_softfail"),
-    Case("neutral", H4, DEFAULT_HELO, "n@neutral.spf.test",
+    Case("neutral", H4, DEFAULT_HELO, "n@neutral.spf.example",
          "none", "neutral", "?all"),
-    Case("none-no-txt", H4, DEFAULT_HELO, "x@none.spf.test",
+    Case("none-no-txt", H4, DEFAULT_HELO, "x@none.spf.example",
          "none", "none", "name without TXT"),
-    Case("none-not-spf", H4, DEFAULT_HELO, "x@txt-only.spf.test",
+    Case("none-not-spf", H4, DEFAULT_HELO, "x@txt-only.spf.example",
          "none", "none", "TXT records that are not SPF"),
-    Case("none-nxdomain", H4, DEFAULT_HELO, "x@nx.spf.test",
+    Case("none-nxdomain", H4, DEFAULT_HELO, "x@nx.spf.example",
          "none", "none", "no such domain"),
-    Case("include-pass", H4, DEFAULT_HELO, "i@include.spf.test",
+    Case("include-pass", H4, DEFAULT_HELO, "i@include.spf.example",
          "none", "pass", "pass through include"),
-    Case("include-fail", H4, DEFAULT_HELO, "i@include-miss.spf.test",
+    Case("include-fail", H4, DEFAULT_HELO, "i@include-miss.spf.example",
          "none", "fail", "include does not match, then -all"),
     Case("include-none", H4, DEFAULT_HELO,
-         "i@include-none.spf.test", "none", "permerror",
+         "i@include-none.spf.example", "none", "permerror",
          "include of a domain without a record"),
-    Case("redirect-pass", H4, DEFAULT_HELO, "r@redirect.spf.test",
+    Case("redirect-pass", H4, DEFAULT_HELO, "r@redirect.spf.example",
          "none", "pass", "redirect="),
-    Case("redirect-fail", H4, DEFAULT_HELO, "r@redirect-miss.spf.test",
+    Case("redirect-fail", H4, DEFAULT_HELO, "r@redirect-miss.spf.example",
          "none", "fail", "redirect= to another network, -all"),
-    Case("macro-pass", H4, DEFAULT_HELO, "m@macro.spf.test",
+    Case("macro-pass", H4, DEFAULT_HELO, "m@macro.spf.example",
          "none", "pass", "exists:%{i}._spf.%{d}"),
-    Case("macro-fail", H4, DEFAULT_HELO, "m@macro-miss.spf.test",
+    Case("macro-fail", H4, DEFAULT_HELO, "m@macro-miss.spf.example",
          "none", "fail", "exists:%{i}._spf.%{d} finds nothing"),
-    Case("lmacro-pass", H4, DEFAULT_HELO, "bob@lmacro.spf.test",
+    Case("lmacro-pass", H4, DEFAULT_HELO, "bob@lmacro.spf.example",
          "none", "pass", "exists:%{l}.users.%{d}"),
-    Case("lmacro-fail", H4, DEFAULT_HELO, "eve@lmacro.spf.test",
+    Case("lmacro-fail", H4, DEFAULT_HELO, "eve@lmacro.spf.example",
          "none", "fail", "exists:%{l}.users.%{d} finds nothing"),
-    Case("exp", H4, DEFAULT_HELO, "e@exp.spf.test",
+    Case("exp", H4, DEFAULT_HELO, "e@exp.spf.example",
          "none", "fail", "exp= explanation in the reply"),
-    Case("split-pass", H4, DEFAULT_HELO, "s@split.spf.test",
+    Case("split-pass", H4, DEFAULT_HELO, "s@split.spf.example",
          "none", "pass", "record in two character-strings"),
-    Case("split-fail", H4, DEFAULT_HELO, "s@split-miss.spf.test",
+    Case("split-fail", H4, DEFAULT_HELO, "s@split-miss.spf.example",
          "none", "fail", "record in two character-strings"),
-    Case("void-limit", H4, DEFAULT_HELO, "v@void.spf.test",
+    Case("void-limit", H4, DEFAULT_HELO, "v@void.spf.example",
          "none", "permerror", "3 void lookups (limit 2)"),
-    Case("too-many-terms", H4, DEFAULT_HELO, "t@toomany.spf.test",
+    Case("too-many-terms", H4, DEFAULT_HELO, "t@toomany.spf.example",
          "none", "permerror", "11 DNS-querying terms (limit 10)"),
-    Case("syntax", H4, DEFAULT_HELO, "x@syntax.spf.test",
+    Case("syntax", H4, DEFAULT_HELO, "x@syntax.spf.example",
          "none", "permerror", "unknown mechanism"),
-    Case("two-records", H4, DEFAULT_HELO, "x@two.spf.test",
+    Case("two-records", H4, DEFAULT_HELO, "x@two.spf.example",
          "none", "permerror", "two v=spf1 records"),
-    Case("helo-fail", H4, "helo-fail.spf.test",
-         "alice@pass-ip4.spf.test", "fail", "pass",
+    Case("helo-fail", H4, "helo-fail.spf.example",
+         "alice@pass-ip4.spf.example", "fail", "pass",
          "HELO identity fails: rejected although MAIL FROM passes"),
-    Case("helo-pass", H4, "helo-pass.spf.test",
-         "n@neutral.spf.test", "pass", "neutral",
+    Case("helo-pass", H4, "helo-pass.spf.example",
+         "n@neutral.spf.example", "pass", "neutral",
          "HELO identity passes, MAIL FROM neutral"),
-    Case("null-sender-pass", H4, "null.spf.test", "",
+    Case("null-sender-pass", H4, "null.spf.example", "",
          "pass", "pass", "<>: postmaster@HELO"),
-    Case("null-sender-fail", H4, "null-miss.spf.test", "",
+    Case("null-sender-fail", H4, "null-miss.spf.example", "",
          "fail", "fail", "<>: postmaster@HELO"),
-    Case("ipv6-pass", H6, DEFAULT_HELO, "six@v6.spf.test",
+    Case("ipv6-pass", H6, DEFAULT_HELO, "six@v6.spf.example",
          "none", "pass", "ip6 network"),
-    Case("ipv6-helo-pass", H6, "helo-pass.spf.test", "six@v6.spf.test",
+    Case("ipv6-helo-pass", H6, "helo-pass.spf.example", "six@v6.spf.example",
          "pass", "pass", "ip6 in the HELO record"),
-    Case("ipv6-fail", H6, DEFAULT_HELO, "six@v6-miss.spf.test",
+    Case("ipv6-fail", H6, DEFAULT_HELO, "six@v6-miss.spf.example",
          "none", "fail", "another ip6 network"),
-    Case("ipv6-doc", DOC6, DEFAULT_HELO, "six@v6.spf.test",
+    Case("ipv6-doc", DOC6, DEFAULT_HELO, "six@v6.spf.example",
          "none", "pass", "a second ip6 network (postern test only)"),
-    Case("ipv4-vs-ip6-only", H4, DEFAULT_HELO, "six@v6.spf.test",
+    Case("ipv4-vs-ip6-only", H4, DEFAULT_HELO, "six@v6.spf.example",
          "none", "fail", "an IPv4 client against ip6: terms only"),
     Case("bench-wildcard", H4, DEFAULT_HELO,
-         "b@d17.bench.spf.test", "none", "pass", "wildcard"),
+         "b@d17.bench.spf.example", "none", "pass", "wildcard"),
 ]
 CASE_BY_ID = {c.id: c for c in CASES}
 assert len(CASE_BY_ID) == len(CASES), "duplicate case id"
 
 # postern's spf.reject_softfail for these cases
-REJECT_SOFTFAIL = "softfail-reject.spf.test, .strict.spf.test"
+REJECT_SOFTFAIL = "softfail-reject.spf.example, .strict.spf.example"
 
 
 def mailfrom_identity(case):
