@@ -650,3 +650,85 @@ def test_postern_test_agrees_with_pyspf(postern_bin, spf_dns, workdir, case):
     else:
         assert "refused" in m.group(1), out
         assert re.search(r"\b%d %s\b" % (code, re.escape(enh)), out), out
+
+
+# ------------------------------------------------ state within a session
+
+@need_h4
+def test_helo_result_follows_the_helo_name(proxy, spf_dns):
+    """The HELO result is kept per name: a new EHLO with another name is
+    checked again, not answered from the previous one."""
+    p, f = proxy(**spf_opts(spf_dns))
+    with SmtpClient(p.port, source=H4) as c:
+        assert c.ehlo("helo-fail.spf.example").code == 250
+        r = c.cmd("MAIL FROM:<n@neutral.spf.example>")
+        assert (r.code, r.enhanced) == (550, "5.7.23"), r
+        assert "HELO fail" in r.text, r
+        assert c.ehlo("helo-pass.spf.example").code == 250
+        r = c.send_message("n@neutral.spf.example", ["rcpt@example.com"],
+                           make_message("helo-changed", ["x"]))
+        assert r.code == 250, r
+        assert c.ehlo("helo-fail.spf.example").code == 250
+        r = c.cmd("MAIL FROM:<n@neutral.spf.example>")
+        assert (r.code, r.enhanced) == (550, "5.7.23"), r
+    m = find_message(f, "helo-changed")
+    got = our_spf_results(m.content)
+    assert got["smtp.helo"] == ("pass", "helo-pass.spf.example"), got
+    assert got["smtp.mailfrom"] == ("neutral", "n@neutral.spf.example"), got
+
+
+@need_h4
+def test_each_transaction_gets_its_own_headers(proxy, spf_dns):
+    """Several transactions on one connection: each message carries the
+    headers of its own sender's check, once, and nothing of the ones
+    before it (a refused one included)."""
+    p, f = proxy(**spf_opts(spf_dns))
+    senders = [("alice@pass-ip4.spf.example", "pass"),
+               ("mallory@fail.spf.example", None),
+               ("s@softfail.spf.example", "softfail"),
+               ("x@none.spf.example", "none"),
+               ("n@neutral.spf.example", "neutral")]
+    with SmtpClient(p.port, source=H4) as c:
+        assert c.ehlo("client.spf.example").code == 250
+        for i, (sender, want) in enumerate(senders):
+            if want is None:
+                r = c.cmd("MAIL FROM:<%s>" % sender)
+                assert (r.code, r.enhanced) == (550, "5.7.23"), r
+                continue
+            r = c.send_message(sender, ["rcpt@example.com"],
+                               make_message("tx-%d" % i, ["x"]))
+            assert r.code == 250, (sender, r)
+    for i, (sender, want) in enumerate(senders):
+        if want is None:
+            continue
+        m = find_message(f, "tx-%d@" % i)
+        rspf = headers_named(m.content, "Received-SPF")
+        assert len(rspf) == 1, (sender, rspf)
+        result, _, kv = parse_received_spf(rspf[0])
+        assert (result, kv.get("envelope-from")) == (want, sender), rspf
+        ars = [v for v in headers_named(m.content, "Authentication-Results")
+               if parse_auth_results(v)[0] == AUTHSERV]
+        assert len(ars) == 1, ars
+        assert our_spf_results(m.content)["smtp.mailfrom"] == (want, sender)
+    assert f.count() == 4
+
+
+def test_client_address_from_the_proxy_protocol(proxy, spf_dns):
+    """Behind a balancer (proxy.proxy_protocol), SPF checks the address
+    the PROXY header gives, not the balancer's."""
+    p, f = proxy(**spf_opts(spf_dns, **{"proxy.proxy_protocol": "yes"}))
+    other = str(spf_zone.ipaddress.ip_network(spf_zone.OTHER4)[9])
+    res, _, _ = spf_zone.pyspf_check(other, "client.spf.example",
+                                     "mallory@fail.spf.example")
+    assert res == "pass"        # OTHER4 is the one fail.spf.example allows
+    with SmtpClient(p.port, read_greeting=False) as c:
+        c.send("PROXY TCP4 %s 127.0.0.1 40000 25\r\n" % other)
+        assert c.reply().code == 220
+        assert c.ehlo("client.spf.example").code == 250
+        r = c.send_message("mallory@fail.spf.example", ["rcpt@example.com"],
+                           make_message("via-proxy-protocol", ["x"]))
+        assert r.code == 250, r
+    m = find_message(f, "via-proxy-protocol")
+    (rspf,) = headers_named(m.content, "Received-SPF")
+    result, _, kv = parse_received_spf(rspf)
+    assert (result, kv.get("client-ip")) == ("pass", other), rspf
