@@ -4,13 +4,15 @@
  *
  * The HELO identity is checked first (spf.helo; its result is kept for the
  * connection while the name stays the same) and a fail there is acted on
- * as one of MAIL FROM; then the MAIL FROM identity (for the null sender
- * that is the HELO identity again, RFC 7208 2.4, so its result is reused).
+ * as one of MAIL FROM; then the MAIL FROM identity (for the null sender,
+ * postmaster@HELO, RFC 7208 2.4: the same lookups, answered from the
+ * resolver's cache).
  * Each result's action comes from [spf] (reject, tempfail, accept), with
  * softfail rejected for the sender domains of spf.reject_softfail.  Every
  * message gets Received-SPF and an spf= result in Authentication-Results;
  * incoming Authentication-Results that claim our authserv-id are removed.
- * A full worker pool is a temperror, so the loop never waits.
+ * A full worker pool is a temperror, so the loop never waits.  Loopback
+ * clients (programs on this host) are not checked.
  *
  * Public: flt_spf_ops.
  *
@@ -76,6 +78,7 @@ static enum fv	flt_spf_verdict(struct fctx *, struct flt_spf_job *);
 static enum fv	flt_spf_act(struct fctx *, const struct spf_check_outcome *,
 		    enum conf_action, const char *);
 static void	flt_spf_mark(struct fctx *, struct flt_spf_job *);
+static int	flt_spf_local(const struct sockaddr_storage *);
 
 const struct filter_ops flt_spf_ops = {
 	.name = "spf",
@@ -156,6 +159,10 @@ flt_spf_envfrom(struct fctx *fx, const char *addr, char *const *params)
 	(void)params;
 	if (c == NULL)
 		return FV_CONTINUE;
+	if (flt_spf_local(&c->client)) {
+		fctx_result(fx, "skip(local client)");
+		return FV_CONTINUE;
+	}
 	j = xcalloc(1, sizeof(*j));
 	j->g = fctx_gpriv(fx);
 	j->client = c->client;
@@ -181,6 +188,23 @@ flt_spf_envfrom(struct fctx *fx, const char *addr, char *const *params)
 	return FV_PENDING;
 }
 
+/*
+ * A loopback client is a program on this host, an internal sender: SPF is
+ * not asked (libspf2 would answer a blanket "pass" for it, which is no
+ * evidence and must not reach an Authentication-Results header).
+ */
+static int
+flt_spf_local(const struct sockaddr_storage *ss)
+{
+	const struct sockaddr_in	*sin = (const struct sockaddr_in *)ss;
+	const struct sockaddr_in6	*sin6 = (const struct sockaddr_in6 *)ss;
+
+	if (ss->ss_family == AF_INET)
+		return (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
+	return ss->ss_family == AF_INET6 &&
+	    IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr);
+}
+
 /* On a pool thread: HELO identity first, then MAIL FROM. */
 static void
 flt_spf_work(void *arg)
@@ -194,11 +218,6 @@ flt_spf_work(void *arg)
 		    &j->helo_out);
 	if (j->helo_out.result == SPF_CHECK_FAIL)
 		return;
-	if (j->sender[0] == '\0' && j->helo_out.identity[0] != '\0') {
-		/* The null sender's identity is postmaster@helo: done. */
-		j->from_out = j->helo_out;
-		return;
-	}
 	spent = util_now_ms() - t0;
 	spf_check_run(j->g->check, sa, j->helo, j->sender,
 	    spent < j->timeout_ms ? j->timeout_ms - (unsigned)spent : 1,

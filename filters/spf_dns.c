@@ -237,7 +237,8 @@ spf_dns_lookup(SPF_dns_server_t *s, const char *domain, ns_type type,
 			return spf_dns_rr(s, domain, type, TRY_AGAIN);
 		return spf_dns_rr(s, domain, type, HOST_NOT_FOUND);
 	}
-	dns_query(s->hook, name, type, &ans);
+	dns_query(s->hook, name, type, chk != NULL ? chk->deadline_ms : 0,
+	    &ans);
 	herrno = ans.status == DNS_OK ? NETDB_SUCCESS :
 	    ans.status == DNS_NXDOMAIN ? HOST_NOT_FOUND :
 	    ans.status == DNS_NODATA ? NO_DATA : TRY_AGAIN;
@@ -415,7 +416,8 @@ spf_dns_get_spf(SPF_server_t *srv, SPF_request_t *req, SPF_response_t *resp,
 		ans.n = 0;
 		ans.priv = NULL;
 	} else
-		dns_query(srv->resolver->hook, domain, ns_t_txt, &ans);
+		dns_query(srv->resolver->hook, domain, ns_t_txt,
+		    chk != NULL ? chk->deadline_ms : 0, &ans);
 	err = spf_dns_record(srv, resp, recp, &ans, chk);
 	if (ans.priv != NULL)
 		dns_answer_free(&ans);

@@ -261,14 +261,23 @@ dns_answered(void *arg, int err, struct ub_result *res)
 }
 
 void
-dns_query(struct dns *d, const char *name, int type, struct dns_answer *ans)
+dns_query(struct dns *d, const char *name, int type, uint64_t until_ms,
+    struct dns_answer *ans)
 {
 	struct dns_lookup	*l;
 	struct timespec		 until;
+	uint64_t		 now = util_now_ms();
+	unsigned		 wait_ms = d->timeout_ms;
 	int			 id, rc, timedout = 0;
 
 	memset(ans, 0, sizeof(*ans));
 	ans->status = DNS_TEMPFAIL;
+	if (until_ms != 0) {
+		if (until_ms <= now)
+			return;
+		if (until_ms - now < wait_ms)
+			wait_ms = (unsigned)(until_ms - now);
+	}
 	l = xcalloc(1, sizeof(*l));
 	l->dns = d;
 	if ((rc = ub_resolve_async(d->ctx, name, type, DNS_CLASS_IN, l,
@@ -278,8 +287,8 @@ dns_query(struct dns *d, const char *name, int type, struct dns_answer *ans)
 		return;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += d->timeout_ms / 1000;
-	until.tv_nsec += (long)(d->timeout_ms % 1000) * 1000000;
+	until.tv_sec += wait_ms / 1000;
+	until.tv_nsec += (long)(wait_ms % 1000) * 1000000;
 	if (until.tv_nsec >= 1000000000L) {
 		until.tv_sec++;
 		until.tv_nsec -= 1000000000L;
@@ -295,8 +304,7 @@ dns_query(struct dns *d, const char *name, int type, struct dns_answer *ans)
 		 * Otherwise the callback is on its way and frees it. */
 		if (ub_cancel(d->ctx, id) == 0)
 			free(l);
-		log_debug("dns: %s: no answer within %ums", name,
-		    d->timeout_ms);
+		log_debug("dns: %s: no answer within %ums", name, wait_ms);
 		return;
 	}
 	pthread_mutex_unlock(&d->lock);

@@ -9,6 +9,7 @@
 #define POSTERN_DNS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct conf;
 struct dns;
@@ -52,11 +53,13 @@ int		 dns_local_data(struct dns *, const char *rr, char *err,
 
 /*
  * dns_query - look name up (type: ns_t_* from <arpa/nameser.h>), waiting at
- * most dns.timeout.  Fills ans (always: status DNS_TEMPFAIL on any fault);
- * the caller frees it with dns_answer_free.  Blocks: worker threads only.
+ * most dns.timeout, and not past until_ms (util_now_ms() clock; 0: no such
+ * bound) -- a caller's own deadline for a chain of lookups.  Fills ans
+ * (always: status DNS_TEMPFAIL on any fault, a timeout included); the
+ * caller frees it with dns_answer_free.  Blocks: worker threads only.
  */
 void		 dns_query(struct dns *, const char *name, int type,
-		    struct dns_answer *ans);
+		    uint64_t until_ms, struct dns_answer *ans);
 void		 dns_answer_free(struct dns_answer *);
 
 /* dns_name_from_wire - the dotted text of an uncompressed wire-format

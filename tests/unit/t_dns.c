@@ -3,7 +3,8 @@
  * status, TXT strings, TTL), dns_name_from_wire on good and malformed
  * names, a bad dns.nameserver, and the deadline: a real UDP socket on
  * loopback that never answers makes a lookup a DNS_TEMPFAIL within
- * dns.timeout, and later lookups still work.
+ * dns.timeout (or the caller's earlier deadline), and later lookups still
+ * work.
  */
 #include <sys/socket.h>
 
@@ -53,21 +54,21 @@ test_local(void)
 	ok(dns_local_data(d, "bad record", err, sizeof(err)) == -1,
 	    "a bad record is refused: %s", err);
 
-	dns_query(d, "t.test", ns_t_txt, &a);
+	dns_query(d, "t.test", ns_t_txt, 0, &a);
 	is_int(a.status, DNS_OK, "TXT found");
 	is_int(a.n, 1, "one TXT RR");
 	ok(a.n == 1 && a.len[0] == 13 && memcmp(a.data[0],
 	    "\x07v=spf1 \x04-all", 13) == 0, "TXT strings kept apart");
 	is_int(a.ttl, 300, "TTL");
 	dns_answer_free(&a);
-	dns_query(d, "a.test", ns_t_a, &a);
+	dns_query(d, "a.test", ns_t_a, 0, &a);
 	ok(a.status == DNS_OK && a.n == 1 && a.len[0] == 4 &&
 	    memcmp(a.data[0], "\xc0\x00\x02\x07", 4) == 0, "A 192.0.2.7");
 	dns_answer_free(&a);
-	dns_query(d, "a.test", ns_t_mx, &a);
+	dns_query(d, "a.test", ns_t_mx, 0, &a);
 	is_int(a.status, DNS_NODATA, "no MX at a name that exists");
 	dns_answer_free(&a);
-	dns_query(d, "none.test", ns_t_txt, &a);
+	dns_query(d, "none.test", ns_t_txt, 0, &a);
 	is_int(a.status, DNS_NXDOMAIN, "no such name");
 	dns_answer_free(&a);
 	dns_free(d);
@@ -111,13 +112,23 @@ test_deadline(void)
 	dns_local_data(d, "x.local.test. 60 IN A 192.0.2.1", err,
 	    sizeof(err));
 	t0 = util_now_ms();
-	dns_query(d, "example.com", ns_t_txt, &a);
+	dns_query(d, "example.com", ns_t_txt, 0, &a);
 	ms = util_now_ms() - t0;
 	is_int(a.status, DNS_TEMPFAIL, "no answer is a temporary failure");
 	ok(ms >= 900 && ms < 2500, "after dns.timeout (%llu ms)",
 	    (unsigned long long)ms);
 	dns_answer_free(&a);
-	dns_query(d, "x.local.test", ns_t_a, &a);
+	t0 = util_now_ms();
+	dns_query(d, "example.net", ns_t_txt, t0 + 300, &a);
+	ms = util_now_ms() - t0;
+	ok(a.status == DNS_TEMPFAIL && ms >= 250 && ms < 900,
+	    "the caller's own deadline cuts the wait short (%llu ms)",
+	    (unsigned long long)ms);
+	dns_answer_free(&a);
+	dns_query(d, "x.local.test", ns_t_a, t0, &a);
+	is_int(a.status, DNS_TEMPFAIL, "a deadline already past: no lookup");
+	dns_answer_free(&a);
+	dns_query(d, "x.local.test", ns_t_a, 0, &a);
 	is_int(a.status, DNS_OK, "the resolver still answers afterwards");
 	dns_answer_free(&a);
 	dns_free(d);
