@@ -33,6 +33,7 @@
 #include "log.h"
 #include "server.h"
 #include "session.h"
+#include "table.h"
 #include "util.h"
 #include "worker.h"
 
@@ -83,6 +84,9 @@ server_gen_new(struct conf *conf, struct chain *chain, char *err,
 	memcpy(&g->backend, res->ai_addr, res->ai_addrlen);
 	g->backendlen = res->ai_addrlen;
 	freeaddrinfo(res);
+	/* conf_parse checked every entry: this cannot fail. */
+	(void)iptable_from(&g->proxy_from, conf->proxy_protocol_from, "",
+	    "proxy.proxy_protocol_from", err, errsz);
 	return g;
 }
 
@@ -125,6 +129,7 @@ server_gen_unref(struct server_gen *g)
 		return;
 	chain_unref(g->chain);
 	conf_unref(g->conf);
+	iptable_free(g->proxy_from);
 	free(g);
 }
 

@@ -11,6 +11,7 @@
 
 struct conf;
 struct chain;
+struct iptable;
 struct event_base;
 struct worker_pool;
 
@@ -21,6 +22,8 @@ struct server_gen {
 	struct chain		*chain;		/* reference held */
 	struct sockaddr_storage	 backend;	/* resolved proxy.backend */
 	socklen_t		 backendlen;
+	struct iptable		*proxy_from;	/* proxy.proxy_protocol_from;
+						   NULL = anyone may send PROXY */
 };
 
 /*

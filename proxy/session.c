@@ -78,15 +78,10 @@ struct session_cmd {
 
 static TAILQ_HEAD(, session) sessions = TAILQ_HEAD_INITIALIZER(sessions);
 static unsigned	 nsessions;
-/* proxy.proxy_protocol_from as a table, built for the conf it came from
- * (reference held) and rebuilt when a reload brings another one. */
-static struct conf	*session_pp_conf;
-static struct iptable	*session_pp_from;
 
 static void	session_set_addr(struct session *, const struct sockaddr *,
 		    socklen_t);
 static void	session_connect(struct session *);
-static const struct iptable *session_proxy_from(struct session *);
 static void	session_proxy_begin(struct session *);
 static void	session_proxy_input(struct session *);
 static void	session_proxy_timer(struct session *, uint64_t);
@@ -240,29 +235,11 @@ session_connect(struct session *s)
 	    (struct sockaddr *)&s->ss), session_connect_filtered);
 }
 
-/* proxy.proxy_protocol_from as a table; NULL = anyone may send PROXY. */
-static const struct iptable *
-session_proxy_from(struct session *s)
-{
-	char	 err[256];
-
-	if (s->gen->conf != session_pp_conf) {
-		iptable_free(session_pp_from);
-		conf_unref(session_pp_conf);
-		session_pp_conf = conf_ref(s->gen->conf);
-		/* conf_finish checked every entry: this cannot fail */
-		(void)iptable_from(&session_pp_from,
-		    session_pp_conf->proxy_protocol_from, "",
-		    "proxy.proxy_protocol_from", err, sizeof(err));
-	}
-	return session_pp_from;
-}
-
 /* SESSION_PROXY: only an allowed peer, and only for so long. */
 static void
 session_proxy_begin(struct session *s)
 {
-	const struct iptable	*from = session_proxy_from(s);
+	const struct iptable	*from = s->gen->proxy_from;
 	uint32_t		 tag;
 	uint64_t		 now = util_now_ms();
 
@@ -380,10 +357,6 @@ session_free_all(void)
 
 	while ((s = TAILQ_FIRST(&sessions)) != NULL)
 		session_free(s);
-	iptable_free(session_pp_from);
-	session_pp_from = NULL;
-	conf_unref(session_pp_conf);
-	session_pp_conf = NULL;
 }
 
 void
