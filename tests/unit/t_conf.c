@@ -124,6 +124,27 @@ t_defaults(void)
 	is_int(c->log_format, CONF_LOG_PLAIN, "log.format plain");
 	is_int(c->log_syslog, 0, "log.target stderr");
 	is_int(c->log_level, LOG_LEVEL_INFO, "log.level info");
+	is_str(c->authserv_id, c->hostname, "empty authserv_id is hostname");
+	is_int(c->proxy_protocol, 0, "proxy_protocol no");
+	is_str(c->dns_nameserver, "", "dns.nameserver: the system's");
+	is_int(c->dns_timeout, 5, "dns.timeout 5s");
+	is_int(c->dns_retries, 2, "dns.retries 2");
+	is_int(c->dns_cache_size, 4 * 1024 * 1024, "dns.cache_size 4M");
+	is_int(c->worker_threads, 8, "workers.threads 8");
+	is_int(c->worker_queue, 1000, "workers.queue 1000");
+	is_int(c->spf_helo, 1, "spf.helo yes");
+	is_int(c->spf_fail, CONF_ACTION_REJECT, "spf.fail reject");
+	is_int(c->spf_softfail, CONF_ACTION_ACCEPT, "spf.softfail accept");
+	is_int(c->spf_neutral, CONF_ACTION_ACCEPT, "spf.neutral accept");
+	is_int(c->spf_none, CONF_ACTION_ACCEPT, "spf.none accept");
+	is_int(c->spf_temperror, CONF_ACTION_TEMPFAIL, "spf.temperror tempfail");
+	is_int(c->spf_permerror, CONF_ACTION_REJECT, "spf.permerror reject");
+	is_int(c->spf_timeout, 20, "spf.timeout 20s");
+	conf_unref(c);
+
+	c = parse("[proxy]\nhostname = mx.example\nauthserv_id = ar.example\n");
+	ok(c != NULL && strcmp(c->authserv_id, "ar.example") == 0,
+	    "authserv_id set apart from hostname");
 	conf_unref(c);
 
 	c = parse("");
@@ -343,6 +364,9 @@ t_enums(void)
 		{ "proxy.bare_newline", "normalise", CONF_BARE_NORMALISE },
 		{ "proxy.bare_newline", "normalize", CONF_BARE_NORMALISE },
 		{ "proxy.bare_newline", "reject", CONF_BARE_REJECT },
+		{ "spf.fail", "accept", CONF_ACTION_ACCEPT },
+		{ "spf.fail", "tempfail", CONF_ACTION_TEMPFAIL },
+		{ "spf.fail", "reject", CONF_ACTION_REJECT },
 	};
 	struct conf	*c;
 	char		 arg[64];
@@ -360,6 +384,8 @@ t_enums(void)
 			got = (int)c->log_format;
 		else if (c != NULL && strcmp(good[i].k, "log.target") == 0)
 			got = c->log_syslog;
+		else if (c != NULL && strcmp(good[i].k, "spf.fail") == 0)
+			got = (int)c->spf_fail;
 		else if (c != NULL)
 			got = (int)c->bare_newline;
 		is_int(got, good[i].want, "%s", arg);
@@ -375,6 +401,17 @@ t_enums(void)
 	is_str(fails("[proxy]\nbare_newline = keep\n"), NAME ":2: bad value "
 	    "'keep' for proxy.bare_newline (use reject or normalise)",
 	    "bad bare_newline, alias not listed");
+	is_str(fails("[spf]\nsoftfail = mark\n"), NAME ":2: bad value 'mark' "
+	    "for spf.softfail (use reject, tempfail or accept)",
+	    "bad SPF action");
+	is_str(fails("[dns]\nretries = 11\n"), NAME ":2: value out of range "
+	    "(0..10) for dns.retries: '11'", "dns.retries bounded");
+	is_str(fails("[workers]\nthreads = 0\n"), NAME ":2: value out of "
+	    "range (1..256) for workers.threads: '0'", "at least one thread");
+	is_str(fails("[proxy]\nproxy_protocol_from = 10.0.0.0/8 10.1/33\n"),
+	    NAME ": proxy.proxy_protocol_from: '10.1/33': not an IP address "
+	    "or network: '10.1/33'",
+	    "a bad proxy_protocol_from entry");
 }
 
 static void
