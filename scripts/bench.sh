@@ -31,7 +31,9 @@
 #     memory), against the no-filter postern: warm (one sender domain,
 #     smtp-source) and cold (a new sender domain per message, a Python
 #     client, since smtp-source cannot vary the sender); ratio spf/plain,
-#     target >= 0.8 warm.  About a minute (BENCH_SPF_BUDGET).
+#     target >= 0.8 warm, and each postern's CPU time per message (which
+#     other load on the machine disturbs less than the rates).  About a
+#     minute (BENCH_SPF_BUDGET).
 #  6. Prints a table and one PASS/FAIL line per target.
 #
 # Every process started here is stopped by PID on exit (also on Ctrl-C),
@@ -604,6 +606,15 @@ spf_cold() {
 }
 
 declare -A SP SR	# rates and per-repetition ratios, by "warm-plain" etc.
+declare -A CPU CNT	# postern CPU ticks and messages, by "warm-plain" etc.
+CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
+cpu_ticks() {	# cpu_ticks PID: utime + stime of the process, all threads
+	awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null
+}
+cpu_us() {	# cpu_us KEY: postern CPU microseconds per message, or -
+	awk -v t="${CPU[$1]:-}" -v n="${CNT[$1]:-0}" -v hz="$CLK_TCK" \
+	    'BEGIN { if (n > 0 && t != "") printf "%.0f", t * 1e6 / hz / n; else print "-" }'
+}
 SPF_NOTE=""
 if spf_start; then
 	SPF_WHY=""
@@ -634,12 +645,20 @@ if [ -z "$SPF_WHY" ]; then
 			declare -A cur=()
 			for side in $order; do
 				if [ "$side" = spf ]; then pid=$SPF_PID port=$SPF_PORT; else pid=$PLAIN_PID port=$PLAIN_PORT; fi
+				c0=$(cpu_ticks "$pid")
 				if ! kill -0 "$pid" 2>/dev/null; then
 					r="ERR:postern-$side-not-running"
 				elif [ "$kind" = warm ]; then
 					r=$(RUN_HOST=$SPF_HOST run_one "$port" "$SPF_SESS" 1024 "$SPF_N")
+					n=$SPF_N
 				else
 					r=$(spf_cold "$port" "$SPF_COLD_N" "r$rep$side$$")
+					n=$SPF_COLD_N
+				fi
+				c1=$(cpu_ticks "$pid")
+				if isnum "$r" && isnum "$c0" && isnum "$c1"; then
+					CPU[$kind-$side]=$(( ${CPU[$kind-$side]:-0} + c1 - c0 ))
+					CNT[$kind-$side]=$(( ${CNT[$kind-$side]:-0} + n ))
 				fi
 				cur[$side]=$r
 				SP[$kind-$side]="${SP[$kind-$side]:-} $r"
@@ -677,6 +696,11 @@ if [ -z "$SPF_WHY" ]; then
 		printf '  spf %-5s plain:%s  spf:%s  ratios:%s\n' "$kind" "${SP[$kind-plain]:-}" "${SP[$kind-spf]:-}" "${SR[$kind]:-}"
 	done
 	echo "  (warm: smtp-source; cold: a Python asyncio client, one transaction at a time per session)"
+	# CPU time is not shared with the rest of the machine the way
+	# throughput is, so it shows the filter's cost even on a busy host.
+	for kind in warm cold; do
+		printf '  spf %-5s postern CPU per message: plain %s us, spf %s us\n' "$kind" "$(cpu_us "$kind-plain")" "$(cpu_us "$kind-spf")"
+	done
 	# shellcheck disable=SC2086
 	if awk -v c="$(median ${SP[cold-plain]:-})" -v w="$(median ${SP[warm-plain]:-})" \
 	    'BEGIN { exit !(c != "-" && w != "-" && c < 0.7 * w) }'; then
