@@ -732,3 +732,58 @@ def test_client_address_from_the_proxy_protocol(proxy, spf_dns):
     (rspf,) = headers_named(m.content, "Received-SPF")
     result, _, kv = parse_received_spf(rspf)
     assert (result, kv.get("client-ip")) == ("pass", other), rspf
+
+
+@need_h4
+def test_pipelined_commands_wait_for_the_check(proxy, spf_dns):
+    """PIPELINING (RFC 2920): MAIL, RCPT and DATA sent in one go while the
+    SPF check runs on a worker.  Replies come back in order; a refused
+    sender makes RCPT and DATA fail and nothing reaches the backend; an
+    accepted one goes through with its headers."""
+    p, f = proxy(**spf_opts(spf_dns))
+    with SmtpClient(p.port, source=H4) as c:
+        assert "PIPELINING" in c.ehlo("client.spf.example").keywords()
+        c.send("MAIL FROM:<mallory@fail.spf.example>\r\n"
+               "RCPT TO:<rcpt@example.com>\r\nDATA\r\n")
+        r1, r2, r3 = c.replies(3)
+        assert (r1.code, r1.enhanced) == (550, "5.7.23"), r1
+        assert r2.code // 100 == 5 and r3.code // 100 == 5, (r2, r3)
+        assert c.cmd("NOOP").code == 250
+        c.send("MAIL FROM:<alice@pass-ip4.spf.example>\r\n"
+               "RCPT TO:<rcpt@example.com>\r\nDATA\r\n")
+        r1, r2, r3 = c.replies(3)
+        assert (r1.code, r2.code, r3.code) == (250, 250, 354), (r1, r2, r3)
+        c.send(peers.stuff(make_message("pipelined", ["x"])) + b".\r\n")
+        assert c.reply().code == 250
+        assert c.cmd("QUIT").code == 221
+    (m,) = f.wait_count(1)
+    assert b"pipelined" in m.content and m.mail.startswith("<alice@")
+    got = our_spf_results(m.content)
+    assert got["smtp.mailfrom"] == ("pass", "alice@pass-ip4.spf.example")
+
+
+def test_clients_that_leave_during_the_check(proxy, blackhole_dns):
+    """Clients that disconnect while their check waits on a silent DNS
+    server: postern stays up, frees their slots, and serves the next
+    client (the late results are dropped, not delivered to a dead
+    session)."""
+    bh = blackhole_dns()
+    p, f = proxy(**{"filters.chain": "iplist spf", "iplist.allow": "127.0.0.9",
+                    "dns.nameserver": bh.addr, "dns.timeout": "1s",
+                    "spf.helo": "no", "workers.threads": "2"})
+    for i in range(10):
+        c = SmtpClient(p.port, source=H4)
+        assert c.ehlo("client.spf.example").code == 250
+        c.send("MAIL FROM:<gone%d@pass-ip4.spf.example>\r\n" % i)
+        c.close()
+    # meanwhile, and after all the lookups have timed out
+    peers.good_session(p.port, f, "during", source="127.0.0.9")
+    time.sleep(1.5)
+    peers.wait_for(lambda: bh.queries() >= 1, 5, what="queries at the hole")
+    time.sleep(4)       # ten 1 s lookups on two workers
+    assert p.proc.alive(), p.log()[-3000:]
+    peers.good_session(p.port, f, "after", source="127.0.0.9")
+    with SmtpClient(p.port, source=H4, timeout=15) as c:
+        assert c.ehlo("client.spf.example").code == 250
+        r = c.cmd("MAIL FROM:<late@pass-ip4.spf.example>", timeout=15)
+        assert (r.code, r.enhanced) == (451, "4.7.24"), r
