@@ -419,8 +419,8 @@ fi
 #        smtp-source cannot vary the sender.
 # Both alternate plain/spf per repetition, like the throughput cases; the
 # ratio is spf/plain per repetition, median of them.
-# The clients must not come from loopback: libspf2 passes every loopback
-# client ("localhost is always allowed") without evaluating the record.  So
+# The clients must not come from loopback: postern does not SPF-check
+# loopback clients (libspf2 would pass them all unevaluated).  So
 # these two proxies listen on this host's first global IPv4 address, which
 # the clients then connect from (the traffic stays inside the host, and
 # the backend is the discarding sink).  The zone is under .example, not
@@ -464,7 +464,7 @@ spf_start() {	# unbound + the spf and plain postern; 0 when all run
 	SPF_HOST=$(ip -o -4 addr show scope global 2>/dev/null |
 	    awk '{ sub(/\/.*/, "", $4); print $4; exit }')
 	[ -n "$SPF_HOST" ] ||
-	    { SPF_WHY="no global IPv4 address to send from (loopback clients always pass in libspf2)"; return 1; }
+	    { SPF_WHY="no global IPv4 address to send from (loopback clients are not SPF-checked)"; return 1; }
 	dport=$(pick_port) || { SPF_WHY="no free port"; return 1; }
 	sport=$(pick_port) || { SPF_WHY="no free port"; return 1; }
 	pport=$(pick_port) || { SPF_WHY="no free port"; return 1; }

@@ -11,9 +11,9 @@ MAIL FROM identity.  test_spf.py checks first that pyspf agrees with these
 expectations (so the zone says what we think it says), then that postern
 agrees with pyspf.
 
-The client: libspf2 passes every loopback client ("localhost is always
-allowed") without evaluating the record, so the cases use a client address
-that is not loopback: H4 (and H6), a global address of this host that a
+The client: loopback clients are not SPF-checked by postern (libspf2 would
+pass them all: "localhost is always allowed"), so the cases use a client
+address that is not loopback: H4 (and H6), a global address of this host that a
 test client binds as its source while postern itself stays on loopback
 (peers.local_source_address).  The records are written around H4/H6:
 "pass" records name them, "fail" ones name OTHER4/OTHER6 instead.  When

@@ -223,7 +223,7 @@ PROXY_CASES = [c for c in CASES if c.client in LOCAL_CLIENTS]
 H4 = spf_zone.H4_LOCAL
 need_h4 = pytest.mark.skipif(
     H4 is None, reason="no non-loopback IPv4 address on this host to send "
-    "from (libspf2 passes every loopback client)")
+    "from (loopback clients are not SPF-checked)")
 
 
 class SmtpClient6(SmtpClient):
