@@ -50,6 +50,14 @@ H6_NET64 = str(ipaddress.ip_network(H6 + "/64", strict=False))
 H4_NEIGHBOUR = str(ipaddress.ip_address(int(ipaddress.ip_address(H4)) ^ 1))
 # another client for postern test only: a documentation IPv6 address
 DOC6 = "2001:db8:25::77" if H6 != "2001:db8:25::77" else "2001:db8:25::78"
+# clients for the ptr mechanism (postern test only): an address outside
+# every special-use range, and a private one (RFC 1918)
+PTR_PUBLIC = "100.1.0.9"
+PTR_PRIVATE = "10.1.2.3"
+
+
+def _rev(ip):
+    return ipaddress.ip_address(ip).reverse_pointer
 
 
 def _n(label):
@@ -118,6 +126,15 @@ ZONE = {
     _n("helo-pass"): [("TXT", "v=spf1 ip4:%s ip6:%s -all" % (H4, H6))],
     _n("null"): [("TXT", "v=spf1 ip4:%s -all" % H4)],
     _n("null-miss"): [("TXT", "v=spf1 ip4:%s -all" % OTHER4)],
+    # ptr: the client's name (PTR, then A back to the client) under the
+    # domain; for H4, a public address and a private one
+    _n("ptr"): [("TXT", "v=spf1 ptr -all")],
+    _rev(H4): [("PTR", _n("h4.ptr"))],
+    _n("h4.ptr"): [("A", H4)],
+    _rev(PTR_PUBLIC): [("PTR", _n("public.ptr"))],
+    _n("public.ptr"): [("A", PTR_PUBLIC)],
+    _rev(PTR_PRIVATE): [("PTR", _n("private.ptr"))],
+    _n("private.ptr"): [("A", PTR_PRIVATE)],
     # IPv6
     _n("v6"): [("TXT", "v=spf1 ip6:%s ip6:2001:db8:25::/48 -all"
                        % H6_NET64)],
@@ -206,6 +223,12 @@ CASES = [
          "pass", "pass", "<>: postmaster@HELO"),
     Case("null-sender-fail", H4, "null-miss.spf.example", "",
          "fail", "fail", "<>: postmaster@HELO"),
+    Case("ptr", H4, DEFAULT_HELO, "p@ptr.spf.example", "none", "pass",
+         "ptr: the client's name is under the domain"),
+    Case("ptr-public", PTR_PUBLIC, DEFAULT_HELO, "p@ptr.spf.example",
+         "none", "pass", "ptr for a public address (postern test only)"),
+    Case("ptr-private", PTR_PRIVATE, DEFAULT_HELO, "p@ptr.spf.example",
+         "none", "pass", "ptr for an RFC 1918 address (postern test only)"),
     Case("ipv6-pass", H6, DEFAULT_HELO, "six@v6.spf.example",
          "none", "pass", "ip6 network"),
     Case("ipv6-helo-pass", H6, "helo-pass.spf.example", "six@v6.spf.example",
@@ -260,6 +283,8 @@ def unbound_local_data(zone=None):
                 rdata = " ".join(_quote(s) for s in _txt_strings(value))
             elif typ == "MX":
                 rdata = "%d %s." % (value[0], value[1])
+            elif typ == "PTR":
+                rdata = value + "."
             else:
                 rdata = value
             out.append("%s. %d IN %s %s" % (name, TTL, typ, rdata))

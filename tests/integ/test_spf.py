@@ -166,6 +166,8 @@ def _rdata_text(typ, value):
         return "".join(strings)
     if typ == "MX":
         return "%d %s." % value
+    if typ == "PTR":
+        return value + "."
     return value
 
 
