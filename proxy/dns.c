@@ -12,7 +12,10 @@
  * one of the two frees the lookup.
  *
  * The cache is unbound's: every answer is kept for its TTL, within
- * dns.cache_size.
+ * dns.cache_size.  We are a stub: every name goes to the upstream servers,
+ * so unbound's built-in answers for private and documentation reverse
+ * zones (RFC 6303) and special-use names are switched off; only the
+ * localhost names stay local.
  *
  * Public: dns_new, dns_free, dns_local_zone, dns_local_data, dns_query,
  * dns_answer_free, dns_name_from_wire.
@@ -70,6 +73,15 @@ struct dns_lookup {
 	struct ub_result *res;
 };
 
+/* unbound's default local zones that the upstream should answer instead
+ * (the RFC 1918 and RFC 6598 ones go with unblock-lan-zones). */
+static const char *const dns_upstream_zones[] = {
+	"test.", "invalid.", "onion.", "home.arpa.", "0.in-addr.arpa.",
+	"254.169.in-addr.arpa.", "2.0.192.in-addr.arpa.",
+	"100.51.198.in-addr.arpa.", "113.0.203.in-addr.arpa.",
+	"8.b.d.0.1.0.0.2.ip6.arpa.",
+};
+
 static int	dns_configure(struct dns *, const struct conf *, char *,
 		    size_t);
 static int	dns_set_upstream(struct dns *, const char *, char *, size_t);
@@ -113,7 +125,8 @@ static int
 dns_configure(struct dns *d, const struct conf *conf, char *err,
     size_t errsz)
 {
-	char	 num[32];
+	char	 num[32], zone[64];
+	size_t	 i;
 	int	 rc;
 
 	snprintf(num, sizeof(num), "%u", conf->dns_retries);
@@ -122,8 +135,17 @@ dns_configure(struct dns *d, const struct conf *conf, char *err,
 		goto fail;
 	snprintf(num, sizeof(num), "%zu", conf->dns_cache_size / 2);
 	if ((rc = ub_ctx_set_option(d->ctx, "msg-cache-size:", num)) != 0 ||
-	    (rc = ub_ctx_set_option(d->ctx, "rrset-cache-size:", num)) != 0)
+	    (rc = ub_ctx_set_option(d->ctx, "rrset-cache-size:", num)) != 0 ||
+	    (rc = ub_ctx_set_option(d->ctx, "unblock-lan-zones:", "yes")) != 0 ||
+	    (rc = ub_ctx_set_option(d->ctx, "insecure-lan-zones:", "yes")) != 0)
 		goto fail;
+	/* As options: ub_ctx_zone_add would freeze the configuration. */
+	for (i = 0; i < nitems(dns_upstream_zones); i++) {
+		snprintf(zone, sizeof(zone), "%s nodefault",
+		    dns_upstream_zones[i]);
+		if ((rc = ub_ctx_set_option(d->ctx, "local-zone:", zone)) != 0)
+			goto fail;
+	}
 	if (conf->dns_nameserver[0] != '\0')
 		return dns_set_upstream(d, conf->dns_nameserver, err, errsz);
 	if ((rc = ub_ctx_resolvconf(d->ctx, NULL)) != 0 ||

@@ -125,6 +125,11 @@ test_deadline(void)
 	    "the caller's own deadline cuts the wait short (%llu ms)",
 	    (unsigned long long)ms);
 	dns_answer_free(&a);
+	dns_query(d, "7.2.0.192.in-addr.arpa", ns_t_ptr, util_now_ms() + 300,
+	    &a);
+	is_int(a.status, DNS_TEMPFAIL, "documentation and private reverse "
+	    "zones go upstream (no built-in NXDOMAIN)");
+	dns_answer_free(&a);
 	dns_query(d, "x.local.test", ns_t_a, t0, &a);
 	is_int(a.status, DNS_TEMPFAIL, "a deadline already past: no lookup");
 	dns_answer_free(&a);
