@@ -62,6 +62,7 @@ SRCS	 = proxy/util.c \
 	   filters/spf_record.c \
 	   filters/spf_dns.c \
 	   filters/spf_check.c \
+	   filters/spf_cache.c \
 	   filters/spf.c
 
 OBJS	 = $(SRCS:%.c=$(BUILD)/%.o) $(BUILD)/conf_default.o

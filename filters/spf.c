@@ -32,32 +32,40 @@
 #include "conf.h"
 #include "filter.h"
 #include "log.h"
+#include "spf_cache.h"
 #include "spf_check.h"
 #include "table.h"
 #include "util.h"
 
 #define FLT_SPF_NAME_MAX	256
+#define FLT_SPF_KEY_MAX		1024
 
+/* Global: the evaluator (read-only, shared with the pool threads) and the
+ * outcome cache (the event loop's alone). */
 struct flt_spf {
 	struct spf_check	*check;
 	struct addrtable	*softfail_reject;	/* NULL: none */
+	struct spf_cache	*cache;
 };
 
-/* Per connection: the client and the HELO result so far. */
+/* Per connection. */
 struct flt_spf_conn {
 	struct sockaddr_storage	 client;
+	char			 ip[INET6_ADDRSTRLEN];
 	char			 helo[FLT_SPF_NAME_MAX];
-	int			 helo_known;	/* helo_out is for helo */
-	struct spf_check_outcome helo_out;
 };
 
-/* One check on the pool: inputs copied, outcomes filled by the thread. */
+/* One transaction's checks: inputs copied; what the cache did not have
+ * is computed on the pool. */
 struct flt_spf_job {
 	struct flt_spf		*g;
 	struct sockaddr_storage	 client;
 	char			 helo[FLT_SPF_NAME_MAX];
 	char			 sender[512];
-	int			 check_helo;	/* helo_out to be computed */
+	char			 helo_key[FLT_SPF_KEY_MAX];	/* "" = none */
+	char			 from_key[FLT_SPF_KEY_MAX];
+	int			 need_helo;	/* helo_out to be computed */
+	int			 need_from;	/* from_out to be computed */
 	unsigned		 timeout_ms;
 	struct spf_check_outcome helo_out;
 	struct spf_check_outcome from_out;
@@ -79,6 +87,8 @@ static enum fv	flt_spf_act(struct fctx *, const struct spf_check_outcome *,
 		    enum conf_action, const char *);
 static void	flt_spf_mark(struct fctx *, struct flt_spf_job *);
 static int	flt_spf_local(const struct sockaddr_storage *);
+static struct flt_spf_job *flt_spf_job_new(struct fctx *,
+		    struct flt_spf_conn *, const char *);
 
 const struct filter_ops flt_spf_ops = {
 	.name = "spf",
@@ -104,6 +114,7 @@ flt_spf_init(const struct conf *c, struct dns *dns, void **gpriv, char *err,
 	    c->spf_reject_softfail_file, "spf.reject_softfail", err, errsz);
 	if ((g->check = spf_check_new(dns, c->hostname, err, errsz)) == NULL)
 		rc = -1;
+	g->cache = spf_cache_new(c->spf_cache_size, c->spf_cache_ttl);
 	if (rc == -1) {
 		flt_spf_fini(g);
 		*gpriv = NULL;
@@ -120,6 +131,7 @@ flt_spf_fini(void *gpriv)
 	if (g == NULL)
 		return;
 	spf_check_free(g->check);
+	spf_cache_free(g->cache);
 	if (g->softfail_reject != NULL)
 		addrtable_free(g->softfail_reject);
 	free(g);
@@ -130,9 +142,9 @@ flt_spf_connect(struct fctx *fx, const char *host, const struct sockaddr *sa)
 {
 	struct flt_spf_conn	*c = xcalloc(1, sizeof(*c));
 
-	(void)host;
 	memcpy(&c->client, sa, sa->sa_family == AF_INET6 ?
 	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
+	strlcpy(c->ip, host, sizeof(c->ip));
 	fctx_set_priv(fx, c);
 	return FV_CONTINUE;
 }
@@ -142,10 +154,8 @@ flt_spf_helo(struct fctx *fx, const char *name)
 {
 	struct flt_spf_conn	*c = fctx_priv(fx);
 
-	if (c != NULL && strcmp(c->helo, name) != 0) {
+	if (c != NULL)
 		strlcpy(c->helo, name, sizeof(c->helo));
-		c->helo_known = 0;
-	}
 	return FV_CONTINUE;
 }
 
@@ -153,7 +163,6 @@ static enum fv
 flt_spf_envfrom(struct fctx *fx, const char *addr, char *const *params)
 {
 	struct flt_spf_conn	*c = fctx_priv(fx);
-	const struct conf	*conf = fctx_conf(fx);
 	struct flt_spf_job	*j;
 
 	(void)params;
@@ -163,29 +172,52 @@ flt_spf_envfrom(struct fctx *fx, const char *addr, char *const *params)
 		fctx_result(fx, "skip(local client)");
 		return FV_CONTINUE;
 	}
-	j = xcalloc(1, sizeof(*j));
+	j = flt_spf_job_new(fx, c, addr);
+	if (!j->need_helo && !j->need_from)
+		return flt_spf_verdict(fx, j);
+	if (fctx_defer(fx, flt_spf_work, flt_spf_done, j) == -1) {
+		log_warnx("%s spf: worker pool full, temperror",
+		    fctx_session_id(fx));
+		memset(&j->helo_out, 0, sizeof(j->helo_out));
+		memset(&j->from_out, 0, sizeof(j->from_out));
+		j->from_out.result = SPF_CHECK_TEMPERROR;
+		strlcpy(j->from_out.identity, addr,
+		    sizeof(j->from_out.identity));
+		strlcpy(j->from_out.comment, "no worker free for the check",
+		    sizeof(j->from_out.comment));
+		return flt_spf_verdict(fx, j);
+	}
+	return FV_PENDING;
+}
+
+/* The transaction's job, with what the cache already knows filled in. */
+static struct flt_spf_job *
+flt_spf_job_new(struct fctx *fx, struct flt_spf_conn *c, const char *addr)
+{
+	const struct conf	*conf = fctx_conf(fx);
+	struct flt_spf_job	*j = xcalloc(1, sizeof(*j));
+	uint64_t		 now = util_now_ms();
+
 	j->g = fctx_gpriv(fx);
 	j->client = c->client;
 	strlcpy(j->helo, c->helo, sizeof(j->helo));
 	strlcpy(j->sender, addr, sizeof(j->sender));
 	j->timeout_ms = conf->spf_timeout * 1000;
 	if (conf->spf_helo) {
-		if (c->helo_known)
-			j->helo_out = c->helo_out;
-		else
-			j->check_helo = 1;
+		if (spf_cache_key(j->helo_key, sizeof(j->helo_key), c->ip,
+		    c->helo, NULL) == -1)
+			j->helo_key[0] = '\0';
+		j->need_helo = !spf_cache_get(j->g->cache, j->helo_key, now,
+		    &j->helo_out);
 	}
-	if (fctx_defer(fx, flt_spf_work, flt_spf_done, j) == -1) {
-		log_warnx("%s spf: worker pool full, temperror",
-		    fctx_session_id(fx));
-		j->from_out.result = SPF_CHECK_TEMPERROR;
-		strlcpy(j->from_out.comment, "no worker free for the check",
-		    sizeof(j->from_out.comment));
-		j->check_helo = 0;
-		j->helo_out.result = SPF_CHECK_NONE;
-		return flt_spf_verdict(fx, j);
-	}
-	return FV_PENDING;
+	if (j->helo_out.result == SPF_CHECK_FAIL)
+		return j;	/* MAIL FROM will not be asked */
+	if (spf_cache_key(j->from_key, sizeof(j->from_key), c->ip, c->helo,
+	    addr) == -1)
+		j->from_key[0] = '\0';
+	j->need_from = !spf_cache_get(j->g->cache, j->from_key, now,
+	    &j->from_out);
+	return j;
 }
 
 /*
@@ -213,10 +245,14 @@ flt_spf_work(void *arg)
 	const struct sockaddr	*sa = (const struct sockaddr *)&j->client;
 	uint64_t		 t0 = util_now_ms(), spent;
 
-	if (j->check_helo)
+	if (j->need_helo)
 		spf_check_run(j->g->check, sa, j->helo, NULL, j->timeout_ms,
 		    &j->helo_out);
-	if (j->helo_out.result == SPF_CHECK_FAIL)
+	if (j->helo_out.result == SPF_CHECK_FAIL) {
+		j->need_from = 0;
+		return;
+	}
+	if (!j->need_from)
 		return;
 	spent = util_now_ms() - t0;
 	spf_check_run(j->g->check, sa, j->helo, j->sender,
@@ -224,22 +260,21 @@ flt_spf_work(void *arg)
 	    &j->from_out);
 }
 
-/* Back on the loop. */
+/* Back on the loop: keep what was learnt, then decide. */
 static void
 flt_spf_done(struct fctx *fx, void *arg)
 {
 	struct flt_spf_job	*j = arg;
-	struct flt_spf_conn	*c;
+	uint64_t		 now = util_now_ms();
 
 	if (fx == NULL) {
 		free(j);
 		return;
 	}
-	c = fctx_priv(fx);
-	if (j->check_helo) {
-		c->helo_out = j->helo_out;
-		c->helo_known = 1;
-	}
+	if (j->need_helo && j->helo_key[0] != '\0')
+		spf_cache_put(j->g->cache, j->helo_key, now, &j->helo_out);
+	if (j->need_from && j->from_key[0] != '\0')
+		spf_cache_put(j->g->cache, j->from_key, now, &j->from_out);
 	fctx_resume(fx, flt_spf_verdict(fx, j));
 }
 

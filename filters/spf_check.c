@@ -24,6 +24,7 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -219,6 +220,7 @@ spf_check_run(struct spf_check *c, const struct sockaddr *client,
 	struct spf_check_req	 rq;
 
 	memset(out, 0, sizeof(*out));
+	out->ttl = UINT_MAX;
 	memset(&rq, 0, sizeof(rq));
 	spf_check_identity(&rq, helo, sender, out);
 	if (spf_check_client(client, &rq) == -1) {
@@ -269,6 +271,7 @@ spf_check_query(struct spf_check *c, struct spf_check_req *rq,
 	SPF_request_set_env_from(req, rq->from);
 	err = SPF_request_query_mailfrom(req, &resp);
 	spf_dns_end();
+	out->ttl = chk.min_ttl;
 	spf_check_response(resp, err, &chk, rq, out);
 	if (resp != NULL)
 		SPF_response_free(resp);

@@ -37,6 +37,9 @@ struct spf_check_outcome {
 					   or a default; for the 550 reply */
 	char		 received_spf[2048]; /* the Received-SPF field value
 					   (RFC 7208 9.1), without the name */
+	unsigned	 ttl;		/* seconds the DNS answers it rests on
+					   hold: how long the outcome may be
+					   reused; UINT_MAX when none told */
 };
 
 /*

@@ -33,6 +33,7 @@
  */
 #include <sys/socket.h>
 #include <arpa/nameser.h>
+#include <limits.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -53,6 +54,7 @@ static SPF_dns_rr_t *spf_dns_lookup(SPF_dns_server_t *, const char *,
 static SPF_errcode_t spf_dns_get_spf(SPF_server_t *, SPF_request_t *,
 		    SPF_response_t *, SPF_record_t **);
 static int	 spf_dns_count(struct spf_dns_check *, const char *, int);
+static void	 spf_dns_ttl(struct spf_dns_check *, const struct dns_answer *);
 static void	 spf_dns_force(struct spf_dns_check *, enum spf_dns_forced,
 		    const char *);
 static int	 spf_dns_void(struct spf_dns_check *);
@@ -106,12 +108,22 @@ spf_dns_begin(struct spf_dns_check *chk, int family, const void *addr,
 	memcpy(chk->addr, addr, family == AF_INET ? 4 : 16);
 	chk->deadline_ms = util_now_ms() + timeout_ms;
 	chk->terms = chk->voids = 0;
+	chk->min_ttl = UINT_MAX;
 	chk->toplevel = 0;
 	chk->forced = SPF_DNS_FREE;
 	chk->record_none = 0;
 	chk->problem[0] = '\0';
 	chk->nqueue = chk->qpos = 0;
 	spf_dns_cur = chk;
+}
+
+/* How long the check's result may be reused: its answers' smallest TTL
+ * (an answer of unknown TTL does not count). */
+static void
+spf_dns_ttl(struct spf_dns_check *chk, const struct dns_answer *ans)
+{
+	if (chk != NULL && ans->ttl > 0 && ans->ttl < chk->min_ttl)
+		chk->min_ttl = ans->ttl;
 }
 
 void
@@ -239,6 +251,7 @@ spf_dns_lookup(SPF_dns_server_t *s, const char *domain, ns_type type,
 	}
 	dns_query(s->hook, name, type, chk != NULL ? chk->deadline_ms : 0,
 	    &ans);
+	spf_dns_ttl(chk, &ans);
 	herrno = ans.status == DNS_OK ? NETDB_SUCCESS :
 	    ans.status == DNS_NXDOMAIN ? HOST_NOT_FOUND :
 	    ans.status == DNS_NODATA ? NO_DATA : TRY_AGAIN;
@@ -418,6 +431,7 @@ spf_dns_get_spf(SPF_server_t *srv, SPF_request_t *req, SPF_response_t *resp,
 	} else
 		dns_query(srv->resolver->hook, domain, ns_t_txt,
 		    chk != NULL ? chk->deadline_ms : 0, &ans);
+	spf_dns_ttl(chk, &ans);
 	err = spf_dns_record(srv, resp, recp, &ans, chk);
 	if (ans.priv != NULL)
 		dns_answer_free(&ans);

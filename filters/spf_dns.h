@@ -39,6 +39,8 @@ struct spf_dns_check {
 	unsigned char	 addr[16];	/* client address, network order */
 	unsigned	 terms;		/* DNS-querying terms so far */
 	unsigned	 voids;		/* void lookups so far */
+	unsigned	 min_ttl;	/* smallest TTL of the answers used,
+					   UINT_MAX before the first */
 	int		 toplevel;	/* 1 once the first record was fetched */
 	enum spf_dns_forced forced;	/* the result our layer imposes */
 	int		 record_none;	/* the checked domain has no record */

@@ -313,6 +313,8 @@ static const struct conf_key conf_keys[] = {
 	STR("spf", "reject_softfail", spf_reject_softfail),
 	STR("spf", "reject_softfail_file", spf_reject_softfail_file),
 	DUR("spf", "timeout", spf_timeout),
+	NUM("spf", "cache_size", spf_cache_size, 0, 1000000),
+	DUR("spf", "cache_ttl", spf_cache_ttl),
 	STR("iplist", "allow", ip_allow),
 	STR("iplist", "allow_file", ip_allow_file),
 	STR("iplist", "deny", ip_deny),

@@ -123,6 +123,8 @@ struct conf {
 	char		 spf_reject_softfail[4096];	/* sender domains */
 	char		 spf_reject_softfail_file[256];
 	unsigned	 spf_timeout;		/* seconds, one whole check */
+	unsigned	 spf_cache_size;	/* outcomes kept, 0 = none */
+	unsigned	 spf_cache_ttl;		/* seconds, at most */
 
 	/* [filters] */
 	char		 filters[CONF_FILTERS_MAX][32];	/* chain, in order */

@@ -353,6 +353,7 @@ dns_fill(struct dns_answer *ans, int err, struct ub_result *res)
 	for (i = 0; i < n; i++)
 		h->len[i] = res->len[i] < 0 ? 0 : (size_t)res->len[i];
 	ans->priv = h;
+	ans->ttl = res->ttl < 0 ? 0 : (unsigned)res->ttl;
 	if (res->rcode == DNS_RCODE_NXDOMAIN || res->nxdomain)
 		ans->status = DNS_NXDOMAIN;
 	else if (res->rcode != 0)
@@ -361,7 +362,6 @@ dns_fill(struct dns_answer *ans, int err, struct ub_result *res)
 		ans->status = DNS_NODATA;
 	else {
 		ans->status = DNS_OK;
-		ans->ttl = res->ttl < 0 ? 0 : (unsigned)res->ttl;
 		ans->n = n;
 		ans->data = (const unsigned char *const *)res->data;
 		ans->len = h->len;

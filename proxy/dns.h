@@ -25,7 +25,8 @@ enum dns_status {
  * gives it (TXT: <len><bytes>...; MX: pref + name; PTR/CNAME: a name). */
 struct dns_answer {
 	enum dns_status	 status;
-	unsigned	 ttl;
+	unsigned	 ttl;		/* seconds the answer holds (for a
+					   negative one: its SOA's); 0 unknown */
 	size_t		 n;		/* RRs */
 	const unsigned char *const *data; /* n rdata */
 	const size_t	*len;		/* n lengths */

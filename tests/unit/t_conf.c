@@ -140,6 +140,8 @@ t_defaults(void)
 	is_int(c->spf_temperror, CONF_ACTION_TEMPFAIL, "spf.temperror tempfail");
 	is_int(c->spf_permerror, CONF_ACTION_REJECT, "spf.permerror reject");
 	is_int(c->spf_timeout, 20, "spf.timeout 20s");
+	is_int(c->spf_cache_size, 2000, "spf.cache_size 2000");
+	is_int(c->spf_cache_ttl, 600, "spf.cache_ttl 10m");
 	conf_unref(c);
 
 	c = parse("[proxy]\nhostname = mx.example\nauthserv_id = ar.example\n");
