@@ -138,7 +138,8 @@ chain_filter_lookup(const char *name)
 }
 
 struct chain *
-chain_new(const struct conf *conf, char *err, size_t errsz)
+chain_new(const struct conf *conf, const struct chain *prev, char *err,
+    size_t errsz)
 {
 	const struct filter_ops	*ops[CONF_FILTERS_MAX] = { NULL };
 	size_t			 i;
@@ -153,13 +154,14 @@ chain_new(const struct conf *conf, char *err, size_t errsz)
 			    conf->filters[i]);
 			bad = 1;
 		}
-	return bad ? NULL : chain_new_ops(ops, conf->nfilters, conf, err,
+	return bad ? NULL : chain_new_ops(ops, conf->nfilters, conf, prev, err,
 	    errsz);
 }
 
 struct chain *
 chain_new_ops(const struct filter_ops *const *ops, size_t n,
-    const struct conf *conf, char *err, size_t errsz)
+    const struct conf *conf, const struct chain *prev, char *err,
+    size_t errsz)
 {
 	struct chain	*c;
 	size_t		 i;
@@ -175,10 +177,15 @@ chain_new_ops(const struct filter_ops *const *ops, size_t n,
 	c = xcalloc(1, sizeof(*c));
 	c->refcnt = 1;
 	c->n = n;
-	for (i = 0; i < n; i++)
-		if ((ops[i]->needs & FILTER_NEEDS_DNS) && c->dns == NULL &&
-		    (c->dns = dns_new(conf, err, errsz)) == NULL)
+	for (i = 0; i < n && c->dns == NULL && !bad; i++) {
+		if ((ops[i]->needs & FILTER_NEEDS_DNS) == 0)
+			continue;
+		if (prev != NULL && prev->dns != NULL &&
+		    dns_serves(prev->dns, conf))
+			c->dns = dns_ref(prev->dns);
+		else if ((c->dns = dns_new(conf, err, errsz)) == NULL)
 			bad = 1;
+	}
 	/* Every filter is set up, so every error is reported at once. */
 	for (i = 0; i < n; i++) {
 		c->ops[i] = ops[i];
@@ -212,7 +219,7 @@ chain_unref(struct chain *c)
 	for (i = 0; i < c->n; i++)
 		if (c->ops[i] != NULL && c->ops[i]->fini != NULL)
 			c->ops[i]->fini(c->gpriv[i]);
-	dns_free(c->dns);
+	dns_unref(c->dns);
 	free(c);
 }
 

@@ -43,11 +43,15 @@ const struct filter_ops *chain_filter_lookup(const char *name);
  * chain_new - the filters conf names, each init'ed; refcount 1, or NULL with
  * every error in err, one a line.  A chain is shared, read-only, by every session
  * started while it was current; the last chain_unref runs every fini.
+ * prev (may be NULL) is the chain this one replaces: its resolver, and its
+ * cache, is kept when conf's [dns] settings are the same.
  */
-struct chain	*chain_new(const struct conf *, char *err, size_t errsz);
+struct chain	*chain_new(const struct conf *, const struct chain *prev,
+		    char *err, size_t errsz);
 /* chain_new_ops - the same from filter ops given directly (n of them). */
 struct chain	*chain_new_ops(const struct filter_ops *const *ops, size_t n,
-		    const struct conf *, char *err, size_t errsz);
+		    const struct conf *, const struct chain *prev, char *err,
+		    size_t errsz);
 struct chain	*chain_ref(struct chain *);
 void		 chain_unref(struct chain *);
 size_t		 chain_length(const struct chain *);

@@ -17,7 +17,7 @@
  * zones (RFC 6303) and special-use names are switched off; only the
  * localhost names stay local.
  *
- * Public: dns_new, dns_free, dns_local_zone, dns_local_data, dns_query,
+ * Public: dns_new, dns_ref, dns_unref, dns_serves, dns_local_zone, dns_local_data, dns_query,
  * dns_answer_free, dns_name_from_wire.
  *
  * DIAGNOSTICS
@@ -48,7 +48,12 @@
 #define DNS_RCODE_NXDOMAIN 3
 
 struct dns {
+	int		 refcnt;
 	struct ub_ctx	*ctx;
+	char		 nameserver[1024];	/* the settings, as given */
+	unsigned	 timeout;
+	unsigned	 retries;
+	size_t		 cache_size;
 	unsigned	 timeout_ms;
 	pthread_mutex_t	 lock;		/* lookups' done/abandoned/result */
 	pthread_cond_t	 answered;	/* broadcast on each answer */
@@ -96,6 +101,11 @@ dns_new(const struct conf *conf, char *err, size_t errsz)
 	pthread_condattr_t	 ca;
 
 	d = xcalloc(1, sizeof(*d));
+	d->refcnt = 1;
+	strlcpy(d->nameserver, conf->dns_nameserver, sizeof(d->nameserver));
+	d->timeout = conf->dns_timeout;
+	d->retries = conf->dns_retries;
+	d->cache_size = conf->dns_cache_size;
 	d->timeout_ms = conf->dns_timeout * 1000;
 	d->stop[0] = d->stop[1] = -1;
 	if ((d->ctx = ub_ctx_create()) == NULL) {
@@ -104,7 +114,7 @@ dns_new(const struct conf *conf, char *err, size_t errsz)
 		return NULL;
 	}
 	if (dns_configure(d, conf, err, errsz) == -1) {
-		dns_free(d);
+		dns_unref(d);
 		return NULL;
 	}
 	if (pipe2(d->stop, O_CLOEXEC) == -1)
@@ -192,10 +202,26 @@ dns_set_upstream(struct dns *d, const char *list, char *err, size_t errsz)
 	return bad ? -1 : 0;
 }
 
-void
-dns_free(struct dns *d)
+struct dns *
+dns_ref(struct dns *d)
 {
-	if (d == NULL)
+	d->refcnt++;
+	return d;
+}
+
+int
+dns_serves(const struct dns *d, const struct conf *conf)
+{
+	return strcmp(d->nameserver, conf->dns_nameserver) == 0 &&
+	    d->timeout == conf->dns_timeout &&
+	    d->retries == conf->dns_retries &&
+	    d->cache_size == conf->dns_cache_size;
+}
+
+void
+dns_unref(struct dns *d)
+{
+	if (d == NULL || --d->refcnt > 0)
 		return;
 	if (d->stop[1] != -1) {
 		if (write(d->stop[1], "x", 1) == 1)

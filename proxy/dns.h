@@ -34,12 +34,17 @@ struct dns_answer {
 };
 
 /*
- * dns_new - a resolver from conf's [dns] section.  NULL with "dns.KEY:
- * what is wrong" in err (appended; err starts as "").
+ * dns_new - a resolver from conf's [dns] section, with one reference.
+ * NULL with "dns.KEY: what is wrong" in err (appended; err starts as "").
  */
 struct dns	*dns_new(const struct conf *, char *err, size_t errsz);
-/* dns_free - no lookup may be in progress. */
-void		 dns_free(struct dns *);
+/* dns_ref / dns_unref - references (event loop only); the last unref
+ * frees the resolver, when no lookup may be in progress. */
+struct dns	*dns_ref(struct dns *);
+void		 dns_unref(struct dns *);
+/* dns_serves - whether the resolver was built from the same [dns]
+ * settings as conf has (a reload may then keep it, and its cache). */
+int		 dns_serves(const struct dns *, const struct conf *);
 
 /*
  * dns_local_zone / dns_local_data - serve names from memory instead of the

@@ -187,7 +187,7 @@ main(int argc, char *argv[])
 	log_init("postern", conf->log_syslog, o.verbose ? LOG_LEVEL_DEBUG :
 	    conf->log_level);
 	log_set_trace(o.trace);
-	if ((chain = chain_new(conf, err, sizeof(err))) == NULL) {
+	if ((chain = chain_new(conf, NULL, err, sizeof(err))) == NULL) {
 		main_errors(err);
 		conf_unref(conf);
 		return 1;

@@ -279,7 +279,8 @@ server_reload(void)
 
 	if ((conf = conf_load(server_conf_path, server_overrides,
 	    server_noverrides, err, sizeof(err))) == NULL ||
-	    (chain = chain_new(conf, err, sizeof(err))) == NULL) {
+	    (chain = chain_new(conf, server_current->chain, err,
+	    sizeof(err))) == NULL) {
 		if (conf != NULL)
 			conf_unref(conf);
 		server_refused(err);

@@ -133,7 +133,7 @@ main(int argc, char **argv)
 		}
 	}
 	spf_check_free(chk);
-	dns_free(dns);
+	dns_unref(dns);
 	return 0;
  bad:
 	fprintf(stderr, "spf_eval: line %d: %s\n", lineno, err);

@@ -161,7 +161,7 @@ test_chain(struct conf *conf)
 	char			 err[256], res[256];
 	char *const		 noparams[] = { NULL };
 
-	c = chain_new_ops(ops, 2, conf, err, sizeof(err));
+	c = chain_new_ops(ops, 2, conf, NULL, err, sizeof(err));
 	ok(c != NULL, "chain of two builds");
 	cs = chain_sess_new(c, conf, "0123456789abcdef", NULL, on_resume,
 	    NULL);
@@ -239,7 +239,7 @@ test_chain(struct conf *conf)
 	is_str(calls, "b:close ", "close delivered on free");
 
 	ops[0] = &fbad;
-	ok(chain_new_ops(ops, 2, conf, err, sizeof(err)) == NULL,
+	ok(chain_new_ops(ops, 2, conf, NULL, err, sizeof(err)) == NULL,
 	    "init failure refuses the chain");
 	is_str(err, "bad: no key", "init error reported");
 }
@@ -393,7 +393,7 @@ test_deferred(struct conf *conf)
 	int			 i;
 
 	pool = worker_pool_new(base, 2, 10, err, sizeof(err));
-	c = chain_new_ops(ops, 1, conf, err, sizeof(err));
+	c = chain_new_ops(ops, 1, conf, NULL, err, sizeof(err));
 	cs = chain_sess_new(c, conf, "0123456789abcdef", pool, on_resume,
 	    NULL);
 	reset();
@@ -455,6 +455,57 @@ test_deferred(struct conf *conf)
 	event_base_free(base);
 }
 
+/* A filter that wants the resolver: init notes which one it got. */
+static struct dns	*given_dns;
+
+static int
+n_init(const struct conf *c, struct dns *dns, void **g, char *err,
+    size_t errsz)
+{
+	(void)c;
+	(void)err;
+	(void)errsz;
+	*g = NULL;
+	given_dns = dns;
+	return 0;
+}
+
+static const struct filter_ops fn = { .name = "n", .needs = FILTER_NEEDS_DNS,
+    .init = n_init };
+
+static void
+test_resolver_kept(struct conf *conf)
+{
+	const struct filter_ops	*ops[] = { &fn }, *none[] = { &fa };
+	struct chain		*c1, *c2, *c3, *c4;
+	struct conf		*other;
+	struct dns		*d1, *d2;
+	char			 err[256] = "";
+	char			*ov[] = { "dns.timeout=7s" };
+
+	given_dns = NULL;
+	c1 = chain_new_ops(none, 1, conf, NULL, err, sizeof(err));
+	ok(c1 != NULL && given_dns == NULL, "no filter needs DNS: no resolver");
+	chain_unref(c1);
+	c1 = chain_new_ops(ops, 1, conf, NULL, err, sizeof(err));
+	d1 = given_dns;
+	ok(c1 != NULL && d1 != NULL, "a filter that needs DNS gets one");
+	c2 = chain_new_ops(ops, 1, conf, c1, err, sizeof(err));
+	ok(c2 != NULL && given_dns == d1, "a reload with the same [dns] keeps "
+	    "the resolver (and its cache)");
+	chain_unref(c1);	/* the old generation ends first */
+	other = conf_load(NULL, ov, 1, err, sizeof(err));
+	c3 = chain_new_ops(ops, 1, other, c2, err, sizeof(err));
+	d2 = given_dns;
+	ok(c3 != NULL && d2 != NULL && d2 != d1, "changed [dns]: a new one");
+	c4 = chain_new_ops(ops, 1, conf, c3, err, sizeof(err));
+	ok(c4 != NULL && given_dns != d2, "and back: new again");
+	chain_unref(c2);
+	chain_unref(c3);
+	chain_unref(c4);
+	conf_unref(other);
+}
+
 int
 main(void)
 {
@@ -466,6 +517,7 @@ main(void)
 		return tap_done();
 	test_chain(conf);
 	test_deferred(conf);
+	test_resolver_kept(conf);
 	test_decide();
 	test_txlog();
 	conf_unref(conf);

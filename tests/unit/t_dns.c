@@ -71,7 +71,7 @@ test_local(void)
 	dns_query(d, "none.test", ns_t_txt, 0, &a);
 	is_int(a.status, DNS_NXDOMAIN, "no such name");
 	dns_answer_free(&a);
-	dns_free(d);
+	dns_unref(d);
 	conf_unref(c);
 }
 
@@ -136,7 +136,7 @@ test_deadline(void)
 	dns_query(d, "x.local.test", ns_t_a, 0, &a);
 	is_int(a.status, DNS_OK, "the resolver still answers afterwards");
 	dns_answer_free(&a);
-	dns_free(d);
+	dns_unref(d);
 	conf_unref(c);
 	close(fd);
 }
