@@ -2,11 +2,11 @@
  * spf.c - the spf filter: SPF (RFC 7208) at MAIL FROM, for the client's
  * address, on the worker pool.
  *
- * The HELO identity is checked first (spf.helo; its result is kept for the
- * connection while the name stays the same) and a fail there is acted on
- * as one of MAIL FROM; then the MAIL FROM identity (for the null sender,
- * postmaster@HELO, RFC 7208 2.4: the same lookups, answered from the
- * resolver's cache).
+ * The HELO identity is checked first (spf.helo) and a fail there is acted
+ * on as one of MAIL FROM; then the MAIL FROM identity (for the null sender,
+ * postmaster@HELO, RFC 7208 2.4).  Outcomes are kept in spf_cache.c for
+ * as long as their DNS answers hold, so a repeat check (same client, HELO
+ * and sender) is answered at once, on the loop.
  * Each result's action comes from [spf] (reject, tempfail, accept), with
  * softfail rejected for the sender domains of spf.reject_softfail.  Every
  * message gets Received-SPF and an spf= result in Authentication-Results;
@@ -132,8 +132,7 @@ flt_spf_fini(void *gpriv)
 		return;
 	spf_check_free(g->check);
 	spf_cache_free(g->cache);
-	if (g->softfail_reject != NULL)
-		addrtable_free(g->softfail_reject);
+	addrtable_free(g->softfail_reject);
 	free(g);
 }
 
