@@ -63,7 +63,6 @@ static SPF_dns_rr_t *spf_dns_rr(SPF_dns_server_t *, const char *, ns_type,
 		    int);
 static int	 spf_dns_decode(SPF_dns_rr_t *, int, const struct dns_answer *);
 static int	 spf_dns_put(SPF_dns_rr_t *, int, const void *, size_t);
-static int	 spf_dns_txt(const unsigned char *, size_t, char *, size_t);
 static void	 spf_dns_targets(struct spf_dns_check *, SPF_dns_rr_t *, int,
 		    int);
 static void	 spf_dns_mark(struct spf_dns_check *, SPF_dns_rr_t *, int);
@@ -368,7 +367,7 @@ spf_dns_decode(SPF_dns_rr_t *rr, int type, const struct dns_answer *ans)
 			continue;
 		}
 		if (type == ns_t_txt) {
-			if (spf_dns_txt(d, len, buf, sizeof(buf)) == -1)
+			if (dns_txt_from_wire(d, len, buf, sizeof(buf)) == -1)
 				continue;
 		} else if (type == ns_t_mx) {
 			if (len < 3 || dns_name_from_wire(d + 2, len - 2, buf,
@@ -383,25 +382,6 @@ spf_dns_decode(SPF_dns_rr_t *rr, int type, const struct dns_answer *ans)
 		spf_dns_put(rr, n++, buf, strlen(buf) + 1);
 	}
 	return n;
-}
-
-/* TXT rdata <len><bytes>... joined into buf; -1 when malformed, when a
- * string holds a NUL, or when it does not fit. */
-static int
-spf_dns_txt(const unsigned char *d, size_t len, char *buf, size_t bufsz)
-{
-	size_t	 i = 0, o = 0, l;
-
-	while (i < len) {
-		l = d[i++];
-		if (l > len - i || o + l >= bufsz || memchr(d + i, '\0', l))
-			return -1;
-		memcpy(buf + o, d + i, l);
-		o += l;
-		i += l;
-	}
-	buf[o] = '\0';
-	return 0;
 }
 
 /*
@@ -465,7 +445,7 @@ spf_dns_record(SPF_server_t *srv, SPF_response_t *resp, SPF_record_t **recp,
 		recs[n] = xmalloc(SPF_RECORD_MAXLEN + 1);
 		/* Too long or holding a NUL: a record the screen refuses if
 		 * it is an SPF record at all. */
-		if (spf_dns_txt(ans->data[i], ans->len[i], (char *)recs[n],
+		if (dns_txt_from_wire(ans->data[i], ans->len[i], (char *)recs[n],
 		    SPF_RECORD_MAXLEN + 1) == -1)
 			snprintf((char *)recs[n], SPF_RECORD_MAXLEN + 1, "%s",
 			    ans->len[i] > 7 && strncasecmp((const char *)

@@ -18,7 +18,7 @@
  * localhost names stay local.
  *
  * Public: dns_new, dns_ref, dns_unref, dns_serves, dns_local_zone, dns_local_data, dns_query,
- * dns_answer_free, dns_name_from_wire.
+ * dns_answer_free, dns_txt_from_wire, dns_name_from_wire.
  *
  * DIAGNOSTICS
  *	dns_new: "dns.nameserver: 'x' is not an address[@port]" and
@@ -404,6 +404,27 @@ dns_answer_free(struct dns_answer *ans)
 		free(h);
 	}
 	memset(ans, 0, sizeof(*ans));
+}
+
+int
+dns_txt_from_wire(const unsigned char *data, size_t len, char *buf,
+    size_t bufsz)
+{
+	size_t	 i = 0, o = 0, l;
+
+	if (bufsz == 0)
+		return -1;
+	while (i < len) {
+		l = data[i++];
+		if (l > len - i || o + l >= bufsz ||
+		    memchr(data + i, '\0', l) != NULL)
+			return -1;
+		memcpy(buf + o, data + i, l);
+		o += l;
+		i += l;
+	}
+	buf[o] = '\0';
+	return 0;
 }
 
 int

@@ -68,6 +68,12 @@ void		 dns_query(struct dns *, const char *name, int type,
 		    uint64_t until_ms, struct dns_answer *ans);
 void		 dns_answer_free(struct dns_answer *);
 
+/* dns_txt_from_wire - one TXT RR's rdata (<len><bytes>...) as one string:
+ * its character-strings joined with nothing between (RFC 7208 3.3), into
+ * buf.  0, or -1 when malformed, too long for buf, or holding a NUL. */
+int		 dns_txt_from_wire(const unsigned char *data, size_t len,
+		    char *buf, size_t bufsz);
+
 /* dns_name_from_wire - the dotted text of an uncompressed wire-format
  * name at data[0..len) (no trailing dot; "" for the root) into buf;
  * bytes used, or -1 when malformed, too long for buf, or when a label

@@ -161,6 +161,19 @@ test_wire_names(void)
 {
 	char	 buf[256];
 
+	is_int(dns_txt_from_wire((const unsigned char *)"\x07v=spf1 \x04-all",
+	    13, buf, sizeof(buf)), 0, "TXT strings");
+	is_str(buf, "v=spf1 -all", "joined with nothing between");
+	is_int(dns_txt_from_wire((const unsigned char *)"", 0, buf,
+	    sizeof(buf)), 0, "no string at all");
+	is_str(buf, "", "is empty");
+	is_int(dns_txt_from_wire((const unsigned char *)"\x05" "ab", 3, buf,
+	    sizeof(buf)), -1, "TXT string past the end");
+	is_int(dns_txt_from_wire((const unsigned char *)"\x03" "a\0b", 4, buf,
+	    sizeof(buf)), -1, "a NUL inside a TXT string");
+	is_int(dns_txt_from_wire((const unsigned char *)"\x04" "abcd", 5, buf,
+	    4), -1, "too long for the buffer");
+
 	is_int(dns_name_from_wire((const unsigned char *)"\x02mx\x07" "example"
 	    "\x03" "com\x00", 16, buf, sizeof(buf)), 16, "name length");
 	is_str(buf, "mx.example.com", "dotted");
