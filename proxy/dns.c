@@ -93,6 +93,8 @@ static int	dns_set_upstream(struct dns *, const char *, char *, size_t);
 static void	*dns_poll(void *);
 static void	dns_answered(void *, int, struct ub_result *);
 static void	dns_fill(struct dns_answer *, int, struct ub_result *);
+static int	dns_wire_join(const unsigned char *, size_t, int, char *,
+		    size_t);
 
 struct dns *
 dns_new(const struct conf *conf, char *err, size_t errsz)
@@ -406,50 +408,52 @@ dns_answer_free(struct dns_answer *ans)
 	memset(ans, 0, sizeof(*ans));
 }
 
-int
-dns_txt_from_wire(const unsigned char *data, size_t len, char *buf,
+/*
+ * The <len><bytes> strings at data[0..len) into buf: a TXT's strings
+ * joined with nothing between, or (name) a name's labels joined with dots,
+ * ending at the root label, each of 1 to 63 bytes without a dot.  No NUL
+ * inside.  Returns the bytes of data used, or -1.
+ */
+static int
+dns_wire_join(const unsigned char *data, size_t len, int name, char *buf,
     size_t bufsz)
 {
-	size_t	 i = 0, o = 0, l;
+	size_t	 i = 0, o = 0, l, dot;
 
 	if (bufsz == 0)
 		return -1;
 	while (i < len) {
-		l = data[i++];
-		if (l > len - i || o + l >= bufsz ||
-		    memchr(data + i, '\0', l) != NULL)
+		if ((l = data[i++]) == 0 && name) {
+			buf[o] = '\0';
+			return (int)i;
+		}
+		dot = name && o > 0;
+		if (l > len - i || o + dot + l >= bufsz ||
+		    memchr(data + i, '\0', l) != NULL || (name && (l > 63 ||
+		    memchr(data + i, '.', l) != NULL)))
 			return -1;
+		if (dot)
+			buf[o++] = '.';
 		memcpy(buf + o, data + i, l);
 		o += l;
 		i += l;
 	}
+	if (name)
+		return -1;	/* no root label */
 	buf[o] = '\0';
-	return 0;
+	return (int)i;
+}
+
+int
+dns_txt_from_wire(const unsigned char *data, size_t len, char *buf,
+    size_t bufsz)
+{
+	return dns_wire_join(data, len, 0, buf, bufsz) == -1 ? -1 : 0;
 }
 
 int
 dns_name_from_wire(const unsigned char *data, size_t len, char *buf,
     size_t bufsz)
 {
-	size_t	 i = 0, o = 0, l;
-
-	if (bufsz == 0)
-		return -1;
-	for (;;) {
-		if (i >= len)
-			return -1;
-		if ((l = data[i++]) == 0)
-			break;
-		if (l > 63 || i + l > len || o + l + 1 >= bufsz ||
-		    memchr(data + i, '\0', l) != NULL ||
-		    memchr(data + i, '.', l) != NULL)
-			return -1;
-		if (o > 0)
-			buf[o++] = '.';
-		memcpy(buf + o, data + i, l);
-		o += l;
-		i += l;
-	}
-	buf[o] = '\0';
-	return (int)i;
+	return dns_wire_join(data, len, 1, buf, bufsz);
 }
