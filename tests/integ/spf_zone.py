@@ -11,14 +11,15 @@ MAIL FROM identity.  test_spf.py checks first that pyspf agrees with these
 expectations (so the zone says what we think it says), then that postern
 agrees with pyspf.
 
-The client: loopback clients are not SPF-checked by postern (libspf2 would
-pass them all: "localhost is always allowed"), so the cases use a client
-address that is not loopback: H4 (and H6), a global address of this host that a
-test client binds as its source while postern itself stays on loopback
-(peers.local_source_address).  The records are written around H4/H6:
-"pass" records name them, "fail" ones name OTHER4/OTHER6 instead.  When
-the host has no such address, documentation addresses stand in and only
-'postern test --client' can run the cases.
+The clients: every case's client is a fixed documentation address (RFC
+5737, RFC 3849), never an address of this host, so the cases mean the same
+on every host.  test_spf.py presents it to postern with a PROXY protocol
+header (proxy.proxy_protocol) on a connection that is itself loopback only
+(127.0.0.1 / ::1): postern's client address, for SPF as for the log, is the
+header's source.  (A client really on loopback is not SPF-checked by
+postern, and libspf2 would pass it anyway: "localhost is always allowed".)
+The records are written around H4/H6: "pass" records name them, "fail" ones
+name OTHER4/OTHER6 instead.
 
 All names are under spf.example (RFC 6761 reserves "example"; not "test":
 libunbound, postern's resolver, answers names under test., invalid. and
@@ -28,32 +29,36 @@ reaches the Internet.
 """
 import collections
 import ipaddress
-import socket
-
-import peers
 
 SUFFIX = "spf.example"
 TTL = 300
 
-# The client addresses (see above) and addresses that are not the client.
-H4_LOCAL = peers.local_source_address(socket.AF_INET)
-H6_LOCAL = peers.local_source_address(socket.AF_INET6)
-H4 = H4_LOCAL or "198.51.100.25"
-H6 = H6_LOCAL or "2001:db8:25::25"
-OTHER4 = ("198.51.100.0/24" if ipaddress.ip_address(H4) in
-          ipaddress.ip_network("203.0.113.0/24") else "203.0.113.0/24")
-OTHER6 = ("2001:db8:ffff::/48" if ipaddress.ip_address(H6) not in
-          ipaddress.ip_network("2001:db8:ffff::/48") else "2001:db8:eeee::/48")
+# The client addresses (see above) and addresses that are not the client:
+# H4 in TEST-NET-1, the networks that are not it in TEST-NET-3 and in
+# another /48 of the IPv6 documentation prefix.
+H4 = "192.0.2.25"
+H6 = "2001:db8:25::25"
+OTHER4 = "203.0.113.0/24"
+OTHER6 = "2001:db8:ffff::/48"
 H4_NET24 = str(ipaddress.ip_network(H4 + "/24", strict=False))
 H6_NET64 = str(ipaddress.ip_network(H6 + "/64", strict=False))
 # an address in H4's /24 that is not H4 (for a/24)
 H4_NEIGHBOUR = str(ipaddress.ip_address(int(ipaddress.ip_address(H4)) ^ 1))
-# another client for postern test only: a documentation IPv6 address
-DOC6 = "2001:db8:25::77" if H6 != "2001:db8:25::77" else "2001:db8:25::78"
-# clients for the ptr mechanism (postern test only): an address outside
-# every special-use range, and a private one (RFC 1918)
+# a second IPv6 client: in v6.spf.example's 2001:db8:25::/48 but not in
+# H6's /64, so only the record's second ip6: term lets it pass
+DOC6 = "2001:db8:25:77::77"
+# H4 as an IPv4-mapped IPv6 address (a PROXY TCP6 header may carry one)
+H4_MAPPED = "::ffff:" + H4
+# clients for the ptr mechanism: an address outside every special-use
+# range, and a private one (RFC 1918)
 PTR_PUBLIC = "100.1.0.9"
 PTR_PRIVATE = "10.1.2.3"
+
+assert ipaddress.ip_address(H4) not in ipaddress.ip_network(OTHER4)
+assert ipaddress.ip_address(H6) not in ipaddress.ip_network(OTHER6)
+assert ipaddress.ip_address(H4_NEIGHBOUR) != ipaddress.ip_address(H4)
+assert ipaddress.ip_address(DOC6) not in ipaddress.ip_network(H6_NET64)
+assert ipaddress.ip_address(DOC6) in ipaddress.ip_network("2001:db8:25::/48")
 
 
 def _rev(ip):
@@ -226,9 +231,9 @@ CASES = [
     Case("ptr", H4, DEFAULT_HELO, "p@ptr.spf.example", "none", "pass",
          "ptr: the client's name is under the domain"),
     Case("ptr-public", PTR_PUBLIC, DEFAULT_HELO, "p@ptr.spf.example",
-         "none", "pass", "ptr for a public address (postern test only)"),
+         "none", "pass", "ptr for a public address"),
     Case("ptr-private", PTR_PRIVATE, DEFAULT_HELO, "p@ptr.spf.example",
-         "none", "pass", "ptr for an RFC 1918 address (postern test only)"),
+         "none", "pass", "ptr for an RFC 1918 address"),
     Case("ipv6-pass", H6, DEFAULT_HELO, "six@v6.spf.example",
          "none", "pass", "ip6 network"),
     Case("ipv6-helo-pass", H6, "helo-pass.spf.example", "six@v6.spf.example",
@@ -236,10 +241,13 @@ CASES = [
     Case("ipv6-fail", H6, DEFAULT_HELO, "six@v6-miss.spf.example",
          "none", "fail", "another ip6 network"),
     Case("ipv6-doc", DOC6, DEFAULT_HELO, "six@v6.spf.example",
-         "none", "pass", "a second ip6 network (postern test only)"),
-    Case("ipv4-mapped", "::ffff:" + H4, DEFAULT_HELO,
+         "none", "pass", "a second ip6 network"),
+    Case("ipv4-mapped", H4_MAPPED, DEFAULT_HELO,
          "alice@pass-ip4.spf.example", "none", "pass",
-         "an IPv4-mapped IPv6 client is checked as IPv4 (postern test only)"),
+         "an IPv4-mapped IPv6 client is checked as IPv4"),
+    Case("ipv4-mapped-macro", H4_MAPPED, DEFAULT_HELO,
+         "m@macro.spf.example", "none", "pass",
+         "%{i} of an IPv4-mapped client is its dotted IPv4 form"),
     Case("ipv4-vs-ip6-only", H4, DEFAULT_HELO, "six@v6.spf.example",
          "none", "fail", "an IPv4 client against ip6: terms only"),
     Case("bench-wildcard", H4, DEFAULT_HELO,

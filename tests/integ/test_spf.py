@@ -6,7 +6,15 @@ the Received-SPF and Authentication-Results headers the backend receives
 when it accepts.  Also: forged Authentication-Results headers, allow-listed
 clients, spf.reject_softfail, a DNS server that never answers (451 4.7.24
 in bounded time while other sessions go on), a full worker queue, and
-'postern test'."""
+'postern test'.
+
+Every socket is on loopback (127.0.0.1 and ::1): each client connection
+starts with a PROXY protocol v1 header (postern runs with
+proxy.proxy_protocol) whose source is the case's client, a documentation
+address (spf_zone), so nothing depends on this host's own addresses.  One
+test connects without a header, to a postern without proxy_protocol: a
+client really on loopback."""
+import ipaddress
 import os
 import re
 import socket
@@ -125,10 +133,25 @@ def oracle(case):
     return spf_zone.pyspf_check(case.client, case.helo, case.sender)
 
 
+# Every postern here reads a PROXY header first, from loopback peers only.
+PP_OPTS = {"proxy.proxy_protocol": "yes",
+           "proxy.proxy_protocol_from": "127.0.0.1, ::1"}
+# ... and none at all: a client that really is on loopback
+NO_PP_OPTS = {"proxy.proxy_protocol": "no",
+              "proxy.proxy_protocol_from": None}
+
+
 def spf_opts(dns, **more):
     o = {"filters.chain": "spf", "dns.nameserver": dns.addr,
          "dns.timeout": "3s", "spf.reject_softfail": REJECT_SOFTFAIL,
          "log.level": "info"}
+    o.update(PP_OPTS)
+    o.update(more)
+    return o
+
+
+def pp_opts(**more):
+    o = dict(PP_OPTS)
     o.update(more)
     return o
 
@@ -143,11 +166,83 @@ def find_message(backend, marker, timeout=10):
                           % marker)
 
 
-def tx_log_line(p, sender, timeout=10):
-    """postern's transaction log line for sender (the last one)."""
+def tx_log_line(p, sender, timeout=10, start=0):
+    """postern's transaction log line for sender (the last one, in the log
+    from offset start)."""
     rx = r'^.* tx .*from="%s".*$' % re.escape(sender)
-    p.wait_log(rx, timeout=timeout)
-    return re.findall(rx, p.log(), re.M)[-1]
+    p.wait_log(rx, timeout=timeout, start=start)
+    return re.findall(rx, p.log()[start:], re.M)[-1]
+
+
+def unmapped(addr):
+    """addr as postern names it: an IPv4-mapped IPv6 address as IPv4."""
+    a = ipaddress.ip_address(addr)
+    if a.version == 6 and a.ipv4_mapped is not None:
+        return str(a.ipv4_mapped)
+    return str(a)
+
+
+# ------------------------------------------------ clients behind PROXY
+
+# a client on the iplist.allow list of some tests, and one for sessions
+# that only need to be served (no MAIL): neither is H4
+ALLOWED = "198.51.100.9"
+BYSTANDER = "198.51.100.77"
+
+
+class SmtpClient6(SmtpClient):
+    """peers.SmtpClient over IPv6 (to ::1)."""
+
+    def __init__(self, port, host="::1", timeout=15, read_greeting=True):
+        self.timeout = timeout
+        self.sock = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        self.sock.settimeout(timeout)
+        self.sock.connect((host, port))
+        self.buf = b""
+        self.eof = False
+        self.greeting = self.reply() if read_greeting else None
+
+
+def proxy_v1(client, sport, dport):
+    """The PROXY v1 header that presents client: TCP6 (to ::1) for an IPv6
+    client, IPv4-mapped ones included, TCP4 (to 127.0.0.1) otherwise."""
+    if ":" in client:
+        return "PROXY TCP6 %s ::1 %d %d\r\n" % (client, sport, dport)
+    return "PROXY TCP4 %s 127.0.0.1 %d %d\r\n" % (client, sport, dport)
+
+
+def connect(p, client=spf_zone.H4, timeout=15):
+    """A session with postern p (proxy.proxy_protocol) as client: connect
+    on loopback (::1 for an IPv6 client, which needs p.port6), send the
+    PROXY header, read the greeting."""
+    if ":" in client:
+        c = SmtpClient6(p.port6, timeout=timeout, read_greeting=False)
+    else:
+        c = SmtpClient(p.port, timeout=timeout, read_greeting=False)
+    try:
+        local, port = c.sock.getsockname()[:2]
+        assert ipaddress.ip_address(local).is_loopback, local
+        c.send(proxy_v1(client, port, c.sock.getpeername()[1]))
+        c.greeting = c.reply()
+    except BaseException:
+        c.close()
+        raise
+    return c
+
+
+def good_session(p, backend, marker, client=ALLOWED):
+    """peers.good_session, behind a PROXY header from client."""
+    content = make_message("good " + marker, ["still serving " + marker])
+    with connect(p, client) as c:
+        assert c.greeting.code == 220, c.greeting
+        assert c.ehlo().code == 250
+        r = c.send_message("ok@example.org", ["rcpt@example.com"], content)
+        assert r.code == 250, "good message after %s: %s" % (marker, r)
+        assert c.cmd("QUIT").code == 221
+        c.wait_closed(timeout=5)
+    peers.wait_for(lambda: any(m.content == content
+                               for m in backend.messages()),
+                   10, what="good message %s at the backend" % marker)
 
 
 # ------------------------------------------- the zone and the oracle
@@ -211,61 +306,37 @@ def spf_proxy(spf_dns, postern_bin, workroot):
             postern_bin, d, f.port, listen_port=port,
             opts=spf_opts(spf_dns, **{
                 "proxy.listen": "127.0.0.1:%d, [::1]:%d" % (port, port6)})))
+        assert p.opts["proxy.proxy_protocol"] == "yes"
         p.port6 = port6
         yield p, f
     finally:
         reg.stop_all()
 
 
-# Cases whose client is a local non-loopback address run through the proxy
-# (the client binds it as its source; see spf_zone); the others only
-# through 'postern test'.
-LOCAL_CLIENTS = {a for a in (spf_zone.H4_LOCAL, spf_zone.H6_LOCAL) if a}
-PROXY_CASES = [c for c in CASES if c.client in LOCAL_CLIENTS]
-H4 = spf_zone.H4_LOCAL
-need_h4 = pytest.mark.skipif(
-    H4 is None, reason="no non-loopback IPv4 address on this host to send "
-    "from (loopback clients are not SPF-checked)")
+H4 = spf_zone.H4
 
 
-class SmtpClient6(SmtpClient):
-    """peers.SmtpClient over IPv6, from source."""
-
-    def __init__(self, port, host="::1", source=None, timeout=15):
-        self.timeout = timeout
-        self.sock = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
-        if source:
-            self.sock.bind((source, 0))
-        self.sock.settimeout(timeout)
-        self.sock.connect((host, port))
-        self.buf = b""
-        self.eof = False
-        self.greeting = self.reply()
+def test_the_cases_are_not_this_hosts_addresses():
+    """Every case's client is a documentation (or otherwise fixed)
+    address, not loopback: postern checks it (it skips loopback clients)
+    and the result cannot depend on this host."""
+    for c in CASES:
+        a = ipaddress.ip_address(unmapped(c.client))
+        assert not a.is_loopback and not a.is_unspecified, c
+    assert {":" in c.client for c in CASES} == {True, False}
+    assert any(ipaddress.ip_address(c.client).version == 6 and
+               ipaddress.ip_address(c.client).ipv4_mapped for c in CASES)
 
 
-def _connect(p, case):
-    if ":" in case.client:
-        return SmtpClient6(p.port6, source=case.client)
-    return SmtpClient(p.port, source=case.client)
-
-
-def test_the_cases_run_through_the_proxy():
-    """Most cases can run through the proxy on this host (else only
-    'postern test' checks them: say so, as a skip)."""
-    if spf_zone.H4_LOCAL is None:
-        pytest.skip("no non-loopback IPv4 address to send from: the cases "
-                    "run only through 'postern test'")
-    assert len(PROXY_CASES) >= len(CASES) - 4, [c.id for c in PROXY_CASES]
-
-
-@pytest.mark.parametrize("case", PROXY_CASES, ids=[c.id for c in PROXY_CASES])
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_case_through_the_proxy(spf_proxy, case, request):
     p, f = spf_proxy
     res, expl, hres = oracle(case)
     ident = spf_zone.mailfrom_identity(case)
     code, enh = expected_mail_reply(hres, res, domain_of(ident))
     marker = "spf-case-%s-%d" % (case.id, time.monotonic_ns())
-    with _connect(p, case) as c:
+    start = len(p.log())
+    with connect(p, case.client) as c:
         assert c.greeting.code == 220, c.greeting
         assert c.ehlo(case.helo).code == 250
         t0 = time.monotonic()
@@ -285,8 +356,9 @@ def test_case_through_the_proxy(spf_proxy, case, request):
                 rx, lrx = r"\bSPF %s\b" % res, r"spf=%s\b" % res
             assert re.search(rx, r.text, re.I), r
             assert c.cmd("QUIT").code == 221
-            log = tx_log_line(p, case.sender)
+            log = tx_log_line(p, case.sender, start=start)
             assert re.search(lrx, log), log
+            check_log_client(log, case)
             return
         assert c.cmd("RCPT TO:<rcpt@example.com>").code == 250
         assert c.cmd("DATA").code == 354
@@ -296,12 +368,20 @@ def test_case_through_the_proxy(spf_proxy, case, request):
         assert r.code == 250, r
         assert c.cmd("QUIT").code == 221
     m = find_message(f, marker)
+    check_log_client(tx_log_line(p, case.sender, start=start), case)
     fields = header_fields(m.content)
     names = [n.lower() for n, _ in fields]
     # postern's headers come first, before the message's own
     assert names.index("received-spf") < names.index("from"), names
     assert names.index("authentication-results") < names.index("from"), names
     check_headers(m.content, case, res, hres)
+
+
+def check_log_client(log, case):
+    """The transaction's log line names the PROXY header's source as the
+    client (IPv4-mapped as IPv4), not the loopback peer."""
+    assert re.search(r" tx client=%s " % re.escape(unmapped(case.client)),
+                     log), (case.client, log)
 
 
 def check_headers(content, case, res, hres, authserv=AUTHSERV):
@@ -335,11 +415,12 @@ def check_headers(content, case, res, hres, authserv=AUTHSERV):
 
 # ------------------------------------------------ headers and policy
 
-def send_one(p, sender, marker, helo="client.spf.example", source=H4,
+def send_one(p, sender, marker, helo="client.spf.example", client=H4,
              extra_headers=()):
-    """One message from source (H4 by default, see spf_zone); returns the
-    MAIL reply, or the end-of-data reply."""
-    with SmtpClient(p.port, source=source) as c:
+    """One message from client (H4 by default, see spf_zone; behind a
+    PROXY header); returns the MAIL reply, or the end-of-data reply."""
+    with connect(p, client) as c:
+        assert c.greeting.code == 220, c.greeting
         assert c.ehlo(helo).code == 250
         r = c.cmd("MAIL FROM:<%s>" % sender)
         if r.code != 250:
@@ -353,7 +434,6 @@ def send_one(p, sender, marker, helo="client.spf.example", source=H4,
         return r
 
 
-@need_h4
 def test_forged_authentication_results_are_removed(proxy, spf_dns):
     """Incoming A-R headers that claim our authserv-id (any case, folded)
     are removed; those of other authserv-ids stay (RFC 8601 5)."""
@@ -392,7 +472,6 @@ def test_forged_authentication_results_are_removed(proxy, spf_dns):
         "mx.spf.example", AUTHSERV), rspf
 
 
-@need_h4
 def test_allow_listed_client_skips_spf(proxy, spf_dns):
     """iplist.allow before spf: a failing sender from an allow-listed
     client is accepted, without SPF headers; the same client and sender
@@ -416,13 +495,31 @@ def test_loopback_client_gets_no_free_pass(proxy, spf_dns):
     checked like any other, or not checked at all; what it must not get is
     spf=pass for a domain whose record does not list it (libspf2 passes
     every loopback client: "localhost is always allowed"), because the
-    headers would then vouch for forged mail downstream (DMARC)."""
-    p, f = proxy(**spf_opts(spf_dns))
+    headers would then vouch for forged mail downstream (DMARC).
+
+    Such a client connects directly, without a balancer: this postern has
+    no proxy_protocol and the client sends no PROXY header (a header
+    naming 127.0.0.1 would be a balancer on this host relaying a local
+    client, the same client address by a longer way)."""
+    p, f = proxy(**spf_opts(spf_dns, **NO_PP_OPTS))
     res, _, _ = spf_zone.pyspf_check("127.0.0.1", "client.spf.example",
                                      "mallory@fail.spf.example")
     assert res == "fail"
-    r = send_one(p, "mallory@fail.spf.example", "loopback-client",
-                 source="127.0.0.1")
+    with SmtpClient(p.port) as c:
+        assert c.sock.getsockname()[0] == "127.0.0.1"
+        assert c.greeting.code == 220, c.greeting
+        assert c.ehlo("client.spf.example").code == 250
+        r = c.cmd("MAIL FROM:<mallory@fail.spf.example>")
+        if r.code == 250:
+            assert c.cmd("RCPT TO:<rcpt@example.com>").code == 250
+            assert c.cmd("DATA").code == 354
+            c.send(peers.stuff(make_message("loopback-client", ["x"])) +
+                   b".\r\n")
+            r = c.reply()
+            assert r.code == 250, r
+        assert c.cmd("QUIT").code == 221
+    log = tx_log_line(p, "mallory@fail.spf.example")
+    assert " client=127.0.0.1 " in log, log
     if r.code != 250:
         assert (r.code, r.enhanced) == (550, "5.7.23"), r
         return
@@ -435,7 +532,6 @@ def test_loopback_client_gets_no_free_pass(proxy, spf_dns):
         % (rspf, headers_named(m.content, "Authentication-Results")))
 
 
-@need_h4
 def test_reject_softfail_file(proxy, spf_dns, workdir):
     """spf.reject_softfail_file: one domain a line, .domain for the ones
     below it, comments; softfail for the others is still accepted."""
@@ -455,7 +551,6 @@ def test_reject_softfail_file(proxy, spf_dns, workdir):
         assert parse_received_spf(rspf)[0] == "softfail", rspf
 
 
-@need_h4
 def test_actions_per_result(proxy, spf_dns):
     """spf.fail = accept lets a fail through (recorded in the headers);
     spf.permerror = tempfail answers 451; spf.neutral = reject 550."""
@@ -474,7 +569,6 @@ def test_actions_per_result(proxy, spf_dns):
     assert r.code == 550 and r.enhanced.startswith("5.7."), r
 
 
-@need_h4
 def test_helo_check_off(proxy, spf_dns):
     """spf.helo = no: a failing HELO name no longer refuses the mail."""
     p, f = proxy(**spf_opts(spf_dns, **{"spf.helo": "no"}))
@@ -501,9 +595,9 @@ def _no_reply_yet(c):
         c.sock.settimeout(c.timeout)
 
 
-def _prompt_session(p, source=None, limit=1.0):
+def _prompt_session(p, client=BYSTANDER, limit=1.0):
     """Greeting, EHLO, NOOP, QUIT; each reply within limit seconds."""
-    with SmtpClient(p.port, source=source, timeout=limit) as c:
+    with connect(p, client, timeout=limit) as c:
         assert c.greeting.code == 220, c.greeting
         for line, want in (("EHLO other.example", 250), ("NOOP", 250),
                            ("QUIT", 221)):
@@ -520,17 +614,18 @@ def test_silent_dns_server_gives_451_in_time(proxy, blackhole_dns):
     client's message goes through."""
     bh = blackhole_dns()
     timeout = 2.0
-    p, f = proxy(**{"filters.chain": "iplist spf", "iplist.allow": "127.0.0.9",
-                    "dns.nameserver": bh.addr, "dns.timeout": "2s",
-                    "spf.helo": "no", "log.level": "info"})
-    with SmtpClient(p.port, source=H4, timeout=15) as c1:
+    p, f = proxy(**pp_opts(**{
+        "filters.chain": "iplist spf", "iplist.allow": ALLOWED,
+        "dns.nameserver": bh.addr, "dns.timeout": "2s", "spf.helo": "no",
+        "log.level": "info"}))
+    with connect(p, H4, timeout=15) as c1:
         assert c1.ehlo("client.spf.example").code == 250
         t0 = time.monotonic()
         c1.send("MAIL FROM:<alice@pass-ip4.spf.example>\r\n")
         for i in range(3):
             _prompt_session(p)
         r = send_one(p, "mallory@fail.spf.example", "while-waiting",
-                     source="127.0.0.9")
+                     client=ALLOWED)
         assert r.code == 250, r
         served = time.monotonic() - t0
         assert served < timeout * 0.75, "other sessions took %.2fs" % served
@@ -551,9 +646,10 @@ def test_silent_dns_server_gives_451_in_time(proxy, blackhole_dns):
 def test_whole_check_bounded_by_spf_timeout(proxy, blackhole_dns):
     """spf.timeout shorter than one lookup: the check ends at spf.timeout."""
     bh = blackhole_dns()
-    p, f = proxy(**{"filters.chain": "spf", "dns.nameserver": bh.addr,
-                    "dns.timeout": "4s", "spf.timeout": "1s"})
-    with SmtpClient(p.port, source=H4, timeout=15) as c:
+    p, f = proxy(**pp_opts(**{"filters.chain": "spf",
+                              "dns.nameserver": bh.addr,
+                              "dns.timeout": "4s", "spf.timeout": "1s"}))
+    with connect(p, H4, timeout=15) as c:
         assert c.ehlo("client.spf.example").code == 250
         t0 = time.monotonic()
         r = c.cmd("MAIL FROM:<alice@pass-ip4.spf.example>", timeout=15)
@@ -566,18 +662,19 @@ def test_full_worker_queue_tempfails_at_once(proxy, blackhole_dns):
     """workers.threads = 1, workers.queue = 1: with one check running and
     one waiting, a third fails at once with 451 4.7.24."""
     bh = blackhole_dns()
-    p, f = proxy(**{"filters.chain": "spf", "dns.nameserver": bh.addr,
-                    "dns.timeout": "3s", "spf.helo": "no",
-                    "workers.threads": "1", "workers.queue": "1"})
+    p, f = proxy(**pp_opts(**{"filters.chain": "spf",
+                              "dns.nameserver": bh.addr,
+                              "dns.timeout": "3s", "spf.helo": "no",
+                              "workers.threads": "1", "workers.queue": "1"}))
     held = []
     try:
         for i in range(2):
-            c = SmtpClient(p.port, source=H4, timeout=20)
+            c = connect(p, H4, timeout=20)
             held.append(c)
             assert c.ehlo("client.spf.example").code == 250
             c.send("MAIL FROM:<w%d@pass-ip4.spf.example>\r\n" % i)
             time.sleep(0.3)      # let the job reach the pool
-        with SmtpClient(p.port, source=H4, timeout=10) as c3:
+        with connect(p, H4, timeout=10) as c3:
             assert c3.ehlo("client.spf.example").code == 250
             t0 = time.monotonic()
             r = c3.cmd("MAIL FROM:<third@pass-ip4.spf.example>")
@@ -656,12 +753,11 @@ def test_postern_test_agrees_with_pyspf(postern_bin, spf_dns, workdir, case):
 
 # ------------------------------------------------ state within a session
 
-@need_h4
 def test_helo_result_follows_the_helo_name(proxy, spf_dns):
     """The HELO result is kept per name: a new EHLO with another name is
     checked again, not answered from the previous one."""
     p, f = proxy(**spf_opts(spf_dns))
-    with SmtpClient(p.port, source=H4) as c:
+    with connect(p, H4) as c:
         assert c.ehlo("helo-fail.spf.example").code == 250
         r = c.cmd("MAIL FROM:<n@neutral.spf.example>")
         assert (r.code, r.enhanced) == (550, "5.7.23"), r
@@ -679,7 +775,6 @@ def test_helo_result_follows_the_helo_name(proxy, spf_dns):
     assert got["smtp.mailfrom"] == ("neutral", "n@neutral.spf.example"), got
 
 
-@need_h4
 def test_each_transaction_gets_its_own_headers(proxy, spf_dns):
     """Several transactions on one connection: each message carries the
     headers of its own sender's check, once, and nothing of the ones
@@ -690,7 +785,7 @@ def test_each_transaction_gets_its_own_headers(proxy, spf_dns):
                ("s@softfail.spf.example", "softfail"),
                ("x@none.spf.example", "none"),
                ("n@neutral.spf.example", "neutral")]
-    with SmtpClient(p.port, source=H4) as c:
+    with connect(p, H4) as c:
         assert c.ehlo("client.spf.example").code == 250
         for i, (sender, want) in enumerate(senders):
             if want is None:
@@ -736,14 +831,13 @@ def test_client_address_from_the_proxy_protocol(proxy, spf_dns):
     assert (result, kv.get("client-ip")) == ("pass", other), rspf
 
 
-@need_h4
 def test_pipelined_commands_wait_for_the_check(proxy, spf_dns):
     """PIPELINING (RFC 2920): MAIL, RCPT and DATA sent in one go while the
     SPF check runs on a worker.  Replies come back in order; a refused
     sender makes RCPT and DATA fail and nothing reaches the backend; an
     accepted one goes through with its headers."""
     p, f = proxy(**spf_opts(spf_dns))
-    with SmtpClient(p.port, source=H4) as c:
+    with connect(p, H4) as c:
         assert "PIPELINING" in c.ehlo("client.spf.example").keywords()
         c.send("MAIL FROM:<mallory@fail.spf.example>\r\n"
                "RCPT TO:<rcpt@example.com>\r\nDATA\r\n")
@@ -770,22 +864,23 @@ def test_clients_that_leave_during_the_check(proxy, blackhole_dns):
     client (the late results are dropped, not delivered to a dead
     session)."""
     bh = blackhole_dns()
-    p, f = proxy(**{"filters.chain": "iplist spf", "iplist.allow": "127.0.0.9",
-                    "dns.nameserver": bh.addr, "dns.timeout": "1s",
-                    "spf.helo": "no", "workers.threads": "2"})
+    p, f = proxy(**pp_opts(**{
+        "filters.chain": "iplist spf", "iplist.allow": ALLOWED,
+        "dns.nameserver": bh.addr, "dns.timeout": "1s", "spf.helo": "no",
+        "workers.threads": "2"}))
     for i in range(10):
-        c = SmtpClient(p.port, source=H4)
+        c = connect(p, H4)
         assert c.ehlo("client.spf.example").code == 250
         c.send("MAIL FROM:<gone%d@pass-ip4.spf.example>\r\n" % i)
         c.close()
     # meanwhile, and after all the lookups have timed out
-    peers.good_session(p.port, f, "during", source="127.0.0.9")
+    good_session(p, f, "during")
     time.sleep(1.5)
     peers.wait_for(lambda: bh.queries() >= 1, 5, what="queries at the hole")
     time.sleep(4)       # ten 1 s lookups on two workers
     assert p.proc.alive(), p.log()[-3000:]
-    peers.good_session(p.port, f, "after", source="127.0.0.9")
-    with SmtpClient(p.port, source=H4, timeout=15) as c:
+    good_session(p, f, "after")
+    with connect(p, H4, timeout=15) as c:
         assert c.ehlo("client.spf.example").code == 250
         r = c.cmd("MAIL FROM:<late@pass-ip4.spf.example>", timeout=15)
         assert (r.code, r.enhanced) == (451, "4.7.24"), r
