@@ -863,37 +863,3 @@ class BlackHoleDns:
         self.proc.stop()
 
 
-def local_source_address(family=socket.AF_INET):
-    """A global (non-loopback) address of this host that a test client can
-    bind as its source and still reach a listener on loopback, or None.
-    SPF libraries treat loopback clients specially (libspf2 passes them
-    all), so SPF tests need a client address that is not one."""
-    fam = "-4" if family == socket.AF_INET else "-6"
-    try:
-        out = subprocess.run(["ip", "-o", fam, "addr", "show", "scope",
-                              "global"], capture_output=True, text=True,
-                             timeout=10).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None
-    loop = LOOP_HOST if family == socket.AF_INET else "::1"
-    for m in re.finditer(r"\binet6?\s+([0-9a-fA-F.:]+)/\d+", out):
-        addr = m.group(1)
-        srv = socket.socket(family, socket.SOCK_STREAM)
-        cli = socket.socket(family, socket.SOCK_STREAM)
-        try:
-            srv.bind((loop, 0))
-            srv.listen(1)
-            cli.settimeout(2)
-            cli.bind((addr, 0))
-            cli.connect(srv.getsockname()[:2])
-            srv.settimeout(2)
-            conn, peer = srv.accept()
-            conn.close()
-            if peer[0] == addr:
-                return addr
-        except OSError:
-            continue
-        finally:
-            cli.close()
-            srv.close()
-    return None
