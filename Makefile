@@ -130,7 +130,8 @@ test: check check-asan rfc7208 fuzz-smoke integ integ-asan
 
 # libFuzzer targets, built with clang against the sources they exercise.
 FUZZ_CFLAGS = -g -O1 -std=gnu11 -D_GNU_SOURCE -Iproxy -Ipolicy -Ifilters \
-	   -fsanitize=fuzzer,address,undefined $(shell pkg-config --cflags $(PKGS))
+	   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	   $(shell pkg-config --cflags $(PKGS))
 build-fuzz/%: tests/fuzz/%.c $(SRCS) $(BUILD)/conf_default.c
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(filter-out proxy/listener.c \

@@ -37,6 +37,7 @@
 /* Bound on the estimated compiled bytes per area; libspf2 has 511. */
 #define REC_AREA_MAX	440
 #define REC_TERMS_MAX	128
+#define REC_LITERAL_MAX	253	/* literal bytes between two macros */
 
 enum rec_kind {
 	REC_ALL,
@@ -365,19 +366,22 @@ rec_network(struct rec_term *t, char *why, size_t whysz)
  * rec_macro_string - check s[0..len) against macro-string (RFC 7208 7.1)
  * with the macro letters in letters (either case).  *last_macro (when not
  * NULL) says whether it ends in a macro-expand, *nvars counts "%{...}".
+ * A run of literal text between macros longer than REC_LITERAL_MAX is
+ * refused: libspf2 cannot hold it (and no domain name is that long).
  */
 static int
 rec_macro_string(const char *s, size_t len, const char *letters,
     int *last_macro, size_t *nvars)
 {
-	size_t	 i = 0, ndig;
+	size_t	 i = 0, ndig, run = 0;
 	int	 v, last = 0;
 
 	*nvars = 0;
 	while (i < len) {
 		if (s[i] != '%') {
 			if ((unsigned char)s[i] < 0x21 ||
-			    (unsigned char)s[i] > 0x7e)
+			    (unsigned char)s[i] > 0x7e ||
+			    ++run > REC_LITERAL_MAX)
 				return -1;
 			last = 0;
 			i++;
@@ -387,15 +391,20 @@ rec_macro_string(const char *s, size_t len, const char *letters,
 		if (++i >= len)
 			return -1;
 		if (s[i] == '%' || s[i] == '_' || s[i] == '-') {
+			/* "%-" becomes "%20": three bytes of literal. */
+			if ((run += s[i] == '-' ? 3 : 1) > REC_LITERAL_MAX)
+				return -1;
 			i++;
 			continue;
 		}
+		run = 0;
 		if (s[i] != '{' || ++i >= len || s[i] == '\0' ||
 		    strchr(letters, tolower((unsigned char)s[i])) == NULL)
 			return -1;
 		for (i++, ndig = 0, v = 0; i < len && isdigit((unsigned char)s[i]);
 		    i++, ndig++)
-			v = v * 10 + (s[i] - '0');
+			if (ndig < 4)	/* more is refused below */
+				v = v * 10 + (s[i] - '0');
 		if (ndig > 3 || (ndig > 0 && (v == 0 || v > 128)))
 			return -1;
 		/* An upper-case 'R' is RFC 7208 too, but libspf2 refuses it. */
@@ -535,6 +544,7 @@ int
 spf_record_screen_exp(const char *text, char *why, size_t whysz)
 {
 	const char	*p, *s;
+	char		 esc[2 * SPF_RECORD_EXP_MAXLEN + 4];
 	size_t		 len, nvars;
 
 	/* libspf2 keeps a literal run of an explanation in one chunk of at
@@ -552,6 +562,15 @@ spf_record_screen_exp(const char *text, char *why, size_t whysz)
 			    (int)len, s);
 			return -1;
 		}
+	/* What libspf2 compiles is one macro-string, spaces escaped: its
+	 * literal runs span words. */
+	if (spf_record_exp_escape(text, esc, sizeof(esc)) == -1 ||
+	    rec_macro_string(esc, strlen(esc), "slodiphvcrt", NULL,
+	    &nvars) == -1) {
+		snprintf(why, whysz, "explanation has a literal run over %d "
+		    "bytes", REC_LITERAL_MAX);
+		return -1;
+	}
 	return 0;
 }
 

@@ -200,8 +200,20 @@ test_rewrite(void)
 static void
 test_exp(void)
 {
-	char	 why[128], out[64];
+	char	 why[128], out[64], text[256];
+	size_t	 i;
 
+	/* "a%- " 62 times: every word is short, but what libspf2 compiles
+	 * (spaces escaped, each "%-" three bytes) is one 310-byte run. */
+	for (i = 0; i < 248; i++)
+		text[i] = "a%- "[i % 4];
+	text[248] = '\0';
+	is_int(spf_record_screen_exp(text, why, sizeof(why)), -1,
+	    "a literal run over 253 bytes across words (found by "
+	    "fuzz_spf_record)");
+	memcpy(text + 120, "%{d}", 4);
+	is_int(spf_record_screen_exp(text, why, sizeof(why)), 0,
+	    "a macro in the middle splits the run");
 	is_int(spf_record_screen_exp("See %{i} at %{c}, %{r} %{t}.", why,
 	    sizeof(why)), 0, "explanation with exp-only macros");
 	is_int(spf_record_screen_exp("%{x}", why, sizeof(why)), -1,
@@ -272,6 +284,29 @@ test_sizes(SPF_server_t *srv)
 	}
 	ok(accepted > 0 && refused > 0, "sizes: %zu accepted, %zu refused",
 	    accepted, refused);
+	/* Literal runs around libspf2's 255-byte string limit (found by
+	 * fuzz_spf_record), plain and with "%-" escapes (3 bytes each). */
+	for (n = 240; n < 270; n++) {
+		strlcpy(rec, "v=spf1 exists:%{d}", sizeof(rec));
+		for (i = 0; i < n; i++)
+			strlcat(rec, i % 20 == 19 ? "%-" : "7", sizeof(rec));
+		strlcat(rec, "%{d}.example.com -all", sizeof(rec));
+		if (spf_record_screen(rec, why, sizeof(why)) == 0) {
+			accepted++;
+			if (!compiles(srv, rec, AF_INET) ||
+			    !compiles(srv, rec, AF_INET6))
+				bad++;
+		}
+	}
+	strlcpy(rec, "v=spf1 exists:%{d}", sizeof(rec));
+	for (i = 0; i < 254; i++)
+		strlcat(rec, "7", sizeof(rec));
+	strlcat(rec, "%{d} -all", sizeof(rec));
+	is_int(spf_record_screen(rec, why, sizeof(why)), -1,
+	    "a 254-byte literal run is refused");
+	is_int(spf_record_screen("v=spf1 exists:%{d77777777777777}.x.example "
+	    "-all", why, sizeof(why)), -1, "a long digit run is refused, "
+	    "without overflow");
 	is_int(bad, 0, "libspf2 compiles every accepted generated record");
 }
 
