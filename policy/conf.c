@@ -299,7 +299,7 @@ static const struct conf_key conf_keys[] = {
 	    FLD(proxy_protocol_timeout), 1, 1 * H, NULL, 0 },
 	STR("dns", "nameserver", dns_nameserver),
 	DUR("dns", "timeout", dns_timeout),
-	NUM("dns", "retries", dns_retries, 0, 10),
+	NUM("dns", "retries", dns_retries, 1, 10),
 	SIZ("dns", "cache_size", dns_cache_size, 64 * K, 1 * G),
 	NUM("workers", "threads", worker_threads, 1, 256),
 	NUM("workers", "queue", worker_queue, 1, 1000000),

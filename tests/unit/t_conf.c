@@ -407,7 +407,9 @@ t_enums(void)
 	    "for spf.softfail (use reject, tempfail or accept)",
 	    "bad SPF action");
 	is_str(fails("[dns]\nretries = 11\n"), NAME ":2: value out of range "
-	    "(0..10) for dns.retries: '11'", "dns.retries bounded");
+	    "(1..10) for dns.retries: '11'", "dns.retries bounded");
+	is_str(fails("[dns]\nretries = 0\n"), NAME ":2: value out of range "
+	    "(1..10) for dns.retries: '0'", "libunbound needs one at least");
 	is_str(fails("[workers]\nthreads = 0\n"), NAME ":2: value out of "
 	    "range (1..256) for workers.threads: '0'", "at least one thread");
 	is_str(fails("[proxy]\nproxy_protocol_from = 10.0.0.0/8 10.1/33\n"),
