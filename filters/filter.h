@@ -124,5 +124,6 @@ const char	*filter_verdict_name(enum fv);
 extern const struct filter_ops flt_iplist_ops;
 extern const struct filter_ops flt_regex_ops;
 extern const struct filter_ops flt_spf_ops;
+extern const struct filter_ops flt_dkim_verify_ops;
 
 #endif

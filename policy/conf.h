@@ -126,6 +126,12 @@ struct conf {
 	unsigned	 spf_cache_size;	/* outcomes kept, 0 = none */
 	unsigned	 spf_cache_ttl;		/* seconds, at most */
 
+	/* [dkim] */
+	char		 dkim_require[4096];	/* From domains that must be
+						   signed by themselves */
+	char		 dkim_require_file[256];
+	unsigned	 dkim_timeout;		/* seconds, a message's keys */
+
 	/* [filters] */
 	char		 filters[CONF_FILTERS_MAX][32];	/* chain, in order */
 	size_t		 nfilters;

@@ -142,6 +142,9 @@ t_defaults(void)
 	is_int(c->spf_timeout, 20, "spf.timeout 20s");
 	is_int(c->spf_cache_size, 2000, "spf.cache_size 2000");
 	is_int(c->spf_cache_ttl, 600, "spf.cache_ttl 10m");
+	is_str(c->dkim_require, "", "dkim.require empty");
+	is_str(c->dkim_require_file, "", "dkim.require_file empty");
+	is_int(c->dkim_timeout, 10, "dkim.timeout 10s");
 	conf_unref(c);
 
 	c = parse("[proxy]\nhostname = mx.example\nauthserv_id = ar.example\n");
