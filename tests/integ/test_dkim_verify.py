@@ -1,0 +1,420 @@
+"""The dkim_verify filter through the running proxy: messages signed by
+dkimpy (the independent signer: RSA-2048 keys made here, the RFC 8463
+Ed25519 key), key records served by unbound on loopback, and the
+Authentication-Results header the backend receives.  Also tampered bodies
+and headers, revoked and bad keys, expired signatures, unsigned mail,
+dkim.require (550 5.7.20; 451 4.7.5 when the key server never answers),
+the RFC 8463 example message, and 'postern test'."""
+import base64
+import os
+import re
+import subprocess
+import time
+
+import pytest
+
+import peers
+from peers import SmtpClient
+
+dkim = pytest.importorskip("dkim")
+
+AUTHSERV = "postern.test"
+TESTDATA = os.path.join(os.path.dirname(__file__), "..", "..", "..",
+                        "shared", "testdata", "rfc8463")
+DOMAIN = "good.dkim.example"
+OTHER = "other.dkim.example"        # signs, never required
+HEADERS = [b"from", b"to", b"subject", b"message-id"]
+
+
+# ------------------------------------------------------------- keys, zone
+
+def _rsa_key(d):
+    path = os.path.join(d, "rsa.pem")
+    subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt",
+                    "rsa_keygen_bits:2048", "-out", path], check=True,
+                   capture_output=True, timeout=60)
+    der = subprocess.run(["openssl", "pkey", "-in", path, "-pubout",
+                          "-outform", "DER"], check=True,
+                         capture_output=True, timeout=60).stdout
+    with open(path, "rb") as f:
+        return f.read(), base64.b64encode(der).decode()
+
+
+def _rfc8463_keys():
+    out = {}
+    with open(os.path.join(TESTDATA, "rfc8463-keys.txt")) as f:
+        for line in f:
+            if line.strip() and not line.startswith("#"):
+                name, rec = line.rstrip("\n").split(None, 1)
+                out[name.lower()] = rec
+    return out
+
+
+def _txt(rec):
+    chunks = [rec[i:i + 200] for i in range(0, len(rec), 200)] or [""]
+    return " ".join('"%s"' % c.replace('"', '\\"') for c in chunks)
+
+
+class Keys:
+    def __init__(self, d):
+        self.rsa_pem, rsa_pub = _rsa_key(d)
+        with open(os.path.join(TESTDATA, "rfc8463-ed25519.seed.b64")) as f:
+            self.ed_seed = f.read().strip().encode()
+        rfc = _rfc8463_keys()
+        ed_rec = rfc["brisbane._domainkey.football.example.com"]
+        rsa_rec = "v=DKIM1; k=rsa; p=" + rsa_pub
+        self.records = {
+            "rsa._domainkey." + DOMAIN: rsa_rec,
+            "ed._domainkey." + DOMAIN: ed_rec,
+            "rsa._domainkey." + OTHER: rsa_rec,
+            "revoked._domainkey." + DOMAIN: "v=DKIM1; k=rsa; p=",
+            "bad._domainkey." + DOMAIN: "v=DKIM1; k=rsa; p=bm90IGEga2V5",
+        }
+        self.records.update(rfc)
+
+    def local_data(self):
+        return ["%s. 300 IN TXT %s" % (n, _txt(r))
+                for n, r in sorted(self.records.items())]
+
+    def dnsfunc(self, name, timeout=5):
+        rec = self.records.get(name.decode().lower().rstrip("."))
+        return rec.encode() if rec is not None else None
+
+
+@pytest.fixture(scope="module")
+def keys(workroot):
+    import tempfile
+    d = tempfile.mkdtemp(prefix="dkim-keys-", dir=workroot)
+    return Keys(d)
+
+
+@pytest.fixture(scope="module")
+def dkim_dns(workroot, keys):
+    import conftest
+    import tempfile
+    reg = conftest.Registry()
+    d = tempfile.mkdtemp(prefix="dkim-dns-", dir=workroot)
+    os.chmod(d, 0o755)
+    try:
+        yield reg.add(peers.Unbound(
+            d, keys.local_data(),
+            probe=("rsa._domainkey.%s." % DOMAIN, "TXT")))
+    finally:
+        reg.stop_all()
+
+
+# ------------------------------------------------------------- messages
+
+def message(marker, sender_domain=DOMAIN, body=b"Hello.\r\nSecond line.\r\n"):
+    return (b"From: Alice <alice@" + sender_domain.encode() + b">\r\n"
+            b"To: <rcpt@example.com>\r\n"
+            b"Subject: dkim " + marker.encode() + b"\r\n"
+            b"Message-ID: <" + marker.encode() + b"@example.org>\r\n"
+            b"\r\n" + body)
+
+
+def sign(keys, msg, selector="rsa", domain=DOMAIN, ed=False):
+    if ed:
+        sig = dkim.sign(msg, selector.encode(), domain.encode(),
+                        keys.ed_seed, canonicalize=(b"relaxed", b"relaxed"),
+                        include_headers=HEADERS,
+                        signature_algorithm=b"ed25519-sha256")
+    else:
+        sig = dkim.sign(msg, selector.encode(), domain.encode(),
+                        keys.rsa_pem, canonicalize=(b"relaxed", b"relaxed"),
+                        include_headers=HEADERS)
+    return sig + msg
+
+
+def sign_expired(keys, msg):
+    """Signed with t= and x= in the past (dkimpy has no x= option: its
+    header fields are extended on the way to gen_header)."""
+    orig = dkim.DKIM.gen_header
+
+    def gen(self, fields, *a, **kw):
+        fields = list(fields)
+        tags = [k for k, _ in fields]
+        fields[tags.index(b"t")] = (b"t", b"1500000000")
+        fields.insert(tags.index(b"h"), (b"x", b"1500000600"))
+        return orig(self, fields, *a, **kw)
+    dkim.DKIM.gen_header = gen
+    try:
+        return sign(keys, msg)
+    finally:
+        dkim.DKIM.gen_header = orig
+
+
+def dkimpy_verifies(keys, msg):
+    return dkim.verify(msg, dnsfunc=keys.dnsfunc)
+
+
+# ------------------------------------------------------------- helpers
+
+def header_values(content, name):
+    head = content.split(b"\r\n\r\n", 1)[0].decode("utf-8", "replace")
+    fields = []
+    for line in head.split("\r\n"):
+        if line[:1] in (" ", "\t") and fields:
+            fields[-1] = (fields[-1][0], fields[-1][1] + " " + line.strip())
+        elif ":" in line:
+            n, v = line.split(":", 1)
+            fields.append((n, v.strip()))
+    return [v for n, v in fields if n.lower() == name.lower()]
+
+
+def dkim_results(content):
+    """[(result, comment, {prop: value})] of the dkim= parts of our A-R."""
+    out = []
+    for v in header_values(content, "Authentication-Results"):
+        parts = [p.strip() for p in v.split(";")]
+        if parts[0].split()[0].lower() != AUTHSERV:
+            continue
+        for p in parts[1:]:
+            m = re.match(r"dkim=(\w+)\s*(?:\(([^)]*)\))?(.*)$", p)
+            if m:
+                props = dict(re.findall(r"(header\.\w+)=(\S+)", m.group(3)))
+                out.append((m.group(1), m.group(2), props))
+    return out
+
+
+def opts(dns, **more):
+    o = {"filters.chain": "dkim_verify", "dns.nameserver": dns.addr,
+         "dns.timeout": "2s", "log.level": "debug"}
+    o.update(more)
+    return o
+
+
+def send(p, msg, sender="alice@%s" % DOMAIN):
+    with SmtpClient(p.port) as c:
+        assert c.greeting.code == 220, c.greeting
+        assert c.ehlo().code == 250
+        assert c.cmd("MAIL FROM:<%s>" % sender).code == 250
+        assert c.cmd("RCPT TO:<rcpt@example.com>").code == 250
+        assert c.cmd("DATA").code == 354
+        t0 = time.monotonic()
+        c.send(peers.stuff(msg) + b".\r\n")
+        r = c.reply()
+        took = time.monotonic() - t0
+        c.cmd("QUIT")
+    return r, took
+
+
+def delivered(f, marker, timeout=10):
+    def find():
+        for m in f.messages():
+            if m.content and marker.encode() in m.content:
+                return m
+        return None
+    return peers.wait_for(find, timeout, what="message %s" % marker)
+
+
+def through(proxy_pair, msg, marker):
+    p, f = proxy_pair
+    r, _ = send(p, msg)
+    assert r.code == 250, (r, p.log()[-3000:])
+    return dkim_results(delivered(f, marker).content)
+
+
+@pytest.fixture
+def plain(proxy, dkim_dns):
+    return proxy(**opts(dkim_dns))
+
+
+def mark():
+    return "m%d" % time.monotonic_ns()
+
+
+# ------------------------------------------------------------- results
+
+def test_zone_serves_the_keys(keys, dkim_dns):
+    rcode, data = dkim_dns.query("rsa._domainkey." + DOMAIN, "TXT")
+    got = "".join(re.findall(r'"((?:[^"\\]|\\.)*)"', " ".join(data)))
+    assert rcode == "NOERROR" and got == keys.records[
+        "rsa._domainkey." + DOMAIN]
+
+
+def test_rsa_signature_passes(plain, keys):
+    m = mark()
+    msg = sign(keys, message(m))
+    assert dkimpy_verifies(keys, msg)
+    (res,) = through(plain, msg, m)
+    assert res[0] == "pass", res
+    assert res[2] == {"header.d": DOMAIN, "header.s": "rsa",
+                      "header.a": "rsa-sha256"}, res
+
+
+def test_ed25519_signature_passes(plain, keys):
+    m = mark()
+    msg = sign(keys, message(m), selector="ed", ed=True)
+    assert dkimpy_verifies(keys, msg)
+    (res,) = through(plain, msg, m)
+    assert res[0] == "pass", res
+    assert res[2]["header.a"] == "ed25519-sha256", res
+
+
+def test_dual_signature_both_reported(plain, keys):
+    m = mark()
+    msg = sign(keys, sign(keys, message(m)), selector="ed", ed=True)
+    res = through(plain, msg, m)
+    assert sorted((r[0], r[2]["header.s"]) for r in res) == [
+        ("pass", "ed"), ("pass", "rsa")], res
+
+
+def test_tampered_body_fails_on_the_body_hash(plain, keys):
+    m = mark()
+    msg = sign(keys, message(m)).replace(b"Hello.", b"Hallo.")
+    assert not dkimpy_verifies(keys, msg)
+    (res,) = through(plain, msg, m)
+    assert res[0] == "fail" and res[1] == "body hash did not verify", res
+    assert res[2]["header.d"] == DOMAIN
+
+
+def test_tampered_signed_header_fails(plain, keys):
+    m = mark()
+    msg = sign(keys, message(m)).replace(b"Subject: dkim",
+                                         b"Subject: DKIM!")
+    assert not dkimpy_verifies(keys, msg)
+    (res,) = through(plain, msg, m)
+    assert res[0] == "fail" and "signature" in res[1], res
+
+
+# selector -> (result, reason or None: libopendkim's text)
+KEY_CASES = {
+    "revoked": ("fail", "key revoked"),         # p= empty
+    "bad": ("permerror", None),                 # p= not a key
+    "nosuch": ("permerror", "no key"),          # NXDOMAIN
+}
+
+
+@pytest.mark.parametrize("selector", sorted(KEY_CASES))
+def test_key_record_cases(plain, keys, selector):
+    result, reason = KEY_CASES[selector]
+    m = mark()
+    msg = sign(keys, message(m), selector=selector)
+    assert not dkimpy_verifies(keys, msg)
+    (res,) = through(plain, msg, m)
+    assert res[0] == result and res[2]["header.s"] == selector, res
+    assert res[1] == reason if reason else res[1], res
+
+
+def test_expired_signature_is_neutral(plain, keys):
+    m = mark()
+    msg = sign_expired(keys, message(m))
+    assert b"x=1500000600" in msg
+    (res,) = through(plain, msg, m)
+    assert res[0] == "neutral" and "expired" in res[1], res
+
+
+def test_unsigned_is_none(plain):
+    m = mark()
+    assert through(plain, message(m), m) == [("none", None, {})]
+
+
+def test_forged_authres_of_ours_is_removed(plain, keys):
+    m = mark()
+    msg = (b"Authentication-Results: " + AUTHSERV.encode() +
+           b"; dkim=pass header.d=paypal.com\r\n") + sign(keys, message(m))
+    p, f = plain
+    r, _ = send(p, msg)
+    assert r.code == 250, r
+    content = delivered(f, m).content
+    assert b"paypal.com" not in content
+    (res,) = dkim_results(content)
+    assert res[0] == "pass", res
+
+
+def test_rfc8463_example_verifies(plain):
+    with open(os.path.join(TESTDATA, "rfc8463-signed.eml"), "rb") as f:
+        msg = f.read()
+    m = "example.net"        # the example's Message-ID
+    p, f = plain
+    r, _ = send(p, msg, sender="joe@football.example.com")
+    assert r.code == 250, r
+    got = None
+    for one in f.messages():
+        if one.content and b"football.example.com" in one.content:
+            got = one
+    assert got is not None, m
+    res = dkim_results(got.content)
+    assert sorted((r[0], r[2]["header.a"], r[2]["header.s"]) for r in res) \
+        == [("pass", "ed25519-sha256", "brisbane"),
+            ("pass", "rsa-sha256", "test")], res
+
+
+# ------------------------------------------------------------- dkim.require
+
+def test_required_domain_unsigned_is_refused(proxy, dkim_dns):
+    p, f = proxy(**opts(dkim_dns, **{"dkim.require": "paypal.com, " +
+                                     DOMAIN}))
+    r, _ = send(p, message(mark()))
+    assert (r.code, r.enhanced) == (550, "5.7.20"), r
+    assert DOMAIN in r.text
+    assert f.count() == 0
+
+
+def test_required_domain_failed_signature_is_refused(proxy, dkim_dns, keys):
+    p, f = proxy(**opts(dkim_dns, **{"dkim.require": DOMAIN}))
+    msg = sign(keys, message(mark())).replace(b"Hello.", b"Hallo.")
+    r, _ = send(p, msg)
+    assert (r.code, r.enhanced) == (550, "5.7.20"), r
+
+
+def test_required_domain_signed_by_another_is_refused(proxy, dkim_dns, keys,
+                                                      workdir):
+    lst = os.path.join(workdir, "require.txt")
+    with open(lst, "w") as fp:
+        fp.write("# must be signed\n%s\n" % DOMAIN)
+    p, f = proxy(**opts(dkim_dns, **{"dkim.require_file": lst}))
+    r, _ = send(p, sign(keys, message(mark()), domain=OTHER))
+    assert (r.code, r.enhanced) == (550, "5.7.20"), r
+
+
+def test_required_domain_signed_passes(proxy, dkim_dns, keys):
+    p, f = proxy(**opts(dkim_dns, **{"dkim.require": DOMAIN}))
+    m = mark()
+    (res,) = through((p, f), sign(keys, message(m)), m)
+    assert res[0] == "pass", res
+
+
+def test_other_domain_failing_is_only_marked(proxy, dkim_dns, keys):
+    p, f = proxy(**opts(dkim_dns, **{"dkim.require": "paypal.com"}))
+    m = mark()
+    msg = sign(keys, message(m)).replace(b"Hello.", b"Hallo.")
+    (res,) = through((p, f), msg, m)
+    assert res[0] == "fail", res
+
+
+def test_key_server_black_hole(proxy, blackhole_dns, keys):
+    """A key server that never answers: 451 4.7.5 in bounded time for a
+    required domain; temperror (marked, delivered) otherwise."""
+    bh = blackhole_dns()
+    o = {"filters.chain": "dkim_verify", "dns.nameserver": bh.addr,
+         "dns.timeout": "1s", "dkim.timeout": "2s"}
+    p, f = proxy(**dict(o, **{"dkim.require": DOMAIN}))
+    r, took = send(p, sign(keys, message(mark())))
+    assert (r.code, r.enhanced) == (451, "4.7.5"), r
+    assert took < 5, took
+    assert bh.queries() > 0
+    p2, f2 = proxy(**o)
+    m = mark()
+    (res,) = through((p2, f2), sign(keys, message(m)), m)
+    assert res[0] == "temperror", res
+
+
+# ------------------------------------------------------------- postern test
+
+def test_postern_test_shows_the_result(postern_bin, dkim_dns, keys, workdir):
+    path = os.path.join(workdir, "signed.eml")
+    with open(path, "wb") as fp:
+        fp.write(sign(keys, message(mark())).replace(b"\r\n", b"\n"))
+    r = subprocess.run([postern_bin, "test", "-o",
+                        "filters.chain=dkim_verify", "-o",
+                        "dns.nameserver=" + dkim_dns.addr, "-o",
+                        "proxy.hostname=" + AUTHSERV, path],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    assert re.search(r"^filter results\s+.*\bdkim_verify=pass\b", r.stdout,
+                     re.M), r.stdout
+    assert re.search(r"dkim=pass header\.d=%s header\.s=rsa "
+                     r"header\.a=rsa-sha256" % re.escape(DOMAIN),
+                     r.stdout), r.stdout
