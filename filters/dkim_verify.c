@@ -599,7 +599,9 @@ flt_dkim_verify_put_name(const char *name, unsigned char *buf, size_t bufsz,
 
 	if (len > 0 && name[len - 1] == '.')
 		len--;
-	if (len == 0 || len > 253 || bufsz - *off < len + 2)
+	/* (one more trailing dot would be an empty last label) */
+	if (len == 0 || len > 253 || name[len - 1] == '.' ||
+	    bufsz - *off < len + 2)
 		return -1;
 	while (p < name + len) {
 		dot = memchr(p, '.', (size_t)(name + len - p));

@@ -77,6 +77,10 @@ test_wire(void)
 	    -1, "empty label");
 	is_int(flt_dkim_verify_wire("", ns_t_txt, &a, buf, sizeof(buf)),
 	    -1, "empty name");
+	is_int(flt_dkim_verify_wire("a.b..", ns_t_txt, &a, buf, sizeof(buf)),
+	    -1, "empty last label (found by fuzz_dkim_verify)");
+	is_int(flt_dkim_verify_wire(".", ns_t_txt, &a, buf, sizeof(buf)),
+	    -1, "the root");
 	memset(big, 'a', 64);
 	memcpy(big + 64, ".b", 3);
 	is_int(flt_dkim_verify_wire(big, ns_t_txt, &a, buf, sizeof(buf)),
