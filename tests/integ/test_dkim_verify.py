@@ -385,16 +385,32 @@ def test_other_domain_failing_is_only_marked(proxy, dkim_dns, keys):
 
 
 def test_key_server_black_hole(proxy, blackhole_dns, keys):
-    """A key server that never answers: 451 4.7.5 in bounded time for a
-    required domain; temperror (marked, delivered) otherwise."""
+    """A key server that never answers: 451 4.7.5 for a required domain,
+    after dkim.timeout (2s, shorter than dns.timeout) and not later; the
+    lookup waits on a worker, so meanwhile another session is served at
+    once.  For a domain that is not required: temperror, delivered."""
     bh = blackhole_dns()
     o = {"filters.chain": "dkim_verify", "dns.nameserver": bh.addr,
-         "dns.timeout": "1s", "dkim.timeout": "2s"}
+         "dns.timeout": "8s", "dkim.timeout": "2s"}
     p, f = proxy(**dict(o, **{"dkim.require": DOMAIN}))
-    r, took = send(p, sign(keys, message(mark())))
+    with SmtpClient(p.port) as c1:
+        assert c1.ehlo().code == 250
+        assert c1.cmd("MAIL FROM:<alice@%s>" % DOMAIN).code == 250
+        assert c1.cmd("RCPT TO:<rcpt@example.com>").code == 250
+        assert c1.cmd("DATA").code == 354
+        t0 = time.monotonic()
+        c1.send(peers.stuff(sign(keys, message(mark()))) + b".\r\n")
+        time.sleep(0.3)
+        with SmtpClient(p.port) as c2:
+            assert c2.ehlo().code == 250
+            assert c2.cmd("QUIT").code == 221
+        other = time.monotonic() - t0
+        r = c1.reply(timeout=15)
+        took = time.monotonic() - t0
     assert (r.code, r.enhanced) == (451, "4.7.5"), r
-    assert took < 5, took
-    assert bh.queries() > 0
+    assert other < 1.2, "another session waited %.2fs" % other
+    assert 1.5 <= took <= 3.5, "451 after %.2fs, dkim.timeout 2s" % took
+    assert bh.queries() > 0, "the configured server was never asked"
     p2, f2 = proxy(**o)
     m = mark()
     (res,) = through((p2, f2), sign(keys, message(m)), m)
