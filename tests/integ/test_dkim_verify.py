@@ -19,8 +19,7 @@ from peers import SmtpClient
 dkim = pytest.importorskip("dkim")
 
 AUTHSERV = "postern.test"
-TESTDATA = os.path.join(os.path.dirname(__file__), "..", "..", "..",
-                        "shared", "testdata", "rfc8463")
+TESTDATA = os.path.join(os.path.dirname(__file__), "..", "data", "rfc8463")
 DOMAIN = "good.dkim.example"
 OTHER = "other.dkim.example"        # signs, never required
 HEADERS = [b"from", b"to", b"subject", b"message-id"]
