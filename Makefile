@@ -168,6 +168,8 @@ install: $(BIN)
 	    $(DESTDIR)$(PREFIX)/share/postern/default.rules
 	install -D -m 0644 rules/allow.example \
 	    $(DESTDIR)$(PREFIX)/share/postern/allow.example
+	install -D -m 0755 scripts/keygen.sh \
+	    $(DESTDIR)$(PREFIX)/share/postern/keygen.sh
 
 clean:
 	rm -rf build build-asan build-fuzz
