@@ -14,6 +14,10 @@
  * chain_tx_done, chain_header_deleted, chain_wants_content, chain_reply,
  * chain_headers, chain_results; fctx_* (filter.h).
  *
+ * With a FILTER_AUTHRES filter in the chain, incoming Authentication-Results
+ * headers that claim our authserv-id are marked for removal here, once for
+ * all such filters.
+ *
  * Deferred work (fctx_defer) belongs to the stage that started it: when the
  * stage is abandoned (chain_abort, chain_sess_free) the chain cancels it,
  * and the filter's done then only frees its argument.
@@ -26,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "authres.h"
 #include "chain.h"
@@ -50,6 +55,7 @@ enum chain_stage {
 struct chain {
 	int			 refcnt;
 	struct dns		*dns;		/* owned; NULL when unneeded */
+	int			 authres;	/* a FILTER_AUTHRES filter runs */
 	size_t			 n;
 	const struct filter_ops	*ops[CONF_FILTERS_MAX];
 	void			*gpriv[CONF_FILTERS_MAX];
@@ -178,6 +184,9 @@ chain_new_ops(const struct filter_ops *const *ops, size_t n,
 	c = xcalloc(1, sizeof(*c));
 	c->refcnt = 1;
 	c->n = n;
+	for (i = 0; i < n; i++)
+		if (ops[i]->needs & FILTER_AUTHRES)
+			c->authres = 1;
 	for (i = 0; i < n && c->dns == NULL && !bad; i++) {
 		if ((ops[i]->needs & FILTER_NEEDS_DNS) == 0)
 			continue;
@@ -399,7 +408,12 @@ enum fv
 chain_header(struct chain_sess *cs, const char *name, const char *value)
 {
 	cs->args = (struct chain_stage_args){ .s1 = name, .s2 = value };
-	cs->hdr_deleted = 0;
+	/* Only our filters may speak for our authserv-id: an incoming result
+	 * claiming it is forged.  Checked where the filters would see it. */
+	cs->hdr_deleted = cs->chain->authres && !cs->conn_accepted &&
+	    !cs->msg_accepted &&
+	    strcasecmp(name, "Authentication-Results") == 0 &&
+	    authres_is_ours(value, strlen(value), cs->conf->authserv_id);
 	return chain_stage_start(cs, CHAIN_HEADER);
 }
 
@@ -494,6 +508,8 @@ chain_wants_content(const struct chain_sess *cs)
 
 	if (cs->conn_accepted || cs->msg_accepted)
 		return 0;
+	if (cs->chain->authres)
+		return 1;	/* forged results to remove */
 	for (i = 0; i < cs->chain->n; i++) {
 		o = cs->fx[i].ops;
 		if (o->header != NULL || o->eoh != NULL || o->body != NULL)
@@ -695,13 +711,6 @@ fctx_authres(struct fctx *fx, const char *fmt, ...)
 	v = authres_append(cs->hdrs[0].value, part);
 	free(cs->hdrs[0].value);
 	cs->hdrs[0].value = v;
-}
-
-void
-fctx_delete_header(struct fctx *fx)
-{
-	if (fx->cs->stage == CHAIN_HEADER)
-		fx->cs->hdr_deleted = 1;
 }
 
 const char *

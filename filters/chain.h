@@ -90,8 +90,9 @@ void		 chain_abort(struct chain_sess *);
 /* chain_tx_done - after eom: per-message state cleared for the next one. */
 void		 chain_tx_done(struct chain_sess *);
 
-/* Whether a filter removed the header field of the last chain_header
- * (fctx_delete_header); cleared by the next chain_header. */
+/* Whether the header field of the last chain_header is to be removed: an
+ * Authentication-Results claiming our authserv-id, when a FILTER_AUTHRES
+ * filter runs.  Cleared by the next chain_header. */
 int		 chain_header_deleted(const struct chain_sess *);
 
 /* Whether any filter wants header/body events (else the feed is skipped). */

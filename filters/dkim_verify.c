@@ -18,7 +18,8 @@
  * signature only marks the message, unless its From domain is on
  * dkim.require: then the message needs a passing signature with that d=,
  * else 550 5.7.20, or 451 4.7.5 when that domain's key lookup failed.
- * Incoming Authentication-Results that claim our authserv-id are removed.
+ * Incoming Authentication-Results that claim our authserv-id are removed
+ * (by the chain: FILTER_AUTHRES).
  *
  * Public: flt_dkim_verify_ops; the pure helpers of dkim_verify.h
  * (flt_dkim_verify_wire, flt_dkim_verify_classify,
@@ -38,7 +39,6 @@
 
 #include <opendkim/dkim.h>
 
-#include "authres.h"
 #include "conf.h"
 #include "dkim_verify.h"
 #include "dns.h"
@@ -132,7 +132,7 @@ static DKIM_CBSTAT flt_dkim_verify_prescreen(DKIM *, DKIM_SIGINFO **, int);
 
 const struct filter_ops flt_dkim_verify_ops = {
 	.name = "dkim_verify",
-	.needs = FILTER_NEEDS_DNS,
+	.needs = FILTER_NEEDS_DNS | FILTER_AUTHRES,
 	.init = flt_dkim_verify_init,
 	.fini = flt_dkim_verify_fini,
 	.data = flt_dkim_verify_data,
@@ -258,9 +258,6 @@ flt_dkim_verify_header(struct fctx *fx, const char *name, const char *value)
 	size_t				 vlen = strlen(value);
 	char				*line;
 
-	if (strcasecmp(name, "Authentication-Results") == 0 &&
-	    authres_is_ours(value, strlen(value), fctx_conf(fx)->authserv_id))
-		fctx_delete_header(fx);
 	if (strcasecmp(name, "From") == 0)
 		flt_dkim_verify_from(fx, t, value);
 	if (strcasecmp(name, DKIM_SIGNHEADER) == 0)

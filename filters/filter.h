@@ -42,6 +42,9 @@ enum fv {
 };
 
 #define FILTER_NEEDS_DNS	0x01	/* the chain sets up the resolver */
+#define FILTER_AUTHRES		0x02	/* writes Authentication-Results: the
+					   chain removes incoming ones that
+					   claim our authserv-id (RFC 8601 5) */
 
 struct filter_ops {
 	const char	*name;
@@ -114,9 +117,6 @@ struct dns	*fctx_dns(struct fctx *);
  * chain builds with proxy.authserv_id. */
 void		 fctx_authres(struct fctx *, const char *fmt, ...)
 		    __attribute__((format(printf, 2, 3)));
-/* fctx_delete_header - from the header callback only: the header field
- * being looked at is removed from the message (smfi_chgheader with NULL). */
-void		 fctx_delete_header(struct fctx *);
 
 const char	*filter_verdict_name(enum fv);
 

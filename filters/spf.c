@@ -10,7 +10,8 @@
  * Each result's action comes from [spf] (reject, tempfail, accept), with
  * softfail rejected for the sender domains of spf.reject_softfail.  Every
  * message gets Received-SPF and an spf= result in Authentication-Results;
- * incoming Authentication-Results that claim our authserv-id are removed.
+ * incoming Authentication-Results that claim our authserv-id are removed
+ * (by the chain: FILTER_AUTHRES).
  * A full worker pool is a temperror, so the loop never waits.  Loopback
  * clients (programs on this host) are not checked.
  *
@@ -26,9 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
-#include "authres.h"
 #include "conf.h"
 #include "filter.h"
 #include "log.h"
@@ -78,7 +77,6 @@ static enum fv	flt_spf_connect(struct fctx *, const char *,
 		    const struct sockaddr *);
 static enum fv	flt_spf_helo(struct fctx *, const char *);
 static enum fv	flt_spf_envfrom(struct fctx *, const char *, char *const *);
-static enum fv	flt_spf_header(struct fctx *, const char *, const char *);
 static void	flt_spf_close(struct fctx *);
 static void	flt_spf_work(void *);
 static void	flt_spf_done(struct fctx *, void *);
@@ -92,13 +90,12 @@ static struct flt_spf_job *flt_spf_job_new(struct fctx *,
 
 const struct filter_ops flt_spf_ops = {
 	.name = "spf",
-	.needs = FILTER_NEEDS_DNS,
+	.needs = FILTER_NEEDS_DNS | FILTER_AUTHRES,
 	.init = flt_spf_init,
 	.fini = flt_spf_fini,
 	.connect = flt_spf_connect,
 	.helo = flt_spf_helo,
 	.envfrom = flt_spf_envfrom,
-	.header = flt_spf_header,
 	.close = flt_spf_close,
 };
 
@@ -360,15 +357,6 @@ flt_spf_mark(struct fctx *fx, struct flt_spf_job *j)
 		fctx_result(fx, "%s", spf_check_result_name(m->result));
 	log_debug("%s spf %s: %s (%s)", fctx_session_id(fx), m->identity,
 	    spf_check_result_name(m->result), m->comment);
-}
-
-static enum fv
-flt_spf_header(struct fctx *fx, const char *name, const char *value)
-{
-	if (strcasecmp(name, "Authentication-Results") == 0 &&
-	    authres_is_ours(value, strlen(value), fctx_conf(fx)->authserv_id))
-		fctx_delete_header(fx);
-	return FV_CONTINUE;
 }
 
 static void

@@ -357,15 +357,6 @@ d_envfrom(struct fctx *fx, const char *addr, char *const *params)
 	return FV_PENDING;
 }
 
-static enum fv
-d_header(struct fctx *fx, const char *name, const char *value)
-{
-	(void)value;
-	if (strcmp(name, "X-Drop") == 0)
-		fctx_delete_header(fx);
-	return FV_CONTINUE;
-}
-
 static int	 d_finis;
 
 static void
@@ -375,8 +366,9 @@ d_fini(void *g)
 	d_finis++;
 }
 
-static const struct filter_ops fd = { .name = "d", .fini = d_fini,
-    .envfrom = d_envfrom, .header = d_header };
+/* It writes A-R results, and has no header callback of its own. */
+static const struct filter_ops fd = { .name = "d", .needs = FILTER_AUTHRES,
+    .fini = d_fini, .envfrom = d_envfrom };
 
 static void
 test_deferred(struct conf *conf)
@@ -388,7 +380,7 @@ test_deferred(struct conf *conf)
 	struct chain		*c;
 	struct chain_sess	*cs, *nopool;
 	struct timeval		 tick = { 0, 10000 };
-	char			 err[256] = "";
+	char			 err[256] = "", arv[300];
 	char *const		 noparams[] = { NULL };
 	int			 i;
 
@@ -423,12 +415,17 @@ test_deferred(struct conf *conf)
 	ok(cancelled_frees == 1 && resumes == 0, "abort cancels: freed, "
 	    "never resumed");
 
+	ok(chain_wants_content(cs), "an A-R writer wants the header section");
 	is_int(chain_header(cs, "X-Keep", " 1"), FV_CONTINUE, "a header");
 	ok(!chain_header_deleted(cs), "kept");
-	chain_header(cs, "X-Drop", " 1");
-	ok(chain_header_deleted(cs), "removed by the filter");
-	chain_header(cs, "X-Keep", " 2");
-	ok(!chain_header_deleted(cs), "the flag is per header");
+	snprintf(arv, sizeof(arv), " %s; spf=pass smtp.mailfrom=x@y",
+	    conf->authserv_id);
+	chain_header(cs, "authentication-results", arv);
+	ok(chain_header_deleted(cs), "an A-R claiming our authserv-id: removed");
+	chain_header(cs, "Authentication-Results", " other.example; spf=pass");
+	ok(!chain_header_deleted(cs), "another authserv-id's A-R stays");
+	chain_header(cs, "X-Keep", arv);
+	ok(!chain_header_deleted(cs), "only A-R fields are looked at");
 	chain_sess_free(cs);
 
 	nopool = chain_sess_new(c, conf, "0123456789abcdef", NULL, on_resume,
