@@ -183,12 +183,14 @@ class Reply:
 
 
 class SmtpClient:
-    """SMTP on a raw socket: exact bytes out, parsed replies in."""
+    """SMTP on a raw socket: exact bytes out, parsed replies in; over IPv6
+    when host is an IPv6 address."""
 
     def __init__(self, port, host=LOOP_HOST, source=None, timeout=15,
                  read_greeting=True):
         self.timeout = timeout
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock = socket.socket(socket.AF_INET6 if ":" in host else
+                                  socket.AF_INET, socket.SOCK_STREAM)
         if source:
             self.sock.bind((source, 0))
         self.sock.settimeout(timeout)

@@ -190,19 +190,6 @@ ALLOWED = "198.51.100.9"
 BYSTANDER = "198.51.100.77"
 
 
-class SmtpClient6(SmtpClient):
-    """peers.SmtpClient over IPv6 (to ::1)."""
-
-    def __init__(self, port, host="::1", timeout=15, read_greeting=True):
-        self.timeout = timeout
-        self.sock = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
-        self.sock.settimeout(timeout)
-        self.sock.connect((host, port))
-        self.buf = b""
-        self.eof = False
-        self.greeting = self.reply() if read_greeting else None
-
-
 def proxy_v1(client, sport, dport):
     """The PROXY v1 header that presents client: TCP6 (to ::1) for an IPv6
     client, IPv4-mapped ones included, TCP4 (to 127.0.0.1) otherwise."""
@@ -216,7 +203,8 @@ def connect(p, client=spf_zone.H4, timeout=15):
     on loopback (::1 for an IPv6 client, which needs p.port6), send the
     PROXY header, read the greeting."""
     if ":" in client:
-        c = SmtpClient6(p.port6, timeout=timeout, read_greeting=False)
+        c = SmtpClient(p.port6, host="::1", timeout=timeout,
+                       read_greeting=False)
     else:
         c = SmtpClient(p.port, timeout=timeout, read_greeting=False)
     try:
