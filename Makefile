@@ -12,7 +12,7 @@ PREFIX	?= /usr/local
 DESTDIR	?=
 CC	?= cc
 PYTHON	?= /usr/bin/python3
-PKGS	 = libevent libevent_pthreads libpcre2-8 libunbound opendkim
+PKGS	 = libevent libevent_pthreads libpcre2-8 libunbound opendkim libcrypto
 # libspf2 ships no pkg-config file.
 LIBS_EXTRA = -lspf2 -pthread
 
@@ -64,7 +64,9 @@ SRCS	 = proxy/util.c \
 	   filters/spf_check.c \
 	   filters/spf_cache.c \
 	   filters/spf.c \
-	   filters/dkim_verify.c
+	   filters/dkim_verify.c \
+	   filters/dkimtab.c \
+	   filters/dkim_sign.c
 
 OBJS	 = $(SRCS:%.c=$(BUILD)/%.o) $(BUILD)/conf_default.o
 LIB	 = $(BUILD)/libpostern.a

@@ -7,7 +7,10 @@
  * arguments (owned by the caller, who keeps them valid) are remembered, and
  * fctx_resume() goes on at the next filter, then reports the stage's verdict
  * through the session's resume callback.  FV_ACCEPT is remembered for the
- * rest of the message (for the connection when given at connect or helo).
+ * rest of the message (for the connection when given at connect or helo):
+ * from then on only FILTER_AFTER_ACCEPT filters (a signer) are called, the
+ * rest of that stage included, and the stage's verdict stays FV_ACCEPT
+ * unless one of them decides otherwise.
  *
  * Public: chain_filter_lookup, chain_new, chain_new_ops, chain_ref, chain_unref,
  * chain_length, chain_sess_new, chain_sess_free, chain_<stage>, chain_abort,
@@ -56,6 +59,7 @@ struct chain {
 	int			 refcnt;
 	struct dns		*dns;		/* owned; NULL when unneeded */
 	int			 authres;	/* a FILTER_AUTHRES filter runs */
+	int			 after_accept;	/* a FILTER_AFTER_ACCEPT one */
 	size_t			 n;
 	const struct filter_ops	*ops[CONF_FILTERS_MAX];
 	void			*gpriv[CONF_FILTERS_MAX];
@@ -102,6 +106,7 @@ struct chain_sess {
 	struct fctx		*fx;		/* chain->n entries */
 	int			 conn_accepted;
 	int			 msg_accepted;
+	int			 stage_accepted; /* in the stage in progress */
 	enum chain_stage	 stage;		/* stage in progress */
 	struct chain_stage_args	 args;		/* not duplicated */
 	size_t			 next;		/* filter to run next */
@@ -120,10 +125,12 @@ static const struct filter_ops *const chain_registry[] = {
 	&flt_regex_ops,
 	&flt_spf_ops,
 	&flt_dkim_verify_ops,
+	&flt_dkim_sign_ops,
 	NULL
 };
 
 static enum fv	chain_call(struct chain_sess *, struct fctx *);
+static int	chain_accepted(const struct chain_sess *);
 static enum fv	chain_walk(struct chain_sess *);
 static enum fv	chain_decided(struct chain_sess *, struct fctx *, enum fv);
 static enum fv	chain_stage_start(struct chain_sess *, enum chain_stage);
@@ -184,9 +191,12 @@ chain_new_ops(const struct filter_ops *const *ops, size_t n,
 	c = xcalloc(1, sizeof(*c));
 	c->refcnt = 1;
 	c->n = n;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		if (ops[i]->needs & FILTER_AUTHRES)
 			c->authres = 1;
+		if (ops[i]->needs & FILTER_AFTER_ACCEPT)
+			c->after_accept = 1;
+	}
 	for (i = 0; i < n && c->dns == NULL && !bad; i++) {
 		if ((ops[i]->needs & FILTER_NEEDS_DNS) == 0)
 			continue;
@@ -316,7 +326,19 @@ chain_call(struct chain_sess *cs, struct fctx *fx)
 	return FV_CONTINUE;
 }
 
-/* Run filters from cs->next until one decides or goes PENDING. */
+/* Whether an ACCEPT holds for the stage in progress. */
+static int
+chain_accepted(const struct chain_sess *cs)
+{
+	return cs->conn_accepted ||
+	    (cs->msg_accepted && chain_stage_is_msg(cs->stage));
+}
+
+/*
+ * Run filters from cs->next until one decides or goes PENDING.  An ACCEPT
+ * does not end the walk: the FILTER_AFTER_ACCEPT filters after it still
+ * run, and the stage says ACCEPT when none of them objects.
+ */
 static enum fv
 chain_walk(struct chain_sess *cs)
 {
@@ -325,15 +347,20 @@ chain_walk(struct chain_sess *cs)
 
 	for (; cs->next < cs->chain->n; cs->next++) {
 		fx = &cs->fx[cs->next];
+		if (chain_accepted(cs) &&
+		    (fx->ops->needs & FILTER_AFTER_ACCEPT) == 0)
+			continue;
 		v = chain_call(cs, fx);
 		if (v == FV_PENDING) {
 			cs->parked = fx;
 			return FV_PENDING;
 		}
-		if (v != FV_CONTINUE)
+		if (v == FV_ACCEPT)
+			(void)chain_decided(cs, fx, v);
+		else if (v != FV_CONTINUE)
 			return chain_decided(cs, fx, v);
 	}
-	return FV_CONTINUE;
+	return cs->stage_accepted ? FV_ACCEPT : FV_CONTINUE;
 }
 
 /* Filter fx decided the stage with v: note who, and remember an ACCEPT. */
@@ -347,6 +374,7 @@ chain_decided(struct chain_sess *cs, struct fctx *fx, enum fv v)
 			cs->msg_accepted = 1;
 		else
 			cs->conn_accepted = 1;
+		cs->stage_accepted = 1;
 	}
 	log_trace(TRACE_FILTER, "%s filter %s: %s", cs->sid, fx->ops->name,
 	    filter_verdict_name(v));
@@ -359,11 +387,11 @@ chain_stage_start(struct chain_sess *cs, enum chain_stage st)
 	if (cs->parked != NULL)
 		fatalx("%s: filter stage started while %s is pending",
 		    cs->sid, cs->parked->ops->name);
-	if (cs->conn_accepted ||
-	    (cs->msg_accepted && chain_stage_is_msg(st)))
-		return FV_CONTINUE;
 	cs->stage = st;
 	cs->next = 0;
+	cs->stage_accepted = 0;
+	if (chain_accepted(cs) && !cs->chain->after_accept)
+		return FV_CONTINUE;
 	memset(&cs->reply, 0, sizeof(cs->reply));
 	return chain_walk(cs);
 }
@@ -501,17 +529,25 @@ chain_header_deleted(const struct chain_sess *cs)
 }
 
 int
+fctx_header_deleted(struct fctx *fx)
+{
+	return fx->cs->hdr_deleted;
+}
+
+int
 chain_wants_content(const struct chain_sess *cs)
 {
 	const struct filter_ops	*o;
 	size_t			 i;
+	int			 accepted;
 
-	if (cs->conn_accepted || cs->msg_accepted)
-		return 0;
-	if (cs->chain->authres)
+	accepted = cs->conn_accepted || cs->msg_accepted;
+	if (cs->chain->authres && !accepted)
 		return 1;	/* forged results to remove */
 	for (i = 0; i < cs->chain->n; i++) {
 		o = cs->fx[i].ops;
+		if (accepted && (o->needs & FILTER_AFTER_ACCEPT) == 0)
+			continue;
 		if (o->header != NULL || o->eoh != NULL || o->body != NULL)
 			return 1;
 	}
@@ -626,7 +662,9 @@ fctx_resume(struct fctx *fx, enum fv v)
 		fatalx("%s: filter %s resumed without a pending stage",
 		    cs->sid, fx->ops->name);
 	cs->parked = NULL;
-	if (v == FV_CONTINUE) {
+	if (v == FV_CONTINUE || v == FV_ACCEPT) {
+		if (v == FV_ACCEPT)
+			(void)chain_decided(cs, fx, v);
 		cs->next++;
 		v = chain_walk(cs);
 		if (v == FV_PENDING)

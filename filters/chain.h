@@ -69,7 +69,8 @@ void		 chain_sess_free(struct chain_sess *);
  * Stages.  Each returns the stage's verdict, or FV_PENDING, in which case
  * the resume callback gets the verdict later.  Arguments must stay valid until
  * the stage is complete.  FV_ACCEPT is remembered: later stages of the
- * message (of the connection, for connect/helo) return FV_CONTINUE at once.
+ * message (of the connection, for connect/helo) call only the
+ * FILTER_AFTER_ACCEPT filters, and return FV_CONTINUE at once without any.
  */
 enum fv		 chain_connect(struct chain_sess *, const char *host,
 		    const struct sockaddr *);
@@ -95,7 +96,8 @@ void		 chain_tx_done(struct chain_sess *);
  * filter runs.  Cleared by the next chain_header. */
 int		 chain_header_deleted(const struct chain_sess *);
 
-/* Whether any filter wants header/body events (else the feed is skipped). */
+/* Whether any filter still to be called wants header/body events (else the
+ * feed is skipped). */
 int		 chain_wants_content(const struct chain_sess *);
 
 const struct chain_reply *chain_reply(const struct chain_sess *);

@@ -45,6 +45,10 @@ enum fv {
 #define FILTER_AUTHRES		0x02	/* writes Authentication-Results: the
 					   chain removes incoming ones that
 					   claim our authserv-id (RFC 8601 5) */
+#define FILTER_AFTER_ACCEPT	0x04	/* still called after an earlier
+					   filter accepted the message or
+					   connection: it acts on the message
+					   (signs it) rather than checking it */
 
 struct filter_ops {
 	const char	*name;
@@ -112,6 +116,11 @@ int		 fctx_defer(struct fctx *, fctx_work_fn work, fctx_done_fn done,
  * in work functions. */
 struct dns	*fctx_dns(struct fctx *);
 
+/* fctx_header_deleted - at the header stage: whether the front end removes
+ * this header field from the message it relays (a forged
+ * Authentication-Results), so that a signer leaves it out. */
+int		 fctx_header_deleted(struct fctx *);
+
 /* fctx_authres - add a result ("spf=pass smtp.mailfrom=a@example.com") to
  * this message's one Authentication-Results header (RFC 8601), which the
  * chain builds with proxy.authserv_id. */
@@ -125,5 +134,6 @@ extern const struct filter_ops flt_iplist_ops;
 extern const struct filter_ops flt_regex_ops;
 extern const struct filter_ops flt_spf_ops;
 extern const struct filter_ops flt_dkim_verify_ops;
+extern const struct filter_ops flt_dkim_sign_ops;
 
 #endif

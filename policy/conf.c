@@ -57,6 +57,7 @@
 /* Enums and booleans are stored as int; numbers as 32 or 64 bits. */
 _Static_assert(sizeof(enum conf_bare_newline) == sizeof(int), "enum width");
 _Static_assert(sizeof(enum conf_log_format) == sizeof(int), "enum width");
+_Static_assert(sizeof(enum conf_dkim_outbound) == sizeof(int), "enum width");
 _Static_assert(sizeof(unsigned) == sizeof(uint32_t), "unsigned width");
 
 enum conf_type {
@@ -225,6 +226,23 @@ static const struct conf_enum conf_enum_verdict[] = {
 	{ "accept", CONF_ACTION_ACCEPT }, { NULL, 0 }
 };
 
+static const struct conf_enum conf_enum_outbound[] = {
+	{ "internal", CONF_DKIM_OUT_INTERNAL }, { "any", CONF_DKIM_OUT_ANY },
+	{ NULL, 0 }
+};
+
+/* OpenDKIM's Canonicalization: one word is the header's, the body's is
+ * then simple. */
+static const struct conf_enum conf_enum_canon[] = {
+	{ "relaxed/relaxed", CONF_DKIM_CANON(1, 1) },
+	{ "relaxed/simple", CONF_DKIM_CANON(1, 0) },
+	{ "simple/relaxed", CONF_DKIM_CANON(0, 1) },
+	{ "simple/simple", CONF_DKIM_CANON(0, 0) },
+	{ "relaxed", CONF_DKIM_CANON(1, 0) },
+	{ "simple", CONF_DKIM_CANON(0, 0) },
+	{ NULL, 0 }
+};
+
 static const struct conf_enum conf_enum_bare[] = {
 	{ "reject", CONF_BARE_REJECT }, { "normalise", CONF_BARE_NORMALISE },
 	{ "normalize", CONF_BARE_NORMALISE }, { NULL, 0 }
@@ -318,6 +336,16 @@ static const struct conf_key conf_keys[] = {
 	STR("dkim", "require", dkim_require),
 	STR("dkim", "require_file", dkim_require_file),
 	DUR("dkim", "timeout", dkim_timeout),
+	STR("dkim", "key_table", dkim_key_table),
+	STR("dkim", "signing_table", dkim_signing_table),
+	STR("dkim", "internal_hosts", dkim_internal_hosts),
+	ENUM("dkim", "outbound", dkim_outbound, conf_enum_outbound),
+	ENUM("dkim", "canonicalization", dkim_canon, conf_enum_canon),
+	STR("dkim", "sign_headers", dkim_sign_headers),
+	STR("dkim", "oversign_headers", dkim_oversign_headers),
+	BOOL("dkim", "multiple_signatures", dkim_multiple_signatures),
+	{ "dkim", "signature_ttl", CONF_T_DURATION, FLD(dkim_signature_ttl),
+	    0, 8760 * H, NULL, 0 },
 	STR("iplist", "allow", ip_allow),
 	STR("iplist", "allow_file", ip_allow_file),
 	STR("iplist", "deny", ip_deny),

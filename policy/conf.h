@@ -27,6 +27,18 @@ enum conf_action {
 	CONF_ACTION_ACCEPT,	/* go on (the result is still recorded) */
 };
 
+/* Which sessions' mail dkim_sign signs. */
+enum conf_dkim_outbound {
+	CONF_DKIM_OUT_INTERNAL,	/* clients on dkim.internal_hosts */
+	CONF_DKIM_OUT_ANY,	/* any client: the signing table decides */
+};
+
+/* DKIM canonicalization, header/body: CONF_DKIM_CANON(h, b) with 1 =
+ * relaxed, 0 = simple. */
+#define CONF_DKIM_CANON(h, b)		((h) << 1 | (b))
+#define CONF_DKIM_CANON_HEADER(c)	(((c) >> 1) & 1)
+#define CONF_DKIM_CANON_BODY(c)		((c) & 1)
+
 enum conf_log_format {
 	CONF_LOG_PLAIN,
 	CONF_LOG_JSON,
@@ -131,6 +143,16 @@ struct conf {
 						   signed by themselves */
 	char		 dkim_require_file[256];
 	unsigned	 dkim_timeout;		/* seconds, a message's keys */
+	char		 dkim_key_table[300];	/* OpenDKIM KeyTable: path,
+						   file:path or refile:path */
+	char		 dkim_signing_table[300]; /* OpenDKIM SigningTable */
+	char		 dkim_internal_hosts[4096]; /* addresses, or a file */
+	enum conf_dkim_outbound dkim_outbound;
+	int		 dkim_canon;		/* CONF_DKIM_CANON() */
+	char		 dkim_sign_headers[1024];	/* field names */
+	char		 dkim_oversign_headers[1024];
+	int		 dkim_multiple_signatures; /* every match signs */
+	unsigned	 dkim_signature_ttl;	/* seconds, x=; 0 none */
 
 	/* [filters] */
 	char		 filters[CONF_FILTERS_MAX][32];	/* chain, in order */

@@ -3,7 +3,9 @@
  * circuit, PENDING and resume, remembered ACCEPT, replies, queued headers,
  * results, abort/close delivery, deferred work on a real worker pool
  * (completed through the loop, cancelled by abort), the Authentication-
- * Results header and header removal; and policy/decide.c's replies and
+ * Results header and header removal, FILTER_AFTER_ACCEPT filters (called
+ * after an ACCEPT, the rest of that stage included); and policy/decide.c's
+ * replies and
  * policy/txlog.c's escaping, which sit on the chain's output.
  */
 #include <pthread.h>
@@ -503,6 +505,92 @@ test_resolver_kept(struct conf *conf)
 	conf_unref(other);
 }
 
+/* A signer-like filter: called after an ACCEPT; at eom it may go PENDING
+ * (script_b) and sees the header stage's removal flag. */
+static enum fv
+s_connect(struct fctx *fx, const char *host, const struct sockaddr *sa)
+{
+	(void)host;
+	(void)sa;
+	return note(fx, "s", "connect", ST_CONNECT);
+}
+
+static enum fv
+s_header(struct fctx *fx, const char *name, const char *value)
+{
+	(void)value;
+	strcat(calls, fctx_header_deleted(fx) ? "s:header-deleted " :
+	    "s:header ");
+	(void)name;
+	return FV_CONTINUE;
+}
+
+CB(s, eom, ST_EOM)
+
+static const struct filter_ops fs = {
+	.name = "s", .needs = FILTER_AFTER_ACCEPT, .connect = s_connect,
+	.header = s_header, .eom = s_eom_cb,
+};
+
+static void
+test_after_accept(struct conf *conf)
+{
+	const struct filter_ops	*ops[] = { &fa, &fb, &fs }, *plain[] = {
+	    &fa, &fb };
+	struct chain		*c, *c2;
+	struct chain_sess	*cs;
+	char			 err[256];
+
+	reset();
+	c = chain_new_ops(ops, 3, conf, NULL, err, sizeof(err));
+	cs = chain_sess_new(c, conf, "sid", NULL, on_resume, NULL);
+	script_a[ST_CONNECT] = FV_ACCEPT;
+	is_int(chain_connect(cs, "h", NULL), FV_ACCEPT,
+	    "after-accept filter: the stage still says ACCEPT");
+	is_str(calls, "a:connect s:connect ",
+	    "the rest of the stage: only the after-accept filter");
+	ok(chain_wants_content(cs), "an after-accept filter wants content");
+	reset();
+	is_int(chain_envfrom(cs, "x@y", NULL), FV_CONTINUE,
+	    "a later stage without after-accept callbacks continues");
+	is_str(calls, "", "and calls nobody");
+	is_int(chain_header(cs, "Subject", "x"), FV_CONTINUE, "header");
+	is_str(calls, "s:header ", "header: the after-accept filter only");
+	reset();
+	script_a[ST_EOM] = FV_TEMPFAIL;
+	is_int(chain_eom(cs), FV_CONTINUE, "eom after accept");
+	is_str(calls, "s:eom ", "eom: after-accept filter only");
+	reset();
+	chain_abort(cs);
+	chain_sess_free(cs);
+
+	/* A message accepted mid-stage; then the after-accept filter may
+	 * still refuse (a signer that cannot sign). */
+	cs = chain_sess_new(c, conf, "sid", NULL, on_resume, NULL);
+	chain_connect(cs, "h", NULL);
+	reset();
+	script_a[ST_FROM] = FV_ACCEPT;
+	is_int(chain_envfrom(cs, "x@y", NULL), FV_ACCEPT, "message accepted");
+	is_str(calls, "a:envfrom ", "b skipped after the accept");
+	reset();
+	script_b[ST_EOM] = FV_PENDING;	/* ("s" reads script_b) */
+	is_int(chain_eom(cs), FV_PENDING, "after-accept filter pending");
+	fctx_resume(parked, FV_TEMPFAIL);
+	is_int(resumed, FV_TEMPFAIL, "and its tempfail decides");
+	chain_abort(cs);
+	chain_sess_free(cs);
+	chain_unref(c);
+
+	c2 = chain_new_ops(plain, 2, conf, NULL, err, sizeof(err));
+	cs = chain_sess_new(c2, conf, "sid", NULL, on_resume, NULL);
+	reset();
+	script_a[ST_CONNECT] = FV_ACCEPT;
+	chain_connect(cs, "h", NULL);
+	ok(!chain_wants_content(cs), "no after-accept filter: no content");
+	chain_sess_free(cs);
+	chain_unref(c2);
+}
+
 int
 main(void)
 {
@@ -515,6 +603,7 @@ main(void)
 	test_chain(conf);
 	test_deferred(conf);
 	test_resolver_kept(conf);
+	test_after_accept(conf);
 	test_decide();
 	test_txlog();
 	conf_unref(conf);

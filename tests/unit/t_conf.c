@@ -145,6 +145,16 @@ t_defaults(void)
 	is_str(c->dkim_require, "", "dkim.require empty");
 	is_str(c->dkim_require_file, "", "dkim.require_file empty");
 	is_int(c->dkim_timeout, 10, "dkim.timeout 10s");
+	is_str(c->dkim_key_table, "", "dkim.key_table empty");
+	is_int(c->dkim_outbound, CONF_DKIM_OUT_INTERNAL,
+	    "dkim.outbound internal");
+	is_str(c->dkim_internal_hosts, "127.0.0.1, ::1",
+	    "dkim.internal_hosts: loopback, as OpenDKIM");
+	is_int(c->dkim_canon, CONF_DKIM_CANON(1, 1),
+	    "dkim.canonicalization relaxed/relaxed");
+	is_str(c->dkim_oversign_headers, "From", "dkim.oversign_headers");
+	is_int(c->dkim_multiple_signatures, 0, "dkim.multiple_signatures");
+	is_int(c->dkim_signature_ttl, 0, "dkim.signature_ttl 0");
 	conf_unref(c);
 
 	c = parse("[proxy]\nhostname = mx.example\nauthserv_id = ar.example\n");

@@ -1,0 +1,81 @@
+"""Helpers the DKIM tests share: sending one message through postern,
+finding it at the fake backend, reading header fields and our
+Authentication-Results dkim= parts, and writing TXT record data for
+unbound."""
+import re
+import time
+
+import peers
+from peers import SmtpClient
+
+AUTHSERV = "postern.test"       # peers.Postern's proxy.hostname
+
+
+def mark():
+    """A marker unique to one message of the run."""
+    return "m%d" % time.monotonic_ns()
+
+
+def txt_record_data(rec):
+    """rec as the quoted strings of a TXT record (200 bytes each)."""
+    chunks = [rec[i:i + 200] for i in range(0, len(rec), 200)] or [""]
+    return " ".join('"%s"' % c.replace('"', '\\"') for c in chunks)
+
+
+def header_values(content, name):
+    """The values of every header field called name, unfolded."""
+    head = content.split(b"\r\n\r\n", 1)[0].decode("utf-8", "replace")
+    fields = []
+    for line in head.split("\r\n"):
+        if line[:1] in (" ", "\t") and fields:
+            fields[-1] = (fields[-1][0], fields[-1][1] + " " + line.strip())
+        elif ":" in line:
+            n, v = line.split(":", 1)
+            fields.append((n, v.strip()))
+    return [v for n, v in fields if n.lower() == name.lower()]
+
+
+def dkim_results(content):
+    """[(result, comment, {prop: value})] of the dkim= parts of our A-R."""
+    out = []
+    for v in header_values(content, "Authentication-Results"):
+        parts = [p.strip() for p in v.split(";")]
+        if parts[0].split()[0].lower() != AUTHSERV:
+            continue
+        for p in parts[1:]:
+            m = re.match(r"dkim=(\w+)\s*(?:\(([^)]*)\))?(.*)$", p)
+            if m:
+                props = dict(re.findall(r"(header\.\w+)=(\S+)", m.group(3)))
+                out.append((m.group(1), m.group(2), props))
+    return out
+
+
+def send_timed(port, msg, sender):
+    """One transaction on port: (the reply to the end of data, seconds it
+    took to come)."""
+    with SmtpClient(port) as c:
+        assert c.greeting.code == 220, c.greeting
+        assert c.ehlo().code == 250
+        assert c.cmd("MAIL FROM:<%s>" % sender).code == 250
+        assert c.cmd("RCPT TO:<rcpt@example.com>").code == 250
+        assert c.cmd("DATA").code == 354
+        t0 = time.monotonic()
+        c.send(peers.stuff(msg) + b".\r\n")
+        r = c.reply()
+        took = time.monotonic() - t0
+        c.cmd("QUIT")
+    return r, took
+
+
+def send_message(port, msg, sender):
+    return send_timed(port, msg, sender)[0]
+
+
+def delivered(f, marker, timeout=10):
+    """The message carrying marker at fake backend f (waits)."""
+    def find():
+        for m in f.messages():
+            if m.content and marker.encode() in m.content:
+                return m
+        return None
+    return peers.wait_for(find, timeout, what="message %s" % marker)
