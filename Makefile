@@ -12,7 +12,8 @@ PREFIX	?= /usr/local
 DESTDIR	?=
 CC	?= cc
 PYTHON	?= /usr/bin/python3
-PKGS	 = libevent libevent_pthreads libpcre2-8 libunbound opendkim libcrypto
+PKGS	 = libevent libevent_pthreads libevent_openssl libpcre2-8 libunbound \
+	   opendkim libssl libcrypto
 # libspf2 ships no pkg-config file.
 LIBS_EXTRA = -lspf2 -pthread
 
@@ -48,6 +49,8 @@ SRCS	 = proxy/util.c \
 	   proxy/backend.c \
 	   proxy/session.c \
 	   proxy/session_data.c \
+	   proxy/session_tls.c \
+	   proxy/tls.c \
 	   proxy/server.c \
 	   proxy/dryrun.c \
 	   policy/conf.c \

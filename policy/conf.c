@@ -281,6 +281,8 @@ static const struct conf_enum conf_enum_level[] = {
 static const struct conf_key conf_keys[] = {
 	{ "proxy", "listen", CONF_T_ADDRLIST, LST(listen, nlisten),
 	    0, CONF_LISTEN_MAX, NULL, CONF_F_EMPTY },
+	{ "proxy", "listen_tls", CONF_T_ADDRLIST, LST(listen_tls,
+	    nlisten_tls), 0, CONF_LISTEN_MAX, NULL, CONF_F_EMPTY },
 	{ "proxy", "backend", CONF_T_ADDR, FLD(backend), 0, 1, NULL,
 	    CONF_F_EMPTY },
 	{ "proxy", "hostname", CONF_T_STRING, FLD(hostname), 0, 0, NULL,
@@ -315,6 +317,17 @@ static const struct conf_key conf_keys[] = {
 	STR("proxy", "proxy_protocol_from", proxy_protocol_from),
 	{ "proxy", "proxy_protocol_timeout", CONF_T_DURATION,
 	    FLD(proxy_protocol_timeout), 1, 1 * H, NULL, 0 },
+	{ "tls", "cert", CONF_T_STRING, FLD(tls_cert), 0, 0, NULL,
+	    CONF_F_EMPTY | CONF_F_NOSPACE },
+	{ "tls", "key", CONF_T_STRING, FLD(tls_key), 0, 0, NULL,
+	    CONF_F_EMPTY | CONF_F_NOSPACE },
+	STR("tls", "sni", tls_sni),
+	{ "tls", "protocols", CONF_T_STRING, FLD(tls_protocols), 0, 0, NULL,
+	    0 },
+	{ "tls", "ciphers", CONF_T_STRING, FLD(tls_ciphers), 0, 0, NULL, 0 },
+	STR("tls", "ciphersuites", tls_ciphersuites),
+	DUR("tls", "handshake_timeout", tls_handshake_timeout),
+	BOOL("tls", "starttls", tls_starttls),
 	STR("dns", "nameserver", dns_nameserver),
 	DUR("dns", "timeout", dns_timeout),
 	NUM("dns", "retries", dns_retries, 1, 10),
@@ -742,8 +755,11 @@ conf_finish(struct cparse *p, const char *name)
 	}
 	if (c->authserv_id[0] == '\0')
 		strlcpy(c->authserv_id, c->hostname, sizeof(c->authserv_id));
-	if (c->nlisten == 0)
+	if (c->nlisten == 0 && c->nlisten_tls == 0)
 		return conf_err(p, "no listen address (set proxy.listen)");
+	if (c->nlisten_tls > 0 && c->tls_cert[0] == '\0')
+		return conf_err(p, "proxy.listen_tls needs a certificate (set "
+		    "tls.cert)");
 	if (c->backend.host[0] == '\0')
 		return conf_err(p, "no backend address (set proxy.backend)");
 	if (conf_check_iplist(p, c->proxy_protocol_from,

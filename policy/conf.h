@@ -56,6 +56,8 @@ struct conf {
 	/* [proxy] */
 	struct conf_addr listen[CONF_LISTEN_MAX];
 	size_t		 nlisten;
+	struct conf_addr listen_tls[CONF_LISTEN_MAX];	/* implicit TLS */
+	size_t		 nlisten_tls;
 	struct conf_addr backend;
 	char		 hostname[256];	/* our greeting/EHLO name */
 	unsigned	 connect_timeout;	/* seconds, backend connect+greeting */
@@ -88,6 +90,16 @@ struct conf {
 						   "" = anyone */
 	unsigned	 proxy_protocol_timeout;	/* seconds, for the
 						   whole header */
+
+	/* [tls] */
+	char		 tls_cert[256];		/* PEM chain; "" no TLS */
+	char		 tls_key[256];		/* "" in tls_cert */
+	char		 tls_sni[4096];		/* "cert[:key]" ... */
+	char		 tls_protocols[64];
+	char		 tls_ciphers[512];	/* TLS 1.2 and below */
+	char		 tls_ciphersuites[512];	/* TLS 1.3; "" default */
+	unsigned	 tls_handshake_timeout;	/* seconds */
+	int		 tls_starttls;		/* offer STARTTLS */
 
 	/* [dns] */
 	char		 dns_nameserver[1024];	/* "ip[@port] ...", "" = the

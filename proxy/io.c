@@ -40,7 +40,8 @@ io_flush(struct bufferevent *bev)
 
 	if (evbuffer_get_length(out) == 0)
 		return 0;
-	if (fd != -1) {
+	/* (a filter, TLS, writes through its underlying bufferevent) */
+	if (fd != -1 && bufferevent_get_underlying(bev) == NULL) {
 		/* A socket bufferevent keeps its output's start frozen so
 		 * that only its own write callback drains it; do as it does. */
 		evbuffer_unfreeze(out, 1);

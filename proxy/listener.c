@@ -40,48 +40,64 @@ struct listener_count {
 	unsigned		 n;
 };
 
-static struct evconnlistener	*listeners[CONF_LISTEN_MAX];
+static struct evconnlistener	*listeners[2 * CONF_LISTEN_MAX];
+static int			 listener_tls;	/* its address marks TLS
+						   listeners */
 static size_t			 nlisteners;
 static struct listener_count	*counts[LISTENER_BUCKETS];
 
+static int	listener_open_list(struct event_base *,
+		    const struct conf_addr *, size_t, int, char *, size_t);
 static void	listener_accept(struct evconnlistener *, evutil_socket_t,
 		    struct sockaddr *, int, void *);
 static void	listener_error(struct evconnlistener *, void *);
 static struct listener_count **listener_find(const struct sockaddr *,
 		    unsigned char *);
-static void	listener_refuse(evutil_socket_t, const char *);
+static void	listener_refuse(evutil_socket_t, int, const char *);
 
 int
 listener_open(struct event_base *base, const struct conf *conf, char *err,
     size_t errsz)
+{
+	if (listener_open_list(base, conf->listen, conf->nlisten, 0, err,
+	    errsz) == -1)
+		return -1;
+	return listener_open_list(base, conf->listen_tls, conf->nlisten_tls,
+	    1, err, errsz);
+}
+
+/* The addresses of one list; tls: implicit TLS (the listener's arg). */
+static int
+listener_open_list(struct event_base *base, const struct conf_addr *addrs,
+    size_t n, int tls, char *err, size_t errsz)
 {
 	struct addrinfo		 hints, *res, *ai;
 	struct evconnlistener	*l;
 	size_t			 i;
 	int			 rc;
 
-	for (i = 0; i < conf->nlisten; i++) {
+	for (i = 0; i < n; i++) {
 		memset(&hints, 0, sizeof(hints));
 		hints.ai_socktype = SOCK_STREAM;
 		hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-		rc = getaddrinfo(conf->listen[i].host, conf->listen[i].port,
-		    &hints, &res);
+		rc = getaddrinfo(addrs[i].host, addrs[i].port, &hints, &res);
 		if (rc != 0) {
 			snprintf(err, errsz, "listen %s:%s: %s",
-			    conf->listen[i].host, conf->listen[i].port,
-			    gai_strerror(rc));
+			    addrs[i].host, addrs[i].port, gai_strerror(rc));
 			return -1;
 		}
 		for (ai = res; ai != NULL; ai = ai->ai_next) {
 			if (nlisteners == nitems(listeners))
 				break;
 			l = evconnlistener_new_bind(base, listener_accept,
-			    NULL, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
-			    LEV_OPT_CLOSE_ON_EXEC | (ai->ai_family == AF_INET6 ?
-			    LEV_OPT_BIND_IPV6ONLY : 0), 1024, ai->ai_addr, (int)ai->ai_addrlen);
+			    tls ? &listener_tls : NULL, LEV_OPT_CLOSE_ON_FREE |
+			    LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC |
+			    (ai->ai_family == AF_INET6 ?
+			    LEV_OPT_BIND_IPV6ONLY : 0), 1024, ai->ai_addr,
+			    (int)ai->ai_addrlen);
 			if (l == NULL) {
 				snprintf(err, errsz, "listen %s:%s: %s",
-				    conf->listen[i].host, conf->listen[i].port,
+				    addrs[i].host, addrs[i].port,
 				    strerror(errno));
 				freeaddrinfo(res);
 				return -1;
@@ -90,8 +106,8 @@ listener_open(struct event_base *base, const struct conf *conf, char *err,
 			listeners[nlisteners++] = l;
 		}
 		freeaddrinfo(res);
-		log_info("listening on %s:%s", conf->listen[i].host,
-		    conf->listen[i].port);
+		log_info("listening on %s:%s%s", addrs[i].host, addrs[i].port,
+		    tls ? " (TLS)" : "");
 	}
 	return 0;
 }
@@ -136,14 +152,16 @@ listener_find(const struct sockaddr *sa, unsigned char *key)
 	return pp;
 }
 
+/* (On a TLS listener no plain text reply: the client expects TLS.) */
 static void
-listener_refuse(evutil_socket_t fd, const char *why)
+listener_refuse(evutil_socket_t fd, int tls, const char *why)
 {
 	char	 reply[512];
 	int	 n;
 
 	n = snprintf(reply, sizeof(reply), "421 4.7.0 %s\r\n", why);
-	(void)send(fd, reply, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	if (!tls)
+		(void)send(fd, reply, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
 	close(fd);
 }
 
@@ -155,20 +173,20 @@ listener_accept(struct evconnlistener *l, evutil_socket_t fd,
 	const struct conf	*conf = gen->conf;
 	struct listener_count	**pp, *c;
 	unsigned char		 key[17];
+	int			 tls = arg == &listener_tls;
 
 	(void)l;
-	(void)arg;
 	pp = listener_find(sa, key);
 	if (session_count() >= conf->max_connections) {
 		log_warnx("connection refused: %u connections, the limit",
 		    session_count());
-		listener_refuse(fd, "Error: too many connections");
+		listener_refuse(fd, tls, "Error: too many connections");
 	} else if (conf->max_connections_per_ip != 0 && *pp != NULL &&
 	    (*pp)->n >= conf->max_connections_per_ip) {
 		log_warnx("connection refused: %u connections from one "
 		    "address, the limit", (*pp)->n);
-		listener_refuse(fd, "Error: too many connections from your "
-		    "address");
+		listener_refuse(fd, tls, "Error: too many connections from "
+		    "your address");
 	} else {
 		if ((c = *pp) == NULL) {
 			c = *pp = xcalloc(1, sizeof(*c));
@@ -176,7 +194,7 @@ listener_accept(struct evconnlistener *l, evutil_socket_t fd,
 		}
 		c->n++;
 		evutil_make_socket_nonblocking(fd);
-		session_new(fd, sa, (socklen_t)len);
+		session_new(fd, sa, (socklen_t)len, tls);
 	}
 	server_gen_unref(gen);
 }

@@ -24,6 +24,7 @@
 #include "dryrun.h"
 #include "log.h"
 #include "server.h"
+#include "tls.h"
 #include "util.h"
 
 #define MAIN_OVERRIDES_MAX	128
@@ -171,6 +172,7 @@ main(int argc, char *argv[])
 	static char		 err[65536];	/* every error, for check */
 	struct conf		*conf;
 	struct chain		*chain;
+	struct tls_server	*tls;
 	int			 rc;
 
 	main_options(argc, argv, &o);
@@ -196,7 +198,12 @@ main(int argc, char *argv[])
 		return server_run(conf, chain, o.path, o.overrides, o.nov);
 	if (o.mode == MAIN_TEST)
 		rc = dryrun_run(conf, chain, &o.env);
-	else {
+	else if ((tls = tls_server_new(conf, err, sizeof(err))) == NULL &&
+	    err[0] != '\0') {
+		main_errors(err);
+		rc = 1;
+	} else {
+		tls_server_free(tls);
 		printf("postern: %s: configuration OK, %zu filter%s\n",
 		    conf->source, chain_length(chain),
 		    chain_length(chain) == 1 ? "" : "s");

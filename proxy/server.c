@@ -34,6 +34,7 @@
 #include "server.h"
 #include "session.h"
 #include "table.h"
+#include "tls.h"
 #include "util.h"
 #include "worker.h"
 
@@ -62,9 +63,17 @@ server_gen_new(struct conf *conf, struct chain *chain, char *err,
     size_t errsz)
 {
 	struct server_gen	*g;
+	struct tls_server	*tls;
 	struct addrinfo		 hints, *res;
 	int			 rc;
 
+	err[0] = '\0';
+	if ((tls = tls_server_new(conf, err, errsz)) == NULL &&
+	    err[0] != '\0') {
+		conf_unref(conf);
+		chain_unref(chain);
+		return NULL;
+	}
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_NUMERICSERV;
@@ -73,6 +82,7 @@ server_gen_new(struct conf *conf, struct chain *chain, char *err,
 	if (rc != 0) {
 		snprintf(err, errsz, "proxy.backend %s:%s: %s",
 		    conf->backend.host, conf->backend.port, gai_strerror(rc));
+		tls_server_free(tls);
 		conf_unref(conf);
 		chain_unref(chain);
 		return NULL;
@@ -81,6 +91,7 @@ server_gen_new(struct conf *conf, struct chain *chain, char *err,
 	g->refcnt = 1;
 	g->conf = conf;
 	g->chain = chain;
+	g->tls = tls;
 	memcpy(&g->backend, res->ai_addr, res->ai_addrlen);
 	g->backendlen = res->ai_addrlen;
 	freeaddrinfo(res);
@@ -130,6 +141,7 @@ server_gen_unref(struct server_gen *g)
 	chain_unref(g->chain);
 	conf_unref(g->conf);
 	iptable_free(g->proxy_from);
+	tls_server_free(g->tls);
 	free(g);
 }
 

@@ -11,6 +11,7 @@
 
 struct conf;
 struct chain;
+struct tls_server;
 struct iptable;
 struct event_base;
 struct worker_pool;
@@ -24,6 +25,7 @@ struct server_gen {
 	socklen_t		 backendlen;
 	struct iptable		*proxy_from;	/* proxy.proxy_protocol_from;
 						   NULL = anyone may send PROXY */
+	struct tls_server	*tls;		/* NULL: no tls.cert */
 };
 
 /*

@@ -81,7 +81,7 @@ static unsigned	 nsessions;
 
 static void	session_set_addr(struct session *, const struct sockaddr *,
 		    socklen_t);
-static void	session_connect(struct session *);
+static void	session_begin(struct session *);
 static void	session_proxy_begin(struct session *);
 static void	session_proxy_input(struct session *);
 static void	session_proxy_timer(struct session *, uint64_t);
@@ -94,6 +94,7 @@ static void	session_event_cb(struct bufferevent *, short, void *);
 static void	session_backend_cb(void *, const struct backend_reply *);
 static void	session_filter_resumed(void *, enum fv);
 static void	session_free_later(evutil_socket_t, short, void *);
+static void	session_flushed_close(struct session *);
 static void	session_free(struct session *);
 static int	session_busy(const struct session *);
 static void	session_timeouts(struct session *);
@@ -154,7 +155,7 @@ static const struct session_cmd session_cmds[] = {
 	{ SMTP_EXPN,	 SESSION_ANY,			cmd_vrfy },
 	{ SMTP_HELP,	 SESSION_ANY,			cmd_help },
 	{ SMTP_QUIT,	 SESSION_ANY,			cmd_quit },
-	{ SMTP_STARTTLS, SESSION_ANY,			cmd_notimpl },
+	{ SMTP_STARTTLS, S_BIT(SESSION_READY),		cmd_starttls },
 	{ SMTP_AUTH,	 SESSION_ANY,			cmd_notimpl },
 	{ SMTP_ETRN,	 SESSION_ANY,			cmd_notimpl },
 	{ SMTP_XCLIENT,	 SESSION_ANY,			cmd_notimpl },
@@ -162,12 +163,12 @@ static const struct session_cmd session_cmds[] = {
 };
 
 static const char *const session_state_names[] = {
-	"proxy", "connecting", "greeted", "ready", "mail", "rcpt", "data", "bdat",
+	"proxy", "tls", "connecting", "greeted", "ready", "mail", "rcpt", "data", "bdat",
 	"eom", "closing"
 };
 
 void
-session_new(int fd, const struct sockaddr *sa, socklen_t len)
+session_new(int fd, const struct sockaddr *sa, socklen_t len, int tls)
 {
 	struct session		*s;
 
@@ -183,10 +184,8 @@ session_new(int fd, const struct sockaddr *sa, socklen_t len)
 	    BEV_OPT_CLOSE_ON_FREE);
 	if (s->bev == NULL)
 		fatalx("bufferevent_socket_new");
-	bufferevent_setcb(s->bev, session_read_cb, session_write_cb,
-	    session_event_cb, s);
-	bufferevent_setwatermark(s->bev, EV_READ, 0, SESSION_READ_HIGH);
-	bufferevent_disable(s->bev, EV_WRITE);	/* io_flush writes */
+	s->tls_implicit = tls && s->gen->tls != NULL;
+	session_setcb(s);
 	io_tune(s->bev);
 	TAILQ_INSERT_TAIL(&sessions, s, entry);
 	nsessions++;
@@ -195,7 +194,29 @@ session_new(int fd, const struct sockaddr *sa, socklen_t len)
 		session_proxy_begin(s);
 		return;
 	}
-	s->state = SESSION_CONNECTING;
+	session_begin(s);
+}
+
+/* (Re)install our callbacks on s->bev: at start, and on the TLS filter. */
+void
+session_setcb(struct session *s)
+{
+	bufferevent_setcb(s->bev, session_read_cb, session_write_cb,
+	    session_event_cb, s);
+	bufferevent_setwatermark(s->bev, EV_READ, 0, SESSION_READ_HIGH);
+	bufferevent_disable(s->bev, EV_WRITE);	/* io_flush writes */
+}
+
+/* The client's address is known: the TLS handshake first on an
+ * implicit-TLS listener, else the connect stage. */
+static void
+session_begin(struct session *s)
+{
+	if (s->tls_implicit) {
+		session_tls_start(s);
+		return;
+	}
+	session_enter(s, SESSION_CONNECTING);
 	session_connect(s);
 }
 
@@ -225,7 +246,7 @@ session_set_addr(struct session *s, const struct sockaddr *sa,
 }
 
 /* The client is known (s->ss): the connect stage, then the backend. */
-static void
+void
 session_connect(struct session *s)
 {
 	s->cs = chain_sess_new(s->gen->chain, s->conf, s->sid,
@@ -319,8 +340,7 @@ session_proxy_done(struct session *s, const struct proxyproto_hdr *h)
 	log_debug("%s PROXY v%d from %s: client %s port %s%s", s->sid,
 	    h->version, via, s->addr, s->port, h->local ?
 	    " (no address given: the connection's)" : "");
-	session_enter(s, SESSION_CONNECTING);
-	session_connect(s);
+	session_begin(s);
 }
 
 static void
@@ -433,8 +453,8 @@ static int
 session_busy(const struct session *s)
 {
 	return s->on_filter != NULL || s->on_backend != NULL ||
-	    s->state == SESSION_PROXY || s->state == SESSION_CONNECTING ||
-	    s->state == SESSION_EOM;
+	    s->state == SESSION_PROXY || s->state == SESSION_TLS ||
+	    s->state == SESSION_CONNECTING || s->state == SESSION_EOM;
 }
 
 /* The client's read timeout fits what we wait for; none while busy. */
@@ -443,6 +463,8 @@ session_timeouts(struct session *s)
 {
 	struct timeval	 rd = { 0, 0 }, wr = { s->conf->command_timeout, 0 };
 
+	if (s->state == SESSION_TLS)
+		return;		/* the handshake's own timeout */
 	if (session_busy(s))
 		rd.tv_sec = 0;
 	else if (s->state == SESSION_DATA || s->bdat_left > 0)
@@ -656,18 +678,43 @@ session_relay_reply(struct session *s, const struct backend_reply *r)
 void
 session_close(struct session *s, const char *reply)
 {
-	struct timeval	 now = { 0, 0 };
 
 	if (s->state == SESSION_CLOSING)
 		return;
-	/* before the PROXY header the peer is a balancer: no SMTP for it */
-	if (reply != NULL && s->state != SESSION_PROXY)
+	/* before the PROXY header the peer is a balancer, during the TLS
+	 * handshake there is no channel: no SMTP for them */
+	if (reply != NULL && s->state != SESSION_PROXY &&
+	    s->state != SESSION_TLS)
 		session_reply(s, "%s", reply);
 	session_enter(s, SESSION_CLOSING);
 	bufferevent_disable(s->bev, EV_READ);
 	if (io_flush(s->bev) == 0)	/* else the write callback frees */
-		event_base_once(server_base(), -1, EV_TIMEOUT,
-		    session_free_later, s, &now);
+		session_flushed_close(s);
+}
+
+/* CLOSING, and the last reply handed on: free now, or with TLS once its
+ * last bytes have left the socket. */
+static void
+session_flushed_close(struct session *s)
+{
+	if (s->tls_on && s->tls_info[0] != '\0')
+		session_tls_close(s);
+	else
+		session_free_soon(s);
+}
+
+/* Free s from the loop, outside any of its callbacks (once, whatever
+ * events still come). */
+void
+session_free_soon(struct session *s)
+{
+	struct timeval	 now = { 0, 0 };
+
+	if (s->freeing)
+		return;
+	s->freeing = 1;
+	event_base_once(server_base(), -1, EV_TIMEOUT, session_free_later, s,
+	    &now);
 }
 
 static void
@@ -711,15 +758,15 @@ static void
 session_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct session	*s = arg;
-	struct timeval	 now = { 0, 0 };
 
 	if (evbuffer_get_length(bufferevent_get_output(bev)) > 0)
 		return;
 	bufferevent_disable(bev, EV_WRITE);
 	if (s->state == SESSION_CLOSING)
-		event_base_once(server_base(), -1, EV_TIMEOUT,
-		    session_free_later, s, &now);
-	else
+		session_flushed_close(s);
+	else if (s->state == SESSION_TLS && !s->tls_on)
+		session_tls_start(s);	/* STARTTLS's 220 is out */
+	else if (s->state != SESSION_TLS)
 		session_input(s);
 }
 
@@ -727,17 +774,23 @@ static void
 session_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct session	*s = arg;
-	struct timeval	 now = { 0, 0 };
 
 	(void)bev;
 	if (s->state == SESSION_CLOSING) {
 		bufferevent_disable(s->bev, EV_READ | EV_WRITE);
-		event_base_once(server_base(), -1, EV_TIMEOUT,
-		    session_free_later, s, &now);
+		session_free_soon(s);
 		return;
 	}
 	if ((what & BEV_EVENT_TIMEOUT) && s->state == SESSION_PROXY) {
 		session_proxy_fail(s, "timeout");
+		return;
+	}
+	if (what & BEV_EVENT_CONNECTED) {
+		session_tls_ready(s);
+		return;
+	}
+	if (s->state == SESSION_TLS) {
+		session_tls_failed(s, what);
 		return;
 	}
 	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING)) {
@@ -751,8 +804,7 @@ session_event_cb(struct bufferevent *bev, short what, void *arg)
 	    session_state_names[s->state]);
 	bufferevent_disable(s->bev, EV_READ | EV_WRITE);
 	session_enter(s, SESSION_CLOSING);
-	event_base_once(server_base(), -1, EV_TIMEOUT, session_free_later, s,
-	    &now);
+	session_free_soon(s);
 }
 
 /* HELO and EHLO: filters, then EHLO to the backend (XCLIENT once). */
@@ -899,7 +951,7 @@ session_attrs(struct session *s, const char *names, char *out, size_t outsz)
 static void
 session_ehlo_reply(struct session *s)
 {
-	const char	*line[10];
+	const char	*line[12];
 	char		 size[40];
 	uint64_t	 max = s->conf->max_message_size;
 	size_t		 n = 0, i;
@@ -910,6 +962,8 @@ session_ehlo_reply(struct session *s)
 	}
 	line[n++] = s->conf->hostname;
 	line[n++] = "PIPELINING";
+	if (s->gen->tls != NULL && s->conf->tls_starttls && !s->tls_on)
+		line[n++] = "STARTTLS";
 	if (s->ehlo.size != 0 && (max == 0 || s->ehlo.size < max))
 		max = s->ehlo.size;
 	if (max != 0)

@@ -7,8 +7,10 @@
 
 #include <sys/socket.h>
 
-/* session_new - take over the accepted socket fd from peer sa. */
-void		 session_new(int fd, const struct sockaddr *sa, socklen_t len);
+/* session_new - take over the accepted socket fd from peer sa; tls: on an
+ * implicit-TLS listener (the handshake comes first). */
+void		 session_new(int fd, const struct sockaddr *sa, socklen_t len,
+		    int tls);
 /* session_count - sessions alive. */
 unsigned	 session_count(void);
 /* session_drain_all - SIGTERM: close every session that is not in the

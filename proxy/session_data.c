@@ -426,6 +426,7 @@ session_eom_filtered(struct session *s, enum fv v)
 		return;
 	}
 	hdrs = evbuffer_new();
+	session_tls_received(s, hdrs);
 	n = chain_headers(s->cs, &h);
 	for (i = 0; i < n; i++)
 		evbuffer_add_printf(hdrs, "%s: %s\r\n", h[i].name,

@@ -19,6 +19,7 @@
 #include "smtp_parse.h"
 
 struct bufferevent;
+struct evbuffer;
 struct conf;
 struct session;
 struct server_gen;
@@ -26,6 +27,8 @@ struct spool;
 
 enum session_state {
 	SESSION_PROXY,		/* reading the PROXY protocol header */
+	SESSION_TLS,		/* STARTTLS said 220, or implicit TLS: the
+				   handshake */
 	SESSION_CONNECTING,	/* filters on connect, backend greeting */
 	SESSION_GREETED,	/* 220 sent, waiting for HELO/EHLO */
 	SESSION_READY,		/* HELO done, no transaction */
@@ -90,6 +93,10 @@ struct session {
 	char		 port[8];
 	struct sockaddr_storage peer;	/* the accepted socket's (the balancer
 					   with PROXY): per-address counts */
+	int		 tls_implicit;	/* accepted on a listen_tls address */
+	int		 tls_on;	/* s->bev is the TLS filter */
+	char		 tls_info[128];	/* "TLSv1.3 cipher bits", once up */
+	int		 freeing;	/* session_free_soon was called */
 	uint64_t	 pp_deadline;	/* ms, the PROXY header is due */
 	size_t		 pp_need;	/* bytes the PROXY header takes, when
 					   known (v2) */
@@ -123,7 +130,18 @@ void	session_backend_lost(struct session *, const struct backend_reply *,
 void	session_tx_end(struct session *, const char *action,
 	    const char *reply);
 void	session_close(struct session *, const char *reply);
+void	session_free_soon(struct session *);
 void	session_input(struct session *);
+void	session_connect(struct session *);
+void	session_setcb(struct session *);
+
+/* session_tls.c */
+void	session_tls_start(struct session *);
+void	session_tls_ready(struct session *);
+void	session_tls_failed(struct session *, short what);
+void	session_tls_received(struct session *, struct evbuffer *);
+void	session_tls_close(struct session *);
+void	cmd_starttls(struct session *, struct smtp_cmd *);
 
 /* session_data.c */
 void	session_data_begin(struct session *, enum data_mode);

@@ -15,6 +15,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import time
 
@@ -215,6 +216,19 @@ class SmtpClient:
         if isinstance(data, str):
             data = data.encode()
         self.sock.sendall(data)
+
+    def starttls(self, context=None, server_hostname=None):
+        """The TLS handshake on this connection (after a 220 to STARTTLS,
+        or first thing on an implicit-TLS port); returns the SSLSocket.
+        Without a context, any certificate is taken."""
+        assert self.buf == b"", "bytes before the handshake: %r" % self.buf
+        if context is None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        self.sock = context.wrap_socket(self.sock,
+                                        server_hostname=server_hostname)
+        return self.sock
 
     def _recv(self, deadline):
         left = deadline - time.monotonic()

@@ -155,6 +155,11 @@ t_defaults(void)
 	is_str(c->dkim_oversign_headers, "From", "dkim.oversign_headers");
 	is_int(c->dkim_multiple_signatures, 0, "dkim.multiple_signatures");
 	is_int(c->dkim_signature_ttl, 0, "dkim.signature_ttl 0");
+	is_str(c->tls_cert, "", "tls.cert empty: no TLS");
+	is_str(c->tls_protocols, "TLSv1.2 TLSv1.3", "tls.protocols");
+	is_int(c->tls_handshake_timeout, 30, "tls.handshake_timeout 30s");
+	is_int(c->tls_starttls, 1, "tls.starttls");
+	is_int(c->nlisten_tls, 0, "no listen_tls");
 	conf_unref(c);
 
 	c = parse("[proxy]\nhostname = mx.example\nauthserv_id = ar.example\n");

@@ -1,0 +1,206 @@
+/*
+ * session_tls.c - TLS on the client side of a session: STARTTLS (RFC
+ * 3207) on plain listeners and the handshake that opens an implicit-TLS
+ * connection (RFC 8314), both as an OpenSSL filter over the session's
+ * socket bufferevent; and the Received header that records the TLS
+ * version and cipher, which the backend cannot know.
+ *
+ * Command injection (CVE-2011-0411 and kin): whatever the client sent
+ * after the STARTTLS line, before our 220, is discarded and logged, and
+ * reading stops until the handshake starts, so nothing sent in clear is
+ * ever executed inside TLS.  After the handshake the SMTP state is reset
+ * as RFC 3207 4.2 requires: the client says EHLO again.
+ *
+ * A handshake has tls.handshake_timeout to finish; one that fails or
+ * stalls is dropped without a reply (there is no channel for one).
+ *
+ * Public (session_int.h): session_tls_start, session_tls_ready,
+ * session_tls_failed, session_tls_received, session_tls_close,
+ * cmd_starttls.
+ *
+ * DIAGNOSTICS
+ *	info: "TLS established: VERSION CIPHER BITS", "TLS handshake failed:
+ *	reason", "N bytes sent after STARTTLS discarded".
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <openssl/err.h>
+
+#include "conf.h"
+#include "io.h"
+#include "log.h"
+#include "server.h"
+#include "session_int.h"
+#include "tls.h"
+#include "util.h"
+
+static void	session_tls_drained(struct bufferevent *, void *);
+static void	session_tls_gone(struct bufferevent *, short, void *);
+
+/*
+ * The handshake on s's connection (server side), in SESSION_TLS.  The
+ * socket bufferevent becomes the filter's underlying one; its input is
+ * empty (STARTTLS drained it) or holds the start of the handshake (what
+ * followed a PROXY header).
+ */
+void
+session_tls_start(struct session *s)
+{
+	struct timeval		 hs = { s->conf->tls_handshake_timeout, 0 };
+	struct bufferevent	*bev;
+
+	bev = bufferevent_openssl_filter_new(server_base(), s->bev,
+	    tls_server_ssl(s->gen->tls), BUFFEREVENT_SSL_ACCEPTING,
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL)
+		fatalx("bufferevent_openssl_filter_new");
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	s->bev = bev;
+	s->tls_on = 1;
+	session_setcb(s);
+	s->timeout = ~0u;
+	bufferevent_set_timeouts(bev, &hs, &hs);
+	bufferevent_enable(bev, EV_READ);
+	session_enter(s, SESSION_TLS);
+}
+
+/* The handshake is done: an implicit-TLS session now starts; after
+ * STARTTLS, the client starts over with EHLO. */
+void
+session_tls_ready(struct session *s)
+{
+	tls_describe(bufferevent_openssl_get_ssl(s->bev), s->tls_info,
+	    sizeof(s->tls_info));
+	log_info("%s TLS established from %s: %s", s->sid, s->addr,
+	    s->tls_info);
+	bufferevent_set_timeouts(s->bev, NULL, NULL);
+	s->timeout = ~0u;
+	if (s->cs == NULL) {
+		bufferevent_disable(s->bev, EV_READ);
+		session_enter(s, SESSION_CONNECTING);
+		session_connect(s);
+		return;
+	}
+	s->helo[0] = '\0';
+	s->esmtp = 0;
+	session_enter(s, SESSION_GREETED);
+	session_input(s);
+}
+
+/* A handshake that failed or timed out: logged, the session dropped. */
+void
+session_tls_failed(struct session *s, short what)
+{
+	unsigned long	 e;
+	char		 why[256];
+
+	if (what & BEV_EVENT_TIMEOUT)
+		strlcpy(why, "timeout", sizeof(why));
+	else if ((e = bufferevent_get_openssl_error(s->bev)) != 0)
+		ERR_error_string_n(e, why, sizeof(why));
+	else
+		strlcpy(why, (what & BEV_EVENT_EOF) ? "connection closed" :
+		    "connection error", sizeof(why));
+	log_info("%s TLS handshake from %s failed: %s", s->sid, s->addr, why);
+	session_close(s, NULL);
+}
+
+/*
+ * CLOSING, our last reply through TLS: it may still sit, encrypted, in the
+ * socket's own output.  Wait for that to leave (at most
+ * proxy.command_timeout), then free the session.
+ */
+void
+session_tls_close(struct session *s)
+{
+	struct bufferevent	*u = bufferevent_get_underlying(s->bev);
+	struct timeval		 tv = { s->conf->command_timeout, 0 };
+
+	if (u == NULL || evbuffer_get_length(bufferevent_get_output(u)) == 0) {
+		session_free_soon(s);
+		return;
+	}
+	bufferevent_setcb(u, NULL, session_tls_drained, session_tls_gone, s);
+	bufferevent_set_timeouts(u, NULL, &tv);
+	bufferevent_enable(u, EV_WRITE);
+}
+
+static void
+session_tls_drained(struct bufferevent *u, void *arg)
+{
+	if (evbuffer_get_length(bufferevent_get_output(u)) == 0) {
+		bufferevent_disable(u, EV_WRITE);
+		session_free_soon(arg);
+	}
+}
+
+static void
+session_tls_gone(struct bufferevent *u, short what, void *arg)
+{
+	(void)what;
+	bufferevent_disable(u, EV_READ | EV_WRITE);
+	session_free_soon(arg);
+}
+
+void
+cmd_starttls(struct session *s, struct smtp_cmd *cmd)
+{
+	struct evbuffer	*in = bufferevent_get_input(s->bev);
+	size_t		 n;
+
+	if (s->tls_on) {
+		session_reply(s, "554 5.5.1 Error: TLS already active");
+		return;
+	}
+	if (s->gen->tls == NULL || !s->conf->tls_starttls) {
+		session_reply(s, "502 5.5.1 Error: command not implemented");
+		return;
+	}
+	if (cmd->arg[0] != '\0') {
+		session_reply(s, "501 5.5.4 Syntax: STARTTLS");
+		return;
+	}
+	if ((n = evbuffer_get_length(in)) > 0) {
+		log_info("%s %zu bytes sent after STARTTLS discarded",
+		    s->sid, n);
+		evbuffer_drain(in, n);
+	}
+	bufferevent_disable(s->bev, EV_READ);
+	session_reply(s, "220 2.0.0 Ready to start TLS");
+	session_enter(s, SESSION_TLS);
+	if (io_flush(s->bev) == 0)
+		session_tls_start(s);
+	/* else session_write_cb starts it once the 220 is out */
+}
+
+/* The Received field of a TLS session (RFC 5321 4.4, RFC 8314 7.4): from
+ * whom, by us, "with ESMTPS" and the protocol and cipher. */
+void
+session_tls_received(struct session *s, struct evbuffer *hdrs)
+{
+	char		 date[64], helo[sizeof(s->helo)];
+	time_t		 now = time(NULL);
+	struct tm	 tm;
+	size_t		 i;
+
+	if (!s->tls_on || s->tls_info[0] == '\0')
+		return;
+	/* (the HELO name is the client's word: printable ASCII only) */
+	for (i = 0; s->helo[i] != '\0'; i++)
+		helo[i] = s->helo[i] > ' ' && s->helo[i] < 0x7f &&
+		    s->helo[i] != '(' && s->helo[i] != ')' ? s->helo[i] : '?';
+	helo[i] = '\0';
+	localtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
+	evbuffer_add_printf(hdrs, "Received: from %s ([%s])\r\n"
+	    "\tby %s (postern) with %s\r\n"
+	    "\t(%s) id %s;\r\n\t%s\r\n", helo[0] != '\0' ? helo :
+	    "unknown", s->addr, s->conf->hostname, s->esmtp ? "ESMTPS" :
+	    "SMTPS", s->tls_info, s->sid, date);
+}
