@@ -2,7 +2,8 @@
 dkimpy (the independent signer: RSA-2048 keys made here, the RFC 8463
 Ed25519 key), key records served by unbound on loopback, and the
 Authentication-Results header the backend receives.  Also tampered bodies
-and headers, revoked and bad keys, expired signatures, unsigned mail,
+and headers, revoked and bad keys, expired signatures, l= that
+leaves text unsigned (policy) or runs past the body (fail), unsigned mail,
 dkim.require (550 5.7.20; 451 4.7.5 when the key server never answers),
 the RFC 8463 example message, and 'postern test'."""
 import base64
@@ -112,16 +113,17 @@ def message(marker, sender_domain=DOMAIN, body=b"Hello.\r\nSecond line.\r\n"):
             b"\r\n" + body)
 
 
-def sign(keys, msg, selector="rsa", domain=DOMAIN, ed=False):
+def sign(keys, msg, selector="rsa", domain=DOMAIN, ed=False,
+         canon=b"relaxed", length=False):
     if ed:
         sig = dkim.sign(msg, selector.encode(), domain.encode(),
-                        keys.ed_seed, canonicalize=(b"relaxed", b"relaxed"),
-                        include_headers=HEADERS,
+                        keys.ed_seed, canonicalize=(canon, canon),
+                        include_headers=HEADERS, length=length,
                         signature_algorithm=b"ed25519-sha256")
     else:
         sig = dkim.sign(msg, selector.encode(), domain.encode(),
-                        keys.rsa_pem, canonicalize=(b"relaxed", b"relaxed"),
-                        include_headers=HEADERS)
+                        keys.rsa_pem, canonicalize=(canon, canon),
+                        include_headers=HEADERS, length=length)
     return sig + msg
 
 
@@ -302,6 +304,67 @@ def test_expired_signature_is_neutral(plain, keys):
     assert b"x=1500000600" in msg
     (res,) = through(plain, msg, m)
     assert res[0] == "neutral" and "expired" in res[1], res
+
+
+# ------------------------------------------------------------- l=
+
+APPENDED = b"Click http://evil.example/ now.\r\n"   # no runs of spaces
+
+
+@pytest.mark.parametrize("canon", [b"relaxed", b"simple"])
+def test_length_tag_covering_the_body_passes(plain, keys, canon):
+    """l= the whole body, which ends in whitespace and empty lines that
+    canonicalization removes: still all of it."""
+    m = mark()
+    msg = sign(keys, message(m, body=b"Hello.  \r\nBye.\t\r\n\r\n\r\n"),
+               canon=canon, length=True)
+    assert re.search(rb"l=\d+", msg)
+    (res,) = through(plain, msg, m)
+    assert res[0] == "pass", res
+
+
+@pytest.mark.parametrize("canon", [b"relaxed", b"simple"])
+def test_length_tag_with_text_appended_is_policy(plain, keys, canon):
+    """The l= attack: text added after the signed part.  dkimpy calls the
+    message valid; postern must not call it a pass."""
+    m = mark()
+    msg = sign(keys, message(m), canon=canon, length=True) + APPENDED
+    assert dkimpy_verifies(keys, msg)
+    (res,) = through(plain, msg, m)
+    assert res[:2] == ("policy", "%d bytes of the body not signed"
+                       % len(APPENDED)), res
+    assert res[2]["header.d"] == DOMAIN, res
+
+
+def test_length_tag_past_the_body_fails(plain, keys):
+    """l= counts a line the message no longer has."""
+    m = mark()
+    msg = sign(keys, message(m) + APPENDED, length=True)
+    assert msg.endswith(APPENDED)
+    msg = msg[:-len(APPENDED)]
+    (res,) = through(plain, msg, m)
+    assert res[:2] == ("fail", "l= longer than the body"), res
+
+
+def test_length_attack_does_not_satisfy_require(proxy, dkim_dns, keys):
+    p, f = proxy(**opts(dkim_dns, **{"dkim.require": DOMAIN}))
+    msg = sign(keys, message(mark()), length=True) + APPENDED
+    r, _ = send(p, msg)
+    assert (r.code, r.enhanced) == (550, "5.7.20"), r
+    assert f.count() == 0
+
+
+def test_length_tag_beside_a_full_signature(proxy, dkim_dns, keys):
+    """A list adds a footer after an l= signature and signs the result:
+    policy for the first does not hide the second's pass, which meets
+    dkim.require."""
+    p, f = proxy(**opts(dkim_dns, **{"dkim.require": DOMAIN}))
+    m = mark()
+    msg = sign(keys, sign(keys, message(m), length=True) + APPENDED,
+               selector="ed", ed=True)
+    res = through((p, f), msg, m)
+    assert sorted((r[0], r[2]["header.s"]) for r in res) == [
+        ("pass", "ed"), ("policy", "rsa")], res
 
 
 def test_unsigned_is_none(plain):
