@@ -20,9 +20,9 @@
  * body's canonicalized length is counted here as it goes to libopendkim,
  * which only counts what it hashes.  An l= longer than the body is a fail.
  * A signature that does not pass only marks the message, unless its From
- * domain is on
- * dkim.require: then the message needs a passing signature with that d=,
- * else 550 5.7.20, or 451 4.7.5 when that domain's key lookup failed.
+ * domain is on dkim.require: then the message needs a passing signature
+ * with that d=, else 550 5.7.20, or 451 4.7.5 when that domain's key
+ * lookup failed.
  * Incoming Authentication-Results that claim our authserv-id are removed
  * (by the chain: FILTER_AUTHRES).
  *
@@ -128,6 +128,7 @@ static void	flt_dkim_verify_mark(struct fctx *,
 static void	flt_dkim_verify_collect(struct flt_dkim_verify_job *);
 static void	flt_dkim_verify_collect_sig(struct flt_dkim_verify_job *,
 		    DKIM_SIGINFO *, struct flt_dkim_verify_sig *);
+static const char *flt_dkim_verify_alg(DKIM_SIGINFO *);
 static struct flt_dkim_verify_tx *flt_dkim_verify_tx(struct fctx *);
 static void	flt_dkim_verify_tx_free(struct fctx *);
 static void	flt_dkim_verify_from(struct fctx *,
@@ -413,7 +414,6 @@ static void
 flt_dkim_verify_collect_sig(struct flt_dkim_verify_job *j, DKIM_SIGINFO *sig,
     struct flt_dkim_verify_sig *o)
 {
-	dkim_alg_t	 alg = DKIM_SIGN_UNKNOWN;
 	dkim_canon_t	 hc, bc = DKIM_CANON_SIMPLE;
 	ssize_t		 canonlen = -1, signlen = -1;
 	const char	*reason, *p;
@@ -436,11 +436,28 @@ flt_dkim_verify_collect_sig(struct flt_dkim_verify_job *j, DKIM_SIGINFO *sig,
 	strlcpy(o->d, p != NULL ? p : "", sizeof(o->d));
 	p = (const char *)dkim_sig_getselector(sig);
 	strlcpy(o->s, p != NULL ? p : "", sizeof(o->s));
-	if (dkim_sig_getsignalg(sig, &alg) != DKIM_STAT_OK)
-		alg = DKIM_SIGN_UNKNOWN;
-	o->alg = alg == DKIM_SIGN_RSASHA256 ? "rsa-sha256" :
-	    alg == DKIM_SIGN_RSASHA1 ? "rsa-sha1" :
-	    alg == DKIM_SIGN_ED25519SHA256 ? "ed25519-sha256" : NULL;
+	o->alg = flt_dkim_verify_alg(sig);
+}
+
+/*
+ * The signature's a= as one of our static names, NULL when unknown.  From
+ * the tag, not dkim_sig_getsignalg(): that is 0 (rsa-sha1) for a
+ * signature libopendkim stopped at before it got to a= (x= expired, ...).
+ */
+static const char *
+flt_dkim_verify_alg(DKIM_SIGINFO *sig)
+{
+	static const char *const algs[] = {
+		"rsa-sha256", "ed25519-sha256", "rsa-sha1"
+	};
+	const char	*a;
+	size_t		 i;
+
+	a = (const char *)dkim_sig_gettagvalue(sig, 0, (u_char *)"a");
+	for (i = 0; a != NULL && i < nitems(algs); i++)
+		if (strcasecmp(a, algs[i]) == 0)
+			return algs[i];
+	return NULL;
 }
 
 /* Back on the loop. */
@@ -704,6 +721,12 @@ flt_dkim_verify_classify(unsigned flags, int bh, int sigerror,
 	case DKIM_SIGERROR_TOOLARGE_L:
 		*reason = "l= longer than the body";
 		return FLT_DKIM_VERIFY_FAIL;
+	case DKIM_SIGERROR_EXPIRED:
+		*reason = "signature expired";
+		return FLT_DKIM_VERIFY_NEUTRAL;
+	case DKIM_SIGERROR_FUTURE:
+		*reason = "signature timestamp in the future";
+		return FLT_DKIM_VERIFY_NEUTRAL;
 	case DKIM_SIGERROR_KEYFAIL:
 		*reason = "key lookup failed";
 		return FLT_DKIM_VERIFY_TEMPERROR;
@@ -711,6 +734,14 @@ flt_dkim_verify_classify(unsigned flags, int bh, int sigerror,
 		*reason = "no key";
 		return FLT_DKIM_VERIFY_PERMERROR;
 	case DKIM_SIGERROR_DNSSYNTAX:
+		/* libopendkim says "key DNS reply corrupt", but our replies
+		 * are well formed (flt_dkim_verify_wire): it is the record,
+		 * e.g. p= not base64 */
+		*reason = "key record syntax error";
+		return FLT_DKIM_VERIFY_PERMERROR;
+	case DKIM_SIGERROR_KEYDECODE:
+		*reason = "p= is not a public key";
+		return FLT_DKIM_VERIFY_PERMERROR;
 	case DKIM_SIGERROR_MULTIREPLY:
 	case DKIM_SIGERROR_KEYVERSION:
 	case DKIM_SIGERROR_KEYUNKNOWNHASH:
@@ -718,7 +749,6 @@ flt_dkim_verify_classify(unsigned flags, int bh, int sigerror,
 	case DKIM_SIGERROR_NOTEMAILKEY:
 	case DKIM_SIGERROR_KEYTYPEMISSING:
 	case DKIM_SIGERROR_KEYTYPEUNKNOWN:
-	case DKIM_SIGERROR_KEYDECODE:
 	case DKIM_SIGERROR_KEYTOOSMALL:
 		return FLT_DKIM_VERIFY_PERMERROR;	/* the key record */
 	case DKIM_SIGERROR_OK:
@@ -730,8 +760,8 @@ flt_dkim_verify_classify(unsigned flags, int bh, int sigerror,
 		*reason = "signature not verified";
 		return FLT_DKIM_VERIFY_NEUTRAL;
 	default:
-		/* the signature itself: syntax, x= expired, t= in the
-		 * future ... not able to be processed (RFC 8601 2.7.1) */
+		/* the signature itself (syntax, x= < t=, ...) could not
+		 * be processed (RFC 8601 2.7.1) */
 		return FLT_DKIM_VERIFY_NEUTRAL;
 	}
 }
@@ -785,10 +815,10 @@ flt_dkim_verify_blen_byte(struct flt_dkim_verify_blen *b, unsigned char c)
 		flt_dkim_verify_blen_eol(b);
 		return;
 	}
-	if (b->cr)
-		b->line += (size_t)b->ws + 1;	/* a CR alone is text */
-	if (b->cr)
+	if (b->cr) {			/* a CR alone is text */
+		b->line += (size_t)b->ws + 1;
 		b->ws = 0;
+	}
 	b->cr = c == '\r';
 	if (b->cr)
 		return;

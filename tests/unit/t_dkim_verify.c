@@ -126,10 +126,23 @@ test_classify(void)
 	is_int(flt_dkim_verify_classify(0, DKIM_SIGBH_UNTESTED,
 	    DKIM_SIGERROR_KEYDECODE, &r), FLT_DKIM_VERIFY_PERMERROR,
 	    "undecodable key: permerror");
-	ok(r == NULL, "libopendkim's text for key errors");
+	is_str(r, "p= is not a public key", "its reason");
+	is_int(flt_dkim_verify_classify(0, DKIM_SIGBH_UNTESTED,
+	    DKIM_SIGERROR_DNSSYNTAX, &r), FLT_DKIM_VERIFY_PERMERROR,
+	    "key record syntax: permerror");
+	is_str(r, "key record syntax error", "not \"DNS reply corrupt\"");
+	is_int(flt_dkim_verify_classify(0, DKIM_SIGBH_UNTESTED,
+	    DKIM_SIGERROR_KEYTYPEUNKNOWN, &r), FLT_DKIM_VERIFY_PERMERROR,
+	    "unknown k=: permerror");
+	ok(r == NULL, "libopendkim's text for other key errors");
 	is_int(flt_dkim_verify_classify(0, DKIM_SIGBH_UNTESTED,
 	    DKIM_SIGERROR_EXPIRED, &r), FLT_DKIM_VERIFY_NEUTRAL,
 	    "expired: neutral");
+	is_str(r, "signature expired", "its reason");
+	is_int(flt_dkim_verify_classify(0, DKIM_SIGBH_UNTESTED,
+	    DKIM_SIGERROR_FUTURE, &r), FLT_DKIM_VERIFY_NEUTRAL,
+	    "t= in the future: neutral");
+	is_str(r, "signature timestamp in the future", "its reason");
 	is_int(flt_dkim_verify_classify(0, DKIM_SIGBH_UNTESTED,
 	    DKIM_SIGERROR_TOOLARGE_L, &r), FLT_DKIM_VERIFY_FAIL,
 	    "l= beyond the body: fail");
