@@ -700,10 +700,53 @@ flt_dkim_verify_wire(const char *name, int type, const struct dns_answer *ans,
 	return rc != 0 || off > INT32_MAX ? -1 : (int)off;
 }
 
+/*
+ * The result of each signature error libopendkim reports, and our reason
+ * (NULL: libopendkim's text).  Errors not here are in the signature itself
+ * (syntax, x= < t=, ...): it could not be processed, neutral (RFC 8601
+ * 2.7.1).
+ */
+static const struct {
+	int			 sigerror;	/* DKIM_SIGERROR_* */
+	enum flt_dkim_verify_res res;
+	const char		*reason;
+} flt_dkim_verify_errors[] = {
+	{ DKIM_SIGERROR_BADSIG, FLT_DKIM_VERIFY_FAIL,
+	    "signature did not verify" },
+	{ DKIM_SIGERROR_KEYREVOKED, FLT_DKIM_VERIFY_FAIL, "key revoked" },
+	{ DKIM_SIGERROR_TOOLARGE_L, FLT_DKIM_VERIFY_FAIL,
+	    "l= longer than the body" },
+	{ DKIM_SIGERROR_EXPIRED, FLT_DKIM_VERIFY_NEUTRAL,
+	    "signature expired" },
+	{ DKIM_SIGERROR_FUTURE, FLT_DKIM_VERIFY_NEUTRAL,
+	    "signature timestamp in the future" },
+	{ DKIM_SIGERROR_KEYFAIL, FLT_DKIM_VERIFY_TEMPERROR,
+	    "key lookup failed" },
+	{ DKIM_SIGERROR_NOKEY, FLT_DKIM_VERIFY_PERMERROR, "no key" },
+	/* libopendkim says "key DNS reply corrupt", but our replies are
+	 * well formed (flt_dkim_verify_wire): it is the record, e.g. p= not
+	 * base64 */
+	{ DKIM_SIGERROR_DNSSYNTAX, FLT_DKIM_VERIFY_PERMERROR,
+	    "key record syntax error" },
+	{ DKIM_SIGERROR_KEYDECODE, FLT_DKIM_VERIFY_PERMERROR,
+	    "p= is not a public key" },
+	/* the rest of the key record */
+	{ DKIM_SIGERROR_MULTIREPLY, FLT_DKIM_VERIFY_PERMERROR, NULL },
+	{ DKIM_SIGERROR_KEYVERSION, FLT_DKIM_VERIFY_PERMERROR, NULL },
+	{ DKIM_SIGERROR_KEYUNKNOWNHASH, FLT_DKIM_VERIFY_PERMERROR, NULL },
+	{ DKIM_SIGERROR_KEYHASHMISMATCH, FLT_DKIM_VERIFY_PERMERROR, NULL },
+	{ DKIM_SIGERROR_NOTEMAILKEY, FLT_DKIM_VERIFY_PERMERROR, NULL },
+	{ DKIM_SIGERROR_KEYTYPEMISSING, FLT_DKIM_VERIFY_PERMERROR, NULL },
+	{ DKIM_SIGERROR_KEYTYPEUNKNOWN, FLT_DKIM_VERIFY_PERMERROR, NULL },
+	{ DKIM_SIGERROR_KEYTOOSMALL, FLT_DKIM_VERIFY_PERMERROR, NULL },
+};
+
 enum flt_dkim_verify_res
 flt_dkim_verify_classify(unsigned flags, int bh, int sigerror,
     const char **reason)
 {
+	size_t	 i;
+
 	*reason = NULL;
 	if ((flags & DKIM_SIGFLAG_PASSED) && bh == DKIM_SIGBH_MATCH)
 		return FLT_DKIM_VERIFY_PASS;
@@ -711,59 +754,20 @@ flt_dkim_verify_classify(unsigned flags, int bh, int sigerror,
 		*reason = "body hash did not verify";
 		return FLT_DKIM_VERIFY_FAIL;
 	}
-	switch (sigerror) {
-	case DKIM_SIGERROR_BADSIG:
+	for (i = 0; i < nitems(flt_dkim_verify_errors); i++) {
+		if (flt_dkim_verify_errors[i].sigerror == sigerror) {
+			*reason = flt_dkim_verify_errors[i].reason;
+			return flt_dkim_verify_errors[i].res;
+		}
+	}
+	if (sigerror != DKIM_SIGERROR_OK && sigerror != DKIM_SIGERROR_UNKNOWN)
+		return FLT_DKIM_VERIFY_NEUTRAL;
+	if (flags & DKIM_SIGFLAG_PROCESSED) {
 		*reason = "signature did not verify";
 		return FLT_DKIM_VERIFY_FAIL;
-	case DKIM_SIGERROR_KEYREVOKED:
-		*reason = "key revoked";
-		return FLT_DKIM_VERIFY_FAIL;
-	case DKIM_SIGERROR_TOOLARGE_L:
-		*reason = "l= longer than the body";
-		return FLT_DKIM_VERIFY_FAIL;
-	case DKIM_SIGERROR_EXPIRED:
-		*reason = "signature expired";
-		return FLT_DKIM_VERIFY_NEUTRAL;
-	case DKIM_SIGERROR_FUTURE:
-		*reason = "signature timestamp in the future";
-		return FLT_DKIM_VERIFY_NEUTRAL;
-	case DKIM_SIGERROR_KEYFAIL:
-		*reason = "key lookup failed";
-		return FLT_DKIM_VERIFY_TEMPERROR;
-	case DKIM_SIGERROR_NOKEY:
-		*reason = "no key";
-		return FLT_DKIM_VERIFY_PERMERROR;
-	case DKIM_SIGERROR_DNSSYNTAX:
-		/* libopendkim says "key DNS reply corrupt", but our replies
-		 * are well formed (flt_dkim_verify_wire): it is the record,
-		 * e.g. p= not base64 */
-		*reason = "key record syntax error";
-		return FLT_DKIM_VERIFY_PERMERROR;
-	case DKIM_SIGERROR_KEYDECODE:
-		*reason = "p= is not a public key";
-		return FLT_DKIM_VERIFY_PERMERROR;
-	case DKIM_SIGERROR_MULTIREPLY:
-	case DKIM_SIGERROR_KEYVERSION:
-	case DKIM_SIGERROR_KEYUNKNOWNHASH:
-	case DKIM_SIGERROR_KEYHASHMISMATCH:
-	case DKIM_SIGERROR_NOTEMAILKEY:
-	case DKIM_SIGERROR_KEYTYPEMISSING:
-	case DKIM_SIGERROR_KEYTYPEUNKNOWN:
-	case DKIM_SIGERROR_KEYTOOSMALL:
-		return FLT_DKIM_VERIFY_PERMERROR;	/* the key record */
-	case DKIM_SIGERROR_OK:
-	case DKIM_SIGERROR_UNKNOWN:
-		if (flags & DKIM_SIGFLAG_PROCESSED) {
-			*reason = "signature did not verify";
-			return FLT_DKIM_VERIFY_FAIL;
-		}
-		*reason = "signature not verified";
-		return FLT_DKIM_VERIFY_NEUTRAL;
-	default:
-		/* the signature itself (syntax, x= < t=, ...) could not
-		 * be processed (RFC 8601 2.7.1) */
-		return FLT_DKIM_VERIFY_NEUTRAL;
 	}
+	*reason = "signature not verified";
+	return FLT_DKIM_VERIFY_NEUTRAL;
 }
 
 const char *
