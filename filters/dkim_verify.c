@@ -13,17 +13,23 @@
  * lookups end at dkim.timeout.
  *
  * Each signature becomes a dkim= part of Authentication-Results (RFC 8601:
- * pass, fail, neutral, temperror, permerror, with header.d, header.s,
- * header.a and a reason); an unsigned message gets dkim=none.  A failed
- * signature only marks the message, unless its From domain is on
- * dkim.require: then the message needs a passing signature with that d=,
- * else 550 5.7.20, or 451 4.7.5 when that domain's key lookup failed.
+ * pass, fail, neutral, temperror, permerror, policy, with header.d,
+ * header.s, header.a and a reason); an unsigned message gets dkim=none.
+ * A signature whose l= tag leaves part of the body unsigned is policy,
+ * not pass (RFC 6376 8.2: anything may be appended to such a message); the
+ * body's canonicalized length is counted here as it goes to libopendkim,
+ * which only counts what it hashes.  An l= longer than the body is a fail.
+ * A signature that does not pass only marks the message, unless its From
+ * domain is on dkim.require: then the message needs a passing signature
+ * with that d=, else 550 5.7.20, or 451 4.7.5 when that domain's key
+ * lookup failed.
  * Incoming Authentication-Results that claim our authserv-id are removed
  * (by the chain: FILTER_AUTHRES).
  *
  * Public: flt_dkim_verify_ops; the pure helpers of dkim_verify.h
  * (flt_dkim_verify_wire, flt_dkim_verify_classify,
- * flt_dkim_verify_res_name, flt_dkim_verify_ar_value).
+ * flt_dkim_verify_res_name, flt_dkim_verify_length,
+ * flt_dkim_verify_blen_*, flt_dkim_verify_ar_value).
  *
  * DIAGNOSTICS
  *	init: "dkim.require: ..." table errors, libopendkim set-up failures.
@@ -74,6 +80,7 @@ struct flt_dkim_verify_tx {
 	DKIM		*dkim;
 	int		 broken;	/* libopendkim refused the input */
 	size_t		 nsigs;		/* DKIM-Signature fields seen */
+	struct flt_dkim_verify_blen blen[2]; /* body: simple, relaxed */
 	char		 require[FLT_DKIM_VERIFY_NAME_MAX]; /* From domain on
 					   dkim.require, "" none */
 };
@@ -83,6 +90,7 @@ struct flt_dkim_verify_job {
 	struct flt_dkim_verify	*g;
 	DKIM			*dkim;
 	unsigned		 timeout_ms;
+	size_t			 bodylen[2];	/* simple, relaxed */
 	char			 require[FLT_DKIM_VERIFY_NAME_MAX];
 	size_t			 nsigs;
 	struct flt_dkim_verify_sig sigs[FLT_DKIM_VERIFY_SIGS_MAX];
@@ -118,6 +126,9 @@ static enum fv	flt_dkim_verify_decide(struct fctx *,
 static void	flt_dkim_verify_mark(struct fctx *,
 		    const struct flt_dkim_verify_job *);
 static void	flt_dkim_verify_collect(struct flt_dkim_verify_job *);
+static void	flt_dkim_verify_collect_sig(struct flt_dkim_verify_job *,
+		    DKIM_SIGINFO *, struct flt_dkim_verify_sig *);
+static const char *flt_dkim_verify_alg(DKIM_SIGINFO *);
 static struct flt_dkim_verify_tx *flt_dkim_verify_tx(struct fctx *);
 static void	flt_dkim_verify_tx_free(struct fctx *);
 static void	flt_dkim_verify_from(struct fctx *,
@@ -221,6 +232,8 @@ flt_dkim_verify_tx(struct fctx *fx)
 	if (t != NULL)
 		return t;
 	t = xcalloc(1, sizeof(*t));
+	flt_dkim_verify_blen_init(&t->blen[0], 0);
+	flt_dkim_verify_blen_init(&t->blen[1], 1);
 	t->dkim = dkim_verify(g->lib, (const unsigned char *)
 	    fctx_session_id(fx), NULL, &st);
 	if (t->dkim == NULL)
@@ -324,8 +337,11 @@ flt_dkim_verify_body(struct fctx *fx, const unsigned char *data, size_t len)
 {
 	struct flt_dkim_verify_tx	*t = flt_dkim_verify_tx(fx);
 
-	if (!t->broken && t->nsigs > 0)
-		(void)dkim_body(t->dkim, (unsigned char *)(uintptr_t)data, len);
+	if (t->broken || t->nsigs == 0)
+		return FV_CONTINUE;
+	(void)dkim_body(t->dkim, (unsigned char *)(uintptr_t)data, len);
+	flt_dkim_verify_blen_add(&t->blen[0], data, len);
+	flt_dkim_verify_blen_add(&t->blen[1], data, len);
 	return FV_CONTINUE;
 }
 
@@ -340,6 +356,8 @@ flt_dkim_verify_eom(struct fctx *fx)
 	j->g = fctx_gpriv(fx);
 	j->timeout_ms = fctx_conf(fx)->dkim_timeout * 1000;
 	strlcpy(j->require, t->require, sizeof(j->require));
+	j->bodylen[0] = flt_dkim_verify_blen_total(&t->blen[0]);
+	j->bodylen[1] = flt_dkim_verify_blen_total(&t->blen[1]);
 	if (t->nsigs == 0 || t->broken)
 		return flt_dkim_verify_decide(fx, j);
 	j->dkim = t->dkim;
@@ -378,38 +396,68 @@ flt_dkim_verify_work(void *arg)
 static void
 flt_dkim_verify_collect(struct flt_dkim_verify_job *j)
 {
-	struct flt_dkim_verify_sig	*o;
-	DKIM_SIGINFO			**sigs;
-	dkim_alg_t			 alg = DKIM_SIGN_UNKNOWN;
-	const char			*reason, *p;
-	int				 i, n = 0;
+	DKIM_SIGINFO	**sigs;
+	int		 i, n = 0;
 
 	if (dkim_getsiglist(j->dkim, &sigs, &n) != DKIM_STAT_OK)
 		n = 0;
 	for (i = 0; i < n && j->nsigs < FLT_DKIM_VERIFY_SIGS_MAX; i++) {
 		if (dkim_sig_getflags(sigs[i]) & DKIM_SIGFLAG_IGNORE)
 			continue;
-		o = &j->sigs[j->nsigs++];
-		o->res = flt_dkim_verify_classify(dkim_sig_getflags(sigs[i]),
-		    dkim_sig_getbh(sigs[i]), dkim_sig_geterror(sigs[i]),
-		    &reason);
-		if (reason == NULL && o->res != FLT_DKIM_VERIFY_PASS)
-			reason = dkim_sig_geterrorstr(
-			    dkim_sig_geterror(sigs[i]));
-		strlcpy(o->reason, reason != NULL ? reason : "",
-		    sizeof(o->reason));
-		p = (const char *)dkim_sig_getdomain(sigs[i]);
-		strlcpy(o->d, p != NULL ? p : "", sizeof(o->d));
-		p = (const char *)dkim_sig_getselector(sigs[i]);
-		strlcpy(o->s, p != NULL ? p : "", sizeof(o->s));
-		if (dkim_sig_getsignalg(sigs[i], &alg) != DKIM_STAT_OK)
-			alg = DKIM_SIGN_UNKNOWN;
-		o->alg = alg == DKIM_SIGN_RSASHA256 ? "rsa-sha256" :
-		    alg == DKIM_SIGN_RSASHA1 ? "rsa-sha1" :
-		    alg == DKIM_SIGN_ED25519SHA256 ? "ed25519-sha256" : NULL;
+		flt_dkim_verify_collect_sig(j, sigs[i], &j->sigs[j->nsigs++]);
 	}
 	dkim_free(j->dkim);
 	j->dkim = NULL;
+}
+
+static void
+flt_dkim_verify_collect_sig(struct flt_dkim_verify_job *j, DKIM_SIGINFO *sig,
+    struct flt_dkim_verify_sig *o)
+{
+	dkim_canon_t	 hc, bc = DKIM_CANON_SIMPLE;
+	ssize_t		 canonlen = -1, signlen = -1;
+	const char	*reason, *p;
+
+	o->res = flt_dkim_verify_classify(dkim_sig_getflags(sig),
+	    dkim_sig_getbh(sig), dkim_sig_geterror(sig), &reason);
+	if (reason == NULL && o->res != FLT_DKIM_VERIFY_PASS)
+		reason = dkim_sig_geterrorstr(dkim_sig_geterror(sig));
+	strlcpy(o->reason, reason != NULL ? reason : "", sizeof(o->reason));
+	if (dkim_sig_getcanons(sig, &hc, &bc) != DKIM_STAT_OK ||
+	    dkim_sig_getcanonlen(j->dkim, sig, NULL, &canonlen, &signlen) !=
+	    DKIM_STAT_OK) {
+		signlen = 0;			/* l= unknown: no pass */
+		canonlen = -1;
+	}
+	o->res = flt_dkim_verify_length(o->res, signlen, canonlen,
+	    j->bodylen[bc == DKIM_CANON_RELAXED], o->reason,
+	    sizeof(o->reason));
+	p = (const char *)dkim_sig_getdomain(sig);
+	strlcpy(o->d, p != NULL ? p : "", sizeof(o->d));
+	p = (const char *)dkim_sig_getselector(sig);
+	strlcpy(o->s, p != NULL ? p : "", sizeof(o->s));
+	o->alg = flt_dkim_verify_alg(sig);
+}
+
+/*
+ * The signature's a= as one of our static names, NULL when unknown.  From
+ * the tag, not dkim_sig_getsignalg(): that is 0 (rsa-sha1) for a
+ * signature libopendkim stopped at before it got to a= (x= expired, ...).
+ */
+static const char *
+flt_dkim_verify_alg(DKIM_SIGINFO *sig)
+{
+	static const char *const algs[] = {
+		"rsa-sha256", "ed25519-sha256", "rsa-sha1"
+	};
+	const char	*a;
+	size_t		 i;
+
+	a = (const char *)dkim_sig_gettagvalue(sig, 0, (u_char *)"a");
+	for (i = 0; a != NULL && i < nitems(algs); i++)
+		if (strcasecmp(a, algs[i]) == 0)
+			return algs[i];
+	return NULL;
 }
 
 /* Back on the loop. */
@@ -652,10 +700,53 @@ flt_dkim_verify_wire(const char *name, int type, const struct dns_answer *ans,
 	return rc != 0 || off > INT32_MAX ? -1 : (int)off;
 }
 
+/*
+ * The result of each signature error libopendkim reports, and our reason
+ * (NULL: libopendkim's text).  Errors not here are in the signature itself
+ * (syntax, x= < t=, ...): it could not be processed, neutral (RFC 8601
+ * 2.7.1).
+ */
+static const struct {
+	int			 sigerror;	/* DKIM_SIGERROR_* */
+	enum flt_dkim_verify_res res;
+	const char		*reason;
+} flt_dkim_verify_errors[] = {
+	{ DKIM_SIGERROR_BADSIG, FLT_DKIM_VERIFY_FAIL,
+	    "signature did not verify" },
+	{ DKIM_SIGERROR_KEYREVOKED, FLT_DKIM_VERIFY_FAIL, "key revoked" },
+	{ DKIM_SIGERROR_TOOLARGE_L, FLT_DKIM_VERIFY_FAIL,
+	    "l= longer than the body" },
+	{ DKIM_SIGERROR_EXPIRED, FLT_DKIM_VERIFY_NEUTRAL,
+	    "signature expired" },
+	{ DKIM_SIGERROR_FUTURE, FLT_DKIM_VERIFY_NEUTRAL,
+	    "signature timestamp in the future" },
+	{ DKIM_SIGERROR_KEYFAIL, FLT_DKIM_VERIFY_TEMPERROR,
+	    "key lookup failed" },
+	{ DKIM_SIGERROR_NOKEY, FLT_DKIM_VERIFY_PERMERROR, "no key" },
+	/* libopendkim says "key DNS reply corrupt", but our replies are
+	 * well formed (flt_dkim_verify_wire): it is the record, e.g. p= not
+	 * base64 */
+	{ DKIM_SIGERROR_DNSSYNTAX, FLT_DKIM_VERIFY_PERMERROR,
+	    "key record syntax error" },
+	{ DKIM_SIGERROR_KEYDECODE, FLT_DKIM_VERIFY_PERMERROR,
+	    "p= is not a public key" },
+	/* the rest of the key record */
+	{ DKIM_SIGERROR_MULTIREPLY, FLT_DKIM_VERIFY_PERMERROR, NULL },
+	{ DKIM_SIGERROR_KEYVERSION, FLT_DKIM_VERIFY_PERMERROR, NULL },
+	{ DKIM_SIGERROR_KEYUNKNOWNHASH, FLT_DKIM_VERIFY_PERMERROR, NULL },
+	{ DKIM_SIGERROR_KEYHASHMISMATCH, FLT_DKIM_VERIFY_PERMERROR, NULL },
+	{ DKIM_SIGERROR_NOTEMAILKEY, FLT_DKIM_VERIFY_PERMERROR, NULL },
+	{ DKIM_SIGERROR_KEYTYPEMISSING, FLT_DKIM_VERIFY_PERMERROR, NULL },
+	{ DKIM_SIGERROR_KEYTYPEUNKNOWN, FLT_DKIM_VERIFY_PERMERROR, NULL },
+	{ DKIM_SIGERROR_KEYTOOSMALL, FLT_DKIM_VERIFY_PERMERROR, NULL },
+};
+
 enum flt_dkim_verify_res
 flt_dkim_verify_classify(unsigned flags, int bh, int sigerror,
     const char **reason)
 {
+	size_t	 i;
+
 	*reason = NULL;
 	if ((flags & DKIM_SIGFLAG_PASSED) && bh == DKIM_SIGBH_MATCH)
 		return FLT_DKIM_VERIFY_PASS;
@@ -663,53 +754,117 @@ flt_dkim_verify_classify(unsigned flags, int bh, int sigerror,
 		*reason = "body hash did not verify";
 		return FLT_DKIM_VERIFY_FAIL;
 	}
-	switch (sigerror) {
-	case DKIM_SIGERROR_BADSIG:
+	for (i = 0; i < nitems(flt_dkim_verify_errors); i++) {
+		if (flt_dkim_verify_errors[i].sigerror == sigerror) {
+			*reason = flt_dkim_verify_errors[i].reason;
+			return flt_dkim_verify_errors[i].res;
+		}
+	}
+	if (sigerror != DKIM_SIGERROR_OK && sigerror != DKIM_SIGERROR_UNKNOWN)
+		return FLT_DKIM_VERIFY_NEUTRAL;
+	if (flags & DKIM_SIGFLAG_PROCESSED) {
 		*reason = "signature did not verify";
 		return FLT_DKIM_VERIFY_FAIL;
-	case DKIM_SIGERROR_KEYREVOKED:
-		*reason = "key revoked";
-		return FLT_DKIM_VERIFY_FAIL;
-	case DKIM_SIGERROR_KEYFAIL:
-		*reason = "key lookup failed";
-		return FLT_DKIM_VERIFY_TEMPERROR;
-	case DKIM_SIGERROR_NOKEY:
-		*reason = "no key";
-		return FLT_DKIM_VERIFY_PERMERROR;
-	case DKIM_SIGERROR_DNSSYNTAX:
-	case DKIM_SIGERROR_MULTIREPLY:
-	case DKIM_SIGERROR_KEYVERSION:
-	case DKIM_SIGERROR_KEYUNKNOWNHASH:
-	case DKIM_SIGERROR_KEYHASHMISMATCH:
-	case DKIM_SIGERROR_NOTEMAILKEY:
-	case DKIM_SIGERROR_KEYTYPEMISSING:
-	case DKIM_SIGERROR_KEYTYPEUNKNOWN:
-	case DKIM_SIGERROR_KEYDECODE:
-	case DKIM_SIGERROR_KEYTOOSMALL:
-		return FLT_DKIM_VERIFY_PERMERROR;	/* the key record */
-	case DKIM_SIGERROR_OK:
-	case DKIM_SIGERROR_UNKNOWN:
-		if (flags & DKIM_SIGFLAG_PROCESSED) {
-			*reason = "signature did not verify";
-			return FLT_DKIM_VERIFY_FAIL;
-		}
-		*reason = "signature not verified";
-		return FLT_DKIM_VERIFY_NEUTRAL;
-	default:
-		/* the signature itself: syntax, x= expired, t= in the
-		 * future ... not able to be processed (RFC 8601 2.7.1) */
-		return FLT_DKIM_VERIFY_NEUTRAL;
 	}
+	*reason = "signature not verified";
+	return FLT_DKIM_VERIFY_NEUTRAL;
 }
 
 const char *
 flt_dkim_verify_res_name(enum flt_dkim_verify_res r)
 {
 	static const char *const names[] = {
-		"pass", "fail", "neutral", "temperror", "permerror"
+		"pass", "fail", "neutral", "temperror", "permerror", "policy"
 	};
 
 	return (size_t)r < nitems(names) ? names[r] : "permerror";
+}
+
+enum flt_dkim_verify_res
+flt_dkim_verify_length(enum flt_dkim_verify_res res, ssize_t signlen,
+    ssize_t canonlen, size_t bodylen, char *reason, size_t reasonsz)
+{
+	size_t	 left;
+
+	if (res != FLT_DKIM_VERIFY_PASS || signlen < 0)
+		return res;
+	left = canonlen < 0 || (size_t)canonlen > bodylen ? bodylen :
+	    bodylen - (size_t)canonlen;
+	if (canonlen >= 0 && left == 0)
+		return res;
+	snprintf(reason, reasonsz, "%zu bytes of the body not signed", left);
+	return FLT_DKIM_VERIFY_POLICY;
+}
+
+/* A line's bytes and its CRLF count when the line ends, after the empty
+ * lines held back before it. */
+static void
+flt_dkim_verify_blen_eol(struct flt_dkim_verify_blen *b)
+{
+	b->ws = 0;
+	if (b->line == 0) {
+		b->empty++;
+		return;
+	}
+	b->len += b->empty * 2 + b->line + 2;
+	b->empty = 0;
+	b->line = 0;
+}
+
+static void
+flt_dkim_verify_blen_byte(struct flt_dkim_verify_blen *b, unsigned char c)
+{
+	if (b->cr && c == '\n') {
+		b->cr = 0;
+		flt_dkim_verify_blen_eol(b);
+		return;
+	}
+	if (b->cr) {			/* a CR alone is text */
+		b->line += (size_t)b->ws + 1;
+		b->ws = 0;
+	}
+	b->cr = c == '\r';
+	if (b->cr)
+		return;
+	if (b->relaxed && (c == ' ' || c == '\t')) {
+		b->ws = 1;
+		return;
+	}
+	b->line += (size_t)b->ws + 1;
+	b->ws = 0;
+}
+
+void
+flt_dkim_verify_blen_init(struct flt_dkim_verify_blen *b, int relaxed)
+{
+	memset(b, 0, sizeof(*b));
+	b->relaxed = relaxed;
+}
+
+void
+flt_dkim_verify_blen_add(struct flt_dkim_verify_blen *b,
+    const unsigned char *p, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; i < len; i++)
+		flt_dkim_verify_blen_byte(b, p[i]);
+}
+
+/* A last line without CRLF gets one; simple makes an empty body one CRLF
+ * (RFC 6376 3.4.3, 3.4.4 and its erratum 1384). */
+size_t
+flt_dkim_verify_blen_total(const struct flt_dkim_verify_blen *b)
+{
+	size_t	 len = b->len, tail = b->line + (size_t)b->cr;
+
+	if (b->cr)
+		tail += (size_t)b->ws;
+	if (tail > 0)
+		len += b->empty * 2 + tail + 2;
+	if (len == 0 && !b->relaxed)
+		len = 2;
+	return len;
 }
 
 void

@@ -2,7 +2,8 @@
 dkimpy (the independent signer: RSA-2048 keys made here, the RFC 8463
 Ed25519 key), key records served by unbound on loopback, and the
 Authentication-Results header the backend receives.  Also tampered bodies
-and headers, revoked and bad keys, expired signatures, unsigned mail,
+and headers, revoked and bad keys, expired and future signatures, l= that
+leaves text unsigned (policy) or runs past the body (fail), unsigned mail,
 dkim.require (550 5.7.20; 451 4.7.5 when the key server never answers),
 the RFC 8463 example message, and 'postern test'."""
 import base64
@@ -68,6 +69,8 @@ class Keys:
             "rsa._domainkey." + OTHER: rsa_rec,
             "revoked._domainkey." + DOMAIN: "v=DKIM1; k=rsa; p=",
             "bad._domainkey." + DOMAIN: "v=DKIM1; k=rsa; p=bm90IGEga2V5",
+            "badb64._domainkey." + DOMAIN: "v=DKIM1; k=rsa; p=!not*base64",
+            "wrongk._domainkey." + DOMAIN: "v=DKIM1; k=dsa; p=" + rsa_pub,
         }
         self.records.update(rfc)
 
@@ -112,35 +115,41 @@ def message(marker, sender_domain=DOMAIN, body=b"Hello.\r\nSecond line.\r\n"):
             b"\r\n" + body)
 
 
-def sign(keys, msg, selector="rsa", domain=DOMAIN, ed=False):
+def sign(keys, msg, selector="rsa", domain=DOMAIN, ed=False,
+         canon=b"relaxed", length=False):
     if ed:
         sig = dkim.sign(msg, selector.encode(), domain.encode(),
-                        keys.ed_seed, canonicalize=(b"relaxed", b"relaxed"),
-                        include_headers=HEADERS,
+                        keys.ed_seed, canonicalize=(canon, canon),
+                        include_headers=HEADERS, length=length,
                         signature_algorithm=b"ed25519-sha256")
     else:
         sig = dkim.sign(msg, selector.encode(), domain.encode(),
-                        keys.rsa_pem, canonicalize=(b"relaxed", b"relaxed"),
-                        include_headers=HEADERS)
+                        keys.rsa_pem, canonicalize=(canon, canon),
+                        include_headers=HEADERS, length=length)
     return sig + msg
 
 
-def sign_expired(keys, msg):
-    """Signed with t= and x= in the past (dkimpy has no x= option: its
-    header fields are extended on the way to gen_header)."""
+def sign_times(keys, msg, t, x=None):
+    """Signed with t= (and x=) as given (dkimpy has no such options: its
+    header fields are changed on the way to gen_header)."""
     orig = dkim.DKIM.gen_header
 
     def gen(self, fields, *a, **kw):
         fields = list(fields)
         tags = [k for k, _ in fields]
-        fields[tags.index(b"t")] = (b"t", b"1500000000")
-        fields.insert(tags.index(b"h"), (b"x", b"1500000600"))
+        fields[tags.index(b"t")] = (b"t", b"%d" % t)
+        if x is not None:
+            fields.insert(tags.index(b"h"), (b"x", b"%d" % x))
         return orig(self, fields, *a, **kw)
     dkim.DKIM.gen_header = gen
     try:
         return sign(keys, msg)
     finally:
         dkim.DKIM.gen_header = orig
+
+
+def sign_expired(keys, msg):
+    return sign_times(keys, msg, 1500000000, 1500000600)
 
 
 def dkimpy_verifies(keys, msg):
@@ -277,11 +286,13 @@ def test_tampered_signed_header_fails(plain, keys):
     assert res[0] == "fail" and "signature" in res[1], res
 
 
-# selector -> (result, reason or None: libopendkim's text)
+# selector -> (result, reason); "unknown key type" is libopendkim's text
 KEY_CASES = {
-    "revoked": ("fail", "key revoked"),         # p= empty
-    "bad": ("permerror", None),                 # p= not a key
-    "nosuch": ("permerror", "no key"),          # NXDOMAIN
+    "revoked": ("fail", "key revoked"),                     # p= empty
+    "bad": ("permerror", "p= is not a public key"),         # base64 text
+    "badb64": ("permerror", "key record syntax error"),     # p= not base64
+    "wrongk": ("permerror", "unknown key type"),            # k=dsa
+    "nosuch": ("permerror", "no key"),                      # NXDOMAIN
 }
 
 
@@ -292,8 +303,8 @@ def test_key_record_cases(plain, keys, selector):
     msg = sign(keys, message(m), selector=selector)
     assert not dkimpy_verifies(keys, msg)
     (res,) = through(plain, msg, m)
-    assert res[0] == result and res[2]["header.s"] == selector, res
-    assert res[1] == reason if reason else res[1], res
+    assert res[:2] == (result, reason), res
+    assert res[2]["header.s"] == selector, res
 
 
 def test_expired_signature_is_neutral(plain, keys):
@@ -301,7 +312,88 @@ def test_expired_signature_is_neutral(plain, keys):
     msg = sign_expired(keys, message(m))
     assert b"x=1500000600" in msg
     (res,) = through(plain, msg, m)
-    assert res[0] == "neutral" and "expired" in res[1], res
+    assert res == ("neutral", "signature expired", {
+        "header.d": DOMAIN, "header.s": "rsa",
+        "header.a": "rsa-sha256"}), res
+
+
+def test_future_signature_is_neutral(plain, keys):
+    """t= an hour ahead: past libopendkim's 300 s of allowed clock drift."""
+    m = mark()
+    msg = sign_times(keys, message(m), int(time.time()) + 3600)
+    assert dkimpy_verifies(keys, msg)        # dkimpy does not check t=
+    (res,) = through(plain, msg, m)
+    assert res[:2] == ("neutral", "signature timestamp in the future"), res
+
+
+def test_recent_signature_passes(plain, keys):
+    """t= a minute ahead is within the clock drift: the check above is
+    about the time, not about the patched signer."""
+    m = mark()
+    (res,) = through(plain, sign_times(keys, message(m),
+                                       int(time.time()) + 60), m)
+    assert res[0] == "pass", res
+
+
+# ------------------------------------------------------------- l=
+
+APPENDED = b"Click http://evil.example/ now.\r\n"   # no runs of spaces
+
+
+@pytest.mark.parametrize("canon", [b"relaxed", b"simple"])
+def test_length_tag_covering_the_body_passes(plain, keys, canon):
+    """l= the whole body, which ends in whitespace and empty lines that
+    canonicalization removes: still all of it."""
+    m = mark()
+    msg = sign(keys, message(m, body=b"Hello.  \r\nBye.\t\r\n\r\n\r\n"),
+               canon=canon, length=True)
+    assert re.search(rb"l=\d+", msg)
+    (res,) = through(plain, msg, m)
+    assert res[0] == "pass", res
+
+
+@pytest.mark.parametrize("canon", [b"relaxed", b"simple"])
+def test_length_tag_with_text_appended_is_policy(plain, keys, canon):
+    """The l= attack: text added after the signed part.  dkimpy calls the
+    message valid; postern must not call it a pass."""
+    m = mark()
+    msg = sign(keys, message(m), canon=canon, length=True) + APPENDED
+    assert dkimpy_verifies(keys, msg)
+    (res,) = through(plain, msg, m)
+    assert res[:2] == ("policy", "%d bytes of the body not signed"
+                       % len(APPENDED)), res
+    assert res[2]["header.d"] == DOMAIN, res
+
+
+def test_length_tag_past_the_body_fails(plain, keys):
+    """l= counts a line the message no longer has."""
+    m = mark()
+    msg = sign(keys, message(m) + APPENDED, length=True)
+    assert msg.endswith(APPENDED)
+    msg = msg[:-len(APPENDED)]
+    (res,) = through(plain, msg, m)
+    assert res[:2] == ("fail", "l= longer than the body"), res
+
+
+def test_length_attack_does_not_satisfy_require(proxy, dkim_dns, keys):
+    p, f = proxy(**opts(dkim_dns, **{"dkim.require": DOMAIN}))
+    msg = sign(keys, message(mark()), length=True) + APPENDED
+    r, _ = send(p, msg)
+    assert (r.code, r.enhanced) == (550, "5.7.20"), r
+    assert f.count() == 0
+
+
+def test_length_tag_beside_a_full_signature(proxy, dkim_dns, keys):
+    """A list adds a footer after an l= signature and signs the result:
+    policy for the first does not hide the second's pass, which meets
+    dkim.require."""
+    p, f = proxy(**opts(dkim_dns, **{"dkim.require": DOMAIN}))
+    m = mark()
+    msg = sign(keys, sign(keys, message(m), length=True) + APPENDED,
+               selector="ed", ed=True)
+    res = through((p, f), msg, m)
+    assert sorted((r[0], r[2]["header.s"]) for r in res) == [
+        ("pass", "ed"), ("policy", "rsa")], res
 
 
 def test_unsigned_is_none(plain):

@@ -1,8 +1,8 @@
 /*
  * t_dkim_verify.c - the pure parts of filters/dkim_verify.c: the DNS reply
  * built for libopendkim from a resolver answer, the RFC 8601 result of
- * each signature state, and the quoting of untrusted tags in
- * Authentication-Results.  The filter itself, with libopendkim reading
+ * each signature state, l= against the canonicalized body length, and the
+ * quoting of untrusted tags in Authentication-Results.  The filter itself, with libopendkim reading
  * these replies, is tested through the proxy (tests/integ/
  * test_dkim_verify.py).
  */
@@ -16,6 +16,7 @@
 #include "dkim_verify.h"
 #include "dns.h"
 #include "tap.h"
+#include "util.h"
 
 static const unsigned char txt_rdata[] = "\x0bv=DKIM1; p=";
 
@@ -125,15 +126,114 @@ test_classify(void)
 	is_int(flt_dkim_verify_classify(0, DKIM_SIGBH_UNTESTED,
 	    DKIM_SIGERROR_KEYDECODE, &r), FLT_DKIM_VERIFY_PERMERROR,
 	    "undecodable key: permerror");
-	ok(r == NULL, "libopendkim's text for key errors");
+	is_str(r, "p= is not a public key", "its reason");
+	is_int(flt_dkim_verify_classify(0, DKIM_SIGBH_UNTESTED,
+	    DKIM_SIGERROR_DNSSYNTAX, &r), FLT_DKIM_VERIFY_PERMERROR,
+	    "key record syntax: permerror");
+	is_str(r, "key record syntax error", "not \"DNS reply corrupt\"");
+	is_int(flt_dkim_verify_classify(0, DKIM_SIGBH_UNTESTED,
+	    DKIM_SIGERROR_KEYTYPEUNKNOWN, &r), FLT_DKIM_VERIFY_PERMERROR,
+	    "unknown k=: permerror");
+	ok(r == NULL, "libopendkim's text for other key errors");
 	is_int(flt_dkim_verify_classify(0, DKIM_SIGBH_UNTESTED,
 	    DKIM_SIGERROR_EXPIRED, &r), FLT_DKIM_VERIFY_NEUTRAL,
 	    "expired: neutral");
+	is_str(r, "signature expired", "its reason");
+	is_int(flt_dkim_verify_classify(0, DKIM_SIGBH_UNTESTED,
+	    DKIM_SIGERROR_FUTURE, &r), FLT_DKIM_VERIFY_NEUTRAL,
+	    "t= in the future: neutral");
+	is_str(r, "signature timestamp in the future", "its reason");
+	is_int(flt_dkim_verify_classify(0, DKIM_SIGBH_UNTESTED,
+	    DKIM_SIGERROR_TOOLARGE_L, &r), FLT_DKIM_VERIFY_FAIL,
+	    "l= beyond the body: fail");
+	is_str(r, "l= longer than the body", "its reason");
 	is_int(flt_dkim_verify_classify(0, DKIM_SIGBH_UNTESTED,
 	    DKIM_SIGERROR_MISSING_B, &r), FLT_DKIM_VERIFY_NEUTRAL,
 	    "signature syntax: neutral");
 	is_str(flt_dkim_verify_res_name(FLT_DKIM_VERIFY_TEMPERROR),
 	    "temperror", "result names");
+	is_str(flt_dkim_verify_res_name(FLT_DKIM_VERIFY_POLICY), "policy",
+	    "policy's name");
+}
+
+static void
+test_length(void)
+{
+	char	 r[64];
+
+	strlcpy(r, "x", sizeof(r));
+	is_int(flt_dkim_verify_length(FLT_DKIM_VERIFY_PASS, -1, 22, 38, r,
+	    sizeof(r)), FLT_DKIM_VERIFY_PASS, "no l=: pass stays");
+	is_int(flt_dkim_verify_length(FLT_DKIM_VERIFY_PASS, 22, 22, 22, r,
+	    sizeof(r)), FLT_DKIM_VERIFY_PASS, "l= the whole body: pass");
+	is_str(r, "x", "reason untouched");
+	is_int(flt_dkim_verify_length(FLT_DKIM_VERIFY_PASS, 22, 22, 38, r,
+	    sizeof(r)), FLT_DKIM_VERIFY_POLICY, "16 bytes after l=: policy");
+	is_str(r, "16 bytes of the body not signed", "the reason counts them");
+	is_int(flt_dkim_verify_length(FLT_DKIM_VERIFY_PASS, 0, 0, 2, r,
+	    sizeof(r)), FLT_DKIM_VERIFY_POLICY, "l=0: policy");
+	is_str(r, "2 bytes of the body not signed", "all of it");
+	is_int(flt_dkim_verify_length(FLT_DKIM_VERIFY_PASS, 0, -1, 0, r,
+	    sizeof(r)), FLT_DKIM_VERIFY_POLICY,
+	    "signed length unknown: never a pass");
+	strlcpy(r, "body hash did not verify", sizeof(r));
+	is_int(flt_dkim_verify_length(FLT_DKIM_VERIFY_FAIL, 22, 22, 38, r,
+	    sizeof(r)), FLT_DKIM_VERIFY_FAIL, "a fail stays a fail");
+	is_str(r, "body hash did not verify", "with its reason");
+}
+
+static size_t
+blen(int relaxed, const char *body, size_t chunk)
+{
+	struct flt_dkim_verify_blen	 b;
+	size_t				 len = strlen(body), i, n;
+
+	flt_dkim_verify_blen_init(&b, relaxed);
+	for (i = 0; i < len; i += n) {
+		n = len - i < chunk ? len - i : chunk;
+		flt_dkim_verify_blen_add(&b, (const unsigned char *)body + i,
+		    n);
+	}
+	return flt_dkim_verify_blen_total(&b);
+}
+
+/* Lengths of bodies of CRLF lines as libopendkim's dkim_sig_getcanonlen
+ * reported them for signatures without l= (tests/fuzz/fuzz_dkim_verify.c
+ * compares the two on any such body); the rest as RFC 6376 says. */
+static void
+test_blen(void)
+{
+	static const struct {
+		const char	*body;
+		size_t		 simple, relaxed;
+		const char	*what;
+	} t[] = {
+		{ "Hello.\r\nSecond line.\r\n", 22, 22, "plain lines" },
+		{ "Hello.   \r\nSecond  line.\t\r\n\r\n\r\n", 27, 22,
+		    "whitespace and empty lines at the end" },
+		{ "", 2, 0, "empty body" },
+		{ "\r\n\r\n", 2, 0, "only empty lines" },
+		{ "a\r\n\r\nb\r\n", 8, 8, "an empty line inside" },
+		{ "  a  b \r\n", 9, 6, "leading whitespace: one SP" },
+		{ " \t \r\nx\r\n", 8, 5, "a blank line is empty in relaxed" },
+		{ "abc", 5, 5, "no CRLF at the end: one is added" },
+		{ "abc  ", 7, 5, "trailing whitespace without CRLF" },
+		{ "a\r\n\r\nb", 8, 8, "empty line before a last line" },
+		{ "a\rb\nc\r\n", 7, 7, "a CR or LF alone is text" },
+		{ "a \r\r\n", 5, 5, "CR CR LF: the first CR is text" },
+	};
+	size_t	 i, c;
+
+	for (i = 0; i < nitems(t); i++) {
+		is_int((int)blen(0, t[i].body, 1 << 20), (int)t[i].simple,
+		    "simple: %s", t[i].what);
+		is_int((int)blen(1, t[i].body, 1 << 20), (int)t[i].relaxed,
+		    "relaxed: %s", t[i].what);
+		for (c = 1; c < 4; c++)
+			ok(blen(0, t[i].body, c) == t[i].simple &&
+			    blen(1, t[i].body, c) == t[i].relaxed,
+			    "the same in chunks of %zu", c);
+	}
 }
 
 static void
@@ -159,6 +259,8 @@ main(void)
 {
 	test_wire();
 	test_classify();
+	test_length();
+	test_blen();
 	test_ar_value();
 	return tap_done();
 }
