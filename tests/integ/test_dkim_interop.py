@@ -28,7 +28,8 @@ import pytest
 
 import conftest
 import peers
-from test_dkim_verify import _txt, delivered, dkim_results, mark, send
+from dkimmsg import delivered, dkim_results, mark, txt_record_data
+from test_dkim_verify import send
 
 dkim = pytest.importorskip("dkim")
 
@@ -94,7 +95,7 @@ def interop_dns(workroot, keys):
     os.chmod(d, 0o755)
     try:
         yield reg.add(peers.Unbound(
-            d, ["%s. 300 IN TXT %s" % (n, _txt(r))
+            d, ["%s. 300 IN TXT %s" % (n, txt_record_data(r))
                 for n, r in sorted(keys.records.items())],
             probe=("rsa1._domainkey.%s." % DOMAIN, "TXT")))
     finally:

@@ -15,11 +15,12 @@ import time
 import pytest
 
 import peers
+from dkimmsg import (AUTHSERV, delivered, dkim_results, mark, send_timed,
+                     txt_record_data)
 from peers import SmtpClient
 
 dkim = pytest.importorskip("dkim")
 
-AUTHSERV = "postern.test"
 TESTDATA = os.path.join(os.path.dirname(__file__), "..", "data", "rfc8463")
 DOMAIN = "good.dkim.example"
 OTHER = "other.dkim.example"        # signs, never required
@@ -50,11 +51,6 @@ def _rfc8463_keys():
     return out
 
 
-def _txt(rec):
-    chunks = [rec[i:i + 200] for i in range(0, len(rec), 200)] or [""]
-    return " ".join('"%s"' % c.replace('"', '\\"') for c in chunks)
-
-
 class Keys:
     def __init__(self, d):
         self.rsa_pem, rsa_pub = _rsa_key(d)
@@ -75,7 +71,7 @@ class Keys:
         self.records.update(rfc)
 
     def local_data(self):
-        return ["%s. 300 IN TXT %s" % (n, _txt(r))
+        return ["%s. 300 IN TXT %s" % (n, txt_record_data(r))
                 for n, r in sorted(self.records.items())]
 
     def dnsfunc(self, name, timeout=5):
@@ -158,33 +154,6 @@ def dkimpy_verifies(keys, msg):
 
 # ------------------------------------------------------------- helpers
 
-def header_values(content, name):
-    head = content.split(b"\r\n\r\n", 1)[0].decode("utf-8", "replace")
-    fields = []
-    for line in head.split("\r\n"):
-        if line[:1] in (" ", "\t") and fields:
-            fields[-1] = (fields[-1][0], fields[-1][1] + " " + line.strip())
-        elif ":" in line:
-            n, v = line.split(":", 1)
-            fields.append((n, v.strip()))
-    return [v for n, v in fields if n.lower() == name.lower()]
-
-
-def dkim_results(content):
-    """[(result, comment, {prop: value})] of the dkim= parts of our A-R."""
-    out = []
-    for v in header_values(content, "Authentication-Results"):
-        parts = [p.strip() for p in v.split(";")]
-        if parts[0].split()[0].lower() != AUTHSERV:
-            continue
-        for p in parts[1:]:
-            m = re.match(r"dkim=(\w+)\s*(?:\(([^)]*)\))?(.*)$", p)
-            if m:
-                props = dict(re.findall(r"(header\.\w+)=(\S+)", m.group(3)))
-                out.append((m.group(1), m.group(2), props))
-    return out
-
-
 def opts(dns, **more):
     o = {"filters.chain": "dkim_verify", "dns.nameserver": dns.addr,
          "dns.timeout": "2s", "log.level": "debug"}
@@ -193,27 +162,7 @@ def opts(dns, **more):
 
 
 def send(p, msg, sender="alice@%s" % DOMAIN):
-    with SmtpClient(p.port) as c:
-        assert c.greeting.code == 220, c.greeting
-        assert c.ehlo().code == 250
-        assert c.cmd("MAIL FROM:<%s>" % sender).code == 250
-        assert c.cmd("RCPT TO:<rcpt@example.com>").code == 250
-        assert c.cmd("DATA").code == 354
-        t0 = time.monotonic()
-        c.send(peers.stuff(msg) + b".\r\n")
-        r = c.reply()
-        took = time.monotonic() - t0
-        c.cmd("QUIT")
-    return r, took
-
-
-def delivered(f, marker, timeout=10):
-    def find():
-        for m in f.messages():
-            if m.content and marker.encode() in m.content:
-                return m
-        return None
-    return peers.wait_for(find, timeout, what="message %s" % marker)
+    return send_timed(p.port, msg, sender)
 
 
 def through(proxy_pair, msg, marker):
@@ -226,10 +175,6 @@ def through(proxy_pair, msg, marker):
 @pytest.fixture
 def plain(proxy, dkim_dns):
     return proxy(**opts(dkim_dns))
-
-
-def mark():
-    return "m%d" % time.monotonic_ns()
 
 
 # ------------------------------------------------------------- results

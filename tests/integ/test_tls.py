@@ -9,7 +9,6 @@ an older session goes on."""
 import os
 import re
 import signal
-import socket
 import ssl
 import subprocess
 import tempfile
