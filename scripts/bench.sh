@@ -117,18 +117,19 @@ now_ns() { date +%s%N; }
 START_NS=$(now_ns)
 elapsed_s() { echo $(( ($(now_ns) - START_NS) / 1000000000 )); }
 
-pick_port() {	# a free loopback TCP port below the ephemeral range
-	local _ p
-	for _ in $(seq 1 100); do
+pick_ports() {	# pick_ports N: N distinct free loopback TCP ports below the ephemeral range, on one line
+	local _ p got="" k=0
+	for _ in $(seq 1 200); do
+		[ "$k" -ge "$1" ] && break
 		p=$((20000 + RANDOM % 12000))
-		case " ${USED_PORTS:-} " in *" $p "*) continue ;; esac
+		case " $got " in *" $p "*) continue ;; esac
 		if [ -z "$(ss -Htan "( sport = :$p )" 2>/dev/null)" ]; then
-			USED_PORTS="${USED_PORTS:-} $p"
-			echo "$p"
-			return 0
+			got="${got:+$got }$p"
+			k=$((k + 1))
 		fi
 	done
-	return 1
+	[ "$k" -ge "$1" ] || return 1
+	echo "$got"
 }
 
 wait_listen() {	# wait_listen PORT PID: up to 10 s for PID to listen on PORT
@@ -138,6 +139,76 @@ wait_listen() {	# wait_listen PORT PID: up to 10 s for PID to listen on PORT
 		[ -n "$(ss -Hltn "( sport = :$1 )" 2>/dev/null)" ] && return 0
 		sleep 0.1
 	done
+	return 1
+}
+
+wait_udp() {	# wait_udp PORT PID: up to 10 s for PID to bind UDP PORT
+	local _
+	for _ in $(seq 1 100); do
+		kill -0 "$2" 2>/dev/null || return 1
+		[ -n "$(ss -Hlun "( sport = :$1 )" 2>/dev/null)" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# postern_start NAME HOST PORT CHAIN [-o k=v]...: a postern on HOST:PORT
+# relaying to the sink, with no connection limits, log level warning,
+# filters.chain=CHAIN and the given overrides, logging to
+# $WORK/postern-NAME.log.  Sets LAST_PID (in PIDS, stopped before the sink);
+# returns 0 once it listens, 1 with WHY set if it does not.
+postern_start() {
+	local name=$1 host=$2 port=$3 chain=$4
+	shift 4
+	"$POSTERN" -o "proxy.listen=$host:$port" \
+	    -o "proxy.backend=127.0.0.1:$SINK_PORT" \
+	    -o proxy.max_connections=20000 -o proxy.max_connections_per_ip=0 \
+	    -o "filters.chain=$chain" -o log.level=warning "$@" \
+	    </dev/null >/dev/null 2>"$WORK/postern-$name.log" &
+	LAST_PID=$!
+	PIDS="$LAST_PID $PIDS"	# stopped before the sink
+	wait_listen "$port" "$LAST_PID" && return 0
+	WHY="postern ($name) did not start: $(tail -n 3 "$WORK/postern-$name.log" | tr '\n' ' ')"
+	return 1
+}
+
+# unbound_start NAME PORT LINE...: an unbound on 127.0.0.1@PORT answering
+# from memory only (local-zone "." static: it never asks anyone else); the
+# LINEs go into its server: clause (local-zone, local-data).  Sets LAST_PID
+# (in PIDS); returns 0 once it listens, 1 with WHY set if it does not.
+unbound_start() {
+	local name=$1 port=$2 line
+	shift 2
+	command -v unbound >/dev/null 2>&1 || { WHY="unbound not found"; return 1; }
+	[ -z "$(ss -Huan "( sport = :$port )" 2>/dev/null)" ] ||
+	    { WHY="UDP port $port busy"; return 1; }
+	{
+		cat <<EOF
+server:
+    interface: 127.0.0.1
+    port: $port
+    do-ip6: no
+    do-daemonize: no
+    chroot: ""
+    username: ""
+    directory: "$WORK"
+    pidfile: ""
+    use-syslog: no
+    logfile: ""
+    num-threads: 1
+    access-control: 127.0.0.0/8 allow
+    do-not-query-localhost: no
+    module-config: "iterator"
+    local-zone: "." static
+EOF
+		for line in "$@"; do printf '    %s\n' "$line"; done
+		printf 'remote-control:\n    control-enable: no\n'
+	} >"$WORK/unbound-$name.conf"
+	unbound -d -c "$WORK/unbound-$name.conf" >"$WORK/unbound-$name.log" 2>&1 &
+	LAST_PID=$!
+	PIDS="$PIDS $LAST_PID"
+	wait_udp "$port" "$LAST_PID" && return 0
+	WHY="unbound did not start: $(tail -n 2 "$WORK/unbound-$name.log" | tr '\n' ' ')"
 	return 1
 }
 
@@ -152,9 +223,102 @@ vm_kib() {	# vm_kib PID KEY
 
 postern_alive() { [ -n "$POSTERN_PID" ] && kill -0 "$POSTERN_PID" 2>/dev/null; }
 
+isnum() { case $1 in ''|*[!0-9.]*) return 1 ;; *) return 0 ;; esac; }
+
+judge() {	# judge RATIO TARGET: PASS, FAIL, "FAIL (not measured)" or, for TARGET -, "(no target)"
+	if [ "$2" = - ]; then echo "(no target)"
+	elif [ "$1" = - ]; then echo "FAIL (not measured)"
+	elif awk -v r="$1" -v t="$2" 'BEGIN { exit !(r >= t) }'; then echo PASS
+	else echo FAIL; fi
+}
+
+# Filter comparisons (spf, dkim): a postern with a filter chain against one
+# with none, both in front of the sink.  Rates, ratios and each postern's
+# CPU time (utime + stime from /proc, all threads) by KEY-plain and
+# KEY-filter; CPU time is not shared with the rest of the machine the way
+# throughput is, so it shows the filter's cost even on a busy host.
+declare -A RATE RATIO CPU CNT
+CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
+cpu_ticks() {	# cpu_ticks PID: utime + stime of the process, all threads
+	awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null
+}
+cpu_us() {	# cpu_us KEY-SIDE: postern CPU microseconds per message, or -
+	awk -v t="${CPU[$1]:-}" -v n="${CNT[$1]:-0}" -v hz="$CLK_TCK" \
+	    'BEGIN { if (n > 0 && t != "") printf "%.0f", t * 1e6 / hz / n; else print "-" }'
+}
+
+# pair_run REP KEY N RUNNER NAME PLAIN_PID PLAIN_PORT PID PORT: one
+# repetition of comparison KEY: "RUNNER PORT SIDE" (SIDE plain or filter;
+# sends N messages, prints msg/s or ERR:why) against the postern with no
+# filters and the one with filter NAME, in an order that alternates with
+# REP.  Records both rates and CPU times, and the filter/plain ratio of the
+# two runs, made back to back so that load from elsewhere cancels out.
+pair_run() {
+	local rep=$1 key=$2 n=$3 runner=$4 name=$5 order side pid port r c0 c1
+	local -A cur=()
+	if [ $((rep % 2)) -eq 1 ]; then order="plain filter"; else order="filter plain"; fi
+	for side in $order; do
+		if [ "$side" = plain ]; then pid=$6 port=$7; else pid=$8 port=$9; fi
+		c0=$(cpu_ticks "$pid")
+		if kill -0 "$pid" 2>/dev/null; then
+			r=$("$runner" "$port" "$side")
+		else
+			r="ERR:postern-$side-not-running"
+		fi
+		c1=$(cpu_ticks "$pid")
+		if isnum "$r" && isnum "$c0" && isnum "$c1"; then
+			CPU[$key-$side]=$(( ${CPU[$key-$side]:-0} + c1 - c0 ))
+			CNT[$key-$side]=$(( ${CNT[$key-$side]:-0} + n ))
+		fi
+		cur[$side]=$r
+		RATE[$key-$side]="${RATE[$key-$side]:-} $r"
+		[ "$side" = filter ] && side=$name
+		printf '  rep %d  %-14s %-6s %s\n' "$rep" "$key" "$side" "$r"
+	done
+	if isnum "${cur[filter]}" && isnum "${cur[plain]}"; then
+		RATIO[$key]="${RATIO[$key]:-} $(awk -v p="${cur[filter]}" -v d="${cur[plain]}" 'BEGIN { printf "%.4f", p / d }')"
+	fi
+}
+
+ratio_head() {	# ratio_head NAME: the header of the ratio_row table
+	printf '%-24s %4s %6s %11s %11s %6s %15s %8s  %s\n' case sess msgs \
+	    "plain msg/s" "$1 msg/s" ratio "CPU us/msg p/f" target result
+}
+
+# ratio_row KEY LABEL SESSIONS N TARGET: the table line of comparison KEY:
+# median rates, median ratio, CPU per message of each postern, and the
+# result against TARGET (- for none); a target goes into the summary.
+ratio_row() {
+	local key=$1 label=$2 sess=$3 n=$4 tgt=$5 pm fm ratio res tshow=-
+	# shellcheck disable=SC2086
+	pm=$(median ${RATE[$key-plain]:-})
+	# shellcheck disable=SC2086
+	fm=$(median ${RATE[$key-filter]:-})
+	# shellcheck disable=SC2086
+	ratio=$(median ${RATIO[$key]:-})
+	[ "$ratio" = - ] || ratio=$(awk -v r="$ratio" 'BEGIN { printf "%.2f", r }')
+	res=$(judge "$ratio" "$tgt")
+	if [ "$tgt" != - ]; then
+		tshow=">=$tgt"
+		add_summary "$res" "$label" "ratio $ratio at $sess sessions (target $tshow)"
+	fi
+	printf '%-24s %4d %6d %11s %11s %6s %15s %8s  %s\n' "$label" "$sess" "$n" \
+	    "$pm" "$fm" "$ratio" "$(cpu_us "$key-plain")/$(cpu_us "$key-filter")" "$tshow" "$res"
+}
+
+raw_runs() {	# raw_runs NAME KEY...: the single runs behind the ratio_rows
+	local name=$1 key
+	shift
+	echo "raw runs (msg/s):"
+	for key in "$@"; do
+		printf '  %-14s plain:%s  %s:%s  ratios:%s\n' "$key" "${RATE[$key-plain]:-}" \
+		    "$name" "${RATE[$key-filter]:-}" "${RATIO[$key]:-}"
+	done
+}
+
 # ---------------------------------------------------------------- start
-SINK_PORT=$(pick_port) || die "no free port for the sink"
-PROXY_PORT=$(pick_port) || die "no free port for postern"
+read -r SINK_PORT PROXY_PORT <<<"$(pick_ports 2)"
+[ -n "$PROXY_PORT" ] || die "no free ports for the sink and postern"
 
 SINK_USER=""
 [ "$(id -u)" -eq 0 ] && SINK_USER="-u nobody"
@@ -168,16 +332,9 @@ PIDS="$PIDS $SINK_PID"
 wait_listen "$SINK_PORT" "$SINK_PID" ||
     { cat "$WORK/sink.err" >&2; die "smtp-sink did not start on 127.0.0.1:$SINK_PORT"; }
 
-"$POSTERN" -o "proxy.listen=127.0.0.1:$PROXY_PORT" \
-    -o "proxy.backend=127.0.0.1:$SINK_PORT" \
-    -o proxy.max_connections=20000 -o proxy.max_connections_per_ip=0 \
-    -o log.level=warning 2>"$WORK/postern.log" &
-POSTERN_PID=$!
-PIDS="$POSTERN_PID $PIDS"	# stop postern before its backend
-if ! wait_listen "$PROXY_PORT" "$POSTERN_PID"; then
-	tail -n 20 "$WORK/postern.log" >&2
-	die "postern did not start listening on 127.0.0.1:$PROXY_PORT"
-fi
+postern_start main 127.0.0.1 "$PROXY_PORT" "" ||
+    { tail -n 20 "$WORK/postern-main.log" >&2; die "postern did not start listening on 127.0.0.1:$PROXY_PORT"; }
+POSTERN_PID=$LAST_PID
 
 echo "postern bench: $POSTERN (pid $POSTERN_PID) on 127.0.0.1:$PROXY_PORT -> smtp-sink 127.0.0.1:$SINK_PORT"
 LOAD_START=$(cut -d' ' -f1 /proc/loadavg)
@@ -222,7 +379,6 @@ run_one "$SINK_PORT" 10 1024 500 >/dev/null
 run_one "$PROXY_PORT" 10 1024 500 >/dev/null
 
 declare -A D P R	# direct rates, postern rates, per-repetition ratios
-isnum() { case $1 in ''|*[!0-9.]*) return 1 ;; *) return 0 ;; esac; }
 for rep in $(seq 1 "$REPS"); do
 	while IFS='|' read -r id s l n label tgt; do
 		[ -n "$id" ] || continue
@@ -303,18 +459,10 @@ while IFS='|' read -r id s l n label tgt; do
 	# shellcheck disable=SC2086
 	ratio=$(median ${R[$id]:-})
 	[ "$ratio" = - ] || ratio=$(awk -v r="$ratio" 'BEGIN { printf "%.2f", r }')
-	if [ "$tgt" = - ]; then
-		res="(no target)"
-		tshow="-"
-	else
+	res=$(judge "$ratio" "$tgt")
+	tshow=-
+	if [ "$tgt" != - ]; then
 		tshow=">=$tgt"
-		if [ "$ratio" = - ]; then
-			res="FAIL (not measured)"
-		elif awk -v r="$ratio" -v t="$tgt" 'BEGIN { exit !(r >= t) }'; then
-			res=PASS
-		else
-			res=FAIL
-		fi
 		add_summary "$res" "$label" "ratio $ratio (target $tshow)"
 	fi
 	printf '%-22s %7d %12s %13s %7s %8s  %s\n' "$label" "$n" "$dm" "$pm" "$ratio" "$tshow" "$res"
@@ -436,79 +584,25 @@ UNBOUND_PID=""
 echo
 echo "== spf: postern with filters.chain = spf vs the same postern with no filters, $SPF_SESS sessions, 1 KiB messages"
 
-wait_udp() {	# wait_udp PORT PID: up to 10 s for PID to bind UDP PORT
-	local _
-	for _ in $(seq 1 100); do
-		kill -0 "$2" 2>/dev/null || return 1
-		[ -n "$(ss -Hlun "( sport = :$1 )" 2>/dev/null)" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-spf_postern() {	# spf_postern NAME PORT CHAIN [-o k=v]...: sets LAST_PID
-	local name=$1 port=$2 chain=$3
-	shift 3
-	"$POSTERN" -o "proxy.listen=$SPF_HOST:$port" \
-	    -o "proxy.backend=127.0.0.1:$SINK_PORT" \
-	    -o proxy.max_connections=20000 -o proxy.max_connections_per_ip=0 \
-	    -o "filters.chain=$chain" -o log.level=warning "$@" \
-	    </dev/null >/dev/null 2>"$WORK/postern-$name.log" &
-	LAST_PID=$!
-	PIDS="$LAST_PID $PIDS"	# stopped before the sink
-}
-
 spf_start() {	# unbound + the spf and plain postern; 0 when all run
 	local dport sport pport
-	command -v unbound >/dev/null 2>&1 || { SPF_WHY="unbound not found"; return 1; }
 	SPF_HOST=$(ip -o -4 addr show scope global 2>/dev/null |
 	    awk '{ sub(/\/.*/, "", $4); print $4; exit }')
 	[ -n "$SPF_HOST" ] ||
 	    { SPF_WHY="no global IPv4 address to send from (loopback clients are not SPF-checked)"; return 1; }
-	dport=$(pick_port) || { SPF_WHY="no free port"; return 1; }
-	sport=$(pick_port) || { SPF_WHY="no free port"; return 1; }
-	pport=$(pick_port) || { SPF_WHY="no free port"; return 1; }
-	if [ "$sport" = "$dport" ] || [ "$pport" = "$dport" ] || [ "$pport" = "$sport" ]; then
-		SPF_WHY="port clash, rerun"; return 1
-	fi
-	[ -z "$(ss -Huan "( sport = :$dport )" 2>/dev/null)" ] ||
-	    { SPF_WHY="UDP port $dport busy"; return 1; }
-	cat >"$WORK/unbound.conf" <<EOF
-server:
-    interface: 127.0.0.1
-    port: $dport
-    do-ip6: no
-    do-daemonize: no
-    chroot: ""
-    username: ""
-    directory: "$WORK"
-    pidfile: ""
-    use-syslog: no
-    logfile: ""
-    num-threads: 1
-    access-control: 127.0.0.0/8 allow
-    do-not-query-localhost: no
-    module-config: "iterator"
-    local-zone: "." static
-    local-zone: "bench.example." redirect
-    local-data: 'bench.example. 300 IN TXT "v=spf1 ip4:$SPF_HOST -all"'
-    local-data: 'fail.example. 300 IN TXT "v=spf1 -all"'
-remote-control:
-    control-enable: no
-EOF
-	unbound -d -c "$WORK/unbound.conf" >"$WORK/unbound.log" 2>&1 &
-	UNBOUND_PID=$!
-	PIDS="$PIDS $UNBOUND_PID"
-	wait_udp "$dport" "$UNBOUND_PID" ||
-	    { SPF_WHY="unbound did not start: $(tail -n 2 "$WORK/unbound.log" | tr '\n' ' ')"; return 1; }
-	spf_postern spf "$sport" spf -o "dns.nameserver=127.0.0.1@$dport"
+	read -r dport sport pport <<<"$(pick_ports 3)"
+	[ -n "$pport" ] || { SPF_WHY="no free ports"; return 1; }
+	unbound_start spf "$dport" \
+	    'local-zone: "bench.example." redirect' \
+	    "local-data: 'bench.example. 300 IN TXT \"v=spf1 ip4:$SPF_HOST -all\"'" \
+	    "local-data: 'fail.example. 300 IN TXT \"v=spf1 -all\"'" ||
+	    { SPF_WHY=$WHY; return 1; }
+	UNBOUND_PID=$LAST_PID
+	postern_start spf "$SPF_HOST" "$sport" spf -o "dns.nameserver=127.0.0.1@$dport" ||
+	    { SPF_WHY=$WHY; return 1; }
 	SPF_PID=$LAST_PID
-	spf_postern plain "$pport" ""
+	postern_start plain "$SPF_HOST" "$pport" "" || { SPF_WHY=$WHY; return 1; }
 	PLAIN_PID=$LAST_PID
-	wait_listen "$sport" "$SPF_PID" ||
-	    { SPF_WHY="postern (spf) did not start: $(tail -n 3 "$WORK/postern-spf.log" | tr '\n' ' ')"; return 1; }
-	wait_listen "$pport" "$PLAIN_PID" ||
-	    { SPF_WHY="postern (plain) did not start: $(tail -n 3 "$WORK/postern-plain.log" | tr '\n' ' ')"; return 1; }
 	SPF_PORT=$sport
 	PLAIN_PORT=$pport
 	return 0
@@ -605,16 +699,15 @@ spf_cold() {
 	echo "$r"
 }
 
-declare -A SP SR	# rates and per-repetition ratios, by "warm-plain" etc.
-declare -A CPU CNT	# postern CPU ticks and messages, by "warm-plain" etc.
-CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
-cpu_ticks() {	# cpu_ticks PID: utime + stime of the process, all threads
-	awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null
+# shellcheck disable=SC2317  # (run by pair_run)
+spf_warm() {	# spf_warm PORT SIDE: a pair_run runner
+	RUN_HOST=$SPF_HOST run_one "$1" "$SPF_SESS" 1024 "$SPF_N"
 }
-cpu_us() {	# cpu_us KEY: postern CPU microseconds per message, or -
-	awk -v t="${CPU[$1]:-}" -v n="${CNT[$1]:-0}" -v hz="$CLK_TCK" \
-	    'BEGIN { if (n > 0 && t != "") printf "%.0f", t * 1e6 / hz / n; else print "-" }'
+# shellcheck disable=SC2317
+spf_cold_run() {	# spf_cold_run PORT SIDE: a pair_run runner, new domains each time
+	spf_cold "$1" "$SPF_COLD_N" "r$rep$2$$"
 }
+
 SPF_NOTE=""
 if spf_start; then
 	SPF_WHY=""
@@ -640,69 +733,17 @@ if [ -z "$SPF_WHY" ]; then
 			SPF_NOTE="note: spf time budget (${SPF_BUDGET}s) reached, skipped repetitions $rep to $REPS"
 			break
 		fi
-		if [ $((rep % 2)) -eq 1 ]; then order="plain spf"; else order="spf plain"; fi
-		for kind in warm cold; do
-			declare -A cur=()
-			for side in $order; do
-				if [ "$side" = spf ]; then pid=$SPF_PID port=$SPF_PORT; else pid=$PLAIN_PID port=$PLAIN_PORT; fi
-				c0=$(cpu_ticks "$pid")
-				if ! kill -0 "$pid" 2>/dev/null; then
-					r="ERR:postern-$side-not-running"
-				elif [ "$kind" = warm ]; then
-					r=$(RUN_HOST=$SPF_HOST run_one "$port" "$SPF_SESS" 1024 "$SPF_N")
-					n=$SPF_N
-				else
-					r=$(spf_cold "$port" "$SPF_COLD_N" "r$rep$side$$")
-					n=$SPF_COLD_N
-				fi
-				c1=$(cpu_ticks "$pid")
-				if isnum "$r" && isnum "$c0" && isnum "$c1"; then
-					CPU[$kind-$side]=$(( ${CPU[$kind-$side]:-0} + c1 - c0 ))
-					CNT[$kind-$side]=$(( ${CNT[$kind-$side]:-0} + n ))
-				fi
-				cur[$side]=$r
-				SP[$kind-$side]="${SP[$kind-$side]:-} $r"
-				printf '  rep %d  spf %-5s %-6s %s\n' "$rep" "$kind" "$side" "$r"
-			done
-			if isnum "${cur[spf]}" && isnum "${cur[plain]}"; then
-				SR[$kind]="${SR[$kind]:-} $(awk -v p="${cur[spf]}" -v d="${cur[plain]}" 'BEGIN { printf "%.4f", p / d }')"
-			fi
-		done
+		pair_run "$rep" spf-warm "$SPF_N" spf_warm spf "$PLAIN_PID" "$PLAIN_PORT" "$SPF_PID" "$SPF_PORT"
+		pair_run "$rep" spf-cold "$SPF_COLD_N" spf_cold_run spf "$PLAIN_PID" "$PLAIN_PORT" "$SPF_PID" "$SPF_PORT"
 	done
 	echo
-	printf '%-22s %7s %12s %13s %7s %8s  %s\n' case msgs "plain msg/s" "spf msg/s" ratio target result
-	for kind in warm cold; do
-		# shellcheck disable=SC2086
-		pm=$(median ${SP[$kind-plain]:-})
-		# shellcheck disable=SC2086
-		sm=$(median ${SP[$kind-spf]:-})
-		# shellcheck disable=SC2086
-		ratio=$(median ${SR[$kind]:-})
-		[ "$ratio" = - ] || ratio=$(awk -v r="$ratio" 'BEGIN { printf "%.2f", r }')
-		if [ "$kind" = warm ]; then
-			n=$SPF_N label="spf warm (1 domain)" tshow=">=$SPF_TARGET"
-			if [ "$ratio" = - ]; then res="FAIL (not measured)"
-			elif awk -v r="$ratio" -v t="$SPF_TARGET" 'BEGIN { exit !(r >= t) }'; then res=PASS
-			else res=FAIL; fi
-			add_summary "$res" "$label" "ratio $ratio (target $tshow)"
-		else
-			n=$SPF_COLD_N label="spf cold (new domains)" tshow=- res="(no target)"
-			[ "$ratio" = - ] && res="(not measured)"
-		fi
-		printf '%-22s %7d %12s %13s %7s %8s  %s\n' "$label" "$n" "$pm" "$sm" "$ratio" "$tshow" "$res"
-	done
-	echo "raw runs (msg/s):"
-	for kind in warm cold; do
-		printf '  spf %-5s plain:%s  spf:%s  ratios:%s\n' "$kind" "${SP[$kind-plain]:-}" "${SP[$kind-spf]:-}" "${SR[$kind]:-}"
-	done
+	ratio_head spf
+	ratio_row spf-warm "spf warm (1 domain)" "$SPF_SESS" "$SPF_N" "$SPF_TARGET"
+	ratio_row spf-cold "spf cold (new domains)" "$SPF_SESS" "$SPF_COLD_N" -
+	raw_runs spf spf-warm spf-cold
 	echo "  (warm: smtp-source; cold: a Python asyncio client, one transaction at a time per session)"
-	# CPU time is not shared with the rest of the machine the way
-	# throughput is, so it shows the filter's cost even on a busy host.
-	for kind in warm cold; do
-		printf '  spf %-5s postern CPU per message: plain %s us, spf %s us\n' "$kind" "$(cpu_us "$kind-plain")" "$(cpu_us "$kind-spf")"
-	done
 	# shellcheck disable=SC2086
-	if awk -v c="$(median ${SP[cold-plain]:-})" -v w="$(median ${SP[warm-plain]:-})" \
+	if awk -v c="$(median ${RATE[spf-cold-plain]:-})" -v w="$(median ${RATE[spf-warm-plain]:-})" \
 	    'BEGIN { exit !(c != "-" && w != "-" && c < 0.7 * w) }'; then
 		echo "  note: cold plain runs well below warm plain: the Python client, not postern, sets the cold pace"
 	fi
@@ -720,14 +761,15 @@ fi
 [ -n "$PLAIN_PID" ] && stop_pid "$PLAIN_PID"
 [ -n "$UNBOUND_PID" ] && stop_pid "$UNBOUND_PID"
 
+
 if [ -n "$POSTERN_DIED" ] || ! postern_alive; then
 	echo
 	echo "WARNING: postern is no longer running; last lines of its log:"
-	tail -n 20 "$WORK/postern.log" | sed 's/^/  /'
-elif [ -s "$WORK/postern.log" ]; then
+	tail -n 20 "$WORK/postern-main.log" | sed 's/^/  /'
+elif [ -s "$WORK/postern-main.log" ]; then
 	echo
-	echo "postern logged $(wc -l <"$WORK/postern.log") line(s) at level warning; last 5:"
-	tail -n 5 "$WORK/postern.log" | sed 's/^/  /'
+	echo "postern logged $(wc -l <"$WORK/postern-main.log") line(s) at level warning; last 5:"
+	tail -n 5 "$WORK/postern-main.log" | sed 's/^/  /'
 fi
 
 if awk -v l="$LOAD_START" -v c="$(nproc)" 'BEGIN { exit !(l >= c / 2) }'; then
