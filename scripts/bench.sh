@@ -371,7 +371,12 @@ median() {	# median of the numeric arguments (non-numeric ignored)
 	    awk '{ v[NR] = $1 } END {
 		if (NR == 0) { print "-"; exit }
 		if (NR % 2) print v[(NR + 1) / 2];
-		else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+		else {	# as many decimals as the two middle values have
+			d = 0
+			for (i = NR / 2; i <= NR / 2 + 1; i++)
+				if (split(v[i], f, ".") == 2 && length(f[2]) > d) d = length(f[2])
+			printf "%." d "f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2
+		} }'
 }
 
 # Warm-up (not counted): page in binaries, fill caches, first connections.
