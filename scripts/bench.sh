@@ -3,7 +3,7 @@
 #
 #   scripts/bench.sh /abs/path/to/postern
 #
-# Everything runs on loopback, in one go, in about 2-4 minutes on 2 cores:
+# Everything runs on loopback, in one go, in about 4-6 minutes on 2 cores:
 #
 #  1. Starts one smtp-sink (Postfix's test server) as the backend and one
 #     postern in front of it (embedded default config plus -o overrides:
@@ -34,7 +34,17 @@
 #     target >= 0.8 warm, and each postern's CPU time per message (which
 #     other load on the machine disturbs less than the rates).  About a
 #     minute (BENCH_SPF_BUDGET).
-#  6. Prints a table and one PASS/FAIL line per target.
+#  6. DKIM: three more postern on loopback, filters.chain = dkim_sign,
+#     dkim_verify and none (keys from scripts/keygen.sh; the verifier's on
+#     an unbound like the SPF one): signing RSA-2048, Ed25519 and both
+#     (dual), and verifying an RSA-2048 signature (a message file signed by
+#     dkimpy, sent with smtp-source -F), each at 1 and 100 sessions; msg/s
+#     of each and ratio to the no-filter postern, targets >= 0.8 for RSA
+#     signing and for verifying at 100 sessions, and the 'openssl speed'
+#     sign and verify rates of one core for the same key types, measured in
+#     the same run.  'postern test' first shows the signatures each case
+#     gets and that the message verifies.  About 90 s (BENCH_DKIM_BUDGET).
+#  7. Prints a table and one PASS/FAIL line per target.
 #
 # Every process started here is stopped by PID on exit (also on Ctrl-C),
 # every wait is bounded.  Exit status is 0 whenever the bench ran, whatever
@@ -44,7 +54,9 @@
 # Knobs (environment): BENCH_REPS (3), BENCH_IDLE_CONNS (5000),
 # BENCH_BUDGET seconds after which remaining repetitions are skipped (270),
 # BENCH_SPF_MSGS (10000, warm), BENCH_SPF_COLD_MSGS (6000),
-# BENCH_SPF_BUDGET (60, the same for the spf section).
+# BENCH_SPF_BUDGET (60, the same for the spf section), BENCH_DKIM (0 skips
+# the dkim section), BENCH_DKIM_BUDGET (90, the same for it; the first
+# repetition always runs whole).
 
 set -u
 
@@ -117,18 +129,19 @@ now_ns() { date +%s%N; }
 START_NS=$(now_ns)
 elapsed_s() { echo $(( ($(now_ns) - START_NS) / 1000000000 )); }
 
-pick_port() {	# a free loopback TCP port below the ephemeral range
-	local _ p
-	for _ in $(seq 1 100); do
+pick_ports() {	# pick_ports N: N distinct free loopback TCP ports below the ephemeral range, on one line
+	local _ p got="" k=0
+	for _ in $(seq 1 200); do
+		[ "$k" -ge "$1" ] && break
 		p=$((20000 + RANDOM % 12000))
-		case " ${USED_PORTS:-} " in *" $p "*) continue ;; esac
+		case " $got " in *" $p "*) continue ;; esac
 		if [ -z "$(ss -Htan "( sport = :$p )" 2>/dev/null)" ]; then
-			USED_PORTS="${USED_PORTS:-} $p"
-			echo "$p"
-			return 0
+			got="${got:+$got }$p"
+			k=$((k + 1))
 		fi
 	done
-	return 1
+	[ "$k" -ge "$1" ] || return 1
+	echo "$got"
 }
 
 wait_listen() {	# wait_listen PORT PID: up to 10 s for PID to listen on PORT
@@ -138,6 +151,76 @@ wait_listen() {	# wait_listen PORT PID: up to 10 s for PID to listen on PORT
 		[ -n "$(ss -Hltn "( sport = :$1 )" 2>/dev/null)" ] && return 0
 		sleep 0.1
 	done
+	return 1
+}
+
+wait_udp() {	# wait_udp PORT PID: up to 10 s for PID to bind UDP PORT
+	local _
+	for _ in $(seq 1 100); do
+		kill -0 "$2" 2>/dev/null || return 1
+		[ -n "$(ss -Hlun "( sport = :$1 )" 2>/dev/null)" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# postern_start NAME HOST PORT CHAIN [-o k=v]...: a postern on HOST:PORT
+# relaying to the sink, with no connection limits, log level warning,
+# filters.chain=CHAIN and the given overrides, logging to
+# $WORK/postern-NAME.log.  Sets LAST_PID (in PIDS, stopped before the sink);
+# returns 0 once it listens, 1 with WHY set if it does not.
+postern_start() {
+	local name=$1 host=$2 port=$3 chain=$4
+	shift 4
+	"$POSTERN" -o "proxy.listen=$host:$port" \
+	    -o "proxy.backend=127.0.0.1:$SINK_PORT" \
+	    -o proxy.max_connections=20000 -o proxy.max_connections_per_ip=0 \
+	    -o "filters.chain=$chain" -o log.level=warning "$@" \
+	    </dev/null >/dev/null 2>"$WORK/postern-$name.log" &
+	LAST_PID=$!
+	PIDS="$LAST_PID $PIDS"	# stopped before the sink
+	wait_listen "$port" "$LAST_PID" && return 0
+	WHY="postern ($name) did not start: $(tail -n 3 "$WORK/postern-$name.log" | tr '\n' ' ')"
+	return 1
+}
+
+# unbound_start NAME PORT LINE...: an unbound on 127.0.0.1@PORT answering
+# from memory only (local-zone "." static: it never asks anyone else); the
+# LINEs go into its server: clause (local-zone, local-data).  Sets LAST_PID
+# (in PIDS); returns 0 once it listens, 1 with WHY set if it does not.
+unbound_start() {
+	local name=$1 port=$2 line
+	shift 2
+	command -v unbound >/dev/null 2>&1 || { WHY="unbound not found"; return 1; }
+	[ -z "$(ss -Huan "( sport = :$port )" 2>/dev/null)" ] ||
+	    { WHY="UDP port $port busy"; return 1; }
+	{
+		cat <<EOF
+server:
+    interface: 127.0.0.1
+    port: $port
+    do-ip6: no
+    do-daemonize: no
+    chroot: ""
+    username: ""
+    directory: "$WORK"
+    pidfile: ""
+    use-syslog: no
+    logfile: ""
+    num-threads: 1
+    access-control: 127.0.0.0/8 allow
+    do-not-query-localhost: no
+    module-config: "iterator"
+    local-zone: "." static
+EOF
+		for line in "$@"; do printf '    %s\n' "$line"; done
+		printf 'remote-control:\n    control-enable: no\n'
+	} >"$WORK/unbound-$name.conf"
+	unbound -d -c "$WORK/unbound-$name.conf" >"$WORK/unbound-$name.log" 2>&1 &
+	LAST_PID=$!
+	PIDS="$PIDS $LAST_PID"
+	wait_udp "$port" "$LAST_PID" && return 0
+	WHY="unbound did not start: $(tail -n 2 "$WORK/unbound-$name.log" | tr '\n' ' ')"
 	return 1
 }
 
@@ -152,9 +235,102 @@ vm_kib() {	# vm_kib PID KEY
 
 postern_alive() { [ -n "$POSTERN_PID" ] && kill -0 "$POSTERN_PID" 2>/dev/null; }
 
+isnum() { case $1 in ''|*[!0-9.]*) return 1 ;; *) return 0 ;; esac; }
+
+judge() {	# judge RATIO TARGET: PASS, FAIL, "FAIL (not measured)" or, for TARGET -, "(no target)"
+	if [ "$2" = - ]; then echo "(no target)"
+	elif [ "$1" = - ]; then echo "FAIL (not measured)"
+	elif awk -v r="$1" -v t="$2" 'BEGIN { exit !(r >= t) }'; then echo PASS
+	else echo FAIL; fi
+}
+
+# Filter comparisons (spf, dkim): a postern with a filter chain against one
+# with none, both in front of the sink.  Rates, ratios and each postern's
+# CPU time (utime + stime from /proc, all threads) by KEY-plain and
+# KEY-filter; CPU time is not shared with the rest of the machine the way
+# throughput is, so it shows the filter's cost even on a busy host.
+declare -A RATE RATIO CPU CNT
+CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
+cpu_ticks() {	# cpu_ticks PID: utime + stime of the process, all threads
+	awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null
+}
+cpu_us() {	# cpu_us KEY-SIDE: postern CPU microseconds per message, or -
+	awk -v t="${CPU[$1]:-}" -v n="${CNT[$1]:-0}" -v hz="$CLK_TCK" \
+	    'BEGIN { if (n > 0 && t != "") printf "%.0f", t * 1e6 / hz / n; else print "-" }'
+}
+
+# pair_run REP KEY N RUNNER NAME PLAIN_PID PLAIN_PORT PID PORT: one
+# repetition of comparison KEY: "RUNNER PORT SIDE" (SIDE plain or filter;
+# sends N messages, prints msg/s or ERR:why) against the postern with no
+# filters and the one with filter NAME, in an order that alternates with
+# REP.  Records both rates and CPU times, and the filter/plain ratio of the
+# two runs, made back to back so that load from elsewhere cancels out.
+pair_run() {
+	local rep=$1 key=$2 n=$3 runner=$4 name=$5 order side pid port r c0 c1
+	local -A cur=()
+	if [ $((rep % 2)) -eq 1 ]; then order="plain filter"; else order="filter plain"; fi
+	for side in $order; do
+		if [ "$side" = plain ]; then pid=$6 port=$7; else pid=$8 port=$9; fi
+		c0=$(cpu_ticks "$pid")
+		if kill -0 "$pid" 2>/dev/null; then
+			r=$("$runner" "$port" "$side")
+		else
+			r="ERR:postern-$side-not-running"
+		fi
+		c1=$(cpu_ticks "$pid")
+		if isnum "$r" && isnum "$c0" && isnum "$c1"; then
+			CPU[$key-$side]=$(( ${CPU[$key-$side]:-0} + c1 - c0 ))
+			CNT[$key-$side]=$(( ${CNT[$key-$side]:-0} + n ))
+		fi
+		cur[$side]=$r
+		RATE[$key-$side]="${RATE[$key-$side]:-} $r"
+		[ "$side" = filter ] && side=$name
+		printf '  rep %d  %-14s %-6s %s\n' "$rep" "$key" "$side" "$r"
+	done
+	if isnum "${cur[filter]}" && isnum "${cur[plain]}"; then
+		RATIO[$key]="${RATIO[$key]:-} $(awk -v p="${cur[filter]}" -v d="${cur[plain]}" 'BEGIN { printf "%.4f", p / d }')"
+	fi
+}
+
+ratio_head() {	# ratio_head NAME: the header of the ratio_row table
+	printf '%-24s %4s %6s %11s %11s %6s %15s %8s  %s\n' case sess msgs \
+	    "plain msg/s" "$1 msg/s" ratio "CPU us/msg p/f" target result
+}
+
+# ratio_row KEY LABEL SESSIONS N TARGET: the table line of comparison KEY:
+# median rates, median ratio, CPU per message of each postern, and the
+# result against TARGET (- for none); a target goes into the summary.
+ratio_row() {
+	local key=$1 label=$2 sess=$3 n=$4 tgt=$5 pm fm ratio res tshow=-
+	# shellcheck disable=SC2086
+	pm=$(median ${RATE[$key-plain]:-})
+	# shellcheck disable=SC2086
+	fm=$(median ${RATE[$key-filter]:-})
+	# shellcheck disable=SC2086
+	ratio=$(median ${RATIO[$key]:-})
+	[ "$ratio" = - ] || ratio=$(awk -v r="$ratio" 'BEGIN { printf "%.2f", r }')
+	res=$(judge "$ratio" "$tgt")
+	if [ "$tgt" != - ]; then
+		tshow=">=$tgt"
+		add_summary "$res" "$label" "ratio $ratio at $sess sessions (target $tshow)"
+	fi
+	printf '%-24s %4d %6d %11s %11s %6s %15s %8s  %s\n' "$label" "$sess" "$n" \
+	    "$pm" "$fm" "$ratio" "$(cpu_us "$key-plain")/$(cpu_us "$key-filter")" "$tshow" "$res"
+}
+
+raw_runs() {	# raw_runs NAME KEY...: the single runs behind the ratio_rows
+	local name=$1 key
+	shift
+	echo "raw runs (msg/s):"
+	for key in "$@"; do
+		printf '  %-14s plain:%s  %s:%s  ratios:%s\n' "$key" "${RATE[$key-plain]:-}" \
+		    "$name" "${RATE[$key-filter]:-}" "${RATIO[$key]:-}"
+	done
+}
+
 # ---------------------------------------------------------------- start
-SINK_PORT=$(pick_port) || die "no free port for the sink"
-PROXY_PORT=$(pick_port) || die "no free port for postern"
+read -r SINK_PORT PROXY_PORT <<<"$(pick_ports 2)"
+[ -n "$PROXY_PORT" ] || die "no free ports for the sink and postern"
 
 SINK_USER=""
 [ "$(id -u)" -eq 0 ] && SINK_USER="-u nobody"
@@ -168,16 +344,9 @@ PIDS="$PIDS $SINK_PID"
 wait_listen "$SINK_PORT" "$SINK_PID" ||
     { cat "$WORK/sink.err" >&2; die "smtp-sink did not start on 127.0.0.1:$SINK_PORT"; }
 
-"$POSTERN" -o "proxy.listen=127.0.0.1:$PROXY_PORT" \
-    -o "proxy.backend=127.0.0.1:$SINK_PORT" \
-    -o proxy.max_connections=20000 -o proxy.max_connections_per_ip=0 \
-    -o log.level=warning 2>"$WORK/postern.log" &
-POSTERN_PID=$!
-PIDS="$POSTERN_PID $PIDS"	# stop postern before its backend
-if ! wait_listen "$PROXY_PORT" "$POSTERN_PID"; then
-	tail -n 20 "$WORK/postern.log" >&2
-	die "postern did not start listening on 127.0.0.1:$PROXY_PORT"
-fi
+postern_start main 127.0.0.1 "$PROXY_PORT" "" ||
+    { tail -n 20 "$WORK/postern-main.log" >&2; die "postern did not start listening on 127.0.0.1:$PROXY_PORT"; }
+POSTERN_PID=$LAST_PID
 
 echo "postern bench: $POSTERN (pid $POSTERN_PID) on 127.0.0.1:$PROXY_PORT -> smtp-sink 127.0.0.1:$SINK_PORT"
 LOAD_START=$(cut -d' ' -f1 /proc/loadavg)
@@ -189,13 +358,15 @@ SRC_OPTS="-d -M localhost -f bench@example.com -t sink@example.com"
 NOTES=""
 POSTERN_DIED=""
 
-# run_one PORT SESSIONS BYTES COUNT -> prints msg/s, or "ERR:why"
+# run_one PORT SESSIONS BYTES COUNT -> prints msg/s, or "ERR:why".  BYTES
+# is the payload size, or a message file that smtp-source sends as it is.
 run_one() {
-	local port=$1 s=$2 l=$3 n=$4 b a t0 t1 rc
+	local port=$1 s=$2 l=$3 n=$4 b a t0 t1 rc msg="-l $3"
+	[ -f "$l" ] && msg="-F $l"
 	b=$(sink_mesg)
 	t0=$(now_ns)
 	# shellcheck disable=SC2086
-	timeout "$RUN_TIMEOUT" smtp-source $SRC_OPTS -s "$s" -l "$l" -m "$n" \
+	timeout "$RUN_TIMEOUT" smtp-source $SRC_OPTS -s "$s" $msg -m "$n" \
 	    "${RUN_HOST:-127.0.0.1}:$port" >"$WORK/source.out" 2>&1
 	rc=$?
 	t1=$(now_ns)
@@ -214,7 +385,12 @@ median() {	# median of the numeric arguments (non-numeric ignored)
 	    awk '{ v[NR] = $1 } END {
 		if (NR == 0) { print "-"; exit }
 		if (NR % 2) print v[(NR + 1) / 2];
-		else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+		else {	# as many decimals as the two middle values have
+			d = 0
+			for (i = NR / 2; i <= NR / 2 + 1; i++)
+				if (split(v[i], f, ".") == 2 && length(f[2]) > d) d = length(f[2])
+			printf "%." d "f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2
+		} }'
 }
 
 # Warm-up (not counted): page in binaries, fill caches, first connections.
@@ -222,7 +398,6 @@ run_one "$SINK_PORT" 10 1024 500 >/dev/null
 run_one "$PROXY_PORT" 10 1024 500 >/dev/null
 
 declare -A D P R	# direct rates, postern rates, per-repetition ratios
-isnum() { case $1 in ''|*[!0-9.]*) return 1 ;; *) return 0 ;; esac; }
 for rep in $(seq 1 "$REPS"); do
 	while IFS='|' read -r id s l n label tgt; do
 		[ -n "$id" ] || continue
@@ -303,18 +478,10 @@ while IFS='|' read -r id s l n label tgt; do
 	# shellcheck disable=SC2086
 	ratio=$(median ${R[$id]:-})
 	[ "$ratio" = - ] || ratio=$(awk -v r="$ratio" 'BEGIN { printf "%.2f", r }')
-	if [ "$tgt" = - ]; then
-		res="(no target)"
-		tshow="-"
-	else
+	res=$(judge "$ratio" "$tgt")
+	tshow=-
+	if [ "$tgt" != - ]; then
 		tshow=">=$tgt"
-		if [ "$ratio" = - ]; then
-			res="FAIL (not measured)"
-		elif awk -v r="$ratio" -v t="$tgt" 'BEGIN { exit !(r >= t) }'; then
-			res=PASS
-		else
-			res=FAIL
-		fi
 		add_summary "$res" "$label" "ratio $ratio (target $tshow)"
 	fi
 	printf '%-22s %7d %12s %13s %7s %8s  %s\n' "$label" "$n" "$dm" "$pm" "$ratio" "$tshow" "$res"
@@ -436,79 +603,25 @@ UNBOUND_PID=""
 echo
 echo "== spf: postern with filters.chain = spf vs the same postern with no filters, $SPF_SESS sessions, 1 KiB messages"
 
-wait_udp() {	# wait_udp PORT PID: up to 10 s for PID to bind UDP PORT
-	local _
-	for _ in $(seq 1 100); do
-		kill -0 "$2" 2>/dev/null || return 1
-		[ -n "$(ss -Hlun "( sport = :$1 )" 2>/dev/null)" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-spf_postern() {	# spf_postern NAME PORT CHAIN [-o k=v]...: sets LAST_PID
-	local name=$1 port=$2 chain=$3
-	shift 3
-	"$POSTERN" -o "proxy.listen=$SPF_HOST:$port" \
-	    -o "proxy.backend=127.0.0.1:$SINK_PORT" \
-	    -o proxy.max_connections=20000 -o proxy.max_connections_per_ip=0 \
-	    -o "filters.chain=$chain" -o log.level=warning "$@" \
-	    </dev/null >/dev/null 2>"$WORK/postern-$name.log" &
-	LAST_PID=$!
-	PIDS="$LAST_PID $PIDS"	# stopped before the sink
-}
-
 spf_start() {	# unbound + the spf and plain postern; 0 when all run
 	local dport sport pport
-	command -v unbound >/dev/null 2>&1 || { SPF_WHY="unbound not found"; return 1; }
 	SPF_HOST=$(ip -o -4 addr show scope global 2>/dev/null |
 	    awk '{ sub(/\/.*/, "", $4); print $4; exit }')
 	[ -n "$SPF_HOST" ] ||
 	    { SPF_WHY="no global IPv4 address to send from (loopback clients are not SPF-checked)"; return 1; }
-	dport=$(pick_port) || { SPF_WHY="no free port"; return 1; }
-	sport=$(pick_port) || { SPF_WHY="no free port"; return 1; }
-	pport=$(pick_port) || { SPF_WHY="no free port"; return 1; }
-	if [ "$sport" = "$dport" ] || [ "$pport" = "$dport" ] || [ "$pport" = "$sport" ]; then
-		SPF_WHY="port clash, rerun"; return 1
-	fi
-	[ -z "$(ss -Huan "( sport = :$dport )" 2>/dev/null)" ] ||
-	    { SPF_WHY="UDP port $dport busy"; return 1; }
-	cat >"$WORK/unbound.conf" <<EOF
-server:
-    interface: 127.0.0.1
-    port: $dport
-    do-ip6: no
-    do-daemonize: no
-    chroot: ""
-    username: ""
-    directory: "$WORK"
-    pidfile: ""
-    use-syslog: no
-    logfile: ""
-    num-threads: 1
-    access-control: 127.0.0.0/8 allow
-    do-not-query-localhost: no
-    module-config: "iterator"
-    local-zone: "." static
-    local-zone: "bench.example." redirect
-    local-data: 'bench.example. 300 IN TXT "v=spf1 ip4:$SPF_HOST -all"'
-    local-data: 'fail.example. 300 IN TXT "v=spf1 -all"'
-remote-control:
-    control-enable: no
-EOF
-	unbound -d -c "$WORK/unbound.conf" >"$WORK/unbound.log" 2>&1 &
-	UNBOUND_PID=$!
-	PIDS="$PIDS $UNBOUND_PID"
-	wait_udp "$dport" "$UNBOUND_PID" ||
-	    { SPF_WHY="unbound did not start: $(tail -n 2 "$WORK/unbound.log" | tr '\n' ' ')"; return 1; }
-	spf_postern spf "$sport" spf -o "dns.nameserver=127.0.0.1@$dport"
+	read -r dport sport pport <<<"$(pick_ports 3)"
+	[ -n "$pport" ] || { SPF_WHY="no free ports"; return 1; }
+	unbound_start spf "$dport" \
+	    'local-zone: "bench.example." redirect' \
+	    "local-data: 'bench.example. 300 IN TXT \"v=spf1 ip4:$SPF_HOST -all\"'" \
+	    "local-data: 'fail.example. 300 IN TXT \"v=spf1 -all\"'" ||
+	    { SPF_WHY=$WHY; return 1; }
+	UNBOUND_PID=$LAST_PID
+	postern_start spf "$SPF_HOST" "$sport" spf -o "dns.nameserver=127.0.0.1@$dport" ||
+	    { SPF_WHY=$WHY; return 1; }
 	SPF_PID=$LAST_PID
-	spf_postern plain "$pport" ""
+	postern_start plain "$SPF_HOST" "$pport" "" || { SPF_WHY=$WHY; return 1; }
 	PLAIN_PID=$LAST_PID
-	wait_listen "$sport" "$SPF_PID" ||
-	    { SPF_WHY="postern (spf) did not start: $(tail -n 3 "$WORK/postern-spf.log" | tr '\n' ' ')"; return 1; }
-	wait_listen "$pport" "$PLAIN_PID" ||
-	    { SPF_WHY="postern (plain) did not start: $(tail -n 3 "$WORK/postern-plain.log" | tr '\n' ' ')"; return 1; }
 	SPF_PORT=$sport
 	PLAIN_PORT=$pport
 	return 0
@@ -605,16 +718,15 @@ spf_cold() {
 	echo "$r"
 }
 
-declare -A SP SR	# rates and per-repetition ratios, by "warm-plain" etc.
-declare -A CPU CNT	# postern CPU ticks and messages, by "warm-plain" etc.
-CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
-cpu_ticks() {	# cpu_ticks PID: utime + stime of the process, all threads
-	awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null
+# shellcheck disable=SC2317  # (run by pair_run)
+spf_warm() {	# spf_warm PORT SIDE: a pair_run runner
+	RUN_HOST=$SPF_HOST run_one "$1" "$SPF_SESS" 1024 "$SPF_N"
 }
-cpu_us() {	# cpu_us KEY: postern CPU microseconds per message, or -
-	awk -v t="${CPU[$1]:-}" -v n="${CNT[$1]:-0}" -v hz="$CLK_TCK" \
-	    'BEGIN { if (n > 0 && t != "") printf "%.0f", t * 1e6 / hz / n; else print "-" }'
+# shellcheck disable=SC2317
+spf_cold_run() {	# spf_cold_run PORT SIDE: a pair_run runner, new domains each time
+	spf_cold "$1" "$SPF_COLD_N" "r$rep$2$$"
 }
+
 SPF_NOTE=""
 if spf_start; then
 	SPF_WHY=""
@@ -640,69 +752,17 @@ if [ -z "$SPF_WHY" ]; then
 			SPF_NOTE="note: spf time budget (${SPF_BUDGET}s) reached, skipped repetitions $rep to $REPS"
 			break
 		fi
-		if [ $((rep % 2)) -eq 1 ]; then order="plain spf"; else order="spf plain"; fi
-		for kind in warm cold; do
-			declare -A cur=()
-			for side in $order; do
-				if [ "$side" = spf ]; then pid=$SPF_PID port=$SPF_PORT; else pid=$PLAIN_PID port=$PLAIN_PORT; fi
-				c0=$(cpu_ticks "$pid")
-				if ! kill -0 "$pid" 2>/dev/null; then
-					r="ERR:postern-$side-not-running"
-				elif [ "$kind" = warm ]; then
-					r=$(RUN_HOST=$SPF_HOST run_one "$port" "$SPF_SESS" 1024 "$SPF_N")
-					n=$SPF_N
-				else
-					r=$(spf_cold "$port" "$SPF_COLD_N" "r$rep$side$$")
-					n=$SPF_COLD_N
-				fi
-				c1=$(cpu_ticks "$pid")
-				if isnum "$r" && isnum "$c0" && isnum "$c1"; then
-					CPU[$kind-$side]=$(( ${CPU[$kind-$side]:-0} + c1 - c0 ))
-					CNT[$kind-$side]=$(( ${CNT[$kind-$side]:-0} + n ))
-				fi
-				cur[$side]=$r
-				SP[$kind-$side]="${SP[$kind-$side]:-} $r"
-				printf '  rep %d  spf %-5s %-6s %s\n' "$rep" "$kind" "$side" "$r"
-			done
-			if isnum "${cur[spf]}" && isnum "${cur[plain]}"; then
-				SR[$kind]="${SR[$kind]:-} $(awk -v p="${cur[spf]}" -v d="${cur[plain]}" 'BEGIN { printf "%.4f", p / d }')"
-			fi
-		done
+		pair_run "$rep" spf-warm "$SPF_N" spf_warm spf "$PLAIN_PID" "$PLAIN_PORT" "$SPF_PID" "$SPF_PORT"
+		pair_run "$rep" spf-cold "$SPF_COLD_N" spf_cold_run spf "$PLAIN_PID" "$PLAIN_PORT" "$SPF_PID" "$SPF_PORT"
 	done
 	echo
-	printf '%-22s %7s %12s %13s %7s %8s  %s\n' case msgs "plain msg/s" "spf msg/s" ratio target result
-	for kind in warm cold; do
-		# shellcheck disable=SC2086
-		pm=$(median ${SP[$kind-plain]:-})
-		# shellcheck disable=SC2086
-		sm=$(median ${SP[$kind-spf]:-})
-		# shellcheck disable=SC2086
-		ratio=$(median ${SR[$kind]:-})
-		[ "$ratio" = - ] || ratio=$(awk -v r="$ratio" 'BEGIN { printf "%.2f", r }')
-		if [ "$kind" = warm ]; then
-			n=$SPF_N label="spf warm (1 domain)" tshow=">=$SPF_TARGET"
-			if [ "$ratio" = - ]; then res="FAIL (not measured)"
-			elif awk -v r="$ratio" -v t="$SPF_TARGET" 'BEGIN { exit !(r >= t) }'; then res=PASS
-			else res=FAIL; fi
-			add_summary "$res" "$label" "ratio $ratio (target $tshow)"
-		else
-			n=$SPF_COLD_N label="spf cold (new domains)" tshow=- res="(no target)"
-			[ "$ratio" = - ] && res="(not measured)"
-		fi
-		printf '%-22s %7d %12s %13s %7s %8s  %s\n' "$label" "$n" "$pm" "$sm" "$ratio" "$tshow" "$res"
-	done
-	echo "raw runs (msg/s):"
-	for kind in warm cold; do
-		printf '  spf %-5s plain:%s  spf:%s  ratios:%s\n' "$kind" "${SP[$kind-plain]:-}" "${SP[$kind-spf]:-}" "${SR[$kind]:-}"
-	done
+	ratio_head spf
+	ratio_row spf-warm "spf warm (1 domain)" "$SPF_SESS" "$SPF_N" "$SPF_TARGET"
+	ratio_row spf-cold "spf cold (new domains)" "$SPF_SESS" "$SPF_COLD_N" -
+	raw_runs spf spf-warm spf-cold
 	echo "  (warm: smtp-source; cold: a Python asyncio client, one transaction at a time per session)"
-	# CPU time is not shared with the rest of the machine the way
-	# throughput is, so it shows the filter's cost even on a busy host.
-	for kind in warm cold; do
-		printf '  spf %-5s postern CPU per message: plain %s us, spf %s us\n' "$kind" "$(cpu_us "$kind-plain")" "$(cpu_us "$kind-spf")"
-	done
 	# shellcheck disable=SC2086
-	if awk -v c="$(median ${SP[cold-plain]:-})" -v w="$(median ${SP[warm-plain]:-})" \
+	if awk -v c="$(median ${RATE[spf-cold-plain]:-})" -v w="$(median ${RATE[spf-warm-plain]:-})" \
 	    'BEGIN { exit !(c != "-" && w != "-" && c < 0.7 * w) }'; then
 		echo "  note: cold plain runs well below warm plain: the Python client, not postern, sets the cold pace"
 	fi
@@ -720,14 +780,264 @@ fi
 [ -n "$PLAIN_PID" ] && stop_pid "$PLAIN_PID"
 [ -n "$UNBOUND_PID" ] && stop_pid "$UNBOUND_PID"
 
+# ---------------------------------------------------------------- dkim
+# Three more postern in front of the same sink, on loopback: "sign"
+# (filters.chain = dkim_sign), "verify" (dkim_verify) and "plain" (none).
+# Two keys made by scripts/keygen.sh, d=dkim.example: RSA-2048 (selector
+# rsa) and Ed25519 (selector ed).  The signing table gives the RSA key to
+# From: *@rsa.dkim.example, the Ed25519 key to *@ed.dkim.example and both
+# to *@dual.dkim.example (multiple_signatures); the verify postern looks
+# the keys up on an unbound on loopback, started like the spf one.
+# smtp-source sends to plain and to sign or verify, alternating like the
+# spf runs, at 1 and 100 sessions: to sign, 1 KiB messages from
+# bench@KIND.dkim.example (smtp-source writes From: from -f); to verify,
+# with -F, one message file signed once by dkimpy (RSA-2048, 1 KiB body).
+# First 'postern test' with the same options shows that each kind gets its
+# signatures and that the file verifies, and 'openssl speed' measures one
+# core's sign and verify rates for the same key types (what the crypto
+# alone costs).  Signing and verifying are set up apart: when one cannot
+# run (no dkim_sign filter, no dkimpy), the other is still measured.
+DKIM_ON=${BENCH_DKIM:-1}
+DKIM_BUDGET=${BENCH_DKIM_BUDGET:-90}	# seconds; then remaining repetitions are skipped
+DKIM_DIR=$WORK/dkim
+# case id | kind | sessions | messages | label | target ratio
+DKIM_CASES="
+rsa1|rsa|1|2000|dkim sign RSA-2048|-
+rsa100|rsa|100|5000|dkim sign RSA-2048|0.8
+ed1|ed|1|2000|dkim sign Ed25519|-
+ed100|ed|100|5000|dkim sign Ed25519|-
+dual1|dual|1|2000|dkim sign RSA + Ed25519|-
+dual100|dual|100|5000|dkim sign RSA + Ed25519|-
+verify1|verify|1|2000|dkim verify RSA-2048|-
+verify100|verify|100|5000|dkim verify RSA-2048|0.8
+"
+DKIM_WHY="" SIGN_WHY="" VERIFY_WHY=""
+DKIM_PLAIN_PID="" SIGN_PID="" VERIFY_PID="" DKIM_UNBOUND_PID=""
+
+ossl_rates() {	# ossl_rates ALG: "sign/s verify/s" of one core (openssl speed), or "- -"
+	timeout 30 openssl speed -seconds 3 "$1" 2>/dev/null |
+	    awk '/sign\/s/ { getline; print $(NF - 1), $NF; found = 1 }
+		END { if (!found) print "- -" }'
+}
+
+# dkim_test MESSAGE-FILE CHAIN [-o k=v]...: what 'postern test' prints for
+# the message with that filter chain, or "ERR:why"
+dkim_test() {
+	local file=$1 chain=$2
+	shift 2
+	timeout 30 "$POSTERN" test -o "filters.chain=$chain" "$@" \
+	    --from "$(sed -n 's/^From: <\(.*\)>$/\1/p' "$file")" --rcpt sink@example.com \
+	    "$file" 2>&1 || echo "ERR:postern test failed"
+}
+
+dkim_keys() {	# keys, tables, the signed message; 0 when all are there
+	local sel type
+	mkdir -m 700 "$DKIM_DIR" || { DKIM_WHY="mkdir $DKIM_DIR failed"; return 1; }
+	for sel in rsa ed; do
+		type=rsa
+		[ "$sel" = ed ] && type=ed25519
+		"$HERE/keygen.sh" dkim.example "$sel" "$type" "$DKIM_DIR" \
+		    >>"$DKIM_DIR/records" 2>"$DKIM_DIR/keygen.err" ||
+		    { DKIM_WHY="keygen.sh: $(tail -n 1 "$DKIM_DIR/keygen.err")"; return 1; }
+	done
+	printf '%s\t%s\n' \
+	    rsa "dkim.example:rsa:$DKIM_DIR/rsa.dkim.example.key" \
+	    ed "dkim.example:ed:$DKIM_DIR/ed.dkim.example.key" >"$DKIM_DIR/KeyTable"
+	printf '%s\t%s\n' '*@rsa.dkim.example' rsa '*@ed.dkim.example' ed \
+	    '*@dual.dkim.example' rsa '*@dual.dkim.example' ed >"$DKIM_DIR/SigningTable"
+	for sel in rsa ed dual; do
+		printf 'From: <bench@%s.dkim.example>\nTo: <sink@example.com>\nSubject: probe\n\nHello.\n' \
+		    "$sel" >"$DKIM_DIR/probe-$sel.eml"
+	done
+	"$PY" -c 'import dkim' 2>/dev/null ||
+	    { VERIFY_WHY="dkimpy not found (apt-get install python3-dkim)"; return 0; }
+	"$PY" - "$DKIM_DIR/rsa.dkim.example.key" "$DKIM_DIR/verify.eml" <<'PYEOF' ||
+import email.utils, sys
+import dkim
+key, out = sys.argv[1], sys.argv[2]
+body = b"".join(b"%04d %s\r\n" % (i, b"x" * 57) for i in range(16))    # 1 KiB
+msg = (b"From: <bench@rsa.dkim.example>\r\nTo: <sink@example.com>\r\n"
+       b"Subject: dkim bench\r\nDate: " + email.utils.formatdate().encode() +
+       b"\r\nMessage-ID: <verify@rsa.dkim.example>\r\n\r\n" + body)
+with open(key, "rb") as f:
+    sig = dkim.sign(msg, b"rsa", b"dkim.example", f.read(),
+                    canonicalize=(b"relaxed", b"relaxed"),
+                    include_headers=[b"from", b"to", b"subject", b"date",
+                                     b"message-id"])
+with open(out, "wb") as f:      # LF line ends: smtp-source -F adds CRLF
+    f.write((sig + msg).replace(b"\r\n", b"\n"))
+PYEOF
+	    VERIFY_WHY="dkimpy could not sign the message"
+	return 0
+}
+
+dkim_start_verify() {	# the key server and the verify postern; VERIFY_WHY if not
+	local uport=$1 vport=$2 got
+	local -a zone
+	mapfile -t zone < <(sed -n "s/^\([^ ]*\) IN TXT ( \(.*\) )\$/local-data: '\1 300 IN TXT \2'/p" \
+	    "$DKIM_DIR/records")
+	unbound_start dkim "$uport" 'local-zone: "dkim.example." static' "${zone[@]}" ||
+	    { VERIFY_WHY=$WHY; return; }
+	DKIM_UNBOUND_PID=$LAST_PID
+	VERIFY_OPTS=(-o "dns.nameserver=127.0.0.1@$uport")
+	postern_start dkim-verify 127.0.0.1 "$vport" dkim_verify "${VERIFY_OPTS[@]}" ||
+	    { VERIFY_WHY=$WHY; return; }
+	VERIFY_PID=$LAST_PID VERIFY_PORT=$vport
+	got=$(dkim_test "$DKIM_DIR/verify.eml" dkim_verify "${VERIFY_OPTS[@]}" |
+	    sed -n 's/^filter results *//p')
+	echo "  probe: the message sent to verify, through postern test: ${got:-no result}"
+	[ "$got" = dkim_verify=pass ] ||
+	    VERIFY_WHY="probe: the signed message does not verify (${got:-no result})"
+}
+
+# dkim_probe KIND: signs the probe message from KIND.dkim.example with
+# 'postern test' and the sign postern's options, then, when the verify side
+# runs, verifies the result the same way; prints "ALGORITHMS RESULTS", such
+# as "ed25519-sha256,rsa-sha256 pass,pass" ("-": not verified).
+dkim_probe() {
+	local f=$DKIM_DIR/probe-$1.eml out algs res=-
+	out=$(dkim_test "$f" dkim_sign "${SIGN_OPTS[@]}")
+	algs=$(printf '%s\n' "$out" | grep -o 'a=[a-z0-9]*-sha256' | cut -c3- | sort | paste -sd, -)
+	if [ -n "$VERIFY_PID" ] && [ -z "$VERIFY_WHY" ]; then
+		{
+			printf '%s\n' "$out" | sed -n '/^added header/,/^action/p' |
+			    sed -e '$d' -e 's/^added header *//'
+			cat "$f"
+		} >"$f.signed"
+		res=$(dkim_test "$f.signed" dkim_verify "${VERIFY_OPTS[@]}" |
+		    sed -n 's/^filter results *dkim_verify=//p')
+	fi
+	echo "${algs:-none} ${res:-none}"
+}
+
+# dkim_start: the plain, sign and verify postern and the key server; sets
+# DKIM_WHY when nothing can be measured, SIGN_WHY or VERIFY_WHY for a side.
+dkim_start() {
+	local uport pport sport vport k got want
+	read -r uport pport sport vport <<<"$(pick_ports 4)"
+	[ -n "$vport" ] || { DKIM_WHY="no free ports"; return 1; }
+	dkim_keys || return 1
+	postern_start dkim-plain 127.0.0.1 "$pport" "" || { DKIM_WHY=$WHY; return 1; }
+	DKIM_PLAIN_PID=$LAST_PID DKIM_PLAIN_PORT=$pport
+	[ -z "$VERIFY_WHY" ] && dkim_start_verify "$uport" "$vport"
+	SIGN_OPTS=(-o "dkim.key_table=$DKIM_DIR/KeyTable"
+	    -o "dkim.signing_table=refile:$DKIM_DIR/SigningTable"
+	    -o dkim.multiple_signatures=yes -o dkim.outbound=any)
+	postern_start dkim-sign 127.0.0.1 "$sport" dkim_sign "${SIGN_OPTS[@]}" ||
+	    { SIGN_WHY=$WHY; return 0; }
+	SIGN_PID=$LAST_PID SIGN_PORT=$sport
+	# Each kind must get its signatures (a= of each), and they must verify.
+	for k in rsa:rsa-sha256:pass ed:ed25519-sha256:pass \
+	    dual:ed25519-sha256,rsa-sha256:pass,pass; do
+		got=$(dkim_probe "${k%%:*}")
+		want=${k#*:}
+		echo "  probe: a message from ${k%%:*}.dkim.example, through postern test: signed with ${got% *}, verifies: ${got#* }"
+		case "${got% *}:${got#* }" in
+		"$want"|"${want%:*}:-") ;;
+		*) SIGN_WHY="probe: ${k%%:*} got '$got', not '${want/:/ }'" ;;
+		esac
+	done
+	return 0
+}
+
+# shellcheck disable=SC2317  # (run by pair_run)
+dkim_run() {	# dkim_run PORT SIDE: a pair_run runner for the current case
+	run_one "$1" "$DKIM_SESS" "$DKIM_MSG" "$DKIM_N"
+}
+
+# dkim_case KIND: sets pid, port, why (empty when it can run) for KIND's
+# filter side, and what smtp-source sends (DKIM_MSG, SRC_OPTS)
+dkim_case() {
+	local from=bench@$1.dkim.example
+	if [ "$1" = verify ]; then
+		pid=$VERIFY_PID port=${VERIFY_PORT:-} why=$VERIFY_WHY
+		DKIM_MSG=$DKIM_DIR/verify.eml from=bench@rsa.dkim.example
+	else
+		pid=$SIGN_PID port=${SIGN_PORT:-} why=$SIGN_WHY DKIM_MSG=1024
+	fi
+	SRC_OPTS="-d -M bench.client -f $from -t sink@example.com"
+}
+
+echo
+if [ "$DKIM_ON" = 0 ]; then
+	echo "== dkim: skipped (BENCH_DKIM=0)"
+else
+	echo "== dkim: postern with filters.chain = dkim_sign or dkim_verify vs the same postern with no filters, 1 KiB messages"
+	DKIM_START_S=$(elapsed_s)
+	if dkim_start; then
+		[ -n "$SIGN_WHY" ] && echo "  signing not measured: $SIGN_WHY"
+		[ -n "$VERIFY_WHY" ] && echo "  verifying not measured: $VERIFY_WHY"
+		read -r RSA_SIGN RSA_VERIFY <<<"$(ossl_rates rsa2048)"
+		read -r ED_SIGN ED_VERIFY <<<"$(ossl_rates ed25519)"
+		echo "  openssl speed, one core: RSA-2048 sign $RSA_SIGN/s verify $RSA_VERIFY/s; Ed25519 sign $ED_SIGN/s verify $ED_VERIFY/s"
+		# warm-up, not counted
+		for kind in rsa verify; do
+			dkim_case "$kind"
+			[ -z "$why" ] && run_one "$port" 10 "$DKIM_MSG" 200 >/dev/null
+			run_one "$DKIM_PLAIN_PORT" 10 "$DKIM_MSG" 200 >/dev/null
+		done
+		DKIM_SKIPPED=0
+		for rep in $(seq 1 "$REPS"); do
+			while IFS='|' read -r id kind sess n label tgt; do
+				[ -n "$id" ] || continue
+				dkim_case "$kind"
+				[ -z "$why" ] || continue
+				if [ "$rep" -gt 1 ] && [ $(($(elapsed_s) - DKIM_START_S)) -ge "$DKIM_BUDGET" ]; then
+					DKIM_SKIPPED=$((DKIM_SKIPPED + 1))
+					continue
+				fi
+				DKIM_SESS=$sess DKIM_N=$n
+				pair_run "$rep" "dkim-$id" "$n" dkim_run dkim "$DKIM_PLAIN_PID" \
+				    "$DKIM_PLAIN_PORT" "$pid" "$port"
+			done <<<"$DKIM_CASES"
+		done
+		echo
+		ratio_head dkim
+		KEYS=""
+		while IFS='|' read -r id kind sess n label tgt; do
+			[ -n "$id" ] || continue
+			ratio_row "dkim-$id" "$label" "$sess" "$n" "$tgt"
+			KEYS="$KEYS dkim-$id"
+		done <<<"$DKIM_CASES"
+		# shellcheck disable=SC2086
+		raw_runs dkim $KEYS
+		# What the filter adds to postern's CPU time per message, at 100
+		# sessions, next to what the crypto alone takes on one core.
+		printf '  postern CPU per message added by the filter (100 sessions) vs openssl alone:'
+		for k in rsa:"$RSA_SIGN" ed:"$ED_SIGN" dual:"$RSA_SIGN":"$ED_SIGN" verify:"$RSA_VERIFY"; do
+			awk -v k="${k%%:*}" -v p="$(cpu_us "dkim-${k%%:*}100-plain")" \
+			    -v f="$(cpu_us "dkim-${k%%:*}100-filter")" -v r="${k#*:}" 'BEGIN {
+				n = split(r, v, ":"); c = 0
+				for (i = 1; i <= n; i++) c = (v[i] > 0 && c >= 0) ? c + 1e6 / v[i] : -1
+				printf "\n    %-7s %s us (openssl %s us)", k,
+				    (p == "-" || f == "-") ? "-" : sprintf("%.0f", f - p),
+				    c < 0 ? "-" : sprintf("%.0f", c) }'
+		done
+		echo
+		echo "  ($(nproc) cores, shared by postern, smtp-source and the sink; one core signs at most $RSA_SIGN RSA-2048 messages/s)"
+		[ "$DKIM_SKIPPED" -gt 0 ] &&
+		    echo "note: dkim time budget (${DKIM_BUDGET}s) reached, skipped $DKIM_SKIPPED runs of repetitions 2 to $REPS"
+		for k in sign verify; do
+			[ -s "$WORK/postern-dkim-$k.log" ] || continue
+			echo "postern (dkim $k) logged $(wc -l <"$WORK/postern-dkim-$k.log") line(s) at level warning; last 3:"
+			tail -n 3 "$WORK/postern-dkim-$k.log" | sed 's/^/  /'
+		done
+	else
+		echo "  not measured: $DKIM_WHY"
+		add_summary "FAIL (not measured: $DKIM_WHY)" "dkim" "-"
+	fi
+	echo "  (dkim section took $(($(elapsed_s) - DKIM_START_S))s)"
+	for pid in $SIGN_PID $VERIFY_PID $DKIM_PLAIN_PID $DKIM_UNBOUND_PID; do stop_pid "$pid"; done
+fi
+
 if [ -n "$POSTERN_DIED" ] || ! postern_alive; then
 	echo
 	echo "WARNING: postern is no longer running; last lines of its log:"
-	tail -n 20 "$WORK/postern.log" | sed 's/^/  /'
-elif [ -s "$WORK/postern.log" ]; then
+	tail -n 20 "$WORK/postern-main.log" | sed 's/^/  /'
+elif [ -s "$WORK/postern-main.log" ]; then
 	echo
-	echo "postern logged $(wc -l <"$WORK/postern.log") line(s) at level warning; last 5:"
-	tail -n 5 "$WORK/postern.log" | sed 's/^/  /'
+	echo "postern logged $(wc -l <"$WORK/postern-main.log") line(s) at level warning; last 5:"
+	tail -n 5 "$WORK/postern-main.log" | sed 's/^/  /'
 fi
 
 if awk -v l="$LOAD_START" -v c="$(nproc)" 'BEGIN { exit !(l >= c / 2) }'; then
