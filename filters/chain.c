@@ -14,7 +14,8 @@
  *
  * Public: chain_filter_lookup, chain_new, chain_new_ops, chain_ref, chain_unref,
  * chain_length, chain_sess_new, chain_sess_free, chain_<stage>, chain_abort,
- * chain_tx_done, chain_header_deleted, chain_wants_content, chain_reply,
+ * chain_tx_done, chain_header_deleted, chain_set_auth, chain_wants_content,
+ * chain_reply,
  * chain_headers, chain_results; fctx_* (filter.h).
  *
  * With a FILTER_AUTHRES filter in the chain, incoming Authentication-Results
@@ -116,6 +117,7 @@ struct chain_sess {
 	size_t			 nhdrs;
 	int			 authres;	/* hdrs[0] is our A-R */
 	int			 hdr_deleted;	/* by the last header stage */
+	char			 auth[256];	/* authenticated as; "" not */
 	struct worker_pool	*workers;	/* not owned */
 };
 
@@ -532,6 +534,18 @@ int
 fctx_header_deleted(struct fctx *fx)
 {
 	return fx->cs->hdr_deleted;
+}
+
+void
+chain_set_auth(struct chain_sess *cs, const char *who)
+{
+	strlcpy(cs->auth, who, sizeof(cs->auth));
+}
+
+const char *
+fctx_authenticated(struct fctx *fx)
+{
+	return fx->cs->auth[0] != '\0' ? fx->cs->auth : NULL;
 }
 
 int

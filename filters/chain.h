@@ -96,6 +96,10 @@ void		 chain_tx_done(struct chain_sess *);
  * filter runs.  Cleared by the next chain_header. */
 int		 chain_header_deleted(const struct chain_sess *);
 
+/* chain_set_auth - the client authenticated (AUTH, relayed to the backend,
+ * said 235): who (copied; the mechanism when the name is not known). */
+void		 chain_set_auth(struct chain_sess *, const char *who);
+
 /* Whether any filter still to be called wants header/body events (else the
  * feed is skipped). */
 int		 chain_wants_content(const struct chain_sess *);

@@ -4,9 +4,9 @@
  * one signature per matching entry of the OpenDKIM-style signing table
  * (dkimtab.c), so RSA and Ed25519 keys of one domain give a dual signature.
  *
- * Outbound is a connection from dkim.internal_hosts (dkim.outbound =
- * internal) or any connection (any); the From header's address then picks
- * the keys.  The filter runs after an earlier filter accepted the message
+ * Outbound is a connection from dkim.internal_hosts or a client that
+ * authenticated (dkim.outbound = internal), or any connection (any); the
+ * From header's address then picks the keys.  The filter runs after an earlier filter accepted the message
  * (FILTER_AFTER_ACCEPT: allow-listed internal hosts still get signed).
  *
  * Header fields are kept until the end of the header, when the From address
@@ -65,7 +65,8 @@ struct flt_dkim_sign {
 /* Per connection (the filter's priv); the message part is reset by
  * flt_dkim_sign_tx_reset.  Owns the header copies and the handles. */
 struct flt_dkim_sign_conn {
-	int			 outbound;
+	int			 internal;	/* internal_hosts, or outbound
+					   = any */
 	char			**hdrs;		/* "Name:value", until eoh */
 	size_t			 nhdrs;
 	char			 user[DKIMTAB_NAME_MAX];
@@ -156,6 +157,8 @@ static void	flt_dkim_sign_release(DKIM *);
 static void	flt_dkim_sign_from(struct flt_dkim_sign_conn *, const char *);
 static int	flt_dkim_sign_start(struct fctx *,
 		    struct flt_dkim_sign_conn *, size_t);
+static int	flt_dkim_sign_outbound(struct fctx *,
+		    const struct flt_dkim_sign_conn *);
 static void	flt_dkim_sign_tx_reset(struct flt_dkim_sign_conn *);
 static struct flt_dkim_sign_conn *flt_dkim_sign_conn(struct fctx *);
 
@@ -310,9 +313,17 @@ flt_dkim_sign_connect(struct fctx *fx, const char *host,
 	struct flt_dkim_sign_conn	*sc = flt_dkim_sign_conn(fx);
 
 	(void)host;
-	sc->outbound = g->internal == NULL ||
+	sc->internal = g->internal == NULL ||
 	    (sa != NULL && iptable_lookup(g->internal, sa, NULL));
 	return FV_CONTINUE;
+}
+
+/* Outbound mail: from an internal host, or from a client that
+ * authenticated (as OpenDKIM signs for MTA-authenticated senders). */
+static int
+flt_dkim_sign_outbound(struct fctx *fx, const struct flt_dkim_sign_conn *sc)
+{
+	return sc->internal || fctx_authenticated(fx) != NULL;
 }
 
 static void
@@ -347,7 +358,7 @@ flt_dkim_sign_header(struct fctx *fx, const char *name, const char *value)
 	size_t				 nlen, vlen;
 	char				*line;
 
-	if (!sc->outbound || fctx_header_deleted(fx))
+	if (!flt_dkim_sign_outbound(fx, sc) || fctx_header_deleted(fx))
 		return FV_CONTINUE;
 	if (strcasecmp(name, "From") == 0 && sc->domain[0] == '\0')
 		flt_dkim_sign_from(sc, value);
@@ -387,7 +398,7 @@ flt_dkim_sign_eoh(struct fctx *fx)
 	struct flt_dkim_sign_conn	*sc = flt_dkim_sign_conn(fx);
 	size_t				 i, n;
 
-	if (!sc->outbound)
+	if (!flt_dkim_sign_outbound(fx, sc))
 		return FV_CONTINUE;
 	n = sc->domain[0] == '\0' ? 0 : dkimtab_match(g->tab, sc->user,
 	    sc->domain, g->multi, sc->picks, nitems(sc->picks));
@@ -462,7 +473,7 @@ flt_dkim_sign_eom(struct fctx *fx)
 	struct flt_dkim_sign_conn	*sc = flt_dkim_sign_conn(fx);
 	struct flt_dkim_sign_job	*j;
 
-	if (!sc->outbound) {
+	if (!flt_dkim_sign_outbound(fx, sc)) {
 		fctx_result(fx, "skip(inbound)");
 		return FV_CONTINUE;
 	}

@@ -121,6 +121,10 @@ struct dns	*fctx_dns(struct fctx *);
  * Authentication-Results), so that a signer leaves it out. */
 int		 fctx_header_deleted(struct fctx *);
 
+/* fctx_authenticated - whom the client authenticated as (SMTP AUTH), or
+ * NULL. */
+const char	*fctx_authenticated(struct fctx *);
+
 /* fctx_authres - add a result ("spf=pass smtp.mailfrom=a@example.com") to
  * this message's one Authentication-Results header (RFC 8601), which the
  * chain builds with proxy.authserv_id. */

@@ -164,6 +164,11 @@ flt_spf_envfrom(struct fctx *fx, const char *addr, char *const *params)
 	(void)params;
 	if (c == NULL)
 		return FV_CONTINUE;
+	if (fctx_authenticated(fx) != NULL) {
+		/* a submission: SPF judges relays, not our own users */
+		fctx_result(fx, "skip(authenticated)");
+		return FV_CONTINUE;
+	}
 	if (flt_spf_local(&c->client)) {
 		fctx_result(fx, "skip(local client)");
 		return FV_CONTINUE;

@@ -101,6 +101,11 @@ struct conf {
 	unsigned	 tls_handshake_timeout;	/* seconds */
 	int		 tls_starttls;		/* offer STARTTLS */
 
+	/* [auth] */
+	int		 auth_relay;		/* offer the backend's AUTH */
+	int		 auth_require_tls;	/* only over TLS */
+	unsigned	 auth_max_failures;	/* then 421 */
+
 	/* [dns] */
 	char		 dns_nameserver[1024];	/* "ip[@port] ...", "" = the
 						   system's resolv.conf */

@@ -10,6 +10,7 @@
  * 50 MiB message never sits in memory twice.
  *
  * Public: backend_new, backend_free, backend_connect, backend_command,
+ * backend_command_shown,
  * backend_message, backend_alive.
  *
  * DIAGNOSTICS
@@ -168,11 +169,17 @@ backend_await(struct backend *b, enum backend_phase ph, unsigned secs)
 void
 backend_command(struct backend *b, const char *line)
 {
+	backend_command_shown(b, line, line);
+}
+
+void
+backend_command_shown(struct backend *b, const char *line, const char *shown)
+{
 	if (b->phase == BACKEND_DEAD) {
 		backend_fail(b, b->fault);
 		return;
 	}
-	log_trace(TRACE_SMTP, "%s > %s", b->sid, line);
+	log_trace(TRACE_SMTP, "%s > %s", b->sid, shown);
 	evbuffer_add(bufferevent_get_output(b->bev), line, strlen(line));
 	evbuffer_add(bufferevent_get_output(b->bev), "\r\n", 2);
 	backend_await(b, BACKEND_WAIT, b->conf->command_timeout);

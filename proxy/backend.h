@@ -52,6 +52,10 @@ void		 backend_connect(struct backend *, const struct sockaddr *,
  * the callback gets its reply within conf->command_timeout.  On a dead
  * connection the callback gets BACKEND_CLOSED, from the event loop. */
 void		 backend_command(struct backend *, const char *line);
+/* backend_command_shown - the same, traced as shown (credentials never
+ * reach the log). */
+void		 backend_command_shown(struct backend *, const char *line,
+		    const char *shown);
 
 /*
  * backend_message - send a message: hdrs[0..hdrslen) (header fields to put

@@ -156,14 +156,14 @@ static const struct session_cmd session_cmds[] = {
 	{ SMTP_HELP,	 SESSION_ANY,			cmd_help },
 	{ SMTP_QUIT,	 SESSION_ANY,			cmd_quit },
 	{ SMTP_STARTTLS, S_BIT(SESSION_READY),		cmd_starttls },
-	{ SMTP_AUTH,	 SESSION_ANY,			cmd_notimpl },
+	{ SMTP_AUTH,	 S_BIT(SESSION_READY),		cmd_auth },
 	{ SMTP_ETRN,	 SESSION_ANY,			cmd_notimpl },
 	{ SMTP_XCLIENT,	 SESSION_ANY,			cmd_notimpl },
 	{ SMTP_XFORWARD, SESSION_ANY,			cmd_notimpl },
 };
 
 static const char *const session_state_names[] = {
-	"proxy", "tls", "connecting", "greeted", "ready", "mail", "rcpt", "data", "bdat",
+	"proxy", "tls", "connecting", "greeted", "ready", "auth", "mail", "rcpt", "data", "bdat",
 	"eom", "closing"
 };
 
@@ -507,7 +507,13 @@ session_line(struct session *s)
 	}
 	evbuffer_remove(in, line, len);
 	line[len - 1] = '\0';
-	session_dispatch(s, line, len - 1);
+	if (s->state == SESSION_AUTH) {
+		if (len >= 2 && line[len - 2] == '\r')
+			line[len - 2] = '\0';
+		session_auth_input(s, line);
+	} else
+		session_dispatch(s, line, len - 1);
+	explicit_bzero(line, len);
 	return 1;
 }
 
@@ -518,7 +524,9 @@ session_dispatch(struct session *s, char *line, size_t len)
 	enum smtp_perr	 e;
 	size_t		 i;
 
-	log_trace(TRACE_SMTP, "%s << %s", s->sid, line);
+	/* (an AUTH line may carry credentials: its verb and mechanism only) */
+	log_trace(TRACE_SMTP, "%s << %.*s", s->sid, strncasecmp(line, "AUTH ",
+	    5) == 0 ? 5 + (int)strcspn(line + 5, " ") : (int)len, line);
 	e = smtp_cmd_parse(line, len, &cmd);
 	if (e != SMTP_P_OK) {
 		session_error(s, "500 5.5.2 Error: %s", smtp_parse_strerror(e));
@@ -951,8 +959,8 @@ session_attrs(struct session *s, const char *names, char *out, size_t outsz)
 static void
 session_ehlo_reply(struct session *s)
 {
-	const char	*line[12];
-	char		 size[40];
+	const char	*line[12], *mechs;
+	char		 size[40], auth[300];
 	uint64_t	 max = s->conf->max_message_size;
 	size_t		 n = 0, i;
 
@@ -964,6 +972,10 @@ session_ehlo_reply(struct session *s)
 	line[n++] = "PIPELINING";
 	if (s->gen->tls != NULL && s->conf->tls_starttls && !s->tls_on)
 		line[n++] = "STARTTLS";
+	if ((mechs = session_auth_offer(s)) != NULL) {
+		snprintf(auth, sizeof(auth), "AUTH %s", mechs);
+		line[n++] = auth;
+	}
 	if (s->ehlo.size != 0 && (max == 0 || s->ehlo.size < max))
 		max = s->ehlo.size;
 	if (max != 0)

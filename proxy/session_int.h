@@ -32,6 +32,7 @@ enum session_state {
 	SESSION_CONNECTING,	/* filters on connect, backend greeting */
 	SESSION_GREETED,	/* 220 sent, waiting for HELO/EHLO */
 	SESSION_READY,		/* HELO done, no transaction */
+	SESSION_AUTH,		/* an AUTH exchange: lines go to the backend */
 	SESSION_MAIL,		/* MAIL accepted */
 	SESSION_RCPT,		/* a recipient accepted */
 	SESSION_DATA,		/* reading DATA content */
@@ -97,6 +98,12 @@ struct session {
 	int		 tls_on;	/* s->bev is the TLS filter */
 	char		 tls_info[128];	/* "TLSv1.3 cipher bits", once up */
 	int		 freeing;	/* session_free_soon was called */
+	int		 authenticated;	/* the backend said 235 to AUTH */
+	char		 auth_mech[32];	/* of the AUTH in progress or done */
+	char		 auth_user[256];	/* for the log; the mechanism
+					   when the name is not known */
+	unsigned	 auth_step;	/* client responses so far */
+	unsigned	 auth_failures;
 	uint64_t	 pp_deadline;	/* ms, the PROXY header is due */
 	size_t		 pp_need;	/* bytes the PROXY header takes, when
 					   known (v2) */
@@ -134,6 +141,11 @@ void	session_free_soon(struct session *);
 void	session_input(struct session *);
 void	session_connect(struct session *);
 void	session_setcb(struct session *);
+
+/* session_auth.c */
+void	cmd_auth(struct session *, struct smtp_cmd *);
+void	session_auth_input(struct session *, const char *);
+const char *session_auth_offer(const struct session *);
 
 /* session_tls.c */
 void	session_tls_start(struct session *);

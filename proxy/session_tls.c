@@ -180,7 +180,8 @@ cmd_starttls(struct session *s, struct smtp_cmd *cmd)
 }
 
 /* The Received field of a TLS session (RFC 5321 4.4, RFC 8314 7.4): from
- * whom, by us, "with ESMTPS" and the protocol and cipher. */
+ * whom, by us, "with ESMTPS" (ESMTPSA once authenticated, RFC 3848) and
+ * the protocol and cipher. */
 void
 session_tls_received(struct session *s, struct evbuffer *hdrs)
 {
@@ -201,6 +202,7 @@ session_tls_received(struct session *s, struct evbuffer *hdrs)
 	evbuffer_add_printf(hdrs, "Received: from %s ([%s])\r\n"
 	    "\tby %s (postern) with %s\r\n"
 	    "\t(%s) id %s;\r\n\t%s\r\n", helo[0] != '\0' ? helo :
-	    "unknown", s->addr, s->conf->hostname, s->esmtp ? "ESMTPS" :
-	    "SMTPS", s->tls_info, s->sid, date);
+	    "unknown", s->addr, s->conf->hostname, !s->esmtp ? "SMTPS" :
+	    s->authenticated ? "ESMTPSA" : "ESMTPS", s->tls_info, s->sid,
+	    date);
 }

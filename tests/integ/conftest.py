@@ -101,9 +101,10 @@ def pytest_runtest_makereport(item, call):
 def postern(procs, workdir, postern_bin, request):
     made = []
 
-    def make(backend_port, config=None, wait=True, **opts):
+    def make(backend_port, config=None, wait=True, args=(), **opts):
         p = procs.add(peers.Postern(postern_bin, workdir, backend_port,
-                                    opts=opts, config=config, wait=wait))
+                                    opts=opts, config=config, wait=wait,
+                                    args=args))
         made.append(p)
         return p
     yield make
@@ -148,10 +149,11 @@ def postfix_data_backend(workroot):
 
 @pytest.fixture
 def proxy(fakemta, postern):
-    """proxy(mta_cfg={...}, **postern_opts) -> (postern, fakemta)."""
-    def make(mta_cfg=None, **opts):
+    """proxy(mta_cfg={...}, args=(...), **postern_opts) -> (postern,
+    fakemta); args go on postern's command line (-T smtp)."""
+    def make(mta_cfg=None, args=(), **opts):
         f = fakemta(**(mta_cfg or {}))
-        p = postern(f.port, **opts)
+        p = postern(f.port, args=args, **opts)
         return p, f
     return make
 

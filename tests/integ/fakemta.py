@@ -29,9 +29,12 @@ Config keys (all optional except host, port, dir):
   eod_delay       seconds to wait before that reply
   eod_action      "close": close the connection instead of replying
   data_close_after  close after this many content bytes (no reply)
+  auth            {"user": "password"}: AUTH PLAIN and LOGIN check these
+                  (offer them with "AUTH PLAIN LOGIN" in ehlo); 235 or 535
   transcript      write session-N.raw (default true)
   store_content   write msg-N.eml (default true; sha256 is always kept)
 """
+import base64
 import hashlib
 import json
 import os
@@ -121,6 +124,49 @@ def find_rule(verb, line):
     return None
 
 
+def b64(data):
+    try:
+        return base64.b64decode(data, validate=True)
+    except ValueError:
+        return None
+
+
+def auth(conn, sid, st, cmd):
+    """AUTH PLAIN/LOGIN against CFG["auth"]; the user into st["auth"]."""
+    words = cmd.split()
+    mech = words[1].upper() if len(words) > 1 else b""
+    if mech == b"PLAIN":
+        if len(words) > 2:
+            resp = words[2]
+        else:
+            conn.send("334 ")
+            resp = conn.readline().rstrip(b"\r\n")
+            log_command(sid, b"(response)")
+        if resp == b"*":
+            conn.send("501 5.7.0 Authentication aborted")
+            return
+        parts = (b64(resp) or b"").split(b"\0")
+        user, pw = (parts[1], parts[2]) if len(parts) == 3 else (b"", b"")
+    elif mech == b"LOGIN":
+        if len(words) > 2:
+            user = b64(words[2]) or b""
+        else:
+            conn.send("334 VXNlcm5hbWU6")
+            user = b64(conn.readline().rstrip(b"\r\n")) or b""
+        conn.send("334 UGFzc3dvcmQ6")
+        pw = b64(conn.readline().rstrip(b"\r\n")) or b""
+        log_command(sid, b"(response)")
+    else:
+        conn.send("504 5.5.4 Unrecognized authentication type")
+        return
+    users = CFG.get("auth", {})
+    if users.get(user.decode("latin-1")) == pw.decode("latin-1"):
+        st["auth"] = user.decode("latin-1")
+        conn.send("235 2.7.0 Authentication successful")
+    else:
+        conn.send("535 5.7.8 Error: authentication failed")
+
+
 def store(sid, st, content, via):
     with LOCK:
         COUNTERS["msg"] += 1
@@ -133,6 +179,7 @@ def store(sid, st, content, via):
     meta = {
         "n": n, "session": sid, "helo": st["helo"], "mail": st["mail"],
         "rcpts": st["rcpts"], "xclient": st["xclient"], "via": via,
+        "auth": st["auth"],
         "size": len(content), "sha256": hashlib.sha256(content).hexdigest(),
     }
     with open(base + ".json.tmp", "w") as f:
@@ -164,7 +211,8 @@ def session(sock, sid):
     if CFG.get("transcript", True):
         raw = open(os.path.join(CFG["dir"], "session-%d.raw" % sid), "wb")
     conn = Conn(sock, raw)
-    st = {"helo": None, "mail": None, "rcpts": [], "xclient": []}
+    st = {"helo": None, "mail": None, "rcpts": [], "xclient": [],
+          "auth": None}
     chunks = []
     try:
         time.sleep(CFG.get("greeting_delay", 0))
@@ -206,6 +254,8 @@ def session(sock, sid):
                 st["xclient"].append(cmd[8:].decode("latin-1"))
                 st["mail"], st["rcpts"], chunks = None, [], []
                 conn.send("220 fake.test ESMTP fakemta")
+            elif verb == "AUTH" and CFG.get("auth"):
+                auth(conn, sid, st, cmd)
             elif verb == "XFORWARD":
                 conn.send("250 2.0.0 Ok")
             elif verb == "MAIL":

@@ -514,7 +514,7 @@ class Postern:
     """postern itself: $POSTERN -o proxy.listen=... -o proxy.backend=..."""
 
     def __init__(self, binary, workdir, backend_port, opts=None, config=None,
-                 name="postern", wait=True, listen_port=None):
+                 name="postern", wait=True, listen_port=None, args=()):
         self.port = listen_port or free_port()
         self.dir = mkdir_for(os.path.join(workdir, "%s-%d" % (name,
                                                               self.port)))
@@ -526,7 +526,7 @@ class Postern:
         for k, v in (opts or {}).items():
             o[k if "." in k else "proxy." + k] = v
         self.opts = o
-        argv = [binary]
+        argv = [binary] + list(args)
         if config:
             argv += ["-c", config]
         for k, v in o.items():
