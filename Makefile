@@ -39,6 +39,7 @@ SRCS	 = proxy/util.c \
 	   proxy/io.c \
 	   proxy/smtp_parse.c \
 	   proxy/proxyproto.c \
+	   proxy/milter_proto.c \
 	   proxy/data.c \
 	   proxy/rfc5322.c \
 	   proxy/mime.c \
@@ -142,8 +143,8 @@ FUZZ_CFLAGS = -g -O1 -std=gnu11 -D_GNU_SOURCE -Iproxy -Ipolicy -Ifilters \
 build-fuzz/%: tests/fuzz/%.c $(SRCS) $(BUILD)/conf_default.c
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -o $@ $< $(filter-out proxy/listener.c \
-	    proxy/backend.c proxy/session.c proxy/session_data.c \
-	    proxy/server.c proxy/dryrun.c,$(SRCS)) $(BUILD)/conf_default.c \
+	    proxy/backend.c proxy/session%.c proxy/server.c proxy/dryrun.c, \
+	    $(SRCS)) $(BUILD)/conf_default.c \
 	    $(shell pkg-config --libs $(PKGS)) $(LIBS_EXTRA)
 
 fuzz: $(FUZZERS)
