@@ -9,6 +9,7 @@ an older session goes on."""
 import os
 import re
 import signal
+import socket
 import ssl
 import subprocess
 import tempfile
@@ -312,3 +313,36 @@ def test_renewed_certificate_taken_at_reload(tls_proxy, certs, workdir):
         assert old.send_message("a@example.org", ["b@example.com"],
                                 message("tls4")).code == 250
     f.wait_count(1)
+
+
+def test_proxy_header_then_implicit_tls(tls_proxy):
+    """Behind a balancer: the PROXY header and the ClientHello arrive in
+    one segment; the handshake starts from the bytes already read, and the
+    header's address is the client's."""
+    p, f = tls_proxy(**{"proxy.proxy_protocol": "yes"})
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = ctx.wrap_bio(inc, out, server_hostname="mx.test")
+    with pytest.raises(ssl.SSLWantReadError):
+        tls.do_handshake()
+    with socket.create_connection(("127.0.0.1", p.tls_port), 10) as s:
+        s.sendall(b"PROXY TCP4 192.0.2.9 192.0.2.1 4444 465\r\n" +
+                  out.read())
+        greeting = b""
+        for _ in range(100):
+            data = s.recv(65536)
+            assert data, "closed during the handshake"
+            inc.write(data)
+            try:
+                if tls.version() is None:
+                    tls.do_handshake()
+                greeting += tls.read(4096)
+            except ssl.SSLWantReadError:
+                pass
+            s.sendall(out.read())
+            if greeting.endswith(b"\r\n"):
+                break
+    assert greeting.startswith(b"220 "), greeting
+    p.wait_log(r"TLS established from 192\.0\.2\.9: TLSv1\.3")
