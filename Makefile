@@ -71,7 +71,8 @@ SRCS	 = proxy/util.c \
 	   filters/spf.c \
 	   filters/dkim_verify.c \
 	   filters/dkimtab.c \
-	   filters/dkim_sign.c
+	   filters/dkim_sign.c \
+	   filters/milter.c
 
 OBJS	 = $(SRCS:%.c=$(BUILD)/%.o) $(BUILD)/conf_default.o
 LIB	 = $(BUILD)/libpostern.a

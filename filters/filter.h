@@ -139,5 +139,6 @@ extern const struct filter_ops flt_regex_ops;
 extern const struct filter_ops flt_spf_ops;
 extern const struct filter_ops flt_dkim_verify_ops;
 extern const struct filter_ops flt_dkim_sign_ops;
+extern const struct filter_ops flt_milter_ops;
 
 #endif

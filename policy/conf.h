@@ -101,6 +101,13 @@ struct conf {
 	unsigned	 tls_handshake_timeout;	/* seconds */
 	int		 tls_starttls;		/* offer STARTTLS */
 
+	/* [milter]: external milters the milter filter calls */
+	char		 milters[2048];		/* inet:host:port, unix:path */
+	enum conf_action milter_default_action;	/* one down or too slow */
+	unsigned	 milter_connect_timeout;	/* seconds */
+	unsigned	 milter_command_timeout;	/* seconds */
+	unsigned	 milter_content_timeout;	/* seconds, body and eom */
+
 	/* [auth] */
 	int		 auth_relay;		/* offer the backend's AUTH */
 	int		 auth_require_tls;	/* only over TLS */

@@ -55,6 +55,8 @@ session_tls_start(struct session *s)
 	struct timeval		 hs = { s->conf->tls_handshake_timeout, 0 };
 	struct bufferevent	*bev;
 
+	/* the socket's own timeouts would fire under the filter's */
+	bufferevent_set_timeouts(s->bev, NULL, NULL);
 	bev = bufferevent_openssl_filter_new(server_base(), s->bev,
 	    tls_server_ssl(s->gen->tls), BUFFEREVENT_SSL_ACCEPTING,
 	    BEV_OPT_CLOSE_ON_FREE);
