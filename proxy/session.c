@@ -856,9 +856,6 @@ session_ehlo_backend(struct session *s)
 static void
 session_ehlo_relayed(struct session *s, const struct backend_reply *r)
 {
-	const char	*p, *eol, *text;
-	size_t		 tlen;
-	int		 code, last;
 	char		 attrs[1024], line[1100];
 
 	if (r->status != BACKEND_REPLY) {
@@ -869,15 +866,7 @@ session_ehlo_relayed(struct session *s, const struct backend_reply *r)
 		session_reply_raw(s, r->text, r->len);
 		return;
 	}
-	memset(&s->ehlo, 0, sizeof(s->ehlo));
-	/* r->text is CRLF lines from backend.c; skip the first (the name) */
-	for (p = strstr(r->text, "\r\n"); p != NULL && p[2] != '\0'; p = eol) {
-		p += 2;
-		eol = strstr(p, "\r\n");
-		if (smtp_reply_line(p, (size_t)(eol - p), &code, &last, &text,
-		    &tlen) == 0)
-			smtp_ehlo_line(&s->ehlo, text, tlen);
-	}
+	smtp_ehlo_reply(&s->ehlo, r->text);
 	if (s->conf->xclient && (s->ehlo.ext & SMTP_EXT_XCLIENT) &&
 	    !s->xclient_done) {
 		s->xclient_done = 1;
