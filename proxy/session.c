@@ -23,7 +23,7 @@
  * session_free_all.  Shared with session_data.c (session_int.h):
  * session_enter, session_reply, session_reply_raw, session_filter,
  * session_backend, session_backend_lost, session_tx_end, session_close,
- * session_input.
+ * session_input, session_greet, session_backend_connect.
  *
  * DIAGNOSTICS
  *	Every log line starts with the session id.  Backend faults are logged
@@ -401,6 +401,15 @@ session_connect_filtered(struct session *s, enum fv v)
 		session_close(s, reply);
 		return;
 	}
+	session_backend_connect(s);
+}
+
+/* A (new) connection to the backend; its greeting comes to
+ * session_greeted. */
+void
+session_backend_connect(struct session *s)
+{
+	backend_free(s->be);
 	s->be = backend_new(server_base(), s->conf, s->sid,
 	    session_backend_cb, s);
 	s->on_backend = session_greeted;
@@ -423,6 +432,13 @@ session_greeted(struct session *s, const struct backend_reply *r)
 		    "try again later");
 		return;
 	}
+	session_backend_tls_begin(s);
+}
+
+/* The backend is ready: our greeting, and the client may speak. */
+void
+session_greet(struct session *s)
+{
 	session_enter(s, SESSION_GREETED);
 	session_reply(s, "220 %s ESMTP postern", s->conf->hostname);
 	bufferevent_enable(s->bev, EV_READ);
@@ -635,6 +651,7 @@ session_backend_cb(void *arg, const struct backend_reply *r)
 {
 	struct session		*s = arg;
 	session_backend_fn	 next = s->on_backend;
+	struct backend_reply	 fixed;
 
 	if (s->state == SESSION_CLOSING)
 		return;
@@ -646,7 +663,7 @@ session_backend_cb(void *arg, const struct backend_reply *r)
 		return;
 	}
 	s->on_backend = NULL;
-	next(s, r);
+	next(s, session_backend_tls_reply(s, r, &fixed));
 	session_input(s);
 }
 
