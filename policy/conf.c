@@ -248,6 +248,12 @@ static const struct conf_enum conf_enum_bare[] = {
 	{ "normalize", CONF_BARE_NORMALISE }, { NULL, 0 }
 };
 
+static const struct conf_enum conf_enum_tls_backend[] = {
+	{ "off", CONF_TLS_BACKEND_OFF },
+	{ "opportunistic", CONF_TLS_BACKEND_OPPORTUNISTIC },
+	{ "required", CONF_TLS_BACKEND_REQUIRED }, { NULL, 0 }
+};
+
 static const struct conf_enum conf_enum_format[] = {
 	{ "plain", CONF_LOG_PLAIN }, { "json", CONF_LOG_JSON }, { NULL, 0 }
 };
@@ -328,6 +334,15 @@ static const struct conf_key conf_keys[] = {
 	STR("tls", "ciphersuites", tls_ciphersuites),
 	DUR("tls", "handshake_timeout", tls_handshake_timeout),
 	BOOL("tls", "starttls", tls_starttls),
+	ENUM("tls", "backend", tls_backend, conf_enum_tls_backend),
+	{ "tls", "backend_ca_file", CONF_T_STRING, FLD(tls_backend_ca_file),
+	    0, 0, NULL, CONF_F_EMPTY | CONF_F_NOSPACE },
+	{ "tls", "backend_name", CONF_T_STRING, FLD(tls_backend_name), 0, 0,
+	    NULL, CONF_F_EMPTY | CONF_F_NOSPACE },
+	{ "tls", "backend_cert", CONF_T_STRING, FLD(tls_backend_cert), 0, 0,
+	    NULL, CONF_F_EMPTY | CONF_F_NOSPACE },
+	{ "tls", "backend_key", CONF_T_STRING, FLD(tls_backend_key), 0, 0,
+	    NULL, CONF_F_EMPTY | CONF_F_NOSPACE },
 	STR("milter", "milters", milters),
 	ENUM("milter", "default_action", milter_default_action,
 	    conf_enum_verdict),

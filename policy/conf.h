@@ -39,6 +39,14 @@ enum conf_dkim_outbound {
 #define CONF_DKIM_CANON_HEADER(c)	(((c) >> 1) & 1)
 #define CONF_DKIM_CANON_BODY(c)		((c) & 1)
 
+/* tls.backend: STARTTLS from postern to the backend. */
+enum conf_tls_backend {
+	CONF_TLS_BACKEND_OFF,		/* plaintext (a backend on loopback) */
+	CONF_TLS_BACKEND_OPPORTUNISTIC,	/* TLS when it works, unverified;
+					   plaintext otherwise */
+	CONF_TLS_BACKEND_REQUIRED,	/* verified TLS or no session */
+};
+
 enum conf_log_format {
 	CONF_LOG_PLAIN,
 	CONF_LOG_JSON,
@@ -100,6 +108,14 @@ struct conf {
 	char		 tls_ciphersuites[512];	/* TLS 1.3; "" default */
 	unsigned	 tls_handshake_timeout;	/* seconds */
 	int		 tls_starttls;		/* offer STARTTLS */
+	enum conf_tls_backend tls_backend;	/* STARTTLS to the backend */
+	char		 tls_backend_ca_file[256];	/* "" = the system's
+						   default store */
+	char		 tls_backend_name[256];	/* the backend certificate's
+						   name; "" = backend.host */
+	char		 tls_backend_cert[256];	/* our client certificate,
+						   "" none */
+	char		 tls_backend_key[256];	/* "" in tls_backend_cert */
 
 	/* [milter]: external milters the milter filter calls */
 	char		 milters[2048];		/* inet:host:port, unix:path */

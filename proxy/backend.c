@@ -9,8 +9,13 @@
  * streamed from the spool in chunks, refilled from the write callback, so a
  * 50 MiB message never sits in memory twice.
  *
- * Public: backend_new, backend_free, backend_connect, backend_command,
- * backend_command_shown,
+ * STARTTLS turns the bufferevent into an OpenSSL filter over the socket's
+ * (the same shape as the client side, session_tls.c); the socket's own
+ * write high-water mark keeps the encrypted copy of a message as bounded
+ * as the plaintext one.
+ *
+ * Public: backend_new, backend_free, backend_close, backend_connect,
+ * backend_command, backend_command_shown, backend_starttls, backend_ssl,
  * backend_message, backend_alive.
  *
  * DIAGNOSTICS
@@ -28,6 +33,7 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 
 #include "backend.h"
@@ -37,6 +43,7 @@
 #include "log.h"
 #include "smtp_parse.h"
 #include "spool.h"
+#include "tls.h"
 #include "util.h"
 
 #define BACKEND_LINE_MAX	4096		/* one reply line */
@@ -49,6 +56,7 @@ enum backend_phase {
 	BACKEND_WAIT,		/* a reply is awaited */
 	BACKEND_WAIT_354,	/* DATA sent, content follows on 354 */
 	BACKEND_STREAM,		/* writing message content */
+	BACKEND_HANDSHAKE,	/* TLS handshake after STARTTLS */
 	BACKEND_DEAD,
 };
 
@@ -62,6 +70,7 @@ struct backend {
 	struct event		*later;		/* deliver a failure async */
 	enum backend_phase	 phase;
 	enum backend_status	 fault;		/* why DEAD */
+	char			 why[256];	/* TLS_FAILED: the reason */
 	struct evbuffer		*reply;		/* lines collected so far */
 	int			 reply_code;
 	unsigned		 timeout;	/* read/write timeout in force */
@@ -82,6 +91,8 @@ static void	backend_await(struct backend *, enum backend_phase, unsigned);
 static int	backend_line(struct backend *, char *, size_t);
 static int	backend_fill(struct backend *);
 static void	backend_stream(struct backend *);
+static void	backend_quit(struct backend *);
+static void	backend_secured(struct backend *);
 
 struct backend *
 backend_new(struct event_base *base, const struct conf *conf,
@@ -103,18 +114,12 @@ backend_new(struct event_base *base, const struct conf *conf,
 void
 backend_free(struct backend *b)
 {
-	evutil_socket_t	 fd;
-
 	if (b == NULL)
 		return;
-	if (b->bev != NULL) {
-		fd = bufferevent_getfd(b->bev);
-		if (b->phase == BACKEND_IDLE && fd != -1 &&
-		    evbuffer_get_length(bufferevent_get_output(b->bev)) == 0)
-			(void)send(fd, "QUIT\r\n", 6, MSG_NOSIGNAL |
-			    MSG_DONTWAIT);
-		bufferevent_free(b->bev);
-	}
+	if (b->bev != NULL && b->phase == BACKEND_IDLE &&
+	    evbuffer_get_length(bufferevent_get_output(b->bev)) == 0)
+		backend_quit(b);
+	backend_close(b);
 	if (b->later != NULL)
 		event_free(b->later);
 	if (b->reply != NULL)
@@ -122,6 +127,31 @@ backend_free(struct backend *b)
 	if (b->hdrs != NULL)
 		evbuffer_free(b->hdrs);
 	free(b);
+}
+
+void
+backend_close(struct backend *b)
+{
+	if (b->bev != NULL)
+		bufferevent_free(b->bev);
+	b->bev = NULL;
+	if (b->phase != BACKEND_DEAD) {
+		b->phase = BACKEND_DEAD;
+		b->fault = BACKEND_CLOSED;
+	}
+}
+
+/* QUIT on the way out, without waiting for the reply: what the socket
+ * takes now (through TLS when it is on), or nothing. */
+static void
+backend_quit(struct backend *b)
+{
+	struct bufferevent	*u = bufferevent_get_underlying(b->bev);
+
+	evbuffer_add(bufferevent_get_output(b->bev), "QUIT\r\n", 6);
+	if (u != NULL)
+		bufferevent_enable(b->bev, EV_WRITE);	/* encrypt into u */
+	io_flush(u != NULL ? u : b->bev);
 }
 
 int
@@ -218,6 +248,54 @@ backend_message(struct backend *b, const char *hdrs, size_t hdrslen,
 	evbuffer_add(out, "DATA\r\n", 6);
 	backend_await(b, BACKEND_WAIT_354, b->conf->command_timeout);
 	io_flush(b->bev);
+}
+
+void
+backend_starttls(struct backend *b, SSL *ssl)
+{
+	struct bufferevent	*tls;
+	size_t			 n;
+
+	if (b->phase == BACKEND_DEAD) {
+		SSL_free(ssl);
+		backend_fail(b, b->fault);
+		return;
+	}
+	if ((n = evbuffer_get_length(bufferevent_get_input(b->bev))) > 0) {
+		SSL_free(ssl);
+		snprintf(b->why, sizeof(b->why), "%zu bytes in clear after "
+		    "the reply to STARTTLS", n);
+		backend_fail(b, BACKEND_TLS_FAILED);
+		return;
+	}
+	/* the filter times itself; the socket's timer would stop reading */
+	bufferevent_set_timeouts(b->bev, NULL, NULL);
+	bufferevent_setwatermark(b->bev, EV_WRITE, 0, BACKEND_OUT_HIGH);
+	tls = bufferevent_openssl_filter_new(b->base, b->bev, ssl,
+	    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
+	if (tls == NULL)
+		fatalx("bufferevent_openssl_filter_new");
+	bufferevent_openssl_set_allow_dirty_shutdown(tls, 1);
+	b->bev = tls;
+	bufferevent_setcb(tls, backend_read, backend_write, backend_event, b);
+	b->timeout = 0;
+	backend_await(b, BACKEND_HANDSHAKE, b->conf->tls_handshake_timeout);
+}
+
+SSL *
+backend_ssl(struct backend *b)
+{
+	return b->bev != NULL ? bufferevent_openssl_get_ssl(b->bev) : NULL;
+}
+
+/* The handshake is done: tell the owner, from inside the event. */
+static void
+backend_secured(struct backend *b)
+{
+	struct backend_reply	 r = { .status = BACKEND_TLS };
+
+	b->phase = BACKEND_IDLE;
+	b->cb(b->arg, &r);
 }
 
 /*
@@ -373,8 +451,11 @@ backend_event(struct bufferevent *bev, short what, void *arg)
 	struct backend	*b = arg;
 
 	if (what & BEV_EVENT_CONNECTED) {
-		log_trace(TRACE_IO, "%s backend connected", b->sid);
 		bufferevent_disable(bev, EV_WRITE);	/* io_flush writes */
+		if (b->phase == BACKEND_HANDSHAKE)
+			backend_secured(b);
+		else
+			log_trace(TRACE_IO, "%s backend connected", b->sid);
 		return;
 	}
 	if ((what & BEV_EVENT_TIMEOUT) && b->phase == BACKEND_IDLE) {
@@ -383,7 +464,10 @@ backend_event(struct bufferevent *bev, short what, void *arg)
 		bufferevent_enable(bev, EV_READ);
 		return;
 	}
-	if (what & BEV_EVENT_TIMEOUT)
+	if (b->phase == BACKEND_HANDSHAKE) {
+		tls_failure(bev, what, b->why, sizeof(b->why));
+		backend_fail(b, BACKEND_TLS_FAILED);
+	} else if (what & BEV_EVENT_TIMEOUT)
 		backend_fail(b, BACKEND_TIMEOUT);
 	else
 		backend_fail(b, BACKEND_CLOSED);
@@ -418,5 +502,9 @@ backend_later(evutil_socket_t fd, short ev, void *arg)
 
 	(void)fd;
 	(void)ev;
+	if (b->fault == BACKEND_TLS_FAILED) {
+		r.text = b->why;
+		r.len = strlen(b->why);
+	}
 	b->cb(b->arg, &r);
 }

@@ -3,14 +3,17 @@
  * backend MTA, one command (or one message) in flight at a time, every
  * reply delivered through the owner's single callback.  The session decides
  * what to send; this module only speaks the wire: connect and greeting,
- * command/reply with timeouts, multi-line replies normalised to CRLF, and
- * the replay of a spooled message by DATA (dot-stuffed) or BDAT.
+ * command/reply with timeouts, multi-line replies normalised to CRLF, the
+ * TLS handshake after STARTTLS, and the replay of a spooled message by
+ * DATA (dot-stuffed) or BDAT.
  */
 #ifndef POSTERN_BACKEND_H
 #define POSTERN_BACKEND_H
 
 #include <stddef.h>
 #include <sys/socket.h>
+
+#include <openssl/ssl.h>
 
 struct event_base;
 struct conf;
@@ -22,6 +25,9 @@ enum backend_status {
 	BACKEND_TIMEOUT,	/* no (complete) reply in time */
 	BACKEND_CLOSED,		/* connection refused, reset or closed */
 	BACKEND_PROTOCOL,	/* the backend sent something not a reply */
+	BACKEND_TLS,		/* backend_starttls: the handshake is done */
+	BACKEND_TLS_FAILED,	/* backend_starttls: it failed (the backend
+				   is dead); text says why */
 };
 
 struct backend_reply {
@@ -30,7 +36,7 @@ struct backend_reply {
 	const char	*text;	/* REPLY: all lines, each "ddd-..." CRLF,
 				   NUL-terminated; valid during the
 				   callback only */
-	size_t		 len;
+	size_t		 len;	/* of text */
 };
 
 typedef void	(*backend_cb)(void *arg, const struct backend_reply *);
@@ -42,6 +48,9 @@ struct backend	*backend_new(struct event_base *, const struct conf *,
 /* backend_free - says QUIT if the connection is idle and closes it.  Safe
  * inside the callback. */
 void		 backend_free(struct backend *);
+/* backend_close - closes the connection now, without a word (not even
+ * QUIT); the backend is dead. */
+void		 backend_close(struct backend *);
 
 /* backend_connect - connect to sa; the callback gets the greeting, within
  * conf->connect_timeout. */
@@ -56,6 +65,20 @@ void		 backend_command(struct backend *, const char *line);
  * reach the log). */
 void		 backend_command_shown(struct backend *, const char *line,
 		    const char *shown);
+
+/*
+ * backend_starttls - after the backend's 220 to STARTTLS: the TLS handshake
+ * (client side, ssl taken over) as an OpenSSL filter over the connection,
+ * within conf->tls_handshake_timeout.  The callback gets BACKEND_TLS, after
+ * which commands and messages go through TLS, or BACKEND_TLS_FAILED with
+ * the reason (also when the backend sent anything in clear after its 220:
+ * it would be taken as if it came through TLS).
+ */
+void		 backend_starttls(struct backend *, SSL *ssl);
+
+/* backend_ssl - the connection's SSL once backend_starttls succeeded, else
+ * NULL (plaintext). */
+SSL		*backend_ssl(struct backend *);
 
 /*
  * backend_message - send a message: hdrs[0..hdrslen) (header fields to put

@@ -43,6 +43,7 @@ struct main_opts {
 static void	usage(void) __attribute__((noreturn));
 static int	main_trace(const char *);
 static void	main_errors(char *);
+static int	main_check_tls(const struct conf *, char *, size_t);
 static void	main_options(int, char *[], struct main_opts *);
 
 static void
@@ -98,6 +99,16 @@ main_errors(char *err)
 }
 
 /* The mode word, then the options; exits with the usage on a bad one. */
+/* check: the certificates, keys and CA files the TLS contexts (both
+ * sides) load; -1 with every error in err. */
+static int
+main_check_tls(const struct conf *conf, char *err, size_t errsz)
+{
+	tls_server_free(tls_server_new(conf, err, errsz));
+	tls_client_free(tls_client_new(conf, err, errsz));
+	return err[0] != '\0' ? -1 : 0;
+}
+
 static void
 main_options(int argc, char *argv[], struct main_opts *o)
 {
@@ -172,7 +183,6 @@ main(int argc, char *argv[])
 	static char		 err[65536];	/* every error, for check */
 	struct conf		*conf;
 	struct chain		*chain;
-	struct tls_server	*tls;
 	int			 rc;
 
 	main_options(argc, argv, &o);
@@ -198,12 +208,10 @@ main(int argc, char *argv[])
 		return server_run(conf, chain, o.path, o.overrides, o.nov);
 	if (o.mode == MAIN_TEST)
 		rc = dryrun_run(conf, chain, &o.env);
-	else if ((tls = tls_server_new(conf, err, sizeof(err))) == NULL &&
-	    err[0] != '\0') {
+	else if (main_check_tls(conf, err, sizeof(err)) == -1) {
 		main_errors(err);
 		rc = 1;
 	} else {
-		tls_server_free(tls);
 		printf("postern: %s: configuration OK, %zu filter%s\n",
 		    conf->source, chain_length(chain),
 		    chain_length(chain) == 1 ? "" : "s");

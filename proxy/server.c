@@ -56,24 +56,28 @@ static void	server_drain(void);
 static void	server_grace_over(evutil_socket_t, short, void *);
 static int	server_drop_privileges(const struct conf *, char *, size_t);
 
-/* A generation from conf and chain (references taken over), with the
- * backend address resolved; NULL with err when it does not resolve. */
+/* A generation from conf and chain (references taken over), with the TLS
+ * contexts built and the backend address resolved; NULL with err when one
+ * of them fails. */
 static struct server_gen *
 server_gen_new(struct conf *conf, struct chain *chain, char *err,
     size_t errsz)
 {
 	struct server_gen	*g;
-	struct tls_server	*tls;
 	struct addrinfo		 hints, *res;
 	int			 rc;
 
+	g = xcalloc(1, sizeof(*g));
+	g->refcnt = 1;
+	g->conf = conf;
+	g->chain = chain;
 	err[0] = '\0';
-	if ((tls = tls_server_new(conf, err, errsz)) == NULL &&
-	    err[0] != '\0') {
-		conf_unref(conf);
-		chain_unref(chain);
-		return NULL;
-	}
+	if ((g->tls = tls_server_new(conf, err, errsz)) == NULL &&
+	    err[0] != '\0')
+		goto fail;
+	if ((g->tls_backend = tls_client_new(conf, err, errsz)) == NULL &&
+	    err[0] != '\0')
+		goto fail;
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_NUMERICSERV;
@@ -82,16 +86,8 @@ server_gen_new(struct conf *conf, struct chain *chain, char *err,
 	if (rc != 0) {
 		snprintf(err, errsz, "proxy.backend %s:%s: %s",
 		    conf->backend.host, conf->backend.port, gai_strerror(rc));
-		tls_server_free(tls);
-		conf_unref(conf);
-		chain_unref(chain);
-		return NULL;
+		goto fail;
 	}
-	g = xcalloc(1, sizeof(*g));
-	g->refcnt = 1;
-	g->conf = conf;
-	g->chain = chain;
-	g->tls = tls;
 	memcpy(&g->backend, res->ai_addr, res->ai_addrlen);
 	g->backendlen = res->ai_addrlen;
 	freeaddrinfo(res);
@@ -99,6 +95,9 @@ server_gen_new(struct conf *conf, struct chain *chain, char *err,
 	(void)iptable_from(&g->proxy_from, conf->proxy_protocol_from, "",
 	    "proxy.proxy_protocol_from", err, errsz);
 	return g;
+fail:
+	server_gen_unref(g);
+	return NULL;
 }
 
 /* proxy.user: the listening sockets are open (port 25 needs root); from
@@ -142,6 +141,7 @@ server_gen_unref(struct server_gen *g)
 	conf_unref(g->conf);
 	iptable_free(g->proxy_from);
 	tls_server_free(g->tls);
+	tls_client_free(g->tls_backend);
 	free(g);
 }
 

@@ -11,6 +11,7 @@
 
 struct conf;
 struct chain;
+struct tls_client;
 struct tls_server;
 struct iptable;
 struct event_base;
@@ -26,6 +27,7 @@ struct server_gen {
 	struct iptable		*proxy_from;	/* proxy.proxy_protocol_from;
 						   NULL = anyone may send PROXY */
 	struct tls_server	*tls;		/* NULL: no tls.cert */
+	struct tls_client	*tls_backend;	/* NULL: tls.backend off */
 };
 
 /*

@@ -23,7 +23,7 @@
  * session_free_all.  Shared with session_data.c (session_int.h):
  * session_enter, session_reply, session_reply_raw, session_filter,
  * session_backend, session_backend_lost, session_tx_end, session_close,
- * session_input.
+ * session_input, session_greet, session_backend_connect.
  *
  * DIAGNOSTICS
  *	Every log line starts with the session id.  Backend faults are logged
@@ -401,6 +401,15 @@ session_connect_filtered(struct session *s, enum fv v)
 		session_close(s, reply);
 		return;
 	}
+	session_backend_connect(s);
+}
+
+/* A (new) connection to the backend; its greeting comes to
+ * session_greeted. */
+void
+session_backend_connect(struct session *s)
+{
+	backend_free(s->be);
 	s->be = backend_new(server_base(), s->conf, s->sid,
 	    session_backend_cb, s);
 	s->on_backend = session_greeted;
@@ -423,6 +432,13 @@ session_greeted(struct session *s, const struct backend_reply *r)
 		    "try again later");
 		return;
 	}
+	session_backend_tls_begin(s);
+}
+
+/* The backend is ready: our greeting, and the client may speak. */
+void
+session_greet(struct session *s)
+{
 	session_enter(s, SESSION_GREETED);
 	session_reply(s, "220 %s ESMTP postern", s->conf->hostname);
 	bufferevent_enable(s->bev, EV_READ);
@@ -643,6 +659,7 @@ session_backend_cb(void *arg, const struct backend_reply *r)
 {
 	struct session		*s = arg;
 	session_backend_fn	 next = s->on_backend;
+	struct backend_reply	 fixed;
 
 	if (s->state == SESSION_CLOSING)
 		return;
@@ -654,7 +671,7 @@ session_backend_cb(void *arg, const struct backend_reply *r)
 		return;
 	}
 	s->on_backend = NULL;
-	next(s, r);
+	next(s, session_backend_tls_reply(s, r, &fixed));
 	session_input(s);
 }
 
@@ -864,9 +881,6 @@ session_ehlo_backend(struct session *s)
 static void
 session_ehlo_relayed(struct session *s, const struct backend_reply *r)
 {
-	const char	*p, *eol, *text;
-	size_t		 tlen;
-	int		 code, last;
 	char		 attrs[1024], line[1100];
 
 	if (r->status != BACKEND_REPLY) {
@@ -877,15 +891,7 @@ session_ehlo_relayed(struct session *s, const struct backend_reply *r)
 		session_reply_raw(s, r->text, r->len);
 		return;
 	}
-	memset(&s->ehlo, 0, sizeof(s->ehlo));
-	/* r->text is CRLF lines from backend.c; skip the first (the name) */
-	for (p = strstr(r->text, "\r\n"); p != NULL && p[2] != '\0'; p = eol) {
-		p += 2;
-		eol = strstr(p, "\r\n");
-		if (smtp_reply_line(p, (size_t)(eol - p), &code, &last, &text,
-		    &tlen) == 0)
-			smtp_ehlo_line(&s->ehlo, text, tlen);
-	}
+	smtp_ehlo_reply(&s->ehlo, r->text);
 	if (s->conf->xclient && (s->ehlo.ext & SMTP_EXT_XCLIENT) &&
 	    !s->xclient_done) {
 		s->xclient_done = 1;

@@ -1,7 +1,8 @@
 /*
- * session_int.h - what session.c (commands, replies, the envelope) and
- * session_data.c (DATA/BDAT intake, the filter feed, end of message) share.
- * Not for other modules.
+ * session_int.h - what session.c (commands, replies, the envelope),
+ * session_data.c (DATA/BDAT intake, the filter feed, end of message),
+ * session_tls.c (TLS with the client) and session_backend_tls.c (TLS to
+ * the backend) share.  Not for other modules.
  */
 #ifndef POSTERN_SESSION_INT_H
 #define POSTERN_SESSION_INT_H
@@ -97,6 +98,8 @@ struct session {
 	int		 tls_implicit;	/* accepted on a listen_tls address */
 	int		 tls_on;	/* s->bev is the TLS filter */
 	char		 tls_info[128];	/* "TLSv1.3 cipher bits", once up */
+	int		 be_plain;	/* opportunistic TLS to the backend
+					   failed: plaintext from now on */
 	int		 freeing;	/* session_free_soon was called */
 	int		 authenticated;	/* the backend said 235 to AUTH */
 	char		 auth_mech[32];	/* of the AUTH in progress or done */
@@ -141,6 +144,13 @@ void	session_free_soon(struct session *);
 void	session_input(struct session *);
 void	session_connect(struct session *);
 void	session_setcb(struct session *);
+void	session_greet(struct session *);
+void	session_backend_connect(struct session *);
+
+/* session_backend_tls.c */
+void	session_backend_tls_begin(struct session *);
+const struct backend_reply *session_backend_tls_reply(struct session *,
+	    const struct backend_reply *, struct backend_reply *fixed);
 
 /* session_auth.c */
 void	cmd_auth(struct session *, struct smtp_cmd *);

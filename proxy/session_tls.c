@@ -30,7 +30,6 @@
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
-#include <openssl/err.h>
 
 #include "conf.h"
 #include "io.h"
@@ -99,16 +98,9 @@ session_tls_ready(struct session *s)
 void
 session_tls_failed(struct session *s, short what)
 {
-	unsigned long	 e;
-	char		 why[256];
+	char	 why[256];
 
-	if (what & BEV_EVENT_TIMEOUT)
-		strlcpy(why, "timeout", sizeof(why));
-	else if ((e = bufferevent_get_openssl_error(s->bev)) != 0)
-		ERR_error_string_n(e, why, sizeof(why));
-	else
-		strlcpy(why, (what & BEV_EVENT_EOF) ? "connection closed" :
-		    "connection error", sizeof(why));
+	tls_failure(s->bev, what, why, sizeof(why));
 	log_info("%s TLS handshake from %s failed: %s", s->sid, s->addr, why);
 	session_close(s, NULL);
 }

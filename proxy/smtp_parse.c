@@ -10,6 +10,7 @@
  *	smtp_path_param		parameter value by keyword (case-insensitive)
  *	smtp_reply_line		"ddd[-| ]text" -> code, last flag, text
  *	smtp_ehlo_line		one EHLO reply line -> capability bits
+ *	smtp_ehlo_reply		a whole EHLO reply -> capabilities
  *	smtp_xtext		RFC 3461 xtext encoding
  *	smtp_parse_strerror	text for an enum smtp_perr
  *
@@ -554,6 +555,25 @@ smtp_ehlo_line(struct smtp_ehlo *e, const char *text, size_t len)
 		ehlo_words(e->xforward, sizeof(e->xforward), text, len);
 	else if (x->bit == SMTP_EXT_AUTH)
 		ehlo_words(e->auth, sizeof(e->auth), text, len);
+}
+
+void
+smtp_ehlo_reply(struct smtp_ehlo *e, const char *text)
+{
+	const char	*p, *eol, *t;
+	size_t		 tlen;
+	int		 code, last;
+
+	memset(e, 0, sizeof(*e));
+	/* the first line is the greeting name, not a capability */
+	for (p = strstr(text, "\r\n"); p != NULL && p[2] != '\0'; p = eol) {
+		p += 2;
+		if ((eol = strstr(p, "\r\n")) == NULL)
+			break;
+		if (smtp_reply_line(p, (size_t)(eol - p), &code, &last, &t,
+		    &tlen) == 0)
+			smtp_ehlo_line(e, t, tlen);
+	}
 }
 
 int

@@ -128,6 +128,10 @@ struct smtp_ehlo {
  * first line, which is the greeting name, excluded) to *e. */
 void		smtp_ehlo_line(struct smtp_ehlo *e, const char *text, size_t len);
 
+/* smtp_ehlo_reply - *e (reset first) from a whole EHLO reply: CRLF-ended
+ * lines, NUL-terminated, as backend.c delivers them. */
+void		smtp_ehlo_reply(struct smtp_ehlo *e, const char *text);
+
 /*
  * smtp_xtext - encode src as RFC 3461 xtext into dst (size dstsz), NUL
  * terminated.  Returns the encoded length, or -1 if it does not fit.

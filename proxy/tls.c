@@ -1,27 +1,37 @@
 /*
- * tls.c - OpenSSL server contexts for the client side of sessions (see
- * tls.h): the default certificate (tls.cert, tls.key) and the tls.sni ones,
- * picked by the client's server name (RFC 6066 3) when a certificate's
- * names cover it (X509_check_host: subjectAltName DNS names, wildcards).
- * Every context gets the same protocols (tls.protocols, TLS 1.2 and 1.3 by
- * default), ciphers, no compression, no renegotiation, the server's
- * cipher order, and a server-side session cache.
+ * tls.c - OpenSSL contexts of a configuration (see tls.h).  Server side,
+ * for clients: the default certificate (tls.cert, tls.key) and the tls.sni
+ * ones, picked by the client's server name (RFC 6066 3) when a
+ * certificate's names cover it (X509_check_host: subjectAltName DNS names,
+ * wildcards), with the server's cipher order and a session cache.  Client
+ * side, for STARTTLS to the backend (tls.backend): the CA store, the name
+ * the backend's certificate must carry (also sent as SNI unless it is an
+ * address), peer verification when TLS is required, and an optional
+ * client certificate.  Every context gets the same protocols
+ * (tls.protocols, TLS 1.2 and 1.3 by default), ciphers, no compression and
+ * no renegotiation, from one function.
  *
- * Public: tls_server_new, tls_server_free, tls_server_ssl, tls_describe,
- * tls_error.
+ * Public: tls_server_new, tls_server_free, tls_server_ssl, tls_client_new,
+ * tls_client_free, tls_client_ssl, tls_client_unverified, tls_failure,
+ * tls_describe, tls_error.
  *
  * DIAGNOSTICS
- *	tls_server_new: "path: what is wrong (OpenSSL's reason)" for a
- *	certificate or key that cannot be loaded or do not match, and
- *	"tls.protocols: ..." / "tls.ciphers: ..." for bad settings; every
- *	error is reported.
+ *	tls_server_new, tls_client_new: "path: what is wrong (OpenSSL's
+ *	reason)" for a certificate, key or CA file that cannot be loaded or
+ *	do not match, and "tls.protocols: ..." / "tls.ciphers: ..." /
+ *	"tls.backend_name: ..." for bad settings; every error is reported.
  */
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
@@ -34,16 +44,28 @@
 
 #define TLS_SNI_MAX	32
 
+struct tls_client {
+	SSL_CTX		*ctx;
+	char		 name[256];	/* SNI; "" for an IP address */
+};
+
 struct tls_server {
 	SSL_CTX		*def;			/* tls.cert */
 	SSL_CTX		*sni[TLS_SNI_MAX];	/* tls.sni, in order */
 	size_t		 nsni;
 };
 
+static int	tls_ctx_settings(SSL_CTX *, const struct conf *, char *,
+		    size_t);
+static int	tls_ctx_keypair(SSL_CTX *, const char *, const char *, char *,
+		    size_t);
+static int	tls_client_trust(SSL_CTX *, const struct conf *,
+		    const char *, int, char *, size_t);
 static SSL_CTX	*tls_ctx_new(const struct conf *, const char *, const char *,
 		    char *, size_t);
 static int	tls_versions(const char *, int *, int *);
 static int	tls_servername(SSL *, int *, void *);
+static SSL	*tls_ssl_new(SSL_CTX *);
 
 const char *
 tls_error(char *buf, size_t bufsz)
@@ -93,74 +115,99 @@ tls_versions(const char *list, int *lo, int *hi)
 	return rc == 0 && *lo != 0 ? 0 : -1;
 }
 
-/* One context for a certificate chain and its key (key NULL or "": in
- * the certificate's file). */
-static SSL_CTX *
-tls_ctx_new(const struct conf *c, const char *cert, const char *key,
-    char *err, size_t errsz)
+/*
+ * What every context gets, server or client: tls.protocols, tls.ciphers,
+ * tls.ciphersuites, no compression, no renegotiation.  Returns -1 with
+ * the errors appended to err.
+ */
+static int
+tls_ctx_settings(SSL_CTX *ctx, const struct conf *c, char *err, size_t errsz)
 {
-	SSL_CTX		*ctx;
-	EVP_PKEY	*pkey = NULL;
-	FILE		*fp;
-	char		 why[256];
-	int		 lo, hi;
+	char	 why[256];
+	int	 lo, hi;
 
-	if (key == NULL || *key == '\0')
-		key = cert;
-	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL)
-		fatalx("SSL_CTX_new: %s", tls_error(why, sizeof(why)));
 	if (tls_versions(c->tls_protocols, &lo, &hi) == -1 ||
 	    !SSL_CTX_set_min_proto_version(ctx, lo) ||
 	    !SSL_CTX_set_max_proto_version(ctx, hi)) {
 		util_err_append(err, errsz, "tls.protocols: '%.64s': TLSv1, "
 		    "TLSv1.1, TLSv1.2 or TLSv1.3 expected", c->tls_protocols);
-		goto fail;
+		return -1;
 	}
 	if (!SSL_CTX_set_cipher_list(ctx, c->tls_ciphers)) {
 		util_err_append(err, errsz, "tls.ciphers: '%.64s': %s",
 		    c->tls_ciphers, tls_error(why, sizeof(why)));
-		goto fail;
+		return -1;
 	}
 	if (c->tls_ciphersuites[0] != '\0' &&
 	    !SSL_CTX_set_ciphersuites(ctx, c->tls_ciphersuites)) {
 		util_err_append(err, errsz, "tls.ciphersuites: '%.64s': %s",
 		    c->tls_ciphersuites, tls_error(why, sizeof(why)));
-		goto fail;
+		return -1;
 	}
 	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION |
-	    SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+	    SSL_OP_NO_RENEGOTIATION);
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
-	SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"postern",
-	    7);
+	return 0;
+}
+
+/* A certificate chain and its key (key NULL or "": in the certificate's
+ * file) into ctx: -1 with the error appended to err. */
+static int
+tls_ctx_keypair(SSL_CTX *ctx, const char *cert, const char *key, char *err,
+    size_t errsz)
+{
+	EVP_PKEY	*pkey;
+	FILE		*fp;
+	char		 why[256];
+	int		 rc = -1;
+
+	if (key == NULL || *key == '\0')
+		key = cert;
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
 		util_err_append(err, errsz, "%s: no certificate (%s)", cert,
 		    tls_error(why, sizeof(why)));
-		goto fail;
+		return -1;
 	}
 	if ((fp = fopen(key, "r")) == NULL) {
 		util_err_append(err, errsz, "%s: %s", key, strerror(errno));
-		goto fail;
+		return -1;
 	}
 	pkey = PEM_read_PrivateKey(fp, NULL, NULL, (void *)"");
 	fclose(fp);
-	if (pkey == NULL) {
+	if (pkey == NULL)
 		util_err_append(err, errsz, "%s: no private key (%s)", key,
 		    tls_error(why, sizeof(why)));
-		goto fail;
-	}
-	if (SSL_CTX_use_PrivateKey(ctx, pkey) != 1 ||
-	    SSL_CTX_check_private_key(ctx) != 1) {
+	else if (SSL_CTX_use_PrivateKey(ctx, pkey) != 1 ||
+	    SSL_CTX_check_private_key(ctx) != 1)
 		util_err_append(err, errsz, "%s: the key does not match the "
 		    "certificate %s", key, cert);
-		goto fail;
-	}
-	EVP_PKEY_free(pkey);
-	return ctx;
-fail:
+	else
+		rc = 0;
 	EVP_PKEY_free(pkey);
 	ERR_clear_error();
-	SSL_CTX_free(ctx);
-	return NULL;
+	return rc;
+}
+
+/* One server context for a certificate chain and its key. */
+static SSL_CTX *
+tls_ctx_new(const struct conf *c, const char *cert, const char *key,
+    char *err, size_t errsz)
+{
+	SSL_CTX		*ctx;
+	char		 why[256];
+
+	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL)
+		fatalx("SSL_CTX_new: %s", tls_error(why, sizeof(why)));
+	if (tls_ctx_settings(ctx, c, err, errsz) == -1 ||
+	    tls_ctx_keypair(ctx, cert, key, err, errsz) == -1) {
+		ERR_clear_error();
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
+	SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"postern",
+	    7);
+	return ctx;
 }
 
 struct tls_server *
@@ -244,15 +291,154 @@ tls_servername(SSL *ssl, int *alert, void *arg)
 	return SSL_TLSEXT_ERR_OK;
 }
 
-SSL *
-tls_server_ssl(struct tls_server *ts)
+/* An SSL of ctx: memory, the only way it can fail, is fatal. */
+static SSL *
+tls_ssl_new(SSL_CTX *ctx)
 {
 	SSL	*ssl;
 	char	 why[256];
 
-	if ((ssl = SSL_new(ts->def)) == NULL)
+	if ((ssl = SSL_new(ctx)) == NULL)
 		fatalx("SSL_new: %s", tls_error(why, sizeof(why)));
 	return ssl;
+}
+
+SSL *
+tls_server_ssl(struct tls_server *ts)
+{
+	return tls_ssl_new(ts->def);
+}
+
+/*
+ * Whom the backend's certificate must come from (tls.backend_ca_file, or
+ * the system's store) and the name it must carry: a DNS name, or an IP
+ * address matched against the certificate's IP names.
+ */
+static int
+tls_client_trust(SSL_CTX *ctx, const struct conf *c, const char *name,
+    int ip, char *err, size_t errsz)
+{
+	X509_VERIFY_PARAM	*vp = SSL_CTX_get0_param(ctx);
+	const char		*ca = c->tls_backend_ca_file;
+	char			 why[256];
+	FILE			*fp;
+
+	if (ca[0] == '\0')
+		SSL_CTX_set_default_verify_paths(ctx);
+	else if ((fp = fopen(ca, "r")) == NULL) {
+		util_err_append(err, errsz, "%s: %s", ca, strerror(errno));
+		return -1;
+	} else {
+		fclose(fp);
+		if (SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1) {
+			util_err_append(err, errsz, "%s: no CA certificates "
+			    "(%s)", ca, tls_error(why, sizeof(why)));
+			return -1;
+		}
+	}
+	X509_VERIFY_PARAM_set_hostflags(vp,
+	    X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+	if ((ip ? X509_VERIFY_PARAM_set1_ip_asc(vp, name) :
+	    X509_VERIFY_PARAM_set1_host(vp, name, 0)) != 1) {
+		util_err_append(err, errsz, "tls.backend_name: '%.64s': not a "
+		    "host name", name);
+		return -1;
+	}
+	return 0;
+}
+
+struct tls_client *
+tls_client_new(const struct conf *c, char *err, size_t errsz)
+{
+	struct tls_client	*tc;
+	const char		*name = c->tls_backend_name[0] != '\0' ?
+	    c->tls_backend_name : c->backend.host;
+	unsigned char		 a[sizeof(struct in6_addr)];
+	char			 why[256];
+	int			 ip, bad = 0;
+
+	if (c->tls_backend == CONF_TLS_BACKEND_OFF)
+		return NULL;
+	ip = inet_pton(AF_INET, name, a) == 1 ||
+	    inet_pton(AF_INET6, name, a) == 1;
+	tc = xcalloc(1, sizeof(*tc));
+	if (!ip)		/* RFC 6066 3: no literal addresses */
+		strlcpy(tc->name, name, sizeof(tc->name));
+	if ((tc->ctx = SSL_CTX_new(TLS_client_method())) == NULL)
+		fatalx("SSL_CTX_new: %s", tls_error(why, sizeof(why)));
+	if (tls_ctx_settings(tc->ctx, c, err, errsz) == -1)
+		bad = 1;
+	if (tls_client_trust(tc->ctx, c, name, ip, err, errsz) == -1)
+		bad = 1;
+	if (c->tls_backend_cert[0] != '\0' && tls_ctx_keypair(tc->ctx,
+	    c->tls_backend_cert, c->tls_backend_key, err, errsz) == -1)
+		bad = 1;
+	if (c->tls_backend_cert[0] == '\0' && c->tls_backend_key[0] != '\0') {
+		util_err_append(err, errsz, "tls.backend_key: set "
+		    "tls.backend_cert too");
+		bad = 1;
+	}
+	if (bad) {
+		tls_client_free(tc);
+		return NULL;
+	}
+	if (c->tls_backend == CONF_TLS_BACKEND_REQUIRED)
+		SSL_CTX_set_verify(tc->ctx, SSL_VERIFY_PEER, NULL);
+	return tc;
+}
+
+void
+tls_client_free(struct tls_client *tc)
+{
+	if (tc == NULL)
+		return;
+	SSL_CTX_free(tc->ctx);
+	free(tc);
+}
+
+SSL *
+tls_client_ssl(struct tls_client *tc)
+{
+	SSL	*ssl = tls_ssl_new(tc->ctx);
+	char	 why[256];
+
+	if (tc->name[0] != '\0' && !SSL_set_tlsext_host_name(ssl, tc->name))
+		fatalx("SSL_set_tlsext_host_name: %s", tls_error(why,
+		    sizeof(why)));
+	return ssl;
+}
+
+const char *
+tls_client_unverified(SSL *ssl)
+{
+	long	 v = SSL_get_verify_result(ssl);
+
+	if (SSL_get0_peer_certificate(ssl) == NULL)
+		return "no certificate";
+	return v == X509_V_OK ? NULL : X509_verify_cert_error_string(v);
+}
+
+void
+tls_failure(struct bufferevent *bev, short what, char *buf, size_t bufsz)
+{
+	SSL		*ssl = bufferevent_openssl_get_ssl(bev);
+	unsigned long	 e = bufferevent_get_openssl_error(bev);
+	long		 v;
+
+	if (what & BEV_EVENT_TIMEOUT)
+		strlcpy(buf, "timeout", bufsz);
+	else if (e != 0 && ERR_GET_REASON(e) ==
+	    SSL_R_CERTIFICATE_VERIFY_FAILED && ssl != NULL &&
+	    (v = SSL_get_verify_result(ssl)) != X509_V_OK)
+		snprintf(buf, bufsz, "certificate verify failed: %s",
+		    X509_verify_cert_error_string(v));
+	else if (e != 0)
+		ERR_error_string_n(e, buf, bufsz);
+	else
+		strlcpy(buf, (what & BEV_EVENT_EOF) ? "connection closed" :
+		    "connection error", bufsz);
+	while (bufferevent_get_openssl_error(bev) != 0)
+		;	/* the rest of the queue: e was the reason */
 }
 
 void

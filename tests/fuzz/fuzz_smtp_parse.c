@@ -16,6 +16,7 @@ static char	*dup_input(const uint8_t *, size_t);
 static void	 fuzz_cmd(const uint8_t *, size_t);
 static void	 fuzz_path(const uint8_t *, size_t, const char *, int, int);
 static void	 fuzz_reply(const char *, size_t);
+static void	 fuzz_ehlo_check(const struct smtp_ehlo *);
 static void	 fuzz_ehlo(const char *, size_t);
 static void	 fuzz_xtext(const char *);
 
@@ -91,6 +92,15 @@ fuzz_reply(const char *buf, size_t size)
 }
 
 static void
+fuzz_ehlo_check(const struct smtp_ehlo *e)
+{
+	if (strlen(e->xclient) >= sizeof(e->xclient) ||
+	    strlen(e->xforward) >= sizeof(e->xforward) ||
+	    strlen(e->auth) >= sizeof(e->auth))
+		abort();
+}
+
+static void
 fuzz_ehlo(const char *buf, size_t size)
 {
 	struct smtp_ehlo	 e;
@@ -98,10 +108,9 @@ fuzz_ehlo(const char *buf, size_t size)
 	memset(&e, 0, sizeof(e));
 	smtp_ehlo_line(&e, buf, size);
 	smtp_ehlo_line(&e, buf, size);
-	if (strlen(e.xclient) >= sizeof(e.xclient) ||
-	    strlen(e.xforward) >= sizeof(e.xforward) ||
-	    strlen(e.auth) >= sizeof(e.auth))
-		abort();
+	fuzz_ehlo_check(&e);
+	smtp_ehlo_reply(&e, buf);	/* (buf is NUL-terminated) */
+	fuzz_ehlo_check(&e);
 }
 
 static void

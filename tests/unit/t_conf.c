@@ -160,6 +160,14 @@ t_defaults(void)
 	is_int(c->tls_handshake_timeout, 30, "tls.handshake_timeout 30s");
 	is_int(c->tls_starttls, 1, "tls.starttls");
 	is_int(c->nlisten_tls, 0, "no listen_tls");
+	is_int(c->tls_backend, CONF_TLS_BACKEND_OFF, "tls.backend off");
+	is_str(c->tls_backend_ca_file, "", "tls.backend_ca_file: system");
+	is_str(c->tls_backend_name, "", "tls.backend_name: backend host");
+	conf_unref(c);
+	c = parse("[tls]\nbackend = required\nbackend_ca_file = /ca.pem\n");
+	ok(c != NULL && c->tls_backend == CONF_TLS_BACKEND_REQUIRED &&
+	    strcmp(c->tls_backend_ca_file, "/ca.pem") == 0,
+	    "tls.backend required, with a CA file");
 	conf_unref(c);
 
 	c = parse("[proxy]\nhostname = mx.example\nauthserv_id = ar.example\n");
@@ -421,6 +429,9 @@ t_enums(void)
 	is_str(fails("[proxy]\nbare_newline = keep\n"), NAME ":2: bad value "
 	    "'keep' for proxy.bare_newline (use reject or normalise)",
 	    "bad bare_newline, alias not listed");
+	is_str(fails("[tls]\nbackend = yes\n"), NAME ":2: bad value 'yes' "
+	    "for tls.backend (use off, opportunistic or required)",
+	    "bad tls.backend");
 	is_str(fails("[spf]\nsoftfail = mark\n"), NAME ":2: bad value 'mark' "
 	    "for spf.softfail (use reject, tempfail or accept)",
 	    "bad SPF action");

@@ -505,6 +505,27 @@ test_ehlo(void)
 }
 
 static void
+test_ehlo_reply(void)
+{
+	struct smtp_ehlo	 e;
+
+	memset(&e, 0xff, sizeof(e));
+	smtp_ehlo_reply(&e, "250-mx.test\r\n250-PIPELINING\r\n"
+	    "250-STARTTLS\r\n250 SIZE 1000\r\n");
+	is_int(e.ext, SMTP_EXT_PIPELINING | SMTP_EXT_STARTTLS | SMTP_EXT_SIZE,
+	    "reply: every line but the first, e reset");
+	is_int(e.size, 1000, "reply: SIZE");
+	smtp_ehlo_reply(&e, "250 STARTTLS\r\n");
+	is_int(e.ext, 0, "reply: a lone line is the name");
+	smtp_ehlo_reply(&e, "250-mx.test\r\n250 STARTTLS");
+	is_int(e.ext, 0, "reply: a line without CRLF is not taken");
+	smtp_ehlo_reply(&e, "250-mx.test\r\nbogus\r\n250 DSN\r\n");
+	is_int(e.ext, SMTP_EXT_DSN, "reply: a line not a reply is skipped");
+	smtp_ehlo_reply(&e, "");
+	is_int(e.ext, 0, "reply: empty");
+}
+
+static void
 test_xtext(void)
 {
 	char	 dst[64];
@@ -558,6 +579,7 @@ main(void)
 	test_params();
 	test_reply();
 	test_ehlo();
+	test_ehlo_reply();
 	test_xtext();
 	test_strerror();
 	return tap_done();
