@@ -328,6 +328,7 @@ static const struct conf_key conf_keys[] = {
 	{ "tls", "key", CONF_T_STRING, FLD(tls_key), 0, 0, NULL,
 	    CONF_F_EMPTY | CONF_F_NOSPACE },
 	STR("tls", "sni", tls_sni),
+	STR("tls", "listener_certs", tls_listener_certs),
 	{ "tls", "protocols", CONF_T_STRING, FLD(tls_protocols), 0, 0, NULL,
 	    0 },
 	{ "tls", "ciphers", CONF_T_STRING, FLD(tls_ciphers), 0, 0, NULL, 0 },

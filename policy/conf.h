@@ -103,6 +103,7 @@ struct conf {
 	char		 tls_cert[256];		/* PEM chain; "" no TLS */
 	char		 tls_key[256];		/* "" in tls_cert */
 	char		 tls_sni[4096];		/* "cert[:key]" ... */
+	char		 tls_listener_certs[4096];	/* "host:port=cert[:key]" */
 	char		 tls_protocols[64];
 	char		 tls_ciphers[512];	/* TLS 1.2 and below */
 	char		 tls_ciphersuites[512];	/* TLS 1.3; "" default */

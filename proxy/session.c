@@ -171,6 +171,7 @@ void
 session_new(int fd, const struct sockaddr *sa, socklen_t len, int tls)
 {
 	struct session		*s;
+	socklen_t		 locallen;
 
 	s = xcalloc(1, sizeof(*s));
 	snprintf(s->sid, sizeof(s->sid), "%016llx",
@@ -180,6 +181,9 @@ session_new(int fd, const struct sockaddr *sa, socklen_t len, int tls)
 	s->conf = s->gen->conf;
 	memcpy(&s->peer, sa, len);
 	session_set_addr(s, sa, len);
+	locallen = sizeof(s->local);
+	if (getsockname(fd, (struct sockaddr *)&s->local, &locallen) == -1)
+		memset(&s->local, 0, sizeof(s->local));
 	s->bev = bufferevent_socket_new(server_base(), fd,
 	    BEV_OPT_CLOSE_ON_FREE);
 	if (s->bev == NULL)

@@ -93,6 +93,7 @@ struct session {
 					   PROXY header's source */
 	char		 addr[INET6_ADDRSTRLEN];
 	char		 port[8];
+	struct sockaddr_storage local;	/* our end of the connection */
 	struct sockaddr_storage peer;	/* the accepted socket's (the balancer
 					   with PROXY): per-address counts */
 	int		 tls_implicit;	/* accepted on a listen_tls address */

@@ -24,7 +24,11 @@
 #include <sys/socket.h>
 
 #include <arpa/inet.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+
 #include <errno.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,10 +53,18 @@ struct tls_client {
 	char		 name[256];	/* SNI; "" for an IP address */
 };
 
+/* A listener's own certificate (tls.listener_certs). */
+struct tls_listener {
+	struct sockaddr_storage	 ss;		/* address 0: any, port */
+	SSL_CTX			*ctx;
+};
+
 struct tls_server {
 	SSL_CTX		*def;			/* tls.cert */
 	SSL_CTX		*sni[TLS_SNI_MAX];	/* tls.sni, in order */
 	size_t		 nsni;
+	struct tls_listener lst[2 * CONF_LISTEN_MAX];
+	size_t		 nlst;
 };
 
 static int	tls_ctx_settings(SSL_CTX *, const struct conf *, char *,
@@ -65,6 +77,10 @@ static SSL_CTX	*tls_ctx_new(const struct conf *, const char *, const char *,
 		    char *, size_t);
 static int	tls_versions(const char *, int *, int *);
 static int	tls_servername(SSL *, int *, void *);
+static int	tls_listener_add(struct tls_server *, const struct conf *,
+		    char *, char *, size_t);
+static int	tls_listener_match(const struct sockaddr_storage *,
+		    const struct sockaddr *);
 static SSL	*tls_ssl_new(SSL_CTX *);
 
 const char *
@@ -214,7 +230,9 @@ struct tls_server *
 tls_server_new(const struct conf *c, char *err, size_t errsz)
 {
 	struct tls_server	*ts;
+	SSL_CTX			*ctx;
 	char			*list, *p, *tok, *key;
+	size_t			 i;
 	int			 bad = 0;
 
 	if (errsz > 0)
@@ -244,16 +262,85 @@ tls_server_new(const struct conf *c, char *err, size_t errsz)
 			ts->nsni++;
 	}
 	free(list);
+	list = p = xstrdup(c->tls_listener_certs);
+	while ((tok = strsep(&p, ", \t")) != NULL)
+		if (*tok != '\0' && tls_listener_add(ts, c, tok, err,
+		    errsz) == -1)
+			bad = 1;
+	free(list);
 	if (bad) {
 		tls_server_free(ts);
 		return NULL;
 	}
-	if (ts->nsni > 0) {
-		SSL_CTX_set_tlsext_servername_callback(ts->def,
-		    tls_servername);
-		SSL_CTX_set_tlsext_servername_arg(ts->def, ts);
+	for (i = 0; ts->nsni > 0 && i <= ts->nlst; i++) {
+		ctx = i == ts->nlst ? ts->def : ts->lst[i].ctx;
+		SSL_CTX_set_tlsext_servername_callback(ctx, tls_servername);
+		SSL_CTX_set_tlsext_servername_arg(ctx, ts);
 	}
 	return ts;
+}
+
+/* "host:port=cert[:key]": the certificate of the listener at host:port
+ * (0.0.0.0 or [::]: any address on that port). */
+static int
+tls_listener_add(struct tls_server *ts, const struct conf *c, char *spec,
+    char *err, size_t errsz)
+{
+	struct addrinfo	 hints, *res;
+	char		*cert, *key, *host = spec, *port;
+
+	if ((cert = strchr(spec, '=')) != NULL)
+		*cert++ = '\0';
+	if (cert == NULL || (port = strrchr(spec, ':')) == NULL) {
+		util_err_append(err, errsz, "tls.listener_certs: '%.64s': "
+		    "host:port=cert[:key] expected", spec);
+		return -1;
+	}
+	*port++ = '\0';
+	if (host[0] == '[' && port[-2] == ']') {
+		port[-2] = '\0';
+		host++;
+	}
+	if ((key = strchr(cert, ':')) != NULL)
+		*key++ = '\0';
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+	hints.ai_socktype = SOCK_STREAM;
+	if (ts->nlst == nitems(ts->lst) ||
+	    getaddrinfo(host, port, &hints, &res) != 0) {
+		util_err_append(err, errsz, "tls.listener_certs: '%.64s:%.8s': "
+		    "not a listening address", host, port);
+		return -1;
+	}
+	memcpy(&ts->lst[ts->nlst].ss, res->ai_addr, res->ai_addrlen);
+	freeaddrinfo(res);
+	if ((ts->lst[ts->nlst].ctx = tls_ctx_new(c, cert, key, err,
+	    errsz)) == NULL)
+		return -1;
+	ts->nlst++;
+	return 0;
+}
+
+/* Is local (a connection's own address) the listener ss? */
+static int
+tls_listener_match(const struct sockaddr_storage *ss,
+    const struct sockaddr *local)
+{
+	const struct sockaddr_in	*a = (const void *)ss, *b;
+	const struct sockaddr_in6	*a6 = (const void *)ss, *b6;
+
+	if (local == NULL || ss->ss_family != local->sa_family)
+		return 0;
+	if (local->sa_family == AF_INET) {
+		b = (const void *)local;
+		return a->sin_port == b->sin_port &&
+		    (a->sin_addr.s_addr == INADDR_ANY ||
+		    a->sin_addr.s_addr == b->sin_addr.s_addr);
+	}
+	b6 = (const void *)local;
+	return a6->sin6_port == b6->sin6_port &&
+	    (IN6_IS_ADDR_UNSPECIFIED(&a6->sin6_addr) ||
+	    IN6_ARE_ADDR_EQUAL(&a6->sin6_addr, &b6->sin6_addr));
 }
 
 void
@@ -266,6 +353,8 @@ tls_server_free(struct tls_server *ts)
 	SSL_CTX_free(ts->def);
 	for (i = 0; i < ts->nsni; i++)
 		SSL_CTX_free(ts->sni[i]);
+	for (i = 0; i < ts->nlst; i++)
+		SSL_CTX_free(ts->lst[i].ctx);
 	free(ts);
 }
 
@@ -304,8 +393,13 @@ tls_ssl_new(SSL_CTX *ctx)
 }
 
 SSL *
-tls_server_ssl(struct tls_server *ts)
+tls_server_ssl(struct tls_server *ts, const struct sockaddr *local)
 {
+	size_t	 i;
+
+	for (i = 0; i < ts->nlst; i++)
+		if (tls_listener_match(&ts->lst[i].ss, local))
+			return tls_ssl_new(ts->lst[i].ctx);
 	return tls_ssl_new(ts->def);
 }
 

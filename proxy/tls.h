@@ -11,6 +11,7 @@
 #define POSTERN_TLS_H
 
 #include <stddef.h>
+#include <sys/socket.h>
 
 #include <openssl/ssl.h>
 
@@ -28,8 +29,10 @@ struct tls_server *tls_server_new(const struct conf *, char *err,
 		    size_t errsz);
 void		 tls_server_free(struct tls_server *);
 
-/* tls_server_ssl - an SSL for one accepted connection (server side). */
-SSL		*tls_server_ssl(struct tls_server *);
+/* tls_server_ssl - an SSL for one connection accepted at local (its own
+ * address): that listener's tls.listener_certs certificate, else tls.cert
+ * (SNI may then pick a tls.sni one). */
+SSL		*tls_server_ssl(struct tls_server *, const struct sockaddr *local);
 
 /*
  * tls_client_new - the context for TLS to the backend: CA store

@@ -76,6 +76,7 @@ def tls_proxy(proxy, certs):
              "proxy.listen_tls": "127.0.0.1:%d" % tls_port,
              "tls.handshake_timeout": "2s", "log.level": "debug"}
         o.update(more)
+        tls_port = int(o["proxy.listen_tls"].rsplit(":", 1)[1])
         p, f = proxy(**o)
         p.tls_port = tls_port
         peers.wait_for(lambda: peers.listening(tls_port), 10,
@@ -346,3 +347,35 @@ def test_proxy_header_then_implicit_tls(tls_proxy):
                 break
     assert greeting.startswith(b"220 "), greeting
     p.wait_log(r"TLS established from 192\.0\.2\.9: TLSv1\.3")
+
+
+def test_listener_has_its_own_certificate(tls_proxy, certs):
+    """tls.listener_certs: the implicit-TLS listener presents other.test,
+    the STARTTLS one the default mx.test."""
+    port = peers.free_port()
+    p, _ = tls_proxy(**{"proxy.listen_tls": "127.0.0.1:%d" % port,
+                        "tls.listener_certs": "127.0.0.1:%d=%s:%s" % (
+                            port, certs.other[0], certs.other[1])})
+    with SmtpClient(port, read_greeting=False) as c:
+        s = c.starttls(certs.context(), server_hostname="other.test")
+        assert dict(x[0] for x in s.getpeercert()["subject"])[
+            "commonName"] == "other.test"
+        assert c.reply().code == 220
+    with SmtpClient(p.port) as c:
+        assert c.ehlo().code == 250
+        s = starttls(c, certs.context())
+        assert dict(x[0] for x in s.getpeercert()["subject"])[
+            "commonName"] == "mx.test"
+
+
+def test_listener_certs_errors(postern_bin, certs):
+    r = check(postern_bin, **{"tls.cert": certs.mx[0],
+                              "tls.key": certs.mx[1],
+                              "tls.listener_certs": "465=%s" % certs.other[0]})
+    assert r.returncode != 0
+    assert "tls.listener_certs: '465': host:port=cert[:key] expected" in \
+        r.stderr, r.stderr
+    r = check(postern_bin, **{"tls.cert": certs.mx[0],
+                              "tls.key": certs.mx[1],
+                              "tls.listener_certs": "127.0.0.1:465=/nope"})
+    assert r.returncode != 0 and "/nope" in r.stderr, r.stderr
