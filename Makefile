@@ -15,7 +15,7 @@ PYTHON	?= /usr/bin/python3
 PKGS	 = libevent libevent_pthreads libevent_openssl libpcre2-8 libunbound \
 	   opendkim libssl libcrypto
 # libspf2 ships no pkg-config file.
-LIBS_EXTRA = -lspf2 -pthread
+LIBS_EXTRA = -lspf2 -lmilter -pthread
 
 ifeq ($(SANITIZE),1)
 BUILD	?= build-asan
@@ -56,6 +56,7 @@ SRCS	 = proxy/util.c \
 	   proxy/tls.c \
 	   proxy/server.c \
 	   proxy/dryrun.c \
+	   proxy/milter_front.c \
 	   policy/conf.c \
 	   policy/table.c \
 	   policy/decide.c \

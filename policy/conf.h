@@ -141,6 +141,12 @@ struct conf {
 	unsigned	 worker_threads;
 	unsigned	 worker_queue;		/* jobs waiting, at most */
 
+	/* [milter] (postern milter) */
+	char		 milter_socket[256];	/* libmilter's smfi_setconn
+						   syntax: inet:PORT@HOST,
+						   unix:PATH */
+	unsigned	 milter_timeout;	/* seconds, smfi_settimeout */
+
 	/* [iplist]: inline entries (comma/space separated) and files */
 	char		 ip_allow[4096];
 	char		 ip_allow_file[256];

@@ -95,6 +95,10 @@ txlog_plain(const struct txlog *t, struct txlog_buf *b)
 	txlog_quoted(b, t->reply);
 	snprintf(num, sizeof(num), " ms=%llu", (unsigned long long)t->ms);
 	txlog_puts(b, num);
+	if (t->qid != NULL) {
+		txlog_puts(b, " qid=");
+		txlog_quoted(b, t->qid);
+	}
 }
 
 static void
@@ -126,8 +130,13 @@ txlog_json(const struct txlog *t, struct txlog_buf *b)
 	txlog_quoted(b, t->action);
 	txlog_puts(b, ",\"reply\":");
 	txlog_quoted(b, t->reply);
-	snprintf(num, sizeof(num), ",\"ms\":%llu}", (unsigned long long)t->ms);
+	snprintf(num, sizeof(num), ",\"ms\":%llu", (unsigned long long)t->ms);
 	txlog_puts(b, num);
+	if (t->qid != NULL) {
+		txlog_puts(b, ",\"qid\":");
+		txlog_quoted(b, t->qid);
+	}
+	txlog_puts(b, "}");
 }
 
 void

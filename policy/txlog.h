@@ -23,6 +23,8 @@ struct txlog {
 	const char	*action;	/* relayed, rejected, ... */
 	const char	*reply;		/* final reply to the client */
 	uint64_t	 ms;		/* MAIL to final reply */
+	const char	*qid;		/* the MTA's queue id (milter {i}),
+					   or NULL: not logged */
 };
 
 /* txlog_format - the line, without newline, into buf (truncated safely). */

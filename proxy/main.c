@@ -1,10 +1,12 @@
 /*
  * main.c - the command line: options, the configuration (file or embedded
  * default, with -o overrides), then the mode: the proxy (in the
- * foreground, logging to stderr or syslog), or "check", which loads the
+ * foreground, logging to stderr or syslog), "milter" (the same filters as
+ * a libmilter milter, proxy/milter_front.c), or "check", which loads the
  * configuration and everything it names (lists) and reports the first error.
  *
  *	postern [-nv] [-T smtp,io,filter] [-c FILE] [-o section.key=value]...
+ *	postern milter [-v] [-T filter] [-c FILE] [-o section.key=value]...
  *	postern check [-c FILE] [-o section.key=value]...
  *	postern test [-c FILE] [-o ...] [--client IP] [--helo NAME]
  *	    [--from ADDR] [--rcpt ADDR]... MESSAGE-FILE
@@ -23,6 +25,7 @@
 #include "conf.h"
 #include "dryrun.h"
 #include "log.h"
+#include "milter_front.h"
 #include "server.h"
 #include "tls.h"
 #include "util.h"
@@ -30,7 +33,7 @@
 #define MAIN_OVERRIDES_MAX	128
 
 struct main_opts {
-	enum { MAIN_PROXY, MAIN_CHECK, MAIN_TEST } mode;
+	enum { MAIN_PROXY, MAIN_CHECK, MAIN_TEST, MAIN_MILTER } mode;
 	const char	*path;		/* -c */
 	char		*overrides[MAIN_OVERRIDES_MAX];	/* -o */
 	size_t		 nov;
@@ -51,6 +54,8 @@ usage(void)
 {
 	fprintf(stderr, "usage: postern [-nv] [-T smtp,io,filter] "
 	    "[-c file] [-o section.key=value]...\n"
+	    "       postern milter [-v] [-T filter] [-c file] "
+	    "[-o section.key=value]...\n"
 	    "       postern check [-c file] [-o section.key=value]...\n"
 	    "       postern test [-c file] [-o k=v]... [--client IP] "
 	    "[--helo NAME]\n"
@@ -60,6 +65,7 @@ usage(void)
 	    "  -n       print the effective configuration and exit\n"
 	    "  -v       log at debug level\n"
 	    "  -T list  trace smtp, io and/or filter activity\n"
+	    "  milter   run the filters as a milter on milter.socket\n"
 	    "  check    validate the configuration and its lists, then exit\n"
 	    "  test     run one message through the filters, print what "
 	    "they decide\n");
@@ -125,6 +131,8 @@ main_options(int argc, char *argv[], struct main_opts *o)
 		o->mode = MAIN_CHECK;
 	if (argc > 1 && strcmp(argv[1], "test") == 0)
 		o->mode = MAIN_TEST;
+	if (argc > 1 && strcmp(argv[1], "milter") == 0)
+		o->mode = MAIN_MILTER;
 	if (o->mode != MAIN_PROXY) {
 		argv++;
 		argc--;
@@ -199,6 +207,8 @@ main(int argc, char *argv[])
 	log_init("postern", conf->log_syslog, o.verbose ? LOG_LEVEL_DEBUG :
 	    conf->log_level);
 	log_set_trace(o.trace);
+	if (o.mode == MAIN_MILTER)
+		milter_front_init();	/* before the resolver's threads */
 	if ((chain = chain_new(conf, NULL, err, sizeof(err))) == NULL) {
 		main_errors(err);
 		conf_unref(conf);
@@ -206,6 +216,8 @@ main(int argc, char *argv[])
 	}
 	if (o.mode == MAIN_PROXY)
 		return server_run(conf, chain, o.path, o.overrides, o.nov);
+	if (o.mode == MAIN_MILTER)
+		return milter_front_run(conf, chain);
 	if (o.mode == MAIN_TEST)
 		rc = dryrun_run(conf, chain, &o.env);
 	else if (main_check_tls(conf, err, sizeof(err)) == -1) {

@@ -510,39 +510,8 @@ class FakeMta:
         return data
 
 
-class Postern:
-    """postern itself: $POSTERN -o proxy.listen=... -o proxy.backend=..."""
-
-    def __init__(self, binary, workdir, backend_port, opts=None, config=None,
-                 name="postern", wait=True, listen_port=None, args=()):
-        self.port = listen_port or free_port()
-        self.dir = mkdir_for(os.path.join(workdir, "%s-%d" % (name,
-                                                              self.port)))
-        self.spool = mkdir_for(os.path.join(self.dir, "spool"))
-        o = {"proxy.listen": "%s:%d" % (LOOP_HOST, self.port),
-             "proxy.backend": "%s:%d" % (LOOP_HOST, backend_port),
-             "proxy.spool_dir": self.spool,
-             "proxy.hostname": "postern.test"}
-        for k, v in (opts or {}).items():
-            o[k if "." in k else "proxy." + k] = v
-        self.opts = o
-        argv = [binary] + list(args)
-        if config:
-            argv += ["-c", config]
-        for k, v in o.items():
-            if v is not None:
-                argv += ["-o", "%s=%s" % (k, v)]
-        self.argv = argv
-        self.proc = Proc(argv, os.path.join(self.dir, "postern"))
-        self.pid = self.proc.pid
-        if wait:
-            self.wait_listening()
-
-    def wait_listening(self, timeout=10):
-        wait_for(lambda: listening(self.port) or not self.proc.alive(),
-                 timeout, what="postern to listen on %d" % self.port)
-        assert self.proc.alive(), "postern exited %s: %s" % (
-            self.proc.proc.returncode, self.log())
+class PosternProc:
+    """What every running postern offers: its log, signals, stop by PID."""
 
     def log(self):
         return self.proc.stderr()
@@ -571,8 +540,60 @@ class Postern:
     def stop(self, timeout=15):
         return self.proc.stop(timeout)
 
+    def _start(self, argv, opts, workdir, name):
+        for k, v in opts.items():
+            if v is not None:
+                argv += ["-o", "%s=%s" % (k, v)]
+        self.argv = argv
+        self.dir = mkdir_for(os.path.join(workdir, "%s-%d" % (name,
+                                                              self.port)))
+        self.proc = Proc(argv, os.path.join(self.dir, "postern"))
+        self.pid = self.proc.pid
+
+    def wait_listening(self, timeout=10):
+        wait_for(lambda: listening(self.port) or not self.proc.alive(),
+                 timeout, what="postern to listen on %d" % self.port)
+        assert self.proc.alive(), "postern exited %s: %s" % (
+            self.proc.proc.returncode, self.log())
+
+
+class Postern(PosternProc):
+    """postern itself: $POSTERN -o proxy.listen=... -o proxy.backend=..."""
+
+    def __init__(self, binary, workdir, backend_port, opts=None, config=None,
+                 name="postern", wait=True, listen_port=None, args=()):
+        self.port = listen_port or free_port()
+        self.spool = mkdir_for(os.path.join(workdir, "%s-%d" % (
+            name, self.port), "spool"))
+        o = {"proxy.listen": "%s:%d" % (LOOP_HOST, self.port),
+             "proxy.backend": "%s:%d" % (LOOP_HOST, backend_port),
+             "proxy.spool_dir": self.spool,
+             "proxy.hostname": "postern.test"}
+        for k, v in (opts or {}).items():
+            o[k if "." in k else "proxy." + k] = v
+        self.opts = o
+        argv = [binary] + list(args)
+        if config:
+            argv += ["-c", config]
+        self._start(argv, o, workdir, name)
+        if wait:
+            self.wait_listening()
+
     def client(self, **kw):
         return SmtpClient(self.port, **kw)
+
+
+class PosternMilter(PosternProc):
+    """postern milter on a loopback port (inet:PORT@127.0.0.1), with
+    proxy.hostname (our authserv-id) postern.test like Postern."""
+
+    def __init__(self, binary, workdir, opts=None, name="milter"):
+        self.port = free_port()
+        self.socket = "inet:%d@%s" % (self.port, LOOP_HOST)
+        o = {"milter.socket": self.socket, "proxy.hostname": "postern.test"}
+        o.update(opts or {})
+        self._start([binary, "milter"], o, workdir, name)
+        self.wait_listening()
 
 
 class Postfix:
