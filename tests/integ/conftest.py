@@ -97,6 +97,10 @@ def pytest_runtest_makereport(item, call):
     setattr(item, "rep_" + rep.when, rep)
 
 
+SANITIZER_REPORT = re.compile(r"ERROR: (Address|Leak)Sanitizer|"
+                              r"runtime error: ")
+
+
 @pytest.fixture
 def postern(procs, workdir, postern_bin, request):
     made = []
@@ -114,6 +118,13 @@ def postern(procs, workdir, postern_bin, request):
         for p in made:
             print("---- postern log (%s)\n%s" % (" ".join(p.argv),
                                                   p.log()[-6000:]))
+    # On the sanitizer build a report (memory error, leak at exit,
+    # undefined behaviour) fails the test that ran that postern.
+    for p in made:
+        p.proc.stop()
+        m = SANITIZER_REPORT.search(p.log())
+        assert m is None, "postern sanitizer report:\n%s" % \
+            p.log()[max(0, m.start() - 200):m.start() + 4000]
 
 
 def _postfix(workroot, main=None):
