@@ -640,7 +640,7 @@ static void
 milter_setreply(SMFICTX *ctx, const char *reply)
 {
 	char	 code[4], esc[16], *text;
-	size_t	 n;
+	size_t	 n, i, o;
 
 	strlcpy(code, reply, sizeof(code));
 	reply += strlen(code);
@@ -652,7 +652,14 @@ milter_setreply(SMFICTX *ctx, const char *reply)
 		snprintf(esc, sizeof(esc), "%.*s", (int)n, reply);
 		reply += n + strspn(reply + n, " ");
 	}
-	text = xstrdup(reply);
+	/* Sendmail reads the text as a format: a '%' must be doubled. */
+	text = xmalloc(2 * strlen(reply) + 1);
+	for (i = o = 0; reply[i] != '\0'; i++) {
+		if (reply[i] == '%')
+			text[o++] = '%';
+		text[o++] = reply[i];
+	}
+	text[o] = '\0';
 	if (smfi_setreply(ctx, code, esc[0] != '\0' ? esc : NULL, text) ==
 	    MI_FAILURE)
 		log_warnx("milter: reply '%s %s %s' refused by libmilter",
