@@ -15,7 +15,7 @@
  * Public: chain_filter_lookup, chain_new, chain_new_ops, chain_ref, chain_unref,
  * chain_length, chain_sess_new, chain_sess_free, chain_<stage>, chain_abort,
  * chain_tx_done, chain_header_deleted, chain_set_auth, chain_wants_content,
- * chain_reply,
+ * chain_reply, chain_edits,
  * chain_headers, chain_results; fctx_* (filter.h).
  *
  * With a FILTER_AUTHRES filter in the chain, incoming Authentication-Results
@@ -115,6 +115,8 @@ struct chain_sess {
 	struct chain_reply	 reply;
 	struct chain_header	*hdrs;
 	size_t			 nhdrs;
+	struct chain_edit	*edits;
+	size_t			 nedits;
 	int			 authres;	/* hdrs[0] is our A-R */
 	int			 hdr_deleted;	/* by the last header stage */
 	char			 auth[256];	/* authenticated as; "" not */
@@ -481,6 +483,13 @@ chain_msg_reset(struct chain_sess *cs)
 	free(cs->hdrs);
 	cs->hdrs = NULL;
 	cs->nhdrs = 0;
+	for (i = 0; i < cs->nedits; i++) {
+		free(cs->edits[i].name);
+		free(cs->edits[i].value);
+	}
+	free(cs->edits);
+	cs->edits = NULL;
+	cs->nedits = 0;
 	cs->authres = 0;
 	cs->msg_accepted = 0;
 	memset(&cs->reply, 0, sizeof(cs->reply));
@@ -655,6 +664,27 @@ fctx_add_header(struct fctx *fx, const char *name, const char *value)
 	cs->hdrs[cs->nhdrs].name = xstrdup(name);
 	cs->hdrs[cs->nhdrs].value = xstrdup(value);
 	cs->nhdrs++;
+}
+
+void
+fctx_change_header(struct fctx *fx, const char *name, unsigned index,
+    const char *value)
+{
+	struct chain_sess	*cs = fx->cs;
+	struct chain_edit	*e;
+
+	cs->edits = xrealloc(cs->edits, (cs->nedits + 1) * sizeof(*e));
+	e = &cs->edits[cs->nedits++];
+	e->name = xstrdup(name);
+	e->index = index;
+	e->value = value != NULL ? xstrdup(value) : NULL;
+}
+
+size_t
+chain_edits(const struct chain_sess *cs, const struct chain_edit **edits)
+{
+	*edits = cs->edits;
+	return cs->nedits;
 }
 
 void

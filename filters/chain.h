@@ -33,6 +33,13 @@ struct chain_header {
 	char		*value;
 };
 
+/* A change to a header field of the message (fctx_change_header). */
+struct chain_edit {
+	char		*name;
+	unsigned	 index;		/* 1: the first field of that name */
+	char		*value;		/* NULL: delete it */
+};
+
 /* Called when a stage that returned FV_PENDING is complete. */
 typedef void	(*chain_resume_cb)(void *arg, enum fv);
 
@@ -109,6 +116,9 @@ const struct chain_reply *chain_reply(const struct chain_sess *);
  * Authentication-Results header, when a filter gave results, first. */
 size_t		 chain_headers(const struct chain_sess *,
 		    const struct chain_header **);
+/* Queued changes to the message's own header fields, in order. */
+size_t		 chain_edits(const struct chain_sess *,
+		    const struct chain_edit **);
 /* Each filter's result, "name=result ..." into buf. */
 void		 chain_results(const struct chain_sess *, char *buf,
 		    size_t bufsz);

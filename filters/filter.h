@@ -91,6 +91,12 @@ void		 fctx_reply(struct fctx *, const char *code, const char *esc,
  * (name and value copied; value without the leading space). */
 void		 fctx_add_header(struct fctx *, const char *name,
 		    const char *value);
+/* fctx_change_header - at eom: replace the index-th (1-based) field called
+ * name among those the filters were given with value, or delete it when
+ * value is NULL (name and value copied).  The front end applies it; a
+ * replaced field moves to the top of the message. */
+void		 fctx_change_header(struct fctx *, const char *name,
+		    unsigned index, const char *value);
 /* fctx_result - this filter's result for the transaction log, e.g. "pass"
  * (copied; replaces an earlier one for the same transaction). */
 void		 fctx_result(struct fctx *, const char *fmt, ...)

@@ -16,8 +16,9 @@
  * Replies: continue, accept, reject (550 5.7.1), tempfail (451 4.7.1),
  * discard, a reply code of the milter's own (4xx tempfail, 5xx reject),
  * add/insert header (queued with fctx_add_header: at the top of the
- * message), quarantine (logged).  Header changes, body replacement and
- * envelope changes are logged as not applied (not yet supported).  A
+ * message), change and delete header (fctx_change_header: a changed field
+ * moves to the top), quarantine (logged).  Body replacement and envelope
+ * changes are logged as not applied (not yet supported).  A
  * milter that cannot be reached, times out or breaks the protocol follows
  * milter.default_action for the rest of the connection.
  *
@@ -103,7 +104,12 @@ struct flt_milter_job {
 	unsigned		 timeout;	/* seconds */
 	enum fv			 v;
 	char			 reply[512];	/* the milter's REPLYCODE */
-	char			*mods[FLT_MILTER_MODS_MAX][2];	/* headers */
+	struct flt_milter_mod {
+		char		 cmd;		/* SMFIR_ADD/INS/CHGHEADER */
+		uint32_t	 index;		/* CHGHEADER's */
+		char		*name;
+		char		*value;		/* "" deletes (CHGHEADER) */
+	}			 mods[FLT_MILTER_MODS_MAX];
 	size_t			 nmods;
 	const char		*failed;	/* spec of a milter gone bad */
 	char			 why[128];
@@ -486,8 +492,8 @@ flt_milter_job_free(struct flt_milter_job *j)
 	size_t	 i;
 
 	for (i = 0; i < j->nmods; i++) {
-		free(j->mods[i][0]);
-		free(j->mods[i][1]);
+		free(j->mods[i].name);
+		free(j->mods[i].value);
 	}
 	evbuffer_free(j->cmd);
 	free(j);
@@ -659,10 +665,13 @@ flt_milter_ask(struct flt_milter_job *j, struct flt_milter_peer *p)
 			break;
 		case SMFIR_ADDHEADER:
 		case SMFIR_INSHEADER:
+		case SMFIR_CHGHEADER:
 			if (j->stage == SMFIC_BODYEOB &&
 			    j->nmods < FLT_MILTER_MODS_MAX) {
-				j->mods[j->nmods][0] = xstrdup(r.name);
-				j->mods[j->nmods][1] = xstrdup(r.value);
+				j->mods[j->nmods].cmd = r.cmd;
+				j->mods[j->nmods].index = r.index;
+				j->mods[j->nmods].name = xstrdup(r.name);
+				j->mods[j->nmods].value = xstrdup(r.value);
 				j->nmods++;
 			}
 			break;
@@ -670,7 +679,7 @@ flt_milter_ask(struct flt_milter_job *j, struct flt_milter_peer *p)
 			log_info("%s milter: quarantine asked: %.200s",
 			    j->sid, r.text);
 			break;
-		default:	/* CHGHEADER, REPLBODY, envelope changes */
+		default:	/* REPLBODY, envelope changes */
 			log_warnx("%s milter: modification '%c' not applied",
 			    j->sid, r.cmd);
 			break;
@@ -791,8 +800,9 @@ static enum fv
 flt_milter_verdict(struct fctx *fx, struct flt_milter_job *j)
 {
 	const struct conf	*c = fctx_conf(fx);
+	const struct flt_milter_mod *m;
 	char			 code[4] = "", esc[16] = "";
-	const char		*text;
+	const char		*text, *value;
 	enum fv			 v = j->v;
 	size_t			 i;
 
@@ -823,12 +833,17 @@ flt_milter_verdict(struct fctx *fx, struct flt_milter_job *j)
 		fctx_reply(fx, code, esc, "%.*s", (int)strcspn(text, "\r"),
 		    text);
 	}
-	if (v == FV_CONTINUE && j->stage == SMFIC_BODYEOB) {
-		for (i = 0; i < j->nmods; i++)
-			fctx_add_header(fx, j->mods[i][0], j->mods[i][1] +
-			    strspn(j->mods[i][1], " \t"));
-		fctx_result(fx, "continue(%zu headers)", j->nmods);
+	for (i = 0; v == FV_CONTINUE && i < j->nmods; i++) {
+		m = &j->mods[i];
+		value = m->value + strspn(m->value, " \t");
+		if (m->cmd != SMFIR_CHGHEADER)
+			fctx_add_header(fx, m->name, value);
+		else if (m->index > 0)	/* (index 0 names no field) */
+			fctx_change_header(fx, m->name, m->index,
+			    m->value[0] != '\0' ? value : NULL);
 	}
+	if (v == FV_CONTINUE && j->stage == SMFIC_BODYEOB)
+		fctx_result(fx, "continue(%zu headers)", j->nmods);
 	flt_milter_job_free(j);
 	return v;
 }

@@ -197,6 +197,7 @@ dryrun_run(const struct conf *conf, struct chain *chain,
     const struct dryrun_env *env)
 {
 	const struct chain_header	*h;
+	const struct chain_edit		*e;
 	struct sockaddr_storage		 ss;
 	struct dryrun			 d;
 	struct worker_pool		*pool;
@@ -233,6 +234,12 @@ dryrun_run(const struct conf *conf, struct chain *chain,
 	for (i = 0; i < n; i++)
 		printf("%-28s %s: %s\n", "added header", h[i].name,
 		    h[i].value);
+	n = chain_edits(d.cs, &e);
+	for (i = 0; i < n; i++)
+		printf("%-28s %s #%u%s%s\n", e[i].value != NULL ?
+		    "changed header" : "removed header", e[i].name,
+		    e[i].index, e[i].value != NULL ? " to: " : "",
+		    e[i].value != NULL ? e[i].value : "");
 	printf("%-28s %s\n", "action", !go ? "refused" : d.discard ?
 	    "discard (accepted, not delivered)" : "relay to the backend");
 	chain_sess_free(d.cs);

@@ -41,7 +41,8 @@ static void	session_data_end(struct session *);
 static int	session_bdat_input(struct session *);
 static void	session_bdat_chunk_done(struct session *);
 static void	session_bdat_filtered(struct session *, enum fv);
-static void	session_feed_field(struct session *);
+static void	session_feed_field(struct session *, const char *);
+static void	session_edit_fields(struct session *, struct evbuffer *);
 static void	session_feed_resumed(struct session *, enum fv);
 static void	session_feed_verdict(struct session *, enum fv);
 static void	session_eom(struct session *);
@@ -81,6 +82,9 @@ session_tx_free_content(struct tx *tx)
 		rfc5322_fini(&tx->parser);
 		free(tx->feed_buf);
 	}
+	while (tx->nfields > 0)
+		free(tx->fields[--tx->nfields].name);
+	free(tx->fields);
 }
 
 /* DATA content or a BDAT chunk from the client buffer: 1 if progress. */
@@ -319,7 +323,7 @@ session_feed(struct session *s)
 			continue;
 		case RFC5322_HEADER:
 			v = chain_header(s->cs, ev.name, ev.value);
-			session_feed_field(s);
+			session_feed_field(s, ev.name);
 			break;
 		case RFC5322_EOH:
 			v = chain_eoh(s->cs);
@@ -350,16 +354,57 @@ session_feed(struct session *s)
 /* After a header stage: the field ends where the parser stopped (it
  * reports a field when the next line begins); a filter may have removed it. */
 static void
-session_feed_field(struct session *s)
+session_feed_field(struct session *s, const char *name)
 {
 	struct tx	*tx = s->tx;
+	struct tx_field	*f;
 	uint64_t	 end = tx->feed_off - tx->feed_len + tx->feed_pos;
 
-	if (chain_header_deleted(s->cs) &&
-	    spool_cut(tx->spool, tx->field_off, end - tx->field_off) == -1)
-		log_warnx("%s cannot remove a header field at %llu", s->sid,
-		    (unsigned long long)tx->field_off);
+	if (chain_header_deleted(s->cs)) {
+		if (spool_cut(tx->spool, tx->field_off, end - tx->field_off) ==
+		    -1)
+			log_warnx("%s cannot remove a header field at %llu",
+			    s->sid, (unsigned long long)tx->field_off);
+	} else {
+		/* kept for changes at the end of the message */
+		tx->fields = xrealloc(tx->fields, (tx->nfields + 1) *
+		    sizeof(*tx->fields));
+		f = &tx->fields[tx->nfields++];
+		f->off = tx->field_off;
+		f->len = end - tx->field_off;
+		f->name = xstrdup(name);
+	}
 	tx->field_off = end;
+}
+
+/* The filters' changes to header fields at eom: the field left out of the
+ * spool's edited view, and a replacement (if any) into hdrs. */
+static void
+session_edit_fields(struct session *s, struct evbuffer *hdrs)
+{
+	const struct chain_edit	*e;
+	struct tx		*tx = s->tx;
+	size_t			 n, i, k;
+	unsigned		 seen;
+
+	n = chain_edits(s->cs, &e);
+	for (i = 0; i < n; i++, e++) {
+		for (k = 0, seen = 0; k < tx->nfields; k++)
+			if (strcasecmp(tx->fields[k].name, e->name) == 0 &&
+			    ++seen == e->index)
+				break;
+		if (k == tx->nfields || spool_cut(tx->spool,
+		    tx->fields[k].off, tx->fields[k].len) == -1) {
+			log_info("%s no header field %s #%u to change", s->sid,
+			    e->name, e->index);
+			continue;
+		}
+		log_debug("%s header field %s #%u %s", s->sid, e->name,
+		    e->index, e->value != NULL ? "replaced" : "removed");
+		if (e->value != NULL)
+			evbuffer_add_printf(hdrs, "%s: %s\r\n", e->name,
+			    e->value);
+	}
 }
 
 static void
@@ -431,6 +476,7 @@ session_eom_filtered(struct session *s, enum fv v)
 	for (i = 0; i < n; i++)
 		evbuffer_add_printf(hdrs, "%s: %s\r\n", h[i].name,
 		    h[i].value);
+	session_edit_fields(s, hdrs);
 	s->on_backend = session_message_relayed;
 	backend_message(s->be, (const char *)evbuffer_pullup(hdrs, -1),
 	    evbuffer_get_length(hdrs), tx->spool,

@@ -44,6 +44,13 @@ enum session_state {
 
 #define S_BIT(st)	(1u << (st))
 
+/* A header field of the message as received: where it is in the spool. */
+struct tx_field {
+	uint64_t	 off;
+	uint64_t	 len;
+	char		*name;		/* copied */
+};
+
 /* One message transaction, MAIL to the final reply.  Owned by the session;
  * owns its recipients, spool and feed state. */
 struct tx {
@@ -75,6 +82,8 @@ struct tx {
 	int		 feed_final;	/* all content is in the spool */
 	int		 feed_busy;	/* a content stage is PENDING */
 	int		 feed_done;	/* RFC5322_END reached */
+	struct tx_field	*fields;	/* the ones the filters were given */
+	size_t		 nfields;
 };
 
 typedef void	(*session_filter_fn)(struct session *, enum fv);

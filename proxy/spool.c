@@ -245,12 +245,21 @@ spool_pwrite(int fd, const void *buf, size_t len, uint64_t off)
 int
 spool_cut(struct spool *sp, uint64_t off, uint64_t len)
 {
-	if (len == 0 || off + len > sp->size || (sp->ncuts > 0 &&
-	    off < sp->cuts[sp->ncuts - 1][0] + sp->cuts[sp->ncuts - 1][1]))
+	size_t	 i;
+
+	if (len == 0 || off + len > sp->size)
 		return -1;
+	/* kept in order: the place of the first cut after this one */
+	for (i = sp->ncuts; i > 0 && sp->cuts[i - 1][0] > off; i--)
+		;
+	if ((i > 0 && off < sp->cuts[i - 1][0] + sp->cuts[i - 1][1]) ||
+	    (i < sp->ncuts && off + len > sp->cuts[i][0]))
+		return -1;	/* overlaps a neighbour */
 	sp->cuts = xrealloc(sp->cuts, (sp->ncuts + 1) * sizeof(*sp->cuts));
-	sp->cuts[sp->ncuts][0] = off;
-	sp->cuts[sp->ncuts][1] = len;
+	memmove(sp->cuts + i + 1, sp->cuts + i, (sp->ncuts - i) *
+	    sizeof(*sp->cuts));
+	sp->cuts[i][0] = off;
+	sp->cuts[i][1] = len;
 	sp->ncuts++;
 	sp->cut_bytes += len;
 	return 0;

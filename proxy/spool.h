@@ -33,8 +33,8 @@ int		 spool_on_disk(const struct spool *);
  */
 ssize_t		 spool_read(struct spool *, uint64_t off, void *buf, size_t len);
 
-/* spool_cut - leave [off, off + len) out of the edited view.  Cuts come
- * in ascending order and do not overlap (-1 otherwise). */
+/* spool_cut - leave [off, off + len) out of the edited view.  Cuts may
+ * come in any order but must not overlap (-1 otherwise). */
 int		 spool_cut(struct spool *, uint64_t off, uint64_t len);
 
 /* spool_edited_size - the size of the edited view. */

@@ -15,7 +15,9 @@ Config keys (all optional but port and dir):
              "close" close the connection
   when       {"R": "bad@"}: only when the command's data contain this
   eom_headers  [["X-Name", "value"], ...] added at end of message ('h'),
-             or inserted at the top with "insert": true ('i', index 0)
+             or inserted at the top with a third item true ('i', index 0)
+  eom_changes  [["Subject", 1, "new"], ["X-Old", 1, ""]]: 'm' (change the
+             n-th field of that name; "" deletes it)
 """
 import json
 import os
@@ -90,6 +92,11 @@ class Handler(socketserver.BaseRequestHandler):
                                              nv))
                         else:
                             s.sendall(packet("h", nv))
+                for name, idx, val in CFG.get("eom_changes", []) \
+                        if cmd == "E" else []:
+                    s.sendall(packet("m", struct.pack("!I", idx) +
+                                     name.encode() + b"\0" +
+                                     val.encode() + b"\0"))
                 r = reply_for(cmd, data)
                 if r == "hang":
                     time.sleep(3600)

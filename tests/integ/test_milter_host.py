@@ -172,6 +172,24 @@ def test_headers_added_and_two_milters_in_order(milter_proxy, fakemilter):
         b"\r\n")[0].decode() in hdrs, hdrs
 
 
+def test_header_changed_and_deleted(milter_proxy, fakemilter):
+    fm = fakemilter(eom_changes=[["Subject", 1, "[SPAM] rewritten"],
+                                 ["X-Old", 2, ""], ["X-None", 1, ""]])
+    p, f = milter_proxy(fm)
+    msg = (b"From: <alice@%s>\r\nX-Old: first\r\nSubject: original\r\n"
+           b"X-Old: second\r\nTo: <b@example.com>\r\n\r\nbody\r\n" %
+           DOMAIN.encode())
+    r = transaction(p, msg)
+    assert r[-1].code == 250, r
+    (m,) = f.wait_count(1)
+    head = m.content.split(b"\r\n\r\n", 1)[0]
+    assert b"Subject: [SPAM] rewritten\r\n" in head, head
+    assert b"original" not in head and b"X-Old: second" not in head, head
+    assert b"X-Old: first\r\n" in head, "only the second X-Old goes"
+    assert m.content.endswith(b"\r\n\r\nbody\r\n")
+    assert "no header field X-None #1 to change" in p.log()
+
+
 # ------------------------------------------------------------- failures
 
 def test_milter_down_follows_default_action(milter_proxy):

@@ -249,12 +249,15 @@ test_cuts(size_t mem_max)
 	    spool_cut(sp, 150, 25) == 0 && spool_cut(sp, 9990, 10) == 0,
 	    "cuts at the start, adjacent and at the end (mem_max %zu)",
 	    mem_max);
-	ok(spool_cut(sp, 5000, 0) == -1 && spool_cut(sp, 9000, 10) == -1 &&
-	    spool_cut(sp, 9995, 10) == -1, "empty, backwards and past-the-end "
-	    "cuts refused");
+	ok(spool_cut(sp, 5000, 0) == -1 && spool_cut(sp, 95, 10) == -1 &&
+	    spool_cut(sp, 140, 20) == -1 && spool_cut(sp, 9995, 10) == -1,
+	    "empty, overlapping and past-the-end cuts refused");
+	ok(spool_cut(sp, 5000, 10) == 0, "a cut before the last one (a header "
+	    "changed at the end of the message) goes in its place");
 	memcpy(want, p + 10, 90);
-	memcpy(want + 90, p + 175, 9990 - 175);
-	wl = 90 + 9990 - 175;
+	memcpy(want + 90, p + 175, 5000 - 175);
+	memcpy(want + 90 + 5000 - 175, p + 5010, 9990 - 5010);
+	wl = 90 + 5000 - 175 + 9990 - 5010;
 	is_int(spool_edited_size(sp), wl, "edited size");
 	for (k = 0; k < 3; k++) {
 		unsigned char	*got = malloc(sizeof(want));
