@@ -15,7 +15,7 @@
  * Public: chain_filter_lookup, chain_new, chain_new_ops, chain_ref, chain_unref,
  * chain_length, chain_sess_new, chain_sess_free, chain_<stage>, chain_abort,
  * chain_tx_done, chain_header_deleted, chain_set_auth, chain_wants_content,
- * chain_reply, chain_edits,
+ * chain_reply, chain_edits, chain_new_body,
  * chain_headers, chain_results; fctx_* (filter.h).
  *
  * With a FILTER_AUTHRES filter in the chain, incoming Authentication-Results
@@ -117,6 +117,8 @@ struct chain_sess {
 	size_t			 nhdrs;
 	struct chain_edit	*edits;
 	size_t			 nedits;
+	char			*body;		/* replacement, or NULL */
+	size_t			 bodylen;
 	int			 authres;	/* hdrs[0] is our A-R */
 	int			 hdr_deleted;	/* by the last header stage */
 	char			 auth[256];	/* authenticated as; "" not */
@@ -490,6 +492,9 @@ chain_msg_reset(struct chain_sess *cs)
 	free(cs->edits);
 	cs->edits = NULL;
 	cs->nedits = 0;
+	free(cs->body);
+	cs->body = NULL;
+	cs->bodylen = 0;
 	cs->authres = 0;
 	cs->msg_accepted = 0;
 	memset(&cs->reply, 0, sizeof(cs->reply));
@@ -678,6 +683,24 @@ fctx_change_header(struct fctx *fx, const char *name, unsigned index,
 	e->name = xstrdup(name);
 	e->index = index;
 	e->value = value != NULL ? xstrdup(value) : NULL;
+}
+
+void
+fctx_replace_body(struct fctx *fx, const void *data, size_t len)
+{
+	struct chain_sess	*cs = fx->cs;
+
+	cs->body = xrealloc(cs->body, cs->bodylen + len + 1);
+	memcpy(cs->body + cs->bodylen, data, len);
+	cs->bodylen += len;
+	cs->body[cs->bodylen] = '\0';
+}
+
+const char *
+chain_new_body(const struct chain_sess *cs, size_t *len)
+{
+	*len = cs->bodylen;
+	return cs->body;
 }
 
 size_t

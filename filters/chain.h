@@ -119,6 +119,8 @@ size_t		 chain_headers(const struct chain_sess *,
 /* Queued changes to the message's own header fields, in order. */
 size_t		 chain_edits(const struct chain_sess *,
 		    const struct chain_edit **);
+/* The replacement body a filter gave (fctx_replace_body), or NULL. */
+const char	*chain_new_body(const struct chain_sess *, size_t *len);
 /* Each filter's result, "name=result ..." into buf. */
 void		 chain_results(const struct chain_sess *, char *buf,
 		    size_t bufsz);

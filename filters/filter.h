@@ -97,6 +97,9 @@ void		 fctx_add_header(struct fctx *, const char *name,
  * replaced field moves to the top of the message. */
 void		 fctx_change_header(struct fctx *, const char *name,
 		    unsigned index, const char *value);
+/* fctx_replace_body - at eom: the message's body becomes data (len
+ * bytes, appended to what an earlier call gave; copied). */
+void		 fctx_replace_body(struct fctx *, const void *data, size_t len);
 /* fctx_result - this filter's result for the transaction log, e.g. "pass"
  * (copied; replaces an earlier one for the same transaction). */
 void		 fctx_result(struct fctx *, const char *fmt, ...)

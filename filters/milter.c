@@ -17,8 +17,9 @@
  * discard, a reply code of the milter's own (4xx tempfail, 5xx reject),
  * add/insert header (queued with fctx_add_header: at the top of the
  * message), change and delete header (fctx_change_header: a changed field
- * moves to the top), quarantine (logged).  Body replacement and envelope
- * changes are logged as not applied (not yet supported).  A
+ * moves to the top), replace body (fctx_replace_body), quarantine
+ * (logged).  Envelope changes are logged as not applied (not yet
+ * supported).  A
  * milter that cannot be reached, times out or breaks the protocol follows
  * milter.default_action for the rest of the connection.
  *
@@ -98,6 +99,8 @@ struct flt_milter_job {
 	char			 sid[32];
 	char			 stage;		/* SMFIC_* */
 	struct evbuffer		*cmd;		/* the command's packet(s) */
+	struct evbuffer		*body;		/* REPLBODY chunks */
+	int			 replbody;	/* one came (maybe empty) */
 	uint32_t		 skip_if;	/* SMFIP_NO* for this stage */
 	uint32_t		 noreply_if;	/* SMFIP_NR_* for this stage */
 	int			 npkts;		/* commands awaiting a reply */
@@ -479,6 +482,7 @@ flt_milter_job(struct fctx *fx, char stage, uint32_t skip_if,
 	strlcpy(j->sid, fctx_session_id(fx), sizeof(j->sid));
 	j->stage = stage;
 	j->cmd = evbuffer_new();
+	j->body = evbuffer_new();
 	j->skip_if = skip_if;
 	j->noreply_if = noreply_if;
 	j->timeout = timeout;
@@ -496,6 +500,7 @@ flt_milter_job_free(struct flt_milter_job *j)
 		free(j->mods[i].value);
 	}
 	evbuffer_free(j->cmd);
+	evbuffer_free(j->body);
 	free(j);
 }
 
@@ -675,11 +680,17 @@ flt_milter_ask(struct flt_milter_job *j, struct flt_milter_peer *p)
 				j->nmods++;
 			}
 			break;
+		case SMFIR_REPLBODY:
+			if (j->stage == SMFIC_BODYEOB) {
+				evbuffer_add(j->body, r.data, r.len);
+				j->replbody = 1;
+			}
+			break;
 		case SMFIR_QUARANTINE:
 			log_info("%s milter: quarantine asked: %.200s",
 			    j->sid, r.text);
 			break;
-		default:	/* REPLBODY, envelope changes */
+		default:	/* envelope changes */
 			log_warnx("%s milter: modification '%c' not applied",
 			    j->sid, r.cmd);
 			break;
@@ -842,8 +853,13 @@ flt_milter_verdict(struct fctx *fx, struct flt_milter_job *j)
 			fctx_change_header(fx, m->name, m->index,
 			    m->value[0] != '\0' ? value : NULL);
 	}
+	if (v == FV_CONTINUE && j->replbody)
+		fctx_replace_body(fx, evbuffer_get_length(j->body) > 0 ?
+		    evbuffer_pullup(j->body, -1) : (const void *)"",
+		    evbuffer_get_length(j->body));
 	if (v == FV_CONTINUE && j->stage == SMFIC_BODYEOB)
-		fctx_result(fx, "continue(%zu headers)", j->nmods);
+		fctx_result(fx, "continue(%zu headers%s)", j->nmods,
+		    j->replbody ? ", new body" : "");
 	flt_milter_job_free(j);
 	return v;
 }

@@ -43,6 +43,8 @@ static void	session_bdat_chunk_done(struct session *);
 static void	session_bdat_filtered(struct session *, enum fv);
 static void	session_feed_field(struct session *, const char *);
 static void	session_edit_fields(struct session *, struct evbuffer *);
+static int	session_new_body(struct session *);
+static void	session_feed_body_off(struct session *);
 static void	session_feed_resumed(struct session *, enum fv);
 static void	session_feed_verdict(struct session *, enum fv);
 static void	session_eom(struct session *);
@@ -326,6 +328,7 @@ session_feed(struct session *s)
 			session_feed_field(s, ev.name);
 			break;
 		case RFC5322_EOH:
+			session_feed_body_off(s);
 			v = chain_eoh(s->cs);
 			break;
 		case RFC5322_BODY:
@@ -375,6 +378,72 @@ session_feed_field(struct session *s, const char *name)
 		f->name = xstrdup(name);
 	}
 	tx->field_off = end;
+}
+
+/*
+ * A body a filter replaced (a milter's REPLBODY): a new spool with the
+ * edited header and the new body, lines ending in CRLF (a bare CR or LF
+ * becomes one: the backend must not see a line end we did not check),
+ * replaces the transaction's.  0, or -1 when it cannot be written.
+ */
+static int
+session_new_body(struct session *s)
+{
+	struct tx	*tx = s->tx;
+	struct spool	*sp;
+	const char	*b;
+	unsigned char	 buf[4096];
+	uint64_t	 off = 0;
+	size_t		 len, i, start;
+	ssize_t		 n;
+	int		 rc = 0;
+
+	if ((b = chain_new_body(s->cs, &len)) == NULL)
+		return 0;
+	/* the old body out of the edited view, which is then copied whole */
+	if (tx->body_off < spool_size(tx->spool) && spool_cut(tx->spool,
+	    tx->body_off, spool_size(tx->spool) - tx->body_off) == -1)
+		return -1;
+	sp = spool_new(s->conf->spool_memory_max, s->conf->spool_dir);
+	while (rc == 0 && (n = spool_read_edited(tx->spool, &off, buf,
+	    sizeof(buf))) > 0)
+		rc = spool_write(sp, buf, (size_t)n);
+	if (n < 0)
+		rc = -1;
+	for (i = start = 0; rc == 0 && i <= len; i++) {
+		if (i < len && b[i] != '\r' && b[i] != '\n')
+			continue;
+		if (i > start)
+			rc = spool_write(sp, b + start, i - start);
+		if (rc == 0 && i < len)
+			rc = spool_write(sp, "\r\n", 2);
+		if (i + 1 < len && b[i] == '\r' && b[i + 1] == '\n')
+			i++;
+		start = i + 1;
+	}
+	if (rc == -1) {
+		log_warn("%s spool for the new body", s->sid);
+		spool_free(sp);
+		return -1;
+	}
+	log_debug("%s body replaced: %zu bytes", s->sid, len);
+	spool_free(tx->spool);
+	tx->spool = sp;
+	return 0;
+}
+
+/* At the end of the header: the body starts after the blank line, which
+ * starts where the last field ended (the parser may have read on). */
+static void
+session_feed_body_off(struct session *s)
+{
+	struct tx	*tx = s->tx;
+	char		 nl[2] = "";
+
+	tx->body_off = tx->field_off;
+	if (spool_read(tx->spool, tx->field_off, nl, sizeof(nl)) > 0)
+		tx->body_off += nl[0] == '\r' && nl[1] == '\n' ? 2 :
+		    nl[0] == '\n' ? 1 : 0;
 }
 
 /* The filters' changes to header fields at eom: the field left out of the
@@ -477,6 +546,12 @@ session_eom_filtered(struct session *s, enum fv v)
 		evbuffer_add_printf(hdrs, "%s: %s\r\n", h[i].name,
 		    h[i].value);
 	session_edit_fields(s, hdrs);
+	if (session_new_body(s) == -1) {
+		evbuffer_free(hdrs);
+		session_eom_refuse(s, "tempfailed", "451 4.3.0 Error: cannot "
+		    "store the message");
+		return;
+	}
 	s->on_backend = session_message_relayed;
 	backend_message(s->be, (const char *)evbuffer_pullup(hdrs, -1),
 	    evbuffer_get_length(hdrs), tx->spool,

@@ -82,6 +82,8 @@ struct tx {
 	int		 feed_final;	/* all content is in the spool */
 	int		 feed_busy;	/* a content stage is PENDING */
 	int		 feed_done;	/* RFC5322_END reached */
+	uint64_t	 body_off;	/* where the body starts (after the
+					   header's blank line) */
 	struct tx_field	*fields;	/* the ones the filters were given */
 	size_t		 nfields;
 };

@@ -18,6 +18,7 @@ Config keys (all optional but port and dir):
              or inserted at the top with a third item true ('i', index 0)
   eom_changes  [["Subject", 1, "new"], ["X-Old", 1, ""]]: 'm' (change the
              n-th field of that name; "" deletes it)
+  eom_body   a new body, sent as 'b' in chunks of eom_body_chunk bytes
 """
 import json
 import os
@@ -97,6 +98,10 @@ class Handler(socketserver.BaseRequestHandler):
                     s.sendall(packet("m", struct.pack("!I", idx) +
                                      name.encode() + b"\0" +
                                      val.encode() + b"\0"))
+                body = CFG.get("eom_body") if cmd == "E" else None
+                step = CFG.get("eom_body_chunk", 65535)
+                for i in range(0, len(body or ""), step):
+                    s.sendall(packet("b", body[i:i + step].encode()))
                 r = reply_for(cmd, data)
                 if r == "hang":
                     time.sleep(3600)

@@ -190,6 +190,28 @@ def test_header_changed_and_deleted(milter_proxy, fakemilter):
     assert "no header field X-None #1 to change" in p.log()
 
 
+def test_body_replaced(milter_proxy, fakemilter):
+    """REPLBODY in chunks: the backend gets the edited header and the new
+    body; a bare LF in it becomes CRLF and a dot line is stuffed on the
+    way, so no second transaction can hide in it."""
+    new = "Replaced.\nwith a bare LF\r\n.\r\nMAIL FROM:<x@evil>\r\nend\r\n"
+    fm = fakemilter(eom_body=new, eom_body_chunk=7,
+                    eom_changes=[["X-Old", 1, ""]])
+    p, f = milter_proxy(fm)
+    m = mark()
+    msg = (b"From: <alice@%s>\r\nX-Old: x\r\nSubject: %s\r\n\r\n"
+           b"original body\r\n" % (DOMAIN.encode(), m.encode()))
+    r = transaction(p, msg)
+    assert r[-1].code == 250, r
+    (got,) = f.wait_count(1)
+    head, body = got.content.split(b"\r\n\r\n", 1)
+    assert b"X-Old" not in head and m.encode() in head
+    assert body == (b"Replaced.\r\nwith a bare LF\r\n.\r\n"
+                    b"MAIL FROM:<x@evil>\r\nend\r\n"), body
+    assert not [c for _, c in f.commands() if "evil" in c]
+    assert "new body" in p.log()
+
+
 # ------------------------------------------------------------- failures
 
 def test_milter_down_follows_default_action(milter_proxy):
