@@ -76,6 +76,7 @@
 #include "log.h"
 #include "milter_front.h"
 #include "txlog.h"
+#include "server.h"
 #include "util.h"
 #include "worker.h"
 
@@ -948,6 +949,11 @@ milter_front_run(struct conf *conf, struct chain *chain)
 	    smfi_opensocket(1) == MI_FAILURE) {
 		log_warnx("milter.socket %s: cannot listen (libmilter)",
 		    conf->milter_socket);
+		goto out;
+	}
+	/* the socket is open: from here on as proxy.user (keys read) */
+	if (server_drop_privileges(conf, err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
 		goto out;
 	}
 	if ((errno = pthread_create(&loop, NULL, milter_loop, NULL)) != 0)

@@ -6,7 +6,8 @@
  * within proxy.shutdown_timeout, then exit; a second signal exits at once).
  *
  * Public: server_run, server_base, server_workers, server_gen,
- * server_gen_unref, server_draining, server_session_gone.
+ * server_gen_unref, server_draining, server_session_gone,
+ * server_drop_privileges.
  *
  * DIAGNOSTICS
  *	"reload refused: <why>; keeping the running configuration" on a bad
@@ -54,7 +55,6 @@ static void	server_reload(void);
 static void	server_refused(char *);
 static void	server_drain(void);
 static void	server_grace_over(evutil_socket_t, short, void *);
-static int	server_drop_privileges(const struct conf *, char *, size_t);
 
 /* A generation from conf and chain (references taken over), with the TLS
  * contexts built and the backend address resolved; NULL with err when one
@@ -102,7 +102,7 @@ fail:
 
 /* proxy.user: the listening sockets are open (port 25 needs root); from
  * here on run as that user, with its groups, for good. */
-static int
+int
 server_drop_privileges(const struct conf *conf, char *err, size_t errsz)
 {
 	struct passwd	*pw;

@@ -176,3 +176,15 @@ def test_postfix_message_signed_by_milter(postfix_milter, milter, mkeys):
     milter.wait_log(r'tx client=127\.0\.0\.1 .*from="alice@%s".*'
                     r'action=accepted .*qid="[0-9A-Za-z]+"' %
                     re.escape(DOMAIN))
+
+
+def test_runs_as_proxy_user(procs, workdir, postern_bin):
+    """With proxy.user, postern milter opens its socket, then runs as that
+    user for good (the keys were read before)."""
+    m = procs.add(peers.PosternMilter(postern_bin, workdir, {
+        "proxy.user": "nobody", "filters.chain": "regex"}))
+    with open("/proc/%d/status" % m.pid) as f:
+        uids = [line.split()[1:] for line in f if line.startswith("Uid:")][0]
+    import pwd
+    assert set(uids) == {str(pwd.getpwnam("nobody").pw_uid)}, uids
+    assert "running as nobody" in m.log()
