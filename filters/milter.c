@@ -33,6 +33,9 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <errno.h>
 #include <netdb.h>
 #include <poll.h>
@@ -153,6 +156,7 @@ static int	flt_milter_recv(int, struct evbuffer *, size_t *,
 static int	flt_milter_ask(struct flt_milter_job *, struct flt_milter_peer *);
 static void	flt_milter_peer_close(struct flt_milter_peer *);
 static void	flt_milter_say(struct flt_milter_conn *, char);
+static void	flt_milter_new_message(struct flt_milter_conn *);
 static void	flt_milter_conn_free(struct flt_milter_conn *);
 static int	flt_milter_spec(const char *, struct sockaddr_storage *,
 		    socklen_t *);
@@ -304,6 +308,8 @@ flt_milter_envelope(struct fctx *fx, char stage, const char *addr,
 	j = flt_milter_job(fx, stage, stage == SMFIC_MAIL ? SMFIP_NOMAIL :
 	    SMFIP_NORCPT, stage == SMFIC_MAIL ? SMFIP_NR_MAIL : SMFIP_NR_RCPT,
 	    fctx_conf(fx)->milter_command_timeout);
+	if (stage == SMFIC_MAIL)
+		flt_milter_new_message(j->c);
 	if (stage == SMFIC_MAIL && (who = fctx_authenticated(fx)) != NULL)
 		milter_proto_macros(j->cmd, stage, &name, &who, 1);
 	snprintf(path, sizeof(path), "<%s>", addr);
@@ -398,6 +404,20 @@ flt_milter_eom(struct fctx *fx)
 	return flt_milter_run(fx, j);
 }
 
+/* A new message: a milter that accepted the last one (many answer
+ * accept at its end) or skipped its body is asked again. */
+static void
+flt_milter_new_message(struct flt_milter_conn *c)
+{
+	size_t	 i;
+
+	for (i = 0; i < c->n; i++) {
+		if (c->peer[i].accepted == 1)
+			c->peer[i].accepted = 0;
+		c->peer[i].skip_body = 0;
+	}
+}
+
 /* RSET or a message refused: ABORT (no reply); the message's accepts and
  * skips end.  (A job cancelled in the middle of its exchange leaves its
  * milters out of step: flt_milter_done drops them.) */
@@ -405,16 +425,11 @@ static void
 flt_milter_abort(struct fctx *fx)
 {
 	struct flt_milter_conn	*c = fctx_priv(fx);
-	size_t			 i;
 
 	if (c == NULL || c->busy)
 		return;
 	flt_milter_say(c, SMFIC_ABORT);
-	for (i = 0; i < c->n; i++) {
-		if (c->peer[i].accepted == 1)
-			c->peer[i].accepted = 0;
-		c->peer[i].skip_body = 0;
-	}
+	flt_milter_new_message(c);
 }
 
 static void
@@ -562,7 +577,7 @@ flt_milter_open(const struct flt_milter_job *j, const char *spec,
 	uint64_t		 until = util_now_ms() +
 				    (uint64_t)j->conf->milter_connect_timeout * 1000;
 	size_t			 used = 0;
-	int			 fd = -1, e = 0;
+	int			 fd = -1, e = 0, one = 1;
 	socklen_t		 elen = sizeof(e);
 
 	if (flt_milter_spec(spec, &ss, &len) == -1 ||
@@ -597,6 +612,10 @@ flt_milter_open(const struct flt_milter_job *j, const char *spec,
 	}
 	p->fd = fd;
 	p->protocol = r.protocol & FLT_MILTER_PROTOCOL;
+	/* small packets both ways, each awaited: no Nagle delay */
+	if (ss.ss_family != AF_UNIX)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof(one));
 	evbuffer_free(in);
 	evbuffer_free(out);
 	return 0;

@@ -109,13 +109,16 @@ def opendkim_signer(workroot, keys):  # noqa: F811
 def test_opendkim_signs_through_postern(milter_proxy, opendkim_signer,
                                         keys):  # noqa: F811
     p, f = milter_proxy("inet:127.0.0.1:%d" % opendkim_signer.port)
-    m = mark()
-    r = transaction(p, message(m))
-    assert r[-1].code == 250, (r, p.log()[-2000:])
-    (msg,) = f.wait_count(1)
-    assert b"DKIM-Signature:" in msg.content, msg.content[:600]
-    assert dkim.verify(msg.content, dnsfunc=keys.dnsfunc), msg.content
-    assert "milter=continue(1 headers)" in p.log()
+    with SmtpClient(p.port) as c:       # two messages, one session
+        assert c.ehlo().code == 250
+        for i in range(2):
+            r = c.send_message("alice@%s" % DOMAIN, ["b@example.com"],
+                               message(mark()))
+            assert r.code == 250, (r, p.log()[-2000:])
+    for msg in f.wait_count(2):
+        assert b"DKIM-Signature:" in msg.content, msg.content[:600]
+        assert dkim.verify(msg.content, dnsfunc=keys.dnsfunc), msg.content
+    assert p.log().count("milter=continue(1 headers)") == 2
 
 
 # ------------------------------------------------------------- replies
@@ -210,6 +213,21 @@ def test_body_replaced(milter_proxy, fakemilter):
                     b"MAIL FROM:<x@evil>\r\nend\r\n"), body
     assert not [c for _, c in f.commands() if "evil" in c]
     assert "new body" in p.log()
+
+
+def test_every_message_of_a_session_is_asked(milter_proxy, fakemilter):
+    """A milter that accepts at the end of a message (as OpenDKIM does) is
+    asked again about the next one in the same session."""
+    fm = fakemilter(replies={"E": "a"}, eom_headers=[["X-Seen", "yes"]])
+    p, f = milter_proxy(fm)
+    with SmtpClient(p.port) as c:
+        assert c.ehlo().code == 250
+        for i in range(3):
+            assert c.send_message("alice@%s" % DOMAIN, ["b@example.com"],
+                                  message("m%d" % i)).code == 250
+    msgs = f.wait_count(3)
+    assert all(b"X-Seen: yes\r\n" in m.content for m in msgs), \
+        [m.content[:80] for m in msgs]
 
 
 # ------------------------------------------------------------- failures
