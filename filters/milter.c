@@ -760,7 +760,7 @@ flt_milter_recv(int fd, struct evbuffer *in, size_t *used,
 	struct pollfd		 pfd = { .fd = fd, .events = POLLIN };
 	enum milter_proto_status st;
 	uint64_t		 now;
-	int			 n;
+	int			 n, one = 1;
 
 	evbuffer_drain(in, *used);
 	*used = 0;
@@ -784,6 +784,11 @@ flt_milter_recv(int fd, struct evbuffer *in, size_t *used,
 			return -1;
 		}
 		n = evbuffer_read(in, fd, 65536);
+		/* A reply may come as several small packets (a header, then
+		 * continue): ACK at once, or the milter's Nagle waits for our
+		 * delayed ACK (~40 ms).  Linux clears it after each read. */
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one,
+		    sizeof(one));
 		if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
 			snprintf(why, whysz, "%s", n == 0 ?
 			    "connection closed" : strerror(errno));
