@@ -41,7 +41,9 @@ static void	session_data_end(struct session *);
 static int	session_bdat_input(struct session *);
 static void	session_bdat_chunk_done(struct session *);
 static void	session_bdat_filtered(struct session *, enum fv);
-static void	session_feed_field(struct session *, const char *);
+static void	session_feed_field(struct session *);
+static int	session_field_named(struct session *, const struct tx_field *,
+		    const char *);
 static void	session_edit_fields(struct session *, struct evbuffer *);
 static int	session_new_body(struct session *);
 static void	session_feed_body_off(struct session *);
@@ -84,8 +86,6 @@ session_tx_free_content(struct tx *tx)
 		rfc5322_fini(&tx->parser);
 		free(tx->feed_buf);
 	}
-	while (tx->nfields > 0)
-		free(tx->fields[--tx->nfields].name);
 	free(tx->fields);
 }
 
@@ -325,7 +325,7 @@ session_feed(struct session *s)
 			continue;
 		case RFC5322_HEADER:
 			v = chain_header(s->cs, ev.name, ev.value);
-			session_feed_field(s, ev.name);
+			session_feed_field(s);
 			break;
 		case RFC5322_EOH:
 			session_feed_body_off(s);
@@ -357,7 +357,7 @@ session_feed(struct session *s)
 /* After a header stage: the field ends where the parser stopped (it
  * reports a field when the next line begins); a filter may have removed it. */
 static void
-session_feed_field(struct session *s, const char *name)
+session_feed_field(struct session *s)
 {
 	struct tx	*tx = s->tx;
 	struct tx_field	*f;
@@ -369,13 +369,14 @@ session_feed_field(struct session *s, const char *name)
 			log_warnx("%s cannot remove a header field at %llu",
 			    s->sid, (unsigned long long)tx->field_off);
 	} else {
-		/* kept for changes at the end of the message */
-		tx->fields = xrealloc(tx->fields, (tx->nfields + 1) *
-		    sizeof(*tx->fields));
+		/* kept for changes at the end of the message; the array
+		 * doubles when its size is a power of two */
+		if ((tx->nfields & (tx->nfields - 1)) == 0)
+			tx->fields = xrealloc(tx->fields, (tx->nfields > 0 ?
+			    2 * tx->nfields : 16) * sizeof(*tx->fields));
 		f = &tx->fields[tx->nfields++];
 		f->off = tx->field_off;
 		f->len = end - tx->field_off;
-		f->name = xstrdup(name);
 	}
 	tx->field_off = end;
 }
@@ -446,6 +447,22 @@ session_feed_body_off(struct session *s)
 		    nl[0] == '\n' ? 1 : 0;
 }
 
+/* Is the field at f called name?  Its first bytes in the spool say: the
+ * name, then the colon (blanks before it allowed, as the parser does). */
+static int
+session_field_named(struct session *s, const struct tx_field *f,
+    const char *name)
+{
+	char	 buf[1024];
+	size_t	 n = strlen(name);
+
+	if (n + 1 > f->len || n + 1 > sizeof(buf) ||
+	    spool_read(s->tx->spool, f->off, buf, n + 1) != (ssize_t)(n + 1))
+		return 0;
+	return strncasecmp(buf, name, n) == 0 &&
+	    (buf[n] == ':' || buf[n] == ' ' || buf[n] == '\t');
+}
+
 /* The filters' changes to header fields at eom: the field left out of the
  * spool's edited view, and a replacement (if any) into hdrs. */
 static void
@@ -459,7 +476,7 @@ session_edit_fields(struct session *s, struct evbuffer *hdrs)
 	n = chain_edits(s->cs, &e);
 	for (i = 0; i < n; i++, e++) {
 		for (k = 0, seen = 0; k < tx->nfields; k++)
-			if (strcasecmp(tx->fields[k].name, e->name) == 0 &&
+			if (session_field_named(s, &tx->fields[k], e->name) &&
 			    ++seen == e->index)
 				break;
 		if (k == tx->nfields || spool_cut(tx->spool,

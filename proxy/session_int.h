@@ -44,11 +44,11 @@ enum session_state {
 
 #define S_BIT(st)	(1u << (st))
 
-/* A header field of the message as received: where it is in the spool. */
+/* A header field of the message as received: where it is in the spool
+ * (its name is read back from there when a filter changes it). */
 struct tx_field {
 	uint64_t	 off;
 	uint64_t	 len;
-	char		*name;		/* copied */
 };
 
 /* One message transaction, MAIL to the final reply.  Owned by the session;
