@@ -1,8 +1,10 @@
 """Helpers the DKIM tests share: sending one message through postern,
 finding it at the fake backend, reading header fields and our
-Authentication-Results dkim= parts, and writing TXT record data for
-unbound."""
+Authentication-Results dkim= parts, key records (for dkimpy and for an
+unbound on loopback that serves them)."""
+import os
 import re
+import tempfile
 import time
 
 import peers
@@ -20,6 +22,34 @@ def txt_record_data(rec):
     """rec as the quoted strings of a TXT record (200 bytes each)."""
     chunks = [rec[i:i + 200] for i in range(0, len(rec), 200)] or [""]
     return " ".join('"%s"' % c.replace('"', '\\"') for c in chunks)
+
+
+class KeyRecords:
+    """Key records by owner name ("sel._domainkey.example.com"), in
+    self.records: what dkimpy looks up and what unbound serves."""
+
+    def dnsfunc(self, name, timeout=5):
+        rec = self.records.get(name.decode().lower().rstrip("."))
+        return rec.encode() if rec is not None else None
+
+    def local_data(self):
+        return ["%s. 300 IN TXT %s" % (n, txt_record_data(r))
+                for n, r in sorted(self.records.items())]
+
+
+def key_dns(workroot, keys, probe, prefix):
+    """For a module-scope fixture (yield from it): an unbound on loopback
+    serving keys' records, up once probe (a name) answers, stopped by PID
+    after the module."""
+    import conftest
+    reg = conftest.Registry()
+    d = tempfile.mkdtemp(prefix=prefix, dir=workroot)
+    os.chmod(d, 0o755)
+    try:
+        yield reg.add(peers.Unbound(d, keys.local_data(),
+                                    probe=(probe, "TXT")))
+    finally:
+        reg.stop_all()
 
 
 def header_values(content, name):

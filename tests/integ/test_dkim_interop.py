@@ -28,8 +28,8 @@ import pytest
 
 import conftest
 import peers
-from dkimmsg import delivered, dkim_results, mark, txt_record_data
-from test_dkim_verify import send
+from dkimmsg import (KeyRecords, delivered, dkim_results, key_dns, mark,
+                     send_message)
 
 dkim = pytest.importorskip("dkim")
 
@@ -50,7 +50,7 @@ def _openssl(*args, **kw):
                           capture_output=True, timeout=60, **kw).stdout
 
 
-class Keys:
+class Keys(KeyRecords):
     """Private keys as opendkim wants them (PEM files, mode 600) and the
     records to publish, per selector."""
 
@@ -76,10 +76,6 @@ class Keys:
         self.path[sel] = path
         self.records["%s._domainkey.%s" % (sel, DOMAIN)] = "v=DKIM1; " + rec
 
-    def dnsfunc(self, name, timeout=5):
-        rec = self.records.get(name.decode().lower().rstrip("."))
-        return rec.encode() if rec is not None else None
-
 
 @pytest.fixture(scope="module")
 def keys(workroot):
@@ -89,17 +85,8 @@ def keys(workroot):
 
 @pytest.fixture(scope="module")
 def interop_dns(workroot, keys):
-    import tempfile
-    reg = conftest.Registry()
-    d = tempfile.mkdtemp(prefix="dkim-interop-dns-", dir=workroot)
-    os.chmod(d, 0o755)
-    try:
-        yield reg.add(peers.Unbound(
-            d, ["%s. 300 IN TXT %s" % (n, txt_record_data(r))
-                for n, r in sorted(keys.records.items())],
-            probe=("rsa1._domainkey.%s." % DOMAIN, "TXT")))
-    finally:
-        reg.stop_all()
+    yield from key_dns(workroot, keys, "rsa1._domainkey.%s." % DOMAIN,
+                       "dkim-interop-dns-")
 
 
 # ------------------------------------------------------------- opendkim
@@ -280,7 +267,7 @@ def verifier(proxy, interop_dns):
 
 def results(verifier, msg, marker):
     p, f = verifier
-    r, _ = send(p, msg, sender="alice@%s" % DOMAIN)
+    r = send_message(p.port, msg, "alice@%s" % DOMAIN)
     assert r.code == 250, (r, p.log()[-3000:])
     return sorted((res, cmt, props.get("header.s"), props.get("header.a"),
                    props.get("header.d"))
@@ -311,7 +298,7 @@ def check(verifier, keys, signed, marker, want):
     # the body changed (not the signed Subject): a body hash failure
     tampered = signed.replace(b"OpenDKIM.", b"OpenDKIM!")
     p, f = verifier
-    r, _ = send(p, tampered, sender="alice@%s" % DOMAIN)
+    r = send_message(p.port, tampered, "alice@%s" % DOMAIN)
     assert r.code == 250, r
     got = [m for m in f.messages()
            if m.content and b"OpenDKIM!" in m.content]

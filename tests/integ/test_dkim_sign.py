@@ -20,9 +20,8 @@ import time
 
 import pytest
 
-import peers
-from dkimmsg import (AUTHSERV, dkim_results, header_values, mark,
-                     send_message, txt_record_data, delivered)
+from dkimmsg import (AUTHSERV, KeyRecords, delivered, dkim_results,
+                     header_values, key_dns, mark, send_message)
 
 dkim = pytest.importorskip("dkim")
 
@@ -35,7 +34,7 @@ KEYGEN = os.path.join(os.path.dirname(__file__), "..", "..", "scripts",
 
 # ------------------------------------------------------------- keys, DNS
 
-class SignKeys:
+class SignKeys(KeyRecords):
     """Keys made by keygen.sh in d, their records, and table files."""
 
     def __init__(self, d):
@@ -69,10 +68,6 @@ class SignKeys:
                               DOMAIN, self.files["rsa"], DOMAIN,
                               self.files["ed"], self.files["rsa"]))
 
-    def dnsfunc(self, name, timeout=5):
-        rec = self.records.get(name.decode().lower().rstrip("."))
-        return rec.encode() if rec is not None else None
-
 
 @pytest.fixture(scope="module")
 def skeys(workroot):
@@ -81,18 +76,8 @@ def skeys(workroot):
 
 @pytest.fixture(scope="module")
 def sign_dns(workroot, skeys):
-    import conftest
-    reg = conftest.Registry()
-    d = tempfile.mkdtemp(prefix="dkim-sign-dns-", dir=workroot)
-    os.chmod(d, 0o755)
-    data = ["%s. 300 IN TXT %s" % (n, txt_record_data(r))
-            for n, r in sorted(skeys.records.items())]
-    try:
-        yield reg.add(peers.Unbound(d, data,
-                                    probe=("rsa._domainkey.%s." % DOMAIN,
-                                           "TXT")))
-    finally:
-        reg.stop_all()
+    yield from key_dns(workroot, skeys, "rsa._domainkey.%s." % DOMAIN,
+                       "dkim-sign-dns-")
 
 
 # ------------------------------------------------------------- the path

@@ -15,8 +15,8 @@ import time
 import pytest
 
 import peers
-from dkimmsg import (AUTHSERV, delivered, dkim_results, mark, send_timed,
-                     txt_record_data)
+from dkimmsg import (AUTHSERV, KeyRecords, delivered, dkim_results, key_dns,
+                     mark, send_timed)
 from peers import SmtpClient
 
 dkim = pytest.importorskip("dkim")
@@ -51,7 +51,7 @@ def _rfc8463_keys():
     return out
 
 
-class Keys:
+class Keys(KeyRecords):
     def __init__(self, d):
         self.rsa_pem, rsa_pub = _rsa_key(d)
         with open(os.path.join(TESTDATA, "rfc8463-ed25519.seed.b64")) as f:
@@ -70,14 +70,6 @@ class Keys:
         }
         self.records.update(rfc)
 
-    def local_data(self):
-        return ["%s. 300 IN TXT %s" % (n, txt_record_data(r))
-                for n, r in sorted(self.records.items())]
-
-    def dnsfunc(self, name, timeout=5):
-        rec = self.records.get(name.decode().lower().rstrip("."))
-        return rec.encode() if rec is not None else None
-
 
 @pytest.fixture(scope="module")
 def keys(workroot):
@@ -88,17 +80,8 @@ def keys(workroot):
 
 @pytest.fixture(scope="module")
 def dkim_dns(workroot, keys):
-    import conftest
-    import tempfile
-    reg = conftest.Registry()
-    d = tempfile.mkdtemp(prefix="dkim-dns-", dir=workroot)
-    os.chmod(d, 0o755)
-    try:
-        yield reg.add(peers.Unbound(
-            d, keys.local_data(),
-            probe=("rsa._domainkey.%s." % DOMAIN, "TXT")))
-    finally:
-        reg.stop_all()
+    yield from key_dns(workroot, keys, "rsa._domainkey.%s." % DOMAIN,
+                       "dkim-dns-")
 
 
 # ------------------------------------------------------------- messages
