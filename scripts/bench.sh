@@ -128,6 +128,17 @@ SINK_PID=""
 POSTERN_PID=""
 
 # shellcheck disable=SC2317  # (reached through the trap)
+warn_tail() {	# warn_tail LOG N [WHAT]: the last N of a postern's warnings, if any
+	[ -s "$1" ] || return 0
+	echo "postern${3:+ ($3)} logged $(wc -l <"$1") line(s) at level warning; last $2:"
+	tail -n "$2" "$1" | sed 's/^/  /'
+}
+
+budget_note() {	# budget_note SECTION BUDGET SKIPPED: repetitions the budget cut
+	[ "$3" -gt 0 ] || return 0
+	echo "note: $1 time budget (${2}s) reached, skipped $3 runs of repetitions 2 to $REPS"
+}
+
 stop_pid() {	# stop_pid PID: TERM, up to 10 s, then KILL; reap
 	local pid=$1 _
 	kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
@@ -804,10 +815,7 @@ if [ -z "$SPF_WHY" ]; then
 		echo "  note: cold plain runs well below warm plain: the Python client, not postern, sets the cold pace"
 	fi
 	[ -n "$SPF_NOTE" ] && echo "$SPF_NOTE"
-	if [ -s "$WORK/postern-spf.log" ]; then
-		echo "postern (spf) logged $(wc -l <"$WORK/postern-spf.log") line(s) at level warning; last 3:"
-		tail -n 3 "$WORK/postern-spf.log" | sed 's/^/  /'
-	fi
+	warn_tail "$WORK/postern-spf.log" 3 spf
 else
 	echo "  not measured: $SPF_WHY"
 	add_summary "FAIL (not measured: $SPF_WHY)" "spf warm (1 domain)" "-"
@@ -1056,12 +1064,9 @@ else
 		done
 		echo
 		echo "  ($(nproc) cores, shared by postern, smtp-source and the sink; one core signs at most $RSA_SIGN RSA-2048 messages/s)"
-		[ "$DKIM_SKIPPED" -gt 0 ] &&
-		    echo "note: dkim time budget (${DKIM_BUDGET}s) reached, skipped $DKIM_SKIPPED runs of repetitions 2 to $REPS"
+		budget_note dkim "$DKIM_BUDGET" "$DKIM_SKIPPED"
 		for k in sign verify; do
-			[ -s "$WORK/postern-dkim-$k.log" ] || continue
-			echo "postern (dkim $k) logged $(wc -l <"$WORK/postern-dkim-$k.log") line(s) at level warning; last 3:"
-			tail -n 3 "$WORK/postern-dkim-$k.log" | sed 's/^/  /'
+			warn_tail "$WORK/postern-dkim-$k.log" 3 "dkim $k"
 		done
 	else
 		echo "  not measured: $DKIM_WHY"
@@ -1362,12 +1367,9 @@ else
 		tls_ceiling "openssl s_server (s_time), 1 client" "$(cpu_us tls-rsa-ref)" \
 		    "$(cpu_us tls-ec-ref)" "$FLOOR_RSA" "$FLOOR_EC"
 		echo "  ($(nproc) cores, shared by postern, the clients and the sink)"
-		[ "$TLS_SKIPPED" -gt 0 ] &&
-		    echo "note: tls time budget (${TLS_BUDGET}s) reached, skipped $TLS_SKIPPED runs of repetitions 2 to $REPS"
+		budget_note tls "$TLS_BUDGET" "$TLS_SKIPPED"
 		for k in rsa ec; do
-			[ -s "$WORK/postern-tls-$k.log" ] || continue
-			echo "postern (tls $k) logged $(wc -l <"$WORK/postern-tls-$k.log") line(s) at level warning; last 3:"
-			tail -n 3 "$WORK/postern-tls-$k.log" | sed 's/^/  /'
+			warn_tail "$WORK/postern-tls-$k.log" 3 "tls $k"
 		done
 	else
 		echo "  not measured: $TLS_WHY"
@@ -1676,12 +1678,9 @@ else
 		done <<<"$MILTER_CASES"
 		echo
 		echo "  ($(nproc) cores, shared by the MTA or proxy, the milter, smtp-source and the sink)"
-		[ "$MILTER_SKIPPED" -gt 0 ] &&
-		    echo "note: milter time budget (${MILTER_BUDGET}s) reached, skipped $MILTER_SKIPPED runs of repetitions 2 to $REPS"
+		budget_note milter "$MILTER_BUDGET" "$MILTER_SKIPPED"
 		for k in milter milter-odk milter-pm; do
-			[ -s "$WORK/postern-$k.log" ] || continue
-			echo "postern ($k) logged $(wc -l <"$WORK/postern-$k.log") line(s) at level warning; last 3:"
-			tail -n 3 "$WORK/postern-$k.log" | sed 's/^/  /'
+			warn_tail "$WORK/postern-$k.log" 3 "$k"
 		done
 	else
 		echo "  not measured: $MILTER_WHY"
@@ -1699,8 +1698,7 @@ if [ -n "$POSTERN_DIED" ] || ! postern_alive; then
 	tail -n 20 "$WORK/postern-main.log" | sed 's/^/  /'
 elif [ -s "$WORK/postern-main.log" ]; then
 	echo
-	echo "postern logged $(wc -l <"$WORK/postern-main.log") line(s) at level warning; last 5:"
-	tail -n 5 "$WORK/postern-main.log" | sed 's/^/  /'
+	warn_tail "$WORK/postern-main.log" 5
 fi
 
 if awk -v l="$LOAD_START" -v c="$(nproc)" 'BEGIN { exit !(l >= c / 2) }'; then
