@@ -13,7 +13,8 @@
  * unless one of them decides otherwise.
  *
  * Public: chain_filter_lookup, chain_new, chain_new_ops, chain_ref, chain_unref,
- * chain_length, chain_sess_new, chain_sess_free, chain_<stage>, chain_abort,
+ * chain_length, chain_session_fds, chain_sess_new, chain_sess_free,
+ * chain_<stage>, chain_abort,
  * chain_tx_done, chain_header_deleted, chain_set_auth, chain_wants_content,
  * chain_reply, chain_edits, chain_new_body,
  * chain_headers, chain_results; fctx_* (filter.h).
@@ -254,6 +255,18 @@ size_t
 chain_length(const struct chain *c)
 {
 	return c->n;
+}
+
+unsigned
+chain_session_fds(const struct chain *c)
+{
+	unsigned	 n = 0;
+	size_t		 i;
+
+	for (i = 0; i < c->n; i++)
+		if (c->ops[i] != NULL && c->ops[i]->session_fds != NULL)
+			n += c->ops[i]->session_fds(c->gpriv[i]);
+	return n;
 }
 
 struct chain_sess *

@@ -62,6 +62,8 @@ struct chain	*chain_new_ops(const struct filter_ops *const *ops, size_t n,
 struct chain	*chain_ref(struct chain *);
 void		 chain_unref(struct chain *);
 size_t		 chain_length(const struct chain *);
+/* chain_session_fds - descriptors a session holds for its filters. */
+unsigned	 chain_session_fds(const struct chain *);
 
 /* chain_sess_new - one connection's view; session_id copied; workers (not
  * owned, may be NULL: deferred work then fails) runs the filters' blocking

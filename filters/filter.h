@@ -72,6 +72,9 @@ struct filter_ops {
 	enum fv		(*eom)(struct fctx *);
 	void		(*abort)(struct fctx *);
 	void		(*close)(struct fctx *);
+	/* descriptors one connection holds open for the filter (NULL:
+	 * none): they count against the process's limit */
+	unsigned	(*session_fds)(void *gpriv);
 };
 
 /* Per-connection private data of the filter (smfi_getpriv/smfi_setpriv). */

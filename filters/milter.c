@@ -124,6 +124,7 @@ struct flt_milter_job {
 static int	flt_milter_init(const struct conf *, struct dns *, void **,
 		    char *, size_t);
 static void	flt_milter_fini(void *);
+static unsigned	flt_milter_session_fds(void *);
 static enum fv	flt_milter_connect(struct fctx *, const char *,
 		    const struct sockaddr *);
 static enum fv	flt_milter_helo(struct fctx *, const char *);
@@ -177,6 +178,7 @@ const struct filter_ops flt_milter_ops = {
 	.eom = flt_milter_eom,
 	.abort = flt_milter_abort,
 	.close = flt_milter_close,
+	.session_fds = flt_milter_session_fds,
 };
 
 static int
@@ -225,6 +227,15 @@ static void
 flt_milter_fini(void *gpriv)
 {
 	free(gpriv);
+}
+
+/* A connection to each milter, for the whole session. */
+static unsigned
+flt_milter_session_fds(void *gpriv)
+{
+	const struct flt_milter	*g = gpriv;
+
+	return (unsigned)g->n;
 }
 
 /* "inet:host:port" (host a literal or a name) or "unix:/path". */

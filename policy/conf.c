@@ -413,6 +413,8 @@ static const struct conf_key conf_keys[] = {
 	ENUM("log", "format", log_format, conf_enum_format),
 	ENUM("log", "target", log_syslog, conf_enum_target),
 	ENUM("log", "level", log_level, conf_enum_level),
+	{ "log", "repeat_interval", CONF_T_DURATION, FLD(log_repeat_interval),
+	    0, 24 * H, NULL, 0 },
 };
 
 _Static_assert(nitems(conf_keys) <= nitems(((struct cparse *)NULL)->seen),

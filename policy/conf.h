@@ -209,6 +209,8 @@ struct conf {
 	enum conf_log_format log_format;
 	int		 log_syslog;		/* log.target = syslog */
 	int		 log_level;		/* LOG_LEVEL_* */
+	unsigned	 log_repeat_interval;	/* seconds, one line of each
+						   peer-caused kind; 0 all */
 };
 
 /* The embedded default configuration text (policy/postern.conf). */

@@ -1,16 +1,24 @@
 /*
  * listener.c - listening sockets (libevent evconnlistener, SO_REUSEADDR,
- * close-on-exec) and admission: a connection over proxy.max_connections,
- * or over proxy.max_connections_per_ip from one address, gets "421 4.7.0"
- * and is closed before any session or backend connection exists.  Counts
- * per address live in a small chained hash keyed by the address bytes
+ * close-on-exec) and admission: a connection over proxy.max_connections
+ * (as the descriptor limit clamps it, server_check), or over
+ * proxy.max_connections_per_ip from one address, gets "421 4.7.0" and is
+ * closed before any session or backend connection exists.  Counts per
+ * address live in a small chained hash keyed by the address bytes
  * (IPv4-mapped IPv6 counted as IPv4).
+ *
+ * Out of descriptors (or kernel memory), accept fails until something is
+ * closed, and the listening socket stays readable: every listener then
+ * pauses for LISTENER_PAUSE_MS, as nginx does, instead of spinning, and
+ * sessions in progress go on.  Pending connections wait in the backlog.
  *
  * Public: listener_open, listener_close, listener_release.
  *
  * DIAGNOSTICS
- *	listener_open reports "address: strerror"; accept errors are logged
- *	and the listener goes on.
+ *	listener_open reports "address: strerror".  Refused connections and
+ *	accept errors are logged through log_limited: "connection refused:
+ *	...", "accept: strerror: not accepting for 500 ms", each followed by
+ *	its count ("... N more like this in the last Ts").
  */
 #include <sys/socket.h>
 
@@ -33,6 +41,10 @@
 #include "util.h"
 
 #define LISTENER_BUCKETS	4096
+/* Accept paused this long when descriptors run out: long enough not to
+ * spin, short enough that a freed descriptor is soon used (nginx waits
+ * its accept_mutex_delay, 500 ms). */
+#define LISTENER_PAUSE_MS	500
 
 struct listener_count {
 	struct listener_count	*next;
@@ -45,12 +57,19 @@ static int			 listener_tls;	/* its address marks TLS
 						   listeners */
 static size_t			 nlisteners;
 static struct listener_count	*counts[LISTENER_BUCKETS];
+static struct event		*listener_paused;	/* the pause's timer */
+static struct log_limit		 listener_log_full =
+				    LOG_LIMIT("connection refused (limit)");
+static struct log_limit		 listener_log_ip =
+				    LOG_LIMIT("connection refused (per address)");
+static struct log_limit		 listener_log_accept = LOG_LIMIT("accept");
 
 static int	listener_open_list(struct event_base *,
 		    const struct conf_addr *, size_t, int, char *, size_t);
 static void	listener_accept(struct evconnlistener *, evutil_socket_t,
 		    struct sockaddr *, int, void *);
 static void	listener_error(struct evconnlistener *, void *);
+static void	listener_resume(evutil_socket_t, short, void *);
 static struct listener_count **listener_find(const struct sockaddr *,
 		    unsigned char *);
 static void	listener_refuse(evutil_socket_t, int, const char *);
@@ -59,6 +78,8 @@ int
 listener_open(struct event_base *base, const struct conf *conf, char *err,
     size_t errsz)
 {
+	if (listener_paused == NULL)
+		listener_paused = evtimer_new(base, listener_resume, NULL);
 	if (listener_open_list(base, conf->listen, conf->nlisten, 0, err,
 	    errsz) == -1)
 		return -1;
@@ -120,6 +141,9 @@ listener_close(void)
 	for (i = 0; i < nlisteners; i++)
 		evconnlistener_free(listeners[i]);
 	nlisteners = 0;
+	if (listener_paused != NULL)
+		event_free(listener_paused);
+	listener_paused = NULL;
 }
 
 /* The bucket slot for sa's address (key filled in). */
@@ -177,14 +201,15 @@ listener_accept(struct evconnlistener *l, evutil_socket_t fd,
 
 	(void)l;
 	pp = listener_find(sa, key);
-	if (session_count() >= conf->max_connections) {
-		log_warnx("connection refused: %u connections, the limit",
-		    session_count());
+	if (session_count() >= gen->max_connections) {
+		log_limited(&listener_log_full, LOG_LEVEL_WARN, "connection "
+		    "refused: %u connections, the limit", session_count());
 		listener_refuse(fd, tls, "Error: too many connections");
 	} else if (conf->max_connections_per_ip != 0 && *pp != NULL &&
 	    (*pp)->n >= conf->max_connections_per_ip) {
-		log_warnx("connection refused: %u connections from one "
-		    "address, the limit", (*pp)->n);
+		log_limited(&listener_log_ip, LOG_LEVEL_WARN, "connection "
+		    "refused: %u connections from one address, the limit",
+		    (*pp)->n);
 		listener_refuse(fd, tls, "Error: too many connections from "
 		    "your address");
 	} else {
@@ -214,10 +239,41 @@ listener_release(const struct sockaddr *sa)
 	}
 }
 
+/* Out of descriptors or memory: pause every listener (the others would
+ * fail alike).  Other errors belong to one pending connection. */
 static void
 listener_error(struct evconnlistener *l, void *arg)
 {
+	struct timeval	 tv = { 0, LISTENER_PAUSE_MS * 1000 };
+	int		 err = EVUTIL_SOCKET_ERROR();
+	size_t		 i;
+
 	(void)l;
 	(void)arg;
-	log_warn("accept");
+	if (err != EMFILE && err != ENFILE && err != ENOBUFS &&
+	    err != ENOMEM) {
+		log_limited(&listener_log_accept, LOG_LEVEL_WARN, "accept: %s",
+		    strerror(err));
+		return;
+	}
+	log_limited(&listener_log_accept, LOG_LEVEL_WARN, "accept: %s: not "
+	    "accepting for %d ms", strerror(err), LISTENER_PAUSE_MS);
+	for (i = 0; i < nlisteners; i++)
+		evconnlistener_disable(listeners[i]);
+	evtimer_add(listener_paused, &tv);
+}
+
+/* (A draining server has closed its listeners: nothing to resume.) */
+static void
+listener_resume(evutil_socket_t fd, short ev, void *arg)
+{
+	size_t	 i;
+
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	if (server_draining())
+		return;
+	for (i = 0; i < nlisteners; i++)
+		evconnlistener_enable(listeners[i]);
 }

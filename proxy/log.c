@@ -3,12 +3,18 @@
  * an ISO timestamp) or to syslog (mail facility).  Levels filter what is
  * written; trace classes (-T) add protocol detail at debug level.
  *
+ * Warnings a peer can cause at will go through a struct log_limit
+ * (log_limited): one line of each kind an interval, then a count of the
+ * others, so a flood of connections cannot flood the log.
+ *
  * Public: log_init, log_set_level, log_set_trace, log_tracing,
  * log_enabled, log_debug,
  * log_info, log_warn (adds strerror(errno)), log_warnx, log_trace,
+ * log_limited, log_limit_flush, log_set_repeat,
  * fatal (adds strerror), fatalx.  fatal* exit(1).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,14 +22,21 @@
 #include <time.h>
 
 #include "log.h"
+#include "util.h"
 
 static int	 log_to_syslog;
 static int	 log_level = LOG_LEVEL_INFO;
 static int	 log_trace_mask;
 static const char *log_ident = "postern";
+static uint64_t	 log_repeat_ms = 10000;
+static struct log_limit *log_pending;	/* kinds with lines left out */
+static pthread_mutex_t log_limit_mtx = PTHREAD_MUTEX_INITIALIZER;
 
 static void	 log_vwrite(int, const char *, const char *, va_list)
 		    __attribute__((format(printf, 3, 0)));
+static void	 log_say(int, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+static void	 log_limit_due(uint64_t);
 
 void
 log_init(const char *ident, int to_syslog, int level)
@@ -94,6 +107,69 @@ log_vwrite(int level, const char *suffix, const char *fmt, va_list ap)
 	log_vwrite((level), (suffix), fmt, ap);		\
 	va_end(ap);					\
 } while (0)
+
+static void
+log_say(int level, const char *fmt, ...)
+{
+	LOG_BODY(level, NULL);
+}
+
+void
+log_set_repeat(unsigned seconds)
+{
+	log_repeat_ms = (uint64_t)seconds * 1000;
+}
+
+void
+log_limited(struct log_limit *l, int level, const char *fmt, ...)
+{
+	uint64_t	 now = util_now_ms();
+
+	if (!log_enabled(level))
+		return;
+	pthread_mutex_lock(&log_limit_mtx);
+	if (l->start != 0 && now - l->start < log_repeat_ms) {
+		if (l->n++ == 0) {
+			l->level = level;
+			l->next = log_pending;
+			log_pending = l;
+		}
+	} else {
+		log_limit_due(now);
+		l->start = now;
+		LOG_BODY(level, NULL);
+	}
+	pthread_mutex_unlock(&log_limit_mtx);
+}
+
+void
+log_limit_flush(void)
+{
+	pthread_mutex_lock(&log_limit_mtx);
+	log_limit_due(util_now_ms());
+	pthread_mutex_unlock(&log_limit_mtx);
+}
+
+/* With the lock: the count of each kind whose interval is over; its next
+ * line is written whole. */
+static void
+log_limit_due(uint64_t now)
+{
+	struct log_limit	**pp = &log_pending, *l;
+
+	while ((l = *pp) != NULL) {
+		if (now - l->start < log_repeat_ms) {
+			pp = &l->next;
+			continue;
+		}
+		log_say(l->level, "%s: %lu more like this in the last %llus",
+		    l->what, l->n,
+		    (unsigned long long)(now - l->start + 500) / 1000);
+		l->n = 0;
+		l->start = 0;
+		*pp = l->next;
+	}
+}
 
 void
 log_debug(const char *fmt, ...)

@@ -7,6 +7,7 @@
 #define POSTERN_LOG_H
 
 #include <stdarg.h>
+#include <stdint.h>
 
 enum log_level {
 	LOG_LEVEL_ERR,
@@ -26,6 +27,32 @@ void	log_set_trace(int mask);
 int	log_tracing(int mask);
 /* log_enabled - whether a message at level would be written. */
 int	log_enabled(int level);
+
+/*
+ * A kind of warning that peers can cause as often as they like (a refused
+ * connection, a bad PROXY header, a failed TLS handshake, an accept error):
+ * log_limited writes the first of each interval (log_set_repeat) and counts
+ * the others, which are then told in one line, "WHAT: N more like this in
+ * the last Ts", once the interval is over: at the next one, or at
+ * log_limit_flush.  Thread-safe.  One static struct per kind, set up with
+ * LOG_LIMIT("what").
+ */
+struct log_limit {
+	const char		*what;		/* the summary's subject */
+	uint64_t		 start;		/* ms, the interval's; 0 none */
+	unsigned long		 n;		/* left out since start */
+	int			 level;		/* theirs */
+	struct log_limit	*next;		/* on the pending list (n > 0) */
+};
+#define LOG_LIMIT(what)	{ (what), 0, 0, 0, NULL }
+
+void	log_limited(struct log_limit *, int level, const char *, ...)
+	    __attribute__((format(printf, 3, 4)));
+/* log_limit_flush - the summaries of intervals that are over (call it
+ * every second or so). */
+void	log_limit_flush(void);
+/* log_set_repeat - the interval, in seconds; 0 writes every line. */
+void	log_set_repeat(unsigned seconds);
 
 void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));

@@ -3,7 +3,8 @@
  * default, with -o overrides), then the mode: the proxy (in the
  * foreground, logging to stderr or syslog), "milter" (the same filters as
  * a libmilter milter, proxy/milter_front.c), or "check", which loads the
- * configuration and everything it names (lists) and reports the first error.
+ * configuration and everything it names (lists) and reports the first error,
+ * and what would go wrong at run time (server_check) as warnings.
  *
  *	postern [-nv] [-T smtp,io,filter] [-c FILE] [-o section.key=value]...
  *	postern milter [-v] [-T filter] [-c FILE] [-o section.key=value]...
@@ -13,7 +14,8 @@
  *
  * DIAGNOSTICS
  *	A bad configuration exits 1 with "file:line: what is wrong" or
- *	"-o ARG: what is wrong" on stderr.
+ *	"-o ARG: what is wrong" on stderr.  check's warnings are
+ *	"postern: warning: ..." on stderr; it still exits 0.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -45,7 +47,7 @@ struct main_opts {
 
 static void	usage(void) __attribute__((noreturn));
 static int	main_trace(const char *);
-static void	main_errors(char *);
+static void	main_errors(const char *, char *);
 static int	main_check_tls(const struct conf *, char *, size_t);
 static void	main_options(int, char *[], struct main_opts *);
 
@@ -93,15 +95,15 @@ main_trace(const char *arg)
 	return mask;
 }
 
-/* Every error line of err, each as "postern: ..." on stderr. */
+/* Every line of err, each as "postern: KIND..." on stderr. */
 static void
-main_errors(char *err)
+main_errors(const char *kind, char *err)
 {
 	char	*line, *save;
 
 	for (line = strtok_r(err, "\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\n", &save))
-		fprintf(stderr, "postern: %s\n", line);
+		fprintf(stderr, "postern: %s%s\n", kind, line);
 }
 
 /* The mode word, then the options; exits with the usage on a bad one. */
@@ -196,7 +198,7 @@ main(int argc, char *argv[])
 	main_options(argc, argv, &o);
 	if ((conf = conf_load(o.path, o.overrides, o.nov, err,
 	    sizeof(err))) == NULL) {
-		main_errors(err);
+		main_errors("", err);
 		return 1;
 	}
 	if (o.dump) {
@@ -207,10 +209,11 @@ main(int argc, char *argv[])
 	log_init("postern", conf->log_syslog, o.verbose ? LOG_LEVEL_DEBUG :
 	    conf->log_level);
 	log_set_trace(o.trace);
+	log_set_repeat(conf->log_repeat_interval);
 	if (o.mode == MAIN_MILTER)
 		milter_front_init();	/* before the resolver's threads */
 	if ((chain = chain_new(conf, NULL, err, sizeof(err))) == NULL) {
-		main_errors(err);
+		main_errors("", err);
 		conf_unref(conf);
 		return 1;
 	}
@@ -221,9 +224,11 @@ main(int argc, char *argv[])
 	if (o.mode == MAIN_TEST)
 		rc = dryrun_run(conf, chain, &o.env);
 	else if (main_check_tls(conf, err, sizeof(err)) == -1) {
-		main_errors(err);
+		main_errors("", err);
 		rc = 1;
 	} else {
+		(void)server_check(conf, chain, err, sizeof(err));
+		main_errors("warning: ", err);
 		printf("postern: %s: configuration OK, %zu filter%s\n",
 		    conf->source, chain_length(chain),
 		    chain_length(chain) == 1 ? "" : "s");

@@ -4,16 +4,21 @@
  * configuration is refused and the old one stays), SIGTERM/SIGINT drain
  * (stop accepting, close idle sessions with 421, let transactions finish
  * within proxy.shutdown_timeout, then exit; a second signal exits at once).
+ * At start the soft descriptor limit is raised to the hard one, and each
+ * generation admits only the connections that limit holds (server_check).
  *
  * Public: server_run, server_base, server_workers, server_gen,
  * server_gen_unref, server_draining, server_session_gone,
- * server_drop_privileges.
+ * server_drop_privileges, server_check.
  *
  * DIAGNOSTICS
  *	"reload refused: <why>; keeping the running configuration" on a bad
  *	reload; "proxy.listen changed: restart to apply" (and the same for
- *	proxy.user and workers.*) when only a restart can apply it.
+ *	proxy.user and workers.*) when only a restart can apply it.  At start
+ *	and reload, server_check's warnings ("running as root ...",
+ *	"proxy.max_connections N does not fit ...").
  */
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <errno.h>
@@ -39,6 +44,10 @@
 #include "util.h"
 #include "worker.h"
 
+/* Descriptors not for sessions: listeners, the resolver's sockets, the
+ * worker pool's and libevent's wake-up pipes, the log, the libraries'. */
+#define SERVER_FD_RESERVE	32
+
 static struct event_base	*server_evbase;
 static struct worker_pool	*server_pool;
 static struct server_gen	*server_current;
@@ -47,12 +56,18 @@ static const char		*server_conf_path;	/* not duplicated */
 static char *const		*server_overrides;	/* not duplicated */
 static size_t			 server_noverrides;
 static struct event		*server_grace;
+static struct event		*server_tick;	/* log_limit_flush */
 
 static struct server_gen *server_gen_new(struct conf *, struct chain *,
 		    char *, size_t);
 static void	server_signal(evutil_socket_t, short, void *);
 static void	server_reload(void);
 static void	server_refused(char *);
+static void	server_log_lines(const char *, char *);
+static void	server_raise_nofile(void);
+static unsigned	server_fit(const struct conf *, const struct chain *,
+		    char *, size_t);
+static void	server_flush(evutil_socket_t, short, void *);
 static void	server_drain(void);
 static void	server_grace_over(evutil_socket_t, short, void *);
 
@@ -71,6 +86,8 @@ server_gen_new(struct conf *conf, struct chain *chain, char *err,
 	g->refcnt = 1;
 	g->conf = conf;
 	g->chain = chain;
+	g->max_connections = server_check(conf, chain, err, errsz);
+	server_log_lines("", err);
 	err[0] = '\0';
 	if ((g->tls = tls_server_new(conf, err, errsz)) == NULL &&
 	    err[0] != '\0')
@@ -125,6 +142,58 @@ server_drop_privileges(const struct conf *conf, char *err, size_t errsz)
 	return 0;
 }
 
+unsigned
+server_check(const struct conf *conf, const struct chain *chain, char *warn,
+    size_t warnsz)
+{
+	warn[0] = '\0';
+	if (geteuid() == 0 && conf->user[0] == '\0')
+		util_err_append(warn, warnsz, "running as root: set proxy.user "
+		    "to a user of its own");
+	return server_fit(conf, chain, warn, warnsz);
+}
+
+/* The connections the hard descriptor limit holds (see server_check). */
+static unsigned
+server_fit(const struct conf *conf, const struct chain *chain, char *warn,
+    size_t warnsz)
+{
+	struct rlimit	 rl;
+	unsigned	 per, fit;
+	rlim_t		 room;
+
+	per = 2 + chain_session_fds(chain) + (conf->max_message_size == 0 ||
+	    conf->max_message_size > conf->spool_memory_max);
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 ||
+	    rl.rlim_max == RLIM_INFINITY)
+		return conf->max_connections;
+	room = rl.rlim_max > SERVER_FD_RESERVE ?
+	    rl.rlim_max - SERVER_FD_RESERVE : 0;
+	if (room / per >= conf->max_connections)
+		return conf->max_connections;
+	fit = room / per > 0 ? (unsigned)(room / per) : 1;
+	util_err_append(warn, warnsz, "proxy.max_connections %u does not fit "
+	    "in %llu descriptors (%u a connection, %d kept): %u at most; "
+	    "raise the limit (ulimit -n, LimitNOFILE=) or lower "
+	    "proxy.max_connections", conf->max_connections,
+	    (unsigned long long)rl.rlim_max, per, SERVER_FD_RESERVE, fit);
+	return fit;
+}
+
+/* The soft descriptor limit up to the hard one: server_fit counts on it. */
+static void
+server_raise_nofile(void)
+{
+	struct rlimit	 rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur == rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+		log_warn("raising the descriptor limit to %llu",
+		    (unsigned long long)rl.rlim_max);
+}
+
 struct server_gen *
 server_gen(void)
 {
@@ -170,6 +239,7 @@ server_run(struct conf *conf, struct chain *chain, const char *conf_path,
 	static const int	 sigs[] = { SIGTERM, SIGINT, SIGHUP };
 	struct event		*ev[nitems(sigs)];
 	static char		 err[65536];
+	struct timeval		 tick = { 1, 0 };
 	size_t			 i;
 	int			 rc = 0;
 
@@ -179,6 +249,7 @@ server_run(struct conf *conf, struct chain *chain, const char *conf_path,
 	signal(SIGPIPE, SIG_IGN);
 	if ((server_evbase = event_base_new()) == NULL)
 		fatalx("event_base_new");
+	server_raise_nofile();
 	if ((server_pool = worker_pool_new(server_evbase, conf->worker_threads,
 	    conf->worker_queue, err, sizeof(err))) == NULL) {
 		log_warnx("%s", err);
@@ -200,6 +271,9 @@ server_run(struct conf *conf, struct chain *chain, const char *conf_path,
 		    NULL);
 		evsignal_add(ev[i], NULL);
 	}
+	server_tick = event_new(server_evbase, -1, EV_PERSIST, server_flush,
+	    NULL);
+	evtimer_add(server_tick, &tick);
 	log_info("postern ready: backend %s:%s, %zu filters, config %s",
 	    conf->backend.host, conf->backend.port, chain_length(chain),
 	    conf->source);
@@ -207,6 +281,8 @@ server_run(struct conf *conf, struct chain *chain, const char *conf_path,
 	log_info("postern stopped");
 	for (i = 0; i < nitems(sigs); i++)
 		event_free(ev[i]);
+	event_free(server_tick);
+	log_limit_flush();
 out:
 	session_free_all();
 	listener_close();
@@ -216,6 +292,16 @@ out:
 	worker_pool_free(server_pool);
 	event_base_free(server_evbase);
 	return rc;
+}
+
+/* Every second: the counts of warnings left out (log_limited). */
+static void
+server_flush(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	log_limit_flush();
 }
 
 static void
@@ -267,15 +353,21 @@ server_session_gone(void)
 		event_base_loopbreak(server_evbase);
 }
 
-/* A refused reload: each error on a line of its own. */
+/* Each line of text as a warning of its own, after prefix. */
 static void
-server_refused(char *err)
+server_log_lines(const char *prefix, char *text)
 {
 	char	*line, *save;
 
-	for (line = strtok_r(err, "\n", &save); line != NULL;
+	for (line = strtok_r(text, "\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\n", &save))
-		log_warnx("reload refused: %s", line);
+		log_warnx("%s%s", prefix, line);
+}
+
+static void
+server_refused(char *err)
+{
+	server_log_lines("reload refused: ", err);
 	log_warnx("reload refused: keeping the running configuration");
 }
 
@@ -318,6 +410,7 @@ server_reload(void)
 	    conf->worker_queue != old->worker_queue)
 		log_warnx("workers.threads/queue changed: restart to apply");
 	log_set_level(conf->log_level);
+	log_set_repeat(conf->log_repeat_interval);
 	server_gen_unref(server_current);
 	server_current = g;
 	log_info("configuration reloaded from %s", conf->source);

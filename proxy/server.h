@@ -28,6 +28,9 @@ struct server_gen {
 						   NULL = anyone may send PROXY */
 	struct tls_server	*tls;		/* NULL: no tls.cert */
 	struct tls_client	*tls_backend;	/* NULL: tls.backend off */
+	unsigned		 max_connections;	/* proxy.max_connections,
+						   or fewer: what the
+						   descriptor limit holds */
 };
 
 /*
@@ -42,6 +45,18 @@ int		 server_run(struct conf *, struct chain *, const char *conf_path,
  * once the sockets are open; 0 (also when it is empty), or -1 with err. */
 int		 server_drop_privileges(const struct conf *, char *err,
 		    size_t errsz);
+
+/*
+ * server_check - what conf and chain will meet at run time, one warning a
+ * line in warn ("" none): running as root without proxy.user; more
+ * connections than the descriptor limit holds (its hard value: the soft one
+ * is raised to it at start), 2 a session (client, backend), 1 more for a
+ * spool file, 1 for each milter, and SERVER_FD_RESERVE kept for listeners,
+ * the resolver and logs.  Returns the connections to admit:
+ * proxy.max_connections, or fewer when they do not fit.
+ */
+unsigned	 server_check(const struct conf *, const struct chain *,
+		    char *warn, size_t warnsz);
 
 struct event_base *server_base(void);
 /* server_workers - the worker pool (workers.* as at start). */

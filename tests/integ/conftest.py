@@ -5,7 +5,8 @@ factory fixtures; every one is stopped by PID at teardown, in reverse order.
 
   sink(*args)           smtp-sink with a per-message dump directory
   fakemta(**cfg)        scripted backend recording every byte (fakemta.py)
-  postern(port, ...)    $POSTERN in front of the backend on port
+  postern(port, ...)    $POSTERN in front of the backend on port (nofile=N:
+                        started with that descriptor limit)
   postfix_backend       (module) a private Postfix relaying to an smtp-sink
 """
 import os
@@ -105,10 +106,11 @@ SANITIZER_REPORT = re.compile(r"ERROR: (Address|Leak)Sanitizer|"
 def postern(procs, workdir, postern_bin, request):
     made = []
 
-    def make(backend_port, config=None, wait=True, args=(), **opts):
+    def make(backend_port, config=None, wait=True, args=(), nofile=None,
+             **opts):
         p = procs.add(peers.Postern(postern_bin, workdir, backend_port,
                                     opts=opts, config=config, wait=wait,
-                                    args=args))
+                                    args=args, nofile=nofile))
         made.append(p)
         return p
     yield make

@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -319,7 +320,8 @@ class SmtpClient:
 class Proc:
     """A background process we started; stop() by PID."""
 
-    def __init__(self, argv, log_prefix, cwd=None, env=None):
+    def __init__(self, argv, log_prefix, cwd=None, env=None, nofile=None):
+        """nofile: the descriptor limit (soft and hard) to start with."""
         self.argv = argv
         self.out_path = log_prefix + ".out"
         self.err_path = log_prefix + ".err"
@@ -327,7 +329,10 @@ class Proc:
         self._err = open(self.err_path, "wb")
         self.proc = subprocess.Popen(argv, stdout=self._out, stderr=self._err,
                                      stdin=subprocess.DEVNULL, cwd=cwd,
-                                     env=env)
+                                     env=env, preexec_fn=None if nofile is
+                                     None else lambda: resource.setrlimit(
+                                         resource.RLIMIT_NOFILE,
+                                         (nofile, nofile)))
         self.pid = self.proc.pid
 
     def alive(self):
@@ -540,14 +545,15 @@ class PosternProc:
     def stop(self, timeout=15):
         return self.proc.stop(timeout)
 
-    def _start(self, argv, opts, workdir, name):
+    def _start(self, argv, opts, workdir, name, nofile=None):
         for k, v in opts.items():
             if v is not None:
                 argv += ["-o", "%s=%s" % (k, v)]
         self.argv = argv
         self.dir = mkdir_for(os.path.join(workdir, "%s-%d" % (name,
                                                               self.port)))
-        self.proc = Proc(argv, os.path.join(self.dir, "postern"))
+        self.proc = Proc(argv, os.path.join(self.dir, "postern"),
+                         nofile=nofile)
         self.pid = self.proc.pid
 
     def wait_listening(self, timeout=10):
@@ -561,7 +567,8 @@ class Postern(PosternProc):
     """postern itself: $POSTERN -o proxy.listen=... -o proxy.backend=..."""
 
     def __init__(self, binary, workdir, backend_port, opts=None, config=None,
-                 name="postern", wait=True, listen_port=None, args=()):
+                 name="postern", wait=True, listen_port=None, args=(),
+                 nofile=None):
         self.port = listen_port or free_port()
         self.spool = mkdir_for(os.path.join(workdir, "%s-%d" % (
             name, self.port), "spool"))
@@ -575,7 +582,7 @@ class Postern(PosternProc):
         argv = [binary] + list(args)
         if config:
             argv += ["-c", config]
-        self._start(argv, o, workdir, name)
+        self._start(argv, o, workdir, name, nofile)
         if wait:
             self.wait_listening()
 
