@@ -15,8 +15,8 @@
  *	"reload refused: <why>; keeping the running configuration" on a bad
  *	reload; "proxy.listen changed: restart to apply" (and the same for
  *	proxy.user and workers.*) when only a restart can apply it.  At start
- *	and reload, server_check's warnings ("running as root ...",
- *	"proxy.max_connections N does not fit ...").
+ *	"running as root ..." without proxy.user; at start and reload
+ *	"proxy.max_connections N does not fit ..." when it does not.
  */
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -47,6 +47,8 @@
 /* Descriptors not for sessions: listeners, the resolver's sockets, the
  * worker pool's and libevent's wake-up pipes, the log, the libraries'. */
 #define SERVER_FD_RESERVE	32
+#define SERVER_ROOT_WARNING	"running as root: set proxy.user to a user of " \
+				"its own"
 
 static struct event_base	*server_evbase;
 static struct worker_pool	*server_pool;
@@ -86,7 +88,8 @@ server_gen_new(struct conf *conf, struct chain *chain, char *err,
 	g->refcnt = 1;
 	g->conf = conf;
 	g->chain = chain;
-	g->max_connections = server_check(conf, chain, err, errsz);
+	err[0] = '\0';
+	g->max_connections = server_fit(conf, chain, err, errsz);
 	server_log_lines("", err);
 	err[0] = '\0';
 	if ((g->tls = tls_server_new(conf, err, errsz)) == NULL &&
@@ -118,14 +121,18 @@ fail:
 }
 
 /* proxy.user: the listening sockets are open (port 25 needs root); from
- * here on run as that user, with its groups, for good. */
+ * here on run as that user, with its groups, for good.  Without it, root
+ * is warned about. */
 int
 server_drop_privileges(const struct conf *conf, char *err, size_t errsz)
 {
 	struct passwd	*pw;
 
-	if (conf->user[0] == '\0')
+	if (conf->user[0] == '\0') {
+		if (geteuid() == 0)
+			log_warnx("%s", SERVER_ROOT_WARNING);
 		return 0;
+	}
 	if ((pw = getpwnam(conf->user)) == NULL) {
 		snprintf(err, errsz, "proxy.user %s: no such user", conf->user);
 		return -1;
@@ -148,12 +155,12 @@ server_check(const struct conf *conf, const struct chain *chain, char *warn,
 {
 	warn[0] = '\0';
 	if (geteuid() == 0 && conf->user[0] == '\0')
-		util_err_append(warn, warnsz, "running as root: set proxy.user "
-		    "to a user of its own");
+		util_err_append(warn, warnsz, "%s", SERVER_ROOT_WARNING);
 	return server_fit(conf, chain, warn, warnsz);
 }
 
-/* The connections the hard descriptor limit holds (see server_check). */
+/* The connections the hard descriptor limit holds (see server_check); a
+ * warning appended to warn when they are fewer than proxy.max_connections. */
 static unsigned
 server_fit(const struct conf *conf, const struct chain *chain, char *warn,
     size_t warnsz)

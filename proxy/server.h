@@ -42,7 +42,8 @@ int		 server_run(struct conf *, struct chain *, const char *conf_path,
 		    char *const *overrides, size_t noverrides);
 
 /* server_drop_privileges - become proxy.user (and its groups) for good,
- * once the sockets are open; 0 (also when it is empty), or -1 with err. */
+ * once the sockets are open; 0 (also when it is empty: then a warning when
+ * running as root), or -1 with err. */
 int		 server_drop_privileges(const struct conf *, char *err,
 		    size_t errsz);
 

@@ -31,7 +31,10 @@
  *	A refused PROXY header is one line: "PROXY header from ADDR refused:
  *	reason" (the parser's reason, or "timeout"); a connection from outside
  *	proxy.proxy_protocol_from is "connection from ADDR refused: not in
- *	proxy.proxy_protocol_from".
+ *	proxy.proxy_protocol_from".  What a peer can cause at will (these
+ *	refusals, refused connects, timeouts, too many errors, backend
+ *	faults that come with every session) goes through log_limited: one
+ *	line of each kind an interval, then "N more like this".
  */
 #include <sys/socket.h>
 
@@ -78,6 +81,19 @@ struct session_cmd {
 
 static TAILQ_HEAD(, session) sessions = TAILQ_HEAD_INITIALIZER(sessions);
 static unsigned	 nsessions;
+/* What a peer can cause at will is logged once an interval (log_limited). */
+static struct log_limit session_log_pp_from =
+	    LOG_LIMIT("connection refused (proxy_protocol_from)");
+static struct log_limit session_log_pp = LOG_LIMIT("PROXY header refused");
+static struct log_limit session_log_connect =
+	    LOG_LIMIT("connect refused (filters)");
+static struct log_limit session_log_greeting =
+	    LOG_LIMIT("backend unavailable");
+static struct log_limit session_log_lost = LOG_LIMIT("backend lost");
+static struct log_limit session_log_identity =
+	    LOG_LIMIT("backend refused XCLIENT/XFORWARD");
+static struct log_limit session_log_errors = LOG_LIMIT("too many errors");
+static struct log_limit session_log_timeout = LOG_LIMIT("client timeout");
 
 static void	session_set_addr(struct session *, const struct sockaddr *,
 		    socklen_t);
@@ -270,7 +286,8 @@ session_proxy_begin(struct session *s)
 
 	if (from != NULL && !iptable_lookup(from,
 	    (struct sockaddr *)&s->peer, &tag)) {
-		log_info("%s connection from %s refused: not in "
+		log_limited(&session_log_pp_from, LOG_LEVEL_INFO, "%s "
+		    "connection from %s refused: not in "
 		    "proxy.proxy_protocol_from", s->sid, s->addr);
 		session_close(s, NULL);
 		return;
@@ -350,7 +367,8 @@ session_proxy_done(struct session *s, const struct proxyproto_hdr *h)
 static void
 session_proxy_fail(struct session *s, const char *why)
 {
-	log_info("%s PROXY header from %s refused: %s", s->sid, s->addr, why);
+	log_limited(&session_log_pp, LOG_LEVEL_INFO, "%s PROXY header from %s "
+	    "refused: %s", s->sid, s->addr, why);
 	session_close(s, NULL);
 }
 
@@ -400,8 +418,8 @@ session_connect_filtered(struct session *s, enum fv v)
 	a = decide(DECIDE_CONNECT, v, chain_reply(s->cs), reply,
 	    sizeof(reply));
 	if (a == DECIDE_REJECT || a == DECIDE_TEMPFAIL) {
-		log_info("%s connect from %s refused: %s", s->sid, s->addr,
-		    reply);
+		log_limited(&session_log_connect, LOG_LEVEL_INFO, "%s connect "
+		    "from %s refused: %s", s->sid, s->addr, reply);
 		session_close(s, reply);
 		return;
 	}
@@ -426,10 +444,12 @@ session_greeted(struct session *s, const struct backend_reply *r)
 {
 	if (r->status != BACKEND_REPLY || r->code / 100 != 2) {
 		if (r->status == BACKEND_REPLY)
-			log_warnx("%s backend greeting refused: %.*s", s->sid,
+			log_limited(&session_log_greeting, LOG_LEVEL_WARN,
+			    "%s backend greeting refused: %.*s", s->sid,
 			    (int)strcspn(r->text, "\r"), r->text);
 		else
-			log_warnx("%s backend %s unavailable: %s", s->sid,
+			log_limited(&session_log_greeting, LOG_LEVEL_WARN,
+			    "%s backend %s unavailable: %s", s->sid,
 			    s->conf->backend.host, r->status ==
 			    BACKEND_TIMEOUT ? "timeout" : "connection failed");
 		session_close(s, "421 4.3.2 Service not available, "
@@ -624,7 +644,8 @@ session_error(struct session *s, const char *fmt, ...)
 	va_end(ap);
 	session_reply(s, "%s", buf);
 	if (++s->errors >= s->conf->max_errors) {
-		log_info("%s too many errors from %s", s->sid, s->addr);
+		log_limited(&session_log_errors, LOG_LEVEL_INFO, "%s too many "
+		    "errors from %s", s->sid, s->addr);
 		session_close(s, "421 4.7.0 Error: too many errors");
 	}
 }
@@ -688,7 +709,8 @@ session_backend_lost(struct session *s, const struct backend_reply *r,
 	    r->status == BACKEND_PROTOCOL ? "protocol error" :
 	    "connection lost";
 
-	log_warnx("%s backend %s (%s)", s->sid, why, what);
+	log_limited(&session_log_lost, LOG_LEVEL_WARN, "%s backend %s (%s)",
+	    s->sid, why, what);
 	session_close(s, r->status == BACKEND_TIMEOUT ?
 	    "421 4.4.1 Error: backend timeout, try again later" :
 	    "421 4.4.2 Error: backend connection lost, try again later");
@@ -823,7 +845,8 @@ session_event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING)) {
-		log_info("%s timeout from %s in state %s", s->sid, s->addr,
+		log_limited(&session_log_timeout, LOG_LEVEL_INFO, "%s timeout "
+		    "from %s in state %s", s->sid, s->addr,
 		    session_state_names[s->state]);
 		session_close(s, "421 4.4.2 Error: timeout exceeded");
 		return;
@@ -922,7 +945,8 @@ session_xclient_done(struct session *s, const struct backend_reply *r)
 		session_ehlo_backend(s);
 		return;
 	}
-	log_warnx("%s backend refused XCLIENT: %.*s", s->sid,
+	log_limited(&session_log_identity, LOG_LEVEL_WARN, "%s backend "
+	    "refused XCLIENT: %.*s", s->sid,
 	    (int)strcspn(r->text, "\r"), r->text);
 	session_enter(s, SESSION_READY);
 	session_ehlo_reply(s);
@@ -1172,7 +1196,8 @@ session_mail_xforwarded(struct session *s, const struct backend_reply *r)
 		return;
 	}
 	if (r->code / 100 != 2)
-		log_warnx("%s backend refused XFORWARD: %.*s", s->sid,
+		log_limited(&session_log_identity, LOG_LEVEL_WARN, "%s "
+		    "backend refused XFORWARD: %.*s", s->sid,
 		    (int)strcspn(r->text, "\r"), r->text);
 	session_backend(s, s->tx->mailcmd, session_mail_relayed);
 }

@@ -17,7 +17,8 @@
  *
  * DIAGNOSTICS
  *	info: "authenticated as USER (MECH)", "authentication failed (MECH):
- *	CODE", "too many authentication failures".
+ *	CODE", "too many authentication failures" (failures through
+ *	log_limited: one line of each an interval, then a count).
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -32,6 +33,11 @@
 #include "log.h"
 #include "session_int.h"
 #include "util.h"
+
+static struct log_limit session_auth_log_failed =
+	    LOG_LIMIT("authentication failed");
+static struct log_limit session_auth_log_closed =
+	    LOG_LIMIT("too many authentication failures");
 
 static void	session_auth_relayed(struct session *,
 		    const struct backend_reply *);
@@ -141,11 +147,12 @@ session_auth_relayed(struct session *s, const struct backend_reply *r)
 		return;
 	}
 	s->auth_user[0] = '\0';
-	log_info("%s authentication failed (%s): %d", s->sid, s->auth_mech,
-	    r->code);
+	log_limited(&session_auth_log_failed, LOG_LEVEL_INFO, "%s "
+	    "authentication failed (%s): %d", s->sid, s->auth_mech, r->code);
 	if (r->code / 100 == 5 &&
 	    ++s->auth_failures >= s->conf->auth_max_failures) {
-		log_info("%s too many authentication failures", s->sid);
+		log_limited(&session_auth_log_closed, LOG_LEVEL_INFO, "%s too "
+		    "many authentication failures", s->sid);
 		session_close(s, "421 4.7.0 Error: too many authentication "
 		    "failures");
 	}

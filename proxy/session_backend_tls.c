@@ -28,7 +28,8 @@
  * DIAGNOSTICS
  *	warning: "TLS to backend HOST failed: reason" (required: the session
  *	ends), "TLS to backend HOST failed: reason; going on in plaintext"
- *	(opportunistic), "backend requires TLS: REPLY".  debug: "TLS to
+ *	(opportunistic), "backend requires TLS: REPLY", through log_limited
+ *	(one line of each an interval, then a count).  debug: "TLS to
  *	backend HOST: VERSION CIPHER BITS, verified" (or "not verified:
  *	reason").
  */
@@ -43,6 +44,11 @@
 
 #define SESSION_BACKEND_TLS_451	"451 4.7.0 Error: backend requires TLS, " \
 				"try again later\r\n"
+
+static struct log_limit session_backend_tls_log =
+	    LOG_LIMIT("TLS to backend failed");
+static struct log_limit session_backend_tls_log_530 =
+	    LOG_LIMIT("backend requires TLS");
 
 static void	session_backend_tls_ehlo(struct session *,
 		    const struct backend_reply *);
@@ -140,15 +146,17 @@ session_backend_tls_without(struct session *s, const char *why,
     int reconnect)
 {
 	if (s->conf->tls_backend == CONF_TLS_BACKEND_REQUIRED) {
-		log_warnx("%s TLS to backend %s failed: %s", s->sid,
-		    s->conf->backend.host, why);
+		log_limited(&session_backend_tls_log, LOG_LEVEL_WARN, "%s TLS "
+		    "to backend %s failed: %s", s->sid, s->conf->backend.host,
+		    why);
 		backend_close(s->be);
 		session_close(s, "421 4.7.0 TLS to the backend failed, try "
 		    "again later");
 		return;
 	}
-	log_warnx("%s TLS to backend %s failed: %s; going on in plaintext",
-	    s->sid, s->conf->backend.host, why);
+	log_limited(&session_backend_tls_log, LOG_LEVEL_WARN, "%s TLS to "
+	    "backend %s failed: %s; going on in plaintext", s->sid,
+	    s->conf->backend.host, why);
 	if (!reconnect) {
 		session_greet(s);
 		return;
@@ -169,7 +177,8 @@ session_backend_tls_reply(struct session *s, const struct backend_reply *r,
 	if (r->status != BACKEND_REPLY || r->code != 530 ||
 	    backend_ssl(s->be) != NULL)
 		return r;
-	log_warnx("%s backend requires TLS: %.*s", s->sid,
+	log_limited(&session_backend_tls_log_530, LOG_LEVEL_WARN, "%s backend "
+	    "requires TLS: %.*s", s->sid,
 	    (int)strcspn(r->text, "\r"), r->text);
 	*fixed = *r;
 	fixed->code = 451;

@@ -14,7 +14,8 @@
  * DIAGNOSTICS
  *	Spool I/O errors are logged and answered 451 4.3.0.  A message
  *	refused for bare CR/LF, its size or a header field's size gets 554 /
- *	552 and is logged by the transaction line.
+ *	552 and is logged by the transaction line.  Spool and backend faults
+ *	go through log_limited (one line of each kind an interval).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -34,6 +35,14 @@
 #include "util.h"
 
 #define DATA_CHUNK	65536		/* intake and feed unit */
+
+/* Faults that come with every message while they last: logged once an
+ * interval (log_limited); the transaction line records each message. */
+static struct log_limit session_data_log_spool = LOG_LIMIT("spool error");
+static struct log_limit session_data_log_lost =
+	    LOG_LIMIT("backend lost during a message");
+static struct log_limit session_data_log_eod =
+	    LOG_LIMIT("backend failed at end of data");
 
 static void	session_content(struct session *, const unsigned char *,
 		    size_t);
@@ -139,8 +148,8 @@ session_keepalive_done(struct session *s, const struct backend_reply *r)
 	/* A lost backend is answered at the end of data (451), not now:
 	 * the client is in the middle of its message. */
 	if (r->status != BACKEND_REPLY)
-		log_warnx("%s backend lost while receiving the message",
-		    s->sid);
+		log_limited(&session_data_log_lost, LOG_LEVEL_WARN, "%s "
+		    "backend lost while receiving the message", s->sid);
 }
 
 /* Content bytes (CRLF lines) into the spool, unless the message already
@@ -160,7 +169,9 @@ session_content(struct session *s, const unsigned char *p, size_t len)
 		return;
 	}
 	if (spool_write(tx->spool, p, len) == -1) {
-		log_warn("%s spool write to %s", s->sid, s->conf->spool_dir);
+		log_limited(&session_data_log_spool, LOG_LEVEL_WARN, "%s spool "
+		    "write to %s: %s", s->sid, s->conf->spool_dir,
+		    strerror(errno));
 		strlcpy(tx->fail, "451 4.3.0 Error: local spool error, try "
 		    "again later", sizeof(tx->fail));
 		return;
@@ -306,7 +317,9 @@ session_feed(struct session *s)
 			n = spool_read(tx->spool, tx->feed_off, tx->feed_buf,
 			    DATA_CHUNK);
 			if (n < 0) {
-				log_warn("%s spool read", s->sid);
+				log_limited(&session_data_log_spool,
+				    LOG_LEVEL_WARN, "%s spool read: %s",
+				    s->sid, strerror(errno));
 				session_feed_verdict(s, FV_TEMPFAIL);
 				return;
 			}
@@ -423,7 +436,8 @@ session_new_body(struct session *s)
 		start = i + 1;
 	}
 	if (rc == -1) {
-		log_warn("%s spool for the new body", s->sid);
+		log_limited(&session_data_log_spool, LOG_LEVEL_WARN, "%s spool "
+		    "for the new body: %s", s->sid, strerror(errno));
 		spool_free(sp);
 		return -1;
 	}
@@ -619,7 +633,8 @@ session_message_relayed(struct session *s, const struct backend_reply *r)
 	    "451 4.4.1 Error: backend timeout, message not delivered" :
 	    "451 4.4.2 Error: backend connection lost, message not "
 	    "delivered";
-	log_warnx("%s backend %s at end of data", s->sid,
+	log_limited(&session_data_log_eod, LOG_LEVEL_WARN, "%s backend %s "
+	    "at end of data", s->sid,
 	    r->status == BACKEND_TIMEOUT ? "timeout" : "failure");
 	session_reply(s, "%s", fail);
 	session_tx_end(s, "failed", fail);

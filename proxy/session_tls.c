@@ -20,7 +20,8 @@
  *
  * DIAGNOSTICS
  *	info: "TLS established: VERSION CIPHER BITS", "TLS handshake failed:
- *	reason", "N bytes sent after STARTTLS discarded".
+ *	reason", "N bytes sent after STARTTLS discarded" (these two through
+ *	log_limited: one line of each an interval, then a count).
  */
 #include <stdio.h>
 #include <string.h>
@@ -38,6 +39,11 @@
 #include "session_int.h"
 #include "tls.h"
 #include "util.h"
+
+static struct log_limit session_tls_log_failed =
+	    LOG_LIMIT("TLS handshake failed");
+static struct log_limit session_tls_log_early =
+	    LOG_LIMIT("bytes after STARTTLS");
 
 static void	session_tls_drained(struct bufferevent *, void *);
 static void	session_tls_gone(struct bufferevent *, short, void *);
@@ -102,7 +108,8 @@ session_tls_failed(struct session *s, short what)
 	char	 why[256];
 
 	tls_failure(s->bev, what, why, sizeof(why));
-	log_info("%s TLS handshake from %s failed: %s", s->sid, s->addr, why);
+	log_limited(&session_tls_log_failed, LOG_LEVEL_INFO, "%s TLS handshake "
+	    "from %s failed: %s", s->sid, s->addr, why);
 	session_close(s, NULL);
 }
 
@@ -162,8 +169,8 @@ cmd_starttls(struct session *s, struct smtp_cmd *cmd)
 		return;
 	}
 	if ((n = evbuffer_get_length(in)) > 0) {
-		log_info("%s %zu bytes sent after STARTTLS discarded",
-		    s->sid, n);
+		log_limited(&session_tls_log_early, LOG_LEVEL_INFO, "%s %zu "
+		    "bytes sent after STARTTLS discarded", s->sid, n);
 		evbuffer_drain(in, n);
 	}
 	bufferevent_disable(s->bev, EV_READ);

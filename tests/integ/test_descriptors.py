@@ -173,6 +173,16 @@ SUMMARY = re.compile(r"connection refused \(per address\): (\d+) more like "
                      r"this in the last (\d+)s")
 
 
+def wait_told(p, full_rx, summary_rx, n):
+    """(lines written whole, lines counted) once they make n."""
+    def tally():
+        log = p.log()
+        full = len(full_rx.findall(log))
+        told = sum(int(m) for m, _ in summary_rx.findall(log))
+        return (full, told) if full + told == n else None
+    return wait_for(tally, 10, what="%d events told" % n)
+
+
 def test_refused_connections_are_summarised(proxy):
     """50 connections over max_connections_per_ip: a line or two, and one
     with the count of the others."""
@@ -185,13 +195,7 @@ def test_refused_connections_are_summarised(proxy):
             with SmtpClient(p.port, timeout=5) as c:
                 assert c.greeting.code == 421, c.greeting
                 c.wait_closed(timeout=5)
-
-        def tally():
-            log = p.log()
-            full = len(REFUSED.findall(log))
-            told = sum(int(n) for n, _ in SUMMARY.findall(log))
-            return (full, told) if full + told == 50 else None
-        full, told = wait_for(tally, 10, what="50 refusals told")
+        full, told = wait_told(p, REFUSED, SUMMARY, 50)
         assert full <= 5 and told >= 45, (full, told)
     finally:
         held.close()
@@ -209,3 +213,17 @@ def test_repeat_interval_0_logs_every_line(proxy):
         wait_for(lambda: len(REFUSED.findall(p.log())) == 5, 5,
                  what="5 refusal lines")
     assert not SUMMARY.search(p.log())
+
+
+def test_bad_proxy_headers_are_summarised(proxy):
+    p, f = proxy(proxy_protocol="yes", **{"log.repeat_interval": "2s"})
+    for _ in range(30):
+        with SmtpClient(p.port, read_greeting=False, timeout=5) as c:
+            c.send(b"EHLO client.example.org\r\n")
+            assert c.wait_closed(timeout=5) == b""
+    full, told = wait_told(
+        p, re.compile(r"PROXY header from 127\.0\.0\.1 refused: "),
+        re.compile(r"PROXY header refused: (\d+) more like this in the "
+                   r"last (\d+)s"), 30)
+    assert full <= 5 and told >= 25, (full, told)
+    assert f.sessions() == 0
