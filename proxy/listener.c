@@ -58,11 +58,11 @@ static int			 listener_tls;	/* its address marks TLS
 static size_t			 nlisteners;
 static struct listener_count	*counts[LISTENER_BUCKETS];
 static struct event		*listener_paused;	/* the pause's timer */
-static struct log_limit		 listener_log_full =
-				    LOG_LIMIT("connection refused (limit)");
-static struct log_limit		 listener_log_ip =
-				    LOG_LIMIT("connection refused (per address)");
-static struct log_limit		 listener_log_accept = LOG_LIMIT("accept");
+static struct log_limit listener_log_full =
+	    LOG_LIMIT("connection refused (limit)");
+static struct log_limit listener_log_ip =
+	    LOG_LIMIT("connection refused (per address)");
+static struct log_limit listener_log_accept = LOG_LIMIT("accept");
 
 static int	listener_open_list(struct event_base *,
 		    const struct conf_addr *, size_t, int, char *, size_t);

@@ -42,7 +42,7 @@ struct log_limit {
 	uint64_t		 start;		/* ms, the interval's; 0 none */
 	unsigned long		 n;		/* left out since start */
 	int			 level;		/* theirs */
-	struct log_limit	*next;		/* on the pending list (n > 0) */
+	struct log_limit	*next;		/* pending list (n > 0) */
 };
 #define LOG_LIMIT(what)	{ (what), 0, 0, 0, NULL }
 

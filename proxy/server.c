@@ -47,8 +47,8 @@
 /* Descriptors not for sessions: listeners, the resolver's sockets, the
  * worker pool's and libevent's wake-up pipes, the log, the libraries'. */
 #define SERVER_FD_RESERVE	32
-#define SERVER_ROOT_WARNING	"running as root: set proxy.user to a user of " \
-				"its own"
+#define SERVER_ROOT_WARNING \
+	"running as root: set proxy.user to a user of its own"
 
 static struct event_base	*server_evbase;
 static struct worker_pool	*server_pool;

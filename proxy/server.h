@@ -28,7 +28,7 @@ struct server_gen {
 						   NULL = anyone may send PROXY */
 	struct tls_server	*tls;		/* NULL: no tls.cert */
 	struct tls_client	*tls_backend;	/* NULL: tls.backend off */
-	unsigned		 max_connections;	/* proxy.max_connections,
+	unsigned		 max_connections;	/* proxy.max_connections
 						   or fewer: what the
 						   descriptor limit holds */
 };
