@@ -688,7 +688,9 @@ session_backend_lost(struct session *s, const struct backend_reply *r,
 	    r->status == BACKEND_PROTOCOL ? "protocol error" :
 	    "connection lost";
 
-	log_warnx("%s backend %s (%s)", s->sid, why, what);
+	log_warnx("%s backend %s (%s)%s%s", s->sid, why, what,
+	    r->status == BACKEND_PROTOCOL ? ": " : "",
+	    r->status == BACKEND_PROTOCOL ? r->text : "");
 	session_close(s, r->status == BACKEND_TIMEOUT ?
 	    "421 4.4.1 Error: backend timeout, try again later" :
 	    "421 4.4.2 Error: backend connection lost, try again later");

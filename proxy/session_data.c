@@ -619,8 +619,11 @@ session_message_relayed(struct session *s, const struct backend_reply *r)
 	    "451 4.4.1 Error: backend timeout, message not delivered" :
 	    "451 4.4.2 Error: backend connection lost, message not "
 	    "delivered";
-	log_warnx("%s backend %s at end of data", s->sid,
-	    r->status == BACKEND_TIMEOUT ? "timeout" : "failure");
+	log_warnx("%s backend %s at end of data%s%s", s->sid,
+	    r->status == BACKEND_TIMEOUT ? "timeout" :
+	    r->status == BACKEND_PROTOCOL ? "protocol error" : "failure",
+	    r->status == BACKEND_PROTOCOL ? ": " : "",
+	    r->status == BACKEND_PROTOCOL ? r->text : "");
 	session_reply(s, "%s", fail);
 	session_tx_end(s, "failed", fail);
 	session_message_done(s);

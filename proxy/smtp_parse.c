@@ -455,6 +455,11 @@ smtp_reply_line(const char *line, size_t len, int *code, int *last,
 		return -1;
 	if (len > 3 && line[3] != ' ' && line[3] != '-')
 		return -1;
+	/* a line break inside would frame replies differently here and in
+	 * the client: no CR, LF or NUL at all */
+	if (memchr(line, '\r', len) != NULL ||
+	    memchr(line, '\n', len) != NULL || memchr(line, '\0', len) != NULL)
+		return -1;
 	*code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
 	*last = len == 3 || line[3] == ' ';
 	*text = line + (len == 3 ? 3 : 4);

@@ -97,7 +97,8 @@ const char	*smtp_path_param(const struct smtp_path *, const char *key);
 /*
  * smtp_reply_line - parse one reply line (no CRLF).  Sets *code (200-599),
  * *last (1 for "ddd text" or bare "ddd", 0 for "ddd-text"), *text, *textlen
- * (after the separator).  Returns 0, or -1 when the line is not a reply.
+ * (after the separator).  Returns 0, or -1 when the line is not a reply
+ * (a CR, LF or NUL anywhere in it included).
  */
 int		smtp_reply_line(const char *line, size_t len, int *code,
 		    int *last, const char **text, size_t *textlen);

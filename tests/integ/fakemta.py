@@ -24,7 +24,9 @@ Config keys (all optional except host, port, dir):
   ehlo            list of EHLO keywords to offer
   rules           [{"verb": "RCPT", "contains": "nouser@", "reply": "550 ...",
                     "delay": 0}]; reply "CLOSE" closes without replying;
-                   a multi-line reply is given with "\\n" between lines
+                   a multi-line reply is given with "\\n" between lines;
+                   with "raw": true the reply is sent as it is, byte for
+                   byte (latin-1), no CRLF added: bare CR/LF, NUL ...
   eod_reply       reply to end of data, "%d" is replaced by the message no.
   eod_delay       seconds to wait before that reply
   eod_action      "close": close the connection instead of replying
@@ -237,6 +239,9 @@ def session(sock, sid):
                 time.sleep(rule.get("delay", 0))
                 if rule.get("reply") == "CLOSE":
                     return
+                if rule.get("raw"):
+                    conn.sock.sendall(rule["reply"].encode("latin-1"))
+                    continue
                 if rule.get("reply"):
                     conn.send(rule["reply"])
                     continue

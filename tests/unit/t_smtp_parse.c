@@ -384,6 +384,10 @@ static const struct {
 	{ "250_x", -1, 0, 0, NULL },
 	{ " 250 x", -1, 0, 0, NULL },
 	{ "abc", -1, 0, 0, NULL },
+	{ "550 5.1.1 <a\nb@x> unknown", -1, 0, 0, NULL },
+	{ "550 5.1.1 <a\rb@x> unknown", -1, 0, 0, NULL },
+	{ "250 ok\r", -1, 0, 0, NULL },
+	{ "250-\n", -1, 0, 0, NULL },
 };
 
 static void
@@ -408,6 +412,8 @@ test_reply(void)
 	is_int(smtp_reply_line("250-abc", 3, &code, &last, &text, &tlen), 0,
 	    "len bounds the line");
 	is_int(last, 1, "truncated to bare code");
+	is_int(smtp_reply_line("550 a\0b", 7, &code, &last, &text, &tlen), -1,
+	    "NUL inside");
 }
 
 static void
