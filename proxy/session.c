@@ -21,7 +21,8 @@
  *
  * Public (session.h): session_new, session_count, session_drain_all,
  * session_free_all.  Shared with session_data.c (session_int.h):
- * session_enter, session_reply, session_reply_raw, session_filter,
+ * session_enter, session_reply, session_reply_raw, session_error,
+ * session_filter,
  * session_backend, session_backend_lost, session_tx_end, session_close,
  * session_input, session_greet, session_backend_connect.
  *
@@ -100,8 +101,6 @@ static int	session_busy(const struct session *);
 static void	session_timeouts(struct session *);
 static int	session_line(struct session *);
 static void	session_dispatch(struct session *, char *, size_t);
-static void	session_error(struct session *, const char *, ...)
-		    __attribute__((format(printf, 2, 3)));
 static const char *session_seq_error(const struct session *, enum smtp_verb);
 static void	session_tx_free(struct session *);
 static void	session_connect_filtered(struct session *, enum fv);
@@ -527,11 +526,9 @@ session_line(struct session *s)
 	}
 	evbuffer_remove(in, line, len);
 	line[len - 1] = '\0';
-	if (s->state == SESSION_AUTH) {
-		if (len >= 2 && line[len - 2] == '\r')
-			line[len - 2] = '\0';
-		session_auth_input(s, line);
-	} else
+	if (s->state == SESSION_AUTH)
+		session_auth_input(s, line, len - 1);
+	else
 		session_dispatch(s, line, len - 1);
 	explicit_bzero(line, len);
 	return 1;
@@ -613,7 +610,7 @@ session_reply_raw(struct session *s, const char *text, size_t len)
 }
 
 /* A reply to a bad command; too many of them close the session. */
-static void
+void
 session_error(struct session *s, const char *fmt, ...)
 {
 	char	 buf[1024];

@@ -118,6 +118,7 @@ struct session {
 	char		 auth_user[256];	/* for the log; the mechanism
 					   when the name is not known */
 	unsigned	 auth_step;	/* client responses so far */
+	enum smtp_perr	 auth_bad;	/* why a response was refused */
 	unsigned	 auth_failures;
 	uint64_t	 pp_deadline;	/* ms, the PROXY header is due */
 	size_t		 pp_need;	/* bytes the PROXY header takes, when
@@ -144,6 +145,8 @@ void	session_enter(struct session *, enum session_state);
 void	session_reply(struct session *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	session_reply_raw(struct session *, const char *, size_t);
+void	session_error(struct session *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
 void	session_filter(struct session *, enum fv, session_filter_fn);
 void	session_backend(struct session *, const char *line,
 	    session_backend_fn);
@@ -166,7 +169,7 @@ const struct backend_reply *session_backend_tls_reply(struct session *,
 
 /* session_auth.c */
 void	cmd_auth(struct session *, struct smtp_cmd *);
-void	session_auth_input(struct session *, const char *);
+void	session_auth_input(struct session *, char *, size_t);
 const char *session_auth_offer(const struct session *);
 
 /* session_tls.c */

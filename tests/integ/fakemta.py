@@ -151,13 +151,19 @@ def auth(conn, sid, st, cmd):
         user, pw = (parts[1], parts[2]) if len(parts) == 3 else (b"", b"")
     elif mech == b"LOGIN":
         if len(words) > 2:
-            user = b64(words[2]) or b""
+            resp = words[2]
         else:
             conn.send("334 VXNlcm5hbWU6")
-            user = b64(conn.readline().rstrip(b"\r\n")) or b""
-        conn.send("334 UGFzc3dvcmQ6")
-        pw = b64(conn.readline().rstrip(b"\r\n")) or b""
-        log_command(sid, b"(response)")
+            resp = conn.readline().rstrip(b"\r\n")
+        pw = b""
+        if resp != b"*":
+            conn.send("334 UGFzc3dvcmQ6")
+            pw = conn.readline().rstrip(b"\r\n")
+            log_command(sid, b"(response)")
+        if b"*" in (resp, pw):
+            conn.send("501 5.7.0 Authentication aborted")
+            return
+        user, pw = b64(resp) or b"", b64(pw) or b""
     else:
         conn.send("504 5.5.4 Unrecognized authentication type")
         return
