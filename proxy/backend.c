@@ -220,7 +220,7 @@ backend_command_shown(struct backend *b, const char *line, const char *shown)
 {
 	if (backend_ready(b) == -1)
 		return;
-	log_trace(TRACE_SMTP, "%s > %s", b->sid, shown);
+	log_trace_bytes(TRACE_SMTP, b->sid, ">", shown, strlen(shown));
 	evbuffer_add(bufferevent_get_output(b->bev), line, strlen(line));
 	evbuffer_add(bufferevent_get_output(b->bev), "\r\n", 2);
 	backend_await(b, BACKEND_WAIT, b->conf->command_timeout);
@@ -416,9 +416,11 @@ backend_read(struct bufferevent *bev, void *arg)
 		}
 		evbuffer_remove(in, line, len + 1);
 		if (len == 0 || line[len - 1] != '\r') {
+			log_trace_bytes(TRACE_SMTP, b->sid, "<", line, len + 1);
 			backend_protocol(b, "bare LF in a reply line");
 			return;
 		}
+		log_trace_bytes(TRACE_SMTP, b->sid, "<", line, len - 1);
 		line[--len] = '\0';
 		if (backend_line(b, line, len) != 0)
 			return;		/* delivered or failed: b may be gone */
@@ -437,7 +439,6 @@ backend_line(struct backend *b, char *line, size_t len)
 	size_t			 tlen;
 	int			 code, last;
 
-	log_trace(TRACE_SMTP, "%s < %s", b->sid, line);
 	if (smtp_reply_line(line, len, &code, &last, &text, &tlen) == -1) {
 		backend_protocol(b, "%s", memchr(line, '\r', len) != NULL ?
 		    "bare CR in a reply line" : memchr(line, '\0', len) !=

@@ -6,7 +6,8 @@
  * Public: log_init, log_set_level, log_set_trace, log_tracing,
  * log_enabled, log_debug,
  * log_info, log_warn (adds strerror(errno)), log_warnx, log_trace,
- * fatal (adds strerror), fatalx.  fatal* exit(1).
+ * log_trace_bytes (peer bytes, escaped), fatal (adds strerror), fatalx.
+ * fatal* exit(1).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -127,6 +128,42 @@ log_trace(int mask, const char *fmt, ...)
 	if ((log_trace_mask & mask) == 0)
 		return;
 	LOG_BODY(LOG_LEVEL_TRACE, NULL);
+}
+
+void
+log_trace_bytes(int mask, const char *sid, const char *tag,
+    const void *text, size_t len)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	const unsigned char	*p = text;
+	char			 buf[16384];
+	size_t			 i, o = 0;
+
+	if ((log_trace_mask & mask) == 0)
+		return;
+	/* 4 bytes at most for one, and room for "..." and the NUL */
+	for (i = 0; i < len && o + 8 <= sizeof(buf); i++) {
+		if (p[i] >= 0x20 && p[i] < 0x7f && p[i] != '\\') {
+			buf[o++] = (char)p[i];
+			continue;
+		}
+		buf[o++] = '\\';
+		if (p[i] == '\\' || p[i] == '\r' || p[i] == '\n' ||
+		    p[i] == '\t')
+			buf[o++] = p[i] == '\r' ? 'r' : p[i] == '\n' ? 'n' :
+			    p[i] == '\t' ? 't' : '\\';
+		else {
+			buf[o++] = 'x';
+			buf[o++] = hex[p[i] >> 4];
+			buf[o++] = hex[p[i] & 0x0f];
+		}
+	}
+	if (i < len) {
+		memcpy(buf + o, "...", 3);
+		o += 3;
+	}
+	buf[o] = '\0';
+	log_trace(mask, "%s %s %s", sid, tag, buf);
 }
 
 void

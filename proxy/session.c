@@ -542,8 +542,8 @@ session_dispatch(struct session *s, char *line, size_t len)
 	size_t		 i;
 
 	/* (an AUTH line may carry credentials: its verb and mechanism only) */
-	log_trace(TRACE_SMTP, "%s << %.*s", s->sid, strncasecmp(line, "AUTH ",
-	    5) == 0 ? 5 + (int)strcspn(line + 5, " ") : (int)len, line);
+	log_trace_bytes(TRACE_SMTP, s->sid, "<<", line, strncasecmp(line,
+	    "AUTH ", 5) == 0 ? 5 + strcspn(line + 5, " ") : len);
 	e = smtp_cmd_parse(line, len, &cmd);
 	if (e != SMTP_P_OK) {
 		session_error(s, "500 5.5.2 Error: %s", smtp_parse_strerror(e));
@@ -596,7 +596,7 @@ session_reply(struct session *s, const char *fmt, ...)
 		return;
 	if ((size_t)n >= sizeof(buf))
 		n = sizeof(buf) - 1;
-	log_trace(TRACE_SMTP, "%s >> %s", s->sid, buf);
+	log_trace_bytes(TRACE_SMTP, s->sid, ">>", buf, (size_t)n);
 	evbuffer_add(out, buf, (size_t)n);
 	evbuffer_add(out, "\r\n", 2);
 }
@@ -604,8 +604,8 @@ session_reply(struct session *s, const char *fmt, ...)
 void
 session_reply_raw(struct session *s, const char *text, size_t len)
 {
-	log_trace(TRACE_SMTP, "%s >> %.*s", s->sid, len >= 2 ? (int)len - 2 :
-	    (int)len, text);
+	log_trace_bytes(TRACE_SMTP, s->sid, ">>", text, len >= 2 ? len - 2 :
+	    len);
 	evbuffer_add(bufferevent_get_output(s->bev), text, len);
 }
 
