@@ -10,6 +10,12 @@
  * a filter or the backend is awaited the session is busy: input stays
  * buffered (bounded by the read watermark) and its read timeout is off.
  *
+ * A read timeout restarts with every read, so on its own it cannot stop a
+ * client that sends a byte every few seconds.  Two bounds that reads do
+ * not restart do: a command line must be whole within command_timeout of
+ * its first byte (the read timer is cut to what is left), and message
+ * content must average proxy.min_data_rate (session_data.c).
+ *
  * With proxy.proxy_protocol, a session starts in SESSION_PROXY: no greeting,
  * no filters, nothing to the backend until a PROXY header (proxyproto.c)
  * has been read whole within proxy.proxy_protocol_timeout, from an address
@@ -462,7 +468,7 @@ session_input(struct session *s)
 		} else if (!session_line(s))
 			break;
 	}
-	if (s->state != SESSION_CLOSING) {
+	if (s->state != SESSION_CLOSING && session_data_slow(s) == 0) {
 		session_timeouts(s);
 		io_flush(s->bev);
 	}
@@ -476,11 +482,16 @@ session_busy(const struct session *s)
 	    s->state == SESSION_CONNECTING || s->state == SESSION_EOM;
 }
 
-/* The client's read timeout fits what we wait for; none while busy. */
+/*
+ * The client's read timeout fits what we wait for; none while busy.  While
+ * a command line is partly in, it is what is left of the line's deadline,
+ * if that is sooner (then re-armed at every read, as it shrinks).
+ */
 static void
 session_timeouts(struct session *s)
 {
 	struct timeval	 rd = { 0, 0 }, wr = { s->conf->command_timeout, 0 };
+	uint64_t	 due, now;
 
 	if (s->state == SESSION_TLS)
 		return;		/* the handshake's own timeout */
@@ -492,6 +503,19 @@ session_timeouts(struct session *s)
 		rd.tv_sec = s->conf->command_timeout;
 	else
 		rd.tv_sec = s->conf->idle_timeout;
+	if (rd.tv_sec != 0 && s->line_start != 0 && s->state != SESSION_DATA &&
+	    s->bdat_left == 0) {
+		due = s->line_start + (uint64_t)s->conf->command_timeout * 1000;
+		now = util_now_ms();
+		if (due < now + (uint64_t)rd.tv_sec * 1000) {
+			due = due > now ? due - now : 1;
+			rd.tv_sec = (time_t)(due / 1000);
+			rd.tv_usec = (suseconds_t)(due % 1000) * 1000;
+			s->timeout = ~0u;	/* re-armed every time */
+			bufferevent_set_timeouts(s->bev, &rd, &wr);
+			return;
+		}
+	}
 	if (s->timeout == (unsigned)rd.tv_sec)
 		return;		/* unchanged: no timer to re-arm */
 	s->timeout = (unsigned)rd.tv_sec;
@@ -515,8 +539,14 @@ session_line(struct session *s)
 			evbuffer_drain(in, len);
 			s->skipping = 1;
 		}
+		/* a line has begun (an overlong one being skipped, too) */
+		if (len == 0 && !s->skipping)
+			s->line_start = 0;
+		else if (s->line_start == 0)
+			s->line_start = util_now_ms();
 		return 0;
 	}
+	s->line_start = 0;
 	len = (size_t)p.pos + 1;
 	if (s->skipping || len > max) {
 		evbuffer_drain(in, len);
@@ -822,8 +852,12 @@ session_event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING)) {
-		log_info("%s timeout from %s in state %s", s->sid, s->addr,
-		    session_state_names[s->state]);
+		if (s->line_start != 0)
+			log_info("%s command line from %s not complete within "
+			    "%us", s->sid, s->addr, s->conf->command_timeout);
+		else
+			log_info("%s timeout from %s in state %s", s->sid,
+			    s->addr, session_state_names[s->state]);
 		session_close(s, "421 4.4.2 Error: timeout exceeded");
 		return;
 	}

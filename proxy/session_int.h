@@ -68,6 +68,7 @@ struct tx {
 	int		 discard;	/* a filter said discard */
 	int		 bdat;		/* content came by BDAT */
 	uint64_t	 started;	/* ms, MAIL accepted */
+	uint64_t	 data_started;	/* ms, DATA or the first BDAT */
 	/* content */
 	struct spool	*spool;
 	struct data_reader rd;
@@ -134,6 +135,8 @@ struct session {
 	uint64_t	 be_last;	/* ms, last command to the backend */
 	unsigned	 errors;
 	int		 skipping;	/* discarding an overlong line */
+	uint64_t	 line_start;	/* ms, a command line began (first
+					   seen partial); 0 = none */
 	uint64_t	 bdat_left;	/* bytes of the BDAT chunk to read */
 	int		 bdat_last;
 	const char	*bdat_fail;	/* chunk refused: read, drop, say */
@@ -183,6 +186,7 @@ void	cmd_starttls(struct session *, struct smtp_cmd *);
 /* session_data.c */
 void	session_data_begin(struct session *, enum data_mode);
 int	session_data_input(struct session *);
+int	session_data_slow(struct session *);
 void	session_bdat(struct session *, char *arg);
 void	session_feed(struct session *);
 void	session_tx_free_content(struct tx *);
