@@ -104,9 +104,10 @@ def test_backend_2xx_before_the_end_of_the_message(proxy):
     chunk has not got the message: the client gets 451, not that 250."""
     p, f = proxy({"rules": [{"verb": "BDAT", "raw": True,
                              "reply": "250 2.0.0 Ok: queued early\r\n"}]})
+    # more than the socket buffers between postern and the backend hold
     content = make_message("early", ["%07d %s" % (i, "y" * 90)
-                                     for i in range(80000)])
-    assert len(content) > 7 * 1024 * 1024
+                                     for i in range(250000)])
+    assert len(content) > 23 * 1024 * 1024
     with p.client(timeout=60) as c:
         c.ehlo()
         r = c.send_message("a@example.org", ["b@example.com"], content)
