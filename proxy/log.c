@@ -148,11 +148,20 @@ log_trace_bytes(int mask, const char *sid, const char *tag,
 			continue;
 		}
 		buf[o++] = '\\';
-		if (p[i] == '\\' || p[i] == '\r' || p[i] == '\n' ||
-		    p[i] == '\t')
-			buf[o++] = p[i] == '\r' ? 'r' : p[i] == '\n' ? 'n' :
-			    p[i] == '\t' ? 't' : '\\';
-		else {
+		switch (p[i]) {
+		case '\\':
+			buf[o++] = '\\';
+			break;
+		case '\r':
+			buf[o++] = 'r';
+			break;
+		case '\n':
+			buf[o++] = 'n';
+			break;
+		case '\t':
+			buf[o++] = 't';
+			break;
+		default:
 			buf[o++] = 'x';
 			buf[o++] = hex[p[i] >> 4];
 			buf[o++] = hex[p[i] & 0x0f];

@@ -852,7 +852,9 @@ session_event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING)) {
-		if (s->line_start != 0)
+		/* (the line's deadline, or a shorter idle timeout) */
+		if (s->line_start != 0 && util_now_ms() + 1000 >
+		    s->line_start + (uint64_t)s->conf->command_timeout * 1000)
 			log_info("%s command line from %s not complete within "
 			    "%us", s->sid, s->addr, s->conf->command_timeout);
 		else
