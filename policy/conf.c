@@ -296,6 +296,7 @@ static const struct conf_key conf_keys[] = {
 	DUR("proxy", "connect_timeout", connect_timeout),
 	DUR("proxy", "command_timeout", command_timeout),
 	DUR("proxy", "data_timeout", data_timeout),
+	SIZ("proxy", "min_data_rate", min_data_rate, 0, 1 * G),
 	DUR("proxy", "idle_timeout", idle_timeout),
 	{ "proxy", "backend_keepalive", CONF_T_DURATION,
 	    FLD(backend_keepalive), 0, 24 * H, NULL, 0 },

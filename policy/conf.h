@@ -71,6 +71,9 @@ struct conf {
 	unsigned	 connect_timeout;	/* seconds, backend connect+greeting */
 	unsigned	 command_timeout;	/* seconds, one command/reply */
 	unsigned	 data_timeout;		/* seconds, between DATA bytes */
+	uint64_t	 min_data_rate;		/* bytes/s a message's content
+						   averages once data_timeout
+						   has passed; 0 = off */
 	unsigned	 idle_timeout;		/* seconds, client silent */
 	unsigned	 backend_keepalive;	/* seconds, NOOP while the
 						   client sends content */

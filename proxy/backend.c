@@ -9,6 +9,14 @@
  * streamed from the spool in chunks, refilled from the write callback, so a
  * 50 MiB message never sits in memory twice.
  *
+ * A reply line ends at CRLF and nowhere else (RFC 5321 2.3.8): a bare LF or
+ * CR, or a NUL, inside a reply, lines of one reply with different codes,
+ * bytes that come before a command was sent, or a 2xx while the message
+ * is still going out, are a protocol error, never a reply boundary.
+ * Replies are taken one command at a time, so a boundary in the wrong
+ * place would answer every later command with its predecessor's reply (a
+ * refused recipient with 250).
+ *
  * STARTTLS turns the bufferevent into an OpenSSL filter over the socket's
  * (the same shape as the client side, session_tls.c); the socket's own
  * write high-water mark keeps the encrypted copy of a message as bounded
@@ -19,7 +27,8 @@
  * backend_message, backend_alive.
  *
  * DIAGNOSTICS
- *	Faults reach the owner as BACKEND_TIMEOUT/CLOSED/PROTOCOL; the
+ *	Faults reach the owner as BACKEND_TIMEOUT/CLOSED/PROTOCOL (with
+ *	what broke the protocol: "bare LF in a reply line" ...); the
  *	session logs them with its context.
  */
 #include <sys/socket.h>
@@ -70,7 +79,8 @@ struct backend {
 	struct event		*later;		/* deliver a failure async */
 	enum backend_phase	 phase;
 	enum backend_status	 fault;		/* why DEAD */
-	char			 why[256];	/* TLS_FAILED: the reason */
+	char			 why[256];	/* TLS_FAILED, PROTOCOL: the
+						   reason */
 	struct evbuffer		*reply;		/* lines collected so far */
 	int			 reply_code;
 	unsigned		 timeout;	/* read/write timeout in force */
@@ -87,6 +97,9 @@ static void	backend_write(struct bufferevent *, void *);
 static void	backend_event(struct bufferevent *, short, void *);
 static void	backend_later(evutil_socket_t, short, void *);
 static void	backend_fail(struct backend *, enum backend_status);
+static void	backend_protocol(struct backend *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+static int	backend_ready(struct backend *);
 static void	backend_await(struct backend *, enum backend_phase, unsigned);
 static int	backend_line(struct backend *, char *, size_t);
 static int	backend_fill(struct backend *);
@@ -205,11 +218,9 @@ backend_command(struct backend *b, const char *line)
 void
 backend_command_shown(struct backend *b, const char *line, const char *shown)
 {
-	if (b->phase == BACKEND_DEAD) {
-		backend_fail(b, b->fault);
+	if (backend_ready(b) == -1)
 		return;
-	}
-	log_trace(TRACE_SMTP, "%s > %s", b->sid, shown);
+	log_trace_bytes(TRACE_SMTP, b->sid, ">", shown, strlen(shown));
 	evbuffer_add(bufferevent_get_output(b->bev), line, strlen(line));
 	evbuffer_add(bufferevent_get_output(b->bev), "\r\n", 2);
 	backend_await(b, BACKEND_WAIT, b->conf->command_timeout);
@@ -222,10 +233,8 @@ backend_message(struct backend *b, const char *hdrs, size_t hdrslen,
 {
 	struct evbuffer	*out;
 
-	if (b->phase == BACKEND_DEAD) {
-		backend_fail(b, b->fault);
+	if (backend_ready(b) == -1)
 		return;
-	}
 	out = bufferevent_get_output(b->bev);
 	b->spool = sp;
 	b->off = 0;
@@ -248,6 +257,27 @@ backend_message(struct backend *b, const char *hdrs, size_t hdrslen,
 	evbuffer_add(out, "DATA\r\n", 6);
 	backend_await(b, BACKEND_WAIT_354, b->conf->command_timeout);
 	io_flush(b->bev);
+}
+
+/*
+ * Before a command: the connection is alive and nothing is buffered.  A
+ * byte read before we ask is a reply to nothing, and the next command
+ * would take it for its own.  Returns -1 after failing.
+ */
+static int
+backend_ready(struct backend *b)
+{
+	size_t	 n;
+
+	if (b->phase == BACKEND_DEAD) {
+		backend_fail(b, b->fault);
+		return -1;
+	}
+	if ((n = evbuffer_get_length(bufferevent_get_input(b->bev))) > 0) {
+		backend_protocol(b, "%zu bytes before a command was sent", n);
+		return -1;
+	}
+	return 0;
 }
 
 void
@@ -367,26 +397,32 @@ backend_read(struct bufferevent *bev, void *arg)
 	struct backend	*b = arg;
 	struct evbuffer	*in = bufferevent_get_input(bev);
 	struct evbuffer_ptr p;
-	char		 line[BACKEND_LINE_MAX + 1];
+	char		 line[BACKEND_LINE_MAX + 2];	/* CR LF */
 	size_t		 len;
 
 	for (;;) {
 		p = evbuffer_search(in, "\n", 1, NULL);
 		if (p.pos == -1) {
-			if (evbuffer_get_length(in) > BACKEND_LINE_MAX)
-				backend_fail(b, BACKEND_PROTOCOL);
+			if (evbuffer_get_length(in) > BACKEND_LINE_MAX + 1)
+				backend_protocol(b, "reply line over %d bytes",
+				    BACKEND_LINE_MAX);
 			return;
 		}
 		len = (size_t)p.pos;
-		if (len > BACKEND_LINE_MAX) {
-			backend_fail(b, BACKEND_PROTOCOL);
+		if (len > BACKEND_LINE_MAX + 1) {
+			backend_protocol(b, "reply line over %d bytes",
+			    BACKEND_LINE_MAX);
 			return;
 		}
 		evbuffer_remove(in, line, len + 1);
-		if (len > 0 && line[len - 1] == '\r')
-			len--;
-		line[len] = '\0';
-			if (backend_line(b, line, len) != 0)
+		if (len == 0 || line[len - 1] != '\r') {
+			log_trace_bytes(TRACE_SMTP, b->sid, "<", line, len + 1);
+			backend_protocol(b, "bare LF in a reply line");
+			return;
+		}
+		log_trace_bytes(TRACE_SMTP, b->sid, "<", line, len - 1);
+		line[--len] = '\0';
+		if (backend_line(b, line, len) != 0)
 			return;		/* delivered or failed: b may be gone */
 	}
 }
@@ -403,10 +439,19 @@ backend_line(struct backend *b, char *line, size_t len)
 	size_t			 tlen;
 	int			 code, last;
 
-	log_trace(TRACE_SMTP, "%s < %s", b->sid, line);
-	if (smtp_reply_line(line, len, &code, &last, &text, &tlen) == -1 ||
-	    evbuffer_get_length(b->reply) + len + 2 > BACKEND_REPLY_MAX) {
-		backend_fail(b, BACKEND_PROTOCOL);
+	if (smtp_reply_line(line, len, &code, &last, &text, &tlen) == -1) {
+		backend_protocol(b, "%s", memchr(line, '\r', len) != NULL ?
+		    "bare CR in a reply line" : memchr(line, '\0', len) !=
+		    NULL ? "NUL in a reply line" : "not a reply line");
+		return 1;
+	}
+	if (evbuffer_get_length(b->reply) + len + 2 > BACKEND_REPLY_MAX) {
+		backend_protocol(b, "reply over %d bytes", BACKEND_REPLY_MAX);
+		return 1;
+	}
+	if (b->reply_code != 0 && code != b->reply_code) {
+		backend_protocol(b, "reply lines with codes %d and %d",
+		    b->reply_code, code);
 		return 1;
 	}
 	if (b->phase == BACKEND_IDLE) {
@@ -428,14 +473,23 @@ backend_line(struct backend *b, char *line, size_t len)
 		backend_stream(b);
 		return 0;
 	}
+	if (b->phase == BACKEND_STREAM) {
+		/* A reply before the end of the content: whatever the backend
+		 * thinks now, this connection cannot carry another message;
+		 * and a 2xx cannot be for a message it has not got. */
+		snprintf(b->why, sizeof(b->why), "%d reply before the end of "
+		    "the message", code);
+		if (code / 100 == 2) {
+			backend_fail(b, BACKEND_PROTOCOL);
+			return 1;
+		}
+	}
 	r.status = BACKEND_REPLY;
 	r.code = b->reply_code;
 	r.len = evbuffer_get_length(b->reply);
 	evbuffer_add(b->reply, "", 1);		/* NUL-terminate the text */
 	r.text = (const char *)evbuffer_pullup(b->reply, -1);
 	if (b->phase == BACKEND_STREAM) {
-		/* A reply before the end of the content: whatever the backend
-		 * thinks now, this connection cannot carry another message. */
 		b->phase = BACKEND_DEAD;
 		b->fault = BACKEND_PROTOCOL;
 		bufferevent_disable(b->bev, EV_READ | EV_WRITE);
@@ -494,6 +548,20 @@ backend_fail(struct backend *b, enum backend_status why)
 	event_active(b->later, 0, 0);
 }
 
+/* A protocol error, why (printf-style) kept for the owner. */
+static void
+backend_protocol(struct backend *b, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	if (b->phase != BACKEND_DEAD) {
+		va_start(ap, fmt);
+		vsnprintf(b->why, sizeof(b->why), fmt, ap);
+		va_end(ap);
+	}
+	backend_fail(b, BACKEND_PROTOCOL);
+}
+
 static void
 backend_later(evutil_socket_t fd, short ev, void *arg)
 {
@@ -502,7 +570,12 @@ backend_later(evutil_socket_t fd, short ev, void *arg)
 
 	(void)fd;
 	(void)ev;
-	if (b->fault == BACKEND_TLS_FAILED) {
+	if (b->bev != NULL) {
+		/* unusable: let the MTA see the end now */
+		bufferevent_free(b->bev);
+		b->bev = NULL;
+	}
+	if (b->fault == BACKEND_TLS_FAILED || b->fault == BACKEND_PROTOCOL) {
 		r.text = b->why;
 		r.len = strlen(b->why);
 	}

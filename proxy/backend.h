@@ -24,7 +24,8 @@ enum backend_status {
 	BACKEND_REPLY,		/* a complete reply: code and text are set */
 	BACKEND_TIMEOUT,	/* no (complete) reply in time */
 	BACKEND_CLOSED,		/* connection refused, reset or closed */
-	BACKEND_PROTOCOL,	/* the backend sent something not a reply */
+	BACKEND_PROTOCOL,	/* the backend sent something not a reply
+				   (or not to a command); text says why */
 	BACKEND_TLS,		/* backend_starttls: the handshake is done */
 	BACKEND_TLS_FAILED,	/* backend_starttls: it failed (the backend
 				   is dead); text says why */
@@ -34,8 +35,8 @@ struct backend_reply {
 	enum backend_status status;
 	int		 code;	/* REPLY: 200..599 */
 	const char	*text;	/* REPLY: all lines, each "ddd-..." CRLF,
-				   NUL-terminated; valid during the
-				   callback only */
+				   NUL-terminated; TLS_FAILED, PROTOCOL:
+				   why; valid during the callback only */
 	size_t		 len;	/* of text */
 };
 

@@ -11,7 +11,8 @@
  * log_enabled, log_debug,
  * log_info, log_warn (adds strerror(errno)), log_warnx, log_trace,
  * log_limited, log_limit_flush, log_set_repeat,
- * fatal (adds strerror), fatalx.  fatal* exit(1).
+ * log_trace_bytes (peer bytes, escaped), fatal (adds strerror), fatalx.
+ * fatal* exit(1).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -203,6 +204,51 @@ log_trace(int mask, const char *fmt, ...)
 	if ((log_trace_mask & mask) == 0)
 		return;
 	LOG_BODY(LOG_LEVEL_TRACE, NULL);
+}
+
+void
+log_trace_bytes(int mask, const char *sid, const char *tag,
+    const void *text, size_t len)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	const unsigned char	*p = text;
+	char			 buf[16384];
+	size_t			 i, o = 0;
+
+	if ((log_trace_mask & mask) == 0)
+		return;
+	/* 4 bytes at most for one, and room for "..." and the NUL */
+	for (i = 0; i < len && o + 8 <= sizeof(buf); i++) {
+		if (p[i] >= 0x20 && p[i] < 0x7f && p[i] != '\\') {
+			buf[o++] = (char)p[i];
+			continue;
+		}
+		buf[o++] = '\\';
+		switch (p[i]) {
+		case '\\':
+			buf[o++] = '\\';
+			break;
+		case '\r':
+			buf[o++] = 'r';
+			break;
+		case '\n':
+			buf[o++] = 'n';
+			break;
+		case '\t':
+			buf[o++] = 't';
+			break;
+		default:
+			buf[o++] = 'x';
+			buf[o++] = hex[p[i] >> 4];
+			buf[o++] = hex[p[i] & 0x0f];
+		}
+	}
+	if (i < len) {
+		memcpy(buf + o, "...", 3);
+		o += 3;
+	}
+	buf[o] = '\0';
+	log_trace(mask, "%s %s %s", sid, tag, buf);
 }
 
 void

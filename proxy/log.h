@@ -59,6 +59,15 @@ void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_trace(int, const char *, ...) __attribute__((format(printf, 2, 3)));
+/*
+ * log_trace_bytes - "sid tag text" behind the trace class mask, text being
+ * len bytes from a peer (NULs included), escaped so that it can neither
+ * forge a log line nor drive the terminal that shows it: \r \n \t \\ and
+ * \xNN for every other byte below 0x20, 0x7f and above.  Escaped text is
+ * cut at 16 KiB with "...".
+ */
+void	log_trace_bytes(int, const char *sid, const char *tag, const void *,
+	    size_t);
 void	fatal(const char *, ...)
 	    __attribute__((format(printf, 1, 2), noreturn));
 void	fatalx(const char *, ...)

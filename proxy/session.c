@@ -10,6 +10,12 @@
  * a filter or the backend is awaited the session is busy: input stays
  * buffered (bounded by the read watermark) and its read timeout is off.
  *
+ * A read timeout restarts with every read, so on its own it cannot stop a
+ * client that sends a byte every few seconds.  Two bounds that reads do
+ * not restart do: a command line must be whole within command_timeout of
+ * its first byte (the read timer is cut to what is left), and message
+ * content must average proxy.min_data_rate (session_data.c).
+ *
  * With proxy.proxy_protocol, a session starts in SESSION_PROXY: no greeting,
  * no filters, nothing to the backend until a PROXY header (proxyproto.c)
  * has been read whole within proxy.proxy_protocol_timeout, from an address
@@ -21,7 +27,8 @@
  *
  * Public (session.h): session_new, session_count, session_drain_all,
  * session_free_all.  Shared with session_data.c (session_int.h):
- * session_enter, session_reply, session_reply_raw, session_filter,
+ * session_enter, session_reply, session_reply_raw, session_error,
+ * session_filter,
  * session_backend, session_backend_lost, session_tx_end, session_close,
  * session_input, session_greet, session_backend_connect.
  *
@@ -116,8 +123,6 @@ static int	session_busy(const struct session *);
 static void	session_timeouts(struct session *);
 static int	session_line(struct session *);
 static void	session_dispatch(struct session *, char *, size_t);
-static void	session_error(struct session *, const char *, ...)
-		    __attribute__((format(printf, 2, 3)));
 static const char *session_seq_error(const struct session *, enum smtp_verb);
 static void	session_tx_free(struct session *);
 static void	session_connect_filtered(struct session *, enum fv);
@@ -483,7 +488,7 @@ session_input(struct session *s)
 		} else if (!session_line(s))
 			break;
 	}
-	if (s->state != SESSION_CLOSING) {
+	if (s->state != SESSION_CLOSING && session_data_slow(s) == 0) {
 		session_timeouts(s);
 		io_flush(s->bev);
 	}
@@ -497,11 +502,16 @@ session_busy(const struct session *s)
 	    s->state == SESSION_CONNECTING || s->state == SESSION_EOM;
 }
 
-/* The client's read timeout fits what we wait for; none while busy. */
+/*
+ * The client's read timeout fits what we wait for; none while busy.  While
+ * a command line is partly in, it is what is left of the line's deadline,
+ * if that is sooner (then re-armed at every read, as it shrinks).
+ */
 static void
 session_timeouts(struct session *s)
 {
 	struct timeval	 rd = { 0, 0 }, wr = { s->conf->command_timeout, 0 };
+	uint64_t	 due, now;
 
 	if (s->state == SESSION_TLS)
 		return;		/* the handshake's own timeout */
@@ -513,6 +523,19 @@ session_timeouts(struct session *s)
 		rd.tv_sec = s->conf->command_timeout;
 	else
 		rd.tv_sec = s->conf->idle_timeout;
+	if (rd.tv_sec != 0 && s->line_start != 0 && s->state != SESSION_DATA &&
+	    s->bdat_left == 0) {
+		due = s->line_start + (uint64_t)s->conf->command_timeout * 1000;
+		now = util_now_ms();
+		if (due < now + (uint64_t)rd.tv_sec * 1000) {
+			due = due > now ? due - now : 1;
+			rd.tv_sec = (time_t)(due / 1000);
+			rd.tv_usec = (suseconds_t)(due % 1000) * 1000;
+			s->timeout = ~0u;	/* re-armed every time */
+			bufferevent_set_timeouts(s->bev, &rd, &wr);
+			return;
+		}
+	}
 	if (s->timeout == (unsigned)rd.tv_sec)
 		return;		/* unchanged: no timer to re-arm */
 	s->timeout = (unsigned)rd.tv_sec;
@@ -536,8 +559,14 @@ session_line(struct session *s)
 			evbuffer_drain(in, len);
 			s->skipping = 1;
 		}
+		/* a line has begun (an overlong one being skipped, too) */
+		if (len == 0 && !s->skipping)
+			s->line_start = 0;
+		else if (s->line_start == 0)
+			s->line_start = util_now_ms();
 		return 0;
 	}
+	s->line_start = 0;
 	len = (size_t)p.pos + 1;
 	if (s->skipping || len > max) {
 		evbuffer_drain(in, len);
@@ -547,11 +576,9 @@ session_line(struct session *s)
 	}
 	evbuffer_remove(in, line, len);
 	line[len - 1] = '\0';
-	if (s->state == SESSION_AUTH) {
-		if (len >= 2 && line[len - 2] == '\r')
-			line[len - 2] = '\0';
-		session_auth_input(s, line);
-	} else
+	if (s->state == SESSION_AUTH)
+		session_auth_input(s, line, len - 1);
+	else
 		session_dispatch(s, line, len - 1);
 	explicit_bzero(line, len);
 	return 1;
@@ -565,8 +592,8 @@ session_dispatch(struct session *s, char *line, size_t len)
 	size_t		 i;
 
 	/* (an AUTH line may carry credentials: its verb and mechanism only) */
-	log_trace(TRACE_SMTP, "%s << %.*s", s->sid, strncasecmp(line, "AUTH ",
-	    5) == 0 ? 5 + (int)strcspn(line + 5, " ") : (int)len, line);
+	log_trace_bytes(TRACE_SMTP, s->sid, "<<", line, strncasecmp(line,
+	    "AUTH ", 5) == 0 ? 5 + strcspn(line + 5, " ") : len);
 	e = smtp_cmd_parse(line, len, &cmd);
 	if (e != SMTP_P_OK) {
 		session_error(s, "500 5.5.2 Error: %s", smtp_parse_strerror(e));
@@ -619,7 +646,7 @@ session_reply(struct session *s, const char *fmt, ...)
 		return;
 	if ((size_t)n >= sizeof(buf))
 		n = sizeof(buf) - 1;
-	log_trace(TRACE_SMTP, "%s >> %s", s->sid, buf);
+	log_trace_bytes(TRACE_SMTP, s->sid, ">>", buf, (size_t)n);
 	evbuffer_add(out, buf, (size_t)n);
 	evbuffer_add(out, "\r\n", 2);
 }
@@ -627,13 +654,13 @@ session_reply(struct session *s, const char *fmt, ...)
 void
 session_reply_raw(struct session *s, const char *text, size_t len)
 {
-	log_trace(TRACE_SMTP, "%s >> %.*s", s->sid, len >= 2 ? (int)len - 2 :
-	    (int)len, text);
+	log_trace_bytes(TRACE_SMTP, s->sid, ">>", text, len >= 2 ? len - 2 :
+	    len);
 	evbuffer_add(bufferevent_get_output(s->bev), text, len);
 }
 
 /* A reply to a bad command; too many of them close the session. */
-static void
+void
 session_error(struct session *s, const char *fmt, ...)
 {
 	char	 buf[1024];
@@ -709,8 +736,9 @@ session_backend_lost(struct session *s, const struct backend_reply *r,
 	    r->status == BACKEND_PROTOCOL ? "protocol error" :
 	    "connection lost";
 
-	log_limited(&session_log_lost, LOG_LEVEL_WARN, "%s backend %s (%s)",
-	    s->sid, why, what);
+	log_limited(&session_log_lost, LOG_LEVEL_WARN, "%s backend %s (%s)%s%s",
+	    s->sid, why, what, r->status == BACKEND_PROTOCOL ? ": " : "",
+	    r->status == BACKEND_PROTOCOL ? r->text : "");
 	session_close(s, r->status == BACKEND_TIMEOUT ?
 	    "421 4.4.1 Error: backend timeout, try again later" :
 	    "421 4.4.2 Error: backend connection lost, try again later");
@@ -845,9 +873,16 @@ session_event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING)) {
-		log_limited(&session_log_timeout, LOG_LEVEL_INFO, "%s timeout "
-		    "from %s in state %s", s->sid, s->addr,
-		    session_state_names[s->state]);
+		/* (the line's deadline, or a shorter idle timeout) */
+		if (s->line_start != 0 && util_now_ms() + 1000 >
+		    s->line_start + (uint64_t)s->conf->command_timeout * 1000)
+			log_limited(&session_log_timeout, LOG_LEVEL_INFO,
+			    "%s command line from %s not complete within %us",
+			    s->sid, s->addr, s->conf->command_timeout);
+		else
+			log_limited(&session_log_timeout, LOG_LEVEL_INFO,
+			    "%s timeout from %s in state %s", s->sid, s->addr,
+			    session_state_names[s->state]);
 		session_close(s, "421 4.4.2 Error: timeout exceeded");
 		return;
 	}

@@ -8,6 +8,12 @@
  * the trace ("with ESMTPSA").  Failures are counted; after
  * auth.max_failures the session is closed with 421.
  *
+ * A response line gets the checks a command line gets (no bare CR, no
+ * NUL); a bad one is never relayed: the exchange is cancelled with "*"
+ * (RFC 4954 4) and the client gets 501 5.5.2 once the backend has
+ * answered, so both stay in step.  A backend that does not end the
+ * exchange on "*" leaves its state unknown: the session is closed.
+ *
  * Credentials never reach the log: the traced AUTH line stops at the
  * mechanism and responses are traced as "***".  The user name (PLAIN's
  * authentication identity, LOGIN's first answer) is logged on success.
@@ -18,7 +24,8 @@
  * DIAGNOSTICS
  *	info: "authenticated as USER (MECH)", "authentication failed (MECH):
  *	CODE", "too many authentication failures" (failures through
- *	log_limited: one line of each an interval, then a count).
+ *	log_limited: one line of each an interval, then a count).  warning:
+ *	"backend answered CODE to an AUTH cancel".
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -40,6 +47,8 @@ static struct log_limit session_auth_log_closed =
 	    LOG_LIMIT("too many authentication failures");
 
 static void	session_auth_relayed(struct session *,
+		    const struct backend_reply *);
+static void	session_auth_cancelled(struct session *,
 		    const struct backend_reply *);
 static int	session_auth_has_mech(const struct session *, const char *);
 static void	session_auth_user(struct session *, const char *);
@@ -116,13 +125,39 @@ cmd_auth(struct session *s, struct smtp_cmd *cmd)
 	backend_command_shown(s->be, line, shown);
 }
 
-/* A response line of the client's, in SESSION_AUTH. */
+/* A response line of the client's, in SESSION_AUTH: line (len bytes, its
+ * LF removed) is modified in place. */
 void
-session_auth_input(struct session *s, const char *line)
+session_auth_input(struct session *s, char *line, size_t len)
 {
+	if ((s->auth_bad = smtp_line_check(line, &len)) != SMTP_P_OK) {
+		s->on_backend = session_auth_cancelled;
+		backend_command(s->be, "*");
+		return;
+	}
 	session_auth_user(s, line);
 	s->on_backend = session_auth_relayed;
 	backend_command_shown(s->be, line, "***");
+}
+
+/* The backend's answer to "*" after a refused response line. */
+static void
+session_auth_cancelled(struct session *s, const struct backend_reply *r)
+{
+	if (r->status != BACKEND_REPLY) {
+		session_backend_lost(s, r, "cancelling AUTH");
+		return;
+	}
+	if (r->code / 100 != 4 && r->code / 100 != 5) {
+		log_warnx("%s backend answered %d to an AUTH cancel", s->sid,
+		    r->code);
+		session_close(s, "421 4.7.0 Error: authentication aborted");
+		return;
+	}
+	session_enter(s, SESSION_READY);
+	s->auth_user[0] = '\0';
+	session_error(s, "501 5.5.2 Error: %s",
+	    smtp_parse_strerror(s->auth_bad));
 }
 
 static void

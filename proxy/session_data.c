@@ -9,13 +9,15 @@
  * eom runs, and only then does the backend see DATA (or BDAT).
  *
  * Shared (session_int.h): session_data_begin, session_data_input,
- * session_bdat, session_feed, session_tx_free_content.
+ * session_data_slow, session_bdat, session_feed, session_tx_free_content.
  *
  * DIAGNOSTICS
  *	Spool I/O errors are logged and answered 451 4.3.0.  A message
  *	refused for bare CR/LF, its size or a header field's size gets 554 /
  *	552 and is logged by the transaction line.  Spool and backend faults
- *	go through log_limited (one line of each kind an interval).
+ *	go through log_limited (one line of each kind an interval).  Content
+ *	below proxy.min_data_rate: "content from ADDR too slow: N bytes in Ss
+ *	(proxy.min_data_rate R/s)", and 421 4.4.2.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -39,6 +41,8 @@
 /* Faults that come with every message while they last: logged once an
  * interval (log_limited); the transaction line records each message. */
 static struct log_limit session_data_log_spool = LOG_LIMIT("spool error");
+static struct log_limit session_data_log_slow =
+	    LOG_LIMIT("content too slow");
 static struct log_limit session_data_log_lost =
 	    LOG_LIMIT("backend lost during a message");
 static struct log_limit session_data_log_eod =
@@ -76,6 +80,7 @@ session_data_begin(struct session *s, enum data_mode mode)
 {
 	struct tx	*tx = s->tx;
 
+	tx->data_started = util_now_ms();
 	tx->spool = spool_new(s->conf->spool_memory_max, s->conf->spool_dir);
 	data_reader_init(&tx->rd, mode);
 	if (chain_wants_content(s->cs)) {
@@ -121,6 +126,36 @@ session_data_input(struct session *s)
 	evbuffer_drain(in, used);
 	if (done)
 		session_data_end(s);
+	return 1;
+}
+
+/*
+ * proxy.min_data_rate: once data_timeout has passed since DATA (or the
+ * first BDAT), the content must have averaged that rate.  The read timeout
+ * restarts with every read, so a client sending a few bytes every few
+ * seconds would otherwise hold its slot, and the backend's, for ever.
+ * Checked as input comes, so the slowest are cut within two data_timeouts.
+ * Returns 1 after closing the session (421 4.4.2, as Postfix says).
+ */
+int
+session_data_slow(struct session *s)
+{
+	struct tx	*tx = s->tx;
+	uint64_t	 rate = s->conf->min_data_rate, ms;
+
+	if (rate == 0 || tx == NULL || tx->data_started == 0 ||
+	    (s->state != SESSION_DATA && s->state != SESSION_BDAT))
+		return 0;
+	ms = util_now_ms() - tx->data_started;
+	if (ms < (uint64_t)s->conf->data_timeout * 1000 ||
+	    tx->size * 1000 >= rate * ms)
+		return 0;
+	log_limited(&session_data_log_slow, LOG_LEVEL_INFO, "%s content "
+	    "from %s too slow: %llu bytes in %llus (proxy.min_data_rate "
+	    "%llu/s)", s->sid, s->addr,
+	    (unsigned long long)tx->size, (unsigned long long)(ms / 1000),
+	    (unsigned long long)rate);
+	session_close(s, "421 4.4.2 Error: timeout exceeded");
 	return 1;
 }
 
@@ -634,8 +669,11 @@ session_message_relayed(struct session *s, const struct backend_reply *r)
 	    "451 4.4.2 Error: backend connection lost, message not "
 	    "delivered";
 	log_limited(&session_data_log_eod, LOG_LEVEL_WARN, "%s backend %s "
-	    "at end of data", s->sid,
-	    r->status == BACKEND_TIMEOUT ? "timeout" : "failure");
+	    "at end of data%s%s", s->sid,
+	    r->status == BACKEND_TIMEOUT ? "timeout" :
+	    r->status == BACKEND_PROTOCOL ? "protocol error" : "failure",
+	    r->status == BACKEND_PROTOCOL ? ": " : "",
+	    r->status == BACKEND_PROTOCOL ? r->text : "");
 	session_reply(s, "%s", fail);
 	session_tx_end(s, "failed", fail);
 	session_message_done(s);

@@ -68,6 +68,7 @@ struct tx {
 	int		 discard;	/* a filter said discard */
 	int		 bdat;		/* content came by BDAT */
 	uint64_t	 started;	/* ms, MAIL accepted */
+	uint64_t	 data_started;	/* ms, DATA or the first BDAT */
 	/* content */
 	struct spool	*spool;
 	struct data_reader rd;
@@ -118,6 +119,7 @@ struct session {
 	char		 auth_user[256];	/* for the log; the mechanism
 					   when the name is not known */
 	unsigned	 auth_step;	/* client responses so far */
+	enum smtp_perr	 auth_bad;	/* why a response was refused */
 	unsigned	 auth_failures;
 	uint64_t	 pp_deadline;	/* ms, the PROXY header is due */
 	size_t		 pp_need;	/* bytes the PROXY header takes, when
@@ -133,6 +135,8 @@ struct session {
 	uint64_t	 be_last;	/* ms, last command to the backend */
 	unsigned	 errors;
 	int		 skipping;	/* discarding an overlong line */
+	uint64_t	 line_start;	/* ms, a command line began (first
+					   seen partial); 0 = none */
 	uint64_t	 bdat_left;	/* bytes of the BDAT chunk to read */
 	int		 bdat_last;
 	const char	*bdat_fail;	/* chunk refused: read, drop, say */
@@ -144,6 +148,8 @@ void	session_enter(struct session *, enum session_state);
 void	session_reply(struct session *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	session_reply_raw(struct session *, const char *, size_t);
+void	session_error(struct session *, const char *, ...)
+	    __attribute__((format(printf, 2, 3)));
 void	session_filter(struct session *, enum fv, session_filter_fn);
 void	session_backend(struct session *, const char *line,
 	    session_backend_fn);
@@ -166,7 +172,7 @@ const struct backend_reply *session_backend_tls_reply(struct session *,
 
 /* session_auth.c */
 void	cmd_auth(struct session *, struct smtp_cmd *);
-void	session_auth_input(struct session *, const char *);
+void	session_auth_input(struct session *, char *, size_t);
 const char *session_auth_offer(const struct session *);
 
 /* session_tls.c */
@@ -180,6 +186,7 @@ void	cmd_starttls(struct session *, struct smtp_cmd *);
 /* session_data.c */
 void	session_data_begin(struct session *, enum data_mode);
 int	session_data_input(struct session *);
+int	session_data_slow(struct session *);
 void	session_bdat(struct session *, char *arg);
 void	session_feed(struct session *);
 void	session_tx_free_content(struct tx *);

@@ -6,6 +6,7 @@
  *
  * Public:
  *	smtp_cmd_parse		line -> verb + argument, in place
+ *	smtp_line_check		trailing CR cut; bare CR, NUL refused
  *	smtp_path_parse		"FROM:<addr> K=V ..." -> address + params, in place
  *	smtp_path_param		parameter value by keyword (case-insensitive)
  *	smtp_reply_line		"ddd[-| ]text" -> code, last flag, text
@@ -120,19 +121,28 @@ verb_lookup(const char *name)
 }
 
 enum smtp_perr
+smtp_line_check(char *line, size_t *len)
+{
+	if (memchr(line, '\0', *len) != NULL)
+		return SMTP_P_NUL;
+	if (*len > 0 && line[*len - 1] == '\r')
+		line[--*len] = '\0';
+	if (memchr(line, '\r', *len) != NULL)
+		return SMTP_P_BARE_CR;
+	return SMTP_P_OK;
+}
+
+enum smtp_perr
 smtp_cmd_parse(char *line, size_t len, struct smtp_cmd *cmd)
 {
-	size_t	 i, end;
+	enum smtp_perr	 e;
+	size_t		 i, end;
 
 	cmd->verb = SMTP_UNKNOWN;
+	e = smtp_line_check(line, &len);
 	cmd->arg = line + len;
-	if (memchr(line, '\0', len) != NULL)
-		return SMTP_P_NUL;
-	if (len > 0 && line[len - 1] == '\r')
-		line[--len] = '\0';
-	cmd->arg = line + len;
-	if (memchr(line, '\r', len) != NULL)
-		return SMTP_P_BARE_CR;
+	if (e != SMTP_P_OK)
+		return e;
 
 	for (i = 0; i < len && !is_space(line[i]); i++)
 		;
@@ -454,6 +464,11 @@ smtp_reply_line(const char *line, size_t len, int *code, int *last,
 	    !IS_DIGIT(line[1]) || !IS_DIGIT(line[2]))
 		return -1;
 	if (len > 3 && line[3] != ' ' && line[3] != '-')
+		return -1;
+	/* a line break inside would frame replies differently here and in
+	 * the client: no CR, LF or NUL at all */
+	if (memchr(line, '\r', len) != NULL ||
+	    memchr(line, '\n', len) != NULL || memchr(line, '\0', len) != NULL)
 		return -1;
 	*code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
 	*last = len == 3 || line[3] == ' ';

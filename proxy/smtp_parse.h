@@ -78,6 +78,14 @@ struct smtp_path {
 enum smtp_perr	smtp_cmd_parse(char *line, size_t len, struct smtp_cmd *cmd);
 
 /*
+ * smtp_line_check - the checks every client line gets (a command, an AUTH
+ * response): line as for smtp_cmd_parse, *len its length.  Removes one
+ * trailing CR (*len updated); returns SMTP_P_NUL for a NUL byte,
+ * SMTP_P_BARE_CR for a CR left inside, else SMTP_P_OK.
+ */
+enum smtp_perr	smtp_line_check(char *line, size_t *len);
+
+/*
  * smtp_path_parse - parse the argument of MAIL ("FROM:<a@b> P=V ...") or
  * RCPT ("TO:<a@b> ..."); keyword is "FROM" or "TO" (case-insensitive match,
  * one optional space after the colon tolerated as most MTAs do).  arg is
@@ -97,7 +105,8 @@ const char	*smtp_path_param(const struct smtp_path *, const char *key);
 /*
  * smtp_reply_line - parse one reply line (no CRLF).  Sets *code (200-599),
  * *last (1 for "ddd text" or bare "ddd", 0 for "ddd-text"), *text, *textlen
- * (after the separator).  Returns 0, or -1 when the line is not a reply.
+ * (after the separator).  Returns 0, or -1 when the line is not a reply
+ * (a CR, LF or NUL anywhere in it included).
  */
 int		smtp_reply_line(const char *line, size_t len, int *code,
 		    int *last, const char **text, size_t *textlen);

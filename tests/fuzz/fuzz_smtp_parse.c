@@ -87,7 +87,10 @@ fuzz_reply(const char *buf, size_t size)
 
 	if (smtp_reply_line(buf, size, &code, &last, &text, &tlen) == 0 &&
 	    (code < 200 || code > 599 || (last != 0 && last != 1) ||
-	    text < buf || text + tlen != buf + size))
+	    text < buf || text + tlen != buf + size ||
+	    memchr(buf, '\r', size) != NULL ||
+	    memchr(buf, '\n', size) != NULL ||
+	    memchr(buf, '\0', size) != NULL))
 		abort();
 }
 

@@ -24,7 +24,9 @@ Config keys (all optional except host, port, dir):
   ehlo            list of EHLO keywords to offer
   rules           [{"verb": "RCPT", "contains": "nouser@", "reply": "550 ...",
                     "delay": 0}]; reply "CLOSE" closes without replying;
-                   a multi-line reply is given with "\\n" between lines
+                   a multi-line reply is given with "\\n" between lines;
+                   with "raw": true the reply is sent as it is, byte for
+                   byte (latin-1), no CRLF added: bare CR/LF, NUL ...
   eod_reply       reply to end of data, "%d" is replaced by the message no.
   eod_delay       seconds to wait before that reply
   eod_action      "close": close the connection instead of replying
@@ -149,13 +151,19 @@ def auth(conn, sid, st, cmd):
         user, pw = (parts[1], parts[2]) if len(parts) == 3 else (b"", b"")
     elif mech == b"LOGIN":
         if len(words) > 2:
-            user = b64(words[2]) or b""
+            resp = words[2]
         else:
             conn.send("334 VXNlcm5hbWU6")
-            user = b64(conn.readline().rstrip(b"\r\n")) or b""
-        conn.send("334 UGFzc3dvcmQ6")
-        pw = b64(conn.readline().rstrip(b"\r\n")) or b""
-        log_command(sid, b"(response)")
+            resp = conn.readline().rstrip(b"\r\n")
+        pw = b""
+        if resp != b"*":
+            conn.send("334 UGFzc3dvcmQ6")
+            pw = conn.readline().rstrip(b"\r\n")
+            log_command(sid, b"(response)")
+        if b"*" in (resp, pw):
+            conn.send("501 5.7.0 Authentication aborted")
+            return
+        user, pw = b64(resp) or b"", b64(pw) or b""
     else:
         conn.send("504 5.5.4 Unrecognized authentication type")
         return
@@ -237,6 +245,9 @@ def session(sock, sid):
                 time.sleep(rule.get("delay", 0))
                 if rule.get("reply") == "CLOSE":
                     return
+                if rule.get("raw"):
+                    conn.sock.sendall(rule["reply"].encode("latin-1"))
+                    continue
                 if rule.get("reply"):
                     conn.send(rule["reply"])
                     continue

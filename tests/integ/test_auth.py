@@ -151,6 +151,29 @@ def test_no_credentials_in_the_log(auth_proxy):
         assert secret not in log
 
 
+@pytest.mark.parametrize("bad", ["\r", "\0"], ids=["bare-cr", "nul"])
+@pytest.mark.parametrize("mech", ["PLAIN", "LOGIN"])
+def test_bad_continuation_line_is_refused(auth_proxy, mech, bad):
+    """A response line with a bare CR or a NUL gets what such a command
+    gets (501 5.5.2 here: RFC 4954 answers a bad response with 501), and is
+    never relayed: the backend's exchange is cancelled with "*", so the
+    two stay in step and a good AUTH works next."""
+    p, f = auth_proxy(**{"auth.require_tls": "no"})
+    with SmtpClient(p.port) as c:
+        c.ehlo()
+        if mech == "PLAIN":
+            assert c.cmd("AUTH PLAIN").code == 334
+        else:
+            assert c.cmd("AUTH LOGIN " + b64(USER)).code == 334
+        c.send(("QUJD" + bad + "WFla\r\n").encode())
+        r = c.reply()
+        assert (r.code, r.enhanced) == (501, "5.5.2"), r
+        assert c.cmd("AUTH PLAIN " + PLAIN).code == 235
+        assert c.cmd("QUIT").code == 221
+    raw = f.transcript()
+    assert b"QUJD" not in raw and b"WFla" not in raw, raw
+
+
 def test_authenticated_mail_is_signed_and_skips_spf(auth_proxy, workdir):
     """dkim_sign signs for an authenticated client that is not on
     internal_hosts; spf is skipped for it."""

@@ -1,5 +1,6 @@
 """Limits and protocol errors, each with its reply code, and the daemon goes
 on serving afterwards (a good session at the end of every test)."""
+import socket
 import time
 
 import pytest
@@ -267,3 +268,106 @@ def test_max_errors(proxy):
         assert 421 in codes and codes.index(421) <= 3, codes
         c.wait_closed(timeout=5)
     good_session(p.port, f, "max-errors")
+
+
+def _trickle(c, chunks, every, limit):
+    """Send chunks every seconds apart; returns (reply, seconds) for the
+    first reply that is not 250/354 (BDAT chunks get 250 each), or (None,
+    seconds) once the chunks or limit seconds are used up."""
+    t0 = time.monotonic()
+    for chunk in chunks:
+        if time.monotonic() - t0 > limit:
+            break
+        try:
+            c.send(chunk)
+        except OSError:
+            pass                # closed: its 421 may be buffered
+        deadline = time.monotonic() + every
+        for _ in range(100):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            try:
+                r = c.reply(timeout=left)
+            except (socket.timeout, TimeoutError):
+                break
+            if r.code not in (250, 354):
+                return r, time.monotonic() - t0
+    return None, time.monotonic() - t0
+
+
+@pytest.mark.parametrize("where", ["idle", "in-tx"])
+def test_command_line_deadline(proxy, where):
+    """A command line must be whole within command_timeout of its first
+    byte: a client that sends a byte every 0.4 s restarts no timer."""
+    p, f = proxy(command_timeout="2s", idle_timeout="30s")
+    with p.client(timeout=20) as c:
+        c.ehlo()
+        line = b"NOOP " + b"x" * 60
+        if where == "in-tx":
+            assert c.cmd("MAIL FROM:<a@example.org>").code == 250
+            line = b"RCPT TO:<" + b"x" * 60 + b"@example.com>"
+        r, took = _trickle(c, [bytes([b]) for b in line], 0.4, 12)
+        assert r is not None, "no reply after %.1fs" % took
+        assert (r.code, r.enhanced) == (421, "4.4.2"), r
+        assert 1.5 <= took < 2 + 2.5, "421 after %.1fs" % took
+        c.wait_closed(timeout=5)
+    p.wait_log(r"command line from 127\.0\.0\.1 not complete within 2s")
+    good_session(p.port, f, "line-deadline-" + where)
+
+
+def test_slow_whole_lines_are_fine(proxy):
+    """The deadline is per line: whole lines 1 s apart go on and on."""
+    p, f = proxy(command_timeout="2s", idle_timeout="2s")
+    with p.client() as c:
+        c.ehlo()
+        for _ in range(5):
+            time.sleep(1)
+            assert c.cmd("NOOP").code == 250
+        assert c.cmd("QUIT").code == 221
+
+
+@pytest.mark.parametrize("how", ["data", "bdat"])
+def test_min_data_rate(proxy, how):
+    """After data_timeout, content that averaged less than
+    proxy.min_data_rate since DATA (or the first BDAT) ends the session:
+    20 bytes every 0.3 s keep the read timer alive, but not the slot."""
+    p, f = proxy(data_timeout="2s", min_data_rate="1k")
+    with p.client(timeout=20) as c:
+        c.ehlo()
+        assert c.cmd("MAIL FROM:<a@example.org>").code == 250
+        assert c.cmd("RCPT TO:<b@example.com>").code == 250
+        if how == "data":
+            assert c.cmd("DATA").code == 354
+            chunks = [b"x" * 18 + b"\r\n"] * 100
+        else:
+            chunks = [b"BDAT 20\r\n" + b"x" * 18 + b"\r\n"] * 100
+        r, took = _trickle(c, chunks, 0.3, 12)
+        assert r is not None, "no reply after %.1fs" % took
+        assert (r.code, r.enhanced) == (421, "4.4.2"), r
+        assert 1.5 <= took < 2 + 2.5, "421 after %.1fs" % took
+        c.wait_closed(timeout=5)
+    p.wait_log(r"content from 127\.0\.0\.1 too slow: \d+ bytes in \d+s")
+    assert f.count() == 0
+    good_session(p.port, f, "min-rate-" + how)
+
+
+@pytest.mark.parametrize("rate,size", [("1k", 4096), ("0", 20)],
+                         ids=["fast-enough", "off"])
+def test_min_data_rate_passes(proxy, rate, size):
+    """4 KiB every 0.5 s is above 1 KiB/s; with min_data_rate = 0 even
+    20 bytes every 0.5 s is taken (the data_timeout between reads only)."""
+    p, f = proxy(data_timeout="2s", min_data_rate=rate)
+    with p.client(timeout=20) as c:
+        c.ehlo()
+        assert c.cmd("MAIL FROM:<a@example.org>").code == 250
+        assert c.cmd("RCPT TO:<b@example.com>").code == 250
+        assert c.cmd("DATA").code == 354
+        c.send(b"Subject: paced\r\n\r\n")
+        r, took = _trickle(c, [b"y" * (size - 2) + b"\r\n"] * 9, 0.5, 10)
+        assert r is None, r
+        assert took >= 4
+        c.send(b".\r\n")
+        assert c.reply().code == 250
+    (m,) = f.wait_count(1)
+    assert len(m.content) == 18 + 9 * size

@@ -91,3 +91,33 @@ def test_rejected_message_logged(proxy):
     (line,) = tx_lines(p, "rejected@example.org")
     assert "127.0.0.1" in line
     assert f.count() == 0
+
+
+def test_smtp_trace_escapes_control_bytes(proxy):
+    """-T smtp logs every line both ways; peer bytes outside printable
+    ASCII appear as \\xNN (\\r, \\n, \\t), so a client or backend can neither
+    drive the terminal that reads the log nor forge a line in it."""
+    p, f = proxy({"rules": [{"verb": "RCPT", "contains": "esc@",
+                             "reply": "550 5.1.1 <esc\x1b[0m@x> unknown"}]},
+                 args=("-T", "smtp"))
+    with p.client() as c:
+        c.ehlo()
+        assert c.cmd("MAIL FROM:<a\x1b[31m@x>").code == 501
+        c.send(b"NOOP a\x00b\r\n")
+        assert c.reply().code == 500
+        c.send(b"NOOP c\rd\r\n")
+        assert c.reply().code == 500
+        c.send(b"NOOP \xc3\xa9\\x41\r\n")
+        assert c.reply().code == 250
+        assert c.cmd("MAIL FROM:<a@example.org>").code == 250
+        assert c.cmd("RCPT TO:<esc@example.com>").code == 550
+        assert c.cmd("QUIT").code == 221
+    log = p.wait_log(r"<< QUIT") and p.log()
+    for raw in ("\x1b", "\x00", "\r", "\u00e9", "\ufffd"):
+        assert raw not in log, (raw, log)
+    for shown in (r"<< MAIL FROM:<a\x1b[31m@x>", r"<< NOOP a\x00b",
+                  r"<< NOOP c\rd", r"<< NOOP \xc3\xa9\\x41",
+                  r"> NOOP \xc3\xa9\\x41",
+                  r"< 550 5.1.1 <esc\x1b[0m@x> unknown",
+                  r">> 550 5.1.1 <esc\x1b[0m@x> unknown"):
+        assert shown in log, (shown, log[-3000:])

@@ -256,6 +256,49 @@ def test_protocol_floor(tls_proxy, certs):
             "TLSv1.3"
 
 
+# TLS 1.2 by default: forward-secret AEAD only (ECDHE with AES-GCM or
+# ChaCha20-Poly1305, Mozilla's "intermediate" profile without DHE); no
+# static RSA key exchange, no CBC/SHA1, no CCM8.
+TLS12_REFUSED = ["AES128-SHA", "AES256-GCM-SHA384", "ECDHE-RSA-AES128-SHA",
+                 "ECDHE-RSA-AES256-SHA384", "DHE-RSA-AES128-GCM-SHA256",
+                 "ECDHE-ECDSA-AES128-SHA", "ECDHE-ECDSA-AES128-CCM8"]
+TLS12_TAKEN = {"rsa": ["ECDHE-RSA-AES128-GCM-SHA256",
+                       "ECDHE-RSA-AES256-GCM-SHA384",
+                       "ECDHE-RSA-CHACHA20-POLY1305"],
+               "ec": ["ECDHE-ECDSA-AES128-GCM-SHA256",
+                      "ECDHE-ECDSA-AES256-GCM-SHA384",
+                      "ECDHE-ECDSA-CHACHA20-POLY1305"]}
+
+
+def tls12_cipher(port, cipher):
+    """The cipher an openssl s_client TLS 1.2 handshake offering only
+    cipher got (implicit TLS), or None when it failed."""
+    r = subprocess.run(
+        ["openssl", "s_client", "-connect", "127.0.0.1:%d" % port,
+         "-tls1_2", "-cipher", cipher + ":@SECLEVEL=0", "-brief"],
+        input="", capture_output=True, text=True, timeout=30)
+    m = re.search(r"^Ciphersuite: (\S+)", r.stderr + r.stdout, re.M)
+    return m.group(1) if m else None
+
+
+@pytest.mark.parametrize("key", ["rsa", "ec"])
+def test_tls12_default_ciphers_are_forward_secret_aead(tls_proxy, certs,
+                                                        workdir, key):
+    opts = {}
+    if key == "ec":
+        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt",
+                "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ec.key",
+                "-out", "ec.pem", "-days", "30", "-subj", "/CN=mx.test",
+                cwd=workdir)
+        opts = {"tls.cert": os.path.join(workdir, "ec.pem"),
+                "tls.key": os.path.join(workdir, "ec.key")}
+    p, _ = tls_proxy(**opts)
+    for c in TLS12_TAKEN[key]:
+        assert tls12_cipher(p.tls_port, c) == c, c
+    for c in TLS12_REFUSED:
+        assert tls12_cipher(p.tls_port, c) is None, c
+
+
 # ------------------------------------------------------------- certificates
 
 def check(postern_bin, **opts):

@@ -105,6 +105,7 @@ t_defaults(void)
 	is_int(c->connect_timeout, 30, "connect_timeout 30s");
 	is_int(c->command_timeout, 300, "command_timeout 5m");
 	is_int(c->data_timeout, 600, "data_timeout 10m");
+	is_int(c->min_data_rate, 1024, "min_data_rate 1k");
 	is_int(c->idle_timeout, 300, "idle_timeout 5m");
 	is_int(c->shutdown_timeout, 30, "shutdown_timeout 30s");
 	is_int(c->max_line_length, 2048, "max_line_length");

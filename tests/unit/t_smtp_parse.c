@@ -111,6 +111,29 @@ test_cmd_line(void)
 	is_int(smtp_cmd_parse(buf, 1, &cmd), SMTP_P_NUL, "lone NUL");
 }
 
+/* An AUTH response line: no verb, the same checks. */
+static void
+test_line_check(void)
+{
+	char	 buf[64];
+	size_t	 len;
+
+	snprintf(buf, sizeof(buf), "QUJD\r");
+	len = strlen(buf);
+	is_int(smtp_line_check(buf, &len), SMTP_P_OK, "response CR cut");
+	is_int((int)len, 4, "response length");
+	is_str(buf, "QUJD", "response text");
+	snprintf(buf, sizeof(buf), "QUJD\rWFla\r");
+	len = strlen(buf);
+	is_int(smtp_line_check(buf, &len), SMTP_P_BARE_CR, "response bare CR");
+	memcpy(buf, "QUJD\0WFla\r", 11);
+	len = 10;
+	is_int(smtp_line_check(buf, &len), SMTP_P_NUL, "response NUL");
+	buf[0] = '\0';
+	len = 0;
+	is_int(smtp_line_check(buf, &len), SMTP_P_OK, "empty response");
+}
+
 static enum smtp_perr
 path(const char *arg, const char *kw, int allow_null, int utf8,
     struct smtp_path *out)
@@ -384,6 +407,10 @@ static const struct {
 	{ "250_x", -1, 0, 0, NULL },
 	{ " 250 x", -1, 0, 0, NULL },
 	{ "abc", -1, 0, 0, NULL },
+	{ "550 5.1.1 <a\nb@x> unknown", -1, 0, 0, NULL },
+	{ "550 5.1.1 <a\rb@x> unknown", -1, 0, 0, NULL },
+	{ "250 ok\r", -1, 0, 0, NULL },
+	{ "250-\n", -1, 0, 0, NULL },
 };
 
 static void
@@ -408,6 +435,8 @@ test_reply(void)
 	is_int(smtp_reply_line("250-abc", 3, &code, &last, &text, &tlen), 0,
 	    "len bounds the line");
 	is_int(last, 1, "truncated to bare code");
+	is_int(smtp_reply_line("550 a\0b", 7, &code, &last, &text, &tlen), -1,
+	    "NUL inside");
 }
 
 static void
@@ -573,6 +602,7 @@ main(void)
 {
 	test_verbs();
 	test_cmd_line();
+	test_line_check();
 	test_path_ok();
 	test_path_bad();
 	test_path_long();
