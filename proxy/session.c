@@ -152,6 +152,7 @@ static void	session_data_filtered(struct session *, enum fv);
 static void	session_quit_relayed(struct session *,
 		    const struct backend_reply *);
 static void	cmd_helo(struct session *, struct smtp_cmd *);
+static int	session_helo_printable(const char *, size_t);
 static void	cmd_mail(struct session *, struct smtp_cmd *);
 static void	cmd_rcpt(struct session *, struct smtp_cmd *);
 static void	cmd_data(struct session *, struct smtp_cmd *);
@@ -894,6 +895,19 @@ session_event_cb(struct bufferevent *bev, short what, void *arg)
 	session_free_soon(s);
 }
 
+/* Whether the HELO name has no control byte (it is relayed to the
+ * backend and read by filters and logs; 8-bit bytes stay, for SMTPUTF8). */
+static int
+session_helo_printable(const char *name, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
 /* HELO and EHLO: filters, then EHLO to the backend (XCLIENT once). */
 static void
 cmd_helo(struct session *s, struct smtp_cmd *cmd)
@@ -907,6 +921,11 @@ cmd_helo(struct session *s, struct smtp_cmd *cmd)
 	}
 	if (n >= sizeof(s->helo)) {
 		session_error(s, "501 5.5.4 Error: hostname too long");
+		return;
+	}
+	if (!session_helo_printable(cmd->arg, n)) {
+		session_error(s, "501 5.5.4 Error: control character in "
+		    "hostname");
 		return;
 	}
 	if (s->tx != NULL)

@@ -135,6 +135,22 @@ def test_helo(proxy):
     assert m.content == content
 
 
+@pytest.mark.parametrize("name", ["mx\x1b[31m.test", "a\x7fb", "x\x01;dkim=pass"])
+def test_helo_with_control_bytes_refused(proxy, name):
+    """A HELO name is relayed to the backend and written into headers and
+    logs: one with a control byte is refused, never relayed."""
+    p, f = proxy()
+    with p.client() as c:
+        r = c.cmd("EHLO " + name)
+        assert (r.code, r.enhanced) == (501, "5.5.4"), r
+        assert c.ehlo().code == 250
+        assert c.cmd("QUIT").code == 221
+    helos = [l for _, l in f.commands() if l.upper().startswith("EHLO")]
+    assert helos, f.commands()
+    assert all(ord(ch) >= 0x20 and ord(ch) != 0x7f
+               for h in helos for ch in h), helos
+
+
 @pytest.mark.parametrize("cmd", ["VRFY postmaster", "EXPN staff",
                                  "VRFY <root@example.com>"])
 def test_vrfy_expn_refused(proxy, cmd):
