@@ -50,6 +50,11 @@
 #include "dns.h"
 #include "filter.h"
 #include "log.h"
+
+/* Per-event warnings, one line of a kind an interval (the log's own
+ * state, thread-safe; the filter never reads it). */
+static struct log_limit flt_dkim_verify_log_full =
+	    LOG_LIMIT("dkim_verify: worker pool full");
 #include "table.h"
 #include "util.h"
 
@@ -365,8 +370,8 @@ flt_dkim_verify_eom(struct fctx *fx)
 	if (fctx_defer(fx, flt_dkim_verify_work, flt_dkim_verify_done,
 	    j) == 0)
 		return FV_PENDING;
-	log_warnx("%s dkim_verify: worker pool full, temperror",
-	    fctx_session_id(fx));
+	log_limited(&flt_dkim_verify_log_full, LOG_LEVEL_WARN, "%s "
+	    "dkim_verify: worker pool full, temperror", fctx_session_id(fx));
 	dkim_free(j->dkim);
 	j->dkim = NULL;
 	j->nsigs = t->nsigs < FLT_DKIM_VERIFY_SIGS_MAX ? t->nsigs :

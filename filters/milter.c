@@ -51,6 +51,10 @@
 #include "conf.h"
 #include "filter.h"
 #include "log.h"
+
+/* Per-event warnings, one line of a kind an interval (the log's own
+ * state, thread-safe; the filter never reads it). */
+static struct log_limit flt_milter_log_failed = LOG_LIMIT("milter failed");
 #include "milter_proto.h"
 #include "util.h"
 
@@ -853,7 +857,8 @@ flt_milter_verdict(struct fctx *fx, struct flt_milter_job *j)
 	size_t			 i;
 
 	if (j->failed != NULL) {
-		log_warnx("%s milter %s: %s: %s", fctx_session_id(fx),
+		log_limited(&flt_milter_log_failed, LOG_LEVEL_WARN,
+		    "%s milter %s: %s: %s", fctx_session_id(fx),
 		    j->failed, j->why, c->milter_default_action ==
 		    CONF_ACTION_ACCEPT ? "going on without it" :
 		    c->milter_default_action == CONF_ACTION_REJECT ?

@@ -30,6 +30,11 @@
 #include "conf.h"
 #include "filter.h"
 #include "log.h"
+
+/* Per-event warnings, one line of a kind an interval (the log's own
+ * state, thread-safe; the filter never reads it). */
+static struct log_limit flt_regex_log_limit =
+	    LOG_LIMIT("rule match error");
 #include "mime.h"
 #include "rules.h"
 #include "util.h"
@@ -254,7 +259,8 @@ flt_regex_match(struct fctx *fx, const struct flt_regex *g, size_t i,
 		return 1;
 	if (rc != PCRE2_ERROR_NOMATCH) {
 		pcre2_get_error_message(rc, msg, sizeof(msg));
-		log_warnx("%s rule %s: %s (counted as no match)",
+		log_limited(&flt_regex_log_limit, LOG_LEVEL_WARN,
+		    "%s rule %s: %s (counted as no match)",
 		    fctx_session_id(fx), g->set.rules[i].name, (char *)msg);
 	}
 	return 0;

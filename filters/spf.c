@@ -31,6 +31,10 @@
 #include "conf.h"
 #include "filter.h"
 #include "log.h"
+
+/* Per-event warnings, one line of a kind an interval (the log's own
+ * state, thread-safe; the filter never reads it). */
+static struct log_limit flt_spf_log_full = LOG_LIMIT("spf: worker pool full");
 #include "spf_cache.h"
 #include "spf_check.h"
 #include "table.h"
@@ -177,8 +181,8 @@ flt_spf_envfrom(struct fctx *fx, const char *addr, char *const *params)
 	if (!j->need_helo && !j->need_from)
 		return flt_spf_verdict(fx, j);
 	if (fctx_defer(fx, flt_spf_work, flt_spf_done, j) == -1) {
-		log_warnx("%s spf: worker pool full, temperror",
-		    fctx_session_id(fx));
+		log_limited(&flt_spf_log_full, LOG_LEVEL_WARN, "%s spf: "
+		    "worker pool full, temperror", fctx_session_id(fx));
 		memset(&j->helo_out, 0, sizeof(j->helo_out));
 		memset(&j->from_out, 0, sizeof(j->from_out));
 		j->from_out.result = SPF_CHECK_TEMPERROR;

@@ -43,6 +43,11 @@
 
 #include "dns.h"
 #include "log.h"
+
+/* Per-event warnings, one line of a kind an interval (the log's own
+ * state, thread-safe; the filter never reads it). */
+static struct log_limit spf_dns_log_libspf2 =
+	    LOG_LIMIT("libspf2 warning");
 #include "spf_dns.h"
 #include "spf_record.h"
 #include "util.h"
@@ -504,7 +509,8 @@ spf_dns_log_error(const char *file, int line, const char *msg)
 static void
 spf_dns_log_warning(const char *file, int line, const char *msg)
 {
-	log_warnx("spf: libspf2 warning at %s:%d: %s",
+	log_limited(&spf_dns_log_libspf2, LOG_LEVEL_WARN,
+	    "spf: libspf2 warning at %s:%d: %s",
 	    file != NULL ? file : "?", line, msg != NULL ? msg : "?");
 }
 
