@@ -5,7 +5,8 @@
  *
  * Warnings a peer can cause at will go through a struct log_limit
  * (log_limited): one line of each kind an interval, then a count of the
- * others, so a flood of connections cannot flood the log.
+ * others, so a flood of connections cannot flood the log.  No line carries
+ * a control byte (each becomes '?'), whatever a peer put into its text.
  *
  * Public: log_init, log_set_level, log_set_trace, log_tracing,
  * log_enabled, log_debug,
@@ -33,6 +34,7 @@ static uint64_t	 log_repeat_ms = 10000;
 static struct log_limit *log_pending;	/* kinds with lines left out */
 static pthread_mutex_t log_limit_mtx = PTHREAD_MUTEX_INITIALIZER;
 
+static void	 log_scrub(char *);
 static void	 log_vwrite(int, const char *, const char *, va_list)
 		    __attribute__((format(printf, 3, 0)));
 static void	 log_say(int, const char *, ...)
@@ -73,6 +75,17 @@ log_enabled(int level)
 	return level <= log_level;
 }
 
+/* No control byte reaches a log line, whatever a caller formatted into it
+ * (a peer's text could otherwise start a forged line or drive a terminal):
+ * each becomes '?'. */
+static void
+log_scrub(char *msg)
+{
+	for (; *msg != '\0'; msg++)
+		if ((unsigned char)*msg < 0x20 || *msg == 0x7f)
+			*msg = '?';
+}
+
 static void
 log_vwrite(int level, const char *suffix, const char *fmt, va_list ap)
 {
@@ -89,6 +102,7 @@ log_vwrite(int level, const char *suffix, const char *fmt, va_list ap)
 	if (level > log_level && level != LOG_LEVEL_TRACE)
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	log_scrub(msg);
 	if (log_to_syslog) {
 		syslog(prio[level], "%s%s%s", msg, suffix ? ": " : "",
 		    suffix ? suffix : "");

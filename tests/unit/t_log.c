@@ -2,8 +2,8 @@
  * t_log.c - unit tests for log_limited (proxy/log.c): one line of a kind
  * per interval, the others counted and told once the interval is over (by
  * log_limit_flush or by the next one), kinds apart, interval 0 writes
- * every line, a level that is off counts nothing, and threads lose no
- * count.  stderr goes to a temporary file that each test reads back.
+ * every line, a level that is off counts nothing, threads lose no
+ * count, and no control byte a caller formats reaches a line.  stderr goes to a temporary file that each test reads back.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -27,6 +27,7 @@ static void	 test_kinds(void);
 static void	 test_every_line(void);
 static void	 test_level(void);
 static void	 test_threads(void);
+static void	 test_scrub(void);
 
 static struct log_limit	 t_threaded = LOG_LIMIT("threaded");
 
@@ -178,6 +179,18 @@ test_threads(void)
 	ok(strstr(out, want) != NULL, "threads: every other one counted");
 }
 
+static void
+test_scrub(void)
+{
+	char	*out;
+
+	log_warnx("peer said %s", "a\r\n2026-01-01 fake[error]: \x1b[31mx\x7f");
+	out = t_logged();
+	ok(strstr(out, "peer said a??2026-01-01 fake[error]: ?[31mx?\n") != NULL,
+	    "control bytes in a line become '?'");
+	ok(t_count(out, "\n") == 1, "one line, however the text was made");
+}
+
 int
 main(void)
 {
@@ -191,5 +204,6 @@ main(void)
 	test_every_line();
 	test_level();
 	test_threads();
+	test_scrub();
 	return tap_done();
 }
