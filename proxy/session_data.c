@@ -408,7 +408,7 @@ session_new_body(struct session *s)
 	const char	*b;
 	unsigned char	 buf[4096];
 	uint64_t	 off = 0;
-	size_t		 len, i, start;
+	size_t		 len, i, o;
 	ssize_t		 n;
 	int		 rc = 0;
 
@@ -424,17 +424,24 @@ session_new_body(struct session *s)
 		rc = spool_write(sp, buf, (size_t)n);
 	if (n < 0)
 		rc = -1;
-	for (i = start = 0; rc == 0 && i <= len; i++) {
-		if (i < len && b[i] != '\r' && b[i] != '\n')
+	/* through buf: a write per 4 KiB, not two per line (a syscall each
+	 * once on disk) */
+	for (i = o = 0; rc == 0 && i < len; i++) {
+		if (o + 2 > sizeof(buf)) {
+			rc = spool_write(sp, buf, o);
+			o = 0;
+		}
+		if (b[i] != '\r' && b[i] != '\n') {
+			buf[o++] = (unsigned char)b[i];
 			continue;
-		if (i > start)
-			rc = spool_write(sp, b + start, i - start);
-		if (rc == 0 && i < len)
-			rc = spool_write(sp, "\r\n", 2);
-		if (i + 1 < len && b[i] == '\r' && b[i + 1] == '\n')
+		}
+		buf[o++] = '\r';
+		buf[o++] = '\n';
+		if (b[i] == '\r' && i + 1 < len && b[i + 1] == '\n')
 			i++;
-		start = i + 1;
 	}
+	if (rc == 0 && o > 0)
+		rc = spool_write(sp, buf, o);
 	if (rc == -1) {
 		log_warn("%s spool for the new body", s->sid);
 		spool_free(sp);
