@@ -20,9 +20,11 @@
  *
  * Cuts are kept sorted; a filter may cut every header field of a message,
  * so nothing walks all of them per call: a cut in order is appended, one
- * out of order found by binary search, and the edited view remembers the
- * cut its last read stopped before (cutpos), so reading it from start to
- * end costs O(cuts + bytes) in all, and a seek backwards O(log cuts).
+ * out of order placed by binary search (the later ones move up: only the
+ * few header changes at the end of a message come so), and the view
+ * remembers the cut its last read stopped before (cutpos), so reading it
+ * from start to end costs O(cuts + bytes) in all, and a seek backwards
+ * O(log cuts).
  *
  * DIAGNOSTICS
  *	None logged.  File errors (no space, no directory, I/O) return -1
