@@ -7,7 +7,8 @@
  * stage, the end of the header at eoh, body chunks at body (no second pass
  * over the spool).  Key lookups and the crypto happen in dkim_eom alone
  * (DKIM_LIBFLAGS_DELAYSIGPROC keeps them out of dkim_eoh), which runs on
- * the worker pool.  libopendkim's DNS goes through postern's shared
+ * the worker pool; so does dkim_eoh of a signed message (its cost grows
+ * with the signed names times the header fields).  libopendkim's DNS goes through postern's shared
  * resolver: its query hooks call dns_query synchronously and hand the
  * answer back as the DNS reply libopendkim parses itself; a whole message's
  * lookups end at dkim.timeout.
@@ -101,6 +102,13 @@ struct flt_dkim_verify_job {
 	struct flt_dkim_verify_sig sigs[FLT_DKIM_VERIFY_SIGS_MAX];
 };
 
+/* The eoh job of a signed message: owns dkim while libopendkim picks each
+ * signature's fields out of the header. */
+struct flt_dkim_verify_eoh {
+	DKIM			*dkim;
+	DKIM_STAT		 st;
+};
+
 /* The libopendkim query handle: the reply is written at start. */
 struct flt_dkim_verify_query {
 	size_t		 len;
@@ -120,6 +128,9 @@ static enum fv	flt_dkim_verify_data(struct fctx *);
 static enum fv	flt_dkim_verify_header(struct fctx *, const char *,
 		    const char *);
 static enum fv	flt_dkim_verify_eoh(struct fctx *);
+static void	flt_dkim_verify_eoh_work(void *);
+static void	flt_dkim_verify_eoh_done(struct fctx *, void *);
+static void	flt_dkim_verify_eoh_log(struct fctx *, DKIM_STAT);
 static enum fv	flt_dkim_verify_body(struct fctx *, const unsigned char *,
 		    size_t);
 static enum fv	flt_dkim_verify_eom(struct fctx *);
@@ -321,20 +332,69 @@ flt_dkim_verify_from(struct fctx *fx, struct flt_dkim_verify_tx *t,
 	free(copy);
 }
 
+/*
+ * dkim_eoh picks the fields each signature's h= names out of the whole
+ * header: names x fields of work, seconds for a crafted message (160,000
+ * fields and an h= of 30,000 names held the loop 1.3 s).  A signed message
+ * has it done on the pool; the handle goes with the job and comes back.
+ */
 static enum fv
 flt_dkim_verify_eoh(struct fctx *fx)
 {
 	struct flt_dkim_verify_tx	*t = flt_dkim_verify_tx(fx);
-	DKIM_STAT			 st;
+	struct flt_dkim_verify_eoh	*e;
 
 	if (t->broken)
 		return FV_CONTINUE;
-	/* NOSIG is advisory; other errors leave the signatures to eom. */
-	st = dkim_eoh(t->dkim);
+	if (t->nsigs > 0) {
+		e = xcalloc(1, sizeof(*e));
+		e->dkim = t->dkim;
+		t->dkim = NULL;
+		if (fctx_defer(fx, flt_dkim_verify_eoh_work,
+		    flt_dkim_verify_eoh_done, e) == 0)
+			return FV_PENDING;
+		t->dkim = e->dkim;	/* pool full: here, then */
+		free(e);
+	}
+	flt_dkim_verify_eoh_log(fx, dkim_eoh(t->dkim));
+	return FV_CONTINUE;
+}
+
+static void
+flt_dkim_verify_eoh_work(void *arg)
+{
+	struct flt_dkim_verify_eoh	*e = arg;
+
+	e->st = dkim_eoh(e->dkim);
+}
+
+/* Back on the loop: the handle back to the transaction (or freed with a
+ * stage abandoned meanwhile), and on. */
+static void
+flt_dkim_verify_eoh_done(struct fctx *fx, void *arg)
+{
+	struct flt_dkim_verify_eoh	*e = arg;
+	struct flt_dkim_verify_tx	*t;
+
+	if (fx == NULL) {
+		dkim_free(e->dkim);
+		free(e);
+		return;
+	}
+	t = flt_dkim_verify_tx(fx);
+	t->dkim = e->dkim;
+	flt_dkim_verify_eoh_log(fx, e->st);
+	free(e);
+	fctx_resume(fx, FV_CONTINUE);
+}
+
+/* NOSIG is advisory; other errors leave the signatures to eom. */
+static void
+flt_dkim_verify_eoh_log(struct fctx *fx, DKIM_STAT st)
+{
 	if (st != DKIM_STAT_OK && st != DKIM_STAT_NOSIG)
 		log_debug("%s dkim_verify: eoh: %s", fctx_session_id(fx),
 		    dkim_getresultstr(st));
-	return FV_CONTINUE;
 }
 
 static enum fv

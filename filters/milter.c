@@ -140,6 +140,7 @@ static enum fv	flt_milter_envrcpt(struct fctx *, const char *,
 		    char *const *);
 static enum fv	flt_milter_bare(struct fctx *, char, uint32_t, uint32_t);
 static enum fv	flt_milter_data(struct fctx *);
+static int	flt_milter_unwanted(struct fctx *, char, uint32_t);
 static enum fv	flt_milter_header(struct fctx *, const char *, const char *);
 static enum fv	flt_milter_eoh(struct fctx *);
 static enum fv	flt_milter_body(struct fctx *, const unsigned char *, size_t);
@@ -347,6 +348,33 @@ flt_milter_envrcpt(struct fctx *fx, const char *addr, char *const *params)
 	return flt_milter_envelope(fx, SMFIC_RCPT, addr, params);
 }
 
+/*
+ * Whether no milter takes this stage: each has failed, accepted, or (once
+ * connected) negotiated it away, or said SKIP for the body.  The stage is
+ * then answered here, without a job: a header of 100,000 fields would
+ * otherwise make 100,000 trips through the pool for nothing.  (The loop
+ * reads the peers only between jobs.)
+ */
+static int
+flt_milter_unwanted(struct fctx *fx, char stage, uint32_t skip_if)
+{
+	const struct flt_milter_conn	*c = fctx_priv(fx);
+	const struct flt_milter_peer	*p;
+	size_t				 i;
+
+	if (c == NULL || c->busy)
+		return 0;
+	for (i = 0; i < c->n; i++) {
+		p = &c->peer[i];
+		if (p->failed || p->accepted ||
+		    (stage == SMFIC_BODY && p->skip_body))
+			continue;
+		if (p->fd == -1 || (p->protocol & skip_if) == 0)
+			return 0;
+	}
+	return 1;
+}
+
 /* A command without data (DATA, EOH). */
 static enum fv
 flt_milter_bare(struct fctx *fx, char stage, uint32_t skip_if,
@@ -354,6 +382,8 @@ flt_milter_bare(struct fctx *fx, char stage, uint32_t skip_if,
 {
 	struct flt_milter_job	*j;
 
+	if (flt_milter_unwanted(fx, stage, skip_if))
+		return FV_CONTINUE;
 	j = flt_milter_job(fx, stage, skip_if, noreply_if,
 	    fctx_conf(fx)->milter_command_timeout);
 	milter_proto_command(j->cmd, stage, NULL, 0);
@@ -372,7 +402,8 @@ flt_milter_header(struct fctx *fx, const char *name, const char *value)
 	struct flt_milter_job	*j;
 	const char		*nv[2];
 
-	if (fctx_header_deleted(fx))
+	if (fctx_header_deleted(fx) ||
+	    flt_milter_unwanted(fx, SMFIC_HEADER, SMFIP_NOHDRS))
 		return FV_CONTINUE;
 	/* (we do not offer SMFIP_HDR_LEADSPC: no leading blank) */
 	nv[0] = name;
@@ -395,6 +426,8 @@ flt_milter_body(struct fctx *fx, const unsigned char *data, size_t len)
 	struct flt_milter_job	*j;
 	size_t			 off, n;
 
+	if (flt_milter_unwanted(fx, SMFIC_BODY, SMFIP_NOBODY))
+		return FV_CONTINUE;
 	j = flt_milter_job(fx, SMFIC_BODY, SMFIP_NOBODY, SMFIP_NR_BODY,
 	    fctx_conf(fx)->milter_content_timeout);
 	for (off = 0; off < len; off += n) {

@@ -95,9 +95,11 @@ enum milter_stage {
 };
 
 /* A header field the chain removed: its name and which field of that name
- * it is (1-based), as smfi_chgheader counts.  Name copied. */
+ * it is (1-based), as smfi_chgheader counts, worked out at eom from its
+ * place among all fields.  Name copied. */
 struct milter_del {
 	char		*name;
+	size_t		 pos;		/* in hnames */
 	int		 index;
 };
 
@@ -158,7 +160,7 @@ struct milter_conn {
 	uint64_t	 size;		/* content bytes seen */
 	uint64_t	 started;	/* ms */
 	char		**hnames;	/* every header field name, copied */
-	size_t		 nhnames;
+	size_t		 nhnames, hcap;
 	struct milter_del *del;
 	size_t		 ndel;
 };
@@ -218,6 +220,8 @@ static enum fv	milter_data(struct milter_conn *, struct milter_call *);
 static enum fv	milter_header(struct milter_conn *, struct milter_call *);
 static void	milter_header_end(struct milter_conn *, struct milter_call *,
 		    enum decide_action);
+static int	milter_name_cmp(const void *, const void *, void *);
+static void	milter_del_index(struct milter_conn *);
 static enum fv	milter_eoh(struct milter_conn *, struct milter_call *);
 static enum fv	milter_body(struct milter_conn *, struct milter_call *);
 static void	milter_body_end(struct milter_conn *, struct milter_call *,
@@ -378,7 +382,7 @@ milter_tx_end(struct milter_conn *mc, const char *action, const char *reply,
 	free(mc->del);
 	mc->rcpts = mc->hnames = NULL;
 	mc->del = NULL;
-	mc->nrcpts = mc->nhnames = mc->ndel = 0;
+	mc->nrcpts = mc->nhnames = mc->hcap = mc->ndel = 0;
 	mc->qid[0] = '\0';
 	mc->intx = 0;
 }
@@ -482,29 +486,71 @@ static enum fv
 milter_header(struct milter_conn *mc, struct milter_call *c)
 {
 	mc->size += strlen(c->name) + 1 + strlen(c->value) + 2;
-	mc->hnames = xrealloc(mc->hnames, (mc->nhnames + 1) *
-	    sizeof(*mc->hnames));
+	if (mc->nhnames == mc->hcap) {
+		mc->hcap = mc->hcap > 0 ? 2 * mc->hcap : 16;
+		mc->hnames = xrealloc(mc->hnames, mc->hcap *
+		    sizeof(*mc->hnames));
+	}
 	mc->hnames[mc->nhnames++] = xstrdup(c->name);
 	return chain_header(mc->cs, c->name, c->value);
 }
 
-/* A field the chain removes: which one of its name it is, for eom. */
+/* A field the chain removes: kept with its place, numbered at eom (a
+ * count of its namesakes here would walk every field per removal). */
 static void
 milter_header_end(struct milter_conn *mc, struct milter_call *c,
     enum decide_action a)
 {
-	size_t	 i;
-	int	 index = 0;
-
 	if (chain_header_deleted(mc->cs)) {
-		for (i = 0; i < mc->nhnames; i++)
-			if (strcasecmp(mc->hnames[i], c->name) == 0)
-				index++;
-		mc->del = xrealloc(mc->del, (mc->ndel + 1) * sizeof(*mc->del));
+		if ((mc->ndel & (mc->ndel - 1)) == 0)
+			mc->del = xrealloc(mc->del, (mc->ndel > 0 ?
+			    2 * mc->ndel : 16) * sizeof(*mc->del));
 		mc->del[mc->ndel].name = xstrdup(c->name);
-		mc->del[mc->ndel++].index = index;
+		mc->del[mc->ndel].pos = mc->nhnames - 1;
+		mc->del[mc->ndel++].index = 0;
 	}
 	milter_refused(mc, c, a);
+}
+
+/* Field places in name order (case-insensitive), then in message order. */
+static int
+milter_name_cmp(const void *a, const void *b, void *arg)
+{
+	char *const	*names = arg;
+	size_t		 x = *(const size_t *)a, y = *(const size_t *)b;
+	int		 c;
+
+	if ((c = strcasecmp(names[x], names[y])) != 0)
+		return c;
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Number the removed fields as smfi_chgheader counts (the nth field of
+ * that name): the places of all fields sorted by name, so that each run
+ * of one name is in message order, and numbered along each run.  Once per
+ * message, O(F log F), whatever the number of removals.
+ */
+static void
+milter_del_index(struct milter_conn *mc)
+{
+	size_t	*ord, i;
+	int	*nth;
+
+	if (mc->ndel == 0)
+		return;
+	ord = xcalloc(mc->nhnames, sizeof(*ord));
+	nth = xcalloc(mc->nhnames, sizeof(*nth));
+	for (i = 0; i < mc->nhnames; i++)
+		ord[i] = i;
+	qsort_r(ord, mc->nhnames, sizeof(*ord), milter_name_cmp, mc->hnames);
+	for (i = 0; i < mc->nhnames; i++)
+		nth[ord[i]] = i > 0 && strcasecmp(mc->hnames[ord[i - 1]],
+		    mc->hnames[ord[i]]) == 0 ? nth[ord[i - 1]] + 1 : 1;
+	for (i = 0; i < mc->ndel; i++)
+		mc->del[i].index = nth[mc->del[i].pos];
+	free(nth);
+	free(ord);
 }
 
 static enum fv
@@ -557,6 +603,7 @@ milter_eom_end(struct milter_conn *mc, struct milter_call *c,
 			e->add[i].name = xstrdup(h[i].name);
 			e->add[i].value = xstrdup(h[i].value);
 		}
+		milter_del_index(mc);
 		e->del = mc->del;
 		e->ndel = mc->ndel;
 		mc->del = NULL;

@@ -19,6 +19,7 @@
  *	below proxy.min_data_rate: "content from ADDR too slow: N bytes in Ss
  *	(proxy.min_data_rate R/s)", and 421 4.4.2.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +49,14 @@ static struct log_limit session_data_log_lost =
 static struct log_limit session_data_log_eod =
 	    LOG_LIMIT("backend failed at end of data");
 
+/* The names of the header fields, read from the spool in ascending order
+ * through one buffer: a read per DATA_CHUNK of header, not per field. */
+struct field_names {
+	uint64_t	 off;		/* spool offset of buf[0] */
+	size_t		 len;		/* bytes valid in buf */
+	char		*buf;		/* DATA_CHUNK bytes, owned */
+};
+
 static void	session_content(struct session *, const unsigned char *,
 		    size_t);
 static void	session_data_end(struct session *);
@@ -55,8 +64,12 @@ static int	session_bdat_input(struct session *);
 static void	session_bdat_chunk_done(struct session *);
 static void	session_bdat_filtered(struct session *, enum fv);
 static void	session_feed_field(struct session *);
-static int	session_field_named(struct session *, const struct tx_field *,
-		    const char *);
+static int	session_name_cmp(const char *, size_t, const char *);
+static int	session_edit_cmp(const void *, const void *, void *);
+static const char *session_field_name(struct session *, struct field_names *,
+		    const struct tx_field *, size_t, size_t *);
+static void	session_edit_targets(struct session *,
+		    const struct chain_edit *, size_t, size_t *);
 static void	session_edit_fields(struct session *, struct evbuffer *);
 static int	session_new_body(struct session *);
 static void	session_feed_body_off(struct session *);
@@ -443,7 +456,7 @@ session_new_body(struct session *s)
 	const char	*b;
 	unsigned char	 buf[4096];
 	uint64_t	 off = 0;
-	size_t		 len, i, start;
+	size_t		 len, i, o;
 	ssize_t		 n;
 	int		 rc = 0;
 
@@ -459,17 +472,24 @@ session_new_body(struct session *s)
 		rc = spool_write(sp, buf, (size_t)n);
 	if (n < 0)
 		rc = -1;
-	for (i = start = 0; rc == 0 && i <= len; i++) {
-		if (i < len && b[i] != '\r' && b[i] != '\n')
+	/* through buf: a write per 4 KiB, not two per line (a syscall each
+	 * once on disk) */
+	for (i = o = 0; rc == 0 && i < len; i++) {
+		if (o + 2 > sizeof(buf)) {
+			rc = spool_write(sp, buf, o);
+			o = 0;
+		}
+		if (b[i] != '\r' && b[i] != '\n') {
+			buf[o++] = (unsigned char)b[i];
 			continue;
-		if (i > start)
-			rc = spool_write(sp, b + start, i - start);
-		if (rc == 0 && i < len)
-			rc = spool_write(sp, "\r\n", 2);
-		if (i + 1 < len && b[i] == '\r' && b[i + 1] == '\n')
+		}
+		buf[o++] = '\r';
+		buf[o++] = '\n';
+		if (b[i] == '\r' && i + 1 < len && b[i + 1] == '\n')
 			i++;
-		start = i + 1;
 	}
+	if (rc == 0 && o > 0)
+		rc = spool_write(sp, buf, o);
 	if (rc == -1) {
 		log_limited(&session_data_log_spool, LOG_LEVEL_WARN, "%s spool "
 		    "for the new body: %s", s->sid, strerror(errno));
@@ -496,20 +516,127 @@ session_feed_body_off(struct session *s)
 		    nl[0] == '\n' ? 1 : 0;
 }
 
-/* Is the field at f called name?  Its first bytes in the spool say: the
- * name, then the colon (blanks before it allowed, as the parser does). */
+/*
+ * Header field names compared as strcasecmp does, a (alen bytes, not
+ * NUL-terminated) with b: the order edits are sorted in.
+ */
 static int
-session_field_named(struct session *s, const struct tx_field *f,
-    const char *name)
+session_name_cmp(const char *a, size_t alen, const char *b)
 {
-	char	 buf[1024];
-	size_t	 n = strlen(name);
+	size_t	 i;
+	int	 x, y;
 
-	if (n + 1 > f->len || n + 1 > sizeof(buf) ||
-	    spool_read(s->tx->spool, f->off, buf, n + 1) != (ssize_t)(n + 1))
-		return 0;
-	return strncasecmp(buf, name, n) == 0 &&
-	    (buf[n] == ':' || buf[n] == ' ' || buf[n] == '\t');
+	for (i = 0; i < alen && b[i] != '\0'; i++) {
+		x = tolower((unsigned char)a[i]);
+		y = tolower((unsigned char)b[i]);
+		if (x != y)
+			return x - y;
+	}
+	return i < alen ? 1 : b[i] != '\0' ? -1 : 0;
+}
+
+/* Edits (their numbers) by name, then by index. */
+static int
+session_edit_cmp(const void *a, const void *b, void *arg)
+{
+	const struct chain_edit	*e = arg;
+	const struct chain_edit	*x = &e[*(const size_t *)a];
+	const struct chain_edit	*y = &e[*(const size_t *)b];
+	int			 c;
+
+	if ((c = session_name_cmp(x->name, strlen(x->name), y->name)) != 0)
+		return c;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/*
+ * The name of field f, as the parser took it (up to the colon or a blank
+ * before it), when it is at most max bytes: into *len, pointing into fn's
+ * buffer until the next call.  NULL when it is longer, or unreadable.
+ * Fields must be asked for in spool order.
+ */
+static const char *
+session_field_name(struct session *s, struct field_names *fn,
+    const struct tx_field *f, size_t max, size_t *len)
+{
+	const char	*p;
+	size_t		 need = f->len < max + 1 ? (size_t)f->len : max + 1;
+	ssize_t		 n;
+
+	if (f->off < fn->off || f->off + need > fn->off + fn->len) {
+		if ((n = spool_read(s->tx->spool, f->off, fn->buf,
+		    DATA_CHUNK)) < 0)
+			return NULL;
+		fn->off = f->off;
+		fn->len = (size_t)n;
+		if (need > fn->len)
+			return NULL;
+	}
+	p = fn->buf + (f->off - fn->off);
+	for (*len = 0; *len < need && p[*len] != ':' && p[*len] != ' ' &&
+	    p[*len] != '\t'; (*len)++)
+		;
+	return *len < need ? p : NULL;
+}
+
+/*
+ * The field each of the n edits names (the index-th field called name)
+ * into at[] (tx->nfields: none), in one pass over the fields: the edits
+ * sorted by name and index, each field's name found among them by binary
+ * search and counted there.  O(n log n + fields log n), and one spool
+ * read per DATA_CHUNK of header, whatever n is.
+ */
+static void
+session_edit_targets(struct session *s, const struct chain_edit *e,
+    size_t n, size_t *at)
+{
+	struct tx		*tx = s->tx;
+	struct field_names	 fn = { .buf = xmalloc(DATA_CHUNK) };
+	const char		*name;
+	size_t			*ord, *next, *end, *seen;
+	size_t			 i, k, g, lo, hi, len, max = 0, left = n;
+
+	ord = xcalloc(4 * n, sizeof(*ord));
+	next = ord + n;		/* per group (at its first place): the */
+	end = next + n;		/* next edit to place, the group's end */
+	seen = end + n;		/* and the fields of that name so far */
+	for (i = 0; i < n; i++) {
+		ord[i] = i;
+		at[i] = tx->nfields;
+		if ((len = strlen(e[i].name)) > max)
+			max = len;
+	}
+	qsort_r(ord, n, sizeof(*ord), session_edit_cmp, (void *)e);
+	for (g = 0; g < n; g = end[g]) {
+		for (k = g + 1; k < n && session_name_cmp(e[ord[k]].name,
+		    strlen(e[ord[k]].name), e[ord[g]].name) == 0; k++)
+			;
+		next[g] = g;
+		end[g] = k;
+	}
+	max = max < DATA_CHUNK - 1 ? max : DATA_CHUNK - 1;
+	for (k = 0; k < tx->nfields && left > 0; k++) {
+		if ((name = session_field_name(s, &fn, &tx->fields[k], max,
+		    &len)) == NULL)
+			continue;
+		for (lo = 0, hi = n; lo < hi;) {	/* first place >= name */
+			g = lo + (hi - lo) / 2;
+			if (session_name_cmp(name, len, e[ord[g]].name) > 0)
+				lo = g + 1;
+			else
+				hi = g;
+		}
+		if (lo == n || session_name_cmp(name, len, e[ord[lo]].name))
+			continue;
+		for (g = lo, seen[g]++; next[g] < end[g] &&
+		    e[ord[next[g]]].index <= seen[g]; next[g]++)
+			if (e[ord[next[g]]].index == seen[g]) {
+				at[ord[next[g]]] = k;
+				left--;
+			}
+	}
+	free(ord);
+	free(fn.buf);
 }
 
 /* The filters' changes to header fields at eom: the field left out of the
@@ -519,17 +646,15 @@ session_edit_fields(struct session *s, struct evbuffer *hdrs)
 {
 	const struct chain_edit	*e;
 	struct tx		*tx = s->tx;
-	size_t			 n, i, k;
-	unsigned		 seen;
+	size_t			 n, i, *at;
 
-	n = chain_edits(s->cs, &e);
+	if ((n = chain_edits(s->cs, &e)) == 0)
+		return;
+	at = xcalloc(n, sizeof(*at));
+	session_edit_targets(s, e, n, at);
 	for (i = 0; i < n; i++, e++) {
-		for (k = 0, seen = 0; k < tx->nfields; k++)
-			if (session_field_named(s, &tx->fields[k], e->name) &&
-			    ++seen == e->index)
-				break;
-		if (k == tx->nfields || spool_cut(tx->spool,
-		    tx->fields[k].off, tx->fields[k].len) == -1) {
+		if (at[i] == tx->nfields || spool_cut(tx->spool,
+		    tx->fields[at[i]].off, tx->fields[at[i]].len) == -1) {
 			log_info("%s no header field %s #%u to change", s->sid,
 			    e->name, e->index);
 			continue;
@@ -540,6 +665,7 @@ session_edit_fields(struct session *s, struct evbuffer *hdrs)
 			evbuffer_add_printf(hdrs, "%s: %s\r\n", e->name,
 			    e->value);
 	}
+	free(at);
 }
 
 static void

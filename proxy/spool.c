@@ -14,6 +14,17 @@
  *	spool_size	bytes appended so far.
  *	spool_on_disk	1 once the content lives in the temporary file.
  *	spool_read	copy bytes from any offset.
+ *	spool_cut	leave a range out of the edited view.
+ *	spool_edited_size	the size of that view.
+ *	spool_read_edited	read that view, jumping the cuts.
+ *
+ * Cuts are kept sorted; a filter may cut every header field of a message,
+ * so nothing walks all of them per call: a cut in order is appended, one
+ * out of order placed by binary search (the later ones move up: only the
+ * few header changes at the end of a message come so), and the view
+ * remembers the cut its last read stopped before (cutpos), so reading it
+ * from start to end costs O(cuts + bytes) in all, and a seek backwards
+ * O(log cuts).
  *
  * DIAGNOSTICS
  *	None logged.  File errors (no space, no directory, I/O) return -1
@@ -41,13 +52,19 @@ struct spool {
 	uint64_t	 size;		/* content bytes */
 	uint64_t	(*cuts)[2];	/* {off, len}, ascending */
 	size_t		 ncuts;
+	size_t		 cutcap;	/* entries allocated */
+	size_t		 cutpos;	/* hint: first cut that ends after the
+					   last edited read, or stale */
 	uint64_t	 cut_bytes;	/* their total */
 };
+
+#define SPOOL_CUT_END(sp, i)	((sp)->cuts[i][0] + (sp)->cuts[i][1])
 
 static int	spool_tmpfile(const char *);
 static int	spool_pwrite(int, const void *, size_t, uint64_t);
 static int	spool_to_disk(struct spool *);
 static void	spool_mem_append(struct spool *, const void *, size_t);
+static size_t	spool_cut_next(struct spool *, uint64_t);
 
 /*
  * spool_new - an empty spool that keeps up to mem_max bytes in memory (0:
@@ -242,26 +259,46 @@ spool_pwrite(int fd, const void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
+/*
+ * spool_cut - leave [off, off + len) out of the edited view.  Cuts come in
+ * any order (in order is the cheap case: an append) but must lie within
+ * the content and not overlap another: -1 then, and nothing changes.
+ */
 int
 spool_cut(struct spool *sp, uint64_t off, uint64_t len)
 {
-	size_t	 i;
+	size_t	 i, lo, hi;
 
-	if (len == 0 || off + len > sp->size)
+	if (len == 0 || off > sp->size || len > sp->size - off)
 		return -1;
-	/* kept in order: the place of the first cut after this one */
-	for (i = sp->ncuts; i > 0 && sp->cuts[i - 1][0] > off; i--)
-		;
-	if ((i > 0 && off < sp->cuts[i - 1][0] + sp->cuts[i - 1][1]) ||
+	/* i: the place of the first cut that starts after this one */
+	lo = 0;
+	hi = sp->ncuts;
+	if (hi > 0 && sp->cuts[hi - 1][0] < off)
+		lo = hi;
+	while (lo < hi) {
+		i = lo + (hi - lo) / 2;
+		if (sp->cuts[i][0] <= off)
+			lo = i + 1;
+		else
+			hi = i;
+	}
+	i = lo;
+	if ((i > 0 && off < SPOOL_CUT_END(sp, i - 1)) ||
 	    (i < sp->ncuts && off + len > sp->cuts[i][0]))
 		return -1;	/* overlaps a neighbour */
-	sp->cuts = xrealloc(sp->cuts, (sp->ncuts + 1) * sizeof(*sp->cuts));
+	if (sp->ncuts == sp->cutcap) {
+		sp->cutcap = sp->cutcap > 0 ? 2 * sp->cutcap : 16;
+		sp->cuts = xrealloc(sp->cuts, sp->cutcap * sizeof(*sp->cuts));
+	}
 	memmove(sp->cuts + i + 1, sp->cuts + i, (sp->ncuts - i) *
 	    sizeof(*sp->cuts));
 	sp->cuts[i][0] = off;
 	sp->cuts[i][1] = len;
 	sp->ncuts++;
 	sp->cut_bytes += len;
+	if (i < sp->cutpos)
+		sp->cutpos++;	/* the hint keeps naming the same cut */
 	return 0;
 }
 
@@ -271,26 +308,67 @@ spool_edited_size(const struct spool *sp)
 	return sp->size - sp->cut_bytes;
 }
 
+/*
+ * The first cut that ends after off (ncuts if none).  From the hint when
+ * it is no further than that (reads go forward: each cut is passed once),
+ * else by binary search; cut ends ascend like their starts, since cuts do
+ * not overlap.
+ */
+static size_t
+spool_cut_next(struct spool *sp, uint64_t off)
+{
+	size_t	 i = sp->cutpos, lo, hi;
+
+	if (i > sp->ncuts || (i > 0 && SPOOL_CUT_END(sp, i - 1) > off)) {
+		lo = 0;
+		hi = sp->ncuts;
+		while (lo < hi) {
+			i = lo + (hi - lo) / 2;
+			if (SPOOL_CUT_END(sp, i) <= off)
+				lo = i + 1;
+			else
+				hi = i;
+		}
+		i = lo;
+	}
+	while (i < sp->ncuts && SPOOL_CUT_END(sp, i) <= off)
+		i++;
+	return i;
+}
+
+/*
+ * spool_read_edited - fill buf with up to len bytes of the edited view
+ * from the raw offset *off on, jumping every cut met (adjacent ones
+ * included); *off ends after the last byte copied or cut jumped.  Returns
+ * the count (short only at the end, 0 there), or -1 with errno when the
+ * file fails before anything was copied.
+ */
 ssize_t
 spool_read_edited(struct spool *sp, uint64_t *off, void *buf, size_t len)
 {
-	size_t		 i;
-	ssize_t		 n;
+	size_t		 i, got = 0, n;
+	uint64_t	 end;
+	ssize_t		 r;
 
-	/* Few cuts (a header or two): a scan is fine.  Adjacent cuts are
-	 * jumped one after the other. */
-	for (i = 0; i < sp->ncuts; i++) {
-		if (*off >= sp->cuts[i][0] + sp->cuts[i][1])
-			continue;
-		if (*off >= sp->cuts[i][0]) {
-			*off = sp->cuts[i][0] + sp->cuts[i][1];
-			continue;
+	if (len > SSIZE_MAX)
+		len = SSIZE_MAX;
+	i = spool_cut_next(sp, *off);
+	while (got < len) {
+		/* in a cut (i ends after *off): out of it, and the next */
+		for (; i < sp->ncuts && *off >= sp->cuts[i][0]; i++)
+			*off = SPOOL_CUT_END(sp, i);
+		end = i < sp->ncuts ? sp->cuts[i][0] : sp->size;
+		if (*off >= end)
+			break;
+		n = end - *off < len - got ? (size_t)(end - *off) : len - got;
+		if ((r = spool_read(sp, *off, (char *)buf + got, n)) <= 0) {
+			if (r == -1 && got == 0)
+				return -1;
+			break;	/* the error comes back at the next call */
 		}
-		if (sp->cuts[i][0] - *off < len)
-			len = (size_t)(sp->cuts[i][0] - *off);
-		break;
+		got += (size_t)r;
+		*off += (uint64_t)r;
 	}
-	if ((n = spool_read(sp, *off, buf, len)) > 0)
-		*off += (uint64_t)n;
-	return n;
+	sp->cutpos = i;
+	return (ssize_t)got;
 }

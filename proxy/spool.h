@@ -34,7 +34,8 @@ int		 spool_on_disk(const struct spool *);
 ssize_t		 spool_read(struct spool *, uint64_t off, void *buf, size_t len);
 
 /* spool_cut - leave [off, off + len) out of the edited view.  Cuts may
- * come in any order but must not overlap (-1 otherwise). */
+ * come in any order (ascending is the cheap one) but must not overlap
+ * (-1 otherwise). */
 int		 spool_cut(struct spool *, uint64_t off, uint64_t len);
 
 /* spool_edited_size - the size of the edited view. */
@@ -43,7 +44,9 @@ uint64_t	 spool_edited_size(const struct spool *);
 /*
  * spool_read_edited - read the edited view: up to len bytes from the raw
  * offset *off, skipping cuts; *off moves past the bytes returned and any
- * cut reached.  Returns bytes copied (0 at the end), -1 with errno.
+ * cut reached.  Returns bytes copied (short only at the end, 0 there), -1
+ * with errno.  Reading the view from start to end costs O(cuts + bytes)
+ * in all, whatever the chunk size; a seek backwards O(log cuts).
  */
 ssize_t		 spool_read_edited(struct spool *, uint64_t *off, void *buf,
 		    size_t len);

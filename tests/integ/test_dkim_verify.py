@@ -453,3 +453,45 @@ def test_postern_test_shows_the_result(postern_bin, dkim_dns, keys, workdir):
     assert re.search(r"dkim=pass header\.d=%s header\.s=rsa "
                      r"header\.a=rsa-sha256" % re.escape(DOMAIN),
                      r.stdout), r.stdout
+
+
+def test_many_signed_names_over_many_fields_do_not_stall_the_loop(
+        sink, postern, dkim_dns):
+    """A signature whose h= names 30,000 fields over a header of 300,000:
+    libopendkim's end of header pairs them up (names x fields of work,
+    over a second), which runs on the pool for a signed message, so a
+    second client is greeted within a second all the while."""
+    from test_load import _greeting_probes
+    import threading
+    s = sink()
+    p = postern(s.port, **opts(dkim_dns, **{"log.level": "info"}))
+    m = mark()
+    sig = (b"DKIM-Signature: v=1; a=rsa-sha256; d=%s; s=rsa; "
+           b"c=relaxed/relaxed; h=from:%s; bh=AAAA; b=AAAA\r\n"
+           % (DOMAIN.encode(), b":".join([b"x"] * 30000)))
+    msg = (sig + b"".join(b"X: %d\r\n" % i for i in range(300000)) +
+           b"From: <alice@%s>\r\nSubject: %s\r\n\r\nbody\r\n"
+           % (DOMAIN.encode(), m.encode()))
+    stop, waits, errors = threading.Event(), [], []
+
+    def probe():
+        try:
+            _greeting_probes(p.port, stop, waits)
+        except Exception as e:      # reported below
+            errors.append(e)
+    t = threading.Thread(target=probe)
+    t.start()
+    try:
+        with SmtpClient(p.port, timeout=60) as c:
+            assert c.ehlo().code == 250
+            r = c.send_message("alice@%s" % DOMAIN, ["rcpt@example.com"],
+                               msg)
+    finally:
+        stop.set()
+        t.join(timeout=30)
+    assert r.code == 250, r
+    assert not errors, errors
+    assert waits and max(waits) < 1.0, (
+        "a second client waited %.2f s for its greeting" % max(waits))
+    got = delivered(s, m).content
+    assert dkim_results(got), got[:2000]

@@ -178,6 +178,35 @@ def test_postfix_message_signed_by_milter(postfix_milter, milter, mkeys):
                     re.escape(DOMAIN))
 
 
+def test_postfix_many_forged_results_removed_by_index(postfix_milter,
+                                                    milter):
+    """300 forged Authentication-Results (our id, the name in any case)
+    between 300 of other ids: the milter deletes each forged one by its
+    index among the fields of that name (numbered once at eom, not by a
+    walk over all fields per deletion), so exactly the others stay, in
+    order."""
+    pf, snk = postfix_milter
+    m = mark()
+    names = ("Authentication-Results", "authentication-results",
+             "AUTHENTICATION-RESULTS")
+    head = "".join(
+        "%s: %s; spf=pass smtp.mailfrom=forged%d@example.org\r\n"
+        "Authentication-Results: other%d.example; spf=pass\r\n"
+        % (names[i % 3], AUTHSERV, i, i) for i in range(300))
+    msg = ("From: <bob@example.org>\r\nTo: <rcpt@example.com>\r\n"
+           "Subject: %s\r\n%s\r\nmany results\r\n" % (m, head)).encode()
+    r = send(pf.port, msg, "bob@example.org")
+    assert r.code == 250, (r, milter.log()[-3000:])
+    got = peers.wait_for(lambda: [x for x in snk.messages()
+                                  if m.encode() in x.content], 30,
+                         what="message %s at the sink" % m)[0].content
+    assert b"forged" not in got, got[:3000]
+    others = [v.split(";")[0].strip() for v in
+              header_values(got, "Authentication-Results")
+              if not v.startswith(AUTHSERV + ";")]
+    assert others == ["other%d.example" % i for i in range(300)], others
+
+
 def test_runs_as_proxy_user(procs, workdir, postern_bin):
     """With proxy.user, postern milter opens its socket, then runs as that
     user for good (the keys were read before)."""

@@ -7,6 +7,7 @@ steps a milter asks to skip, and milter.default_action for a milter that
 is down, killed mid-session, or hangs past its timeout."""
 import json
 import os
+import re
 import time
 
 import pytest
@@ -191,6 +192,55 @@ def test_header_changed_and_deleted(milter_proxy, fakemilter):
     assert b"X-Old: first\r\n" in head, "only the second X-Old goes"
     assert m.content.endswith(b"\r\n\r\nbody\r\n")
     assert "no header field X-None #1 to change" in p.log()
+
+
+def test_many_changes_among_many_fields(milter_proxy, fakemilter):
+    """60 changes (the most a milter gets per message is 64), to the last
+    of 40,000 fields spooled to disk: every change finds its field, the
+    name in any case, in one pass over the fields (a walk over all of
+    them per change, reading each name from the spool, held the loop
+    for seconds), and a second client is greeted within a second all
+    the while."""
+    from test_load import _greeting_probes
+    import threading
+    n = 40000
+    changes = [["X-Many", n - 7 * j, ""] for j in range(50)]
+    changes += [["x-other", 10 - j, "changed %d" % j] for j in range(9)]
+    changes += [["X-Many", n + 1, ""]]
+    fm = fakemilter(eom_changes=changes, protocol=0x20)    # SMFIP_NOHDRS
+    p, f = milter_proxy(fm, **{"proxy.spool_memory_max": "0",
+                               "log.level": "info"})
+    head = b"".join(b"X-Many: %d\r\n" % i + (b"X-Other: %d\r\n" % i
+                                               if i % 4000 == 0 else b"")
+                    for i in range(1, n + 1))
+    msg = b"From: <alice@%s>\r\n%s\r\nbody\r\n" % (DOMAIN.encode(), head)
+    stop, waits, errors = threading.Event(), [], []
+
+    def probe():
+        try:
+            _greeting_probes(p.port, stop, waits)
+        except Exception as e:      # reported below
+            errors.append(e)
+    t = threading.Thread(target=probe)
+    t.start()
+    try:
+        r = transaction(p, msg)
+    finally:
+        stop.set()
+        t.join(timeout=30)
+    assert r[-1].code == 250, r
+    assert not errors, errors
+    assert waits and max(waits) < 1.0, (
+        "a second client waited %.2f s for its greeting" % max(waits))
+    (m,) = f.wait_count(1, timeout=30)
+    top, rest = m.content.split(b"X-Many: 1\r\n", 1)
+    gone = {n - 7 * j for j in range(50)}
+    many = [int(v) for v in re.findall(rb"^X-Many: (\d+)\r$", rest, re.M)]
+    assert many == [i for i in range(2, n + 1) if i not in gone]
+    assert re.findall(rb"^X-Other: (\d+)\r$", rest, re.M) == [b"4000"]
+    assert [int(v) for v in re.findall(rb"^x-other: changed (\d+)\r$",
+                                       top, re.M)] == list(range(9))
+    assert "no header field X-Many #%d to change" % (n + 1) in p.log()
 
 
 def test_body_replaced(milter_proxy, fakemilter):
