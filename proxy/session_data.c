@@ -13,8 +13,9 @@
  *
  * DIAGNOSTICS
  *	Spool I/O errors are logged and answered 451 4.3.0.  A message
- *	refused for bare CR/LF, its size or a header field's size gets 554 /
- *	552 and is logged by the transaction line.
+ *	refused for a NUL, bare CR/LF, its size, a header field's size or its
+ *	header section's (decide_content) gets 554 / 552 and is logged by the
+ *	transaction line.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -143,8 +144,13 @@ session_keepalive_done(struct session *s, const struct backend_reply *r)
 		    s->sid);
 }
 
-/* Content bytes (CRLF lines) into the spool, unless the message already
- * failed; then feed the filters. */
+/*
+ * Content bytes (CRLF lines, no NUL) into the spool, unless the message
+ * already failed; then feed the filters.  The reader's findings so far (a
+ * NUL, a bare CR/LF, the header section over its limits) settle the
+ * message before its bytes are kept: the filters never see more header
+ * fields or bytes than the limits allow, and the rest is only read.
+ */
 static void
 session_content(struct session *s, const unsigned char *p, size_t len)
 {
@@ -152,7 +158,8 @@ session_content(struct session *s, const unsigned char *p, size_t len)
 	uint64_t	 max = s->conf->max_message_size;
 
 	tx->size += len;
-	if (tx->fail[0] != '\0' || len == 0)
+	if (tx->fail[0] != '\0' || decide_content(s->conf, &tx->rd, 0,
+	    tx->fail, sizeof(tx->fail)) || len == 0)
 		return;
 	if (max != 0 && tx->size > max) {
 		strlcpy(tx->fail, "552 5.3.4 Error: message size exceeds "
@@ -168,18 +175,14 @@ session_content(struct session *s, const unsigned char *p, size_t len)
 	session_feed(s);
 }
 
-/* All content is in: check it, finish the feed, then the eom stage. */
+/* All content is in (checked as it came): finish the feed, then the eom
+ * stage. */
 static void
 session_data_end(struct session *s)
 {
 	struct tx	*tx = s->tx;
 
 	session_enter(s, SESSION_EOM);
-	if (tx->fail[0] == '\0' && tx->rd.flags != 0 &&
-	    s->conf->bare_newline == CONF_BARE_REJECT)
-		snprintf(tx->fail, sizeof(tx->fail), "554 5.6.0 Error: bare "
-		    "%s in message content (RFC 5321 2.3.8)",
-		    (tx->rd.flags & DATA_F_BARE_LF) ? "<LF>" : "<CR>");
 	tx->feed_final = 1;
 	if (tx->fail[0] != '\0')
 		session_eom_refuse(s, "rejected", tx->fail);
