@@ -133,7 +133,7 @@ dryrun_content(struct dryrun *d, const unsigned char *msg, size_t len,
 		if (ev.type == RFC5322_HEADER) {
 			nh++;
 			v = dryrun_wait(d, chain_header(d->cs, ev.name,
-			    ev.value));
+			    ev.value, ev.valuelen));
 			if (chain_header_deleted(d->cs))
 				printf("%-28s %s:%s\n", "removed header",
 				    ev.name, ev.value);

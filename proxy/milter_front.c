@@ -485,7 +485,7 @@ milter_header(struct milter_conn *mc, struct milter_call *c)
 	mc->hnames = xrealloc(mc->hnames, (mc->nhnames + 1) *
 	    sizeof(*mc->hnames));
 	mc->hnames[mc->nhnames++] = xstrdup(c->name);
-	return chain_header(mc->cs, c->name, c->value);
+	return chain_header(mc->cs, c->name, c->value, strlen(c->value));
 }
 
 /* A field the chain removes: which one of its name it is, for eom. */

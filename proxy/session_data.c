@@ -327,7 +327,8 @@ session_feed(struct session *s)
 		case RFC5322_NEED_MORE:
 			continue;
 		case RFC5322_HEADER:
-			v = chain_header(s->cs, ev.name, ev.value);
+			v = chain_header(s->cs, ev.name, ev.value,
+			    ev.valuelen);
 			session_feed_field(s);
 			break;
 		case RFC5322_EOH:
@@ -387,8 +388,8 @@ session_feed_field(struct session *s)
 /*
  * A body a filter replaced (a milter's REPLBODY): a new spool with the
  * edited header and the new body, lines ending in CRLF (a bare CR or LF
- * becomes one: the backend must not see a line end we did not check),
- * replaces the transaction's.  0, or -1 when it cannot be written.
+ * becomes one: the backend must not see a line end we did not check) and
+ * no NUL (left out, as the DATA reader does), replaces the transaction's.  0, or -1 when it cannot be written.
  */
 static int
 session_new_body(struct session *s)
@@ -415,11 +416,11 @@ session_new_body(struct session *s)
 	if (n < 0)
 		rc = -1;
 	for (i = start = 0; rc == 0 && i <= len; i++) {
-		if (i < len && b[i] != '\r' && b[i] != '\n')
+		if (i < len && b[i] != '\r' && b[i] != '\n' && b[i] != '\0')
 			continue;
 		if (i > start)
 			rc = spool_write(sp, b + start, i - start);
-		if (rc == 0 && i < len)
+		if (rc == 0 && i < len && b[i] != '\0')
 			rc = spool_write(sp, "\r\n", 2);
 		if (i + 1 < len && b[i] == '\r' && b[i + 1] == '\n')
 			i++;

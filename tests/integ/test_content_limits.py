@@ -269,3 +269,21 @@ def test_header_limits_in_dry_run(postern_bin, workdir):
                        text=True, timeout=30)
     assert r.returncode == 0, r.stderr
     assert "552 5.3.4" in r.stdout and "refused" in r.stdout, r.stdout
+
+
+@pytest.mark.parametrize("field", [b"X-Pills: =?utf-8?q?=00?= viagra",
+                                   b"X-Pills: =?utf-8?b?AA==?= viagra"],
+                         ids=["q", "b"])
+def test_encoded_nul_cannot_hide_a_header_from_rules(proxy, rules_file,
+                                                     field):
+    """An RFC 2047 encoded NUL is no NUL on the wire: the decoded value
+    carries its length to every rule (header:* included)."""
+    msg = make_message("x", ["body"], [field.decode()])
+    p, f = proxy(**{"filters.chain": "regex", "regex.rules": rules_file})
+    with p.client() as c:
+        c.ehlo()
+        r = data(c, msg)
+        assert_reply(r, 550, "5.7.1")
+        assert "anywhere" in r.text, r
+        still_serving(c, f, "encoded-nul")
+    assert f.count() == 1
