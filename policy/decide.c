@@ -69,11 +69,9 @@ decide(enum decide_stage st, enum fv v, const struct chain_reply *r,
 }
 
 int
-decide_content(const struct conf *conf, const struct data_reader *r,
-    unsigned ignore, char *reply, size_t replysz)
+decide_content(const struct conf *conf, unsigned f, size_t fields,
+    uint64_t bytes, char *reply, size_t replysz)
 {
-	unsigned	 f = r->flags & ~ignore;
-
 	if ((f & DATA_F_NUL) && conf->nul_bytes == CONF_NUL_REJECT)
 		snprintf(reply, replysz, "554 5.6.0 Error: NUL byte in message "
 		    "content (RFC 5322 3.5)");
@@ -82,10 +80,10 @@ decide_content(const struct conf *conf, const struct data_reader *r,
 		snprintf(reply, replysz, "554 5.6.0 Error: bare %s in message "
 		    "content (RFC 5321 2.3.8)",
 		    (f & DATA_F_BARE_LF) ? "<LF>" : "<CR>");
-	else if (r->hdr.fields > conf->max_header_fields)
+	else if (fields > conf->max_header_fields)
 		snprintf(reply, replysz, "552 5.3.4 Error: too many header "
 		    "fields (limit %u)", conf->max_header_fields);
-	else if (r->hdr.bytes > conf->max_header_total)
+	else if (bytes > conf->max_header_total)
 		snprintf(reply, replysz, "552 5.3.4 Error: header section too "
 		    "large (limit %zu bytes)", conf->max_header_total);
 	else

@@ -8,11 +8,11 @@
 #define POSTERN_DECIDE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "chain.h"
 
 struct conf;
-struct data_reader;
 
 enum decide_stage {
 	DECIDE_CONNECT,
@@ -36,16 +36,16 @@ enum decide_action decide(enum decide_stage st, enum fv v,
 		    const struct chain_reply *r, char *reply, size_t replysz);
 
 /*
- * decide_content - whether the content read so far (r, from the DATA
- * reader) must be refused under conf's limits: 1 with the reply set, else
- * 0.  A NUL byte (proxy.nul_bytes = reject) or a bare CR or LF
- * (bare_newline = reject) gives 554 5.6.0; a header section over
- * max_header_fields or max_header_total 552 5.3.4.  Flags in ignore
- * (DATA_F_*) are not looked at.  Every front end that reads content asks
- * after each piece, so the same message gets the same answer everywhere.
+ * decide_content - whether the content read so far must be refused under
+ * conf's limits: 1 with the reply set, else 0.  flags are the DATA reader's
+ * findings (DATA_F_*): a NUL byte (proxy.nul_bytes = reject) or a bare CR
+ * or LF (bare_newline = reject) gives 554 5.6.0; a header section of more
+ * than max_header_fields fields or max_header_total bytes 552 5.3.4.
+ * Every front end asks after each piece of content, so the same message
+ * gets the same answer everywhere.
  */
-int		 decide_content(const struct conf *,
-		    const struct data_reader *r, unsigned ignore, char *reply,
+int		 decide_content(const struct conf *, unsigned flags,
+		    size_t fields, uint64_t bytes, char *reply,
 		    size_t replysz);
 
 #endif

@@ -112,8 +112,8 @@ dryrun_content(struct dryrun *d, const unsigned char *msg, size_t len,
 	data_reader_finish(&rd, c + clen, &tail);
 	clen += tail;
 	/* a file's LF line ends are no bare LF on the wire */
-	if (decide_content(conf, &rd, DATA_F_BARE_LF | DATA_F_BARE_CR, reply,
-	    sizeof(reply))) {
+	if (decide_content(conf, rd.flags & ~(DATA_F_BARE_LF | DATA_F_BARE_CR),
+	    rd.hdr.fields, rd.hdr.bytes, reply, sizeof(reply))) {
 		printf("%-28s %s\n", "content", reply);
 		free(c);
 		return 0;

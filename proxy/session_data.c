@@ -158,8 +158,9 @@ session_content(struct session *s, const unsigned char *p, size_t len)
 	uint64_t	 max = s->conf->max_message_size;
 
 	tx->size += len;
-	if (tx->fail[0] != '\0' || decide_content(s->conf, &tx->rd, 0,
-	    tx->fail, sizeof(tx->fail)) || len == 0)
+	if (tx->fail[0] != '\0' || decide_content(s->conf, tx->rd.flags,
+	    tx->rd.hdr.fields, tx->rd.hdr.bytes, tx->fail, sizeof(tx->fail)) ||
+	    len == 0)
 		return;
 	if (max != 0 && tx->size > max) {
 		strlcpy(tx->fail, "552 5.3.4 Error: message size exceeds "
