@@ -9,7 +9,8 @@
  * eom runs, and only then does the backend see DATA (or BDAT).
  *
  * Shared (session_int.h): session_data_begin, session_data_input,
- * session_bdat, session_feed, session_tx_free_content.
+ * session_bdat, session_feed, session_tx_free_content.  Public
+ * (session.h): session_memory_max.
  *
  * DIAGNOSTICS
  *	Spool I/O errors are logged and answered 451 4.3.0.  A message
@@ -30,11 +31,15 @@
 #include "decide.h"
 #include "log.h"
 #include "server.h"
+#include "session.h"
 #include "session_int.h"
 #include "spool.h"
 #include "util.h"
 
 #define DATA_CHUNK	65536		/* intake and feed unit */
+#define DATA_TLS_MEM	(64 * 1024)	/* OpenSSL: records and state */
+#define DATA_FIELD_MEM	64		/* what a filter keeps a field
+					   besides its bytes (malloc, index) */
 
 static void	session_content(struct session *, const unsigned char *,
 		    size_t);
@@ -62,6 +67,7 @@ static void	session_message_done(struct session *);
 static int	session_keepalive(struct session *);
 static void	session_keepalive_done(struct session *,
 		    const struct backend_reply *);
+static uint64_t	session_filter_memory(const struct conf *);
 
 void
 session_data_begin(struct session *s, enum data_mode mode)
@@ -637,4 +643,59 @@ session_message_done(struct session *s)
 {
 	if (server_draining())
 		session_close(s, "421 4.3.2 Service shutting down");
+}
+
+/*
+ * session_memory_max - see session.h.  An upper bound from the limits, not
+ * a measurement (scripts/bench.sh measures sessions holding the biggest
+ * header section).  It counts:
+ *	- the client's input buffered (SESSION_READ_HIGH), the replies not
+ *	  yet read (SESSION_OUT_HIGH), and a command line (max_line_length);
+ *	- the backend connection's buffers (backend_memory_max) and TLS on
+ *	  both connections (DATA_TLS_MEM each);
+ *	- the message in memory (spool_memory_max);
+ *	- with content filters: the feed's chunk (DATA_CHUNK), the parser's
+ *	  field (max_header_size), the index of the fields
+ *	  (max_header_fields), and what filters keep (session_filter_memory).
+ * Not counted: what all connections share (worker pool, resolver, the
+ * chain's rules and keys), and a replacement body from a milter (trusted).
+ */
+uint64_t
+session_memory_max(const struct conf *c)
+{
+	uint64_t	 n;
+
+	n = SESSION_READ_HIGH + SESSION_OUT_HIGH + c->max_line_length +
+	    backend_memory_max() + 2 * DATA_TLS_MEM + c->spool_memory_max;
+	if (c->nfilters > 0)
+		n += DATA_CHUNK + c->max_header_size + 2 +
+		    (uint64_t)c->max_header_fields * sizeof(struct tx_field) +
+		    session_filter_memory(c);
+	return n;
+}
+
+/*
+ * What the filters of c's chain keep of one message: a filter that reads
+ * header fields may keep the whole header section twice (libopendkim
+ * keeps each field as received and canonicalised) and DATA_FIELD_MEM a
+ * field; regex keeps the raw message and the decoded body text, each up
+ * to regex.body_scan_max.
+ */
+static uint64_t
+session_filter_memory(const struct conf *c)
+{
+	const struct filter_ops	*o;
+	uint64_t		 n = 0;
+	size_t			 i;
+
+	for (i = 0; i < c->nfilters; i++) {
+		if ((o = chain_filter_lookup(c->filters[i])) == NULL)
+			continue;
+		if (o->header != NULL)
+			n += 2 * (uint64_t)c->max_header_total +
+			    (uint64_t)c->max_header_fields * DATA_FIELD_MEM;
+		if (o == &flt_regex_ops)
+			n += 2 * c->regex_body_scan_max;
+	}
+	return n;
 }

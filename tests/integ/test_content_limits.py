@@ -287,3 +287,40 @@ def test_encoded_nul_cannot_hide_a_header_from_rules(proxy, rules_file,
         assert "anywhere" in r.text, r
         still_serving(c, f, "encoded-nul")
     assert f.count() == 1
+
+
+# ------------------------------------------------- postern check memory
+
+def check(postern_bin, *opts):
+    argv = [postern_bin, "check"]
+    for o in opts:
+        argv += ["-o", o]
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    return r
+
+
+def per_conn_mib(out):
+    line = [l for l in out.splitlines() if "per connection" in l]
+    assert line, out
+    return float(line[0].split("at most ")[1].split(" MiB")[0])
+
+
+def test_check_prints_memory_per_connection(postern_bin):
+    r = check(postern_bin, "proxy.max_connections=10")
+    assert "for proxy.max_connections = 10" in r.stdout, r.stdout
+    assert "warning" not in r.stderr, r.stderr
+    plain = per_conn_mib(r.stdout)
+    # the limits move it: a bigger header section, a filter keeping it
+    more = per_conn_mib(check(postern_bin, "proxy.max_connections=10",
+                              "proxy.max_header_total=16M",
+                              "filters.chain=dkim_verify").stdout)
+    assert more >= plain + 32, (plain, more)
+
+
+def test_check_warns_over_physical_memory(postern_bin):
+    r = check(postern_bin, "proxy.max_connections=1000000",
+              "proxy.max_header_total=64M", "filters.chain=dkim_verify")
+    assert "warning: that is more than the physical memory" in r.stderr, \
+        r.stderr
+    assert "configuration OK" in r.stdout
