@@ -324,3 +324,26 @@ def test_check_warns_over_physical_memory(postern_bin):
     assert "warning: that is more than the physical memory" in r.stderr, \
         r.stderr
     assert "configuration OK" in r.stdout
+
+
+# ------------------------------------------------ a forged A-R with a NUL
+
+def test_nul_cannot_hide_a_forged_authentication_results(proxy, spf_dns):
+    """'Authentication-Results: \\x00ours; spf=pass' was kept (the NUL cut
+    the value short of the authserv-id): refused by default, and with
+    strip removed like any forged A-R claiming our id."""
+    from test_spf import find_message, send_one, spf_opts
+    forged = ["Authentication-Results: \x00mx.spf.example; spf=pass "
+              "smtp.mailfrom=forged9@fail.spf.example"]
+    opts = spf_opts(spf_dns, **{"proxy.authserv_id": "mx.spf.example"})
+    p, f = proxy(**opts)
+    r = send_one(p, "alice@pass-ip4.spf.example", "nul-ar",
+                 extra_headers=forged)
+    assert_reply(r, 554, "5.6.0")
+    p, f = proxy(**dict(opts, **{"proxy.nul_bytes": "strip"}))
+    r = send_one(p, "alice@pass-ip4.spf.example", "nul-ar-strip",
+                 extra_headers=forged)
+    assert r.code == 250, r
+    m = find_message(f, "nul-ar-strip")
+    assert b"forged9" not in m.content, m.content.decode()
+    assert b"\x00" not in m.content
