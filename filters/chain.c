@@ -96,7 +96,7 @@ struct chain_stage_args {
 	const struct sockaddr	*sa;
 	char *const		*params;
 	const unsigned char	*data;
-	size_t			 len;
+	size_t			 len;		/* of data, or of the header value */
 };
 
 struct chain_sess {
@@ -335,7 +335,8 @@ chain_call(struct chain_sess *cs, struct fctx *fx)
 	case CHAIN_DATA:
 		return o->data ? o->data(fx) : FV_CONTINUE;
 	case CHAIN_HEADER:
-		return o->header ? o->header(fx, a->s1, a->s2) : FV_CONTINUE;
+		return o->header ? o->header(fx, a->s1, a->s2, a->len) :
+		    FV_CONTINUE;
 	case CHAIN_EOH:
 		return o->eoh ? o->eoh(fx) : FV_CONTINUE;
 	case CHAIN_BODY:
@@ -453,15 +454,17 @@ chain_data(struct chain_sess *cs)
 }
 
 enum fv
-chain_header(struct chain_sess *cs, const char *name, const char *value)
+chain_header(struct chain_sess *cs, const char *name, const char *value,
+    size_t valuelen)
 {
-	cs->args = (struct chain_stage_args){ .s1 = name, .s2 = value };
+	cs->args = (struct chain_stage_args){ .s1 = name, .s2 = value,
+	    .len = valuelen };
 	/* Only our filters may speak for our authserv-id: an incoming result
 	 * claiming it is forged.  Checked where the filters would see it. */
 	cs->hdr_deleted = cs->chain->authres && !cs->conn_accepted &&
 	    !cs->msg_accepted &&
 	    strcasecmp(name, "Authentication-Results") == 0 &&
-	    authres_is_ours(value, strlen(value), cs->conf->authserv_id);
+	    authres_is_ours(value, valuelen, cs->conf->authserv_id);
 	return chain_stage_start(cs, CHAIN_HEADER);
 }
 

@@ -90,7 +90,7 @@ enum fv		 chain_envrcpt(struct chain_sess *, const char *addr,
 		    char *const *params);
 enum fv		 chain_data(struct chain_sess *);
 enum fv		 chain_header(struct chain_sess *, const char *name,
-		    const char *value);
+		    const char *value, size_t valuelen);
 enum fv		 chain_eoh(struct chain_sess *);
 enum fv		 chain_body(struct chain_sess *, const unsigned char *, size_t);
 enum fv		 chain_eom(struct chain_sess *);

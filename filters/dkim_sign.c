@@ -141,7 +141,7 @@ static enum fv	flt_dkim_sign_connect(struct fctx *, const char *,
 		    const struct sockaddr *);
 static enum fv	flt_dkim_sign_data(struct fctx *);
 static enum fv	flt_dkim_sign_header(struct fctx *, const char *,
-		    const char *);
+		    const char *, size_t);
 static enum fv	flt_dkim_sign_eoh(struct fctx *);
 static enum fv	flt_dkim_sign_body(struct fctx *, const unsigned char *,
 		    size_t);
@@ -352,10 +352,11 @@ flt_dkim_sign_data(struct fctx *fx)
 }
 
 static enum fv
-flt_dkim_sign_header(struct fctx *fx, const char *name, const char *value)
+flt_dkim_sign_header(struct fctx *fx, const char *name, const char *value,
+    size_t vlen)
 {
 	struct flt_dkim_sign_conn	*sc = flt_dkim_sign_conn(fx);
-	size_t				 nlen, vlen;
+	size_t				 nlen;
 	char				*line;
 
 	if (!flt_dkim_sign_outbound(fx, sc) || fctx_header_deleted(fx))
@@ -364,11 +365,11 @@ flt_dkim_sign_header(struct fctx *fx, const char *name, const char *value)
 		flt_dkim_sign_from(sc, value);
 	/* "Name:value" as relayed, without the final CRLF. */
 	nlen = strlen(name);
-	vlen = strlen(value);
 	line = xmalloc(nlen + vlen + 2);
 	memcpy(line, name, nlen);
 	line[nlen] = ':';
-	memcpy(line + nlen + 1, value, vlen + 1);
+	memcpy(line + nlen + 1, value, vlen);
+	line[nlen + 1 + vlen] = '\0';
 	sc->hdrs = xrealloc(sc->hdrs, (sc->nhdrs + 1) * sizeof(*sc->hdrs));
 	sc->hdrs[sc->nhdrs++] = line;
 	return FV_CONTINUE;

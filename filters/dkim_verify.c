@@ -126,7 +126,7 @@ static int	flt_dkim_verify_init(const struct conf *, struct dns *, void **,
 static void	flt_dkim_verify_fini(void *);
 static enum fv	flt_dkim_verify_data(struct fctx *);
 static enum fv	flt_dkim_verify_header(struct fctx *, const char *,
-		    const char *);
+		    const char *, size_t);
 static enum fv	flt_dkim_verify_eoh(struct fctx *);
 static void	flt_dkim_verify_eoh_work(void *);
 static void	flt_dkim_verify_eoh_done(struct fctx *, void *);
@@ -280,11 +280,11 @@ flt_dkim_verify_data(struct fctx *fx)
 }
 
 static enum fv
-flt_dkim_verify_header(struct fctx *fx, const char *name, const char *value)
+flt_dkim_verify_header(struct fctx *fx, const char *name, const char *value,
+    size_t vlen)
 {
 	struct flt_dkim_verify_tx	*t = flt_dkim_verify_tx(fx);
 	size_t				 nlen = strlen(name);
-	size_t				 vlen = strlen(value);
 	char				*line;
 
 	if (strcasecmp(name, "From") == 0)
@@ -297,7 +297,8 @@ flt_dkim_verify_header(struct fctx *fx, const char *name, const char *value)
 	line = xmalloc(nlen + vlen + 2);
 	memcpy(line, name, nlen);
 	line[nlen] = ':';
-	memcpy(line + nlen + 1, value, vlen + 1);
+	memcpy(line + nlen + 1, value, vlen);
+	line[nlen + 1 + vlen] = '\0';
 	if (dkim_header(t->dkim, (unsigned char *)line, nlen + 1 + vlen) !=
 	    DKIM_STAT_OK)
 		log_debug("%s dkim_verify: header %s refused: %s",

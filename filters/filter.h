@@ -8,8 +8,14 @@
  * - Arguments are borrowed for the call only; keep copies in the
  *   per-connection priv (fctx_priv/fctx_set_priv).
  * - header: name without the colon, value raw after the colon (leading
- *   space and folding kept, no final CRLF).  body: dot-unstuffed, CRLF line
- *   ends, arbitrary chunk boundaries.
+ *   space and folding kept, no final CRLF), valuelen bytes with a NUL after
+ *   them.  body: dot-unstuffed, CRLF line ends, arbitrary chunk boundaries.
+ * - Message data holds no NUL byte: every front end reads content through
+ *   the DATA reader, which refuses or strips them (proxy.nul_bytes), and
+ *   libmilter hands over C strings.  Lengths are authoritative all the
+ *   same: what a filter derives from the data (an RFC 2047 decoded value,
+ *   a decoded body part) may hold a NUL, so it never goes through strlen
+ *   or "%s".
  * - A verdict other than FV_CONTINUE may set its reply with fctx_reply();
  *   policy/ supplies a default reply when it does not.  Header additions are
  *   queued and applied by the front end at end of message.
@@ -66,7 +72,7 @@ struct filter_ops {
 			    char *const *params);
 	enum fv		(*data)(struct fctx *);
 	enum fv		(*header)(struct fctx *, const char *name,
-			    const char *value);
+			    const char *value, size_t valuelen);
 	enum fv		(*eoh)(struct fctx *);
 	enum fv		(*body)(struct fctx *, const unsigned char *, size_t);
 	enum fv		(*eom)(struct fctx *);

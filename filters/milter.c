@@ -141,7 +141,8 @@ static enum fv	flt_milter_envrcpt(struct fctx *, const char *,
 static enum fv	flt_milter_bare(struct fctx *, char, uint32_t, uint32_t);
 static enum fv	flt_milter_data(struct fctx *);
 static int	flt_milter_unwanted(struct fctx *, char, uint32_t);
-static enum fv	flt_milter_header(struct fctx *, const char *, const char *);
+static enum fv	flt_milter_header(struct fctx *, const char *, const char *,
+		    size_t);
 static enum fv	flt_milter_eoh(struct fctx *);
 static enum fv	flt_milter_body(struct fctx *, const unsigned char *, size_t);
 static enum fv	flt_milter_eom(struct fctx *);
@@ -396,12 +397,16 @@ flt_milter_data(struct fctx *fx)
 	return flt_milter_bare(fx, SMFIC_DATA, SMFIP_NODATA, SMFIP_NR_DATA);
 }
 
+/* The milter protocol carries the value as a C string: it holds no NUL
+ * (filter.h), so valuelen says nothing more. */
 static enum fv
-flt_milter_header(struct fctx *fx, const char *name, const char *value)
+flt_milter_header(struct fctx *fx, const char *name, const char *value,
+    size_t valuelen)
 {
 	struct flt_milter_job	*j;
 	const char		*nv[2];
 
+	(void)valuelen;
 	if (fctx_header_deleted(fx) ||
 	    flt_milter_unwanted(fx, SMFIC_HEADER, SMFIP_NOHDRS))
 		return FV_CONTINUE;

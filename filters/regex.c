@@ -80,7 +80,9 @@ static enum fv	flt_regex_envfrom(struct fctx *, const char *,
 		    char *const *);
 static enum fv	flt_regex_envrcpt(struct fctx *, const char *,
 		    char *const *);
-static enum fv	flt_regex_header(struct fctx *, const char *, const char *);
+static enum fv	flt_regex_header(struct fctx *, const char *, const char *,
+		    size_t);
+static size_t	flt_regex_put(char *, size_t, size_t, const void *, size_t);
 static enum fv	flt_regex_eoh(struct fctx *);
 static enum fv	flt_regex_body(struct fctx *, const unsigned char *, size_t);
 static enum fv	flt_regex_eom(struct fctx *);
@@ -245,6 +247,16 @@ flt_regex_append(struct flt_regex_buf *b, const void *data, size_t len,
 	b->p[b->len] = '\0';
 }
 
+/* buf[len..] gets as much of data[0..n) as fits in size; the new length. */
+static size_t
+flt_regex_put(char *buf, size_t size, size_t len, const void *data, size_t n)
+{
+	if (n > size - len)
+		n = size - len;
+	memcpy(buf + len, data, n);
+	return len + n;
+}
+
 static int
 flt_regex_match(struct fctx *fx, const struct flt_regex *g, size_t i,
     const char *s, size_t len)
@@ -391,29 +403,35 @@ flt_regex_envrcpt(struct fctx *fx, const char *addr, char *const *params)
 	return flt_regex_run(fx, RULE_RCPT, NULL, addr, strlen(addr));
 }
 
+/*
+ * A header field: raw into the "raw" text, then its decoded value to the
+ * header:Name rules and "Name: value" to the header:* rules.  The decoded
+ * value may hold a NUL (an encoded one), so it goes by its length.
+ */
 static enum fv
-flt_regex_header(struct fctx *fx, const char *name, const char *value)
+flt_regex_header(struct fctx *fx, const char *name, const char *value,
+    size_t valuelen)
 {
 	const struct flt_regex	*g = fctx_gpriv(fx);
 	struct flt_regex_priv	*p = flt_regex_priv(fx);
 	char			 dec[REGEX_HDR_MAX], line[REGEX_HDR_MAX + 128];
-	size_t			 n;
-	int			 len;
+	size_t			 n, nlen = strlen(name), len;
 	enum fv			 v;
 
-	flt_regex_append(&p->raw, name, strlen(name), g->scan_max);
+	flt_regex_append(&p->raw, name, nlen, g->scan_max);
 	flt_regex_append(&p->raw, ":", 1, g->scan_max);
-	flt_regex_append(&p->raw, value, strlen(value), g->scan_max);
+	flt_regex_append(&p->raw, value, valuelen, g->scan_max);
 	flt_regex_append(&p->raw, "\r\n", 2, g->scan_max);
 	if (p->mime != NULL)
-		mime_header(p->mime, name, value);
-	n = mime_header_decode(value, strlen(value), dec, sizeof(dec));
+		mime_header(p->mime, name, value, valuelen);
+	n = mime_header_decode(value, valuelen, dec, sizeof(dec));
 	if ((v = flt_regex_run(fx, RULE_HEADER, name, dec, n)) !=
 	    FV_CONTINUE)
 		return v;
-	len = snprintf(line, sizeof(line), "%s: %s", name, dec);
-	return flt_regex_run(fx, RULE_HEADER, "*", line,
-	    len < (int)sizeof(line) ? (size_t)len : sizeof(line) - 1);
+	len = flt_regex_put(line, sizeof(line), 0, name, nlen);
+	len = flt_regex_put(line, sizeof(line), len, ": ", 2);
+	len = flt_regex_put(line, sizeof(line), len, dec, n);
+	return flt_regex_run(fx, RULE_HEADER, "*", line, len);
 }
 
 static enum fv

@@ -56,6 +56,7 @@
 
 /* Enums and booleans are stored as int; numbers as 32 or 64 bits. */
 _Static_assert(sizeof(enum conf_bare_newline) == sizeof(int), "enum width");
+_Static_assert(sizeof(enum conf_nul_bytes) == sizeof(int), "enum width");
 _Static_assert(sizeof(enum conf_log_format) == sizeof(int), "enum width");
 _Static_assert(sizeof(enum conf_dkim_outbound) == sizeof(int), "enum width");
 _Static_assert(sizeof(unsigned) == sizeof(uint32_t), "unsigned width");
@@ -248,6 +249,11 @@ static const struct conf_enum conf_enum_bare[] = {
 	{ "normalize", CONF_BARE_NORMALISE }, { NULL, 0 }
 };
 
+static const struct conf_enum conf_enum_nul[] = {
+	{ "reject", CONF_NUL_REJECT }, { "strip", CONF_NUL_STRIP },
+	{ NULL, 0 }
+};
+
 static const struct conf_enum conf_enum_tls_backend[] = {
 	{ "off", CONF_TLS_BACKEND_OFF },
 	{ "opportunistic", CONF_TLS_BACKEND_OPPORTUNISTIC },
@@ -305,6 +311,8 @@ static const struct conf_key conf_keys[] = {
 	NUM("proxy", "max_recipients", max_recipients, 1, 100000),
 	SIZ("proxy", "max_message_size", max_message_size, 0, 64 * G),
 	SIZ("proxy", "max_header_size", max_header_size, 1 * K, 16 * M),
+	NUM("proxy", "max_header_fields", max_header_fields, 1, 1000000),
+	SIZ("proxy", "max_header_total", max_header_total, 1 * K, 64 * M),
 	NUM("proxy", "max_connections", max_connections, 1, 1000000),
 	NUM("proxy", "max_connections_per_ip", max_connections_per_ip,
 	    0, 1000000),
@@ -313,6 +321,7 @@ static const struct conf_key conf_keys[] = {
 	    0 },
 	SIZ("proxy", "spool_memory_max", spool_memory_max, 0, 1 * G),
 	ENUM("proxy", "bare_newline", bare_newline, conf_enum_bare),
+	ENUM("proxy", "nul_bytes", nul_bytes, conf_enum_nul),
 	BOOL("proxy", "xclient", xclient),
 	BOOL("proxy", "xforward", xforward),
 	BOOL("proxy", "vrfy", vrfy),

@@ -21,6 +21,11 @@ enum conf_bare_newline {
 	CONF_BARE_NORMALISE,	/* rewrite them to CRLF and go on */
 };
 
+enum conf_nul_bytes {
+	CONF_NUL_REJECT,	/* 554 5.6.0 for a NUL byte in content */
+	CONF_NUL_STRIP,		/* relay the content without them */
+};
+
 enum conf_action {
 	CONF_ACTION_REJECT,	/* 5xx */
 	CONF_ACTION_TEMPFAIL,	/* 4xx: try again later */
@@ -82,12 +87,15 @@ struct conf {
 	unsigned	 max_recipients;
 	uint64_t	 max_message_size;	/* bytes, 0 = unlimited */
 	size_t		 max_header_size;	/* one header field, bytes */
+	unsigned	 max_header_fields;	/* header fields a message */
+	size_t		 max_header_total;	/* header section, bytes */
 	unsigned	 max_connections;
 	unsigned	 max_connections_per_ip;
 	unsigned	 max_errors;		/* bad commands before 421 */
 	char		 spool_dir[256];
 	size_t		 spool_memory_max;	/* bytes in memory per message */
 	enum conf_bare_newline bare_newline;
+	enum conf_nul_bytes nul_bytes;
 	int		 xclient;		/* send XCLIENT if offered */
 	int		 xforward;		/* send XFORWARD if offered */
 	int		 vrfy;			/* relay VRFY/EXPN */

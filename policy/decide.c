@@ -1,11 +1,13 @@
 /*
  * decide.c - filter verdicts to actions and replies (see decide.h).
  *
- * Public: decide.
+ * Public: decide, decide_content.
  */
 #include <stdio.h>
 #include <string.h>
 
+#include "conf.h"
+#include "data.h"
 #include "decide.h"
 
 struct decide_default {
@@ -64,4 +66,27 @@ decide(enum decide_stage st, enum fv v, const struct chain_reply *r,
 	default:
 		return DECIDE_RELAY;
 	}
+}
+
+int
+decide_content(const struct conf *conf, unsigned f, size_t fields,
+    uint64_t bytes, char *reply, size_t replysz)
+{
+	if ((f & DATA_F_NUL) && conf->nul_bytes == CONF_NUL_REJECT)
+		snprintf(reply, replysz, "554 5.6.0 Error: NUL byte in message "
+		    "content (RFC 5322 3.5)");
+	else if ((f & (DATA_F_BARE_LF | DATA_F_BARE_CR)) &&
+	    conf->bare_newline == CONF_BARE_REJECT)
+		snprintf(reply, replysz, "554 5.6.0 Error: bare %s in message "
+		    "content (RFC 5321 2.3.8)",
+		    (f & DATA_F_BARE_LF) ? "<LF>" : "<CR>");
+	else if (fields > conf->max_header_fields)
+		snprintf(reply, replysz, "552 5.3.4 Error: too many header "
+		    "fields (limit %u)", conf->max_header_fields);
+	else if (bytes > conf->max_header_total)
+		snprintf(reply, replysz, "552 5.3.4 Error: header section too "
+		    "large (limit %zu bytes)", conf->max_header_total);
+	else
+		return 0;
+	return 1;
 }

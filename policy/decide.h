@@ -8,8 +8,11 @@
 #define POSTERN_DECIDE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "chain.h"
+
+struct conf;
 
 enum decide_stage {
 	DECIDE_CONNECT,
@@ -31,5 +34,18 @@ enum decide_action {
  * REJECT and TEMPFAIL. */
 enum decide_action decide(enum decide_stage st, enum fv v,
 		    const struct chain_reply *r, char *reply, size_t replysz);
+
+/*
+ * decide_content - whether the content read so far must be refused under
+ * conf's limits: 1 with the reply set, else 0.  flags are the DATA reader's
+ * findings (DATA_F_*): a NUL byte (proxy.nul_bytes = reject) or a bare CR
+ * or LF (bare_newline = reject) gives 554 5.6.0; a header section of more
+ * than max_header_fields fields or max_header_total bytes 552 5.3.4.
+ * Every front end asks after each piece of content, so the same message
+ * gets the same answer everywhere.
+ */
+int		 decide_content(const struct conf *, unsigned flags,
+		    size_t fields, uint64_t bytes, char *reply,
+		    size_t replysz);
 
 #endif

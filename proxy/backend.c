@@ -581,3 +581,15 @@ backend_later(evutil_socket_t fd, short ev, void *arg)
 	}
 	b->cb(b->arg, &r);
 }
+
+/*
+ * backend_memory_max - see backend.h: the content queued for writing (the
+ * high watermark, overrun by one dot-stuffed chunk at most) and a reply
+ * being collected (its lines, then the one line in the input).
+ */
+size_t
+backend_memory_max(void)
+{
+	return BACKEND_OUT_HIGH + DATA_OUT_MAX(BACKEND_CHUNK) +
+	    BACKEND_REPLY_MAX + BACKEND_LINE_MAX;
+}

@@ -95,4 +95,7 @@ void		 backend_message(struct backend *, const char *hdrs,
 /* backend_alive - 0 once the connection is closed, timed out or broken. */
 int		 backend_alive(const struct backend *);
 
+/* backend_memory_max - the most one backend connection buffers, bytes. */
+size_t		 backend_memory_max(void);
+
 #endif

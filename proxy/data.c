@@ -13,6 +13,11 @@
  * inside a line and a CRLF ending it are handled in bulk (memchr, memcpy),
  * with exactly the effect the state machine would have on them one by one.
  *
+ * A NUL is dropped from the content.  In DATA_DOT mode it still begins the
+ * line it is on: "<CRLF><NUL>.<CRLF>" is content (a line ".", which the
+ * stuffer doubles), never an end of data, whatever a backend would make of
+ * the NUL.  Each call's content is then measured by rfc5322_count().
+ *
  * Public:
  *	data_reader_init	start a message in DATA_DOT or DATA_RAW mode.
  *	data_reader_feed	input bytes -> content; reports the end of DATA.
@@ -20,8 +25,9 @@
  *	data_stuff		content -> dot-stuffed bytes for the backend.
  *
  * DIAGNOSTICS
- *	None logged.  Bare CR and bare LF are reported in r->flags
- *	(DATA_F_BARE_CR, DATA_F_BARE_LF); the session decides what to do.
+ *	None logged.  Bare CR, bare LF and NUL are reported in r->flags
+ *	(DATA_F_BARE_CR, DATA_F_BARE_LF, DATA_F_NUL), the header section's
+ *	size in r->hdr; the session decides what to do.
  */
 #include <string.h>
 
@@ -37,13 +43,14 @@ enum data_state {
 };
 
 /*
- * Where the next CR and the next LF of one data_reader_feed() input are.
- * Each is found once with memchr() and kept until the reader has passed it,
- * so the scan stays linear even if one of the two never occurs.
+ * Where the next CR, LF and NUL of one data_reader_feed() input are.  Each
+ * is found once with memchr() and kept until the reader has passed it, so
+ * the scan stays linear even if one of them never occurs.
  */
 struct data_scan {
 	const unsigned char	*cr;	/* next CR; end: none, NULL: unknown */
 	const unsigned char	*lf;	/* next LF; end: none, NULL: unknown */
+	const unsigned char	*nul;	/* next NUL; the same */
 };
 
 static const unsigned char *data_find(const unsigned char *,
@@ -70,6 +77,7 @@ data_reader_init(struct data_reader *r, enum data_mode mode)
 	memset(r, 0, sizeof(*r));
 	r->mode = mode;
 	r->state = DATA_S_BOL;
+	rfc5322_count_init(&r->hdr);
 }
 
 /*
@@ -84,7 +92,7 @@ size_t
 data_reader_feed(struct data_reader *r, const unsigned char *in, size_t len,
     unsigned char *out, size_t *outlen, int *done)
 {
-	struct data_scan sc = { NULL, NULL };
+	struct data_scan sc = { NULL, NULL, NULL };
 	size_t	 i = 0, o = 0, n;
 	int	 end = (r->state == DATA_S_DONE);
 
@@ -110,6 +118,7 @@ data_reader_feed(struct data_reader *r, const unsigned char *in, size_t len,
 		end = data_step(r, in[i++], out, &o);
 	}
 	r->size += o;
+	rfc5322_count(&r->hdr, out, o);
 	*outlen = o;
 	if (done != NULL)
 		*done = end;
@@ -132,6 +141,7 @@ data_reader_finish(struct data_reader *r, unsigned char *out, size_t *outlen)
 		data_crlf(out, &o);
 	r->state = DATA_S_BOL;
 	r->size += o;
+	rfc5322_count(&r->hdr, out, o);
 	*outlen = o;
 }
 
@@ -183,23 +193,28 @@ data_find(const unsigned char *p, const unsigned char *end, int c)
 }
 
 /*
- * Length of the run from p holding neither CR nor LF; end is the end of the
+ * Length of the run from p holding no CR, LF or NUL; end is the end of the
  * input sc was started on (zeroed) and p only moves forward.
  */
 static size_t
 data_span(struct data_scan *sc, const unsigned char *p,
     const unsigned char *end)
 {
+	const unsigned char	*q;
+
 	if (sc->cr == NULL || sc->cr < p)
 		sc->cr = data_find(p, end, '\r');
 	if (sc->lf == NULL || sc->lf < p)
 		sc->lf = data_find(p, end, '\n');
-	return (size_t)((sc->cr < sc->lf ? sc->cr : sc->lf) - p);
+	if (sc->nul == NULL || sc->nul < p)
+		sc->nul = data_find(p, end, '\0');
+	q = sc->cr < sc->lf ? sc->cr : sc->lf;
+	return (size_t)((q < sc->nul ? q : sc->nul) - p);
 }
 
 /*
  * Whether byte c, read in r's state, is plain line content as long as it is
- * neither CR nor LF: inside a line, or first on a line unless it is a dot
+ * no CR, LF or NUL: inside a line, or first on a line unless it is a dot
  * that DATA_DOT mode must look at.
  */
 static int
@@ -231,7 +246,10 @@ data_bare(struct data_reader *r, unsigned flag, unsigned char *out,
 	r->state = (r->mode == DATA_RAW) ? DATA_S_BOL : DATA_S_MID;
 }
 
-/* One byte inside a line (no dot handling). */
+/*
+ * One byte inside a line (no dot handling).  A NUL is dropped; in DATA_DOT
+ * mode the line has begun all the same (a '.' after it is content).
+ */
 static void
 data_mid(struct data_reader *r, unsigned char c, unsigned char *out,
     size_t *o)
@@ -240,7 +258,11 @@ data_mid(struct data_reader *r, unsigned char c, unsigned char *out,
 		r->state = DATA_S_CR;
 	else if (c == '\n')
 		data_bare(r, DATA_F_BARE_LF, out, o);
-	else {
+	else if (c == '\0') {
+		r->flags |= DATA_F_NUL;
+		if (r->mode == DATA_DOT)
+			r->state = DATA_S_MID;
+	} else {
 		out[(*o)++] = c;
 		r->state = DATA_S_MID;
 	}

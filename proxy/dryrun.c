@@ -2,8 +2,9 @@
  * dryrun.c - "postern test" (see dryrun.h): the third front end of the
  * filter chain, after the proxy session and the milter.  It drives the same
  * stages with the same arguments the proxy would: the message file is read
- * as content (bare LF line ends, as files have them, become CRLF), split by
- * the same rfc5322 parser and fed to the header/eoh/body stages; decide()
+ * as content (bare LF line ends, as files have them, become CRLF; NUL bytes
+ * are refused or dropped, and the header section is held to its limits, as
+ * decide_content() says for the proxy), split by the same rfc5322 parser and fed to the header/eoh/body stages; decide()
  * turns each verdict into the reply the client would get.
  *
  * A stage that goes PENDING is waited for on a private event loop.
@@ -101,6 +102,7 @@ dryrun_content(struct dryrun *d, const unsigned char *msg, size_t len,
 	struct rfc5322		 p;
 	struct rfc5322_event	 ev;
 	unsigned char		*c = xmalloc(DATA_OUT_MAX(len));
+	char			 reply[600];
 	size_t			 clen, tail, used, off = 0, nh = 0;
 	int			 done, go = 1;
 	enum fv			 v = FV_CONTINUE;
@@ -109,6 +111,13 @@ dryrun_content(struct dryrun *d, const unsigned char *msg, size_t len,
 	data_reader_feed(&rd, msg, len, c, &clen, &done);
 	data_reader_finish(&rd, c + clen, &tail);
 	clen += tail;
+	/* a file's LF line ends are no bare LF on the wire */
+	if (decide_content(conf, rd.flags & ~(DATA_F_BARE_LF | DATA_F_BARE_CR),
+	    rd.hdr.fields, rd.hdr.bytes, reply, sizeof(reply))) {
+		printf("%-28s %s\n", "content", reply);
+		free(c);
+		return 0;
+	}
 	rfc5322_init(&p, conf->max_header_size);
 	while (go) {
 		rfc5322_next(&p, c + off, clen - off, 1, &ev, &used);
@@ -124,7 +133,7 @@ dryrun_content(struct dryrun *d, const unsigned char *msg, size_t len,
 		if (ev.type == RFC5322_HEADER) {
 			nh++;
 			v = dryrun_wait(d, chain_header(d->cs, ev.name,
-			    ev.value));
+			    ev.value, ev.valuelen));
 			if (chain_header_deleted(d->cs))
 				printf("%-28s %s:%s\n", "removed header",
 				    ev.name, ev.value);

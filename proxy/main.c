@@ -29,6 +29,7 @@
 #include "log.h"
 #include "milter_front.h"
 #include "server.h"
+#include "session.h"
 #include "tls.h"
 #include "util.h"
 
@@ -49,6 +50,7 @@ static void	usage(void) __attribute__((noreturn));
 static int	main_trace(const char *);
 static void	main_errors(const char *, char *);
 static int	main_check_tls(const struct conf *, char *, size_t);
+static void	main_check_memory(const struct conf *);
 static void	main_options(int, char *[], struct main_opts *);
 
 static void
@@ -115,6 +117,32 @@ main_check_tls(const struct conf *conf, char *err, size_t errsz)
 	tls_server_free(tls_server_new(conf, err, errsz));
 	tls_client_free(tls_client_new(conf, err, errsz));
 	return err[0] != '\0' ? -1 : 0;
+}
+
+/*
+ * check: the worst case of one connection (session_memory_max) times
+ * proxy.max_connections, and a warning when that is more than the
+ * machine's physical memory.
+ */
+static void
+main_check_memory(const struct conf *conf)
+{
+	uint64_t	 one = session_memory_max(conf), all, phys;
+	long		 pages = sysconf(_SC_PHYS_PAGES);
+	long		 pagesz = sysconf(_SC_PAGESIZE);
+
+	all = one * conf->max_connections;
+	printf("postern: at most %.1f MiB per connection, %.1f GiB for "
+	    "proxy.max_connections = %u\n", one / 1048576.0,
+	    all / 1073741824.0, conf->max_connections);
+	if (pages <= 0 || pagesz <= 0)
+		return;
+	phys = (uint64_t)pages * (uint64_t)pagesz;
+	if (all > phys)
+		fprintf(stderr, "postern: warning: that is more than the "
+		    "physical memory (%.1f GiB): lower proxy.max_connections, "
+		    "spool_memory_max or max_header_total\n",
+		    phys / 1073741824.0);
 }
 
 static void
@@ -229,6 +257,7 @@ main(int argc, char *argv[])
 	} else {
 		(void)server_check(conf, chain, err, sizeof(err));
 		main_errors("warning: ", err);
+		main_check_memory(conf);
 		printf("postern: %s: configuration OK, %zu filter%s\n",
 		    conf->source, chain_length(chain),
 		    chain_length(chain) == 1 ? "" : "s");

@@ -158,6 +158,7 @@ struct milter_conn {
 	char		**rcpts;	/* accepted, copied */
 	size_t		 nrcpts;
 	uint64_t	 size;		/* content bytes seen */
+	uint64_t	 hbytes;	/* of the header fields seen */
 	uint64_t	 started;	/* ms */
 	char		**hnames;	/* every header field name, copied */
 	size_t		 nhnames, hcap;
@@ -341,7 +342,9 @@ milter_finish(struct milter_call *c, enum fv v)
 	struct milter_conn		*mc = c->mc;
 	enum decide_action		 a = DECIDE_RELAY;
 
-	if (mc->cs != NULL)
+	if (c->reply[0] != '\0')	/* refused by the front end itself */
+		a = DECIDE_REJECT;
+	else if (mc->cs != NULL)
 		a = decide(s->st, v, chain_reply(mc->cs), c->reply,
 		    sizeof(c->reply));
 	c->rc = milter_rc[a];
@@ -445,7 +448,7 @@ milter_envfrom(struct milter_conn *mc, struct milter_call *c)
 	if (mc->intx)
 		milter_tx_end(mc, "aborted", "new MAIL", 0);
 	mc->intx = 1;
-	mc->size = 0;
+	mc->size = mc->hbytes = 0;
 	mc->started = util_now_ms();
 	milter_path(c->name, mc->from, sizeof(mc->from));
 	strlcpy(mc->qid, c->qid != NULL ? c->qid : "", sizeof(mc->qid));
@@ -482,17 +485,31 @@ milter_data(struct milter_conn *mc, struct milter_call *c)
 	return chain_data(mc->cs);
 }
 
+/*
+ * A header field.  The MTA has read the message, but what the chain keeps
+ * per field (names here, whole fields in dkim_verify) is held to the
+ * proxy's limits all the same: over max_header_fields or max_header_total
+ * the message is refused (552 5.3.4) before the chain sees the field.
+ * The bytes are counted as "name:value" and CRLF, the MTA's own Received
+ * field included; a NUL cannot occur (libmilter's C strings).
+ */
 static enum fv
 milter_header(struct milter_conn *mc, struct milter_call *c)
 {
-	mc->size += strlen(c->name) + 1 + strlen(c->value) + 2;
+	size_t	 n = strlen(c->name) + 1 + strlen(c->value) + 2;
+
+	mc->size += n;
+	mc->hbytes += n;
+	if (decide_content(milter_conf, 0, mc->nhnames + 1, mc->hbytes,
+	    c->reply, sizeof(c->reply)))
+		return FV_REJECT;
 	if (mc->nhnames == mc->hcap) {
 		mc->hcap = mc->hcap > 0 ? 2 * mc->hcap : 16;
 		mc->hnames = xrealloc(mc->hnames, mc->hcap *
 		    sizeof(*mc->hnames));
 	}
 	mc->hnames[mc->nhnames++] = xstrdup(c->name);
-	return chain_header(mc->cs, c->name, c->value);
+	return chain_header(mc->cs, c->name, c->value, strlen(c->value));
 }
 
 /* A field the chain removes: kept with its place, numbered at eom (a

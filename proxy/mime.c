@@ -975,11 +975,12 @@ mime_free(struct mime *m)
 }
 
 void
-mime_header(struct mime *m, const char *name, const char *value)
+mime_header(struct mime *m, const char *name, const char *value,
+    size_t valuelen)
 {
 	if (m->started)
 		return;
-	mime_field_apply(m, name, strlen(name), value, strlen(value));
+	mime_field_apply(m, name, strlen(name), value, valuelen);
 }
 
 void

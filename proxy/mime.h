@@ -31,9 +31,11 @@ struct mime	*mime_new(size_t max_depth, size_t max_parts);
 void		 mime_free(struct mime *);
 
 /* mime_header - one top-level header field of the message (name without
- * the colon, raw value), before any mime_body call: Content-Type (type,
- * boundary) and Content-Transfer-Encoding are used, others ignored. */
-void		 mime_header(struct mime *, const char *name, const char *value);
+ * the colon, raw value of valuelen bytes), before any mime_body call:
+ * Content-Type (type, boundary) and Content-Transfer-Encoding are used,
+ * others ignored. */
+void		 mime_header(struct mime *, const char *name, const char *value,
+		    size_t valuelen);
 
 /*
  * mime_body - body bytes (CRLF lines, any chunking).  The decoded text of

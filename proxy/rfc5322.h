@@ -17,6 +17,7 @@
 #define POSTERN_RFC5322_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 enum rfc5322_ev {
 	RFC5322_NEED_MORE,	/* all input consumed, no event yet */
@@ -55,5 +56,27 @@ void	rfc5322_fini(struct rfc5322 *);
  */
 void	rfc5322_next(struct rfc5322 *, const unsigned char *in, size_t len,
 	    int final, struct rfc5322_event *ev, size_t *consumed);
+
+/*
+ * The header section measured without being kept: the same rules as
+ * rfc5322_next() decide where fields start and where the section ends, but
+ * nothing is copied, so it costs next to nothing and runs on every message
+ * (the DATA reader feeds it), filters or not.
+ */
+struct rfc5322_count {
+	int		 state;		/* private */
+	size_t		 line;		/* private: a line start that may
+					   still become a field name */
+	size_t		 fields;	/* header fields (a name and a colon) */
+	uint64_t	 bytes;		/* the fields' bytes, their line ends
+					   included (not the empty line) */
+};
+
+void	rfc5322_count_init(struct rfc5322_count *);
+/*
+ * rfc5322_count - account for the next len bytes of content; returns 1 once
+ * the header section is over (the rest is body: later calls do nothing).
+ */
+int	rfc5322_count(struct rfc5322_count *, const unsigned char *, size_t);
 
 #endif

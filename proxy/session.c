@@ -71,8 +71,6 @@
 #include "txlog.h"
 #include "util.h"
 
-#define SESSION_READ_HIGH	(1024 * 1024)	/* client input buffered */
-#define SESSION_OUT_HIGH	(1024 * 1024)	/* unread replies */
 #define SESSION_ANY		(S_BIT(SESSION_GREETED) | \
 				 S_BIT(SESSION_READY) | S_BIT(SESSION_MAIL) | \
 				 S_BIT(SESSION_RCPT) | S_BIT(SESSION_BDAT))

@@ -7,6 +7,8 @@
 
 #include <sys/socket.h>
 
+#include <stdint.h>
+
 /* session_new - take over the accepted socket fd from peer sa; tls: on an
  * implicit-TLS listener (the handshake comes first). */
 void		 session_new(int fd, const struct sockaddr *sa, socklen_t len,
@@ -18,5 +20,10 @@ unsigned	 session_count(void);
 void		 session_drain_all(void);
 /* session_free_all - final exit: drop whatever is left. */
 void		 session_free_all(void);
+
+struct conf;
+/* session_memory_max - the most memory one client connection can hold
+ * under conf, in bytes (postern check). */
+uint64_t	 session_memory_max(const struct conf *);
 
 #endif

@@ -10,13 +10,15 @@
  *
  * Shared (session_int.h): session_data_begin, session_data_input,
  * session_data_slow, session_bdat, session_feed, session_tx_free_content.
+ * Public (session.h): session_memory_max.
  *
  * DIAGNOSTICS
  *	Spool I/O errors are logged and answered 451 4.3.0.  A message
- *	refused for bare CR/LF, its size or a header field's size gets 554 /
- *	552 and is logged by the transaction line.  Spool and backend faults
- *	go through log_limited (one line of each kind an interval).  Content
- *	below proxy.min_data_rate: "content from ADDR too slow: N bytes in Ss
+ *	refused for a NUL, bare CR/LF, its size, a header field's size or its
+ *	header section's (decide_content) gets 554 / 552 and is logged by the
+ *	transaction line.  Spool and backend faults go through log_limited
+ *	(one line of each kind an interval).  Content below
+ *	proxy.min_data_rate: "content from ADDR too slow: N bytes in Ss
  *	(proxy.min_data_rate R/s)", and 421 4.4.2.
  */
 #include <ctype.h>
@@ -33,11 +35,15 @@
 #include "decide.h"
 #include "log.h"
 #include "server.h"
+#include "session.h"
 #include "session_int.h"
 #include "spool.h"
 #include "util.h"
 
 #define DATA_CHUNK	65536		/* intake and feed unit */
+#define DATA_TLS_MEM	(64 * 1024)	/* OpenSSL: records and state */
+#define DATA_FIELD_MEM	64		/* what a filter keeps a field
+					   besides its bytes (malloc, index) */
 
 /* Faults that come with every message while they last: logged once an
  * interval (log_limited); the transaction line records each message. */
@@ -87,6 +93,7 @@ static void	session_message_done(struct session *);
 static int	session_keepalive(struct session *);
 static void	session_keepalive_done(struct session *,
 		    const struct backend_reply *);
+static uint64_t	session_filter_memory(const struct conf *);
 
 void
 session_data_begin(struct session *s, enum data_mode mode)
@@ -200,8 +207,13 @@ session_keepalive_done(struct session *s, const struct backend_reply *r)
 		    "backend lost while receiving the message", s->sid);
 }
 
-/* Content bytes (CRLF lines) into the spool, unless the message already
- * failed; then feed the filters. */
+/*
+ * Content bytes (CRLF lines, no NUL) into the spool, unless the message
+ * already failed; then feed the filters.  The reader's findings so far (a
+ * NUL, a bare CR/LF, the header section over its limits) settle the
+ * message before its bytes are kept: the filters never see more header
+ * fields or bytes than the limits allow, and the rest is only read.
+ */
 static void
 session_content(struct session *s, const unsigned char *p, size_t len)
 {
@@ -209,7 +221,9 @@ session_content(struct session *s, const unsigned char *p, size_t len)
 	uint64_t	 max = s->conf->max_message_size;
 
 	tx->size += len;
-	if (tx->fail[0] != '\0' || len == 0)
+	if (tx->fail[0] != '\0' || decide_content(s->conf, tx->rd.flags,
+	    tx->rd.hdr.fields, tx->rd.hdr.bytes, tx->fail, sizeof(tx->fail)) ||
+	    len == 0)
 		return;
 	if (max != 0 && tx->size > max) {
 		strlcpy(tx->fail, "552 5.3.4 Error: message size exceeds "
@@ -227,18 +241,14 @@ session_content(struct session *s, const unsigned char *p, size_t len)
 	session_feed(s);
 }
 
-/* All content is in: check it, finish the feed, then the eom stage. */
+/* All content is in (checked as it came): finish the feed, then the eom
+ * stage. */
 static void
 session_data_end(struct session *s)
 {
 	struct tx	*tx = s->tx;
 
 	session_enter(s, SESSION_EOM);
-	if (tx->fail[0] == '\0' && tx->rd.flags != 0 &&
-	    s->conf->bare_newline == CONF_BARE_REJECT)
-		snprintf(tx->fail, sizeof(tx->fail), "554 5.6.0 Error: bare "
-		    "%s in message content (RFC 5321 2.3.8)",
-		    (tx->rd.flags & DATA_F_BARE_LF) ? "<LF>" : "<CR>");
 	tx->feed_final = 1;
 	if (tx->fail[0] != '\0')
 		session_eom_refuse(s, "rejected", tx->fail);
@@ -385,7 +395,8 @@ session_feed(struct session *s)
 		case RFC5322_NEED_MORE:
 			continue;
 		case RFC5322_HEADER:
-			v = chain_header(s->cs, ev.name, ev.value);
+			v = chain_header(s->cs, ev.name, ev.value,
+			    ev.valuelen);
 			session_feed_field(s);
 			break;
 		case RFC5322_EOH:
@@ -445,8 +456,8 @@ session_feed_field(struct session *s)
 /*
  * A body a filter replaced (a milter's REPLBODY): a new spool with the
  * edited header and the new body, lines ending in CRLF (a bare CR or LF
- * becomes one: the backend must not see a line end we did not check),
- * replaces the transaction's.  0, or -1 when it cannot be written.
+ * becomes one: the backend must not see a line end we did not check) and
+ * no NUL (left out, as the DATA reader does), replaces the transaction's.  0, or -1 when it cannot be written.
  */
 static int
 session_new_body(struct session *s)
@@ -479,6 +490,8 @@ session_new_body(struct session *s)
 			rc = spool_write(sp, buf, o);
 			o = 0;
 		}
+		if (b[i] == '\0')		/* (none in mail: dropped) */
+			continue;
 		if (b[i] != '\r' && b[i] != '\n') {
 			buf[o++] = (unsigned char)b[i];
 			continue;
@@ -811,4 +824,59 @@ session_message_done(struct session *s)
 {
 	if (server_draining())
 		session_close(s, "421 4.3.2 Service shutting down");
+}
+
+/*
+ * session_memory_max - see session.h.  An upper bound from the limits, not
+ * a measurement (scripts/bench.sh measures sessions holding the biggest
+ * header section).  It counts:
+ *	- the client's input buffered (SESSION_READ_HIGH), the replies not
+ *	  yet read (SESSION_OUT_HIGH), and a command line (max_line_length);
+ *	- the backend connection's buffers (backend_memory_max) and TLS on
+ *	  both connections (DATA_TLS_MEM each);
+ *	- the message in memory (spool_memory_max);
+ *	- with content filters: the feed's chunk (DATA_CHUNK), the parser's
+ *	  field (max_header_size), the index of the fields
+ *	  (max_header_fields), and what filters keep (session_filter_memory).
+ * Not counted: what all connections share (worker pool, resolver, the
+ * chain's rules and keys), and a replacement body from a milter (trusted).
+ */
+uint64_t
+session_memory_max(const struct conf *c)
+{
+	uint64_t	 n;
+
+	n = SESSION_READ_HIGH + SESSION_OUT_HIGH + c->max_line_length +
+	    backend_memory_max() + 2 * DATA_TLS_MEM + c->spool_memory_max;
+	if (c->nfilters > 0)
+		n += DATA_CHUNK + c->max_header_size + 2 +
+		    (uint64_t)c->max_header_fields * sizeof(struct tx_field) +
+		    session_filter_memory(c);
+	return n;
+}
+
+/*
+ * What the filters of c's chain keep of one message: a filter that reads
+ * header fields may keep the whole header section twice (libopendkim
+ * keeps each field as received and canonicalised) and DATA_FIELD_MEM a
+ * field; regex keeps the raw message and the decoded body text, each up
+ * to regex.body_scan_max.
+ */
+static uint64_t
+session_filter_memory(const struct conf *c)
+{
+	const struct filter_ops	*o;
+	uint64_t		 n = 0;
+	size_t			 i;
+
+	for (i = 0; i < c->nfilters; i++) {
+		if ((o = chain_filter_lookup(c->filters[i])) == NULL)
+			continue;
+		if (o->header != NULL)
+			n += 2 * (uint64_t)c->max_header_total +
+			    (uint64_t)c->max_header_fields * DATA_FIELD_MEM;
+		if (o == &flt_regex_ops)
+			n += 2 * c->regex_body_scan_max;
+	}
+	return n;
 }

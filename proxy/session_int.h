@@ -44,6 +44,9 @@ enum session_state {
 
 #define S_BIT(st)	(1u << (st))
 
+#define SESSION_READ_HIGH	(1024 * 1024)	/* client input buffered */
+#define SESSION_OUT_HIGH	(1024 * 1024)	/* unread replies */
+
 /* A header field of the message as received: where it is in the spool
  * (its name is read back from there when a filter changes it). */
 struct tx_field {

@@ -3,10 +3,12 @@
  * says how many of the following bytes are chunk sizes (0: one chunk); the
  * rest is fed to a DATA_DOT reader in those chunks.  Checked, abort() on
  * failure:
- *	- the content has CRLF line ends only, and each call stays within
+ *	- the content has CRLF line ends only and no NUL byte (a NUL is
+ *	  flagged instead), and each call stays within
  *	  DATA_OUT_MAX; the input is consumed whole unless the end was seen;
  *	- the result (content, consumed, done, flags, size) does not depend
- *	  on the chunking;
+ *	  on the chunking, and the reader's header count (r->hdr) is what
+ *	  rfc5322_count() gives for the whole content at once;
  *	- ended content is empty or ends with CRLF;
  *	- no smuggling: the content (completed with CRLF if the input ran out
  *	  mid-line) dot-stuffed, ended with ".\r\n" and read again in
@@ -90,6 +92,7 @@ run(enum data_mode mode, const uint8_t *in, size_t len, const uint8_t *sizes,
     size_t nsizes, struct run *r)
 {
 	struct data_reader rd, ref;
+	struct rfc5322_count hc;
 	unsigned char	 rout[2];
 	size_t		 off = 0, i = 0, n, got, outlen, routlen;
 	int		 done = 0;
@@ -123,15 +126,21 @@ run(enum data_mode mode, const uint8_t *in, size_t len, const uint8_t *sizes,
 	r->flags = rd.flags;
 	r->size = rd.size;
 	CHECK(r->size == r->outlen);
+	rfc5322_count_init(&hc);
+	rfc5322_count(&hc, r->out, r->outlen);
+	CHECK(hc.fields == rd.hdr.fields && hc.bytes == rd.hdr.bytes &&
+	    hc.state == rd.hdr.state);
+	CHECK(memchr(in, '\0', off) == NULL || (rd.flags & DATA_F_NUL));
 }
 
-/* Every CR is followed by LF, every LF preceded by CR. */
+/* Every CR is followed by LF, every LF preceded by CR; no NUL. */
 static void
 crlf_only(const unsigned char *p, size_t len)
 {
 	size_t	 i;
 
 	for (i = 0; i < len; i++) {
+		CHECK(p[i] != '\0');
 		if (p[i] == '\r')
 			CHECK(i + 1 < len && p[i + 1] == '\n');
 		if (p[i] == '\n')

@@ -57,9 +57,10 @@ walk(const char *ct, const char *cte, const uint8_t *body, size_t len,
 
 	o->len = 0;
 	m = mime_new(1 + seed % 6, 1 + seed % 40);
-	mime_header(m, "Content-Type", ct);
+	mime_header(m, "Content-Type", ct, strlen(ct));
 	if (cte != NULL)
-		mime_header(m, "content-transfer-encoding", cte);
+		mime_header(m, "content-transfer-encoding", cte,
+		    strlen(cte));
 	while (off < len) {
 		if (sizes == NULL)
 			n = len;

@@ -9,7 +9,10 @@
  *	  cursor as name, optional WSP, ':', value, then CRLF, LF or the end;
  *	  after EOH an empty line may be skipped; the body events joined are
  *	  exactly the rest of the input;
- *	- the event stream does not depend on the chunking.
+ *	- the event stream does not depend on the chunking;
+ *	- rfc5322_count() over the same chunks agrees with the events: as
+ *	  many fields as HEADER events, and the header section's bytes end
+ *	  where EOH was given (before the empty line it may skip).
  * Leaks are left to the fuzzer's LeakSanitizer.
  */
 #include <stdint.h>
@@ -28,6 +31,8 @@ struct trace {
 	size_t		 inlen;
 	size_t		 cur;		/* where the next event must match */
 	int		 eoh, end, err;
+	size_t		 nfields;	/* HEADER events */
+	size_t		 hdr_end;	/* the cursor at EOH */
 };
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -105,10 +110,12 @@ record(struct trace *t, const struct rfc5322_event *ev)
 		break;
 	case RFC5322_HEADER:
 		header(t, ev);
+		t->nfields++;
 		break;
 	case RFC5322_EOH:
 		CHECK(!t->eoh);
 		t->eoh = 1;
+		t->hdr_end = t->cur;
 		if (t->inlen - t->cur >= 2 && t->in[t->cur] == '\r' &&
 		    t->in[t->cur + 1] == '\n')
 			t->cur += 2;
@@ -134,6 +141,7 @@ run(const uint8_t *in, size_t len, size_t max, const uint8_t *sizes,
     size_t nsizes, struct trace *t)
 {
 	struct rfc5322	 p;
+	struct rfc5322_count hc;
 	struct rfc5322_event ev;
 	size_t		 off = 0, i = 0, n, pos, c;
 	int		 final = 0;
@@ -142,11 +150,13 @@ run(const uint8_t *in, size_t len, size_t max, const uint8_t *sizes,
 	t->in = in;
 	t->inlen = len;
 	rfc5322_init(&p, max);
+	rfc5322_count_init(&hc);
 	while (!final) {
 		n = (nsizes == 0) ? len - off : (size_t)sizes[i++ % nsizes] + 1;
 		if (n > len - off)
 			n = len - off;
 		final = (off + n == len);
+		rfc5322_count(&hc, in + off, n);
 		for (pos = 0; !t->end && !t->err; pos += c) {
 			rfc5322_next(&p, in + off + pos, n - pos, final, &ev,
 			    &c);
@@ -161,6 +171,8 @@ run(const uint8_t *in, size_t len, size_t max, const uint8_t *sizes,
 		if (t->end || t->err)
 			break;
 	}
+	if (t->end)
+		CHECK(hc.fields == t->nfields && hc.bytes == t->hdr_end);
 	rfc5322_fini(&p);
 }
 

@@ -464,7 +464,9 @@ def test_many_signed_names_over_many_fields_do_not_stall_the_loop(
     from test_load import _greeting_probes
     import threading
     s = sink()
-    p = postern(s.port, **opts(dkim_dns, **{"log.level": "info"}))
+    p = postern(s.port, **opts(dkim_dns, **{
+        "log.level": "info", "proxy.max_header_fields": "400000",
+        "proxy.max_header_total": "64M"}))
     m = mark()
     sig = (b"DKIM-Signature: v=1; a=rsa-sha256; d=%s; s=rsa; "
            b"c=relaxed/relaxed; h=from:%s; bh=AAAA; b=AAAA\r\n"

@@ -217,3 +217,18 @@ def test_runs_as_proxy_user(procs, workdir, postern_bin):
     import pwd
     assert set(uids) == {str(pwd.getpwnam("nobody").pw_uid)}, uids
     assert "running as nobody" in m.log()
+
+
+def test_postfix_header_limits_as_the_proxy(postfix_milter, proxy,
+                                            chain_opts):
+    """max_header_fields holds in milter mode too: what the chain would
+    keep per field is bounded whatever the MTA accepts (issue 12)."""
+    pf, snk = postfix_milter
+    p, f = proxy(**chain_opts)
+    many = ("From: <bob@example.org>\r\nSubject: %s\r\n" % mark() +
+            "".join("X-F%d: v\r\n" % i for i in range(1000)) +
+            "\r\nbody\r\n").encode()
+    want = send(p.port, many, "bob@example.org")
+    got = send(pf.port, many, "bob@example.org")
+    assert (want.code, want.enhanced) == (552, "5.3.4"), want
+    assert (got.code, got.text) == (want.code, want.text), (got, want)

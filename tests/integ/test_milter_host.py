@@ -209,6 +209,8 @@ def test_many_changes_among_many_fields(milter_proxy, fakemilter):
     changes += [["X-Many", n + 1, ""]]
     fm = fakemilter(eom_changes=changes, protocol=0x20)    # SMFIP_NOHDRS
     p, f = milter_proxy(fm, **{"proxy.spool_memory_max": "0",
+                               "proxy.max_header_fields": "100000",
+                               "proxy.max_header_total": "64M",
                                "log.level": "info"})
     head = b"".join(b"X-Many: %d\r\n" % i + (b"X-Other: %d\r\n" % i
                                                if i % 4000 == 0 else b"")
@@ -263,6 +265,24 @@ def test_body_replaced(milter_proxy, fakemilter):
                     b"MAIL FROM:<x@evil>\r\nend\r\n"), body
     assert not [c for _, c in f.commands() if "evil" in c]
     assert "new body" in p.log()
+
+
+def test_body_replaced_without_nul(milter_proxy, fakemilter):
+    """A NUL in a REPLBODY is left out, as in client content: the backend
+    never gets one, and "<CRLF><NUL>.<CRLF>" is no end of data at a
+    backend that would drop it (issue 12)."""
+    new = "a\x00b\r\n\x00.\r\nMAIL FROM:<x@evil>\r\nend\r\n"
+    fm = fakemilter(eom_body=new, eom_body_chunk=5)
+    p, f = milter_proxy(fm)
+    msg = (b"From: <alice@%s>\r\nSubject: %s\r\n\r\noriginal\r\n"
+           % (DOMAIN.encode(), mark().encode()))
+    r = transaction(p, msg)
+    assert r[-1].code == 250, r
+    (got,) = f.wait_count(1)
+    body = got.content.split(b"\r\n\r\n", 1)[1]
+    assert body == b"ab\r\n.\r\nMAIL FROM:<x@evil>\r\nend\r\n", body
+    assert b"\x00" not in f.transcript()
+    assert not [c for _, c in f.commands() if "evil" in c]
 
 
 def test_every_message_of_a_session_is_asked(milter_proxy, fakemilter):

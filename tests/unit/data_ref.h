@@ -3,7 +3,8 @@
  * reader and stuffer as they were before data.c learnt to scan with memchr()
  * and copy runs: slow and obviously right.  tests/unit/t_data.c and
  * tests/fuzz/fuzz_data.c require data.c to give exactly what these give,
- * call by call.  Keep them as they are.  The state lives in the same struct
+ * call by call.  Keep them as they are (the one later rule, NUL bytes left
+ * out of the content, is in ref_mid(), byte by byte).  The state lives in the same struct
  * data_reader, numbered by enum ref_state.  Static functions: include once
  * per program.
  */
@@ -109,7 +110,7 @@ ref_span(const unsigned char *in, size_t len)
 	size_t	 n;
 
 	for (n = 0; n < len; n++)
-		if (in[n] == '\r' || in[n] == '\n')
+		if (in[n] == '\r' || in[n] == '\n' || in[n] == '\0')
 			break;
 	return n;
 }
@@ -138,7 +139,11 @@ ref_mid(struct data_reader *r, unsigned char c, unsigned char *out,
 		r->state = REF_S_CR;
 	else if (c == '\n')
 		ref_bare(r, DATA_F_BARE_LF, out, o);
-	else {
+	else if (c == '\0') {
+		r->flags |= DATA_F_NUL;
+		if (r->mode == DATA_DOT)
+			r->state = REF_S_MID;
+	} else {
 		out[(*o)++] = c;
 		r->state = REF_S_MID;
 	}

@@ -418,15 +418,16 @@ test_deferred(struct conf *conf)
 	    "never resumed");
 
 	ok(chain_wants_content(cs), "an A-R writer wants the header section");
-	is_int(chain_header(cs, "X-Keep", " 1"), FV_CONTINUE, "a header");
+	is_int(chain_header(cs, "X-Keep", " 1", 2), FV_CONTINUE, "a header");
 	ok(!chain_header_deleted(cs), "kept");
 	snprintf(arv, sizeof(arv), " %s; spf=pass smtp.mailfrom=x@y",
 	    conf->authserv_id);
-	chain_header(cs, "authentication-results", arv);
+	chain_header(cs, "authentication-results", arv, strlen(arv));
 	ok(chain_header_deleted(cs), "an A-R claiming our authserv-id: removed");
-	chain_header(cs, "Authentication-Results", " other.example; spf=pass");
+	chain_header(cs, "Authentication-Results", " other.example; spf=pass",
+	    24);
 	ok(!chain_header_deleted(cs), "another authserv-id's A-R stays");
-	chain_header(cs, "X-Keep", arv);
+	chain_header(cs, "X-Keep", arv, strlen(arv));
 	ok(!chain_header_deleted(cs), "only A-R fields are looked at");
 	chain_sess_free(cs);
 
@@ -516,9 +517,11 @@ s_connect(struct fctx *fx, const char *host, const struct sockaddr *sa)
 }
 
 static enum fv
-s_header(struct fctx *fx, const char *name, const char *value)
+s_header(struct fctx *fx, const char *name, const char *value,
+    size_t valuelen)
 {
 	(void)value;
+	(void)valuelen;
 	strcat(calls, fctx_header_deleted(fx) ? "s:header-deleted " :
 	    "s:header ");
 	(void)name;
@@ -554,7 +557,7 @@ test_after_accept(struct conf *conf)
 	is_int(chain_envfrom(cs, "x@y", NULL), FV_CONTINUE,
 	    "a later stage without after-accept callbacks continues");
 	is_str(calls, "", "and calls nobody");
-	is_int(chain_header(cs, "Subject", "x"), FV_CONTINUE, "header");
+	is_int(chain_header(cs, "Subject", "x", 1), FV_CONTINUE, "header");
 	is_str(calls, "s:header ", "header: the after-accept filter only");
 	reset();
 	script_a[ST_EOM] = FV_TEMPFAIL;

@@ -112,12 +112,15 @@ t_defaults(void)
 	is_int(c->max_recipients, 1000, "max_recipients");
 	is_int(c->max_message_size, 50 * 1024 * 1024, "max_message_size 50M");
 	is_int(c->max_header_size, 100 * 1024, "max_header_size 100k");
+	is_int(c->max_header_fields, 1000, "max_header_fields");
+	is_int(c->max_header_total, 1024 * 1024, "max_header_total 1M");
 	is_int(c->max_connections, 10000, "max_connections");
 	is_int(c->max_connections_per_ip, 50, "max_connections_per_ip");
 	is_int(c->max_errors, 10, "max_errors");
 	is_str(c->spool_dir, "/tmp", "spool_dir");
 	is_int(c->spool_memory_max, 1024 * 1024, "spool_memory_max 1M");
 	is_int(c->bare_newline, CONF_BARE_REJECT, "bare_newline reject");
+	is_int(c->nul_bytes, CONF_NUL_REJECT, "nul_bytes reject");
 	is_int(c->xclient, 1, "xclient yes");
 	is_int(c->xforward, 1, "xforward yes");
 	is_int(c->vrfy, 0, "vrfy no");
@@ -279,6 +282,12 @@ t_sizes(void)
 	    "16M + 1k");
 	is_str(fails("[proxy]\nspool_memory_max = 2G\n"), NAME ":2: value out "
 	    "of range (0..1G) for proxy.spool_memory_max: '2G'", "2G");
+	is_str(fails("[proxy]\nmax_header_fields = 0\n"), NAME ":2: value "
+	    "out of range (1..1000000) for proxy.max_header_fields: '0'",
+	    "max_header_fields 0");
+	is_str(fails("[proxy]\nmax_header_total = 65M\n"), NAME ":2: value "
+	    "out of range (1k..64M) for proxy.max_header_total: '65M'",
+	    "max_header_total 65M");
 }
 
 static void
@@ -393,6 +402,8 @@ t_enums(void)
 		{ "proxy.bare_newline", "normalise", CONF_BARE_NORMALISE },
 		{ "proxy.bare_newline", "normalize", CONF_BARE_NORMALISE },
 		{ "proxy.bare_newline", "reject", CONF_BARE_REJECT },
+		{ "proxy.nul_bytes", "strip", CONF_NUL_STRIP },
+		{ "proxy.nul_bytes", "reject", CONF_NUL_REJECT },
 		{ "spf.fail", "accept", CONF_ACTION_ACCEPT },
 		{ "spf.fail", "tempfail", CONF_ACTION_TEMPFAIL },
 		{ "spf.fail", "reject", CONF_ACTION_REJECT },
@@ -415,6 +426,8 @@ t_enums(void)
 			got = c->log_syslog;
 		else if (c != NULL && strcmp(good[i].k, "spf.fail") == 0)
 			got = (int)c->spf_fail;
+		else if (c != NULL && strcmp(good[i].k, "proxy.nul_bytes") == 0)
+			got = (int)c->nul_bytes;
 		else if (c != NULL)
 			got = (int)c->bare_newline;
 		is_int(got, good[i].want, "%s", arg);
@@ -430,6 +443,9 @@ t_enums(void)
 	is_str(fails("[proxy]\nbare_newline = keep\n"), NAME ":2: bad value "
 	    "'keep' for proxy.bare_newline (use reject or normalise)",
 	    "bad bare_newline, alias not listed");
+	is_str(fails("[proxy]\nnul_bytes = keep\n"), NAME ":2: bad value "
+	    "'keep' for proxy.nul_bytes (use reject or strip)",
+	    "bad nul_bytes: there is no keeping them");
 	is_str(fails("[tls]\nbackend = yes\n"), NAME ":2: bad value 'yes' "
 	    "for tls.backend (use off, opportunistic or required)",
 	    "bad tls.backend");

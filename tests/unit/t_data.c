@@ -6,6 +6,9 @@
  * are the <CRLF>.<CRLF> look-alikes: none may end the data, and the real end
  * after them must still be found.
  *
+ * test_nul() and test_header_count() cover NUL bytes (left out of the
+ * content) and the header section the reader measures on its way.
+ *
  * test_differential() runs the reader and the stuffer next to a reference
  * model, the plain byte-by-byte implementation they replaced (ref_*, below),
  * on pseudo-random inputs rich in CR, LF and '.' with random chunking: every
@@ -383,8 +386,8 @@ test_plain(void)
 	    S(".foo\r\nbar\r\n..\r\n \r\nx.y\r\n"), ALL, 1, 0);
 	check("empty message", DATA_DOT, S(".\r\n"), S(""), ALL, 1, 0);
 	check("one empty line", DATA_DOT, S("\r\n.\r\n"), S("\r\n"), ALL, 1, 0);
-	check("binary", DATA_DOT, S("a\0b\x80\xff\r\n.\r\n"),
-	    S("a\0b\x80\xff\r\n"), ALL, 1, 0);
+	check("binary", DATA_DOT, S("a\x01b\x80\xff\r\n.\r\n"),
+	    S("a\x01b\x80\xff\r\n"), ALL, 1, 0);
 	check("not ended", DATA_DOT, S("abc\r\ndef\r\n"),
 	    S("abc\r\ndef\r\n"), ALL, 0, 0);
 	check("not ended, dot held", DATA_DOT, S("abc\r\n."),
@@ -433,6 +436,62 @@ test_smuggling(void)
 	    0, 0);
 	check("bare CR then CR", DATA_DOT, S("a\r\rb\r\n.\r\n"),
 	    S("a\r\n\r\nb\r\n"), ALL, 1, DATA_F_BARE_CR);
+}
+
+/*
+ * NUL bytes: flagged and left out, and a NUL first on a line begins it, so
+ * no "<CRLF><NUL>.<CRLF>" ends the data (a backend that drops NULs would
+ * see the end there).
+ */
+static void
+test_nul(void)
+{
+	check("NUL in a header", DATA_DOT,
+	    S("Subject: \0 viagra\r\n\r\nb\r\n.\r\n"),
+	    S("Subject:  viagra\r\n\r\nb\r\n"), ALL, 1, DATA_F_NUL);
+	check("<CRLF><NUL>.<CRLF>", DATA_DOT,
+	    S("a\r\n\0.\r\nMAIL FROM:<e@vil>\r\n.\r\n"),
+	    S("a\r\n.\r\nMAIL FROM:<e@vil>\r\n"), ALL, 1, DATA_F_NUL);
+	check("<NUL>.<CRLF> first", DATA_DOT, S("\0.\r\nx\r\n.\r\n"),
+	    S(".\r\nx\r\n"), ALL, 1, DATA_F_NUL);
+	check("<CRLF>.<NUL><CRLF>", DATA_DOT, S("a\r\n.\0\r\n.\r\n"),
+	    S("a\r\n\r\n"), ALL, 1, DATA_F_NUL);
+	check("<CRLF>.<CR><NUL><LF>", DATA_DOT,
+	    S("a\r\n.\r\0\n.\r\n.\r\n"), S("a\r\n\r\n\r\n.\r\n"),
+	    ALL, 1, DATA_F_NUL | DATA_F_BARE_CR | DATA_F_BARE_LF);
+	check("NUL run", DATA_DOT, S("\0\0\0\r\n.\r\n"), S("\r\n"), ALL,
+	    1, DATA_F_NUL);
+	check("raw NUL", DATA_RAW, S("a\0b\r\n\0"), S("ab\r\n"), ALL, 0,
+	    DATA_F_NUL);
+	check("raw NUL at the end of a line", DATA_RAW, S("ab\0"),
+	    S("ab\r\n"), ALL, 0, DATA_F_NUL);
+}
+
+/* The header section of the content, as the reader measures it. */
+static void
+test_header_count(void)
+{
+	static const char msg[] = "From: a\r\nSubject: x\r\n folded\r\n"
+	    "X-A : 1\r\n\r\nNot: a field\r\n.\r\n";
+	struct data_reader r;
+	unsigned char	 out[256];
+	size_t		 outlen, i;
+	int		 done;
+
+	data_reader_init(&r, DATA_DOT);
+	for (i = 0; i < sizeof(msg) - 1; i++)
+		data_reader_feed(&r, (const unsigned char *)msg + i, 1, out,
+		    &outlen, &done);
+	ok(done, "count: message read byte by byte");
+	is_int(r.hdr.fields, 3, "count: 3 fields, the body's not");
+	is_int(r.hdr.bytes, 39, "count: header section bytes");
+	data_reader_init(&r, DATA_DOT);
+	data_reader_feed(&r, S("a:\r\nb:\nc\r\n"), out, &outlen, &done);
+	is_int(r.hdr.fields, 2, "count: on the content (bare LF as CRLF)");
+	is_int(r.hdr.bytes, 8, "count: a line without a colon is body");
+	data_reader_init(&r, DATA_RAW);
+	data_reader_feed(&r, S("a: \0x\r\n"), out, &outlen, &done);
+	ok(r.hdr.fields == 1 && r.hdr.bytes == 6, "count: NUL not counted");
 }
 
 static void
@@ -494,6 +553,8 @@ main(void)
 	test_plain();
 	test_smuggling();
 	test_raw();
+	test_nul();
+	test_header_count();
 	test_api();
 	test_differential();
 	return tap_done();

@@ -85,11 +85,12 @@ run(const char *ct, const char *cte, const unsigned char *body, size_t len,
 
 	out->len = 0;
 	m = mime_new(depth, parts);
-	mime_header(m, "Subject", "ignored");
+	mime_header(m, "Subject", "ignored", 7);
 	if (ct != NULL)
-		mime_header(m, "Content-Type", ct);
+		mime_header(m, "Content-Type", ct, strlen(ct));
 	if (cte != NULL)
-		mime_header(m, "Content-Transfer-Encoding", cte);
+		mime_header(m, "Content-Transfer-Encoding", cte,
+		    strlen(cte));
 	rnd_state = seed;
 	while (off < len) {
 		if (mode == WHOLE)

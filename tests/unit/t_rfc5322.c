@@ -5,7 +5,10 @@
  * boundaries follow the input's), "." for END and "!" for a too long field.
  * Every case is run whole, one byte at a time and split in two at every
  * offset, restarting from *consumed after each event; all must agree.
+ * test_count() measures header sections with rfc5322_count(), whole and one
+ * byte at a time.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -245,6 +248,42 @@ test_consumed(void)
 	rfc5322_fini(&p);
 }
 
+/* rfc5322_count() on in, whole and byte by byte: fields, bytes, ended. */
+static void
+count(const char *name, const unsigned char *in, size_t len, size_t fields,
+    uint64_t bytes, int ended)
+{
+	struct rfc5322_count	 a, b;
+	size_t			 i;
+	int			 ea, eb = 0;
+
+	rfc5322_count_init(&a);
+	ea = rfc5322_count(&a, in, len);
+	rfc5322_count_init(&b);
+	for (i = 0; i < len; i++)
+		eb = rfc5322_count(&b, in + i, 1);
+	ok(a.fields == fields && a.bytes == bytes && ea == ended,
+	    "count %s: %zu fields, %llu bytes, ended %d", name, a.fields,
+	    (unsigned long long)a.bytes, ea);
+	ok(b.fields == a.fields && b.bytes == a.bytes && eb == ea,
+	    "count %s: byte by byte = whole", name);
+}
+
+static void
+test_count(void)
+{
+	count("plain", S("A: 1\r\nB: 2\r\n\r\nbody: x\r\n"), 2, 12, 1);
+	count("folded", S("A: 1\r\n 2\r\n\t3\r\n\r\n"), 1, 14, 1);
+	count("WSP before the colon", S("A \t: 1\r\n\r\n"), 1, 8, 1);
+	count("body line ends it", S("A: 1\r\nno field\r\nB: 2\r\n"), 1, 6,
+	    1);
+	count("fold first is body", S(" A: 1\r\n"), 0, 0, 1);
+	count("not ended yet", S("A: 1\r\nLong-Name-So-Far"), 1, 6, 0);
+	count("many", S("a:\r\na:\r\na:\r\na:\r\n\r\n"), 4, 16, 1);
+	count("empty", S(""), 0, 0, 0);
+	count("empty header", S("\r\nA: 1\r\n"), 0, 0, 1);
+}
+
 int
 main(void)
 {
@@ -252,5 +291,6 @@ main(void)
 	test_body_start();
 	test_limits();
 	test_consumed();
+	test_count();
 	return tap_done();
 }
