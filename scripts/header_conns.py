@@ -24,16 +24,7 @@ import socket
 import sys
 import time
 
-
-def vm_kib(pid, key="VmRSS"):
-    try:
-        with open("/proc/%d/status" % pid) as f:
-            for line in f:
-                if line.startswith(key + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        return None
-    return None
+from benchlib import vm_kib
 
 
 def header(fields, total):

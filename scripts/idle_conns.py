@@ -24,16 +24,7 @@ import socket
 import sys
 import time
 
-
-def vm_kib(pid, key):
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith(key + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        return None
-    return None
+from benchlib import vm_kib
 
 
 def raise_nofile(need):

@@ -38,25 +38,9 @@ import sys
 import threading
 import time
 
+from benchlib import SmtpError, reply
+
 IO_TIMEOUT = 10
-
-
-class SmtpError(Exception):
-    pass
-
-
-def reply(f, want):
-    """Read one (multiline) reply from file f; SmtpError unless its code
-    is want."""
-    for _ in range(100):
-        line = f.readline(1000)
-        if not line:
-            raise SmtpError("connection closed, %s expected" % want)
-        if line[3:4] != b"-":
-            if line[:3] != want:
-                raise SmtpError("%r, %s expected" % (line[:60], want))
-            return
-    raise SmtpError("reply too long")
 
 
 def command(sock, f, line, want):

@@ -7,6 +7,7 @@ SMTP on a raw socket so tests can send exact bytes.
 
 All waits are bounded in time and in count.
 """
+import contextlib
 import glob
 import hashlib
 import json
@@ -18,6 +19,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -316,6 +318,34 @@ class SmtpClient:
 
 
 # ------------------------------------------------------------------ procs
+
+@contextlib.contextmanager
+def greeting_watch(port):
+    """While the block runs (60 s at most): connect to port again and
+    again and time each 220; yields the list of those times, which the
+    caller checks afterwards.  A probe that fails fails the block."""
+    stop, waits, errors = threading.Event(), [], []
+
+    def probe():
+        t_end = time.monotonic() + 60
+        try:
+            while not stop.is_set() and time.monotonic() < t_end:
+                t0 = time.monotonic()
+                with SmtpClient(port, timeout=20) as c:
+                    assert c.greeting.code == 220, c.greeting
+                    waits.append(time.monotonic() - t0)
+                stop.wait(0.02)
+        except Exception as e:      # reported by the caller's thread
+            errors.append(e)
+    t = threading.Thread(target=probe)
+    t.start()
+    try:
+        yield waits
+    finally:
+        stop.set()
+        t.join(timeout=30)
+    assert not errors, errors
+
 
 class Proc:
     """A background process we started; stop() by PID."""

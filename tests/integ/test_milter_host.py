@@ -201,8 +201,6 @@ def test_many_changes_among_many_fields(milter_proxy, fakemilter):
     them per change, reading each name from the spool, held the loop
     for seconds), and a second client is greeted within a second all
     the while."""
-    from test_load import _greeting_probes
-    import threading
     n = 40000
     changes = [["X-Many", n - 7 * j, ""] for j in range(50)]
     changes += [["x-other", 10 - j, "changed %d" % j] for j in range(9)]
@@ -216,22 +214,9 @@ def test_many_changes_among_many_fields(milter_proxy, fakemilter):
                                                if i % 4000 == 0 else b"")
                     for i in range(1, n + 1))
     msg = b"From: <alice@%s>\r\n%s\r\nbody\r\n" % (DOMAIN.encode(), head)
-    stop, waits, errors = threading.Event(), [], []
-
-    def probe():
-        try:
-            _greeting_probes(p.port, stop, waits)
-        except Exception as e:      # reported below
-            errors.append(e)
-    t = threading.Thread(target=probe)
-    t.start()
-    try:
+    with peers.greeting_watch(p.port) as waits:
         r = transaction(p, msg)
-    finally:
-        stop.set()
-        t.join(timeout=30)
     assert r[-1].code == 250, r
-    assert not errors, errors
     assert waits and max(waits) < 1.0, (
         "a second client waited %.2f s for its greeting" % max(waits))
     (m,) = f.wait_count(1, timeout=30)
