@@ -29,6 +29,7 @@
 
 #include "conf.h"
 #include "filter.h"
+#include "hdrbuild.h"
 #include "log.h"
 #include "mime.h"
 #include "rules.h"
@@ -131,13 +132,28 @@ flt_regex_compile(struct flt_regex *g, char *err, size_t errsz)
 	return rc;
 }
 
+/* The part of tag before colon is a header field name. */
+static int
+flt_regex_tag_name_ok(const char *tag, const char *colon)
+{
+	char	 name[128];
+	size_t	 n = (size_t)(colon - tag);
+
+	if (n >= sizeof(name))
+		return 0;
+	memcpy(name, tag, n);
+	name[n] = '\0';
+	return hdrbuild_name_ok(name);
+}
+
 /* Score settings from [regex]; the numbers are validated here. */
 static int
 flt_regex_settings(struct flt_regex *g, const struct conf *c, char *err,
     size_t errsz)
 {
-	char	*end;
-	int	 rc = 0;
+	const char	*colon;
+	char		*end;
+	int		 rc = 0;
 
 	g->threshold = strtod(c->regex_score_threshold, &end);
 	if (end == c->regex_score_threshold || *end != '\0' ||
@@ -152,9 +168,10 @@ flt_regex_settings(struct flt_regex *g, const struct conf *c, char *err,
 		    "neither reject nor tag", c->regex_score_action);
 		rc = -1;
 	}
-	if (strchr(c->regex_tag_header, ':') == NULL) {
+	if ((colon = strchr(c->regex_tag_header, ':')) == NULL ||
+	    !flt_regex_tag_name_ok(c->regex_tag_header, colon)) {
 		util_err_append(err, errsz, "regex.tag_header: '%s' is not "
-		    "\"Name: value\"", c->regex_tag_header);
+		    "\"Name: value\" with a field name", c->regex_tag_header);
 		rc = -1;
 	}
 	strlcpy(g->tag_header, c->regex_tag_header, sizeof(g->tag_header));

@@ -218,11 +218,13 @@ def send(p, f, helo, sender, marker, extra=(), client=H4):
     return find(f, marker).content
 
 
-def check(content, helo, sender, nsigs=0):
+def check(content, helo, sender, nsigs=0, received=False):
     """Every field postern added reads back as exactly what it meant."""
     fields = added_fields(content)
     names = sorted(n.lower() for n, _ in fields)
-    assert names == ["authentication-results", "received-spf"], fields
+    assert names == ["authentication-results"] + (["received"] if received
+                                                   else []) + \
+        ["received-spf"], fields
     (ar,) = [v for n, v in fields if n.lower() == "authentication-results"]
     (rspf,) = [v for n, v in fields if n.lower() == "received-spf"]
     results = our_results(ar)
@@ -383,3 +385,114 @@ def test_forged_ar_removed_after_regex_accept(proxy, spf_dns, workdir):
                         sender="vip@pass-ip4.spf.example")
         # accepted by a header rule before the forged field comes
         _forged_removed(p, f, "regex-header-vip-subject-forged")
+
+
+# ------------------------------------------------------------- Received
+
+def received_parts(v):
+    """RFC 5322 3.6.7 Received: (the text outside comments, [comment
+    contents unescaped], date-time): exactly one ';' outside comments."""
+    outside, comments, i = "", [], 0
+    while i < len(v):
+        if v[i] == "(":
+            j = skip_comment(v, i)
+            comments.append(re.sub(r"\\(.)", r"\1", v[i + 1:j - 1]))
+            outside += " "
+            i = j
+        else:
+            outside += v[i]
+            i += 1
+    assert outside.count(";") == 1, v
+    tokens, date = outside.split(";")
+    return tokens.split(), comments, date.strip()
+
+
+def tls_send(p, helo, sender, marker):
+    content = peers.make_message(marker, ["over TLS " + marker])
+    with connect(p) as c:
+        assert c.ehlo("pre.tls.example").code == 250
+        assert c.cmd("STARTTLS").code == 220
+        c.starttls()
+        r = c.cmd("EHLO " + helo)
+        if r.code != 250:
+            return None
+        assert c.send_message(sender, ["rcpt@example.com"],
+                              content).code == 250
+        c.cmd("QUIT")
+    return find(p.backend, marker).content
+
+
+def test_received_of_tls_sessions(proxy, spf_dns, workdir):
+    """The Received field of a TLS session: a HELO that is a domain name
+    is the from domain; any other stays inside the TCP-info comment, and
+    the field keeps one ';' before its date."""
+    import email.utils
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048",
+                    "-nodes", "-keyout", "k.pem", "-out", "c.pem", "-days",
+                    "2", "-subj", "/CN=postern.test"], cwd=workdir,
+                   check=True, capture_output=True, timeout=60)
+    p, f = proxy(**header_opts(spf_dns, **{
+        "tls.cert": os.path.join(workdir, "c.pem"),
+        "tls.key": os.path.join(workdir, "k.pem")}))
+    p.backend = f
+    rng = random.Random(1212)
+    helos = [PAYLOAD_HELO, "good.example", "[192.0.2.1]", "a)b(c;d\\e",
+             "x;by=evil;Fri,1-Jan-2038"] + \
+        [_random_text(rng, rng.randint(1, 30)) for _ in range(25)]
+    for i, helo in enumerate(helos):
+        content = tls_send(p, helo, "alice@pass-ip4.spf.example",
+                           "tls-received-%d-x" % i)
+        if content is None:
+            continue
+        fields = added_fields(content)
+        (rcvd,) = [v for n, v in fields if n.lower() == "received"]
+        tokens, comments, date = received_parts(rcvd)
+        assert email.utils.parsedate_to_datetime(date), rcvd
+        named = re.fullmatch(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*", helo)
+        assert tokens[:2] == ["from", helo if named else "unknown"], rcvd
+        assert tokens[2:4] == ["by", AUTHSERV], rcvd
+        if not named:
+            assert comments[0] == "[%s] helo=%s" % (H4, helo), rcvd
+        check(content, helo, "alice@pass-ip4.spf.example", received=True)
+
+
+# ------------------------------------------------------------- milters
+
+def test_milter_values_cannot_add_fields(proxy, procs, workdir):
+    """An external milter's header edit with a line break that is no fold
+    (or a name that is not a field name) is a malformed reply
+    (proxy/milter_proto.c): the milter counts as failed, and
+    milter.default_action decides; with accept, the message goes on
+    without its edits.  No field the milter did not name ever reaches the
+    backend."""
+    from test_milter_host import FakeMilter
+    edits = [
+        {"eom_headers": [["X-Tag", "yes\r\nX-Evil: 1"]]},
+        {"eom_headers": [["X Bad", "x"]]},
+        {"eom_headers": [["X-Lf", "a\nBcc: x@example.com"]]},
+        {"eom_headers": [["X-Top", "\r\nX-Evil: 1", True]]},
+        {"eom_changes": [["Subject", 1, "new\r\nX-Evil: 1"]]},
+    ]
+    for i, cfg in enumerate(edits):
+        fm = procs.add(FakeMilter(workdir, **cfg))
+        for action, code in (("tempfail", 451), ("accept", 250)):
+            p, f = proxy(**{"filters.chain": "milter",
+                            "milter.milters": fm.spec,
+                            "milter.command_timeout": "2s",
+                            "milter.default_action": action})
+            content = peers.make_message("milter-%d-%s" % (i, action),
+                                         ["text"])
+            with peers.SmtpClient(p.port) as c:
+                assert c.ehlo().code == 250
+                r = c.cmd("MAIL FROM:<a@example.org>")
+                assert r.code == 250, r
+                assert c.cmd("RCPT TO:<b@example.com>").code == 250
+                assert c.cmd("DATA").code == 354
+                c.send(peers.stuff(content) + b".\r\n")
+                r = c.reply()
+                assert r.code == code, (cfg, action, r)
+            if code != 250:
+                assert f.count() == 0
+                continue
+            (m,) = f.wait_count(1)
+            assert m.content == content, (cfg, m.content)
