@@ -8,9 +8,12 @@
  * dot-atom is quoted, and a quoted-string or comment always ends with its
  * own closing delimiter, whatever it contains.
  *
- * Public: hdrbuild_init, hdrbuild_free, hdrbuild_resume, hdrbuild_take, hdrbuild_text,
- * hdrbuild_fold, hdrbuild_value, hdrbuild_pvalue, hdrbuild_kv,
- * hdrbuild_comment, hdrbuild_is_token, hdrbuild_is_domain,
+ * A value left bare never holds '=' (quoted instead), so not even a lax
+ * reader splitting on '=' finds one more property or key in it.
+ *
+ * Public: hdrbuild_init, hdrbuild_free, hdrbuild_resume, hdrbuild_take,
+ * hdrbuild_text, hdrbuild_fold, hdrbuild_value, hdrbuild_pvalue,
+ * hdrbuild_kv, hdrbuild_comment, hdrbuild_is_token, hdrbuild_is_domain,
  * hdrbuild_name_ok, hdrbuild_field.
  */
 #include <stdlib.h>
@@ -20,12 +23,14 @@
 #include "util.h"
 
 #define HDRBUILD_TSPECIALS	"()<>@,;:\\\"/[]?="
-#define HDRBUILD_ATEXT		"!#$%&'*+-/=?^_`{|}~"
+/* RFC 5322 atext but letters, digits and '=' */
+#define HDRBUILD_ATEXT		"!#$%&'*+-/?^_`{|}~"
 
 static void	hdrbuild_byte(struct hdrbuild *, char);
 static void	hdrbuild_quoted(struct hdrbuild *, const char *, size_t);
 static int	hdrbuild_printable(unsigned char);
-static int	hdrbuild_is_atom(const char *, size_t, int);
+static int	hdrbuild_alnum(char);
+static int	hdrbuild_is_atom(const char *, size_t);
 static int	hdrbuild_is_quoted(const char *, size_t);
 static size_t	hdrbuild_next_line(const char *, size_t);
 
@@ -79,6 +84,13 @@ hdrbuild_printable(unsigned char c)
 	return c >= 0x20 && c < 0x7f;
 }
 
+static int
+hdrbuild_alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9');
+}
+
 void
 hdrbuild_text(struct hdrbuild *b, const char *s)
 {
@@ -121,10 +133,10 @@ hdrbuild_is_token(const char *s)
 	return 1;
 }
 
-/* s[0..len) as an RFC 5322 dot-atom; without '=' when !eq (a local part
- * left unquoted must not look like a property to a lax reader). */
+/* s[0..len) as an RFC 5322 dot-atom without '=' (a value left unquoted
+ * must not look like one more key or property, even to a lax reader). */
 static int
-hdrbuild_is_atom(const char *s, size_t len, int eq)
+hdrbuild_is_atom(const char *s, size_t len)
 {
 	size_t	 i;
 	int	 dot = 1;	/* at the start, or after a dot */
@@ -136,11 +148,8 @@ hdrbuild_is_atom(const char *s, size_t len, int eq)
 			dot = 1;
 			continue;
 		}
-		if (!((s[i] >= 'a' && s[i] <= 'z') ||
-		    (s[i] >= 'A' && s[i] <= 'Z') ||
-		    (s[i] >= '0' && s[i] <= '9') ||
-		    (s[i] != '\0' && strchr(HDRBUILD_ATEXT, s[i]) != NULL)) ||
-		    (!eq && s[i] == '='))
+		if (!hdrbuild_alnum(s[i]) && (s[i] == '\0' ||
+		    strchr(HDRBUILD_ATEXT, s[i]) == NULL))
 			return 0;
 		dot = 0;
 	}
@@ -177,10 +186,8 @@ hdrbuild_is_domain(const char *s)
 			label = 0;
 			continue;
 		}
-		if (!((s[n] >= 'a' && s[n] <= 'z') ||
-		    (s[n] >= 'A' && s[n] <= 'Z') ||
-		    (s[n] >= '0' && s[n] <= '9') || s[n] == '-' ||
-		    s[n] == '_') || ++label > 63)
+		if ((!hdrbuild_alnum(s[n]) && s[n] != '-' && s[n] != '_') ||
+		    ++label > 63)
 			return 0;
 	}
 	return n > 0 && n <= 253 && label > 0;
@@ -202,7 +209,7 @@ hdrbuild_pvalue(struct hdrbuild *b, const char *s)
 	size_t		 n = at != NULL ? (size_t)(at - s) : 0;
 
 	if (at != NULL && hdrbuild_is_domain(at + 1) && (n == 0 ||
-	    hdrbuild_is_atom(s, n, 0) || hdrbuild_is_quoted(s, n)))
+	    hdrbuild_is_atom(s, n) || hdrbuild_is_quoted(s, n)))
 		hdrbuild_text(b, s);
 	else
 		hdrbuild_value(b, s);
@@ -214,7 +221,7 @@ hdrbuild_kv(struct hdrbuild *b, const char *key, const char *value)
 	hdrbuild_text(b, " ");
 	hdrbuild_text(b, key);
 	hdrbuild_text(b, "=");
-	if (hdrbuild_is_atom(value, strlen(value), 1))
+	if (hdrbuild_is_atom(value, strlen(value)))
 		hdrbuild_text(b, value);
 	else
 		hdrbuild_quoted(b, value, strlen(value));

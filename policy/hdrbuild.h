@@ -44,7 +44,7 @@ void	 hdrbuild_value(struct hdrbuild *, const char *);
  * hdrbuild_value (a token, or a quoted-string of the whole). */
 void	 hdrbuild_pvalue(struct hdrbuild *, const char *);
 /* hdrbuild_kv - an RFC 7208 9.1 key-value pair, " key=value;": a
- * dot-atom when the value is one, else a quoted-string. */
+ * dot-atom when the value is one without '=', else a quoted-string. */
 void	 hdrbuild_kv(struct hdrbuild *, const char *key, const char *value);
 /* hdrbuild_comment - "(text)": '(', ')' and '\' escaped as quoted pairs,
  * so the comment ends where we end it. */

@@ -2,12 +2,14 @@
  * ar_ref.h - a REFERENCE READER of Authentication-Results values (RFC 8601
  * section 2.2, strictly, without the obsolete syntax) and of Received-SPF
  * values (RFC 7208 9.1), for the tests of policy/authres.c and
- * policy/hdrbuild.c (t_authres.c, t_hdrbuild.c, fuzz_authres.c): what
- * postern writes is read back here, independently of how it was built,
- * and must give exactly the results, properties and values meant.
- * Written for clarity, not speed; static inline functions only (included by each
- * test).  Values are given back as text: a quoted-string's content with
- * its quoted pairs undone, a token or local-part@domain as written.
+ * policy/hdrbuild.c (t_authres.c, t_hdrbuild.c, fuzz_authres.c,
+ * fuzz_hdrbuild.c): what postern writes is read back here, independently
+ * of how it was built, and must give exactly the results, properties and
+ * values meant.
+ * Written for clarity, not speed; static inline functions only
+ * (included by each test).  Values are given back as text: a
+ * quoted-string's content with its quoted pairs undone, a token or
+ * local-part@domain as written.
  */
 #ifndef POSTERN_AR_REF_H
 #define POSTERN_AR_REF_H

@@ -91,12 +91,21 @@ test_writers(void)
 }
 
 static void
+kv_helo(struct hdrbuild *b, const char *s)
+{
+	hdrbuild_kv(b, "helo", s);
+}
+
+static void
 test_kv(void)
 {
 	struct hdrbuild	 b;
 	struct ar_ref	 ar;
 	const char	*hostile = "\"x\"; identity=helo; (y";
 
+	is_str(w(kv_helo, "mx.example"), " helo=mx.example;", "kv: a dot-atom");
+	is_str(w(kv_helo, "a=b"), " helo=\"a=b\";", "kv: '=' is quoted");
+	is_str(w(kv_helo, "a..b"), " helo=\"a..b\";", "kv: no dot-atom");
 	hdrbuild_init(&b);
 	hdrbuild_text(&b, "pass ");
 	hdrbuild_comment(&b, "c) identity=helo (");
