@@ -132,20 +132,6 @@ flt_regex_compile(struct flt_regex *g, char *err, size_t errsz)
 	return rc;
 }
 
-/* The part of tag before colon is a header field name. */
-static int
-flt_regex_tag_name_ok(const char *tag, const char *colon)
-{
-	char	 name[128];
-	size_t	 n = (size_t)(colon - tag);
-
-	if (n >= sizeof(name))
-		return 0;
-	memcpy(name, tag, n);
-	name[n] = '\0';
-	return hdrbuild_name_ok(name);
-}
-
 /* Score settings from [regex]; the numbers are validated here. */
 static int
 flt_regex_settings(struct flt_regex *g, const struct conf *c, char *err,
@@ -169,7 +155,8 @@ flt_regex_settings(struct flt_regex *g, const struct conf *c, char *err,
 		rc = -1;
 	}
 	if ((colon = strchr(c->regex_tag_header, ':')) == NULL ||
-	    !flt_regex_tag_name_ok(c->regex_tag_header, colon)) {
+	    !hdrbuild_name_ok(c->regex_tag_header,
+	    (size_t)(colon - c->regex_tag_header))) {
 		util_err_append(err, errsz, "regex.tag_header: '%s' is not "
 		    "\"Name: value\" with a field name", c->regex_tag_header);
 		rc = -1;

@@ -241,13 +241,15 @@ hdrbuild_comment(struct hdrbuild *b, const char *s)
 }
 
 int
-hdrbuild_name_ok(const char *s)
+hdrbuild_name_ok(const char *s, size_t len)
 {
-	if (*s == '\0')
+	size_t	 i;
+
+	if (len == 0)
 		return 0;
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s <= ' ' || (unsigned char)*s >= 0x7f ||
-		    *s == ':')
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] >= 0x7f ||
+		    s[i] == ':')
 			return 0;
 	return 1;
 }

@@ -114,7 +114,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] >= 0x7f ||
 		    s[i] == ':')
 			want = 0;
-	CHECK(hdrbuild_name_ok(s) == (want && n > 0));
+	CHECK(hdrbuild_name_ok(s, n) == (want && n > 0));
 	free(s);
 	return 0;
 }
