@@ -41,7 +41,6 @@ authres_add(char **valuep, const char *authserv_id, const char *method,
 		hdrbuild_value(&b, authserv_id);
 	else
 		hdrbuild_resume(&b, *valuep);
-	*valuep = NULL;
 	hdrbuild_text(&b, ";");
 	hdrbuild_fold(&b);
 	hdrbuild_text(&b, method);
@@ -79,7 +78,7 @@ authres_props(struct hdrbuild *b, const struct authres_prop *props,
 			hdrbuild_text(b, "=");
 			hdrbuild_text(b, v.s);
 		}
-		hdrbuild_free(&v);
+		hdrbuild_fini(&v);
 	}
 }
 

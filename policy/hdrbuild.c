@@ -11,7 +11,7 @@
  * A value left bare never holds '=' (quoted instead), so not even a lax
  * reader splitting on '=' finds one more property or key in it.
  *
- * Public: hdrbuild_init, hdrbuild_free, hdrbuild_resume, hdrbuild_take,
+ * Public: hdrbuild_init, hdrbuild_fini, hdrbuild_resume, hdrbuild_take,
  * hdrbuild_text, hdrbuild_fold, hdrbuild_value, hdrbuild_pvalue,
  * hdrbuild_kv, hdrbuild_comment, hdrbuild_is_token, hdrbuild_is_domain,
  * hdrbuild_name_ok, hdrbuild_field.
@@ -43,7 +43,7 @@ hdrbuild_init(struct hdrbuild *b)
 }
 
 void
-hdrbuild_free(struct hdrbuild *b)
+hdrbuild_fini(struct hdrbuild *b)
 {
 	free(b->s);
 	hdrbuild_init(b);

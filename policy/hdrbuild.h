@@ -21,7 +21,7 @@ struct hdrbuild {
 };
 
 void	 hdrbuild_init(struct hdrbuild *);
-void	 hdrbuild_free(struct hdrbuild *);
+void	 hdrbuild_fini(struct hdrbuild *);
 /* hdrbuild_resume - go on with s, a text an earlier hdrbuild_take gave
  * (now the builder's again). */
 void	 hdrbuild_resume(struct hdrbuild *, char *s);
