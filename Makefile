@@ -62,6 +62,7 @@ SRCS	 = proxy/util.c \
 	   policy/decide.c \
 	   policy/txlog.c \
 	   policy/authres.c \
+	   policy/hdrbuild.c \
 	   filters/chain.c \
 	   filters/rules.c \
 	   filters/iplist.c \
@@ -108,7 +109,8 @@ $(LIB): $(OBJS)
 $(BIN): $(BUILD)/proxy/main.o $(LIB)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/tap.h tests/unit/data_ref.h $(LIB)
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/tap.h tests/unit/data_ref.h \
+    tests/unit/ar_ref.h $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 

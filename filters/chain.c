@@ -21,7 +21,10 @@
  *
  * With a FILTER_AUTHRES filter in the chain, incoming Authentication-Results
  * headers that claim our authserv-id are marked for removal here, once for
- * all such filters.
+ * all such filters, in every message (accepted ones too).  Fields filters
+ * add or change are checked here for all of them: a name that is not a
+ * field name is refused, a value is made one field (hdrbuild_field); our
+ * own Authentication-Results is built by authres_add.
  *
  * Deferred work (fctx_defer) belongs to the stage that started it: when the
  * stage is abandoned (chain_abort, chain_sess_free) the chain cancels it,
@@ -29,6 +32,8 @@
  *
  * DIAGNOSTICS
  *	chain_new reports an unknown filter name or a filter's init error.
+ *	A header field a filter adds or changes under a name that is not
+ *	one is dropped and logged (warn).
  *	A resume without a parked stage is a broken invariant (fatalx).
  */
 #include <stdarg.h>
@@ -41,6 +46,7 @@
 #include "chain.h"
 #include "conf.h"
 #include "dns.h"
+#include "hdrbuild.h"
 #include "log.h"
 #include "util.h"
 #include "worker.h"
@@ -147,6 +153,7 @@ static void	chain_msg_reset(struct chain_sess *);
 static void	chain_cancel(struct chain_sess *);
 static void	chain_deferred_run(void *);
 static void	chain_deferred_done(void *, int);
+static int	chain_field_name_ok(struct fctx *, const char *);
 
 const struct filter_ops *
 chain_filter_lookup(const char *name)
@@ -460,9 +467,10 @@ chain_header(struct chain_sess *cs, const char *name, const char *value,
 	cs->args = (struct chain_stage_args){ .s1 = name, .s2 = value,
 	    .len = valuelen };
 	/* Only our filters may speak for our authserv-id: an incoming result
-	 * claiming it is forged.  Checked where the filters would see it. */
-	cs->hdr_deleted = cs->chain->authres && !cs->conn_accepted &&
-	    !cs->msg_accepted &&
+	 * claiming it is forged, in every message, an accepted one too (the
+	 * backend trusts whatever carries our id).  Checked where the
+	 * filters would see it. */
+	cs->hdr_deleted = cs->chain->authres &&
 	    strcasecmp(name, "Authentication-Results") == 0 &&
 	    authres_is_ours(value, valuelen, cs->conf->authserv_id);
 	return chain_stage_start(cs, CHAIN_HEADER);
@@ -586,9 +594,9 @@ chain_wants_content(const struct chain_sess *cs)
 	size_t			 i;
 	int			 accepted;
 
+	if (cs->chain->authres && cs->stage < CHAIN_EOH)
+		return 1;	/* forged results to remove, accepted or not */
 	accepted = cs->conn_accepted || cs->msg_accepted;
-	if (cs->chain->authres && !accepted)
-		return 1;	/* forged results to remove */
 	for (i = 0; i < cs->chain->n; i++) {
 		o = cs->fx[i].ops;
 		if (accepted && (o->needs & FILTER_AFTER_ACCEPT) == 0)
@@ -676,14 +684,27 @@ fctx_reply(struct fctx *fx, const char *code, const char *esc,
 	r->filter = fx->ops->name;
 }
 
+/* A field name a filter gave is one (else the edit is dropped, logged). */
+static int
+chain_field_name_ok(struct fctx *fx, const char *name)
+{
+	if (hdrbuild_name_ok(name, strlen(name)))
+		return 1;
+	log_warnx("%s filter %s: header field name '%.64s' refused: not a "
+	    "field name", fx->cs->sid, fx->ops->name, name);
+	return 0;
+}
+
 void
 fctx_add_header(struct fctx *fx, const char *name, const char *value)
 {
 	struct chain_sess	*cs = fx->cs;
 
+	if (!chain_field_name_ok(fx, name))
+		return;
 	cs->hdrs = xrealloc(cs->hdrs, (cs->nhdrs + 1) * sizeof(*cs->hdrs));
 	cs->hdrs[cs->nhdrs].name = xstrdup(name);
-	cs->hdrs[cs->nhdrs].value = xstrdup(value);
+	cs->hdrs[cs->nhdrs].value = hdrbuild_field(value);
 	cs->nhdrs++;
 }
 
@@ -694,11 +715,13 @@ fctx_change_header(struct fctx *fx, const char *name, unsigned index,
 	struct chain_sess	*cs = fx->cs;
 	struct chain_edit	*e;
 
+	if (!chain_field_name_ok(fx, name))
+		return;
 	cs->edits = xrealloc(cs->edits, (cs->nedits + 1) * sizeof(*e));
 	e = &cs->edits[cs->nedits++];
 	e->name = xstrdup(name);
 	e->index = index;
-	e->value = value != NULL ? xstrdup(value) : NULL;
+	e->value = value != NULL ? hdrbuild_field(value) : NULL;
 }
 
 void
@@ -811,15 +834,11 @@ fctx_dns(struct fctx *fx)
 }
 
 void
-fctx_authres(struct fctx *fx, const char *fmt, ...)
+fctx_authres(struct fctx *fx, const char *method, const char *result,
+    const char *comment, const struct authres_prop *props, size_t nprops)
 {
 	struct chain_sess	*cs = fx->cs;
-	char			 part[1024], *v;
-	va_list			 ap;
 
-	va_start(ap, fmt);
-	vsnprintf(part, sizeof(part), fmt, ap);
-	va_end(ap);
 	if (!cs->authres) {
 		/* Ours goes first: above anything another filter adds. */
 		cs->hdrs = xrealloc(cs->hdrs, (cs->nhdrs + 1) *
@@ -827,12 +846,11 @@ fctx_authres(struct fctx *fx, const char *fmt, ...)
 		memmove(cs->hdrs + 1, cs->hdrs, cs->nhdrs * sizeof(*cs->hdrs));
 		cs->nhdrs++;
 		cs->hdrs[0].name = xstrdup("Authentication-Results");
-		cs->hdrs[0].value = xstrdup(cs->conf->authserv_id);
+		cs->hdrs[0].value = NULL;
 		cs->authres = 1;
 	}
-	v = authres_append(cs->hdrs[0].value, part);
-	free(cs->hdrs[0].value);
-	cs->hdrs[0].value = v;
+	authres_add(&cs->hdrs[0].value, cs->conf->authserv_id, method, result,
+	    comment, props, nprops);
 }
 
 const char *

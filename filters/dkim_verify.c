@@ -30,7 +30,9 @@
  * Public: flt_dkim_verify_ops; the pure helpers of dkim_verify.h
  * (flt_dkim_verify_wire, flt_dkim_verify_classify,
  * flt_dkim_verify_res_name, flt_dkim_verify_length,
- * flt_dkim_verify_blen_*, flt_dkim_verify_ar_value).
+ * flt_dkim_verify_blen_*).  The dkim= results go through fctx_authres:
+ * a signature's d= and s= and libopendkim's reason are written there
+ * (policy/authres.c) so that none of them can add a result.
  *
  * DIAGNOSTICS
  *	init: "dkim.require: ..." table errors, libopendkim set-up failures.
@@ -46,6 +48,7 @@
 
 #include <opendkim/dkim.h>
 
+#include "authres.h"
 #include "conf.h"
 #include "dkim_verify.h"
 #include "dns.h"
@@ -149,7 +152,6 @@ static struct flt_dkim_verify_tx *flt_dkim_verify_tx(struct fctx *);
 static void	flt_dkim_verify_tx_free(struct fctx *);
 static void	flt_dkim_verify_from(struct fctx *,
 		    struct flt_dkim_verify_tx *, const char *);
-static void	flt_dkim_verify_comment(const char *, char *, size_t);
 static int	flt_dkim_verify_qstart(void *, int, unsigned char *,
 		    unsigned char *, size_t, void **);
 static int	flt_dkim_verify_qwait(void *, void *, struct timeval *,
@@ -580,56 +582,33 @@ static void
 flt_dkim_verify_mark(struct fctx *fx, const struct flt_dkim_verify_job *j)
 {
 	const struct flt_dkim_verify_sig *o;
-	char		 d[FLT_DKIM_VERIFY_NAME_MAX + 64];
-	char		 s[FLT_DKIM_VERIFY_NAME_MAX + 64];
-	char		 cmt[FLT_DKIM_VERIFY_REASON_MAX + 4], res[128];
-	size_t		 i;
+	struct authres_prop p[3];
+	char		 res[128];
+	size_t		 i, n;
 
 	if (j->nsigs == 0) {
-		fctx_authres(fx, "dkim=none");
+		fctx_authres(fx, "dkim", "none", NULL, NULL, 0);
 		fctx_result(fx, "none");
 		return;
 	}
 	res[0] = '\0';
 	for (i = 0; i < j->nsigs; i++) {
 		o = &j->sigs[i];
-		flt_dkim_verify_ar_value(o->d, d, sizeof(d));
-		flt_dkim_verify_ar_value(o->s, s, sizeof(s));
-		cmt[0] = '\0';
-		if (o->reason[0] != '\0')
-			flt_dkim_verify_comment(o->reason, cmt, sizeof(cmt));
-		fctx_authres(fx, "dkim=%s%s header.d=%s header.s=%s%s%s",
-		    flt_dkim_verify_res_name(o->res), cmt, d, s,
-		    o->alg != NULL ? " header.a=" : "",
-		    o->alg != NULL ? o->alg : "");
+		n = 0;
+		p[n++] = (struct authres_prop){ "header.d", o->d };
+		p[n++] = (struct authres_prop){ "header.s", o->s };
+		if (o->alg != NULL)
+			p[n++] = (struct authres_prop){ "header.a", o->alg };
+		fctx_authres(fx, "dkim", flt_dkim_verify_res_name(o->res),
+		    o->reason, p, n);
 		if (i > 0)
 			strlcat(res, ",", sizeof(res));
 		strlcat(res, flt_dkim_verify_res_name(o->res), sizeof(res));
 		log_debug("%s dkim_verify: d=%s s=%s: %s (%s)",
-		    fctx_session_id(fx), d, s,
+		    fctx_session_id(fx), o->d, o->s,
 		    flt_dkim_verify_res_name(o->res), o->reason);
 	}
 	fctx_result(fx, "%s", res);
-}
-
-/* " (reason)" as an RFC 5322 comment: no parentheses, backslashes or
- * control characters from libopendkim's text get through. */
-static void
-flt_dkim_verify_comment(const char *reason, char *buf, size_t bufsz)
-{
-	size_t		 i, o = 0;
-	unsigned char	 c;
-
-	buf[o++] = ' ';
-	buf[o++] = '(';
-	for (i = 0; reason[i] != '\0' && o + 2 < bufsz; i++) {
-		c = (unsigned char)reason[i];
-		if (c >= 0x20 && c != 0x7f && c != '(' && c != ')' &&
-		    c != '\\')
-			buf[o++] = (char)c;
-	}
-	buf[o++] = ')';
-	buf[o] = '\0';
 }
 
 static void
@@ -933,29 +912,3 @@ flt_dkim_verify_blen_total(const struct flt_dkim_verify_blen *b)
 	return len;
 }
 
-void
-flt_dkim_verify_ar_value(const char *s, char *buf, size_t bufsz)
-{
-	size_t		 i, o = 0;
-	int		 plain = s[0] != '\0';
-	unsigned char	 c;
-
-	for (i = 0; s[i] != '\0' && plain; i++) {
-		c = (unsigned char)s[i];
-		plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_';
-	}
-	if (plain && strlcpy(buf, s, bufsz) < bufsz)
-		return;
-	buf[o++] = '"';
-	for (i = 0; s[i] != '\0' && o + 3 < bufsz; i++) {
-		c = (unsigned char)s[i];
-		if (c < 0x20 || c == 0x7f)
-			continue;
-		if (c == '"' || c == '\\')
-			buf[o++] = '\\';
-		buf[o++] = (char)c;
-	}
-	buf[o++] = '"';
-	buf[o] = '\0';
-}

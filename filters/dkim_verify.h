@@ -84,13 +84,4 @@ void	 flt_dkim_verify_blen_add(struct flt_dkim_verify_blen *,
 	    const unsigned char *, size_t);
 size_t	 flt_dkim_verify_blen_total(const struct flt_dkim_verify_blen *);
 
-/*
- * flt_dkim_verify_ar_value - s as an RFC 8601 pvalue into buf: unchanged
- * when it is a plain token of domain characters, else a quoted-string with
- * '"' and '\' escaped and control characters dropped (so that no
- * signature tag can forge a result or break the header).  Truncates to
- * bufsz (bufsz >= 3).
- */
-void	 flt_dkim_verify_ar_value(const char *s, char *buf, size_t bufsz);
-
 #endif

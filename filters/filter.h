@@ -33,6 +33,7 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+struct authres_prop;
 struct conf;
 struct dns;
 struct fctx;
@@ -97,7 +98,9 @@ const char	*fctx_session_id(struct fctx *);
 void		 fctx_reply(struct fctx *, const char *code, const char *esc,
 		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* fctx_add_header - queue a header field for the top of the message
- * (name and value copied; value without the leading space). */
+ * (name and value copied; value without the leading space).  A name that
+ * is not a field name is refused; the value is made one field: a line
+ * break in it becomes a fold (policy/hdrbuild.c: hdrbuild_field). */
 void		 fctx_add_header(struct fctx *, const char *name,
 		    const char *value);
 /* fctx_change_header - at eom: replace the index-th (1-based) field called
@@ -143,11 +146,14 @@ int		 fctx_header_deleted(struct fctx *);
  * NULL. */
 const char	*fctx_authenticated(struct fctx *);
 
-/* fctx_authres - add a result ("spf=pass smtp.mailfrom=a@example.com") to
- * this message's one Authentication-Results header (RFC 8601), which the
- * chain builds with proxy.authserv_id. */
-void		 fctx_authres(struct fctx *, const char *fmt, ...)
-		    __attribute__((format(printf, 2, 3)));
+/* fctx_authres - add a result, "method=result (comment) name=value ...",
+ * to this message's one Authentication-Results header (RFC 8601), which
+ * the chain builds with proxy.authserv_id (policy/authres.c:
+ * authres_add): method, result and the property names are the filter's
+ * own words; comment (NULL for none) and the values may hold any text. */
+void		 fctx_authres(struct fctx *, const char *method,
+		    const char *result, const char *comment,
+		    const struct authres_prop *props, size_t nprops);
 
 const char	*filter_verdict_name(enum fv);
 

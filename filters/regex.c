@@ -29,6 +29,7 @@
 
 #include "conf.h"
 #include "filter.h"
+#include "hdrbuild.h"
 #include "log.h"
 
 /* Per-event warnings, one line of a kind an interval (the log's own
@@ -143,8 +144,9 @@ static int
 flt_regex_settings(struct flt_regex *g, const struct conf *c, char *err,
     size_t errsz)
 {
-	char	*end;
-	int	 rc = 0;
+	const char	*colon;
+	char		*end;
+	int		 rc = 0;
 
 	g->threshold = strtod(c->regex_score_threshold, &end);
 	if (end == c->regex_score_threshold || *end != '\0' ||
@@ -159,9 +161,11 @@ flt_regex_settings(struct flt_regex *g, const struct conf *c, char *err,
 		    "neither reject nor tag", c->regex_score_action);
 		rc = -1;
 	}
-	if (strchr(c->regex_tag_header, ':') == NULL) {
+	if ((colon = strchr(c->regex_tag_header, ':')) == NULL ||
+	    !hdrbuild_name_ok(c->regex_tag_header,
+	    (size_t)(colon - c->regex_tag_header))) {
 		util_err_append(err, errsz, "regex.tag_header: '%s' is not "
-		    "\"Name: value\"", c->regex_tag_header);
+		    "\"Name: value\" with a field name", c->regex_tag_header);
 		rc = -1;
 	}
 	strlcpy(g->tag_header, c->regex_tag_header, sizeof(g->tag_header));

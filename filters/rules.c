@@ -34,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hdrbuild.h"
 #include "rules.h"
 #include "util.h"
 
@@ -65,7 +66,6 @@ static const char *rules_quote(const char *, size_t, char *, size_t);
 static int	 rules_isblank(int);
 static int	 rules_atend(struct rules_ctx *);
 static const char *rules_token(struct rules_ctx *, size_t *);
-static int	 rules_hdrname(const char *, size_t);
 static int	 rules_line(struct rules_ctx *, const char *, size_t);
 static int	 rules_rule(struct rules_ctx *, struct rule *);
 static int	 rules_name(struct rules_ctx *, struct rule *);
@@ -146,21 +146,6 @@ rules_token(struct rules_ctx *c, size_t *lenp)
 		;
 	*lenp = (size_t)(c->p - t);
 	return t;
-}
-
-/* 1 if s[0..len) is a header field name: printable ASCII but ':'. */
-static int
-rules_hdrname(const char *s, size_t len)
-{
-	size_t	 i;
-
-	if (len == 0)
-		return 0;
-	for (i = 0; i < len; i++)
-		if ((unsigned char)s[i] < 33 || (unsigned char)s[i] > 126 ||
-		    s[i] == ':')
-			return 0;
-	return 1;
 }
 
 /*
@@ -269,7 +254,7 @@ rules_header(struct rules_ctx *c, struct rule *r, const char *h, size_t len)
 		return rules_err(c, "missing header name after 'header:' "
 		    "(header:NAME or header:*)");
 	rules_quote(h, len, q, sizeof(q));
-	if (!rules_hdrname(h, len))
+	if (!hdrbuild_name_ok(h, len))
 		return rules_err(c, "invalid header name '%s': printable "
 		    "ASCII except ':' only", q);
 	if (len > RULES_HDRMAX)
@@ -544,7 +529,7 @@ rules_tag(struct rules_ctx *c, struct rule *r)
 	if ((colon = memchr(r->text, ':', len)) == NULL)
 		return rules_err(c, "tag '%s' is not \"Name: value\": missing "
 		    "':'", q);
-	if (!rules_hdrname(r->text, (size_t)(colon - r->text)))
+	if (!hdrbuild_name_ok(r->text, (size_t)(colon - r->text)))
 		return rules_err(c, "tag '%s' is not \"Name: value\": invalid "
 		    "header field name", q);
 	if (len > RULES_TAGMAX)

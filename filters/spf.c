@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "authres.h"
 #include "conf.h"
 #include "filter.h"
 #include "log.h"
@@ -186,6 +187,7 @@ flt_spf_envfrom(struct fctx *fx, const char *addr, char *const *params)
 		memset(&j->helo_out, 0, sizeof(j->helo_out));
 		memset(&j->from_out, 0, sizeof(j->from_out));
 		j->from_out.result = SPF_CHECK_TEMPERROR;
+		strlcpy(j->from_out.ip, c->ip, sizeof(j->from_out.ip));
 		strlcpy(j->from_out.identity, addr,
 		    sizeof(j->from_out.identity));
 		strlcpy(j->from_out.comment, "no worker free for the check",
@@ -350,16 +352,24 @@ flt_spf_mark(struct fctx *fx, struct flt_spf_job *j)
 	const struct spf_check_outcome *h = &j->helo_out, *m = &j->from_out;
 	int		 helo_fail = h->result == SPF_CHECK_FAIL;
 	int		 helo_seen = h->identity[0] != '\0';
+	struct authres_prop p;
+	char		*rspf;
 
 	if (helo_fail)
 		m = h;
-	fctx_add_header(fx, "Received-SPF", m->received_spf);
-	if (!helo_fail)
-		fctx_authres(fx, "spf=%s smtp.mailfrom=%s",
-		    spf_check_result_name(m->result), m->identity);
-	if (helo_seen)
-		fctx_authres(fx, "spf=%s smtp.helo=%s",
-		    spf_check_result_name(h->result), h->identity);
+	rspf = spf_check_received(j->g->check, m, j->helo);
+	fctx_add_header(fx, "Received-SPF", rspf);
+	free(rspf);
+	if (!helo_fail) {
+		p = (struct authres_prop){ "smtp.mailfrom", m->identity };
+		fctx_authres(fx, "spf", spf_check_result_name(m->result), NULL,
+		    &p, 1);
+	}
+	if (helo_seen) {
+		p = (struct authres_prop){ "smtp.helo", h->identity };
+		fctx_authres(fx, "spf", spf_check_result_name(h->result), NULL,
+		    &p, 1);
+	}
 	if (helo_fail)
 		fctx_result(fx, "helo:%s", spf_check_result_name(h->result));
 	else

@@ -9,17 +9,17 @@
  * without a lookup; SPF_RESULT_INVALID becomes temperror (a DNS failure)
  * or permerror (anything else); a result our DNS layer forced (a limit,
  * the deadline, a libspf2 internal error) replaces libspf2's; and the
- * Received-SPF value (RFC 7208 9.1) is built here, every time, from the
- * final result, so it never holds a NULL and always has the same keys.
+ * Received-SPF value (RFC 7208 9.1) is built here (with hdrbuild.c), from
+ * the final result, so it never holds a NULL and always has the same keys.
  *
  * Public: spf_check_new, spf_check_free, spf_check_set_explanation,
- * spf_check_run, spf_check_result_name.
+ * spf_check_run, spf_check_result_name, spf_check_received.
  *
  * DIAGNOSTICS
  *	spf_check_new fails with "spf: cannot create the libspf2 server" or
  *	"spf: bad receiver name"; spf_check_set_explanation with "spf:
  *	explanation: <reason>".  spf_check_run never fails: what went wrong
- *	is in the outcome's comment and its Received-SPF problem= key.
+ *	is in the outcome's comment and problem (Received-SPF problem=).
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -33,6 +33,7 @@
 
 #include <spf2/spf.h>
 
+#include "hdrbuild.h"
 #include "log.h"
 #include "spf_check.h"
 #include "spf_dns.h"
@@ -73,9 +74,6 @@ static void	 spf_check_response(SPF_response_t *, SPF_errcode_t,
 static enum spf_check_result spf_check_map(SPF_result_t, SPF_errcode_t);
 static void	 spf_check_comment(struct spf_check *,
 		    const struct spf_check_req *, struct spf_check_outcome *);
-static void	 spf_check_received(struct spf_check *,
-		    const struct spf_check_req *, struct spf_check_outcome *);
-static void	 spf_check_kv(char *, size_t, const char *, const char *);
 static void	 spf_check_clean(char *);
 static void	 spf_check_printf(char *, size_t, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
@@ -236,7 +234,10 @@ spf_check_run(struct spf_check *c, const struct sockaddr *client,
 		spf_check_query(c, &rq, timeout_ms, out);
 	if (out->comment[0] == '\0')
 		spf_check_comment(c, &rq, out);
-	spf_check_received(c, &rq, out);
+	strlcpy(out->ip, rq.ip, sizeof(out->ip));
+	strlcpy(out->problem, rq.problem, sizeof(out->problem));
+	spf_check_clean(out->problem);
+	out->is_helo = rq.is_helo;
 }
 
 /*
@@ -362,72 +363,42 @@ spf_check_comment(struct spf_check *c, const struct spf_check_req *rq,
 	spf_check_clean(out->comment);
 }
 
-/*
- * spf_check_received - the Received-SPF field value (RFC 7208 9.1):
- * result (comment) client-ip=; envelope-from=; helo=; receiver=;
- * identity=; and problem= for the error results.
- */
-static void
-spf_check_received(struct spf_check *c, const struct spf_check_req *rq,
-    struct spf_check_outcome *out)
+char *
+spf_check_received(const struct spf_check *c,
+    const struct spf_check_outcome *o, const char *helo)
 {
-	char	*p = out->received_spf;
-	size_t	 sz = sizeof(out->received_spf), len;
+	struct hdrbuild	 b;
+	char		*v;
+	size_t		 n;
 
-	spf_check_printf(p, sz, "%s (%s)", spf_check_result_name(out->result),
-	    out->comment);
-	spf_check_kv(p, sz, "client-ip", rq->ip);
-	if (!rq->is_helo)
-		spf_check_kv(p, sz, "envelope-from", rq->from);
-	if (rq->helo[0] != '\0')
-		spf_check_kv(p, sz, "helo", rq->helo);
-	spf_check_kv(p, sz, "receiver", c->receiver);
-	spf_check_kv(p, sz, "identity", rq->is_helo ? "helo" : "mailfrom");
-	if ((out->result == SPF_CHECK_PERMERROR ||
-	    out->result == SPF_CHECK_TEMPERROR) && rq->problem[0] != '\0')
-		spf_check_kv(p, sz, "problem", rq->problem);
-	len = strlen(p);
-	if (len > 0 && p[len - 1] == ';')
-		p[len - 1] = '\0';
+	hdrbuild_init(&b);
+	hdrbuild_text(&b, spf_check_result_name(o->result));
+	hdrbuild_text(&b, " ");
+	hdrbuild_comment(&b, o->comment);
+	hdrbuild_kv(&b, "client-ip", o->ip[0] != '\0' ? o->ip : "unknown");
+	if (!o->is_helo)
+		hdrbuild_kv(&b, "envelope-from", o->identity);
+	if (helo != NULL && helo[0] != '\0')
+		hdrbuild_kv(&b, "helo", helo);
+	hdrbuild_kv(&b, "receiver", c->receiver);
+	hdrbuild_kv(&b, "identity", o->is_helo ? "helo" : "mailfrom");
+	if ((o->result == SPF_CHECK_PERMERROR ||
+	    o->result == SPF_CHECK_TEMPERROR) && o->problem[0] != '\0')
+		hdrbuild_kv(&b, "problem", o->problem);
+	v = hdrbuild_take(&b);
+	if ((n = strlen(v)) > 0 && v[n - 1] == ';')
+		v[n - 1] = '\0';
+	return v;
 }
 
-/* Append " key=value;" to buf, the value as a dot-atom when it is one
- * and as a quoted-string otherwise; unprintable bytes become '?'. */
-static void
-spf_check_kv(char *buf, size_t sz, const char *key, const char *value)
-{
-	char		 v[600];
-	const char	*s;
-	size_t		 o = 0;
-	int		 atom = value[0] != '\0';
-
-	for (s = value; *s != '\0'; s++)
-		if (strchr("!#$%&'*+-/=?^_`{|}~.", *s) == NULL &&
-		    !((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		    (*s >= '0' && *s <= '9')))
-			atom = 0;
-	if (!atom)
-		v[o++] = '"';
-	for (s = value; *s != '\0' && o < sizeof(v) - 3; s++) {
-		if (!atom && (*s == '"' || *s == '\\'))
-			v[o++] = '\\';
-		v[o++] = (*s < 0x20 || *s > 0x7e) ? '?' : *s;
-	}
-	if (!atom)
-		v[o++] = '"';
-	v[o] = '\0';
-	spf_check_printf(buf + strlen(buf), sz - strlen(buf), " %s=%s;", key,
-	    v);
-}
-
-/* Make s safe inside a header comment: printable ASCII, no parentheses
- * or backslashes (they would end or escape the comment). */
+/* Make s printable ASCII: other bytes become '?' (the identity, comment
+ * and explanation go into logs and replies as they are; headers quote
+ * them through hdrbuild.c). */
 static void
 spf_check_clean(char *s)
 {
 	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e ||
-		    *s == '(' || *s == ')' || *s == '\\')
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
 			*s = '?';
 }
 

@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
 
 struct dns;
 struct spf_check;
@@ -29,14 +30,18 @@ enum spf_check_result {
 struct spf_check_outcome {
 	enum spf_check_result result;
 	char		 identity[512];	/* the checked identity:
-					   localpart@domain or the HELO name */
+					   localpart@domain or the HELO name,
+					   bytes outside printable ASCII '?' */
 	char		 comment[512];	/* why, for the Received-SPF comment and
 					   logs: "domain of x designates y as
 					   permitted sender" / what was wrong */
 	char		 explanation[512]; /* on fail: the domain's exp= text,
 					   or a default; for the 550 reply */
-	char		 received_spf[2048]; /* the Received-SPF field value
-					   (RFC 7208 9.1), without the name */
+	char		 ip[INET6_ADDRSTRLEN]; /* the client address
+					   checked, or "unknown" */
+	char		 problem[256];	/* what went wrong, for the
+					   Received-SPF problem= key, or "" */
+	int		 is_helo;	/* the HELO identity was checked */
 	unsigned	 ttl;		/* seconds the DNS answers it rests on
 					   hold: how long the outcome may be
 					   reused; UINT_MAX when none told */
@@ -73,5 +78,15 @@ void		 spf_check_run(struct spf_check *, const struct sockaddr *client,
 		    struct spf_check_outcome *out);
 
 const char	*spf_check_result_name(enum spf_check_result);
+
+/*
+ * spf_check_received - the Received-SPF field value (RFC 7208 9.1) of
+ * outcome o, helo the HELO name of the check: result (comment)
+ * client-ip=; envelope-from=; helo=; receiver=; identity=; and problem=
+ * for the error results, each value a dot-atom or a quoted-string.  A new
+ * string (xmalloc).
+ */
+char		*spf_check_received(const struct spf_check *,
+		    const struct spf_check_outcome *o, const char *helo);
 
 #endif

@@ -6,14 +6,19 @@
  * end, for "authserv-id; none" shortened).  Comments nest; quoted pairs
  * are honoured in both comments and quoted strings.
  *
- * Public: authres_append, authres_is_ours.
+ * Ours are built with hdrbuild.c: the authserv-id, method, result and
+ * property names are our own words, every property value goes through
+ * hdrbuild_pvalue and a comment through hdrbuild_comment, so no text from
+ * a client or a message can add a result or a property.
+ *
+ * Public: authres_add, authres_is_ours.
  */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "authres.h"
+#include "hdrbuild.h"
 #include "util.h"
 
 #define AUTHRES_ID_MAX	256
@@ -21,15 +26,60 @@
 
 static size_t	authres_cfws(const char *, size_t, size_t);
 static long	authres_value(const char *, size_t, size_t, char *, size_t);
+static void	authres_props(struct hdrbuild *, const struct authres_prop *,
+		    size_t, int);
 
-char *
-authres_append(const char *value, const char *resinfo)
+void
+authres_add(char **valuep, const char *authserv_id, const char *method,
+    const char *result, const char *comment,
+    const struct authres_prop *props, size_t nprops)
 {
-	size_t	 n = strlen(value) + strlen(resinfo) + sizeof(";\r\n\t");
-	char	*s = xmalloc(n);
+	struct hdrbuild	 b;
 
-	snprintf(s, n, "%s;\r\n\t%s", value, resinfo);
-	return s;
+	hdrbuild_init(&b);
+	if (*valuep == NULL)
+		hdrbuild_value(&b, authserv_id);
+	else
+		hdrbuild_resume(&b, *valuep);
+	hdrbuild_text(&b, ";");
+	hdrbuild_fold(&b);
+	hdrbuild_text(&b, method);
+	hdrbuild_text(&b, "=");
+	hdrbuild_text(&b, result);
+	if (comment != NULL && comment[0] != '\0') {
+		hdrbuild_text(&b, " ");
+		hdrbuild_comment(&b, comment);
+	}
+	authres_props(&b, props, nprops, 0);
+	authres_props(&b, props, nprops, 1);
+	*valuep = hdrbuild_take(&b);
+}
+
+/*
+ * The properties whose value is (quoted) or is not (!quoted) written as a
+ * bare quoted-string: those go last, because some readers
+ * (python3-authres) take a quoted-string pvalue only at the end of a
+ * resinfo.
+ */
+static void
+authres_props(struct hdrbuild *b, const struct authres_prop *props,
+    size_t n, int quoted)
+{
+	struct hdrbuild	 v;
+	size_t		 i;
+
+	for (i = 0; i < n; i++) {
+		hdrbuild_init(&v);
+		hdrbuild_pvalue(&v, props[i].value);
+		if ((v.len > 0 && v.s[0] == '"' && v.s[v.len - 1] == '"') ==
+		    quoted) {
+			hdrbuild_text(b, " ");
+			hdrbuild_text(b, props[i].name);
+			hdrbuild_text(b, "=");
+			hdrbuild_text(b, v.s);
+		}
+		hdrbuild_fini(&v);
+	}
 }
 
 /* Skip folding white space and comments from i; returns the new index

@@ -9,9 +9,23 @@
 
 #include <stddef.h>
 
-/* authres_append - value ("authserv-id" or "authserv-id; resinfo ...")
- * with one more resinfo, folded onto its own line; a new string (xmalloc). */
-char	*authres_append(const char *value, const char *resinfo);
+/* One property of a result: name is ours ("smtp.mailfrom"), value any
+ * text (written as an RFC 8601 pvalue: hdrbuild_pvalue). */
+struct authres_prop {
+	const char	*name;
+	const char	*value;
+};
+
+/*
+ * authres_add - one more resinfo, "method=result (comment) name=value
+ * ...", folded onto its own line, at the end of the A-R value *valuep
+ * (xmalloc'd, replaced); a NULL *valuep starts one with authserv_id.
+ * method, result and the property names are ours; comment (NULL or ""
+ * for none) and the values may be anyone's.
+ */
+void	 authres_add(char **valuep, const char *authserv_id,
+	    const char *method, const char *result, const char *comment,
+	    const struct authres_prop *props, size_t nprops);
 
 /*
  * authres_is_ours - whether the raw header value (as after the colon:

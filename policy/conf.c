@@ -50,6 +50,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "hdrbuild.h"
 #include "log.h"
 #include "table.h"
 #include "util.h"
@@ -795,6 +796,10 @@ conf_finish(struct cparse *p, const char *name)
 	}
 	if (c->authserv_id[0] == '\0')
 		strlcpy(c->authserv_id, c->hostname, sizeof(c->authserv_id));
+	if (!hdrbuild_is_domain(c->authserv_id))
+		return conf_err(p, "proxy.authserv_id: '%.64s' is not a domain "
+		    "name (set proxy.authserv_id, or proxy.hostname)",
+		    c->authserv_id);
 	if (c->nlisten == 0 && c->nlisten_tls == 0)
 		return conf_err(p, "no listen address (set proxy.listen)");
 	if (c->nlisten_tls > 0 && c->tls_cert[0] == '\0')

@@ -24,6 +24,7 @@
  *	log_limited: one line of each an interval, then a count).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -33,6 +34,7 @@
 #include <event2/event.h>
 
 #include "conf.h"
+#include "hdrbuild.h"
 #include "io.h"
 #include "log.h"
 #include "server.h"
@@ -183,28 +185,44 @@ cmd_starttls(struct session *s, struct smtp_cmd *cmd)
 
 /* The Received field of a TLS session (RFC 5321 4.4, RFC 8314 7.4): from
  * whom, by us, "with ESMTPS" (ESMTPSA once authenticated, RFC 3848) and
- * the protocol and cipher. */
+ * the protocol and cipher.  The HELO name is the client's word: written
+ * as the from domain only when it is a domain name, else inside the
+ * TCP-info comment (hdrbuild.c escapes it there). */
 void
 session_tls_received(struct session *s, struct evbuffer *hdrs)
 {
-	char		 date[64], helo[sizeof(s->helo)];
+	struct hdrbuild	 b;
+	char		 date[64], info[sizeof(s->helo) + 80], *v;
 	time_t		 now = time(NULL);
 	struct tm	 tm;
-	size_t		 i;
+	int		 named = hdrbuild_is_domain(s->helo);
 
 	if (!s->tls_on || s->tls_info[0] == '\0')
 		return;
-	/* (the HELO name is the client's word: printable ASCII only) */
-	for (i = 0; s->helo[i] != '\0'; i++)
-		helo[i] = s->helo[i] > ' ' && s->helo[i] < 0x7f &&
-		    s->helo[i] != '(' && s->helo[i] != ')' ? s->helo[i] : '?';
-	helo[i] = '\0';
 	localtime_r(&now, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
-	evbuffer_add_printf(hdrs, "Received: from %s ([%s])\r\n"
-	    "\tby %s (postern) with %s\r\n"
-	    "\t(%s) id %s;\r\n\t%s\r\n", helo[0] != '\0' ? helo :
-	    "unknown", s->addr, s->conf->hostname, !s->esmtp ? "SMTPS" :
-	    s->authenticated ? "ESMTPSA" : "ESMTPS", s->tls_info, s->sid,
-	    date);
+	snprintf(info, sizeof(info), "[%s]%s%s", s->addr, named ||
+	    s->helo[0] == '\0' ? "" : " helo=", named ? "" : s->helo);
+	hdrbuild_init(&b);
+	hdrbuild_text(&b, "from ");
+	hdrbuild_text(&b, named ? s->helo : "unknown");
+	hdrbuild_text(&b, " ");
+	hdrbuild_comment(&b, info);
+	hdrbuild_fold(&b);
+	hdrbuild_text(&b, "by ");
+	hdrbuild_text(&b, hdrbuild_is_domain(s->conf->hostname) ?
+	    s->conf->hostname : "unknown");
+	hdrbuild_text(&b, " (postern) with ");
+	hdrbuild_text(&b, !s->esmtp ? "SMTPS" : s->authenticated ?
+	    "ESMTPSA" : "ESMTPS");
+	hdrbuild_fold(&b);
+	hdrbuild_comment(&b, s->tls_info);
+	hdrbuild_text(&b, " id ");
+	hdrbuild_text(&b, s->sid);
+	hdrbuild_text(&b, ";");
+	hdrbuild_fold(&b);
+	hdrbuild_text(&b, date);
+	v = hdrbuild_take(&b);
+	evbuffer_add_printf(hdrs, "Received: %s\r\n", v);
+	free(v);
 }

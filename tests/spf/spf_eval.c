@@ -84,6 +84,7 @@ eval_test(struct spf_check *chk, char **f, int n)
 	struct sockaddr_in	*sin = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&ss;
 	struct spf_check_outcome out;
+	char			*rspf;
 
 	memset(&ss, 0, sizeof(ss));
 	if (inet_pton(AF_INET, f[2], &sin->sin_addr) == 1)
@@ -92,9 +93,11 @@ eval_test(struct spf_check *chk, char **f, int n)
 		sin6->sin6_family = AF_INET6;
 	spf_check_run(chk, (struct sockaddr *)&ss, f[3],
 	    n < 5 || strcmp(f[4], "-") == 0 ? NULL : f[4], 20000, &out);
+	rspf = spf_check_received(chk, &out, f[3]);
 	printf("%s\t%s\t%s\t%s\n", f[1], spf_check_result_name(out.result),
-	    out.explanation, out.received_spf);
+	    out.explanation, rspf);
 	fflush(stdout);
+	free(rspf);
 }
 
 int

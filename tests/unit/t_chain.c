@@ -16,6 +16,7 @@
 
 #include <event2/event.h>
 
+#include "authres.h"
 #include "chain.h"
 #include "conf.h"
 #include "decide.h"
@@ -338,8 +339,10 @@ d_done(struct fctx *fx, void *arg)
 		return;
 	}
 	ok(!pthread_equal(w->thread, pthread_self()), "work ran off the loop");
-	fctx_authres(fx, "spf=fail smtp.mailfrom=x@y");
-	fctx_authres(fx, "spf=none smtp.helo=h");
+	fctx_authres(fx, "spf", "fail", NULL,
+	    &(struct authres_prop){ "smtp.mailfrom", "x@y" }, 1);
+	fctx_authres(fx, "spf", "none", NULL,
+	    &(struct authres_prop){ "smtp.helo", "h" }, 1);
 	fctx_reply(fx, "550", "5.7.23", "deferred no");
 	free(w);
 	fctx_resume(fx, FV_REJECT);
@@ -594,6 +597,69 @@ test_after_accept(struct conf *conf)
 	chain_unref(c2);
 }
 
+/* A filter that adds fields at eom: a hostile value, bad names. */
+static enum fv
+h_eom(struct fctx *fx)
+{
+	fctx_add_header(fx, "X-Tag", "YES\r\nX-Evil: 1");
+	fctx_add_header(fx, "X Bad", "x");
+	fctx_add_header(fx, "X:Bad", "x");
+	fctx_change_header(fx, "Subject", 1, "new\nBcc: x@example.com");
+	fctx_change_header(fx, "", 1, NULL);
+	return FV_CONTINUE;
+}
+
+static const struct filter_ops fh = { .name = "h", .eom = h_eom };
+
+/* Issue 12: forged A-R removed from accepted messages too; the fields
+ * filters add are checked. */
+static void
+test_accepted_and_added(struct conf *conf)
+{
+	const struct filter_ops		*ops[] = { &fa, &fd, &fh };
+	const struct chain_header	*h;
+	const struct chain_edit		*e;
+	struct chain			*c;
+	struct chain_sess		*cs;
+	char				 err[256], arv[300];
+
+	reset();
+	c = chain_new_ops(ops, 3, conf, NULL, err, sizeof(err));
+	cs = chain_sess_new(c, conf, "sid", NULL, on_resume, NULL);
+	snprintf(arv, sizeof(arv), " %s; dkim=pass header.d=bank.test",
+	    conf->authserv_id);
+	script_a[ST_CONNECT] = FV_ACCEPT;
+	is_int(chain_connect(cs, "h", NULL), FV_ACCEPT, "connection accepted");
+	ok(chain_wants_content(cs), "accepted: the header is still read");
+	chain_header(cs, "Authentication-Results", arv);
+	ok(chain_header_deleted(cs), "accepted connection: forged A-R removed");
+	chain_eoh(cs);
+	ok(!chain_wants_content(cs), "after the header: no more content");
+	chain_abort(cs);
+	chain_sess_free(cs);
+
+	cs = chain_sess_new(c, conf, "sid", NULL, on_resume, NULL);
+	reset();
+	chain_connect(cs, "h", NULL);
+	script_a[ST_FROM] = FV_ACCEPT;
+	is_int(chain_envfrom(cs, "x@y", NULL), FV_ACCEPT, "message accepted");
+	chain_header(cs, "authentication-results", arv);
+	ok(chain_header_deleted(cs), "accepted message: forged A-R removed");
+	chain_abort(cs);
+	reset();
+	chain_envfrom(cs, "x@y", NULL);
+	chain_eom(cs);
+	ok(chain_headers(cs, &h) == 1 && strcmp(h[0].name, "X-Tag") == 0 &&
+	    strcmp(h[0].value, "YES\r\n\tX-Evil: 1") == 0,
+	    "a line break in an added value is folded; bad names refused");
+	ok(chain_edits(cs, &e) == 1 && strcmp(e[0].name, "Subject") == 0 &&
+	    strcmp(e[0].value, "new\r\n\tBcc: x@example.com") == 0,
+	    "the same for a changed field");
+	chain_abort(cs);
+	chain_sess_free(cs);
+	chain_unref(c);
+}
+
 int
 main(void)
 {
@@ -607,6 +673,7 @@ main(void)
 	test_deferred(conf);
 	test_resolver_kept(conf);
 	test_after_accept(conf);
+	test_accepted_and_added(conf);
 	test_decide();
 	test_txlog();
 	conf_unref(conf);

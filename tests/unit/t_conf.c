@@ -462,6 +462,10 @@ t_enums(void)
 	    NAME ": proxy.proxy_protocol_from: '10.1/33': not an IP address "
 	    "or network: '10.1/33'",
 	    "a bad proxy_protocol_from entry");
+	is_str(fails("[proxy]\nauthserv_id = x;dkim=pass\n"),
+	    NAME ": proxy.authserv_id: 'x;dkim=pass' is not a domain name "
+	    "(set proxy.authserv_id, or proxy.hostname)",
+	    "an authserv-id that is no domain name");
 }
 
 static void

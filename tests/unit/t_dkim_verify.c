@@ -1,8 +1,9 @@
 /*
  * t_dkim_verify.c - the pure parts of filters/dkim_verify.c: the DNS reply
  * built for libopendkim from a resolver answer, the RFC 8601 result of
- * each signature state, l= against the canonicalized body length, and the
- * quoting of untrusted tags in Authentication-Results.  The filter itself, with libopendkim reading
+ * each signature state, and l= against the canonicalized body length (the
+ * quoting of untrusted tags in Authentication-Results: t_authres.c,
+ * t_hdrbuild.c).  The filter itself, with libopendkim reading
  * these replies, is tested through the proxy (tests/integ/
  * test_dkim_verify.py).
  */
@@ -236,24 +237,6 @@ test_blen(void)
 	}
 }
 
-static void
-test_ar_value(void)
-{
-	char	 buf[32];
-
-	flt_dkim_verify_ar_value("mail.example.com", buf, sizeof(buf));
-	is_str(buf, "mail.example.com", "a domain stays a token");
-	flt_dkim_verify_ar_value("a; dkim=pass", buf, sizeof(buf));
-	is_str(buf, "\"a; dkim=pass\"", "a forged result is quoted");
-	flt_dkim_verify_ar_value("q\"\\x\r\ny", buf, sizeof(buf));
-	is_str(buf, "\"q\\\"\\\\xy\"", "quotes escaped, CR LF dropped");
-	flt_dkim_verify_ar_value("", buf, sizeof(buf));
-	is_str(buf, "\"\"", "empty: an empty quoted-string");
-	flt_dkim_verify_ar_value("0123456789012345678901234567890123456789",
-	    buf, 8);
-	is_str(buf, "\"0123\"", "a long value is cut, still quoted");
-}
-
 int
 main(void)
 {
@@ -261,6 +244,5 @@ main(void)
 	test_classify();
 	test_length();
 	test_blen();
-	test_ar_value();
 	return tap_done();
 }
