@@ -631,7 +631,7 @@ test_accepted_and_added(struct conf *conf)
 	script_a[ST_CONNECT] = FV_ACCEPT;
 	is_int(chain_connect(cs, "h", NULL), FV_ACCEPT, "connection accepted");
 	ok(chain_wants_content(cs), "accepted: the header is still read");
-	chain_header(cs, "Authentication-Results", arv);
+	chain_header(cs, "Authentication-Results", arv, strlen(arv));
 	ok(chain_header_deleted(cs), "accepted connection: forged A-R removed");
 	chain_eoh(cs);
 	ok(!chain_wants_content(cs), "after the header: no more content");
@@ -643,7 +643,7 @@ test_accepted_and_added(struct conf *conf)
 	chain_connect(cs, "h", NULL);
 	script_a[ST_FROM] = FV_ACCEPT;
 	is_int(chain_envfrom(cs, "x@y", NULL), FV_ACCEPT, "message accepted");
-	chain_header(cs, "authentication-results", arv);
+	chain_header(cs, "authentication-results", arv, strlen(arv));
 	ok(chain_header_deleted(cs), "accepted message: forged A-R removed");
 	chain_abort(cs);
 	reset();
