@@ -255,6 +255,14 @@ static const struct conf_enum conf_enum_nul[] = {
 	{ NULL, 0 }
 };
 
+static const struct conf_enum conf_enum_identity[] = {
+	{ "xclient", CONF_IDENTITY_XCLIENT },
+	{ "xforward", CONF_IDENTITY_XFORWARD },
+	{ "proxy_v1", CONF_IDENTITY_PROXY_V1 },
+	{ "proxy_v2", CONF_IDENTITY_PROXY_V2 },
+	{ "none", CONF_IDENTITY_NONE }, { NULL, 0 }
+};
+
 static const struct conf_enum conf_enum_tls_backend[] = {
 	{ "off", CONF_TLS_BACKEND_OFF },
 	{ "opportunistic", CONF_TLS_BACKEND_OPPORTUNISTIC },
@@ -323,8 +331,7 @@ static const struct conf_key conf_keys[] = {
 	SIZ("proxy", "spool_memory_max", spool_memory_max, 0, 1 * G),
 	ENUM("proxy", "bare_newline", bare_newline, conf_enum_bare),
 	ENUM("proxy", "nul_bytes", nul_bytes, conf_enum_nul),
-	BOOL("proxy", "xclient", xclient),
-	BOOL("proxy", "xforward", xforward),
+	ENUM("proxy", "client_identity", client_identity, conf_enum_identity),
 	BOOL("proxy", "vrfy", vrfy),
 	{ "proxy", "user", CONF_T_STRING, FLD(user), 0, 0, NULL,
 	    CONF_F_EMPTY | CONF_F_NOSPACE },

@@ -52,6 +52,16 @@ enum conf_tls_backend {
 	CONF_TLS_BACKEND_REQUIRED,	/* verified TLS or no session */
 };
 
+/* proxy.client_identity: how the backend learns who the client is. */
+enum conf_client_identity {
+	CONF_IDENTITY_XCLIENT,		/* XCLIENT after EHLO (Postfix) */
+	CONF_IDENTITY_XFORWARD,		/* XFORWARD before each MAIL */
+	CONF_IDENTITY_PROXY_V1,		/* a PROXY header first (Exim, ...) */
+	CONF_IDENTITY_PROXY_V2,
+	CONF_IDENTITY_NONE,		/* not told: the backend must not
+					   trust postern's own address */
+};
+
 enum conf_log_format {
 	CONF_LOG_PLAIN,
 	CONF_LOG_JSON,
@@ -96,8 +106,7 @@ struct conf {
 	size_t		 spool_memory_max;	/* bytes in memory per message */
 	enum conf_bare_newline bare_newline;
 	enum conf_nul_bytes nul_bytes;
-	int		 xclient;		/* send XCLIENT if offered */
-	int		 xforward;		/* send XFORWARD if offered */
+	enum conf_client_identity client_identity;
 	int		 vrfy;			/* relay VRFY/EXPN */
 	char		 user[64];		/* run as, once listening;
 						   "" = stay who we are */

@@ -174,7 +174,8 @@ backend_alive(const struct backend *b)
 }
 
 void
-backend_connect(struct backend *b, const struct sockaddr *sa, socklen_t len)
+backend_connect(struct backend *b, const struct sockaddr *sa, socklen_t len,
+    const void *first, size_t firstlen)
 {
 	b->bev = bufferevent_socket_new(b->base, -1, BEV_OPT_CLOSE_ON_FREE);
 	if (b->bev == NULL)
@@ -182,6 +183,9 @@ backend_connect(struct backend *b, const struct sockaddr *sa, socklen_t len)
 	bufferevent_setcb(b->bev, backend_read, backend_write, backend_event,
 	    b);
 	b->reply = evbuffer_new();
+	/* written once connected, ahead of everything we say */
+	if (firstlen > 0)
+		evbuffer_add(bufferevent_get_output(b->bev), first, firstlen);
 	backend_await(b, BACKEND_WAIT, b->conf->connect_timeout);
 	if (bufferevent_socket_connect(b->bev, sa, (int)len) == -1)
 		backend_fail(b, BACKEND_CLOSED);

@@ -53,10 +53,11 @@ void		 backend_free(struct backend *);
  * QUIT); the backend is dead. */
 void		 backend_close(struct backend *);
 
-/* backend_connect - connect to sa; the callback gets the greeting, within
- * conf->connect_timeout. */
+/* backend_connect - connect to sa and send first[0..firstlen) (a PROXY
+ * header, copied; none when firstlen is 0) before anything else; the
+ * callback gets the greeting, within conf->connect_timeout. */
 void		 backend_connect(struct backend *, const struct sockaddr *,
-		    socklen_t);
+		    socklen_t, const void *first, size_t firstlen);
 
 /* backend_command - send one command line (CRLF appended, line copied);
  * the callback gets its reply within conf->command_timeout.  On a dead

@@ -23,6 +23,8 @@
  * Public:
  *	proxyproto_parse	bytes so far -> MORE, INVALID (+ reason) or
  *				DONE (+ length, addresses).
+ *	proxyproto_build	addresses -> a v1 or v2 header, for the
+ *				backend (proxy.client_identity proxy_v1/v2).
  *
  * DIAGNOSTICS
  *	None logged.  INVALID carries a short static reason ("not a PROXY
@@ -34,6 +36,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "proxyproto.h"
@@ -75,6 +78,8 @@ static enum proxyproto_status proxyproto_v2(const unsigned char *, size_t,
 		    struct proxyproto_hdr *);
 static enum proxyproto_status proxyproto_v2_body(const unsigned char *,
 		    size_t, unsigned, struct proxyproto_hdr *);
+static int	proxyproto_raw(const struct sockaddr *, unsigned char *,
+		    unsigned *);
 
 enum proxyproto_status
 proxyproto_parse(const void *buf, size_t len, struct proxyproto_hdr *h)
@@ -327,4 +332,71 @@ proxyproto_v2_body(const unsigned char *b, size_t alen, unsigned fam,
 		off += 3 + tlen;
 	}
 	return PROXYPROTO_DONE;
+}
+
+/*
+ * One address for the builder: sa as AF_INET or AF_INET6 (an IPv4-mapped
+ * IPv6 address as AF_INET); raw bytes into addr, port in host order.
+ * Returns the family, or AF_UNSPEC for anything else.
+ */
+static int
+proxyproto_raw(const struct sockaddr *sa, unsigned char *addr,
+    unsigned *port)
+{
+	const struct sockaddr_in	*sin = (const struct sockaddr_in *)sa;
+	const struct sockaddr_in6	*sin6 = (const struct sockaddr_in6 *)sa;
+
+	if (sa->sa_family == AF_INET) {
+		memcpy(addr, &sin->sin_addr, 4);
+		*port = ntohs(sin->sin_port);
+		return AF_INET;
+	}
+	if (sa->sa_family != AF_INET6)
+		return AF_UNSPEC;
+	*port = ntohs(sin6->sin6_port);
+	if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+		memcpy(addr, &sin6->sin6_addr.s6_addr[12], 4);
+		return AF_INET;
+	}
+	memcpy(addr, &sin6->sin6_addr, 16);
+	return AF_INET6;
+}
+
+int
+proxyproto_build(int version, const struct sockaddr *src,
+    const struct sockaddr *dst, void *out, size_t outsz)
+{
+	unsigned char	 sa[16], da[16], *o = out;
+	char		 st[INET6_ADDRSTRLEN], dt[INET6_ADDRSTRLEN];
+	unsigned	 sp, dp = 0, alen;
+	int		 af, n;
+
+	if ((af = proxyproto_raw(src, sa, &sp)) == AF_UNSPEC)
+		return -1;
+	if (proxyproto_raw(dst, da, &dp) != af)	/* "unknown": unspecified */
+		memset(da, 0, sizeof(da));
+	alen = af == AF_INET ? 4 : 16;
+	if (version == 1) {
+		inet_ntop(af, sa, st, sizeof(st));
+		inet_ntop(af, da, dt, sizeof(dt));
+		n = snprintf(out, outsz, "PROXY %s %s %s %u %u\r\n",
+		    af == AF_INET ? "TCP4" : "TCP6", st, dt, sp, dp);
+		return n < 0 || (size_t)n >= outsz ? -1 : n;
+	}
+	if (outsz < PP_V2_HDRLEN + 2 * alen + 4)
+		return -1;
+	memcpy(o, proxyproto_v2_sig, PP_V2_SIGLEN);
+	o[12] = 0x20 | PP_V2_PROXY;
+	o[13] = (af == AF_INET ? PP_FAM_INET : PP_FAM_INET6) << 4 |
+	    PP_TR_STREAM;
+	o[14] = 0;
+	o[15] = (unsigned char)(2 * alen + 4);
+	memcpy(o + 16, sa, alen);
+	memcpy(o + 16 + alen, da, alen);
+	o += 16 + 2 * alen;
+	o[0] = (unsigned char)(sp >> 8);
+	o[1] = (unsigned char)sp;
+	o[2] = (unsigned char)(dp >> 8);
+	o[3] = (unsigned char)dp;
+	return (int)(PP_V2_HDRLEN + 2 * alen + 4);
 }

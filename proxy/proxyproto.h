@@ -13,6 +13,7 @@
 #define PROXYPROTO_V1_MAX	107		/* v1 line, CRLF included */
 #define PROXYPROTO_V2_MAX	(16 + 65535)	/* v2 fixed part + length */
 #define PROXYPROTO_MAX		PROXYPROTO_V2_MAX
+#define PROXYPROTO_OUT_MAX	(PROXYPROTO_V1_MAX + 1)	/* we build, NUL too */
 
 enum proxyproto_status {
 	PROXYPROTO_MORE,	/* a valid beginning: wait for more bytes */
@@ -49,5 +50,17 @@ struct proxyproto_hdr {
  */
 enum proxyproto_status proxyproto_parse(const void *buf, size_t len,
 		    struct proxyproto_hdr *h);
+
+/*
+ * proxyproto_build - the header a balancer would send for a connection
+ * from src to dst: version 1 ("PROXY TCP4|TCP6 ...") or 2 (PROXY command,
+ * STREAM), into out[0..outsz); PROXYPROTO_OUT_MAX bytes always suffice.
+ * An IPv4-mapped address counts as IPv4; a dst of another family than src
+ * is sent as the unspecified address with its port.  Returns the header's
+ * length (v1 is not NUL-terminated for the count), or -1 when src is
+ * neither IPv4 nor IPv6 or outsz is too small.  Pure: src, dst borrowed.
+ */
+int		 proxyproto_build(int version, const struct sockaddr *src,
+		    const struct sockaddr *dst, void *out, size_t outsz);
 
 #endif

@@ -49,6 +49,10 @@
 #define SERVER_FD_RESERVE	32
 #define SERVER_ROOT_WARNING \
 	"running as root: set proxy.user to a user of its own"
+#define SERVER_IDENTITY_WARNING \
+	"proxy.client_identity = none: the backend sees every client as " \
+	"postern's own address; it must not trust that address (no " \
+	"mynetworks or relay rights for it), or it becomes an open relay"
 
 static struct event_base	*server_evbase;
 static struct worker_pool	*server_pool;
@@ -156,6 +160,8 @@ server_check(const struct conf *conf, const struct chain *chain, char *warn,
 	warn[0] = '\0';
 	if (geteuid() == 0 && conf->user[0] == '\0')
 		util_err_append(warn, warnsz, "%s", SERVER_ROOT_WARNING);
+	if (conf->client_identity == CONF_IDENTITY_NONE)
+		util_err_append(warn, warnsz, "%s", SERVER_IDENTITY_WARNING);
 	return server_fit(conf, chain, warn, warnsz);
 }
 

@@ -30,7 +30,8 @@
  * session_enter, session_reply, session_reply_raw, session_error,
  * session_filter,
  * session_backend, session_backend_lost, session_tx_end, session_close,
- * session_input, session_greet, session_backend_connect.
+ * session_input, session_greet, session_backend_connect,
+ * session_ehlo_backend, session_mail_relay.
  *
  * DIAGNOSTICS
  *	Every log line starts with the session id.  Backend faults are logged
@@ -95,8 +96,6 @@ static struct log_limit session_log_connect =
 static struct log_limit session_log_greeting =
 	    LOG_LIMIT("backend unavailable");
 static struct log_limit session_log_lost = LOG_LIMIT("backend lost");
-static struct log_limit session_log_identity =
-	    LOG_LIMIT("backend refused XCLIENT/XFORWARD");
 static struct log_limit session_log_errors = LOG_LIMIT("too many errors");
 static struct log_limit session_log_timeout = LOG_LIMIT("client timeout");
 
@@ -127,20 +126,14 @@ static void	session_connect_filtered(struct session *, enum fv);
 static void	session_greeted(struct session *, const struct backend_reply *);
 static void	session_relay_reply(struct session *,
 		    const struct backend_reply *);
-static void	session_ehlo_backend(struct session *);
 static void	session_ehlo_relayed(struct session *,
 		    const struct backend_reply *);
-static void	session_xclient_done(struct session *,
-		    const struct backend_reply *);
 static void	session_ehlo_reply(struct session *);
-static void	session_attrs(struct session *, const char *, char *, size_t);
 static int	session_check_params(struct session *, struct smtp_path *,
 		    int);
 static void	session_argv(struct tx *, const struct smtp_path *);
 static void	session_helo_filtered(struct session *, enum fv);
 static void	session_mail_filtered(struct session *, enum fv);
-static void	session_mail_xforwarded(struct session *,
-		    const struct backend_reply *);
 static void	session_mail_relayed(struct session *,
 		    const struct backend_reply *);
 static void	session_rcpt_filtered(struct session *, enum fv);
@@ -204,6 +197,7 @@ session_new(int fd, const struct sockaddr *sa, socklen_t len, int tls)
 	locallen = sizeof(s->local);
 	if (getsockname(fd, (struct sockaddr *)&s->local, &locallen) == -1)
 		memset(&s->local, 0, sizeof(s->local));
+	memcpy(&s->dest, &s->local, sizeof(s->dest));
 	s->bev = bufferevent_socket_new(server_base(), fd,
 	    BEV_OPT_CLOSE_ON_FREE);
 	if (s->bev == NULL)
@@ -359,9 +353,11 @@ session_proxy_done(struct session *s, const struct proxyproto_hdr *h)
 	bufferevent_set_timeouts(s->bev, NULL, NULL);
 	s->timeout = ~0u;
 	strlcpy(via, s->addr, sizeof(via));
-	if (!h->local)
+	if (!h->local) {
 		session_set_addr(s, (const struct sockaddr *)&h->src,
 		    h->srclen);
+		memcpy(&s->dest, &h->dst, h->dstlen);
+	}
 	log_debug("%s PROXY v%d from %s: client %s port %s%s", s->sid,
 	    h->version, via, s->addr, s->port, h->local ?
 	    " (no address given: the connection's)" : "");
@@ -435,12 +431,15 @@ session_connect_filtered(struct session *s, enum fv v)
 void
 session_backend_connect(struct session *s)
 {
+	char	 hdr[PROXYPROTO_OUT_MAX];
+
 	backend_free(s->be);
 	s->be = backend_new(server_base(), s->conf, s->sid,
 	    session_backend_cb, s);
 	s->on_backend = session_greeted;
 	backend_connect(s->be, (struct sockaddr *)&s->gen->backend,
-	    s->gen->backendlen);
+	    s->gen->backendlen, hdr, session_identity_header(s, hdr,
+	    sizeof(hdr)));
 }
 
 static void
@@ -948,7 +947,8 @@ session_helo_filtered(struct session *s, enum fv v)
 	session_ehlo_backend(s);
 }
 
-static void
+/* EHLO with the client's name to the backend (again after XCLIENT). */
+void
 session_ehlo_backend(struct session *s)
 {
 	char	 line[512];
@@ -960,8 +960,6 @@ session_ehlo_backend(struct session *s)
 static void
 session_ehlo_relayed(struct session *s, const struct backend_reply *r)
 {
-	char		 attrs[1024], line[1100];
-
 	if (r->status != BACKEND_REPLY) {
 		session_backend_lost(s, r, "after EHLO");
 		return;
@@ -971,74 +969,10 @@ session_ehlo_relayed(struct session *s, const struct backend_reply *r)
 		return;
 	}
 	smtp_ehlo_reply(&s->ehlo, r->text);
-	if (s->conf->xclient && (s->ehlo.ext & SMTP_EXT_XCLIENT) &&
-	    !s->xclient_done) {
-		s->xclient_done = 1;
-		session_attrs(s, s->ehlo.xclient, attrs, sizeof(attrs));
-		snprintf(line, sizeof(line), "XCLIENT%s", attrs);
-		session_backend(s, line, session_xclient_done);
+	if (session_identity_ehlo(s))
 		return;
-	}
 	session_enter(s, SESSION_READY);
 	session_ehlo_reply(s);
-}
-
-/* XCLIENT answered: success (220 from Postfix, which starts a new
- * session; 250 from others) wants EHLO again; a refusal is logged and the
- * session goes on without it. */
-static void
-session_xclient_done(struct session *s, const struct backend_reply *r)
-{
-	if (r->status != BACKEND_REPLY) {
-		session_backend_lost(s, r, "after XCLIENT");
-		return;
-	}
-	if (r->code / 100 == 2) {
-		session_ehlo_backend(s);
-		return;
-	}
-	log_limited(&session_log_identity, LOG_LEVEL_WARN, "%s backend "
-	    "refused XCLIENT: %.*s", s->sid,
-	    (int)strcspn(r->text, "\r"), r->text);
-	session_enter(s, SESSION_READY);
-	session_ehlo_reply(s);
-}
-
-/*
- * XCLIENT/XFORWARD attributes the backend named in its EHLO (names: a
- * space-separated list), as " NAME=xtext ..." into out.
- */
-static void
-session_attrs(struct session *s, const char *names, char *out, size_t outsz)
-{
-	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&s->ss;
-	char			 v[sizeof(s->helo) * 3 + 8], addr[64];
-	const char		*attr[][2] = {
-		{ "NAME", "[UNAVAILABLE]" },
-		{ "ADDR", addr },
-		{ "PORT", s->port },
-		{ "HELO", s->helo },
-		{ "PROTO", s->esmtp ? "ESMTP" : "SMTP" },
-		{ "SOURCE", "REMOTE" },
-	};
-	char			 want[300], *w, *save;
-	size_t			 i;
-
-	snprintf(addr, sizeof(addr), "%s%s", s->ss.ss_family == AF_INET6 &&
-	    !IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr) ? "IPV6:" : "", s->addr);
-	out[0] = '\0';
-	strlcpy(want, names, sizeof(want));
-	for (w = strtok_r(want, " ", &save); w != NULL;
-	    w = strtok_r(NULL, " ", &save))
-		for (i = 0; i < nitems(attr); i++)
-			if (strcasecmp(w, attr[i][0]) == 0 &&
-			    attr[i][1][0] != '\0' &&
-			    smtp_xtext(v, sizeof(v), attr[i][1]) >= 0) {
-				strlcat(out, " ", outsz);
-				strlcat(out, attr[i][0], outsz);
-				strlcat(out, "=", outsz);
-				strlcat(out, v, outsz);
-			}
 }
 
 /* Our EHLO reply: what postern does, limited by what the backend does. */
@@ -1216,7 +1150,7 @@ cmd_mail(struct session *s, struct smtp_cmd *cmd)
 static void
 session_mail_filtered(struct session *s, enum fv v)
 {
-	char			 reply[600], line[1400];
+	char			 reply[600];
 	enum decide_action	 a;
 
 	a = decide(DECIDE_MAIL, v, chain_reply(s->cs), reply, sizeof(reply));
@@ -1228,29 +1162,14 @@ session_mail_filtered(struct session *s, enum fv v)
 	}
 	if (a == DECIDE_DISCARD)
 		s->tx->discard = 1;
-	if (s->conf->xforward && (s->ehlo.ext & SMTP_EXT_XFORWARD) &&
-	    !s->xclient_done) {
-		char	 attrs[1024];
-
-		session_attrs(s, s->ehlo.xforward, attrs, sizeof(attrs));
-		snprintf(line, sizeof(line), "XFORWARD%s", attrs);
-		session_backend(s, line, session_mail_xforwarded);
-		return;
-	}
-	session_backend(s, s->tx->mailcmd, session_mail_relayed);
+	if (!session_identity_mail(s))
+		session_mail_relay(s);
 }
 
-static void
-session_mail_xforwarded(struct session *s, const struct backend_reply *r)
+/* MAIL to the backend (after XFORWARD, if any). */
+void
+session_mail_relay(struct session *s)
 {
-	if (r->status != BACKEND_REPLY) {
-		session_backend_lost(s, r, "after XFORWARD");
-		return;
-	}
-	if (r->code / 100 != 2)
-		log_limited(&session_log_identity, LOG_LEVEL_WARN, "%s "
-		    "backend refused XFORWARD: %.*s", s->sid,
-		    (int)strcspn(r->text, "\r"), r->text);
 	session_backend(s, s->tx->mailcmd, session_mail_relayed);
 }
 

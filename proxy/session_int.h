@@ -109,6 +109,8 @@ struct session {
 	char		 addr[INET6_ADDRSTRLEN];
 	char		 port[8];
 	struct sockaddr_storage local;	/* our end of the connection */
+	struct sockaddr_storage dest;	/* where the client connected: local,
+					   or the PROXY header's destination */
 	struct sockaddr_storage peer;	/* the accepted socket's (the balancer
 					   with PROXY): per-address counts */
 	int		 tls_implicit;	/* accepted on a listen_tls address */
@@ -133,7 +135,7 @@ struct session {
 	unsigned	 timeout;	/* client read timeout in force, s */
 	char		 helo[256];
 	int		 esmtp;
-	int		 xclient_done;
+	int		 xclient_done;	/* XCLIENT sent (once a session) */
 	struct smtp_ehlo ehlo;		/* the backend's, after EHLO */
 	uint64_t	 be_last;	/* ms, last command to the backend */
 	unsigned	 errors;
@@ -167,6 +169,13 @@ void	session_connect(struct session *);
 void	session_setcb(struct session *);
 void	session_greet(struct session *);
 void	session_backend_connect(struct session *);
+void	session_ehlo_backend(struct session *);
+void	session_mail_relay(struct session *);
+
+/* session_identity.c */
+size_t	session_identity_header(struct session *, void *, size_t);
+int	session_identity_ehlo(struct session *);
+int	session_identity_mail(struct session *);
 
 /* session_backend_tls.c */
 void	session_backend_tls_begin(struct session *);

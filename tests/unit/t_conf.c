@@ -121,8 +121,8 @@ t_defaults(void)
 	is_int(c->spool_memory_max, 1024 * 1024, "spool_memory_max 1M");
 	is_int(c->bare_newline, CONF_BARE_REJECT, "bare_newline reject");
 	is_int(c->nul_bytes, CONF_NUL_REJECT, "nul_bytes reject");
-	is_int(c->xclient, 1, "xclient yes");
-	is_int(c->xforward, 1, "xforward yes");
+	is_int(c->client_identity, CONF_IDENTITY_XCLIENT,
+	    "client_identity xclient");
 	is_int(c->vrfy, 0, "vrfy no");
 	is_int(c->nfilters, 0, "empty chain");
 	is_int(c->log_format, CONF_LOG_PLAIN, "log.format plain");
@@ -348,10 +348,10 @@ t_bools(void)
 		ok(c != NULL && c->vrfy == good[i].want, "bool %s", good[i].v);
 		conf_unref(c);
 	}
-	is_str(fails("[proxy]\nxclient = maybe\n"), NAME ":2: bad boolean "
-	    "'maybe' for proxy.xclient (use yes or no)", "maybe");
-	is_str(fails("[proxy]\nxclient = 2\n"), NAME ":2: bad boolean '2' for "
-	    "proxy.xclient (use yes or no)", "2");
+	is_str(fails("[proxy]\nvrfy = maybe\n"), NAME ":2: bad boolean "
+	    "'maybe' for proxy.vrfy (use yes or no)", "maybe");
+	is_str(fails("[proxy]\nvrfy = 2\n"), NAME ":2: bad boolean '2' for "
+	    "proxy.vrfy (use yes or no)", "2");
 }
 
 static void
@@ -772,7 +772,8 @@ t_dump_default(void)
 	ok(strstr(s, "\nmax_message_size = 50M\n") != NULL, "50M");
 	ok(strstr(s, "\nmax_header_size = 100k\n") != NULL, "100k");
 	ok(strstr(s, "\nmax_line_length = 2048\n") != NULL, "plain number");
-	ok(strstr(s, "\nxclient = yes\n") != NULL, "yes");
+	ok(strstr(s, "\nvrfy = no\n") != NULL, "no");
+	ok(strstr(s, "\nclient_identity = xclient\n") != NULL, "enum");
 	ok(strstr(s, "\n[filters]\nchain =\n") != NULL, "empty chain");
 	ok(strstr(s, "\n[log]\nformat = plain\ntarget = stderr\nlevel = info\n")
 	    != NULL, "[log] section");
@@ -793,7 +794,7 @@ t_dump_changed(void)
 	    "data_timeout = 90\nidle_timeout = 3600\nmax_message_size = 1023\n"
 	    "max_header_size = 2048k\nspool_memory_max = 1G\n"
 	    "max_connections_per_ip = 0\nbare_newline = normalize\n"
-	    "xclient = off\nvrfy = true\n[filters]\nchain = a, b_2, c\n"
+	    "client_identity = proxy_v2\nvrfy = true\n[filters]\nchain = a, b_2, c\n"
 	    "[log]\nformat = json\ntarget = syslog\nlevel = error\n", ov, 1);
 	ok(c != NULL, "every key changed: %s", errbuf);
 	if (c == NULL)

@@ -4,12 +4,16 @@
  * headers (PROXY and LOCAL, INET and INET6, UNSPEC and UNIX, TLVs, the
  * largest length), each malformed case with its reason, SMTP bytes after
  * the header left alone, and every input fed again one byte more at a time
- * giving the same answer once there is one.
+ * giving the same answer once there is one.  The builder: v1 and v2 of
+ * IPv4, IPv6 and mapped addresses, byte for byte and through the parser,
+ * mixed families, sizes too small.
  */
 #include <sys/socket.h>
+#include <sys/un.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +42,10 @@ static void	 test_v2_bad(void);
 static void	 test_v2_large(void);
 static void	 test_trailing(void);
 static void	 test_mutations(void);
+static void	 sa(struct sockaddr_storage *, const char *, unsigned);
+static void	 build_back(int, const char *, unsigned, const char *, unsigned,
+		    const char *);
+static void	 test_build(void);
 
 static unsigned	 incremental_bad;
 
@@ -485,6 +493,99 @@ test_mutations(void)
 	    "%u done", counts[0], counts[1], counts[2]);
 }
 
+/* ss: the IPv4 or IPv6 address a with port p. */
+static void
+sa(struct sockaddr_storage *ss, const char *a, unsigned p)
+{
+	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, a, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)p);
+	} else {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)p);
+		if (inet_pton(AF_INET6, a, &sin6->sin6_addr) != 1)
+			abort();
+	}
+}
+
+/* Built as version v, parsed back: the same addresses (want_dst is what
+ * dst comes back as); v1 is also compared as text. */
+static void
+build_back(int v, const char *src, unsigned sp, const char *dst, unsigned dp,
+    const char *want_dst)
+{
+	struct sockaddr_storage	 s, d;
+	struct proxyproto_hdr	 h;
+	unsigned char		 out[PROXYPROTO_OUT_MAX];
+	char			 a[64];
+	int			 n;
+
+	sa(&s, src, sp);
+	sa(&d, dst, dp);
+	n = proxyproto_build(v, (struct sockaddr *)&s, (struct sockaddr *)&d,
+	    out, sizeof(out));
+	ok(n > 0, "v%d %s -> %s built (%d bytes)", v, src, dst, n);
+	if (n <= 0)
+		return;
+	is_int(parse(out, (size_t)n, &h), PROXYPROTO_DONE, "parsed back");
+	is_int(h.version, v, "its version");
+	is_int(h.len, (size_t)n, "all of it");
+	ok(!h.local, "with addresses");
+	is_str(addr(&h.src, a, sizeof(a)), strncmp(src, "::ffff:", 7) == 0 ?
+	    src + 7 : src, "source");
+	is_int(port(&h.src), sp, "source port");
+	is_str(addr(&h.dst, a, sizeof(a)), want_dst, "destination");
+	is_int(port(&h.dst), dp, "destination port");
+}
+
+static void
+test_build(void)
+{
+	struct sockaddr_storage	 s, d;
+	struct sockaddr_un	 un;
+	unsigned char		 out[PROXYPROTO_OUT_MAX];
+	const char		*v1 = "PROXY TCP4 192.0.2.25 198.51.100.1 "
+				    "41000 25\r\n";
+	const unsigned char	 v2[] = V2_SIG "\x21\x11\x00\x0c"
+				    "\xc0\x00\x02\x19\xc6\x33\x64\x01"
+				    "\xa0\x28\x00\x19";
+	int			 n;
+
+	sa(&s, "192.0.2.25", 41000);
+	sa(&d, "198.51.100.1", 25);
+	n = proxyproto_build(1, (struct sockaddr *)&s, (struct sockaddr *)&d,
+	    out, sizeof(out));
+	is_mem(out, (size_t)n, v1, strlen(v1), "v1 TCP4, byte for byte");
+	n = proxyproto_build(2, (struct sockaddr *)&s, (struct sockaddr *)&d,
+	    out, sizeof(out));
+	is_mem(out, (size_t)n, v2, sizeof(v2) - 1, "v2 TCP4, byte for byte");
+	is_int(proxyproto_build(2, (struct sockaddr *)&s,
+	    (struct sockaddr *)&d, out, 27), -1, "v2: room too small");
+	is_int(proxyproto_build(1, (struct sockaddr *)&s,
+	    (struct sockaddr *)&d, out, 20), -1, "v1: room too small");
+	memset(&un, 0, sizeof(un));
+	un.sun_family = AF_UNIX;
+	is_int(proxyproto_build(1, (struct sockaddr *)&un,
+	    (struct sockaddr *)&d, out, sizeof(out)), -1, "not IP: refused");
+	build_back(1, "192.0.2.25", 41000, "127.0.0.1", 2525, "127.0.0.1");
+	build_back(2, "192.0.2.25", 41000, "127.0.0.1", 2525, "127.0.0.1");
+	build_back(1, "2001:db8::25", 65535, "2001:db8::1", 25, "2001:db8::1");
+	build_back(2, "2001:db8::25", 1, "2001:db8::1", 25, "2001:db8::1");
+	build_back(1, "::ffff:192.0.2.9", 5, "::ffff:127.0.0.1", 25,
+	    "127.0.0.1");
+	build_back(2, "::ffff:192.0.2.9", 5, "127.0.0.1", 0, "127.0.0.1");
+	build_back(1, "192.0.2.9", 5, "::1", 25, "0.0.0.0");
+	build_back(2, "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff", 65535,
+	    "192.0.2.1", 25, "::");
+	build_back(1, "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff", 65535,
+	    "2001:db8:ffff:ffff:ffff:ffff:ffff:fffe", 65535,
+	    "2001:db8:ffff:ffff:ffff:ffff:ffff:fffe");
+}
+
 int
 main(void)
 {
@@ -496,6 +597,7 @@ main(void)
 	test_v2_large();
 	test_trailing();
 	test_mutations();
+	test_build();
 	is_int(incremental_bad, 0, "every input fed a byte more at a time "
 	    "gives the same answer");
 	return tap_done();
