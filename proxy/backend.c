@@ -512,8 +512,10 @@ backend_event(struct bufferevent *bev, short what, void *arg)
 		bufferevent_disable(bev, EV_WRITE);	/* io_flush writes */
 		if (b->phase == BACKEND_HANDSHAKE)
 			backend_secured(b);
-		else
+		else {
 			log_trace(TRACE_IO, "%s backend connected", b->sid);
+			(void)io_flush(bev);	/* backend_connect's first */
+		}
 		return;
 	}
 	if ((what & BEV_EVENT_TIMEOUT) && b->phase == BACKEND_IDLE) {

@@ -271,7 +271,7 @@ def test_xclient_sent_to_backend(proxy):
 
 def test_xclient_off(proxy):
     p, f = proxy({"ehlo": ["PIPELINING", "XCLIENT ADDR NAME HELO PROTO"]},
-                 xclient="no")
+                 client_identity="none")
     with p.client(source="127.0.0.5") as c:
         c.ehlo("helo.xclient.test")
         r = c.send_message("a@example.org", ["b@example.com"],
