@@ -6,7 +6,9 @@
  * one byte and no more than it was given, MORE's need lies beyond what was
  * given, a DONE or INVALID never turns into anything else (or another
  * reason, length or address) as more bytes arrive, and the whole input's
- * answer is the one reached piece by piece.
+ * answer is the one reached piece by piece.  A DONE with addresses is
+ * built again as v1 and v2 (proxyproto_build) and parsed back: the same
+ * source, and the same destination when it is of the source's family.
  */
 #include <sys/socket.h>
 
@@ -22,6 +24,7 @@ static void	 fuzz_check(const struct proxyproto_hdr *,
 		    enum proxyproto_status, size_t);
 static int	 fuzz_same(const struct proxyproto_hdr *,
 		    const struct proxyproto_hdr *, enum proxyproto_status);
+static void	 fuzz_roundtrip(const struct proxyproto_hdr *);
 
 static void
 fuzz_check(const struct proxyproto_hdr *h, enum proxyproto_status st,
@@ -59,6 +62,29 @@ fuzz_same(const struct proxyproto_hdr *a, const struct proxyproto_hdr *b,
 	    memcmp(&a->dst, &b->dst, sizeof(a->dst)) == 0;
 }
 
+static void
+fuzz_roundtrip(const struct proxyproto_hdr *h)
+{
+	struct proxyproto_hdr	 back;
+	unsigned char		 out[PROXYPROTO_OUT_MAX];
+	int			 v, n;
+
+	for (v = 1; v <= 2; v++) {
+		n = proxyproto_build(v, (const struct sockaddr *)&h->src,
+		    (const struct sockaddr *)&h->dst, out, sizeof(out));
+		if (n <= 0 || (size_t)n > sizeof(out))
+			abort();
+		if (proxyproto_parse(out, (size_t)n, &back) !=
+		    PROXYPROTO_DONE || back.local || back.version != v ||
+		    back.len != (size_t)n || back.srclen != h->srclen ||
+		    memcmp(&back.src, &h->src, sizeof(h->src)) != 0)
+			abort();
+		if (h->dst.ss_family == h->src.ss_family &&
+		    memcmp(&back.dst, &h->dst, sizeof(h->dst)) != 0)
+			abort();
+	}
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -73,6 +99,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(copy, data, size);
 	st = proxyproto_parse(copy, size, &whole);
 	fuzz_check(&whole, st, size);
+	if (st == PROXYPROTO_DONE && !whole.local)
+		fuzz_roundtrip(&whole);
 	while (got < size) {
 		step = 1 + (data[i++ % size] % 7);
 		got = got + step > size ? size : got + step;
