@@ -219,7 +219,9 @@ wait_udp() {	# wait_udp PORT PID: up to 10 s for PID to bind UDP PORT
 
 # postern_start NAME HOST PORT CHAIN [-o k=v]...: a postern on HOST:PORT
 # relaying to the sink, with no connection limits, log level warning,
-# filters.chain=CHAIN and the given overrides, logging to
+# client_identity xforward (smtp-sink offers XCLIENT without ADDR, so the
+# default would refuse every client), filters.chain=CHAIN and the given
+# overrides, logging to
 # $WORK/postern-NAME.log.  Sets LAST_PID (in PIDS, stopped before the sink);
 # returns 0 once it listens, 1 with WHY set if it does not.
 postern_start() {
@@ -228,7 +230,8 @@ postern_start() {
 	"$POSTERN" -o "proxy.listen=$host:$port" \
 	    -o "proxy.backend=127.0.0.1:$SINK_PORT" \
 	    -o proxy.max_connections=20000 -o proxy.max_connections_per_ip=0 \
-	    -o "filters.chain=$chain" -o log.level=warning "$@" \
+	    -o "filters.chain=$chain" -o log.level=warning \
+	    -o proxy.client_identity=xforward "$@" \
 	    </dev/null >/dev/null 2>"$WORK/postern-$name.log" &
 	LAST_PID=$!
 	PIDS="$LAST_PID $PIDS"	# stopped before the sink

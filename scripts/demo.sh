@@ -99,7 +99,8 @@ cat <<EOF
               $MAIL_DIR/
   postern   $POSTERN
             embedded default config: listens on 127.0.0.1:$LISTEN_PORT, relays to
-            127.0.0.1:$SINK_PORT; its log follows below.
+            127.0.0.1:$SINK_PORT, tells it the client with XFORWARD (smtp-sink's
+            XCLIENT lacks ADDR); its log follows below.
 
   Send a test message from another terminal:
 
@@ -123,7 +124,7 @@ cat <<EOF
 
 EOF
 
-"$POSTERN"
+"$POSTERN" -o proxy.client_identity=xforward
 rc=$?
 [ "$rc" -eq 0 ] || [ "$rc" -eq 130 ] || echo "demo: postern exited with status $rc" >&2
 exit "$rc"
