@@ -102,38 +102,12 @@ SANITIZER_REPORT = re.compile(r"ERROR: (Address|Leak)Sanitizer|"
                               r"runtime error: ")
 
 
-def backend_identity(procs, port):
-    """proxy.client_identity for a backend this test started, when the
-    default (xclient) cannot work with it: smtp-sink offers XCLIENT without
-    ADDR but XFORWARD with it; a fakemta offers neither unless its ehlo
-    says so.  None: keep the default (Postfix, or anything else)."""
-    for item in procs.items:
-        if getattr(item, "port", None) != port:
-            continue
-        if isinstance(item, peers.SmtpSink):
-            return "xforward"
-        if isinstance(item, peers.FakeMta):
-            offers = {w[0]: w[1:] for w in (k.upper().split() for k in
-                                            item.cfg.get("ehlo", [])) if w}
-            if "ADDR" in offers.get("XCLIENT", ()):
-                return None
-            if "ADDR" in offers.get("XFORWARD", ()):
-                return "xforward"
-            return "none"
-    return None
-
-
 @pytest.fixture
 def postern(procs, workdir, postern_bin, request):
     made = []
 
     def make(backend_port, config=None, wait=True, args=(), nofile=None,
              **opts):
-        if not any(k in opts for k in ("client_identity",
-                                       "proxy.client_identity")):
-            ident = backend_identity(procs, backend_port)
-            if ident is not None:
-                opts["client_identity"] = ident
         p = procs.add(peers.Postern(postern_bin, workdir, backend_port,
                                     opts=opts, config=config, wait=wait,
                                     args=args, nofile=nofile))

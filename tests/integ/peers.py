@@ -383,6 +383,31 @@ class Proc:
             return f.read().decode("utf-8", "replace")
 
 
+# proxy.client_identity for the backends started here, by port, where the
+# default (xclient) cannot work: smtp-sink offers XCLIENT without ADDR but
+# XFORWARD with it; a fakemta offers neither unless its ehlo says so; a
+# postern (as the backend of another) offers neither.  A Postern started
+# without client_identity in its opts takes its backend's; a port not
+# here (Postfix, anything else) keeps the default.
+BACKEND_IDENTITY = {}
+
+
+def fakemta_identity(ehlo):
+    offers = {w[0]: w[1:] for w in (k.upper().split() for k in ehlo) if w}
+    if "ADDR" in offers.get("XCLIENT", ()):
+        return None
+    if "ADDR" in offers.get("XFORWARD", ()):
+        return "xforward"
+    return "none"
+
+
+def backend_is(port, identity):
+    """Record what a backend on port can be told (None: the default)."""
+    BACKEND_IDENTITY.pop(port, None)
+    if identity is not None:
+        BACKEND_IDENTITY[port] = identity
+
+
 class SmtpSink:
     """Postfix's smtp-sink, dumping each message to its own file."""
 
@@ -394,6 +419,7 @@ class SmtpSink:
                 os.path.join(self.dumpdir, "%Y%m%d%H%M%S."), *args,
                 "%s:%d" % (LOOP_HOST, self.port), str(backlog)]
         self.proc = Proc(argv, os.path.join(base, "smtp-sink"))
+        backend_is(self.port, "xforward")
         wait_for(lambda: listening(self.port) or not self.proc.alive(), 10,
                  what="smtp-sink to listen")
         assert self.proc.alive(), "smtp-sink died: %s" % self.proc.stderr()
@@ -474,6 +500,7 @@ class FakeMta:
         self.cfg = {"host": LOOP_HOST, "port": self.port, "dir": self.dir,
                     "ehlo": list(FULL_EHLO)}
         self.cfg.update(cfg)
+        backend_is(self.port, fakemta_identity(self.cfg.get("ehlo", [])))
         cfgpath = os.path.join(self.dir, "config.json")
         with open(cfgpath, "w") as f:
             json.dump(self.cfg, f)
@@ -608,11 +635,15 @@ class Postern(PosternProc):
              "proxy.hostname": "postern.test"}
         for k, v in (opts or {}).items():
             o[k if "." in k else "proxy." + k] = v
+        if "proxy.client_identity" not in o and \
+                backend_port in BACKEND_IDENTITY:
+            o["proxy.client_identity"] = BACKEND_IDENTITY[backend_port]
         self.opts = o
         argv = [binary] + list(args)
         if config:
             argv += ["-c", config]
         self._start(argv, o, workdir, name, nofile)
+        backend_is(self.port, "none")
         if wait:
             self.wait_listening()
 
@@ -645,6 +676,7 @@ class Postfix:
         self.queue = mkdir_for(os.path.join(self.dir, "queue"))
         self.data = mkdir_for(os.path.join(self.dir, "data"), owner="postfix")
         self.maillog = os.path.join(self.dir, "maillog")
+        backend_is(self.port, None)
         self.master_pid = None
         shutil.copy("/etc/postfix/master.cf", self.etc)
         open(os.path.join(self.etc, "main.cf"), "w").close()
