@@ -356,7 +356,7 @@ session_proxy_done(struct session *s, const struct proxyproto_hdr *h)
 	if (!h->local) {
 		session_set_addr(s, (const struct sockaddr *)&h->src,
 		    h->srclen);
-		memcpy(&s->dest, &h->dst, h->dstlen);
+		memcpy(&s->dest, &h->dst, sizeof(s->dest));
 	}
 	log_debug("%s PROXY v%d from %s: client %s port %s%s", s->sid,
 	    h->version, via, s->addr, s->port, h->local ?
