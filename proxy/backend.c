@@ -174,8 +174,11 @@ backend_alive(const struct backend *b)
 }
 
 void
-backend_connect(struct backend *b, const struct sockaddr *sa, socklen_t len)
+backend_connect(struct backend *b, const struct sockaddr *sa, socklen_t len,
+    uint64_t ms)
 {
+	struct timeval	 tv = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000 };
+
 	b->bev = bufferevent_socket_new(b->base, -1, BEV_OPT_CLOSE_ON_FREE);
 	if (b->bev == NULL)
 		fatalx("bufferevent_socket_new");
@@ -183,6 +186,9 @@ backend_connect(struct backend *b, const struct sockaddr *sa, socklen_t len)
 	    b);
 	b->reply = evbuffer_new();
 	backend_await(b, BACKEND_WAIT, b->conf->connect_timeout);
+	/* What is left of connect_timeout; the next wait sets its own. */
+	bufferevent_set_timeouts(b->bev, &tv, &tv);
+	b->timeout = 0;
 	if (bufferevent_socket_connect(b->bev, sa, (int)len) == -1)
 		backend_fail(b, BACKEND_CLOSED);
 	else

@@ -11,6 +11,7 @@
 #define POSTERN_BACKEND_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 #include <openssl/ssl.h>
@@ -54,9 +55,9 @@ void		 backend_free(struct backend *);
 void		 backend_close(struct backend *);
 
 /* backend_connect - connect to sa; the callback gets the greeting, within
- * conf->connect_timeout. */
+ * ms milliseconds. */
 void		 backend_connect(struct backend *, const struct sockaddr *,
-		    socklen_t);
+		    socklen_t, uint64_t ms);
 
 /* backend_command - send one command line (CRLF appended, line copied);
  * the callback gets its reply within conf->command_timeout.  On a dead
