@@ -163,11 +163,13 @@ backend_list_next(const struct backend_list *l, struct backend_try *t,
 
 	if (t->next == t->n || now >= t->deadline)
 		return -1;
+	/* An equal share of what is left for each entry still to try, so a
+	 * backend that never greets leaves time for the next. */
+	*ms = (t->deadline - now) / (t->n - t->next);
 	t->cur = t->order[t->next++];
 	e = &l->e[t->cur];
 	*sa = (const struct sockaddr *)&e->sa;
 	*salen = e->salen;
-	*ms = t->deadline - now;
 	return 0;
 }
 

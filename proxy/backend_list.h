@@ -36,9 +36,10 @@ void		 backend_list_free(struct backend_list *);
  * others, the longest-failed first, so every one is tried. */
 void		 backend_list_start(const struct backend_list *,
 		    struct backend_try *, uint64_t now);
-/* backend_list_next - the next entry's address and the ms left for it
- * (what remains of connect_timeout); -1 when none is left or the time is
- * over. */
+/* backend_list_next - the next entry's address and the ms it may take:
+ * what remains of connect_timeout shared equally among the entries still
+ * to try (the last one gets all that is left); -1 when none is left or
+ * the time is over. */
 int		 backend_list_next(const struct backend_list *,
 		    struct backend_try *, uint64_t now,
 		    const struct sockaddr **, socklen_t *, uint64_t *ms);

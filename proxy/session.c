@@ -94,6 +94,8 @@ static struct log_limit session_log_connect =
 	    LOG_LIMIT("connect refused (filters)");
 static struct log_limit session_log_greeting =
 	    LOG_LIMIT("backend unavailable");
+static struct log_limit session_log_nobackend =
+    LOG_LIMIT("no backend available");
 static struct log_limit session_log_lost = LOG_LIMIT("backend lost");
 static struct log_limit session_log_identity =
 	    LOG_LIMIT("backend refused XCLIENT/XFORWARD");
@@ -452,7 +454,7 @@ session_backend_next(struct session *s)
 	s->be = NULL;
 	if (backend_list_next(s->gen->backends, &s->be_try, util_now_ms(),
 	    &sa, &salen, &ms) == -1) {
-		log_limited(&session_log_greeting, LOG_LEVEL_WARN, "%s no "
+		log_limited(&session_log_nobackend, LOG_LEVEL_WARN, "%s no "
 		    "backend available", s->sid);
 		session_close(s, "421 4.3.2 Service not available, "
 		    "try again later");
