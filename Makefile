@@ -48,6 +48,7 @@ SRCS	 = proxy/util.c \
 	   proxy/dns.c \
 	   proxy/listener.c \
 	   proxy/backend.c \
+	   proxy/backend_list.c \
 	   proxy/session.c \
 	   proxy/session_data.c \
 	   proxy/session_tls.c \

@@ -70,12 +70,12 @@ enum conf_type {
 	CONF_T_STRING,		/* char[size] */
 	CONF_T_ENUM,		/* int, from the row's names */
 	CONF_T_ADDRLIST,	/* struct conf_addr[max] + size_t count */
-	CONF_T_ADDR,		/* one struct conf_addr; empty host = unset */
 	CONF_T_NAMELIST,	/* char[max][size] + size_t count */
 };
 
 #define CONF_F_EMPTY	0x01	/* an empty value is allowed */
 #define CONF_F_NOSPACE	0x02	/* no blanks inside the value */
+#define CONF_F_UNIX	0x04	/* addresses: unix:/path entries too */
 
 #define CONF_BLANKS	" \t"
 #define CONF_LISTSEP	" \t,"
@@ -164,6 +164,8 @@ static size_t	 conf_count_load(const struct conf *, const struct conf_key *);
 static void	 conf_enum_hint(const struct conf_key *, char *, size_t);
 static int	 conf_addr_parse(struct cparse *, const struct conf_key *,
 		    const char *, struct conf_addr *);
+static int	 conf_unix_parse(struct cparse *, const struct conf_key *,
+		    const char *, struct conf_addr *);
 static int	 conf_port_parse(const char *, char *, size_t);
 
 static int	 conf_set_num(struct cparse *, const struct conf_key *, char *);
@@ -209,7 +211,6 @@ static const struct conf_type_ops conf_types[] = {
 	[CONF_T_STRING] = { conf_set_string, conf_dump_string, NULL },
 	[CONF_T_ENUM] =	{ conf_set_enum, conf_dump_enum, NULL },
 	[CONF_T_ADDRLIST] = { conf_set_addrs, conf_dump_addrs, NULL },
-	[CONF_T_ADDR] =	{ conf_set_addrs, conf_dump_addrs, NULL },
 	[CONF_T_NAMELIST] = { conf_set_names, conf_dump_names, NULL },
 };
 
@@ -263,6 +264,11 @@ static const struct conf_enum conf_enum_identity[] = {
 	{ "none", CONF_IDENTITY_NONE }, { NULL, 0 }
 };
 
+static const struct conf_enum conf_enum_backend_order[] = {
+	{ "list", CONF_BACKEND_ORDER_LIST },
+	{ "random", CONF_BACKEND_ORDER_RANDOM }, { NULL, 0 }
+};
+
 static const struct conf_enum conf_enum_tls_backend[] = {
 	{ "off", CONF_TLS_BACKEND_OFF },
 	{ "opportunistic", CONF_TLS_BACKEND_OPPORTUNISTIC },
@@ -304,8 +310,12 @@ static const struct conf_key conf_keys[] = {
 	    0, CONF_LISTEN_MAX, NULL, CONF_F_EMPTY },
 	{ "proxy", "listen_tls", CONF_T_ADDRLIST, LST(listen_tls,
 	    nlisten_tls), 0, CONF_LISTEN_MAX, NULL, CONF_F_EMPTY },
-	{ "proxy", "backend", CONF_T_ADDR, FLD(backend), 0, 1, NULL,
-	    CONF_F_EMPTY },
+	{ "proxy", "backend", CONF_T_ADDRLIST, LST(backend, nbackend),
+	    0, CONF_BACKEND_MAX, NULL, CONF_F_EMPTY | CONF_F_UNIX },
+	ENUM("proxy", "backend_order", backend_order,
+	    conf_enum_backend_order),
+	{ "proxy", "backend_retry", CONF_T_DURATION, FLD(backend_retry),
+	    0, 24 * H, NULL, 0 },
 	{ "proxy", "hostname", CONF_T_STRING, FLD(hostname), 0, 0, NULL,
 	    CONF_F_EMPTY | CONF_F_NOSPACE },
 	DUR("proxy", "connect_timeout", connect_timeout),
@@ -812,7 +822,7 @@ conf_finish(struct cparse *p, const char *name)
 	if (c->nlisten_tls > 0 && c->tls_cert[0] == '\0')
 		return conf_err(p, "proxy.listen_tls needs a certificate (set "
 		    "tls.cert)");
-	if (c->backend.host[0] == '\0')
+	if (c->nbackend == 0)
 		return conf_err(p, "no backend address (set proxy.backend)");
 	if (conf_check_iplist(p, c->proxy_protocol_from,
 	    "proxy.proxy_protocol_from") == -1)
@@ -943,14 +953,12 @@ conf_int_load(const struct conf *c, const struct conf_key *k)
 	return v;
 }
 
-/* Items in a list; a single address counts 0 or 1. */
+/* Items in a list. */
 static size_t
 conf_count_load(const struct conf *c, const struct conf_key *k)
 {
 	size_t	 n;
 
-	if (k->type == CONF_T_ADDR)
-		return ((const char *)c + k->off)[0] != '\0';
 	memcpy(&n, (const char *)c + k->count, sizeof(n));
 	return n;
 }
@@ -1031,7 +1039,7 @@ conf_set_string(struct cparse *p, const struct conf_key *k, char *val)
 	return 0;
 }
 
-/* An address list, or a single address (k->max 1, no count field). */
+/* An address list. */
 static int
 conf_set_addrs(struct cparse *p, const struct conf_key *k, char *val)
 {
@@ -1056,8 +1064,7 @@ conf_set_addrs(struct cparse *p, const struct conf_key *k, char *val)
 				    k->key);
 		n++;
 	}
-	if (k->type == CONF_T_ADDRLIST)
-		memcpy((char *)p->conf + k->count, &n, sizeof(n));
+	memcpy((char *)p->conf + k->count, &n, sizeof(n));
 	return 0;
 }
 
@@ -1065,6 +1072,8 @@ conf_set_addrs(struct cparse *p, const struct conf_key *k, char *val)
  * "host:port" or "[host]:port".  The host must be non-empty and free of
  * the characters that would not survive conf_dump ('[', ']', '#'); a
  * colon in it needs the brackets.  The port is stored in plain decimal.
+ * Where the key allows it, "unix:/path": host is the absolute path
+ * (sockaddr_un's room at most), port is empty.
  */
 static int
 conf_addr_parse(struct cparse *p, const struct conf_key *k, const char *tok,
@@ -1073,6 +1082,8 @@ conf_addr_parse(struct cparse *p, const struct conf_key *k, const char *tok,
 	const char	*host, *port, *end;
 	size_t		 hlen;
 
+	if ((k->flags & CONF_F_UNIX) && strncmp(tok, "unix:", 5) == 0)
+		return conf_unix_parse(p, k, tok + 5, a);
 	if (tok[0] == '[') {
 		host = tok + 1;
 		if ((end = strchr(host, ']')) == NULL || end[1] != ':')
@@ -1102,8 +1113,29 @@ conf_addr_parse(struct cparse *p, const struct conf_key *k, const char *tok,
 	a->host[hlen] = '\0';
 	return 0;
  bad:
-	return conf_err(p, "bad address '%.64s' for %s.%s (use host:port or "
-	    "[ipv6]:port)", tok, k->section, k->key);
+	return conf_err(p, "bad address '%.64s' for %s.%s (use host:port%s "
+	    "or [ipv6]:port)", tok, k->section, k->key,
+	    (k->flags & CONF_F_UNIX) ? ", unix:/path" : "");
+}
+
+/* The path of a unix: entry: absolute, without '#' (conf_dump),
+ * short enough for sun_path with its NUL. */
+static int
+conf_unix_parse(struct cparse *p, const struct conf_key *k,
+    const char *path, struct conf_addr *a)
+{
+	size_t	 len = strlen(path);
+
+	if (path[0] != '/' || strchr(path, '#') != NULL)
+		return conf_err(p, "bad path 'unix:%.64s' for %s.%s (an "
+		    "absolute path)", path, k->section, k->key);
+	if (len >= CONF_UNIX_PATH_MAX)
+		return conf_err(p, "path too long in 'unix:%.64s' for %s.%s "
+		    "(at most %d bytes)", path, k->section, k->key,
+		    CONF_UNIX_PATH_MAX - 1);
+	memcpy(a->host, path, len + 1);
+	a->port[0] = '\0';
+	return 0;
 }
 
 static int
@@ -1199,8 +1231,9 @@ conf_dump_addrs(const struct conf *c, const struct conf_key *k, FILE *fp)
 	size_t			 i, n = conf_count_load(c, k);
 
 	for (i = 0; i < n; i++)
-		fprintf(fp, strchr(a[i].host, ':') != NULL ? "%s[%s]:%s" :
-		    "%s%s:%s", i == 0 ? " " : ", ", a[i].host, a[i].port);
+		fprintf(fp, a[i].port[0] == '\0' ? "%sunix:%s%s" :
+		    strchr(a[i].host, ':') != NULL ? "%s[%s]:%s" : "%s%s:%s",
+		    i == 0 ? " " : ", ", a[i].host, a[i].port);
 }
 
 static void

@@ -14,6 +14,8 @@
 #include <stdio.h>
 
 #define CONF_LISTEN_MAX		16
+#define CONF_BACKEND_MAX	8
+#define CONF_UNIX_PATH_MAX	108	/* sizeof(sun_path) on Linux */
 #define CONF_FILTERS_MAX	16
 
 enum conf_bare_newline {
@@ -67,9 +69,16 @@ enum conf_log_format {
 	CONF_LOG_JSON,
 };
 
+/* proxy.backend: the order its entries are tried in. */
+enum conf_backend_order {
+	CONF_BACKEND_ORDER_LIST,	/* as listed */
+	CONF_BACKEND_ORDER_RANDOM,	/* shuffled for each connection */
+};
+
 struct conf_addr {
-	char		 host[256];	/* IP literal or name, no brackets */
-	char		 port[16];
+	char		 host[256];	/* IP literal or name, no brackets;
+					   "/path" for a unix: entry */
+	char		 port[16];	/* "" for a unix: entry */
 };
 
 struct conf {
@@ -81,7 +90,11 @@ struct conf {
 	size_t		 nlisten;
 	struct conf_addr listen_tls[CONF_LISTEN_MAX];	/* implicit TLS */
 	size_t		 nlisten_tls;
-	struct conf_addr backend;
+	struct conf_addr backend[CONF_BACKEND_MAX];	/* tried in turn */
+	size_t		 nbackend;
+	enum conf_backend_order backend_order;
+	unsigned	 backend_retry;		/* seconds a failed backend
+						   is skipped */
 	char		 hostname[256];	/* our greeting/EHLO name */
 	unsigned	 connect_timeout;	/* seconds, backend connect+greeting */
 	unsigned	 command_timeout;	/* seconds, one command/reply */

@@ -95,6 +95,10 @@ txlog_plain(const struct txlog *t, struct txlog_buf *b)
 	txlog_quoted(b, t->reply);
 	snprintf(num, sizeof(num), " ms=%llu", (unsigned long long)t->ms);
 	txlog_puts(b, num);
+	if (t->backend != NULL) {
+		txlog_puts(b, " backend=");
+		txlog_puts(b, t->backend);
+	}
 	if (t->qid != NULL) {
 		txlog_puts(b, " qid=");
 		txlog_quoted(b, t->qid);
@@ -132,6 +136,10 @@ txlog_json(const struct txlog *t, struct txlog_buf *b)
 	txlog_quoted(b, t->reply);
 	snprintf(num, sizeof(num), ",\"ms\":%llu", (unsigned long long)t->ms);
 	txlog_puts(b, num);
+	if (t->backend != NULL) {
+		txlog_puts(b, ",\"backend\":");
+		txlog_quoted(b, t->backend);
+	}
 	if (t->qid != NULL) {
 		txlog_puts(b, ",\"qid\":");
 		txlog_quoted(b, t->qid);

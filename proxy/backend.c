@@ -175,8 +175,10 @@ backend_alive(const struct backend *b)
 
 void
 backend_connect(struct backend *b, const struct sockaddr *sa, socklen_t len,
-    const void *first, size_t firstlen)
+    const void *first, size_t firstlen, uint64_t ms)
 {
+	struct timeval	 tv = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000 };
+
 	b->bev = bufferevent_socket_new(b->base, -1, BEV_OPT_CLOSE_ON_FREE);
 	if (b->bev == NULL)
 		fatalx("bufferevent_socket_new");
@@ -187,6 +189,9 @@ backend_connect(struct backend *b, const struct sockaddr *sa, socklen_t len,
 	if (firstlen > 0)
 		evbuffer_add(bufferevent_get_output(b->bev), first, firstlen);
 	backend_await(b, BACKEND_WAIT, b->conf->connect_timeout);
+	/* What is left of connect_timeout; the next wait sets its own. */
+	bufferevent_set_timeouts(b->bev, &tv, &tv);
+	b->timeout = 0;
 	if (bufferevent_socket_connect(b->bev, sa, (int)len) == -1)
 		backend_fail(b, BACKEND_CLOSED);
 	else

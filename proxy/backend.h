@@ -11,6 +11,7 @@
 #define POSTERN_BACKEND_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 #include <openssl/ssl.h>
@@ -55,9 +56,9 @@ void		 backend_close(struct backend *);
 
 /* backend_connect - connect to sa and send first[0..firstlen) (a PROXY
  * header, copied; none when firstlen is 0) before anything else; the
- * callback gets the greeting, within conf->connect_timeout. */
+ * callback gets the greeting, within ms milliseconds. */
 void		 backend_connect(struct backend *, const struct sockaddr *,
-		    socklen_t, const void *first, size_t firstlen);
+		    socklen_t, const void *first, size_t firstlen, uint64_t ms);
 
 /* backend_command - send one command line (CRLF appended, line copied);
  * the callback gets its reply within conf->command_timeout.  On a dead

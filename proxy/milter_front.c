@@ -365,7 +365,8 @@ milter_tx_end(struct milter_conn *mc, const char *action, const char *reply,
 	char		 filters[1024];
 	struct txlog	 t = { mc->sid, mc->addr, mc->helo, mc->from,
 	    mc->rcpts, mc->nrcpts, mc->size, filters, action, reply,
-	    util_now_ms() - mc->started, mc->qid[0] != '\0' ? mc->qid : NULL };
+	    util_now_ms() - mc->started, mc->qid[0] != '\0' ? mc->qid : NULL,
+	    NULL };
 	size_t		 i;
 
 	chain_results(mc->cs, filters, sizeof(filters));

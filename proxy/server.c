@@ -23,7 +23,6 @@
 
 #include <errno.h>
 #include <grp.h>
-#include <netdb.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -33,6 +32,7 @@
 
 #include <event2/event.h>
 
+#include "backend_list.h"
 #include "chain.h"
 #include "conf.h"
 #include "listener.h"
@@ -78,15 +78,14 @@ static void	server_drain(void);
 static void	server_grace_over(evutil_socket_t, short, void *);
 
 /* A generation from conf and chain (references taken over), with the TLS
- * contexts built and the backend address resolved; NULL with err when one
- * of them fails. */
+ * contexts built and the backend addresses resolved (the current
+ * generation's failure marks carried over); NULL with err when one of them
+ * fails. */
 static struct server_gen *
 server_gen_new(struct conf *conf, struct chain *chain, char *err,
     size_t errsz)
 {
 	struct server_gen	*g;
-	struct addrinfo		 hints, *res;
-	int			 rc;
 
 	g = xcalloc(1, sizeof(*g));
 	g->refcnt = 1;
@@ -102,19 +101,9 @@ server_gen_new(struct conf *conf, struct chain *chain, char *err,
 	if ((g->tls_backend = tls_client_new(conf, err, errsz)) == NULL &&
 	    err[0] != '\0')
 		goto fail;
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV;
-	rc = getaddrinfo(conf->backend.host, conf->backend.port, &hints,
-	    &res);
-	if (rc != 0) {
-		snprintf(err, errsz, "proxy.backend %s:%s: %s",
-		    conf->backend.host, conf->backend.port, gai_strerror(rc));
+	if ((g->backends = backend_list_new(conf, server_current != NULL ?
+	    server_current->backends : NULL, err, errsz)) == NULL)
 		goto fail;
-	}
-	memcpy(&g->backend, res->ai_addr, res->ai_addrlen);
-	g->backendlen = res->ai_addrlen;
-	freeaddrinfo(res);
 	/* conf_parse checked every entry: this cannot fail. */
 	(void)iptable_from(&g->proxy_from, conf->proxy_protocol_from, "",
 	    "proxy.proxy_protocol_from", err, errsz);
@@ -224,6 +213,7 @@ server_gen_unref(struct server_gen *g)
 	iptable_free(g->proxy_from);
 	tls_server_free(g->tls);
 	tls_client_free(g->tls_backend);
+	backend_list_free(g->backends);
 	free(g);
 }
 
@@ -287,9 +277,8 @@ server_run(struct conf *conf, struct chain *chain, const char *conf_path,
 	server_tick = event_new(server_evbase, -1, EV_PERSIST, server_flush,
 	    NULL);
 	evtimer_add(server_tick, &tick);
-	log_info("postern ready: backend %s:%s, %zu filters, config %s",
-	    conf->backend.host, conf->backend.port, chain_length(chain),
-	    conf->source);
+	log_info("postern ready: %zu backends, %zu filters, config %s",
+	    conf->nbackend, chain_length(chain), conf->source);
 	event_base_dispatch(server_evbase);
 	log_info("postern stopped");
 	for (i = 0; i < nitems(sigs); i++)

@@ -12,6 +12,7 @@
 struct conf;
 struct chain;
 struct tls_client;
+struct backend_list;
 struct tls_server;
 struct iptable;
 struct event_base;
@@ -22,8 +23,8 @@ struct server_gen {
 	int			 refcnt;
 	struct conf		*conf;		/* reference held */
 	struct chain		*chain;		/* reference held */
-	struct sockaddr_storage	 backend;	/* resolved proxy.backend */
-	socklen_t		 backendlen;
+	struct backend_list	*backends;	/* proxy.backend resolved, and
+						   which failed lately */
 	struct iptable		*proxy_from;	/* proxy.proxy_protocol_from;
 						   NULL = anyone may send PROXY */
 	struct tls_server	*tls;		/* NULL: no tls.cert */

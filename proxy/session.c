@@ -95,6 +95,8 @@ static struct log_limit session_log_connect =
 	    LOG_LIMIT("connect refused (filters)");
 static struct log_limit session_log_greeting =
 	    LOG_LIMIT("backend unavailable");
+static struct log_limit session_log_nobackend =
+    LOG_LIMIT("no backend available");
 static struct log_limit session_log_lost = LOG_LIMIT("backend lost");
 static struct log_limit session_log_errors = LOG_LIMIT("too many errors");
 static struct log_limit session_log_timeout = LOG_LIMIT("client timeout");
@@ -124,6 +126,7 @@ static const char *session_seq_error(const struct session *, enum smtp_verb);
 static void	session_tx_free(struct session *);
 static void	session_connect_filtered(struct session *, enum fv);
 static void	session_greeted(struct session *, const struct backend_reply *);
+static void	session_backend_next(struct session *);
 static void	session_relay_reply(struct session *,
 		    const struct backend_reply *);
 static void	session_ehlo_relayed(struct session *,
@@ -426,40 +429,73 @@ session_connect_filtered(struct session *s, enum fv v)
 	session_backend_connect(s);
 }
 
-/* A (new) connection to the backend; its greeting comes to
- * session_greeted. */
+/* A (new) connection to a backend: the walk over proxy.backend begins,
+ * within proxy.connect_timeout; the greeting comes to session_greeted. */
 void
 session_backend_connect(struct session *s)
 {
-	char	 hdr[PROXYPROTO_OUT_MAX];
-
-	backend_free(s->be);
-	s->be = backend_new(server_base(), s->conf, s->sid,
-	    session_backend_cb, s);
-	s->on_backend = session_greeted;
-	backend_connect(s->be, (struct sockaddr *)&s->gen->backend,
-	    s->gen->backendlen, hdr, session_identity_header(s, hdr,
-	    sizeof(hdr)));
+	backend_list_start(s->gen->backends, &s->be_try, util_now_ms());
+	session_backend_next(s);
 }
 
+/* The next backend of the walk, or 421 when none is left. */
 static void
-session_greeted(struct session *s, const struct backend_reply *r)
+session_backend_next(struct session *s)
 {
-	if (r->status != BACKEND_REPLY || r->code / 100 != 2) {
-		if (r->status == BACKEND_REPLY)
-			log_limited(&session_log_greeting, LOG_LEVEL_WARN,
-			    "%s backend greeting refused: %.*s", s->sid,
-			    (int)strcspn(r->text, "\r"), r->text);
-		else
-			log_limited(&session_log_greeting, LOG_LEVEL_WARN,
-			    "%s backend %s unavailable: %s", s->sid,
-			    s->conf->backend.host, r->status ==
-			    BACKEND_TIMEOUT ? "timeout" : "connection failed");
+	const struct sockaddr	*sa;
+	socklen_t		 salen;
+	uint64_t		 ms;
+	char			 hdr[PROXYPROTO_OUT_MAX];
+
+	backend_free(s->be);
+	s->be = NULL;
+	if (backend_list_next(s->gen->backends, &s->be_try, util_now_ms(),
+	    &sa, &salen, &ms) == -1) {
+		log_limited(&session_log_nobackend, LOG_LEVEL_WARN, "%s no "
+		    "backend available", s->sid);
 		session_close(s, "421 4.3.2 Service not available, "
 		    "try again later");
 		return;
 	}
+	s->be = backend_new(server_base(), s->conf, s->sid,
+	    session_backend_cb, s);
+	s->on_backend = session_greeted;
+	backend_connect(s->be, sa, salen, hdr, session_identity_header(s, hdr,
+	    sizeof(hdr)), ms);
+}
+
+/* A backend that does not greet with 2xx is marked failed and the next
+ * one is tried. */
+static void
+session_greeted(struct session *s, const struct backend_reply *r)
+{
+	const char	*name = session_backend_name(s);
+
+	if (r->status != BACKEND_REPLY || r->code / 100 != 2) {
+		if (r->status == BACKEND_REPLY)
+			log_limited(&session_log_greeting, LOG_LEVEL_WARN,
+			    "%s backend %s greeting refused: %.*s", s->sid,
+			    name, (int)strcspn(r->text, "\r"), r->text);
+		else
+			log_limited(&session_log_greeting, LOG_LEVEL_WARN,
+			    "%s backend %s unavailable: %s", s->sid, name,
+			    r->status == BACKEND_TIMEOUT ? "timeout" :
+			    "connection failed");
+		backend_list_failed(s->gen->backends, &s->be_try,
+		    util_now_ms());
+		session_backend_next(s);
+		return;
+	}
+	log_debug("%s backend=%s", s->sid, name);
 	session_backend_tls_begin(s);
+}
+
+/* The backend this session is relayed to (or was last tried), as
+ * configured. */
+const char *
+session_backend_name(const struct session *s)
+{
+	return backend_list_name(s->gen->backends, &s->be_try);
 }
 
 /* The backend is ready: our greeting, and the client may speak. */
@@ -1381,6 +1417,7 @@ session_tx_end(struct session *s, const char *action, const char *reply)
 	t.action = action;
 	t.reply = first;
 	t.ms = util_now_ms() - tx->started;
+	t.backend = session_backend_name(s);
 	txlog_write(&t, s->conf->log_format);
 	if (tx->eom_done)
 		chain_tx_done(s->cs);

@@ -111,7 +111,8 @@ session_backend_tls_starttls(struct session *s,
 		return;
 	}
 	s->on_backend = session_backend_tls_done;
-	backend_starttls(s->be, tls_client_ssl(s->gen->tls_backend));
+	backend_starttls(s->be, tls_client_ssl(s->gen->tls_backend,
+	    backend_list_host(s->gen->backends, &s->be_try)));
 }
 
 static void
@@ -130,7 +131,7 @@ session_backend_tls_done(struct session *s, const struct backend_reply *r)
 	tls_describe(ssl, info, sizeof(info));
 	unverified = tls_client_unverified(ssl);
 	log_debug("%s TLS to backend %s: %s, %s%s", s->sid,
-	    s->conf->backend.host, info, unverified != NULL ?
+	    session_backend_name(s), info, unverified != NULL ?
 	    "not verified: " : "verified", unverified != NULL ? unverified :
 	    "");
 	session_greet(s);
@@ -147,7 +148,7 @@ session_backend_tls_without(struct session *s, const char *why,
 {
 	if (s->conf->tls_backend == CONF_TLS_BACKEND_REQUIRED) {
 		log_limited(&session_backend_tls_log, LOG_LEVEL_WARN, "%s TLS "
-		    "to backend %s failed: %s", s->sid, s->conf->backend.host,
+		    "to backend %s failed: %s", s->sid, session_backend_name(s),
 		    why);
 		backend_close(s->be);
 		session_close(s, "421 4.7.0 TLS to the backend failed, try "
@@ -156,7 +157,7 @@ session_backend_tls_without(struct session *s, const char *why,
 	}
 	log_limited(&session_backend_tls_log, LOG_LEVEL_WARN, "%s TLS to "
 	    "backend %s failed: %s; going on in plaintext", s->sid,
-	    s->conf->backend.host, why);
+	    session_backend_name(s), why);
 	if (!reconnect) {
 		session_greet(s);
 		return;

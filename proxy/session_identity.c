@@ -191,7 +191,7 @@ session_identity_fail(struct session *s, const char *why,
 	    "%.*s; client %s refused with 4.3.0 rather than relayed under "
 	    "postern's own address: list postern's address in the backend's "
 	    "%s (Postfix), or set proxy.client_identity to what the backend "
-	    "accepts", s->sid, s->conf->backend.host, why,
+	    "accepts", s->sid, session_backend_name(s), why,
 	    r != NULL ? (int)strcspn(r->text, "\r") : 0,
 	    r != NULL ? r->text : "", s->addr, xclient ?
 	    "smtpd_authorized_xclient_hosts" :

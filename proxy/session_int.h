@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "backend.h"
+#include "backend_list.h"
 #include "chain.h"
 #include "data.h"
 #include "rfc5322.h"
@@ -103,6 +104,7 @@ struct session {
 	const struct conf *conf;	/* gen's */
 	struct bufferevent *bev;	/* client */
 	struct backend	*be;
+	struct backend_try be_try;	/* the walk over proxy.backend */
 	struct chain_sess *cs;
 	struct sockaddr_storage ss;	/* the client's: the socket's, or the
 					   PROXY header's source */
@@ -169,6 +171,7 @@ void	session_connect(struct session *);
 void	session_setcb(struct session *);
 void	session_greet(struct session *);
 void	session_backend_connect(struct session *);
+const char *session_backend_name(const struct session *);
 void	session_ehlo_backend(struct session *);
 void	session_mail_relay(struct session *);
 

@@ -50,7 +50,10 @@
 
 struct tls_client {
 	SSL_CTX		*ctx;
-	char		 name[256];	/* SNI; "" for an IP address */
+	int		 per_backend;	/* no tls.backend_name: each
+					   backend's host is the name */
+	char		 sni[256];	/* tls.backend_name's SNI; "" for an
+					   IP address */
 };
 
 /* A listener's own certificate (tls.listener_certs). */
@@ -71,8 +74,12 @@ static int	tls_ctx_settings(SSL_CTX *, const struct conf *, char *,
 		    size_t);
 static int	tls_ctx_keypair(SSL_CTX *, const char *, const char *, char *,
 		    size_t);
-static int	tls_client_trust(SSL_CTX *, const struct conf *,
-		    const char *, int, char *, size_t);
+static int	tls_client_trust(SSL_CTX *, const struct conf *, char *,
+		    size_t);
+static int	tls_client_name(X509_VERIFY_PARAM *, const char *, char *,
+		    size_t);
+static int	tls_client_names(struct tls_client *, const struct conf *,
+		    char *, size_t);
 static SSL_CTX	*tls_ctx_new(const struct conf *, const char *, const char *,
 		    char *, size_t);
 static int	tls_versions(const char *, int *, int *);
@@ -403,16 +410,12 @@ tls_server_ssl(struct tls_server *ts, const struct sockaddr *local)
 	return tls_ssl_new(ts->def);
 }
 
-/*
- * Whom the backend's certificate must come from (tls.backend_ca_file, or
- * the system's store) and the name it must carry: a DNS name, or an IP
- * address matched against the certificate's IP names.
- */
+/* Whom the backend's certificate must come from: tls.backend_ca_file, or
+ * the system's store. */
 static int
-tls_client_trust(SSL_CTX *ctx, const struct conf *c, const char *name,
-    int ip, char *err, size_t errsz)
+tls_client_trust(SSL_CTX *ctx, const struct conf *c, char *err,
+    size_t errsz)
 {
-	X509_VERIFY_PARAM	*vp = SSL_CTX_get0_param(ctx);
 	const char		*ca = c->tls_backend_ca_file;
 	char			 why[256];
 	FILE			*fp;
@@ -430,39 +433,88 @@ tls_client_trust(SSL_CTX *ctx, const struct conf *c, const char *name,
 			return -1;
 		}
 	}
+	return 0;
+}
+
+/*
+ * The name the backend's certificate must carry, set in vp: a DNS name
+ * (also the SNI name, copied to sni), or an IP address matched against
+ * the certificate's IP names (RFC 6066 3: no SNI).  -1 if it is neither.
+ */
+static int
+tls_client_name(X509_VERIFY_PARAM *vp, const char *name, char *sni,
+    size_t snisz)
+{
+	unsigned char	 a[sizeof(struct in6_addr)];
+	int		 ip;
+
+	ip = inet_pton(AF_INET, name, a) == 1 ||
+	    inet_pton(AF_INET6, name, a) == 1;
 	X509_VERIFY_PARAM_set_hostflags(vp,
 	    X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
 	if ((ip ? X509_VERIFY_PARAM_set1_ip_asc(vp, name) :
-	    X509_VERIFY_PARAM_set1_host(vp, name, 0)) != 1) {
-		util_err_append(err, errsz, "tls.backend_name: '%.64s': not a "
-		    "host name", name);
+	    X509_VERIFY_PARAM_set1_host(vp, name, 0)) != 1)
+		return -1;
+	strlcpy(sni, ip ? "" : name, snisz);
+	return 0;
+}
+
+/* The names to check: tls.backend_name, else each TCP backend's host (a
+ * unix: backend has none, so it needs tls.backend_name). */
+static int
+tls_client_names(struct tls_client *tc, const struct conf *c, char *err,
+    size_t errsz)
+{
+	X509_VERIFY_PARAM	*vp;
+	char			 sni[256];
+	size_t			 i;
+	int			 bad = 0;
+
+	if (c->tls_backend_name[0] != '\0') {
+		if (tls_client_name(SSL_CTX_get0_param(tc->ctx),
+		    c->tls_backend_name, tc->sni, sizeof(tc->sni)) == 0)
+			return 0;
+		util_err_append(err, errsz, "tls.backend_name: '%.64s': not "
+		    "a host name", c->tls_backend_name);
 		return -1;
 	}
-	return 0;
+	tc->per_backend = 1;
+	if ((vp = X509_VERIFY_PARAM_new()) == NULL)
+		fatalx("X509_VERIFY_PARAM_new");
+	for (i = 0; i < c->nbackend; i++) {
+		if (c->backend[i].port[0] == '\0') {
+			util_err_append(err, errsz, "tls.backend: backend "
+			    "unix:%.64s: set tls.backend_name",
+			    c->backend[i].host);
+			bad = 1;
+		} else if (tls_client_name(vp, c->backend[i].host, sni,
+		    sizeof(sni)) == -1) {
+			util_err_append(err, errsz, "proxy.backend: '%.64s': "
+			    "not a host name", c->backend[i].host);
+			bad = 1;
+		}
+	}
+	X509_VERIFY_PARAM_free(vp);
+	return bad ? -1 : 0;
 }
 
 struct tls_client *
 tls_client_new(const struct conf *c, char *err, size_t errsz)
 {
 	struct tls_client	*tc;
-	const char		*name = c->tls_backend_name[0] != '\0' ?
-	    c->tls_backend_name : c->backend.host;
-	unsigned char		 a[sizeof(struct in6_addr)];
 	char			 why[256];
-	int			 ip, bad = 0;
+	int			 bad = 0;
 
 	if (c->tls_backend == CONF_TLS_BACKEND_OFF)
 		return NULL;
-	ip = inet_pton(AF_INET, name, a) == 1 ||
-	    inet_pton(AF_INET6, name, a) == 1;
 	tc = xcalloc(1, sizeof(*tc));
-	if (!ip)		/* RFC 6066 3: no literal addresses */
-		strlcpy(tc->name, name, sizeof(tc->name));
 	if ((tc->ctx = SSL_CTX_new(TLS_client_method())) == NULL)
 		fatalx("SSL_CTX_new: %s", tls_error(why, sizeof(why)));
 	if (tls_ctx_settings(tc->ctx, c, err, errsz) == -1)
 		bad = 1;
-	if (tls_client_trust(tc->ctx, c, name, ip, err, errsz) == -1)
+	if (tls_client_trust(tc->ctx, c, err, errsz) == -1)
+		bad = 1;
+	if (tls_client_names(tc, c, err, errsz) == -1)
 		bad = 1;
 	if (c->tls_backend_cert[0] != '\0' && tls_ctx_keypair(tc->ctx,
 	    c->tls_backend_cert, c->tls_backend_key, err, errsz) == -1)
@@ -491,12 +543,17 @@ tls_client_free(struct tls_client *tc)
 }
 
 SSL *
-tls_client_ssl(struct tls_client *tc)
+tls_client_ssl(struct tls_client *tc, const char *host)
 {
 	SSL	*ssl = tls_ssl_new(tc->ctx);
-	char	 why[256];
+	char	 why[256], sni[256];
 
-	if (tc->name[0] != '\0' && !SSL_set_tlsext_host_name(ssl, tc->name))
+	strlcpy(sni, tc->sni, sizeof(sni));
+	/* tls_client_names checked host when the generation was made. */
+	if (tc->per_backend && tls_client_name(SSL_get0_param(ssl), host, sni,
+	    sizeof(sni)) == -1)
+		fatalx("tls_client_ssl: %s: not a host name", host);
+	if (sni[0] != '\0' && !SSL_set_tlsext_host_name(ssl, sni))
 		fatalx("SSL_set_tlsext_host_name: %s", tls_error(why,
 		    sizeof(why)));
 	return ssl;

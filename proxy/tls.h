@@ -37,7 +37,7 @@ SSL		*tls_server_ssl(struct tls_server *, const struct sockaddr *local);
 /*
  * tls_client_new - the context for TLS to the backend: CA store
  * (tls.backend_ca_file, else the system's), the name the backend's
- * certificate must carry (tls.backend_name, else proxy.backend's host),
+ * certificate must carry (tls.backend_name, else each backend's own host),
  * peer verification when tls.backend is required, the client certificate
  * if any.  NULL when tls.backend is off; NULL on error, with every error
  * appended to err ("path: what is wrong"), which the caller starts as "".
@@ -46,8 +46,9 @@ struct tls_client *tls_client_new(const struct conf *, char *err,
 		    size_t errsz);
 void		 tls_client_free(struct tls_client *);
 
-/* tls_client_ssl - an SSL for one backend connection, SNI set. */
-SSL		*tls_client_ssl(struct tls_client *);
+/* tls_client_ssl - an SSL for one backend connection to host (its
+ * certificate's name unless tls.backend_name is set), SNI set. */
+SSL		*tls_client_ssl(struct tls_client *, const char *host);
 
 /* tls_client_unverified - after the handshake: NULL when the backend's
  * certificate was verified (chain and name), else why not. */

@@ -411,17 +411,22 @@ def backend_is(port, identity):
 class SmtpSink:
     """Postfix's smtp-sink, dumping each message to its own file."""
 
-    def __init__(self, workdir, args=(), name="sink", backlog=1000):
+    def __init__(self, workdir, args=(), name="sink", backlog=1000,
+                 unix=False):
+        """unix: listen on the socket self.path (unix:PATH) instead."""
         self.port = free_port()
         base = mkdir_for(os.path.join(workdir, "%s-%d" % (name, self.port)))
         self.dumpdir = mkdir_for(os.path.join(base, "dump"), owner="nobody")
+        self.path = os.path.join(base, "smtp.sock") if unix else None
         argv = ["smtp-sink", "-u", "nobody", "-d",
                 os.path.join(self.dumpdir, "%Y%m%d%H%M%S."), *args,
+                "unix:" + self.path if unix else
                 "%s:%d" % (LOOP_HOST, self.port), str(backlog)]
         self.proc = Proc(argv, os.path.join(base, "smtp-sink"))
         backend_is(self.port, "xforward")
-        wait_for(lambda: listening(self.port) or not self.proc.alive(), 10,
-                 what="smtp-sink to listen")
+        wait_for(lambda: (os.path.exists(self.path) if unix else
+                          listening(self.port)) or not self.proc.alive(),
+                 10, what="smtp-sink to listen")
         assert self.proc.alive(), "smtp-sink died: %s" % self.proc.stderr()
 
     def stop(self):
@@ -493,8 +498,8 @@ DATA_EHLO = [k for k in FULL_EHLO if k != "CHUNKING"]
 class FakeMta:
     """fakemta.py as a separate process (see its docstring for config)."""
 
-    def __init__(self, workdir, name="fakemta", **cfg):
-        self.port = free_port()
+    def __init__(self, workdir, name="fakemta", port=None, **cfg):
+        self.port = port or free_port()
         self.dir = mkdir_for(os.path.join(workdir, "%s-%d" % (name,
                                                               self.port)))
         self.cfg = {"host": LOOP_HOST, "port": self.port, "dir": self.dir,

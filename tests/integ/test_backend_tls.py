@@ -106,7 +106,7 @@ def test_required_delivers_over_tls(pf_tls, postern, certs):
     assert re.search(r"\(using TLSv1\.[23] with cipher \S+", rec), rec
     # XCLIENT went through TLS too: Postfix names the real client
     assert "helo-%s.client.test" % tag in rec and "[127.0.0.5]" in rec, rec
-    p.wait_log(r"TLS to backend 127\.0\.0\.1: TLSv1\.[23] \S+ \d+/\d+, "
+    p.wait_log(r"TLS to backend 127\.0\.0\.1:\d+: TLSv1\.[23] \S+ \d+/\d+, "
                r"verified")
 
 
@@ -166,7 +166,7 @@ def test_required_bad_certificate(request, backend, reason, postern, certs):
     p = postern(pf.port, **required(certs))
     before = snk.count()
     refused(p)
-    p.wait_log(r"TLS to backend 127\.0\.0\.1 failed: " + reason)
+    p.wait_log(r"TLS to backend 127\.0\.0\.1:\d+ failed: " + reason)
     time.sleep(0.5)
     assert snk.count() == before
 
@@ -186,7 +186,7 @@ def test_required_without_starttls(proxy, certs):
     heard EHLO and STARTTLS, nothing else (not even QUIT)."""
     p, f = proxy(**required(certs))
     refused(p)
-    p.wait_log(r"TLS to backend 127\.0\.0\.1 failed: STARTTLS refused: ")
+    p.wait_log(r"TLS to backend 127\.0\.0\.1:\d+ failed: STARTTLS refused: ")
     wait_for(lambda: len(f.commands()) >= 2, 10, what="EHLO, STARTTLS")
     time.sleep(0.3)
     assert [c.split(" ")[0] for _, c in f.commands()] == ["EHLO",
@@ -205,7 +205,7 @@ def test_opportunistic_without_starttls(proxy):
     tag = uniq()
     assert deliver(p, tag).code == 250
     f.wait_count(1)
-    p.wait_log(r"TLS to backend 127\.0\.0\.1 failed: no STARTTLS offered; "
+    p.wait_log(r"TLS to backend 127\.0\.0\.1:\d+ failed: no STARTTLS offered; "
                r"going on in plaintext")
     cmds = [c.split(" ")[0] for _, c in f.commands()]
     assert "STARTTLS" not in cmds and cmds[:2] == ["EHLO", "EHLO"], cmds
@@ -221,7 +221,7 @@ def test_opportunistic_broken_handshake_reconnects(proxy):
     tag = uniq()
     assert deliver(p, tag).code == 250
     f.wait_count(1)
-    p.wait_log(r"TLS to backend 127\.0\.0\.1 failed: .*; going on in "
+    p.wait_log(r"TLS to backend 127\.0\.0\.1:\d+ failed: .*; going on in "
                r"plaintext")
     assert f.sessions() == 2, f.transcript()[:300]
 
@@ -236,7 +236,7 @@ def test_opportunistic_unverified_is_tls(pf_other, postern):
     assert deliver(p, tag).code == 250
     (m,) = find(snk, tag.encode())
     assert "with ESMTPS" in first_received(m.content)
-    p.wait_log(r"TLS to backend 127\.0\.0\.1: TLSv1\.[23] .*, not "
+    p.wait_log(r"TLS to backend 127\.0\.0\.1:\d+: TLSv1\.[23] .*, not "
                r"verified: ")
 
 

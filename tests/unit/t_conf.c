@@ -15,6 +15,7 @@
 #define NAME	"t.conf"
 
 static char	 errbuf[1024];
+static void	 roundtrip(struct conf *, const char *);
 
 static struct conf *
 parse_ov(const char *text, char *const *ov, size_t nov)
@@ -97,8 +98,11 @@ t_defaults(void)
 	is_int(c->nlisten, 1, "one listen address");
 	is_str(c->listen[0].host, "127.0.0.1", "listen host");
 	is_str(c->listen[0].port, "2525", "listen port");
-	is_str(c->backend.host, "127.0.0.1", "backend host");
-	is_str(c->backend.port, "10025", "backend port");
+	is_int(c->nbackend, 1, "one backend");
+	is_str(c->backend[0].host, "127.0.0.1", "backend host");
+	is_str(c->backend[0].port, "10025", "backend port");
+	is_int(c->backend_order, CONF_BACKEND_ORDER_LIST, "backend_order");
+	is_int(c->backend_retry, 30, "backend_retry 30s");
 	gethostname(host, sizeof(host) - 1);
 	is_str(c->hostname, host[0] != '\0' ? host : "localhost",
 	    "empty hostname is gethostname()");
@@ -548,16 +552,48 @@ t_backend(void)
 	c = parse("[proxy]\nbackend = [2001:db8::25]:10025\n");
 	ok(c != NULL, "IPv6 backend: %s", errbuf);
 	if (c != NULL) {
-		is_str(c->backend.host, "2001:db8::25", "backend host");
-		is_str(c->backend.port, "10025", "backend port");
+		is_str(c->backend[0].host, "2001:db8::25", "backend host");
+		is_str(c->backend[0].port, "10025", "backend port");
 		conf_unref(c);
 	}
-	is_str(fails("[proxy]\nbackend = a:1, b:2\n"), NAME ":2: too many "
-	    "addresses for proxy.backend (at most 1)", "one backend");
+	c = parse("[proxy]\nbackend = a:1, [::1]:2 unix:/run/mta.sock\n"
+	    "backend_order = random\nbackend_retry = 2m\n");
+	ok(c != NULL, "three backends: %s", errbuf);
+	if (c != NULL) {
+		is_int(c->nbackend, 3, "three entries");
+		is_str(c->backend[1].host, "::1", "second host");
+		is_str(c->backend[2].host, "/run/mta.sock", "unix: path");
+		is_str(c->backend[2].port, "", "unix: no port");
+		is_int(c->backend_order, CONF_BACKEND_ORDER_RANDOM, "random");
+		is_int(c->backend_retry, 120, "backend_retry 2m");
+		roundtrip(c, "backend list");
+		conf_unref(c);
+	}
+	is_str(fails("[proxy]\nbackend = a:1 b:2 c:3 d:4 e:5 f:6 g:7 h:8 "
+	    "i:9\n"), NAME ":2: too many addresses for proxy.backend (at "
+	    "most 8)", "at most 8 backends");
+	is_str(fails("[proxy]\nbackend = a:1, unix:/s, a:1\n"), NAME ":2: "
+	    "duplicate address 'a:1' for proxy.backend", "duplicate");
+	is_str(fails("[proxy]\nbackend = unix:/s unix:/s\n"), NAME ":2: "
+	    "duplicate address 'unix:/s' for proxy.backend", "same path");
+	is_str(fails("[proxy]\nbackend = unix:run/s\n"), NAME ":2: bad path "
+	    "'unix:run/s' for proxy.backend (an absolute path)",
+	    "relative path");
+	is_str(fails("[proxy]\nbackend = unix:\n"), NAME ":2: bad path "
+	    "'unix:' for proxy.backend (an absolute path)", "empty path");
+	snprintf(text, sizeof(text), "[proxy]\nbackend = unix:/%0107d\n", 0);
+	ok(strstr(fails(text), "(at most 107 bytes)") != NULL,
+	    "path too long for sun_path: %s", errbuf);
+	is_str(fails("[proxy]\nlisten = unix:/s\n"), NAME ":2: bad port in "
+	    "'unix:/s' for proxy.listen (1..65535)", "no unix: for listen");
+	is_str(fails("[proxy]\nbackend_order = first\n"), NAME ":2: bad "
+	    "value 'first' for proxy.backend_order (use list or random)",
+	    "bad backend_order");
 	is_str(fails("[proxy]\nbackend =\n"), NAME ": no backend address (set "
 	    "proxy.backend)", "backend unset");
 	is_str(fails("[proxy]\nbackend = x#y:25\n"), NAME ":2: bad address "
-	    "'x#y:25' for proxy.backend (use host:port or [ipv6]:port)",
+	    "'x#y:25' for proxy.backend (use host:port, unix:/path or "
+	    "[ipv6]:port)",
 	    "# in a host");
 	snprintf(text, sizeof(text), "[proxy]\nbackend = %0256d:25\n", 0);
 	ok(strstr(fails(text), ":2: host too long in '0000") != NULL &&

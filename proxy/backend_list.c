@@ -1,0 +1,193 @@
+/*
+ * backend_list.c - the backends a client connection may be relayed to (see
+ * backend_list.h).
+ *
+ * Each entry of proxy.backend is resolved once a generation.  An entry
+ * that refused the connection, timed out or greeted with other than 2xx is
+ * marked with the time; for proxy.backend_retry it comes after every entry
+ * that is not marked, and the marked ones come in the order they failed,
+ * so a connection still tries them all before the client hears 421.  The
+ * marks live in the list, so a reload carries them over to the new list
+ * for every entry whose "host:port" it keeps.
+ *
+ * Public: backend_list_new, backend_list_free, backend_list_start,
+ * backend_list_next, backend_list_failed, backend_list_name,
+ * backend_list_host.
+ *
+ * DIAGNOSTICS
+ *	"proxy.backend <entry>: <why>" when an entry does not resolve (or a
+ *	unix: path does not fit).
+ */
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend_list.h"
+#include "conf.h"
+#include "util.h"
+
+struct backend_entry {
+	char			 name[300];	/* as configured */
+	const char		*host;		/* conf's, not duplicated */
+	struct sockaddr_storage	 sa;
+	socklen_t		 salen;
+	uint64_t		 failed;	/* ms; 0 = not lately */
+};
+
+struct backend_list {
+	const struct conf	*conf;		/* not duplicated */
+	struct backend_entry	 e[CONF_BACKEND_MAX];
+	size_t			 n;
+};
+
+static int	backend_list_resolve(struct backend_entry *,
+		    const struct conf_addr *, char *, size_t);
+static int	backend_list_down(const struct backend_list *, size_t,
+		    uint64_t);
+
+struct backend_list *
+backend_list_new(const struct conf *conf, const struct backend_list *old,
+    char *err, size_t errsz)
+{
+	struct backend_list	*l;
+	size_t			 i, j;
+
+	l = xcalloc(1, sizeof(*l));
+	l->conf = conf;
+	for (i = 0; i < conf->nbackend; i++, l->n++) {
+		if (backend_list_resolve(&l->e[i], &conf->backend[i], err,
+		    errsz) == -1) {
+			backend_list_free(l);
+			return NULL;
+		}
+		for (j = 0; old != NULL && j < old->n; j++)
+			if (strcmp(old->e[j].name, l->e[i].name) == 0)
+				l->e[i].failed = old->e[j].failed;
+	}
+	return l;
+}
+
+void
+backend_list_free(struct backend_list *l)
+{
+	free(l);
+}
+
+static int
+backend_list_resolve(struct backend_entry *e, const struct conf_addr *a,
+    char *err, size_t errsz)
+{
+	struct sockaddr_un	*sun = (struct sockaddr_un *)&e->sa;
+	struct addrinfo		 hints, *res;
+	int			 rc;
+
+	e->host = a->host;
+	if (a->port[0] == '\0') {
+		snprintf(e->name, sizeof(e->name), "unix:%s", a->host);
+		sun->sun_family = AF_UNIX;
+		if (strlcpy(sun->sun_path, a->host, sizeof(sun->sun_path)) >=
+		    sizeof(sun->sun_path)) {
+			snprintf(err, errsz, "proxy.backend %s: path too long",
+			    e->name);
+			return -1;
+		}
+		e->salen = sizeof(*sun);
+		e->host = "";
+		return 0;
+	}
+	snprintf(e->name, sizeof(e->name), strchr(a->host, ':') != NULL ?
+	    "[%s]:%s" : "%s:%s", a->host, a->port);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV;
+	if ((rc = getaddrinfo(a->host, a->port, &hints, &res)) != 0) {
+		snprintf(err, errsz, "proxy.backend %s: %s", e->name,
+		    gai_strerror(rc));
+		return -1;
+	}
+	memcpy(&e->sa, res->ai_addr, res->ai_addrlen);
+	e->salen = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+/* Whether entry i failed within proxy.backend_retry of now. */
+static int
+backend_list_down(const struct backend_list *l, size_t i, uint64_t now)
+{
+	return l->e[i].failed != 0 &&
+	    now - l->e[i].failed < (uint64_t)l->conf->backend_retry * 1000;
+}
+
+void
+backend_list_start(const struct backend_list *l, struct backend_try *t,
+    uint64_t now)
+{
+	size_t	 i, j, up = 0, tmp;
+
+	memset(t, 0, sizeof(*t));
+	t->deadline = now + (uint64_t)l->conf->connect_timeout * 1000;
+	for (i = 0; i < l->n; i++)
+		if (!backend_list_down(l, i, now))
+			t->order[up++] = i;
+	if (l->conf->backend_order == CONF_BACKEND_ORDER_RANDOM)
+		for (i = up; i > 1; i--) {
+			j = arc4random_uniform((uint32_t)i);
+			tmp = t->order[i - 1];
+			t->order[i - 1] = t->order[j];
+			t->order[j] = tmp;
+		}
+	t->n = up;
+	/* The failed ones, longest-failed first (insertion: n <= 8). */
+	for (i = 0; i < l->n; i++) {
+		if (!backend_list_down(l, i, now))
+			continue;
+		for (j = t->n; j > up &&
+		    l->e[t->order[j - 1]].failed > l->e[i].failed; j--)
+			t->order[j] = t->order[j - 1];
+		t->order[j] = i;
+		t->n++;
+	}
+}
+
+int
+backend_list_next(const struct backend_list *l, struct backend_try *t,
+    uint64_t now, const struct sockaddr **sa, socklen_t *salen,
+    uint64_t *ms)
+{
+	const struct backend_entry	*e;
+
+	if (t->next == t->n || now >= t->deadline)
+		return -1;
+	/* An equal share of what is left for each entry still to try, so a
+	 * backend that never greets leaves time for the next. */
+	*ms = (t->deadline - now) / (t->n - t->next);
+	t->cur = t->order[t->next++];
+	e = &l->e[t->cur];
+	*sa = (const struct sockaddr *)&e->sa;
+	*salen = e->salen;
+	return 0;
+}
+
+void
+backend_list_failed(struct backend_list *l, const struct backend_try *t,
+    uint64_t now)
+{
+	l->e[t->cur].failed = now != 0 ? now : 1;
+}
+
+const char *
+backend_list_name(const struct backend_list *l, const struct backend_try *t)
+{
+	return l->e[t->cur].name;
+}
+
+const char *
+backend_list_host(const struct backend_list *l, const struct backend_try *t)
+{
+	return l->e[t->cur].host;
+}
