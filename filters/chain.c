@@ -48,6 +48,7 @@
 #include "dns.h"
 #include "hdrbuild.h"
 #include "log.h"
+#include "rfc5322.h"
 #include "util.h"
 #include "worker.h"
 
@@ -688,7 +689,7 @@ fctx_reply(struct fctx *fx, const char *code, const char *esc,
 static int
 chain_field_name_ok(struct fctx *fx, const char *name)
 {
-	if (hdrbuild_name_ok(name, strlen(name)))
+	if (rfc5322_name_ok(name, strlen(name)))
 		return 1;
 	log_warnx("%s filter %s: header field name '%.64s' refused: not a "
 	    "field name", fx->cs->sid, fx->ops->name, name);

@@ -55,12 +55,13 @@
 #include "filter.h"
 #include "log.h"
 
+#include "table.h"
+#include "util.h"
+
 /* Per-event warnings, one line of a kind an interval (the log's own
  * state, thread-safe; the filter never reads it). */
 static struct log_limit flt_dkim_verify_log_full =
 	    LOG_LIMIT("dkim_verify: worker pool full");
-#include "table.h"
-#include "util.h"
 
 #define FLT_DKIM_VERIFY_SIGS_MAX	16	/* verified per message */
 #define FLT_DKIM_VERIFY_NAME_MAX	256

@@ -52,11 +52,12 @@
 #include "filter.h"
 #include "log.h"
 
+#include "milter_proto.h"
+#include "util.h"
+
 /* Per-event warnings, one line of a kind an interval (the log's own
  * state, thread-safe; the filter never reads it). */
 static struct log_limit flt_milter_log_failed = LOG_LIMIT("milter failed");
-#include "milter_proto.h"
-#include "util.h"
 
 #define FLT_MILTER_MAX		8	/* milters called */
 #define FLT_MILTER_MODS_MAX	64	/* header additions per message */

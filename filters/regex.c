@@ -29,16 +29,17 @@
 
 #include "conf.h"
 #include "filter.h"
-#include "hdrbuild.h"
 #include "log.h"
+
+#include "mime.h"
+#include "rfc5322.h"
+#include "rules.h"
+#include "util.h"
 
 /* Per-event warnings, one line of a kind an interval (the log's own
  * state, thread-safe; the filter never reads it). */
 static struct log_limit flt_regex_log_limit =
 	    LOG_LIMIT("rule match error");
-#include "mime.h"
-#include "rules.h"
-#include "util.h"
 
 #define REGEX_HDR_MAX	16384		/* a decoded header value */
 #define REGEX_TAGS_MAX	32
@@ -162,7 +163,7 @@ flt_regex_settings(struct flt_regex *g, const struct conf *c, char *err,
 		rc = -1;
 	}
 	if ((colon = strchr(c->regex_tag_header, ':')) == NULL ||
-	    !hdrbuild_name_ok(c->regex_tag_header,
+	    !rfc5322_name_ok(c->regex_tag_header,
 	    (size_t)(colon - c->regex_tag_header))) {
 		util_err_append(err, errsz, "regex.tag_header: '%s' is not "
 		    "\"Name: value\" with a field name", c->regex_tag_header);

@@ -34,7 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hdrbuild.h"
+#include "rfc5322.h"
 #include "rules.h"
 #include "util.h"
 
@@ -254,7 +254,7 @@ rules_header(struct rules_ctx *c, struct rule *r, const char *h, size_t len)
 		return rules_err(c, "missing header name after 'header:' "
 		    "(header:NAME or header:*)");
 	rules_quote(h, len, q, sizeof(q));
-	if (!hdrbuild_name_ok(h, len))
+	if (!rfc5322_name_ok(h, len))
 		return rules_err(c, "invalid header name '%s': printable "
 		    "ASCII except ':' only", q);
 	if (len > RULES_HDRMAX)
@@ -529,7 +529,7 @@ rules_tag(struct rules_ctx *c, struct rule *r)
 	if ((colon = memchr(r->text, ':', len)) == NULL)
 		return rules_err(c, "tag '%s' is not \"Name: value\": missing "
 		    "':'", q);
-	if (!hdrbuild_name_ok(r->text, (size_t)(colon - r->text)))
+	if (!rfc5322_name_ok(r->text, (size_t)(colon - r->text)))
 		return rules_err(c, "tag '%s' is not \"Name: value\": invalid "
 		    "header field name", q);
 	if (len > RULES_TAGMAX)

@@ -33,13 +33,14 @@
 #include "filter.h"
 #include "log.h"
 
-/* Per-event warnings, one line of a kind an interval (the log's own
- * state, thread-safe; the filter never reads it). */
-static struct log_limit flt_spf_log_full = LOG_LIMIT("spf: worker pool full");
 #include "spf_cache.h"
 #include "spf_check.h"
 #include "table.h"
 #include "util.h"
+
+/* Per-event warnings, one line of a kind an interval (the log's own
+ * state, thread-safe; the filter never reads it). */
+static struct log_limit flt_spf_log_full = LOG_LIMIT("spf: worker pool full");
 
 #define FLT_SPF_NAME_MAX	256
 #define FLT_SPF_KEY_MAX		1024

@@ -44,13 +44,14 @@
 #include "dns.h"
 #include "log.h"
 
+#include "spf_dns.h"
+#include "spf_record.h"
+#include "util.h"
+
 /* Per-event warnings, one line of a kind an interval (the log's own
  * state, thread-safe; the filter never reads it). */
 static struct log_limit spf_dns_log_libspf2 =
 	    LOG_LIMIT("libspf2 warning");
-#include "spf_dns.h"
-#include "spf_record.h"
-#include "util.h"
 
 static __thread struct spf_dns_check *spf_dns_cur;
 

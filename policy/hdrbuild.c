@@ -14,7 +14,7 @@
  * Public: hdrbuild_init, hdrbuild_fini, hdrbuild_resume, hdrbuild_take,
  * hdrbuild_text, hdrbuild_fold, hdrbuild_value, hdrbuild_pvalue,
  * hdrbuild_kv, hdrbuild_comment, hdrbuild_is_token, hdrbuild_is_domain,
- * hdrbuild_name_ok, hdrbuild_field.
+ * hdrbuild_field.  (Field names: rfc5322_name_ok.)
  */
 #include <stdlib.h>
 #include <string.h>
@@ -238,20 +238,6 @@ hdrbuild_comment(struct hdrbuild *b, const char *s)
 		hdrbuild_byte(b, hdrbuild_printable(*s) ? *s : '?');
 	}
 	hdrbuild_byte(b, ')');
-}
-
-int
-hdrbuild_name_ok(const char *s, size_t len)
-{
-	size_t	 i;
-
-	if (len == 0)
-		return 0;
-	for (i = 0; i < len; i++)
-		if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] >= 0x7f ||
-		    s[i] == ':')
-			return 0;
-	return 1;
 }
 
 /* From the line break at v[i]: where the next line with more than blanks

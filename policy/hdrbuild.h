@@ -55,9 +55,6 @@ int	 hdrbuild_is_token(const char *);
 /* hdrbuild_is_domain - dot-separated labels of letters, digits, '-' and
  * '_', each 1 to 63 bytes, 253 in all. */
 int	 hdrbuild_is_domain(const char *);
-/* hdrbuild_name_ok - s[0..len) is a field name (RFC 5322 2.2):
- * printable ASCII but ':', at least one byte. */
-int	 hdrbuild_name_ok(const char *s, size_t len);
 /*
  * hdrbuild_field - a field value from elsewhere (a rule's tag, an
  * external milter) made safe to write as one field: every line break

@@ -24,6 +24,7 @@
 #include <libmilter/mfdef.h>
 
 #include "milter_proto.h"
+#include "rfc5322.h"
 #include "util.h"
 
 static const char *milter_proto_str(const unsigned char **, size_t *);
@@ -82,17 +83,13 @@ milter_proto_u32(const unsigned char **p, size_t *left, uint32_t *v)
 	return 0;
 }
 
-/* RFC 5322 2.2 field names: printable ASCII but ':', one at least. */
+/* RFC 5322 2.2 field names, within a line's length. */
 static int
 milter_proto_hdrname(const char *s)
 {
-	if (*s == '\0' || strlen(s) > 998)
-		return 0;
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s <= ' ' || (unsigned char)*s >= 0x7f ||
-		    *s == ':')
-			return 0;
-	return 1;
+	size_t	 len = strlen(s);
+
+	return len <= 998 && rfc5322_name_ok(s, len);
 }
 
 /* A value: no NUL (given), CR or LF only as a fold (line end then a blank;

@@ -25,6 +25,7 @@
  *	rfc5322_fini	free what it holds.
  *	rfc5322_next	the next event from the input.
  *	rfc5322_count_init, rfc5322_count	measure the header section.
+ *	rfc5322_name_ok	whether a string is a field name.
  *
  * DIAGNOSTICS
  *	None logged.  A header field longer than max_header gives
@@ -438,6 +439,17 @@ rfc5322_count_byte(struct rfc5322_count *hc, unsigned char c)
 			hc->state = RS_END;
 		break;
 	}
+}
+
+int
+rfc5322_name_ok(const char *s, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; i < len; i++)
+		if (!rfc5322_namechar((unsigned char)s[i]))
+			return 0;
+	return len > 0;
 }
 
 /* Field name characters: printable ASCII but the colon (RFC 5322 ftext). */

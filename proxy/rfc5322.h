@@ -79,4 +79,8 @@ void	rfc5322_count_init(struct rfc5322_count *);
  */
 int	rfc5322_count(struct rfc5322_count *, const unsigned char *, size_t);
 
+/* rfc5322_name_ok - s[0..len) is a field name (RFC 5322 2.2): printable
+ * ASCII but ':', at least one byte. */
+int	rfc5322_name_ok(const char *s, size_t len);
+
 #endif

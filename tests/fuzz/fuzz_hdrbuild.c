@@ -7,7 +7,7 @@
  * line break at the end); the Received-SPF value built from the input's
  * lines (a comment, then key-value pairs) reads back with the reference
  * reader (tests/unit/ar_ref.h) as exactly those pairs, values as given
- * (bytes outside printable ASCII as '?'); hdrbuild_name_ok takes exactly
+ * (bytes outside printable ASCII as '?'); rfc5322_name_ok takes exactly
  * the printable names without ':'.
  */
 #include <stdint.h>
@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "hdrbuild.h"
+#include "rfc5322.h"
 #include "../unit/ar_ref.h"
 
 #define CHECK(c)	do { if (!(c)) abort(); } while (0)
@@ -114,7 +115,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] >= 0x7f ||
 		    s[i] == ':')
 			want = 0;
-	CHECK(hdrbuild_name_ok(s, n) == (want && n > 0));
+	CHECK(rfc5322_name_ok(s, n) == (want && n > 0));
 	free(s);
 	return 0;
 }
