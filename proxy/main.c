@@ -50,7 +50,7 @@ static void	usage(void) __attribute__((noreturn));
 static int	main_trace(const char *);
 static void	main_errors(const char *, char *);
 static int	main_check_tls(const struct conf *, char *, size_t);
-static void	main_check_memory(const struct conf *);
+static void	main_check_memory(const struct conf *, char *, size_t);
 static void	main_options(int, char *[], struct main_opts *);
 
 static void
@@ -108,7 +108,6 @@ main_errors(const char *kind, char *err)
 		fprintf(stderr, "postern: %s%s\n", kind, line);
 }
 
-/* The mode word, then the options; exits with the usage on a bad one. */
 /* check: the certificates, keys and CA files the TLS contexts (both
  * sides) load; -1 with every error in err. */
 static int
@@ -121,11 +120,11 @@ main_check_tls(const struct conf *conf, char *err, size_t errsz)
 
 /*
  * check: the worst case of one connection (session_memory_max) times
- * proxy.max_connections, and a warning when that is more than the
- * machine's physical memory.
+ * proxy.max_connections, and a warning into warn (size warnsz) when that
+ * is more than the machine's physical memory.
  */
 static void
-main_check_memory(const struct conf *conf)
+main_check_memory(const struct conf *conf, char *warn, size_t warnsz)
 {
 	uint64_t	 one = session_memory_max(conf), all, phys;
 	long		 pages = sysconf(_SC_PHYS_PAGES);
@@ -139,12 +138,13 @@ main_check_memory(const struct conf *conf)
 		return;
 	phys = (uint64_t)pages * (uint64_t)pagesz;
 	if (all > phys)
-		fprintf(stderr, "postern: warning: that is more than the "
+		util_err_append(warn, warnsz, "that is more than the "
 		    "physical memory (%.1f GiB): lower proxy.max_connections, "
-		    "spool_memory_max or max_header_total\n",
+		    "spool_memory_max or max_header_total",
 		    phys / 1073741824.0);
 }
 
+/* The mode word, then the options; exits with the usage on a bad one. */
 static void
 main_options(int argc, char *argv[], struct main_opts *o)
 {
@@ -256,8 +256,8 @@ main(int argc, char *argv[])
 		rc = 1;
 	} else {
 		(void)server_check(conf, chain, err, sizeof(err));
+		main_check_memory(conf, err, sizeof(err));
 		main_errors("warning: ", err);
-		main_check_memory(conf);
 		printf("postern: %s: configuration OK, %zu filter%s\n",
 		    conf->source, chain_length(chain),
 		    chain_length(chain) == 1 ? "" : "s");
