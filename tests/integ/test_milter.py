@@ -212,11 +212,12 @@ def test_runs_as_proxy_user(procs, workdir, postern_bin):
     user for good (the keys were read before)."""
     m = procs.add(peers.PosternMilter(postern_bin, workdir, {
         "proxy.user": "nobody", "filters.chain": "regex"}))
+    # the socket listens before the ids change: wait for the log line
+    m.wait_log(r"running as nobody")
     with open("/proc/%d/status" % m.pid) as f:
         uids = [line.split()[1:] for line in f if line.startswith("Uid:")][0]
     import pwd
     assert set(uids) == {str(pwd.getpwnam("nobody").pw_uid)}, uids
-    assert "running as nobody" in m.log()
 
 
 def test_postfix_header_limits_as_the_proxy(postfix_milter, proxy,

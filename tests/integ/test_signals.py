@@ -127,12 +127,12 @@ def test_runs_as_proxy_user_after_binding(proxy):
     """proxy.user: the sockets are opened as root, then postern runs as
     nobody for good (real, effective and saved ids), and still relays."""
     p, f = proxy(user="nobody")
+    p.wait_log(r"running as nobody")
     status = open("/proc/%d/status" % p.pid).read()
     uid = re.search(r"^Uid:\s+(.*)$", status, re.M).group(1).split()
     gid = re.search(r"^Gid:\s+(.*)$", status, re.M).group(1).split()
     assert uid == ["65534"] * 4, status
     assert gid == [gid[0]] * 4 and gid[0] != "0", status
-    assert "running as nobody" in p.log()
     good_session(p.port, f, "as-nobody")
 
 
