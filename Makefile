@@ -46,6 +46,7 @@ SRCS	 = proxy/util.c \
 	   proxy/spool.c \
 	   proxy/worker.c \
 	   proxy/dns.c \
+	   proxy/rdns.c \
 	   proxy/listener.c \
 	   proxy/backend.c \
 	   proxy/session.c \
