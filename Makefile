@@ -54,6 +54,7 @@ SRCS	 = proxy/util.c \
 	   proxy/session_tls.c \
 	   proxy/session_auth.c \
 	   proxy/session_backend_tls.c \
+	   proxy/session_rdns.c \
 	   proxy/tls.c \
 	   proxy/server.c \
 	   proxy/dryrun.c \

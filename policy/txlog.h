@@ -25,6 +25,9 @@ struct txlog {
 	uint64_t	 ms;		/* MAIL to final reply */
 	const char	*qid;		/* the MTA's queue id (milter {i}),
 					   or NULL: not logged */
+	const char	*client_name;	/* verified host name, or
+					   "[UNAVAILABLE]"/"[TEMPUNAVAIL]";
+					   NULL: not logged */
 };
 
 /* txlog_format - the line, without newline, into buf (truncated safely). */

@@ -35,6 +35,7 @@
 
 #include "chain.h"
 #include "conf.h"
+#include "dns.h"
 #include "listener.h"
 #include "log.h"
 #include "server.h"
@@ -61,6 +62,8 @@ static struct event		*server_grace;
 static struct event		*server_tick;	/* log_limit_flush */
 
 static struct server_gen *server_gen_new(struct conf *, struct chain *,
+		    char *, size_t);
+static struct dns *server_dns(const struct conf *, const struct chain *,
 		    char *, size_t);
 static void	server_signal(evutil_socket_t, short, void *);
 static void	server_reload(void);
@@ -98,6 +101,9 @@ server_gen_new(struct conf *conf, struct chain *chain, char *err,
 	if ((g->tls_backend = tls_client_new(conf, err, errsz)) == NULL &&
 	    err[0] != '\0')
 		goto fail;
+	if (conf->reverse_dns &&
+	    (g->dns = server_dns(conf, chain, err, errsz)) == NULL)
+		goto fail;
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_NUMERICSERV;
@@ -118,6 +124,23 @@ server_gen_new(struct conf *conf, struct chain *chain, char *err,
 fail:
 	server_gen_unref(g);
 	return NULL;
+}
+
+/* The resolver for the clients' names: the chain's, or the running
+ * generation's when it was built from the same [dns] settings (its cache
+ * stays), or a new one. */
+static struct dns *
+server_dns(const struct conf *conf, const struct chain *chain, char *err,
+    size_t errsz)
+{
+	struct dns	*d;
+
+	if ((d = chain_dns(chain)) != NULL)
+		return dns_ref(d);
+	if (server_current != NULL && server_current->dns != NULL &&
+	    dns_serves(server_current->dns, conf))
+		return dns_ref(server_current->dns);
+	return dns_new(conf, err, errsz);
 }
 
 /* proxy.user: the listening sockets are open (port 25 needs root); from
@@ -214,6 +237,7 @@ server_gen_unref(struct server_gen *g)
 	if (g == NULL || --g->refcnt > 0)
 		return;
 	chain_unref(g->chain);
+	dns_unref(g->dns);
 	conf_unref(g->conf);
 	iptable_free(g->proxy_from);
 	tls_server_free(g->tls);

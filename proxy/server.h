@@ -16,12 +16,17 @@ struct tls_server;
 struct iptable;
 struct event_base;
 struct worker_pool;
+struct dns;
 
 /* What a session started under; reference counted, immutable. */
 struct server_gen {
 	int			 refcnt;
 	struct conf		*conf;		/* reference held */
 	struct chain		*chain;		/* reference held */
+	struct dns		*dns;		/* proxy.reverse_dns: the
+						   resolver (the chain's when
+						   it has one; reference
+						   held), else NULL */
 	struct sockaddr_storage	 backend;	/* resolved proxy.backend */
 	socklen_t		 backendlen;
 	struct iptable		*proxy_from;	/* proxy.proxy_protocol_from;

@@ -30,7 +30,8 @@
  * session_enter, session_reply, session_reply_raw, session_error,
  * session_filter,
  * session_backend, session_backend_lost, session_tx_end, session_close,
- * session_input, session_greet, session_backend_connect.
+ * session_input, session_connect, session_named, session_greet,
+ * session_backend_connect.
  *
  * DIAGNOSTICS
  *	Every log line starts with the session id.  Backend faults are logged
@@ -183,8 +184,8 @@ static const struct session_cmd session_cmds[] = {
 };
 
 static const char *const session_state_names[] = {
-	"proxy", "tls", "connecting", "greeted", "ready", "auth", "mail", "rcpt", "data", "bdat",
-	"eom", "closing"
+	"proxy", "tls", "rdns", "connecting", "greeted", "ready", "auth",
+	"mail", "rcpt", "data", "bdat", "eom", "closing"
 };
 
 void
@@ -201,6 +202,7 @@ session_new(int fd, const struct sockaddr *sa, socklen_t len, int tls)
 	s->conf = s->gen->conf;
 	memcpy(&s->peer, sa, len);
 	session_set_addr(s, sa, len);
+	rdns_set(&s->names, RDNS_UNAVAILABLE);
 	locallen = sizeof(s->local);
 	if (getsockname(fd, (struct sockaddr *)&s->local, &locallen) == -1)
 		memset(&s->local, 0, sizeof(s->local));
@@ -240,7 +242,6 @@ session_begin(struct session *s)
 		session_tls_start(s);
 		return;
 	}
-	session_enter(s, SESSION_CONNECTING);
 	session_connect(s);
 }
 
@@ -269,14 +270,34 @@ session_set_addr(struct session *s, const struct sockaddr *sa,
 		strlcpy(s->addr, "unknown", sizeof(s->addr));
 }
 
-/* The client is known (s->ss): the connect stage, then the backend. */
+/* The client is known (s->ss): its host names (proxy.reverse_dns), then
+ * the connect stage. */
 void
 session_connect(struct session *s)
 {
+	if (s->gen->dns != NULL)
+		session_rdns_begin(s);
+	else
+		session_named(s);
+}
+
+/* The client's names are known (s->names): the connect stage, then the
+ * backend.  The filters' host is the verified name, or "[address]". */
+void
+session_named(struct session *s)
+{
+	session_enter(s, SESSION_CONNECTING);
 	s->cs = chain_sess_new(s->gen->chain, s->conf, s->sid,
 	    server_workers(), session_filter_resumed, s);
-	log_debug("%s connect from %s port %s", s->sid, s->addr, s->port);
-	session_filter(s, chain_connect(s->cs, s->addr,
+	chain_set_client(s->cs, s->names.name, s->names.reverse);
+	if (rdns_verified(&s->names))
+		strlcpy(s->host, s->names.name, sizeof(s->host));
+	else
+		snprintf(s->host, sizeof(s->host), "[%s]", s->addr);
+	log_debug("%s connect from %s[%s] port %s", s->sid,
+	    rdns_verified(&s->names) ? s->names.name : "unknown", s->addr,
+	    s->port);
+	session_filter(s, chain_connect(s->cs, s->host,
 	    (struct sockaddr *)&s->ss), session_connect_filtered);
 }
 
@@ -498,7 +519,8 @@ session_busy(const struct session *s)
 {
 	return s->on_filter != NULL || s->on_backend != NULL ||
 	    s->state == SESSION_PROXY || s->state == SESSION_TLS ||
-	    s->state == SESSION_CONNECTING || s->state == SESSION_EOM;
+	    s->state == SESSION_RDNS || s->state == SESSION_CONNECTING ||
+	    s->state == SESSION_EOM;
 }
 
 /*
@@ -808,6 +830,7 @@ session_free(struct session *s)
 {
 	if (s->tx != NULL)
 		session_tx_end(s, "aborted", "client disconnected");
+	session_rdns_free(s);
 	chain_sess_free(s->cs);
 	backend_free(s->be);
 	bufferevent_free(s->bev);
@@ -1014,7 +1037,8 @@ session_attrs(struct session *s, const char *names, char *out, size_t outsz)
 	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&s->ss;
 	char			 v[sizeof(s->helo) * 3 + 8], addr[64];
 	const char		*attr[][2] = {
-		{ "NAME", "[UNAVAILABLE]" },
+		{ "NAME", s->names.name },
+		{ "REVERSE_NAME", s->names.reverse },
 		{ "ADDR", addr },
 		{ "PORT", s->port },
 		{ "HELO", s->helo },
@@ -1453,6 +1477,7 @@ session_tx_end(struct session *s, const char *action, const char *reply)
 	memset(&t, 0, sizeof(t));
 	t.sid = s->sid;
 	t.client = s->addr;
+	t.client_name = s->names.name;
 	t.helo = s->helo;
 	t.from = tx->from;
 	t.rcpts = tx->rcpts;

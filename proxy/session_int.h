@@ -16,6 +16,7 @@
 #include "backend.h"
 #include "chain.h"
 #include "data.h"
+#include "rdns.h"
 #include "rfc5322.h"
 #include "smtp_parse.h"
 
@@ -24,12 +25,14 @@ struct evbuffer;
 struct conf;
 struct session;
 struct server_gen;
+struct session_rdns;
 struct spool;
 
 enum session_state {
 	SESSION_PROXY,		/* reading the PROXY protocol header */
 	SESSION_TLS,		/* STARTTLS said 220, or implicit TLS: the
 				   handshake */
+	SESSION_RDNS,		/* the client's host name being looked up */
 	SESSION_CONNECTING,	/* filters on connect, backend greeting */
 	SESSION_GREETED,	/* 220 sent, waiting for HELO/EHLO */
 	SESSION_READY,		/* HELO done, no transaction */
@@ -108,6 +111,12 @@ struct session {
 					   PROXY header's source */
 	char		 addr[INET6_ADDRSTRLEN];
 	char		 port[8];
+	struct rdns_result names;	/* the client's host names (XCLIENT
+					   NAME, REVERSE_NAME) */
+	struct session_rdns *rdns;	/* the lookup in flight, or NULL */
+	char		 host[RDNS_NAME_MAX + 1];	/* the connect
+					   stage's: the verified name or
+					   "[addr]" */
 	struct sockaddr_storage local;	/* our end of the connection */
 	struct sockaddr_storage peer;	/* the accepted socket's (the balancer
 					   with PROXY): per-address counts */
@@ -164,9 +173,14 @@ void	session_close(struct session *, const char *reply);
 void	session_free_soon(struct session *);
 void	session_input(struct session *);
 void	session_connect(struct session *);
+void	session_named(struct session *);
 void	session_setcb(struct session *);
 void	session_greet(struct session *);
 void	session_backend_connect(struct session *);
+
+/* session_rdns.c */
+void	session_rdns_begin(struct session *);
+void	session_rdns_free(struct session *);
 
 /* session_backend_tls.c */
 void	session_backend_tls_begin(struct session *);
