@@ -6,7 +6,9 @@
  * Postfix's XCLIENT NAME and REVERSE_NAME, so a backend behind postern
  * applies its client hostname restrictions as if the client had come
  * directly.  Lookups go through the shared resolver (dns.h) and block:
- * worker threads only.
+ * worker threads only.  Results are kept in a cache of the event loop's
+ * (struct rdns_cache) for the TTL of the answers they rest on, so a
+ * client seen again costs no thread and no query.
  */
 #ifndef POSTERN_RDNS_H
 #define POSTERN_RDNS_H
@@ -23,6 +25,9 @@ struct dns;
 #define RDNS_NAME_MAX		253		/* a host name, text bytes */
 #define RDNS_NAMES_MAX		10		/* PTR names checked, at most */
 #define RDNS_PTR_MAX		72		/* the longest PTR query name */
+#define RDNS_CACHE_SLOTS	8192		/* results kept, at most */
+#define RDNS_CACHE_TTL_MAX	3600		/* seconds a result is kept,
+						   at most */
 
 /*
  * name: the verified name, a PTR name whose A/AAAA records hold the
@@ -30,10 +35,13 @@ struct dns;
  * lookup failed for the time being.  reverse: a PTR name whatever its
  * forward lookup says (the verified one when there is one), or the same
  * tokens.  Every name in them is a valid host name (rdns_hostname_ok).
+ * ttl: seconds the result holds, the smallest TTL of the answers it rests
+ * on; 0 when it is not to be kept (a temporary failure).
  */
 struct rdns_result {
-	char	 name[RDNS_NAME_MAX + 1];
-	char	 reverse[RDNS_NAME_MAX + 1];
+	char		 name[RDNS_NAME_MAX + 1];
+	char		 reverse[RDNS_NAME_MAX + 1];
+	unsigned	 ttl;
 };
 
 /*
@@ -45,7 +53,28 @@ struct rdns_result {
 void	rdns_lookup(struct dns *d, const struct sockaddr *sa,
 	    uint64_t until_ms, struct rdns_result *r);
 
-/* rdns_set - both results the same token or name (copied). */
+/*
+ * The cache: a fixed table of RDNS_CACHE_SLOTS results by client address,
+ * each in the one slot a keyed hash of the address picks (a newer result
+ * takes the slot over: nothing grows, whatever the clients).  One thread
+ * only (the event loop).
+ */
+struct rdns_cache;
+
+struct rdns_cache *rdns_cache_new(void);
+void	rdns_cache_free(struct rdns_cache *);
+/* rdns_cache_clear - forget every result (the resolver changed). */
+void	rdns_cache_clear(struct rdns_cache *);
+/* rdns_cache_get - sa's result if one is kept and unexpired at now_ms
+ * (util_now_ms() clock): 1 and *r (ttl: what is left), else 0. */
+int	rdns_cache_get(struct rdns_cache *, const struct sockaddr *sa,
+	    uint64_t now_ms, struct rdns_result *r);
+/* rdns_cache_put - keep r as sa's result for r->ttl seconds (at most
+ * RDNS_CACHE_TTL_MAX); nothing when r->ttl is 0. */
+void	rdns_cache_put(struct rdns_cache *, const struct sockaddr *sa,
+	    uint64_t now_ms, const struct rdns_result *r);
+
+/* rdns_set - both results the same token or name (copied), ttl 0. */
 void	rdns_set(struct rdns_result *r, const char *both);
 
 /* rdns_verified - whether r->name is a name rather than a token. */

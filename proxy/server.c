@@ -7,7 +7,8 @@
  * At start the soft descriptor limit is raised to the hard one, and each
  * generation admits only the connections that limit holds (server_check).
  *
- * Public: server_run, server_base, server_workers, server_gen,
+ * Public: server_run, server_base, server_workers, server_rdns_cache,
+ * server_gen,
  * server_gen_unref, server_draining, server_session_gone,
  * server_drop_privileges, server_check.
  *
@@ -38,6 +39,7 @@
 #include "dns.h"
 #include "listener.h"
 #include "log.h"
+#include "rdns.h"
 #include "server.h"
 #include "session.h"
 #include "table.h"
@@ -53,6 +55,7 @@
 
 static struct event_base	*server_evbase;
 static struct worker_pool	*server_pool;
+static struct rdns_cache	*server_rdns;
 static struct server_gen	*server_current;
 static int			 server_stopping;
 static const char		*server_conf_path;	/* not duplicated */
@@ -257,6 +260,12 @@ server_workers(void)
 	return server_pool;
 }
 
+struct rdns_cache *
+server_rdns_cache(void)
+{
+	return server_rdns;
+}
+
 int
 server_draining(void)
 {
@@ -286,6 +295,7 @@ server_run(struct conf *conf, struct chain *chain, const char *conf_path,
 		log_warnx("%s", err);
 		return 1;
 	}
+	server_rdns = rdns_cache_new();
 	if ((server_current = server_gen_new(conf, chain, err,
 	    sizeof(err))) == NULL) {
 		log_warnx("%s", err);
@@ -321,6 +331,7 @@ out:
 		event_free(server_grace);
 	server_gen_unref(server_current);
 	worker_pool_free(server_pool);
+	rdns_cache_free(server_rdns);
 	event_base_free(server_evbase);
 	return rc;
 }
@@ -442,6 +453,8 @@ server_reload(void)
 		log_warnx("workers.threads/queue changed: restart to apply");
 	log_set_level(conf->log_level);
 	log_set_repeat(conf->log_repeat_interval);
+	if (g->dns != server_current->dns)
+		rdns_cache_clear(server_rdns);
 	server_gen_unref(server_current);
 	server_current = g;
 	log_info("configuration reloaded from %s", conf->source);

@@ -17,6 +17,7 @@ struct iptable;
 struct event_base;
 struct worker_pool;
 struct dns;
+struct rdns_cache;
 
 /* What a session started under; reference counted, immutable. */
 struct server_gen {
@@ -67,6 +68,9 @@ unsigned	 server_check(const struct conf *, const struct chain *,
 struct event_base *server_base(void);
 /* server_workers - the worker pool (workers.* as at start). */
 struct worker_pool *server_workers(void);
+/* server_rdns_cache - the clients' host names found so far (rdns.h),
+ * forgotten when a reload changes the resolver. */
+struct rdns_cache *server_rdns_cache(void);
 /* server_gen - the current generation, with a reference for the caller. */
 struct server_gen *server_gen(void);
 void		 server_gen_unref(struct server_gen *);

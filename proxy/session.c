@@ -290,15 +290,13 @@ session_named(struct session *s)
 	s->cs = chain_sess_new(s->gen->chain, s->conf, s->sid,
 	    server_workers(), session_filter_resumed, s);
 	chain_set_client(s->cs, s->names.name, s->names.reverse);
-	if (rdns_verified(&s->names))
-		strlcpy(s->host, s->names.name, sizeof(s->host));
-	else
-		snprintf(s->host, sizeof(s->host), "[%s]", s->addr);
-	log_debug("%s connect from %s[%s] port %s", s->sid,
-	    rdns_verified(&s->names) ? s->names.name : "unknown", s->addr,
-	    s->port);
-	session_filter(s, chain_connect(s->cs, s->host,
-	    (struct sockaddr *)&s->ss), session_connect_filtered);
+	snprintf(s->bracketed, sizeof(s->bracketed), "[%s]", s->addr);
+	log_debug("%s connect from %s%s port %s", s->sid,
+	    rdns_verified(&s->names) ? s->names.name : "unknown",
+	    s->bracketed, s->port);
+	session_filter(s, chain_connect(s->cs, rdns_verified(&s->names) ?
+	    s->names.name : s->bracketed, (struct sockaddr *)&s->ss),
+	    session_connect_filtered);
 }
 
 /* SESSION_PROXY: only an allowed peer, and only for so long. */

@@ -114,9 +114,9 @@ struct session {
 	struct rdns_result names;	/* the client's host names (XCLIENT
 					   NAME, REVERSE_NAME) */
 	struct session_rdns *rdns;	/* the lookup in flight, or NULL */
-	char		 host[RDNS_NAME_MAX + 1];	/* the connect
-					   stage's: the verified name or
-					   "[addr]" */
+	char		 bracketed[INET6_ADDRSTRLEN + 2];	/* "[addr]": the
+					   connect stage's host without a
+					   verified name */
 	struct sockaddr_storage local;	/* our end of the connection */
 	struct sockaddr_storage peer;	/* the accepted socket's (the balancer
 					   with PROXY): per-address counts */

@@ -4,9 +4,11 @@
  * for it: the connect filters, the backend's XCLIENT/XFORWARD, our
  * Received field and the log all have them.
  *
- * The lookup (proxy/rdns.c) blocks, so it runs on the worker pool while
- * the session waits in SESSION_RDNS, reading paused; the answer comes back
- * on the loop.  Its lookups stop at proxy.reverse_dns_timeout, counted
+ * A client seen before, within the TTL of the answers, is named from the
+ * loop's cache (server_rdns_cache) at once.  Otherwise the lookup
+ * (proxy/rdns.c) blocks, so it runs on the worker pool while the session
+ * waits in SESSION_RDNS, reading paused; the answer comes back on the loop
+ * and goes into the cache.  Its lookups stop at proxy.reverse_dns_timeout, counted
  * from here, and a timer one second later ends the wait whatever the pool
  * is doing (a job still queued behind slow ones): the names are then
  * [TEMPUNAVAIL], as when the pool is full.  A session that goes away
@@ -70,6 +72,13 @@ session_rdns_begin(struct session *s)
 	uint64_t		 ms = (uint64_t)s->conf->reverse_dns_timeout *
 				    1000;
 
+	if (rdns_cache_get(server_rdns_cache(), (struct sockaddr *)&s->ss,
+	    util_now_ms(), &s->names)) {
+		log_debug("%s client %s: name %s, reverse name %s (cached)",
+		    s->sid, s->addr, s->names.name, s->names.reverse);
+		session_named(s);
+		return;
+	}
 	session_enter(s, SESSION_RDNS);
 	j = xcalloc(1, sizeof(*j));
 	j->s = s;
@@ -119,6 +128,8 @@ session_rdns_done(void *arg, int cancelled)
 		log_debug("%s client %s: name %s, reverse name %s (%llu ms)",
 		    s->sid, s->addr, j->r.name, j->r.reverse,
 		    (unsigned long long)(util_now_ms() - j->started));
+		rdns_cache_put(server_rdns_cache(), (struct sockaddr *)&j->ss,
+		    util_now_ms(), &j->r);
 		session_rdns_free(s);
 		session_rdns_end(s, &j->r);
 	}

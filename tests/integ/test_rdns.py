@@ -11,7 +11,8 @@ both, a PTR name without the address passes only the reverse check, no
 PTR fails both (550 here: unknown_client_reject_code), and a DNS server
 that never answers gives 450.  Against fakemta the exact XCLIENT and
 XFORWARD attributes; regex rules on client_name and reverse_name; the
-name in our Received field (TLS) and in the transaction log; the
+name in our Received field (TLS) and in the transaction log; a client
+seen again named from the cache, until a reload changes the resolver; the
 external milter's connect hostname (the name, or "[address]"); a PTR
 name that is not a host name (CR, LF, parentheses) is no name and reaches
 no header or log; a slow lookup does not hold the event loop, and a
@@ -19,7 +20,6 @@ lookup stuck behind a busy worker pool ends within
 proxy.reverse_dns_timeout and a second."""
 import os
 import re
-import socket
 import subprocess
 import tempfile
 import time
@@ -130,6 +130,36 @@ def test_xforward_name(proxy, rdns_dns):
     f.wait_count(1)
     (a,) = attrs(f, "XFORWARD")
     assert a["NAME"] == "mail.rdns.example" and a["ADDR"] == "192.0.2.10", a
+
+
+def test_cached_then_forgotten_on_resolver_change(fakemta, postern,
+                                                  rdns_dns, blackhole_dns,
+                                                  workdir):
+    """A client seen again is named from the cache; a reload that changes
+    the resolver forgets what the old one said."""
+    import signal
+    hole = blackhole_dns()
+    f = fakemta(ehlo=XCLIENT_EHLO)
+    conf = os.path.join(workdir, "postern.conf")
+    with open(conf, "w") as fh:
+        fh.write("[dns]\nnameserver = %s\n" % rdns_dns.addr)
+    o = rdns_opts(None, **{"proxy.reverse_dns_timeout": "1s"})
+    del o["dns.nameserver"]
+    p = postern(f.port, config=conf, **o)
+    for i in range(2):
+        one_message(p, "192.0.2.10", "cache%d" % i)
+    p.wait_log(r"client 192\.0\.2\.10: name mail\.rdns\.example, reverse "
+               r"name mail\.rdns\.example \(cached\)")
+    assert hole.queries() == 0
+    with open(conf, "w") as fh:
+        fh.write("[dns]\nnameserver = %s\ntimeout = 1s\n" % hole.addr)
+    mark = len(p.log())
+    p.signal(signal.SIGHUP)
+    p.wait_log(r"configuration reloaded", start=mark)
+    one_message(p, "192.0.2.10", "after-reload")
+    f.wait_count(3)
+    names = [(a["NAME"], a["REVERSE_NAME"]) for a in attrs(f, "XCLIENT")]
+    assert names == [("mail.rdns.example",) * 2] * 2 + [(TEMP, TEMP)], names
 
 
 def test_off_looks_nothing_up(proxy, blackhole_dns):

@@ -6,7 +6,7 @@
  * PTR names of which a later one confirms, IPv6, and temporary failures
  * (a resolver that never answers, a forward lookup that never answers, a
  * deadline already past), each with the NAME and REVERSE_NAME Postfix
- * would have.
+ * would have and the TTL it may be kept for; and the cache of results.
  */
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -161,7 +161,7 @@ black_hole(char *ns, size_t nssz)
 
 static const char *const zone[] = {
 	"10.2.0.192.in-addr.arpa. 300 IN PTR ok.fc.test.",
-	"ok.fc.test. 300 IN A 192.0.2.10",
+	"ok.fc.test. 200 IN A 192.0.2.10",
 	"11.2.0.192.in-addr.arpa. 300 IN PTR forged.fc.test.",
 	"forged.fc.test. 300 IN A 192.0.2.99",
 	"13.2.0.192.in-addr.arpa. 300 IN PTR -bad.fc.test.",
@@ -182,7 +182,7 @@ static const char *const zone[] = {
 	    ".ip6.arpa. 300 IN PTR ok.fc.test.",
 };
 
-static void
+static unsigned
 lookup(struct dns *d, const char *addr, uint64_t until, const char *name,
     const char *reverse, const char *what)
 {
@@ -193,6 +193,7 @@ lookup(struct dns *d, const char *addr, uint64_t until, const char *name,
 	rdns_lookup(d, (struct sockaddr *)&ss, until, &r);
 	is_str(r.name, name, "%s: name", what);
 	is_str(r.reverse, reverse, "%s: reverse name", what);
+	return r.ttl;
 }
 
 static void
@@ -216,10 +217,10 @@ test_lookup(void)
 	for (i = 0; i < nitems(zone); i++)
 		if (dns_local_data(d, zone[i], err, sizeof(err)) == -1)
 			printf("# %s\n", err);
-	lookup(d, "192.0.2.10", 0, "ok.fc.test", "ok.fc.test",
-	    "forward-confirmed");
-	lookup(d, "192.0.2.11", 0, RDNS_UNAVAILABLE, "forged.fc.test",
-	    "PTR name without the address");
+	is_int(lookup(d, "192.0.2.10", 0, "ok.fc.test", "ok.fc.test",
+	    "forward-confirmed"), 200, "kept for the smallest TTL");
+	is_int(lookup(d, "192.0.2.11", 0, RDNS_UNAVAILABLE, "forged.fc.test",
+	    "PTR name without the address"), 300, "kept for its TTL");
 	lookup(d, "192.0.2.12", 0, RDNS_UNAVAILABLE, RDNS_UNAVAILABLE,
 	    "no PTR");
 	lookup(d, "192.0.2.13", 0, RDNS_UNAVAILABLE, RDNS_UNAVAILABLE,
@@ -235,14 +236,16 @@ test_lookup(void)
 	lookup(d, "2001:db8::11", 0, RDNS_UNAVAILABLE, "ok.fc.test",
 	    "IPv6 whose name has only an A record");
 	t0 = util_now_ms();
-	lookup(d, "192.0.2.17", t0 + 400, RDNS_TEMPUNAVAIL, "slow.example",
-	    "a forward lookup without an answer");
+	is_int(lookup(d, "192.0.2.17", t0 + 400, RDNS_TEMPUNAVAIL,
+	    "slow.example", "a forward lookup without an answer"), 0,
+	    "not kept");
 	ms = util_now_ms() - t0;
 	ok(ms >= 350 && ms < 1500, "within the deadline (%llu ms)",
 	    (unsigned long long)ms);
 	t0 = util_now_ms();
-	lookup(d, "198.51.100.1", t0 + 400, RDNS_TEMPUNAVAIL, RDNS_TEMPUNAVAIL,
-	    "a PTR lookup without an answer");
+	is_int(lookup(d, "198.51.100.1", t0 + 400, RDNS_TEMPUNAVAIL,
+	    RDNS_TEMPUNAVAIL, "a PTR lookup without an answer"), 0,
+	    "not kept");
 	ms = util_now_ms() - t0;
 	ok(ms >= 350 && ms < 1500, "within the deadline (%llu ms)",
 	    (unsigned long long)ms);
@@ -332,6 +335,62 @@ test_many(void)
 	conf_unref(c);
 }
 
+static void
+test_cache(void)
+{
+	struct rdns_cache	*c = rdns_cache_new();
+	struct sockaddr_storage	 a = addr_of("192.0.2.1");
+	struct sockaddr_storage	 b = addr_of("192.0.2.2");
+	struct sockaddr_storage	 v6 = addr_of("::c000:201");
+	struct rdns_result	 r, got;
+	struct sockaddr		*sa = (struct sockaddr *)&a;
+	char			 name[32];
+	int			 i, kept = 0;
+
+	rdns_set(&r, "a.example");
+	r.ttl = 60;
+	ok(!rdns_cache_get(c, sa, 1000, &got), "empty");
+	rdns_cache_put(c, sa, 1000, &r);
+	ok(rdns_cache_get(c, sa, 1000, &got) && strcmp(got.name,
+	    "a.example") == 0 && strcmp(got.reverse, "a.example") == 0 &&
+	    got.ttl == 60, "kept");
+	ok(rdns_cache_get(c, sa, 60999, &got) && got.ttl == 1,
+	    "until its TTL ends");
+	ok(!rdns_cache_get(c, sa, 61000, &got), "not after");
+	ok(!rdns_cache_get(c, (struct sockaddr *)&b, 1000, &got),
+	    "another address");
+	ok(!rdns_cache_get(c, (struct sockaddr *)&v6, 1000, &got),
+	    "the same bytes in IPv6");
+	r.ttl = 0;
+	rdns_cache_put(c, (struct sockaddr *)&b, 1000, &r);
+	ok(!rdns_cache_get(c, (struct sockaddr *)&b, 1000, &got),
+	    "a TTL of 0 is not kept");
+	r.ttl = 999999;
+	rdns_cache_put(c, (struct sockaddr *)&b, 1000, &r);
+	ok(rdns_cache_get(c, (struct sockaddr *)&b, 1000, &got) &&
+	    got.ttl == RDNS_CACHE_TTL_MAX, "kept %u s at most",
+	    RDNS_CACHE_TTL_MAX);
+	rdns_cache_clear(c);
+	ok(!rdns_cache_get(c, (struct sockaddr *)&b, 1000, &got), "cleared");
+	/* more clients than slots: bounded, the latest ones mostly kept */
+	r.ttl = 60;
+	for (i = 0; i < 3 * RDNS_CACHE_SLOTS; i++) {
+		snprintf(name, sizeof(name), "10.%d.%d.%d", i >> 16,
+		    (i >> 8) & 255, i & 255);
+		a = addr_of(name);
+		rdns_cache_put(c, sa, 1000, &r);
+	}
+	for (i = 2 * RDNS_CACHE_SLOTS; i < 3 * RDNS_CACHE_SLOTS; i++) {
+		snprintf(name, sizeof(name), "10.%d.%d.%d", i >> 16,
+		    (i >> 8) & 255, i & 255);
+		a = addr_of(name);
+		kept += rdns_cache_get(c, sa, 1000, &got);
+	}
+	ok(kept > RDNS_CACHE_SLOTS / 2 && kept <= RDNS_CACHE_SLOTS,
+	    "%d of the last %d clients kept", kept, RDNS_CACHE_SLOTS);
+	rdns_cache_free(c);
+}
+
 int
 main(void)
 {
@@ -340,5 +399,6 @@ main(void)
 	test_wire();
 	test_lookup();
 	test_many();
+	test_cache();
 	return tap_done();
 }
