@@ -134,8 +134,9 @@ struct chain_sess {
 	int			 authres;	/* hdrs[0] is our A-R */
 	int			 hdr_deleted;	/* by the last header stage */
 	char			 auth[256];	/* authenticated as; "" not */
-	char			 client_name[256];	/* chain_set_client */
-	char			 reverse_name[256];
+	const char		*client_name;	/* chain_set_client, not
+						   duplicated */
+	const char		*reverse_name;
 	char			 client_addr[INET6_ADDRSTRLEN];	/* connect */
 	struct worker_pool	*workers;	/* not owned */
 };
@@ -601,8 +602,8 @@ fctx_header_deleted(struct fctx *fx)
 void
 chain_set_client(struct chain_sess *cs, const char *name, const char *reverse)
 {
-	strlcpy(cs->client_name, name, sizeof(cs->client_name));
-	strlcpy(cs->reverse_name, reverse, sizeof(cs->reverse_name));
+	cs->client_name = name;
+	cs->reverse_name = reverse;
 }
 
 const char *

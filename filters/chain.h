@@ -109,8 +109,9 @@ void		 chain_tx_done(struct chain_sess *);
 int		 chain_header_deleted(const struct chain_sess *);
 
 /*
- * chain_set_client - the client's host names, before chain_connect
- * (copied; both "[UNAVAILABLE]" until then): name the verified one, else
+ * chain_set_client - the client's host names, before chain_connect (not
+ * duplicated: they must outlive the chain_sess; both "[UNAVAILABLE]" until
+ * then): name the verified one, else
  * "[UNAVAILABLE]" or "[TEMPUNAVAIL]"; reverse its PTR name whatever the
  * forward lookup says, or the same tokens (Postfix's XCLIENT NAME and
  * REVERSE_NAME).  Filters read them with fctx_client_name and
