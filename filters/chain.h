@@ -111,11 +111,10 @@ int		 chain_header_deleted(const struct chain_sess *);
 /*
  * chain_set_client - the client's host names, before chain_connect (not
  * duplicated: they must outlive the chain_sess; both "[UNAVAILABLE]" until
- * then): name the verified one, else
- * "[UNAVAILABLE]" or "[TEMPUNAVAIL]"; reverse its PTR name whatever the
- * forward lookup says, or the same tokens (Postfix's XCLIENT NAME and
- * REVERSE_NAME).  Filters read them with fctx_client_name and
- * fctx_reverse_name.
+ * then): name the verified one, else "[UNAVAILABLE]" or "[TEMPUNAVAIL]";
+ * reverse its PTR name whatever the forward lookup says, or the same
+ * tokens (Postfix's XCLIENT NAME and REVERSE_NAME).  Filters read them
+ * with fctx_client_name and fctx_reverse_name.
  */
 void		 chain_set_client(struct chain_sess *, const char *name,
 		    const char *reverse);
