@@ -88,7 +88,7 @@ static enum fv	flt_regex_run(struct fctx *, const struct flt_regex_subject *,
 		    size_t);
 static enum fv	flt_regex_run1(struct fctx *, enum rule_field, const char *,
 		    const char *, size_t);
-static int	flt_regex_conn_field(enum rule_field);
+static int	flt_regex_at_connect(enum rule_field);
 static enum fv	flt_regex_connect(struct fctx *, const char *,
 		    const struct sockaddr *);
 static enum fv	flt_regex_helo(struct fctx *, const char *);
@@ -305,9 +305,9 @@ flt_regex_decide(struct fctx *fx, const struct rule *r)
 	    r->action == RULE_TEMPFAIL ? "tempfail" : r->action ==
 	    RULE_ACCEPT ? "accept" : "discard", r->name);
 	if (r->action == RULE_REJECT) {
-		fctx_reply(fx, r->code[0] ? r->code : r->field !=
-		    RULE_HELO && flt_regex_conn_field(r->field) ? "554" :
-		    "550", r->esc[0] ? r->esc : "5.7.1",
+		fctx_reply(fx, r->code[0] ? r->code :
+		    flt_regex_at_connect(r->field) ? "554" : "550",
+		    r->esc[0] ? r->esc : "5.7.1",
 		    "%s%s", r->text ? r->text : "Rejected by rule ",
 		    r->text ? "" : r->name);
 		return FV_REJECT;
@@ -347,13 +347,13 @@ flt_regex_note(struct flt_regex_priv *p, const struct rule *r, int conn)
 	strlcat(hits, r->name, hitsz);
 }
 
-/* Whether the field's rules are the connection's (connect, helo): their
- * scores and tags hold for every message. */
+/* Whether the field is matched at connect (the client's address and
+ * names): a reject there refuses the connection, 554 by default. */
 static int
-flt_regex_conn_field(enum rule_field field)
+flt_regex_at_connect(enum rule_field field)
 {
 	return field == RULE_CONNECT || field == RULE_CLIENT_NAME ||
-	    field == RULE_REVERSE_NAME || field == RULE_HELO;
+	    field == RULE_REVERSE_NAME;
 }
 
 /*
@@ -381,7 +381,8 @@ flt_regex_run(struct fctx *fx, const struct flt_regex_subject *subj,
 		    subj[k].len))
 			continue;
 		if (r->action == RULE_SCORE || r->action == RULE_TAG)
-			flt_regex_note(p, r, flt_regex_conn_field(r->field));
+			flt_regex_note(p, r, flt_regex_at_connect(r->field) ||
+			    r->field == RULE_HELO);
 		else
 			return flt_regex_decide(fx, r);
 	}
