@@ -46,6 +46,7 @@ SRCS	 = proxy/util.c \
 	   proxy/spool.c \
 	   proxy/worker.c \
 	   proxy/dns.c \
+	   proxy/rdns.c \
 	   proxy/listener.c \
 	   proxy/backend.c \
 	   proxy/backend_list.c \
@@ -55,6 +56,7 @@ SRCS	 = proxy/util.c \
 	   proxy/session_auth.c \
 	   proxy/session_backend_tls.c \
 	   proxy/session_identity.c \
+	   proxy/session_rdns.c \
 	   proxy/tls.c \
 	   proxy/server.c \
 	   proxy/dryrun.c \

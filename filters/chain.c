@@ -13,9 +13,10 @@
  * unless one of them decides otherwise.
  *
  * Public: chain_filter_lookup, chain_new, chain_new_ops, chain_ref, chain_unref,
- * chain_length, chain_session_fds, chain_sess_new, chain_sess_free,
- * chain_<stage>, chain_abort,
- * chain_tx_done, chain_header_deleted, chain_set_auth, chain_wants_content,
+ * chain_length, chain_session_fds, chain_dns, chain_sess_new,
+ * chain_sess_free, chain_<stage>, chain_abort,
+ * chain_tx_done, chain_header_deleted, chain_set_client, chain_set_auth,
+ * chain_wants_content,
  * chain_reply, chain_edits, chain_new_body,
  * chain_headers, chain_results; fctx_* (filter.h).
  *
@@ -36,6 +37,10 @@
  *	one is dropped and logged (warn).
  *	A resume without a parked stage is a broken invariant (fatalx).
  */
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,6 +135,10 @@ struct chain_sess {
 	int			 authres;	/* hdrs[0] is our A-R */
 	int			 hdr_deleted;	/* by the last header stage */
 	char			 auth[256];	/* authenticated as; "" not */
+	const char		*client_name;	/* chain_set_client, not
+						   duplicated */
+	const char		*reverse_name;
+	char			 client_addr[INET6_ADDRSTRLEN];	/* connect */
 	struct worker_pool	*workers;	/* not owned */
 };
 
@@ -265,6 +274,12 @@ chain_length(const struct chain *c)
 	return c->n;
 }
 
+struct dns *
+chain_dns(const struct chain *c)
+{
+	return c->dns;
+}
+
 unsigned
 chain_session_fds(const struct chain *c)
 {
@@ -291,6 +306,7 @@ chain_sess_new(struct chain *c, const struct conf *conf, const char *sid,
 	cs->resume = resume;
 	cs->arg = arg;
 	cs->workers = workers;
+	chain_set_client(cs, "[UNAVAILABLE]", "[UNAVAILABLE]");
 	cs->fx = xcalloc(c->n, sizeof(*cs->fx));
 	for (i = 0; i < c->n; i++) {
 		cs->fx[i].cs = cs;
@@ -429,6 +445,14 @@ enum fv
 chain_connect(struct chain_sess *cs, const char *host,
     const struct sockaddr *sa)
 {
+	size_t	 skip = host[0] == '[';
+
+	if (sa == NULL || getnameinfo(sa, sa->sa_family == AF_INET6 ?
+	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in),
+	    cs->client_addr, sizeof(cs->client_addr), NULL, 0,
+	    NI_NUMERICHOST) != 0)
+		snprintf(cs->client_addr, sizeof(cs->client_addr), "%.*s",
+		    (int)strcspn(host + skip, "]"), host + skip);
 	cs->args = (struct chain_stage_args){ .s1 = host, .sa = sa };
 	return chain_stage_start(cs, CHAIN_CONNECT);
 }
@@ -574,6 +598,31 @@ int
 fctx_header_deleted(struct fctx *fx)
 {
 	return fx->cs->hdr_deleted;
+}
+
+void
+chain_set_client(struct chain_sess *cs, const char *name, const char *reverse)
+{
+	cs->client_name = name;
+	cs->reverse_name = reverse;
+}
+
+const char *
+fctx_client_name(struct fctx *fx)
+{
+	return fx->cs->client_name;
+}
+
+const char *
+fctx_reverse_name(struct fctx *fx)
+{
+	return fx->cs->reverse_name;
+}
+
+const char *
+fctx_client_addr(struct fctx *fx)
+{
+	return fx->cs->client_addr;
 }
 
 void

@@ -64,6 +64,9 @@ void		 chain_unref(struct chain *);
 size_t		 chain_length(const struct chain *);
 /* chain_session_fds - descriptors a session holds for its filters. */
 unsigned	 chain_session_fds(const struct chain *);
+/* chain_dns - the resolver the chain set up for its filters, or NULL
+ * (the front end may share it: a reference is the caller's to take). */
+struct dns	*chain_dns(const struct chain *);
 
 /* chain_sess_new - one connection's view; session_id copied; workers (not
  * owned, may be NULL: deferred work then fails) runs the filters' blocking
@@ -104,6 +107,17 @@ void		 chain_tx_done(struct chain_sess *);
  * Authentication-Results claiming our authserv-id, when a FILTER_AUTHRES
  * filter runs.  Cleared by the next chain_header. */
 int		 chain_header_deleted(const struct chain_sess *);
+
+/*
+ * chain_set_client - the client's host names, before chain_connect (not
+ * duplicated: they must outlive the chain_sess; both "[UNAVAILABLE]" until
+ * then): name the verified one, else "[UNAVAILABLE]" or "[TEMPUNAVAIL]";
+ * reverse its PTR name whatever the forward lookup says, or the same
+ * tokens (Postfix's XCLIENT NAME and REVERSE_NAME).  Filters read them
+ * with fctx_client_name and fctx_reverse_name.
+ */
+void		 chain_set_client(struct chain_sess *, const char *name,
+		    const char *reverse);
 
 /* chain_set_auth - the client authenticated (AUTH, relayed to the backend,
  * said 235): who (copied; the mechanism when the name is not known). */

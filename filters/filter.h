@@ -7,6 +7,10 @@
  * Contracts:
  * - Arguments are borrowed for the call only; keep copies in the
  *   per-connection priv (fctx_priv/fctx_set_priv).
+ * - connect: host is the client's verified host name, or its address in
+ *   brackets ("[192.0.2.1]", "[2001:db8::1]") when it has none, as
+ *   libmilter's xxfi_connect gives it; sa its address (may be NULL when
+ *   the front end has none).
  * - header: name without the colon, value raw after the colon (leading
  *   space and folding kept, no final CRLF), valuelen bytes with a NUL after
  *   them.  body: dot-unstuffed, CRLF line ends, arbitrary chunk boundaries.
@@ -145,6 +149,18 @@ int		 fctx_header_deleted(struct fctx *);
 /* fctx_authenticated - whom the client authenticated as (SMTP AUTH), or
  * NULL. */
 const char	*fctx_authenticated(struct fctx *);
+
+/* fctx_client_name - the client's verified host name (a PTR name of its
+ * address whose A/AAAA records hold the address), or "[UNAVAILABLE]" or
+ * "[TEMPUNAVAIL]"; fctx_reverse_name - a PTR name of its address, verified
+ * or not, or the same tokens.  A name is a valid host name: letters,
+ * digits, '-', '_' and dots. */
+const char	*fctx_client_name(struct fctx *);
+const char	*fctx_reverse_name(struct fctx *);
+/* fctx_client_addr - the client's address as text ("192.0.2.1",
+ * "2001:db8::1"), from the connect stage on: from its sa, or its host
+ * without brackets when the front end gave none. */
+const char	*fctx_client_addr(struct fctx *);
 
 /* fctx_authres - add a result, "method=result (comment) name=value ...",
  * to this message's one Authentication-Results header (RFC 8601), which

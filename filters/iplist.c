@@ -139,6 +139,7 @@ flt_iplist_connect(struct fctx *fx, const char *host,
 	uint32_t		 tag;
 	char			 where[300], text[400];
 
+	(void)host;		/* named by its address: fctx_client_addr */
 	if (g->ip[IPL_ALLOW] != NULL &&
 	    iptable_lookup(g->ip[IPL_ALLOW], sa, &tag)) {
 		flt_iplist_where(where, sizeof(where), g->ipfile[IPL_ALLOW],
@@ -152,7 +153,7 @@ flt_iplist_connect(struct fctx *fx, const char *host,
 		    "deny", tag);
 		fctx_result(fx, "deny(%s)", where);
 		snprintf(text, sizeof(text), "Client %s is on the deny list",
-		    host);
+		    fctx_client_addr(fx));
 		return flt_iplist_refuse(fx, fctx_conf(fx)->ip_deny_action,
 		    "554", "421", text);
 	}
@@ -160,7 +161,7 @@ flt_iplist_connect(struct fctx *fx, const char *host,
 	    !iptable_lookup(g->ip[IPL_ONLY], sa, &tag)) {
 		fctx_result(fx, "not-only");
 		snprintf(text, sizeof(text), "Client %s is not allowed to use "
-		    "this server", host);
+		    "this server", fctx_client_addr(fx));
 		return flt_iplist_refuse(fx, fctx_conf(fx)->ip_only_action,
 		    "554", "421", text);
 	}

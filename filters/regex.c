@@ -1,12 +1,13 @@
 /*
  * regex.c - the regex filter: rules (filters/rules.h) compiled once with
  * PCRE2 (JIT where the system allows it) and matched at each stage: the
- * client address, HELO, MAIL, RCPT, each header (RFC 2047 decoded), the
- * body (MIME decoded: quoted-printable and base64 text parts) and the raw
- * message.  In file order, the first reject/tempfail/accept/discard rule
- * that matches decides; score rules add up, tag rules queue a header.  At
- * end of message a score at or over regex.score_threshold rejects the
- * message (554 5.7.1) or tags it, as regex.score_action says.
+ * client address and host names (at connect), HELO, MAIL, RCPT, each
+ * header (RFC 2047 decoded), the body (MIME decoded: quoted-printable and
+ * base64 text parts) and the raw message.  In file order, the first
+ * reject/tempfail/accept/discard rule that matches decides; score rules
+ * add up, tag rules queue a header.  At end of message a score at or over
+ * regex.score_threshold rejects the message (554 5.7.1) or tags it, as
+ * regex.score_action says.
  *
  * Matching is bounded: a match limit and a depth limit stop catastrophic
  * patterns (a hit limit is logged and counts as no match), and only the
@@ -59,6 +60,15 @@ struct flt_regex_buf {
 	size_t			 len, cap;
 };
 
+/* What a stage's rules are matched against: one text per field. */
+struct flt_regex_subject {
+	enum rule_field		 field;
+	const char		*hname;		/* RULE_HEADER: the field's
+						   name, or "*" */
+	const char		*s;
+	size_t			 len;
+};
+
 struct flt_regex_priv {
 	double			 conn_score;	/* connect/helo rules */
 	double			 score;		/* this message's */
@@ -75,6 +85,11 @@ struct flt_regex_priv {
 static int	flt_regex_init(const struct conf *, struct dns *, void **,
 		    char *, size_t);
 static void	flt_regex_fini(void *);
+static enum fv	flt_regex_run(struct fctx *, const struct flt_regex_subject *,
+		    size_t);
+static enum fv	flt_regex_run1(struct fctx *, enum rule_field, const char *,
+		    const char *, size_t);
+static int	flt_regex_at_connect(enum rule_field);
 static enum fv	flt_regex_connect(struct fctx *, const char *,
 		    const struct sockaddr *);
 static enum fv	flt_regex_helo(struct fctx *, const char *);
@@ -291,8 +306,9 @@ flt_regex_decide(struct fctx *fx, const struct rule *r)
 	    r->action == RULE_TEMPFAIL ? "tempfail" : r->action ==
 	    RULE_ACCEPT ? "accept" : "discard", r->name);
 	if (r->action == RULE_REJECT) {
-		fctx_reply(fx, r->code[0] ? r->code : r->field ==
-		    RULE_CONNECT ? "554" : "550", r->esc[0] ? r->esc : "5.7.1",
+		fctx_reply(fx, r->code[0] ? r->code :
+		    flt_regex_at_connect(r->field) ? "554" : "550",
+		    r->esc[0] ? r->esc : "5.7.1",
 		    "%s%s", r->text ? r->text : "Rejected by rule ",
 		    r->text ? "" : r->name);
 		return FV_REJECT;
@@ -332,48 +348,83 @@ flt_regex_note(struct flt_regex_priv *p, const struct rule *r, int conn)
 	strlcat(hits, r->name, hitsz);
 }
 
+/* Whether the field is matched at connect (the client's address and
+ * names): a reject there refuses the connection, 554 by default. */
+static int
+flt_regex_at_connect(enum rule_field field)
+{
+	return field == RULE_CONNECT || field == RULE_CLIENT_NAME ||
+	    field == RULE_REVERSE_NAME;
+}
+
 /*
- * The rules for field against s[0..len), in file order: the first deciding
- * rule that matches gives the verdict.  For RULE_HEADER, hname is the
- * header's name, or "*" for the rules that see every header.
+ * The rules for the stage's subjects (n of them, one per field), in file
+ * order: a rule is matched against the text of its field, and the first
+ * deciding rule that matches gives the verdict.
  */
 static enum fv
-flt_regex_run(struct fctx *fx, enum rule_field field, const char *hname,
-    const char *s, size_t len)
+flt_regex_run(struct fctx *fx, const struct flt_regex_subject *subj,
+    size_t n)
 {
 	const struct flt_regex	*g = fctx_gpriv(fx);
 	struct flt_regex_priv	*p = flt_regex_priv(fx);
 	const struct rule	*r;
-	size_t			 i;
+	size_t			 i, k;
 
 	for (i = 0; i < g->set.n; i++) {
 		r = &g->set.rules[i];
-		if (r->field != field || (field == RULE_HEADER &&
-		    strcasecmp(r->header, hname) != 0))
-			continue;
-		if (!flt_regex_match(fx, g, i, s, len))
+		for (k = 0; k < n; k++)
+			if (r->field == subj[k].field &&
+			    (r->field != RULE_HEADER ||
+			    strcasecmp(r->header, subj[k].hname) == 0))
+				break;
+		if (k == n || !flt_regex_match(fx, g, i, subj[k].s,
+		    subj[k].len))
 			continue;
 		if (r->action == RULE_SCORE || r->action == RULE_TAG)
-			flt_regex_note(p, r, field == RULE_CONNECT ||
-			    field == RULE_HELO);
+			flt_regex_note(p, r, flt_regex_at_connect(r->field) ||
+			    r->field == RULE_HELO);
 		else
 			return flt_regex_decide(fx, r);
 	}
 	return FV_CONTINUE;
 }
 
+/* The rules for one field against s[0..len); for RULE_HEADER, hname is
+ * the header's name, or "*" for the rules that see every header. */
+static enum fv
+flt_regex_run1(struct fctx *fx, enum rule_field field, const char *hname,
+    const char *s, size_t len)
+{
+	const struct flt_regex_subject	 subj = { field, hname, s, len };
+
+	return flt_regex_run(fx, &subj, 1);
+}
+
+/* The address, the verified name and the reverse name, all in one pass
+ * in file order. */
 static enum fv
 flt_regex_connect(struct fctx *fx, const char *host,
     const struct sockaddr *sa)
 {
+	const char			*addr = fctx_client_addr(fx);
+	const char			*name = fctx_client_name(fx);
+	const char			*rev = fctx_reverse_name(fx);
+	const struct flt_regex_subject	 subj[] = {
+		{ RULE_CONNECT, NULL, addr, strlen(addr) },
+		{ RULE_CLIENT_NAME, NULL, name, strlen(name) },
+		{ RULE_REVERSE_NAME, NULL, rev, strlen(rev) },
+	};
+
+	(void)host;
 	(void)sa;
-	return flt_regex_run(fx, RULE_CONNECT, NULL, host, strlen(host));
+	return flt_regex_run(fx, subj, nitems(subj));
 }
 
 static enum fv
 flt_regex_helo(struct fctx *fx, const char *name)
 {
-	return flt_regex_run(fx, RULE_HELO, NULL, name, strlen(name));
+	return flt_regex_run1(fx, RULE_HELO, NULL, name, strlen(name));
 }
 
 /* A new message: its score, hits, buffers and tags start afresh (the
@@ -398,14 +449,14 @@ flt_regex_envfrom(struct fctx *fx, const char *addr, char *const *params)
 	if (p->mime != NULL)
 		mime_free(p->mime);
 	p->mime = mime_new(8, 256);
-	return flt_regex_run(fx, RULE_MAIL, NULL, addr, strlen(addr));
+	return flt_regex_run1(fx, RULE_MAIL, NULL, addr, strlen(addr));
 }
 
 static enum fv
 flt_regex_envrcpt(struct fctx *fx, const char *addr, char *const *params)
 {
 	(void)params;
-	return flt_regex_run(fx, RULE_RCPT, NULL, addr, strlen(addr));
+	return flt_regex_run1(fx, RULE_RCPT, NULL, addr, strlen(addr));
 }
 
 /*
@@ -430,13 +481,13 @@ flt_regex_header(struct fctx *fx, const char *name, const char *value,
 	if (p->mime != NULL)
 		mime_header(p->mime, name, value, valuelen);
 	n = mime_header_decode(value, valuelen, dec, sizeof(dec));
-	if ((v = flt_regex_run(fx, RULE_HEADER, name, dec, n)) !=
+	if ((v = flt_regex_run1(fx, RULE_HEADER, name, dec, n)) !=
 	    FV_CONTINUE)
 		return v;
 	len = flt_regex_put(line, sizeof(line), 0, name, nlen);
 	len = flt_regex_put(line, sizeof(line), len, ": ", 2);
 	len = flt_regex_put(line, sizeof(line), len, dec, n);
-	return flt_regex_run(fx, RULE_HEADER, "*", line, len);
+	return flt_regex_run1(fx, RULE_HEADER, "*", line, len);
 }
 
 static enum fv
@@ -517,10 +568,10 @@ flt_regex_eom(struct fctx *fx)
 
 	if (p->mime != NULL)
 		mime_finish(p->mime, flt_regex_text, fx);
-	v = flt_regex_run(fx, RULE_BODY, NULL, p->body.p ? p->body.p : "",
+	v = flt_regex_run1(fx, RULE_BODY, NULL, p->body.p ? p->body.p : "",
 	    p->body.len);
 	if (v == FV_CONTINUE)
-		v = flt_regex_run(fx, RULE_RAW, NULL, p->raw.p ? p->raw.p : "",
+		v = flt_regex_run1(fx, RULE_RAW, NULL, p->raw.p ? p->raw.p : "",
 		    p->raw.len);
 	if (v == FV_CONTINUE)
 		v = flt_regex_score(fx, p);

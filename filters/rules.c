@@ -19,8 +19,9 @@
  * DIAGNOSTICS
  *	Errors go to the caller's err buffer as "name:line: what is wrong",
  *	never to the log.  Tokens are quoted (their first 64 bytes, control
- *	and non-ASCII bytes as '?'): "unknown field 'hdr' (connect, helo,
- *	mail, rcpt, header:NAME, header:*, body, raw)", "pattern not closed:
+ *	and non-ASCII bytes as '?'): "unknown field 'hdr' (connect,
+ *	client_name, reverse_name, helo, mail, rcpt, header:NAME, header:*,
+ *	body, raw)", "pattern not closed:
  *	missing '/'", "unknown flag 'q' (i, m, s, x)", "reject code must be
  *	5xx, not '450'", "rule spam already defined at rules.conf:3".  An
  *	unreadable file is "path: strerror".
@@ -44,8 +45,8 @@
 #define RULES_TEXTMAX	400		/* reply text, bytes */
 #define RULES_TAGMAX	900		/* "Name: value", bytes */
 #define RULES_SCOREMAX	1000.0
-#define RULES_FIELDS	"(connect, helo, mail, rcpt, header:NAME, " \
-			"header:*, body, raw)"
+#define RULES_FIELDS	"(connect, client_name, reverse_name, helo, " \
+			"mail, rcpt, header:NAME, header:*, body, raw)"
 #define RULES_ACTIONS	"(reject, tempfail, accept, discard, score, tag)"
 
 /* The line being parsed: a cursor over its bytes, and where it came from. */
@@ -220,7 +221,9 @@ rules_field(struct rules_ctx *c, struct rule *r)
 		const char	*name;
 		enum rule_field	 field;
 	} fields[] = {
-		{ "connect", RULE_CONNECT }, { "helo", RULE_HELO },
+		{ "connect", RULE_CONNECT },
+		{ "client_name", RULE_CLIENT_NAME },
+		{ "reverse_name", RULE_REVERSE_NAME }, { "helo", RULE_HELO },
 		{ "mail", RULE_MAIL }, { "rcpt", RULE_RCPT },
 		{ "body", RULE_BODY }, { "raw", RULE_RAW },
 	};

@@ -7,10 +7,13 @@
  *	NAME  FIELD  /PATTERN/FLAGS  ACTION [ARGUMENTS]   [# comment]
  *
  * NAME	   [A-Za-z0-9_]{1,63}, unique in the set.
- * FIELD   connect (the client address), helo, mail, rcpt (the address
- *	   without <>), header:NAME (that header's decoded value; NAME
- *	   case-insensitive), header:* (every header as "Name: value"), body
- *	   (the decoded text of the message), raw (the message as received).
+ * FIELD   connect (the client address), client_name (its verified host
+ *	   name, or [UNAVAILABLE] or [TEMPUNAVAIL]), reverse_name (a PTR
+ *	   name of its address, verified or not, or the same tokens), helo,
+ *	   mail, rcpt (the address without <>), header:NAME (that header's
+ *	   decoded value; NAME case-insensitive), header:* (every header as
+ *	   "Name: value"), body (the decoded text of the message), raw (the
+ *	   message as received).
  * PATTERN PCRE2 syntax between slashes; "\/" stands for "/", every other
  *	   backslash sequence is PCRE2's.  FLAGS: i (caseless), m
  *	   (multiline), s (dotall), x (extended), each at most once.
@@ -29,6 +32,8 @@
 
 enum rule_field {
 	RULE_CONNECT,
+	RULE_CLIENT_NAME,
+	RULE_REVERSE_NAME,
 	RULE_HELO,
 	RULE_MAIL,
 	RULE_RCPT,

@@ -131,6 +131,9 @@ struct conf {
 						   "" = anyone */
 	unsigned	 proxy_protocol_timeout;	/* seconds, for the
 						   whole header */
+	int		 reverse_dns;		/* look the client's name
+						   up (FCrDNS) at connect */
+	unsigned	 reverse_dns_timeout;	/* seconds, the whole lookup */
 
 	/* [tls] */
 	char		 tls_cert[256];		/* PEM chain; "" no TLS */

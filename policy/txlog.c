@@ -74,6 +74,10 @@ txlog_plain(const struct txlog *t, struct txlog_buf *b)
 	txlog_puts(b, t->sid);
 	txlog_puts(b, " tx client=");
 	txlog_puts(b, t->client);
+	if (t->client_name != NULL) {
+		txlog_puts(b, " client_name=");
+		txlog_quoted(b, t->client_name);
+	}
 	txlog_puts(b, " helo=");
 	txlog_quoted(b, t->helo);
 	txlog_puts(b, " from=");
@@ -115,6 +119,10 @@ txlog_json(const struct txlog *t, struct txlog_buf *b)
 	txlog_quoted(b, t->sid);
 	txlog_puts(b, ",\"client\":");
 	txlog_quoted(b, t->client);
+	if (t->client_name != NULL) {
+		txlog_puts(b, ",\"client_name\":");
+		txlog_quoted(b, t->client_name);
+	}
 	txlog_puts(b, ",\"helo\":");
 	txlog_quoted(b, t->helo);
 	txlog_puts(b, ",\"from\":");

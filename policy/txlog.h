@@ -28,6 +28,9 @@ struct txlog {
 	const char	*backend;	/* proxy.backend entry relayed to
 					   (as configured), or NULL: not
 					   logged */
+	const char	*client_name;	/* verified host name, or
+					   "[UNAVAILABLE]"/"[TEMPUNAVAIL]";
+					   NULL: not logged */
 };
 
 /* txlog_format - the line, without newline, into buf (truncated safely). */

@@ -38,9 +38,10 @@
  * with LF folds, as MTAs store them.
  *
  * The transaction log line is the proxy's (policy/txlog.c), with the MTA's
- * queue id ({i}) added; the action of a message the MTA goes on with is
- * "accepted".  Changing the configuration needs a restart: libmilter stops
- * on SIGHUP as on SIGTERM.
+ * queue id ({i}) added and its verified client name (the connect step's
+ * host when it is a host name) as client_name; the action of a message
+ * the MTA goes on with is "accepted".  Changing the configuration needs a
+ * restart: libmilter stops on SIGHUP as on SIGTERM.
  *
  * Public: milter_front_init, milter_front_run.
  *
@@ -75,6 +76,7 @@
 #include "decide.h"
 #include "log.h"
 #include "milter_front.h"
+#include "rdns.h"
 #include "txlog.h"
 #include "server.h"
 #include "util.h"
@@ -149,6 +151,8 @@ struct milter_conn {
 	struct chain_sess *cs;
 	struct milter_call *parked;	/* its stage is PENDING */
 	char		 addr[INET6_ADDRSTRLEN];
+	char		 name[RDNS_NAME_MAX + 1];	/* the MTA's verified
+					   client name, or [UNAVAILABLE] */
 	char		 helo[256];
 	char		 rcpt[1024];	/* the RCPT being checked */
 	/* the transaction, MAIL to its end */
@@ -366,7 +370,7 @@ milter_tx_end(struct milter_conn *mc, const char *action, const char *reply,
 	struct txlog	 t = { mc->sid, mc->addr, mc->helo, mc->from,
 	    mc->rcpts, mc->nrcpts, mc->size, filters, action, reply,
 	    util_now_ms() - mc->started, mc->qid[0] != '\0' ? mc->qid : NULL,
-	    NULL };
+	    NULL, mc->name };
 	size_t		 i;
 
 	chain_results(mc->cs, filters, sizeof(filters));
@@ -423,6 +427,12 @@ milter_connect(struct milter_conn *mc, struct milter_call *c)
 		strlcpy(mc->addr, "unknown", sizeof(mc->addr));
 	mc->cs = chain_sess_new(milter_chain, milter_conf, mc->sid,
 	    milter_pool, milter_resumed, mc);
+	/* The MTA's name is verified ("[address]" or, from Postfix,
+	 * "unknown" when it is not); its reverse name is not given. */
+	strlcpy(mc->name, rdns_hostname_ok(c->name) &&
+	    strcasecmp(c->name, "unknown") != 0 ? c->name : RDNS_UNAVAILABLE,
+	    sizeof(mc->name));
+	chain_set_client(mc->cs, mc->name, mc->name);
 	log_debug("%s connect from %s (%s)", mc->sid, mc->addr, c->name);
 	return chain_connect(mc->cs, c->name, c->sa);
 }

@@ -7,7 +7,8 @@
  * At start the soft descriptor limit is raised to the hard one, and each
  * generation admits only the connections that limit holds (server_check).
  *
- * Public: server_run, server_base, server_workers, server_gen,
+ * Public: server_run, server_base, server_workers, server_rdns_cache,
+ * server_gen,
  * server_gen_unref, server_draining, server_session_gone,
  * server_drop_privileges, server_check.
  *
@@ -35,8 +36,10 @@
 #include "backend_list.h"
 #include "chain.h"
 #include "conf.h"
+#include "dns.h"
 #include "listener.h"
 #include "log.h"
+#include "rdns.h"
 #include "server.h"
 #include "session.h"
 #include "table.h"
@@ -56,6 +59,7 @@
 
 static struct event_base	*server_evbase;
 static struct worker_pool	*server_pool;
+static struct rdns_cache	*server_rdns;
 static struct server_gen	*server_current;
 static int			 server_stopping;
 static const char		*server_conf_path;	/* not duplicated */
@@ -65,6 +69,8 @@ static struct event		*server_grace;
 static struct event		*server_tick;	/* log_limit_flush */
 
 static struct server_gen *server_gen_new(struct conf *, struct chain *,
+		    char *, size_t);
+static struct dns *server_dns(const struct conf *, const struct chain *,
 		    char *, size_t);
 static void	server_signal(evutil_socket_t, short, void *);
 static void	server_reload(void);
@@ -101,6 +107,9 @@ server_gen_new(struct conf *conf, struct chain *chain, char *err,
 	if ((g->tls_backend = tls_client_new(conf, err, errsz)) == NULL &&
 	    err[0] != '\0')
 		goto fail;
+	if (conf->reverse_dns &&
+	    (g->dns = server_dns(conf, chain, err, errsz)) == NULL)
+		goto fail;
 	if ((g->backends = backend_list_new(conf, server_current != NULL ?
 	    server_current->backends : NULL, err, errsz)) == NULL)
 		goto fail;
@@ -111,6 +120,23 @@ server_gen_new(struct conf *conf, struct chain *chain, char *err,
 fail:
 	server_gen_unref(g);
 	return NULL;
+}
+
+/* The resolver for the clients' names: the chain's, or the running
+ * generation's when it was built from the same [dns] settings (its cache
+ * stays), or a new one. */
+static struct dns *
+server_dns(const struct conf *conf, const struct chain *chain, char *err,
+    size_t errsz)
+{
+	struct dns	*d;
+
+	if ((d = chain_dns(chain)) != NULL)
+		return dns_ref(d);
+	if (server_current != NULL && server_current->dns != NULL &&
+	    dns_serves(server_current->dns, conf))
+		return dns_ref(server_current->dns);
+	return dns_new(conf, err, errsz);
 }
 
 /* proxy.user: the listening sockets are open (port 25 needs root); from
@@ -209,6 +235,7 @@ server_gen_unref(struct server_gen *g)
 	if (g == NULL || --g->refcnt > 0)
 		return;
 	chain_unref(g->chain);
+	dns_unref(g->dns);
 	conf_unref(g->conf);
 	iptable_free(g->proxy_from);
 	tls_server_free(g->tls);
@@ -227,6 +254,12 @@ struct worker_pool *
 server_workers(void)
 {
 	return server_pool;
+}
+
+struct rdns_cache *
+server_rdns_cache(void)
+{
+	return server_rdns;
 }
 
 int
@@ -258,6 +291,7 @@ server_run(struct conf *conf, struct chain *chain, const char *conf_path,
 		log_warnx("%s", err);
 		return 1;
 	}
+	server_rdns = rdns_cache_new();
 	if ((server_current = server_gen_new(conf, chain, err,
 	    sizeof(err))) == NULL) {
 		log_warnx("%s", err);
@@ -292,6 +326,7 @@ out:
 		event_free(server_grace);
 	server_gen_unref(server_current);
 	worker_pool_free(server_pool);
+	rdns_cache_free(server_rdns);
 	event_base_free(server_evbase);
 	return rc;
 }
@@ -413,6 +448,8 @@ server_reload(void)
 		log_warnx("workers.threads/queue changed: restart to apply");
 	log_set_level(conf->log_level);
 	log_set_repeat(conf->log_repeat_interval);
+	if (g->dns != server_current->dns)
+		rdns_cache_clear(server_rdns);
 	server_gen_unref(server_current);
 	server_current = g;
 	log_info("configuration reloaded from %s", conf->source);

@@ -17,6 +17,8 @@ struct tls_server;
 struct iptable;
 struct event_base;
 struct worker_pool;
+struct dns;
+struct rdns_cache;
 
 /* What a session started under; reference counted, immutable. */
 struct server_gen {
@@ -25,6 +27,10 @@ struct server_gen {
 	struct chain		*chain;		/* reference held */
 	struct backend_list	*backends;	/* proxy.backend resolved, and
 						   which failed lately */
+	struct dns		*dns;		/* proxy.reverse_dns: the
+						   resolver (the chain's when
+						   it has one; reference
+						   held), else NULL */
 	struct iptable		*proxy_from;	/* proxy.proxy_protocol_from;
 						   NULL = anyone may send PROXY */
 	struct tls_server	*tls;		/* NULL: no tls.cert */
@@ -63,6 +69,9 @@ unsigned	 server_check(const struct conf *, const struct chain *,
 struct event_base *server_base(void);
 /* server_workers - the worker pool (workers.* as at start). */
 struct worker_pool *server_workers(void);
+/* server_rdns_cache - the clients' host names found so far (rdns.h),
+ * forgotten when a reload changes the resolver. */
+struct rdns_cache *server_rdns_cache(void);
 /* server_gen - the current generation, with a reference for the caller. */
 struct server_gen *server_gen(void);
 void		 server_gen_unref(struct server_gen *);

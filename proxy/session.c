@@ -30,8 +30,8 @@
  * session_enter, session_reply, session_reply_raw, session_error,
  * session_filter,
  * session_backend, session_backend_lost, session_tx_end, session_close,
- * session_input, session_greet, session_backend_connect,
- * session_ehlo_backend, session_mail_relay.
+ * session_input, session_connect, session_named, session_greet,
+ * session_backend_connect, session_ehlo_backend, session_mail_relay.
  *
  * DIAGNOSTICS
  *	Every log line starts with the session id.  Backend faults are logged
@@ -179,8 +179,8 @@ static const struct session_cmd session_cmds[] = {
 };
 
 static const char *const session_state_names[] = {
-	"proxy", "tls", "connecting", "greeted", "ready", "auth", "mail", "rcpt", "data", "bdat",
-	"eom", "closing"
+	"proxy", "tls", "rdns", "connecting", "greeted", "ready", "auth",
+	"mail", "rcpt", "data", "bdat", "eom", "closing"
 };
 
 void
@@ -197,6 +197,7 @@ session_new(int fd, const struct sockaddr *sa, socklen_t len, int tls)
 	s->conf = s->gen->conf;
 	memcpy(&s->peer, sa, len);
 	session_set_addr(s, sa, len);
+	rdns_set(&s->names, RDNS_UNAVAILABLE);
 	locallen = sizeof(s->local);
 	if (getsockname(fd, (struct sockaddr *)&s->local, &locallen) == -1)
 		memset(&s->local, 0, sizeof(s->local));
@@ -237,7 +238,6 @@ session_begin(struct session *s)
 		session_tls_start(s);
 		return;
 	}
-	session_enter(s, SESSION_CONNECTING);
 	session_connect(s);
 }
 
@@ -266,15 +266,33 @@ session_set_addr(struct session *s, const struct sockaddr *sa,
 		strlcpy(s->addr, "unknown", sizeof(s->addr));
 }
 
-/* The client is known (s->ss): the connect stage, then the backend. */
+/* The client is known (s->ss): its host names (proxy.reverse_dns), then
+ * the connect stage. */
 void
 session_connect(struct session *s)
 {
+	if (s->gen->dns != NULL)
+		session_rdns_begin(s);
+	else
+		session_named(s);
+}
+
+/* The client's names are known (s->names): the connect stage, then the
+ * backend.  The filters' host is the verified name, or "[address]". */
+void
+session_named(struct session *s)
+{
+	session_enter(s, SESSION_CONNECTING);
 	s->cs = chain_sess_new(s->gen->chain, s->conf, s->sid,
 	    server_workers(), session_filter_resumed, s);
-	log_debug("%s connect from %s port %s", s->sid, s->addr, s->port);
-	session_filter(s, chain_connect(s->cs, s->addr,
-	    (struct sockaddr *)&s->ss), session_connect_filtered);
+	chain_set_client(s->cs, s->names.name, s->names.reverse);
+	snprintf(s->bracketed, sizeof(s->bracketed), "[%s]", s->addr);
+	log_debug("%s connect from %s%s port %s", s->sid,
+	    rdns_verified(&s->names) ? s->names.name : "unknown",
+	    s->bracketed, s->port);
+	session_filter(s, chain_connect(s->cs, rdns_verified(&s->names) ?
+	    s->names.name : s->bracketed, (struct sockaddr *)&s->ss),
+	    session_connect_filtered);
 }
 
 /* SESSION_PROXY: only an allowed peer, and only for so long. */
@@ -533,7 +551,8 @@ session_busy(const struct session *s)
 {
 	return s->on_filter != NULL || s->on_backend != NULL ||
 	    s->state == SESSION_PROXY || s->state == SESSION_TLS ||
-	    s->state == SESSION_CONNECTING || s->state == SESSION_EOM;
+	    s->state == SESSION_RDNS || s->state == SESSION_CONNECTING ||
+	    s->state == SESSION_EOM;
 }
 
 /*
@@ -843,6 +862,7 @@ session_free(struct session *s)
 {
 	if (s->tx != NULL)
 		session_tx_end(s, "aborted", "client disconnected");
+	session_rdns_free(s);
 	chain_sess_free(s->cs);
 	backend_free(s->be);
 	bufferevent_free(s->bev);
@@ -1408,6 +1428,7 @@ session_tx_end(struct session *s, const char *action, const char *reply)
 	memset(&t, 0, sizeof(t));
 	t.sid = s->sid;
 	t.client = s->addr;
+	t.client_name = s->names.name;
 	t.helo = s->helo;
 	t.from = tx->from;
 	t.rcpts = tx->rcpts;

@@ -239,8 +239,9 @@ session_identity_xforward_done(struct session *s,
 /*
  * The attributes the backend named in its EHLO (names: space-separated)
  * that postern knows, as " NAME=xtext ..." into out.  NAME and
- * REVERSE_NAME are [UNAVAILABLE] (postern looks up no client name: the
- * backend may); LOGIN is not sent, since AUTH goes to the backend itself.
+ * REVERSE_NAME are the client's names as Postfix sets them (proxy/rdns.h:
+ * [UNAVAILABLE] without proxy.reverse_dns); LOGIN is not sent, since AUTH
+ * goes to the backend itself.
  */
 static void
 session_identity_attrs(struct session *s, const char *names, char *out,
@@ -249,8 +250,8 @@ session_identity_attrs(struct session *s, const char *names, char *out,
 	char		 v[sizeof(s->helo) * 3 + 8], addr[64], dest[64];
 	char		 dport[8];
 	const char	*attr[][2] = {
-		{ "NAME", "[UNAVAILABLE]" },
-		{ "REVERSE_NAME", "[UNAVAILABLE]" },
+		{ "NAME", s->names.name },
+		{ "REVERSE_NAME", s->names.reverse },
 		{ "ADDR", addr },
 		{ "PORT", s->port },
 		{ "HELO", s->helo },

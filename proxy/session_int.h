@@ -17,6 +17,7 @@
 #include "backend_list.h"
 #include "chain.h"
 #include "data.h"
+#include "rdns.h"
 #include "rfc5322.h"
 #include "smtp_parse.h"
 
@@ -25,12 +26,14 @@ struct evbuffer;
 struct conf;
 struct session;
 struct server_gen;
+struct session_rdns;
 struct spool;
 
 enum session_state {
 	SESSION_PROXY,		/* reading the PROXY protocol header */
 	SESSION_TLS,		/* STARTTLS said 220, or implicit TLS: the
 				   handshake */
+	SESSION_RDNS,		/* the client's host name being looked up */
 	SESSION_CONNECTING,	/* filters on connect, backend greeting */
 	SESSION_GREETED,	/* 220 sent, waiting for HELO/EHLO */
 	SESSION_READY,		/* HELO done, no transaction */
@@ -110,6 +113,12 @@ struct session {
 					   PROXY header's source */
 	char		 addr[INET6_ADDRSTRLEN];
 	char		 port[8];
+	struct rdns_result names;	/* the client's host names (XCLIENT
+					   NAME, REVERSE_NAME) */
+	struct session_rdns *rdns;	/* the lookup in flight, or NULL */
+	char		 bracketed[INET6_ADDRSTRLEN + 2];	/* "[addr]": the
+					   connect stage's host without a
+					   verified name */
 	struct sockaddr_storage local;	/* our end of the connection */
 	struct sockaddr_storage dest;	/* where the client connected: local,
 					   or the PROXY header's destination */
@@ -168,6 +177,7 @@ void	session_close(struct session *, const char *reply);
 void	session_free_soon(struct session *);
 void	session_input(struct session *);
 void	session_connect(struct session *);
+void	session_named(struct session *);
 void	session_setcb(struct session *);
 void	session_greet(struct session *);
 void	session_backend_connect(struct session *);
@@ -179,6 +189,10 @@ void	session_mail_relay(struct session *);
 size_t	session_identity_header(struct session *, void *, size_t);
 int	session_identity_ehlo(struct session *);
 int	session_identity_mail(struct session *);
+
+/* session_rdns.c */
+void	session_rdns_begin(struct session *);
+void	session_rdns_free(struct session *);
 
 /* session_backend_tls.c */
 void	session_backend_tls_begin(struct session *);

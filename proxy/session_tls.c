@@ -93,7 +93,6 @@ session_tls_ready(struct session *s)
 	s->timeout = ~0u;
 	if (s->cs == NULL) {
 		bufferevent_disable(s->bev, EV_READ);
-		session_enter(s, SESSION_CONNECTING);
 		session_connect(s);
 		return;
 	}
@@ -187,12 +186,15 @@ cmd_starttls(struct session *s, struct smtp_cmd *cmd)
  * whom, by us, "with ESMTPS" (ESMTPSA once authenticated, RFC 3848) and
  * the protocol and cipher.  The HELO name is the client's word: written
  * as the from domain only when it is a domain name, else inside the
- * TCP-info comment (hdrbuild.c escapes it there). */
+ * TCP-info comment (hdrbuild.c escapes it there).  The TCP-info has the
+ * client's verified host name before its address, when it has one (a
+ * valid host name: rdns.c). */
 void
 session_tls_received(struct session *s, struct evbuffer *hdrs)
 {
 	struct hdrbuild	 b;
-	char		 date[64], info[sizeof(s->helo) + 80], *v;
+	char		 date[64], *v;
+	char		 info[sizeof(s->names.name) + sizeof(s->helo) + 80];
 	time_t		 now = time(NULL);
 	struct tm	 tm;
 	int		 named = hdrbuild_is_domain(s->helo);
@@ -201,8 +203,9 @@ session_tls_received(struct session *s, struct evbuffer *hdrs)
 		return;
 	localtime_r(&now, &tm);
 	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z", &tm);
-	snprintf(info, sizeof(info), "[%s]%s%s", s->addr, named ||
-	    s->helo[0] == '\0' ? "" : " helo=", named ? "" : s->helo);
+	snprintf(info, sizeof(info), "%s%s[%s]%s%s", rdns_verified(&s->names) ?
+	    s->names.name : "", rdns_verified(&s->names) ? " " : "", s->addr,
+	    named || s->helo[0] == '\0' ? "" : " helo=", named ? "" : s->helo);
 	hdrbuild_init(&b);
 	hdrbuild_text(&b, "from ");
 	hdrbuild_text(&b, named ? s->helo : "unknown");

@@ -12,7 +12,10 @@ Each session is, by --mode:
   starttls  greeting, EHLO, STARTTLS, handshake, EHLO, QUIT (RFC 3207)
   implicit  handshake, greeting, EHLO, QUIT (RFC 8314)
 and with --message BYTES, one message of that many bytes (MAIL, RCPT,
-DATA) before QUIT.  Every handshake is a full one: no session is offered
+DATA) before QUIT.  With --proxy ADDR every connection starts with a PROXY
+protocol v1 header naming ADDR (IPv4) as the client, or with --proxy-vary
+ADDR plus the session's number (0, 1, ... across all processes): a new
+client address each time.  Every handshake is a full one: no session is offered
 for resumption (reused= counts any the server resumed anyway).  The
 certificate is not checked: the server's cost is the same, and the client
 stays cheaper.
@@ -29,6 +32,7 @@ error), 1 bad usage.
 """
 
 import argparse
+import ipaddress
 import multiprocessing
 import os
 import resource
@@ -55,10 +59,14 @@ def message(sock, f, body):
     command(sock, f, body + b".\r\n", b"250")
 
 
-def session(args, ctx, body):
-    """One session; True if the server resumed a TLS session."""
+def session(args, ctx, body, k):
+    """Session number k; True if the server resumed a TLS session."""
     sock = socket.create_connection((args.host, args.port), IO_TIMEOUT)
     try:
+        if args.proxy is not None:
+            src = args.proxy + (k if args.proxy_vary else 0)
+            sock.sendall(b"PROXY TCP4 %s 127.0.0.1 40000 25\r\n" %
+                         str(src).encode())
         if args.mode == "implicit":
             sock = ctx.wrap_socket(sock)
         f = sock.makefile("rb")
@@ -77,9 +85,10 @@ def session(args, ctx, body):
         sock.close()
 
 
-def worker(args, count, start, conn):
-    """One process: count sessions, args.threads at a time; sends
-    (done, messages, reused, errors, first error, end time) to conn."""
+def worker(args, first, count, start, conn):
+    """One process: count sessions numbered from first, args.threads at
+    a time; sends (done, messages, reused, errors, first error, end time)
+    to conn."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
@@ -89,7 +98,7 @@ def worker(args, count, start, conn):
         body = (b"From: <bench@example.com>\r\nTo: <sink@example.com>\r\n"
                 b"Subject: tls bench\r\n\r\n")
         body += line * max(0, (args.message - len(body)) // len(line))
-    jobs = iter(range(count))
+    jobs = iter(range(first, first + count))
     lock = threading.Lock()
     st = {"done": 0, "reused": 0, "errors": 0, "first": "-"}
     deadline = start + args.timeout
@@ -97,10 +106,11 @@ def worker(args, count, start, conn):
     def run():
         while time.monotonic() < deadline:
             with lock:
-                if next(jobs, None) is None:
-                    return
+                k = next(jobs, None)
+            if k is None:
+                return
             try:
-                r = session(args, ctx, body)
+                r = session(args, ctx, body, k)
             except (OSError, SmtpError) as e:
                 with lock:
                     st["errors"] += 1
@@ -134,6 +144,10 @@ def main():
     ap.add_argument("--count", type=int, required=True)
     ap.add_argument("--sessions", type=int, default=1)
     ap.add_argument("--timeout", type=float, default=50)
+    ap.add_argument("--proxy", type=ipaddress.IPv4Address,
+                    help="a PROXY v1 header with this client address")
+    ap.add_argument("--proxy-vary", action="store_true",
+                    help="the address plus the session's number")
     args = ap.parse_args()
     if args.count < 1 or args.sessions < 1:
         ap.error("--count and --sessions must be at least 1")
@@ -142,12 +156,14 @@ def main():
     # threads per process: sessions spread as evenly as the processes allow
     start = time.monotonic() + 0.2       # after every process has started
     procs = []
+    base = 0
     for i in range(nproc):
         args.threads = args.sessions // nproc + (i < args.sessions % nproc)
         count = args.count // nproc + (i < args.count % nproc)
         rd, wr = multiprocessing.Pipe(duplex=False)
         p = multiprocessing.Process(target=worker,
-                                    args=(args, count, start, wr))
+                                    args=(args, base, count, start, wr))
+        base += count
         p.start()
         wr.close()
         procs.append((p, rd))

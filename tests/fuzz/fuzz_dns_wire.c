@@ -2,20 +2,29 @@
  * fuzz_dns_wire.c - libFuzzer target for the rdata decoders of proxy/dns.c,
  * which turn what a hostile DNS server sends into text for libspf2:
  * dns_name_from_wire (MX and PTR names) and dns_txt_from_wire (TXT
- * records).  The input is the rdata, in an exact-size copy so ASan sees
- * any overread; the output buffer size comes from the first byte.
- * Checked, abort() on failure:
+ * records); and for proxy/rdns.c's rdns_ptr_from_wire, which makes a PTR
+ * record the client's host name (sent to the backend in XCLIENT, written
+ * in Received and the log).  The input is the rdata, in an exact-size copy
+ * so ASan sees any overread; the output buffer size comes from the first
+ * byte.  Checked, abort() on failure:
  *	- a name: -1 or a length within the input; the text is NUL-terminated
  *	  inside the buffer, has no empty label before its end, and
  *	  re-encoding it gives back the bytes consumed;
  *	- a TXT: on success the text fits the buffer and is the input's
- *	  character-strings joined, byte for byte.
+ *	  character-strings joined, byte for byte;
+ *	- a PTR host name: on success the name used the whole rdata, is what
+ *	  dns_name_from_wire gives, passes rdns_hostname_ok, and is a domain
+ *	  by hdrbuild_is_domain (written as is in a header field): letters,
+ *	  digits, '-', '_' and dots only, no label over 63 bytes, 253 bytes at
+ *	  most, not all digits; on failure the buffer holds "".
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "dns.h"
+#include "hdrbuild.h"
+#include "rdns.h"
 
 #define CHECK(c)	do { if (!(c)) abort(); } while (0)
 
@@ -38,6 +47,41 @@ check_txt(const unsigned char *in, size_t len, char *out, size_t outsz)
 		i += l;
 	}
 	CHECK(well && out[o] == '\0' && strlen(out) == o);
+}
+
+/* rdns_ptr_from_wire: a host name safe for headers and logs, or "". */
+static void
+check_ptr(const unsigned char *in, size_t len)
+{
+	char	 name[RDNS_NAME_MAX + 1], plain[RDNS_NAME_MAX + 1];
+	size_t	 i, label = 0, n;
+	int	 digits = 1;
+
+	if (rdns_ptr_from_wire(in, len, name, sizeof(name)) == -1) {
+		CHECK(name[0] == '\0');
+		return;
+	}
+	CHECK(dns_name_from_wire(in, len, plain, sizeof(plain)) == (int)len);
+	CHECK(strcmp(name, plain) == 0);
+	n = strlen(name);
+	CHECK(n >= 1 && n <= RDNS_NAME_MAX);
+	CHECK(rdns_hostname_ok(name) && hdrbuild_is_domain(name));
+	for (i = 0; i < n; i++) {
+		if (name[i] == '.') {
+			CHECK(label > 0 && name[i - 1] != '-');
+			label = 0;
+			continue;
+		}
+		CHECK((name[i] >= 'a' && name[i] <= 'z') ||
+		    (name[i] >= 'A' && name[i] <= 'Z') ||
+		    (name[i] >= '0' && name[i] <= '9') || name[i] == '-' ||
+		    name[i] == '_');
+		CHECK(!(name[i] == '-' && label == 0));
+		if (name[i] < '0' || name[i] > '9')
+			digits = 0;
+		CHECK(++label <= 63);
+	}
+	CHECK(label > 0 && name[n - 1] != '-' && !digits);
 }
 
 int
@@ -77,6 +121,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		CHECK(w == (size_t)n && memcmp(wire, in, w) == 0);
 	}
 	check_txt(in, len - 1, out, outsz);
+	check_ptr(in, len - 1);
 	free(in);
 	free(out);
 	return 0;

@@ -310,6 +310,16 @@ test_txlog(void)
 	    "\"rcpts\":[\"a@b\",\"c\\\"d@e\"],\"size\":42,\"filters\":\"\","
 	    "\"action\":\"rejected\",\"reply\":\"554 5.6.0 \\\"bare\\\"\","
 	    "\"ms\":7}", "json line");
+	t.client_name = "mail.example.net";
+	t.helo = "h";
+	txlog_format(&t, CONF_LOG_PLAIN, line, sizeof(line));
+	ok(strstr(line, " tx client=192.0.2.1 client_name=\"mail.example.net\" "
+	    "helo=\"h\" ") != NULL, "plain: the client's name after its "
+	    "address");
+	txlog_format(&t, CONF_LOG_JSON, line, sizeof(line));
+	ok(strstr(line, "\"client\":\"192.0.2.1\",\"client_name\":"
+	    "\"mail.example.net\",\"helo\":\"h\",") != NULL,
+	    "json: the client's name after its address");
 }
 
 /* A filter that defers its MAIL check to the pool. */

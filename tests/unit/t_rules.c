@@ -62,6 +62,8 @@ t_fields(void)
 		const char	*header;
 	} f[] = {
 		{ "a connect /x/ accept", RULE_CONNECT, "" },
+		{ "a client_name /x/ accept", RULE_CLIENT_NAME, "" },
+		{ "a Reverse_Name /x/ accept", RULE_REVERSE_NAME, "" },
 		{ "a helo /x/ accept", RULE_HELO, "" },
 		{ "a mail /x/ accept", RULE_MAIL, "" },
 		{ "a rcpt /x/ accept", RULE_RCPT, "" },
@@ -328,13 +330,17 @@ static const struct {
 	const char	*want;
 } errors[] = {
 	{ "r hdr /x/ accept", "rules.conf:1: unknown field 'hdr' "
-	    "(connect, helo, mail, rcpt, header:NAME, header:*, body, "
-	    "raw)" },
+	    "(connect, client_name, reverse_name, helo, mail, rcpt, "
+	    "header:NAME, header:*, body, raw)" },
 	{ "r", "rules.conf:1: expected a field after rule r (connect, "
-	    "helo, mail, rcpt, header:NAME, header:*, body, raw)" },
-	{ "r # body /x/ accept", "rules.conf:1: expected a field "
-	    "after rule r (connect, helo, mail, rcpt, header:NAME, "
+	    "client_name, reverse_name, helo, mail, rcpt, header:NAME, "
 	    "header:*, body, raw)" },
+	{ "r # body /x/ accept", "rules.conf:1: expected a field "
+	    "after rule r (connect, client_name, reverse_name, helo, mail, "
+	    "rcpt, header:NAME, header:*, body, raw)" },
+	{ "r client_names /x/ accept", "rules.conf:1: unknown field "
+	    "'client_names' (connect, client_name, reverse_name, helo, "
+	    "mail, rcpt, header:NAME, header:*, body, raw)" },
 	{ "r header: /x/ accept", "rules.conf:1: missing header name "
 	    "after 'header:' (header:NAME or header:*)" },
 	{ "r header:a:b /x/ accept", "rules.conf:1: invalid header "
