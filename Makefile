@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # postern - build, test, install.  GNU make; libraries through pkg-config.
 #
 #   make                 build build/postern
@@ -26,8 +27,10 @@ BUILD	?= build
 SANFLAGS =
 endif
 
+# CFLAGS is the caller's (optimisation, debug: make CFLAGS="-O0 -g");
+# what the project needs comes after it in ALL_CFLAGS.
 CFLAGS	?= -O2 -g
-CFLAGS	+= -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wpointer-arith \
+ALL_CFLAGS = $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wpointer-arith \
 	   -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
 	   -D_GNU_SOURCE -Iproxy -Ipolicy -Ifilters \
 	   $(shell pkg-config --cflags $(PKGS)) $(SANFLAGS)
@@ -87,14 +90,14 @@ BIN	 = $(BUILD)/postern
 UNITS	 = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/t_*.c))
 FUZZERS	 = $(patsubst tests/fuzz/%.c,build-fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 
-.PHONY: all check check-asan integ integ-asan test fuzz fuzz-smoke run bench \
-	install clean rfc7208
+.PHONY: all units check check-asan integ integ-asan test fuzz fuzz-smoke run \
+	bench install clean rfc7208 build-O0
 
 all: $(BIN)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
 # The embedded default configuration, from policy/postern.conf.
 $(BUILD)/conf_default.c: policy/postern.conf
@@ -104,19 +107,19 @@ $(BUILD)/conf_default.c: policy/postern.conf
 	  echo ';'; } > $@
 
 $(BUILD)/conf_default.o: $(BUILD)/conf_default.c
-	$(CC) $(CFLAGS) -Wno-missing-variable-declarations -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) -Wno-missing-variable-declarations -c -o $@ $<
 
 $(LIB): $(OBJS)
 	rm -f $@
 	ar rcs $@ $(OBJS)
 
 $(BIN): $(BUILD)/proxy/main.o $(LIB)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/tap.h tests/unit/data_ref.h \
     tests/unit/ar_ref.h $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
 check: $(UNITS)
 	@fail=0; for t in $(UNITS); do \
@@ -128,7 +131,7 @@ check: $(UNITS)
 SPF_SUITE ?= ../shared/testdata/rfc7208-tests.yml
 $(BUILD)/tests/spf_eval: tests/spf/spf_eval.c $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
 rfc7208: $(BUILD)/tests/spf_eval
 	$(PYTHON) tests/spf/rfc7208.py --eval $(abspath $<) --suite $(SPF_SUITE)
@@ -143,7 +146,13 @@ check-asan:
 integ-asan:
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 $(MAKE) SANITIZE=1 integ
 
-test: check check-asan rfc7208 fuzz-smoke integ integ-asan
+# Every -O level must build clean: CI builds once at -O0 (tests included).
+build-O0:
+	$(MAKE) CFLAGS="-O0 -g" BUILD=build-O0 all units
+
+units: $(UNITS)
+
+test: build-O0 check check-asan rfc7208 fuzz-smoke integ integ-asan
 
 # libFuzzer targets, built with clang against the sources they exercise.
 FUZZ_CFLAGS = -g -O1 -std=gnu11 -D_GNU_SOURCE -Iproxy -Ipolicy -Ifilters \
@@ -189,6 +198,6 @@ install: $(BIN)
 	    $(DESTDIR)$(PREFIX)/share/postern/keygen.sh
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-O0
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * chain.c - runs the configured filters in order at each stage of a
  * connection, and is the fctx_* API filters see.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * chain.h - runs the configured filters, in order, at each stage of a
  * connection: short-circuits on the first verdict other than CONTINUE,

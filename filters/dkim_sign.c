@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * dkim_sign.c - the dkim_sign filter: outbound mail signed with
  * libopendkim (RFC 6376; RSA-SHA256, and Ed25519-SHA256 per RFC 8463),
@@ -128,7 +129,8 @@ struct flt_dkim_sign_job {
 	DKIM			*dkim[DKIMTAB_PICKS_MAX];
 	struct dkimtab_pick	 picks[DKIMTAB_PICKS_MAX];
 	char			*sig[DKIMTAB_PICKS_MAX];   /* or NULL */
-	char			 error[256];	/* the first failure */
+	char			 error[DKIMTAB_NAME_MAX * 2 + 128];
+					/* the first failure: d=, s=, why */
 };
 
 static int	flt_dkim_sign_init(const struct conf *, struct dns *, void **,
@@ -556,9 +558,11 @@ flt_dkim_sign_finish(struct fctx *fx, struct flt_dkim_sign_job *j)
 	}
 	for (i = 0; i < j->nsigs && v == FV_CONTINUE; i++) {
 		fctx_add_header(fx, DKIM_SIGNHEADER, j->sig[i]);
-		snprintf(res + strlen(res), sizeof(res) - strlen(res),
-		    "%s%s/%s", i == 0 ? " " : ",", j->picks[i].domain,
-		    j->picks[i].key->selector);
+		/* the log's result field: cut at its size, as any */
+		strlcat(res, i == 0 ? " " : ",", sizeof(res));
+		strlcat(res, j->picks[i].domain, sizeof(res));
+		strlcat(res, "/", sizeof(res));
+		strlcat(res, j->picks[i].key->selector, sizeof(res));
 	}
 	if (v == FV_CONTINUE)
 		fctx_result(fx, "%s", res);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * dkim_verify.c - the dkim_verify filter: every DKIM-Signature of an
  * inbound message verified with libopendkim (RFC 6376, RFC 8463), and the

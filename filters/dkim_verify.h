@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * dkim_verify.h - the pure parts of the dkim_verify filter, for its unit
  * test: the DNS reply handed to libopendkim, the RFC 8601 result of one

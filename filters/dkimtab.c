@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * dkimtab.c - OpenDKIM-compatible KeyTable and SigningTable for the
  * dkim_sign filter: parsing (pure), loading with the private key checks,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * dkimtab.h - the DKIM signing tables, in OpenDKIM's formats so that a site
  * moving from OpenDKIM keeps its files: the KeyTable (key name -> domain,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * filter.h - the one interface every filter implements and every front end
  * (the SMTP proxy, the milter, the dry run) drives.  Callbacks mirror

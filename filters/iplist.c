@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * iplist.c - the iplist filter: client addresses and envelope senders on
  * allow, deny and "only" lists ([iplist] in the configuration).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * milter.c - the milter filter: external milters (milter.milters, in
  * order, as Postfix's smtpd_milters) called at every stage of the chain,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * regex.c - the regex filter: rules (filters/rules.h) compiled once with
  * PCRE2 (JIT where the system allows it) and matched at each stage: the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * rules.c - the parser of the regex rule language described in rules.h:
  * rules text, one rule a line, into a struct ruleset.  It owns the rules it
@@ -135,12 +136,14 @@ rules_atend(struct rules_ctx *c)
 	return c->p == c->end || *c->p == '#';
 }
 
-/* The next token and its length, or NULL at the end or at a comment. */
+/* The next token and its length, or NULL (length 0) at the end or at a
+ * comment. */
 static const char *
 rules_token(struct rules_ctx *c, size_t *lenp)
 {
 	const char	*t;
 
+	*lenp = 0;
 	if (rules_atend(c))
 		return NULL;
 	for (t = c->p; c->p < c->end && !rules_isblank(*c->p); c->p++)

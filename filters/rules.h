@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * rules.h - the regex rule language: a rules file parsed into rules, one
  * rule a line.  Pure (no PCRE2 here: the regex filter compiles the

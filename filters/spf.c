@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * spf.c - the spf filter: SPF (RFC 7208) at MAIL FROM, for the client's
  * address, on the worker pool.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * spf_cache.c - recent SPF outcomes (see spf_cache.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * spf_cache.h - recent SPF outcomes, so that a sender seen again from the
  * same client within the TTLs of the DNS answers it rests on is answered

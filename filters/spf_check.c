@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * spf_check.c - one SPF evaluation (RFC 7208 check_host()) on libspf2 and
  * the DNS layer of spf_dns.c, and its outcome for headers, logs and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * spf_check.h - one SPF evaluation (RFC 7208) on libspf2, synchronous:
  * the DNS lookups go through proxy/dns.c, counted and limited per check

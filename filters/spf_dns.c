@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * spf_dns.c - the libspf2 DNS layer (an SPF_dns_server_t) on proxy/dns.c.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * spf_dns.h - the libspf2 DNS layer on proxy/dns.c: lookups with a
  * deadline, RFC 7208 4.6.4 limits counted per check, every SPF record

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * spf_record.c - SPF record text before libspf2: the screen, the record
  * choice, the rewrite.

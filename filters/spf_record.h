@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * spf_record.h - a pure screen of SPF record text (RFC 7208 sections 4.5
  * and 12) run before libspf2 sees a record, the choice of the SPF record

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * authres.c - Authentication-Results values (see authres.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * authres.h - Authentication-Results header fields (RFC 8601): building
  * ours, and reading the authserv-id of one that arrived with the message,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * conf.c - the configuration grammar: INI-style text -> an immutable,
  * reference-counted struct conf.  Every key is one row of conf_keys[]

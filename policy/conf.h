@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * conf.h - the configuration: an INI-style file ([section], key = value,
  * '#' comments; durations with s/m/h, sizes with k/M/G suffixes), overridden

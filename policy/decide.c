@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * decide.c - filter verdicts to actions and replies (see decide.h).
  *

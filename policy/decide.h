@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * decide.h - turns a stage's filter verdict into one action and the reply
  * the client gets, with RFC 3463 enhanced status codes.  A filter's own reply

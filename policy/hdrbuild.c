@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * hdrbuild.c - header field text built piece by piece (see hdrbuild.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * hdrbuild.h - the text of every header field postern writes
  * (Authentication-Results, Received-SPF, Received, the fields filters

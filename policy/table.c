@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * table.c - the lookup tables behind the allow/deny lists: sets of IPv4
  * and IPv6 networks (struct iptable) and sets of envelope senders (struct
@@ -614,8 +615,9 @@ ip_parse(const char *entry, int *afp, uint32_t *key, unsigned *plenp,
 	*afp = af;
 	return 0;
  bad:
-	return table_err(err, errsz, "not an IP address or network: '%s'",
+	(void)table_err(err, errsz, "not an IP address or network: '%s'",
 	    table_quote(entry, q, sizeof(q)));
+	return -1;
 }
 
 int

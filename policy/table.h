@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * table.h - lookup tables for lists: IP address/CIDR sets (IPv4 and IPv6,
  * IPv4-mapped IPv6 matching IPv4 entries) and envelope-sender sets

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * txlog.c - formats the per-transaction log line (see txlog.h).  Values
  * from peers are escaped: quoted and backslash-escaped in plain form,

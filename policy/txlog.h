@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * txlog.h - the one log line per transaction: who, envelope, size, every
  * filter's result, the action, the reply, the time it took.  Plain

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * backend.c - the backend SMTP client (see backend.h).
  *

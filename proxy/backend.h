@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * backend.h - the SMTP client side of a session: one connection to the
  * backend MTA, one command (or one message) in flight at a time, every

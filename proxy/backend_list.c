@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * backend_list.c - the backends a client connection may be relayed to (see
  * backend_list.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * backend_list.h - the backends of proxy.backend, resolved, and which of
  * them failed lately: the choice of the backend a client connection is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * data.c - message content on the wire.  Owns the DATA/BDAT intake reader
  * (end of data, dot-unstuffing, bare CR/LF detection and normalisation) and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * data.h - message content on the wire: the DATA/BDAT intake reader
  * (dot-unstuffing, end-of-data detection, bare CR/LF detection and

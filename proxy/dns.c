@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * dns.c - the shared caching resolver (see dns.h), on libunbound.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * dns.h - the one caching resolver every filter's lookups go through
  * (libunbound): the upstream servers of dns.nameserver (or the system's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * dryrun.c - "postern test" (see dryrun.h): the third front end of the
  * filter chain, after the proxy session and the milter.  It drives the same

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * dryrun.h - "postern test": one message through the filter chain, offline,
  * with each stage's verdict, each filter's result, the headers filters would

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * io.c - socket options and direct flushing for bufferevents (see io.h).
  *

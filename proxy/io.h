@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * io.h - what both sides of a session do to their sockets: low-latency
  * socket options, and writing a bufferevent's output straight away.

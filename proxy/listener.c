@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * listener.c - listening sockets (libevent evconnlistener, SO_REUSEADDR,
  * close-on-exec) and admission: a connection over proxy.max_connections

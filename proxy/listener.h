@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * listener.h - the listening sockets and the connection limits: in all
  * (proxy.max_connections) and per client address

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * log.c - the one place that writes diagnostics.  To stderr (default, with
  * an ISO timestamp) or to syslog (mail facility).  Levels filter what is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * log.h - diagnostics to stderr or syslog.  log_warn appends strerror(errno);
  * fatal/fatalx are for start-up, configuration and broken invariants only:

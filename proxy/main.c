@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * main.c - the command line: options, the configuration (file or embedded
  * default, with -o overrides), then the mode: the proxy (in the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * milter_front.c - "postern milter" (see milter_front.h): the second front
  * end of the filter chain, after the proxy session.  The MTA talks SMTP to

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * milter_front.h - "postern milter": the filter chain as a libmilter
  * milter, for an MTA that speaks the milter protocol (Postfix

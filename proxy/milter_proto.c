@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * milter_proto.c - the milter wire protocol, MTA side (see milter_proto.h):
  * framing, the commands postern sends, and a strict decoder for the replies

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * milter_proto.h - the milter wire protocol (version 6, as Sendmail's
  * libmilter and Postfix speak it; constants from libmilter's mfdef.h), for

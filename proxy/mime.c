@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * mime.c - owns the decoding that content checks run on: RFC 2047
  * encoded-words in header values, and a streaming walk over a message body

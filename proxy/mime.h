@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * mime.h - decoding for content checks, so spam cannot hide behind an
  * encoding: RFC 2047 encoded-words in header values, and a streaming walk

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * proxyproto.c - the PROXY protocol header, versions 1 and 2 (haproxy's
  * proxy-protocol.txt), parsed from the bytes a connection has sent so far.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * proxyproto.h - the PROXY protocol header (haproxy's proxy-protocol.txt,
  * version 1 text and version 2 binary) that a load balancer sends before

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * rdns.c - the client's verified and reverse host names (see rdns.h).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * rdns.h - the client's host name as Postfix finds it: the PTR names of
  * its address (reverse DNS), each checked by a forward lookup (A for an

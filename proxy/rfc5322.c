@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * rfc5322.c - owns the streaming split of message content into header
  * fields, end of header and body chunks (see rfc5322.h for the event

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * rfc5322.h - a streaming, pull-style splitter of message content (CRLF
  * lines, already dot-unstuffed) into header fields, end of header and body

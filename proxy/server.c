@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * server.c - the running daemon (see server.h): one event loop, the
  * configuration generation sessions start under, SIGHUP reload (a bad new

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * server.h - the running daemon: the event loop, the configuration
  * generation in force (config + filter chain + resolved backend address,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * session.c - the client side of a proxied SMTP connection: the command
  * table, the state machine, the envelope (MAIL/RCPT) relayed to the backend

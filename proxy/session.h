@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * session.h - one client connection: the client-side SMTP state machine,
  * driving the filter chain and the backend connection.

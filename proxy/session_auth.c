@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * session_auth.c - SMTP AUTH (RFC 4954) relayed to the backend.  postern
  * holds no credentials: it offers the mechanisms the backend offered (over

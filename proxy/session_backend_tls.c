@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * session_backend_tls.c - STARTTLS from postern to the backend (RFC 3207,
  * tls.backend): the steps between the backend's greeting and ours, and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * session_data.c - message content: DATA and BDAT intake into the spool,
  * the filter feed from the spool, and the end of the message (the eom

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * session_identity.c - telling the backend who the client really is
  * (proxy.client_identity), fail-safe.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * session_int.h - what session.c (commands, replies, the envelope),
  * session_data.c (DATA/BDAT intake, the filter feed, end of message),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * session_rdns.c - the client's host names (proxy.reverse_dns), looked up
  * once the client's address is known and before anything else is done

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * session_tls.c - TLS on the client side of a session: STARTTLS (RFC
  * 3207) on plain listeners and the handshake that opens an implicit-TLS

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * smtp_parse.c - pure SMTP syntax: command verbs, MAIL/RCPT paths with their
  * ESMTP parameters, reply lines, EHLO capabilities and xtext.  No I/O, no

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * smtp_parse.h - pure SMTP syntax (RFC 5321, 1869, 6531, 3461, 3030): the
  * command verb, MAIL/RCPT paths and their ESMTP parameters, reply lines,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * spool.c - owns the store a message waits in: a growing memory buffer up
  * to mem_max bytes, then an unlinked temporary file in dir holding all of

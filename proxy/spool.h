@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * spool.h - where a message waits between the client's end of data and the
  * backend's reply: in memory up to a threshold, then in an unlinked

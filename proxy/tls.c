@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * tls.c - OpenSSL contexts of a configuration (see tls.h).  Server side,
  * for clients: the default certificate (tls.cert, tls.key) and the tls.sni

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * tls.h - OpenSSL for both sides of sessions: the server contexts of one
  * configuration (tls.cert/tls.key, plus tls.sni certificates chosen by the

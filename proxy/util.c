@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * util.c - allocation wrappers that abort on failure, strlcpy/strlcat for
  * glibc (which gained them only in 2.38), reading a whole file, and a

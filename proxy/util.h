@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * util.h - allocation that never returns NULL, and the string helpers glibc
  * lacks (strlcpy/strlcat).  Allocation failure is fatal: postern cannot do

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * worker.h - a bounded pool of threads for work that blocks (DNS chains in
  * libspf2, RSA in DKIM).  A job runs on a pool thread; its completion runs

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # bench.sh - throughput and memory benchmark for postern (make bench).
 #
 #   scripts/bench.sh /abs/path/to/postern

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """benchlib.py - what the benchmark's Python clients share: reading an
 SMTP reply and a process's memory from /proc.  Imported by
 tls_sessions.py, header_fields.py, header_conns.py and idle_conns.py

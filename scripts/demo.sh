@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 # demo.sh - try postern locally (make run).
 #
 #   scripts/demo.sh /abs/path/to/postern

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # deps.sh - install every Debian 12 package postern needs to build, run and
 # test.  Idempotent and quiet when everything is there.  Installing needs
 # root: run as root, or as a user who may sudo (it asks sudo itself).

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """header_conns.py - the worst case per connection: N sessions each in the
 middle of a message with the biggest header section postern lets through,
 and a server's RSS before and after.

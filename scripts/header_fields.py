@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """header_fields.py - relay messages with many header fields, half of them
 cut by postern, and time them.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """idle_conns.py - hold N idle SMTP connections open and measure a server's RSS.
 
 Used by scripts/bench.sh.  Opens --count TCP connections to --host:--port

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # keygen.sh - make a DKIM signing key and print the DNS record to publish.
 #
 #   scripts/keygen.sh DOMAIN SELECTOR [rsa|ed25519] [DIR]

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """tls_sessions.py - open many short SMTP sessions, with or without TLS.
 
 Used by scripts/bench.sh.  Runs --count sessions against --host:--port,

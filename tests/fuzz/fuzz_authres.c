@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fuzz_authres.c - libFuzzer target for policy/authres.c: any bytes as an
  * incoming Authentication-Results value (not NUL-terminated: an exact-size

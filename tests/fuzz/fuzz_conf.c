@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fuzz_conf.c - libFuzzer target for policy/conf.c.  Each input is parsed
  * twice: whole, as a configuration text; and split at its first newline,

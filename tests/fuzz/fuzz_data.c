@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fuzz_data.c - libFuzzer target for proxy/data.c.  The first input byte
  * says how many of the following bytes are chunk sizes (0: one chunk); the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fuzz_dkim_verify.c - libFuzzer target for the pure helpers of
  * filters/dkim_verify.c that take bytes from signatures and DNS answers

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fuzz_dkimtab.c - libFuzzer target for filters/dkimtab.c, the parsers of
  * OpenDKIM KeyTable and SigningTable text (from files an admin may have

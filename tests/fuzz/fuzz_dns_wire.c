@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fuzz_dns_wire.c - libFuzzer target for the rdata decoders of proxy/dns.c,
  * which turn what a hostile DNS server sends into text for libspf2:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fuzz_hdrbuild.c - libFuzzer target for policy/hdrbuild.c: any bytes as
  * a foreign field value (a rule's tag, an external milter's header) and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fuzz_milter.c - libFuzzer target for proxy/milter_proto.c, both
  * directions of the milter protocol.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fuzz_mime.c - libFuzzer target for proxy/mime.c.  The first line of the
  * input (up to LF) is a Content-Type value, the rest the body; the input

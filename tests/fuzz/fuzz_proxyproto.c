@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fuzz_proxyproto.c - libFuzzer target for proxy/proxyproto.c.  The input
  * is parsed whole, then again as the session would see it arrive: in

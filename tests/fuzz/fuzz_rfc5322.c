@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fuzz_rfc5322.c - libFuzzer target for proxy/rfc5322.c.  Byte 0 picks
  * max_header, byte 1 how many of the following bytes are chunk sizes (0: one

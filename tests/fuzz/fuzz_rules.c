@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fuzz_rules.c - libFuzzer target for filters/rules.c.  The input is
  * parsed as a rules text into a fresh set.  Every rule that parsed, also

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fuzz_smtp_parse.c - libFuzzer target for proxy/smtp_parse.c.  Each input is
  * copied into a fresh NUL-terminated buffer per parser (the command and path

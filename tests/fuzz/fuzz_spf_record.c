@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fuzz_spf_record.c - libFuzzer target for filters/spf_record.c and what
  * it guards: every input is screened as an SPF record (as it is and behind

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * fuzz_table.c - libFuzzer target for policy/table.c.  The input is split
  * into lines; each line goes to iptable_add and addrtable_add.  Then the

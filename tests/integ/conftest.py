@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Fixtures for postern's integration tests.
 
 Peers (see peers.py) are real processes on loopback addresses, created by

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Helpers the DKIM tests share: sending one message through postern,
 finding it at the fake backend, reading header fields and our
 Authentication-Results dkim= parts, key records (for dkimpy and for an

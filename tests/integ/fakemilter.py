@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """fakemilter - a scripted milter (the milter side of the protocol, spoken
 directly) for the tests of postern's milter filter.
 

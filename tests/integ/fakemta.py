@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """fakemta - a scripted SMTP backend for postern's integration tests.
 
 Run as its own process: /usr/bin/python3 fakemta.py CONFIG.json.  It listens

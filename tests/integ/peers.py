@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """peers.py - real peers for postern's integration tests.
 
 Every peer is a real process on a loopback address, started and stopped by

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """spf_zone.py - the one SPF test zone of the integration tests.
 
 ZONE describes every DNS name the SPF cases use; from it come both

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """SMTP AUTH relayed to the backend (fakemta checking PLAIN and LOGIN
 credentials): offered only over TLS by default (538 in clear), the
 backend's mechanisms offered, PLAIN with and without an initial response,

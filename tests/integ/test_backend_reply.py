@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Backend replies are framed by CRLF only (RFC 5321 2.3.8, 4.2).  A bare
 LF or CR inside a reply, a NUL, lines of one reply with different codes, a
 reply nobody asked for or an over-long line is a backend protocol error:

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """STARTTLS from postern to the backend (tls.backend): a private Postfix
 with certificates made here by openssl (a private CA; a good leaf, an
 expired one, one for another name) as the backend.  required: mail goes

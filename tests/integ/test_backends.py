@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Several backends (proxy.backend as a list): failover past a stopped,
 refusing, silent or 4xx-greeting backend; the failed one skipped for
 proxy.backend_retry and used again after it; 421 only when none answers;

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """postern [-c FILE] [-o section.key=value]... [-n]: configuration on the
 command line, -n to print the effective configuration, and clear errors
 ("file:line: message", "-o ARG: message") with a non-zero exit."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """NUL bytes and header limits in message content (issue 12).
 
 NUL: RFC 5321/5322 forbid it in mail.  With proxy.nul_bytes = reject (the

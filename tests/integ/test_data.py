@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """DATA and BDAT: spooled by postern, then sent to the backend; the bytes the
 backend gets are the client's (after dot-unstuffing); the backend's final
 reply decides ours, and postern never says 250 unless the backend did."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Descriptors and floods: the descriptor limit at start (the soft one
 raised to the hard one, proxy.max_connections clamped to what it holds, in
 the start log and in `postern check`), accept paused instead of spinning

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Interop: messages signed by a real OpenDKIM verify in postern.
 
 Each test starts the opendkim milter (/usr/sbin/opendkim, Debian's 2.11)

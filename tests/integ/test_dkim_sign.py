@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The dkim_sign filter through the running proxy.  Keys are made by
 scripts/keygen.sh (RSA-2048 and Ed25519) and their records served by
 unbound on loopback; the tables are OpenDKIM KeyTable/SigningTable files.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The dkim_verify filter through the running proxy: messages signed by
 dkimpy (the independent signer: RSA-2048 keys made here, the RFC 8463
 Ed25519 key), key records served by unbound on loopback, and the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """postern test: one message through the filter chain, offline."""
 import os
 import subprocess

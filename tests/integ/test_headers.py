@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Header fields postern writes, read back by independent parsers: no text a
 client controls (HELO, MAIL FROM local part and domain, a DKIM signature's
 d= and s=) can add a result, a property or a field.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """proxy.client_identity: the backend always learns the real client, or the
 client is refused with 4.3.0; never relayed under postern's own address
 (a backend that trusts postern's address would be an open relay).

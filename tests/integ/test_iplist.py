@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The iplist filter through the running proxy: client allow/deny/only
 lists (inline and from files, IPv4 and IPv6), sender allow/deny lists, and
 list errors at start.  Clients connect from distinct loopback addresses

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """scripts/keygen.sh: the key it writes (mode 0600, PEM) and the record it
 prints agree: dkimpy signs with the key and verifies with the printed
 record, for RSA and Ed25519; a tampered message does not verify; bad

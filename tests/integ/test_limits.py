@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Limits and protocol errors, each with its reply code, and the daemon goes
 on serving afterwards (a good session at the end of every test)."""
 import socket

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Load: 300 concurrent smtp-source sessions through postern, one 50 MiB
 message spooled to disk and delivered intact, and a message whose header a
 filter cuts field by field relayed without holding other sessions."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """One transaction line per message on stderr: client address, envelope
 sender, size, action= and the backend's reply; with log.format=json the
 line's message text is a JSON object."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """postern milter: the filter chain behind libmilter.
 
 miltertest (tests/milter/stages.lua) drives each stage: an iplist deny

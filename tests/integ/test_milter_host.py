@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The milter filter: postern calling external milters.  A real OpenDKIM
 signing as a milter (its signature reaches the backend and dkimpy
 verifies it), and fakemilter.py (the milter side of the protocol spoken

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The harness itself, against the peers directly (no postern): so a failure
 elsewhere points at postern, and so the smuggling tests are known to bite
 (the same payloads DO smuggle a second message into these backends when

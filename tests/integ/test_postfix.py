@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """postern in front of a real, private Postfix instance (relaying to an
 smtp-sink): XCLIENT, BDAT/CHUNKING, relayed rejects, smuggling, swaks."""
 import re

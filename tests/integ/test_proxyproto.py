@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The PROXY protocol on postern's listeners (proxy.proxy_protocol): raw v1
 and v2 headers from Python sockets, a real HAProxy (send-proxy and
 send-proxy-v2) in front of postern, and a real Postfix behind it.  The

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The client's host names (proxy.reverse_dns): at connect postern looks up
 the PTR names of the client's address and forward-confirms them, on the
 shared resolver (here an unbound on loopback serving RDNS_ZONE), and tells

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The regex filter through the running proxy: each field and action, MIME
 and RFC 2047 decoding, scores, tags, the match limit, rule errors, and the
 shipped default rule set on ordinary and spammy mail."""

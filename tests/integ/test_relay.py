@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The SMTP conversation through postern: greeting, EHLO, relayed MAIL /
 RCPT / RSET / NOOP / QUIT with the backend's replies unchanged, PIPELINING,
 VRFY/EXPN, XCLIENT towards the backend."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """Signals: SIGHUP reloads (and refuses a bad file, keeping the old
 configuration), SIGTERM lets transactions in flight finish, refuses new
 connections, and exits 0."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """No SMTP smuggling.  Bare CR / bare LF and every end-of-data look-alike
 either make postern reject the message (554 5.6.x, the default) so the backend
 gets nothing at all, or (bare_newline=normalise) are rewritten so the backend

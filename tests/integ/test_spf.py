@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """The SPF filter through the running proxy, against a real DNS server
 (unbound on loopback serving spf_zone.ZONE) and with pyspf as the
 independent oracle: for every case of the zone, pyspf evaluates the same

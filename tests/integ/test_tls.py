@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 """TLS on the client side: STARTTLS (RFC 3207) and implicit TLS (RFC 8314)
 with certificates made here by openssl (a private CA, SAN names), driven
 by Python's ssl, swaks --tls/--tlsc and openssl s_client; the Received

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: ISC
 -- stages.lua - miltertest script driving "postern milter" through one
 -- case, chosen with -D case=NAME; -D sock=SPEC names the milter socket
 -- (started and stopped by the pytest, tests/integ/test_milter.py).

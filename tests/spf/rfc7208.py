@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """rfc7208.py - run the RFC 7208 SPF test suite (openspf.org YAML, 203
 tests) against postern's SPF evaluator through spf_eval (tests/spf/spf_eval.c),
 which uses the real resolver (proxy/dns.c) on libunbound local data.

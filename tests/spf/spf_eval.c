@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * spf_eval.c - run SPF checks (filters/spf_check.c) through the real
  * resolver (proxy/dns.c) on an in-memory zone, for the RFC 7208 suite

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * ar_ref.h - a REFERENCE READER of Authentication-Results values (RFC 8601
  * section 2.2, strictly, without the obsolete syntax) and of Received-SPF

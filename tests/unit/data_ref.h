@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * data_ref.h - the REFERENCE MODEL of proxy/data.c: the byte-by-byte DATA
  * reader and stuffer as they were before data.c learnt to scan with memchr()

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * t_authres.c - policy/authres.c: which incoming Authentication-Results
  * values claim our authserv-id (case, comments, folding, versions,

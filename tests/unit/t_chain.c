@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * t_chain.c - the filter chain with scripted filters: order, short
  * circuit, PENDING and resume, remembered ACCEPT, replies, queued headers,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * t_conf.c - policy/conf.c: the documented defaults, every value type's good
  * and bad values with their exact messages, the line syntax, -o overrides,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * t_data.c - unit tests for proxy/data.c: the DATA/BDAT intake reader and
  * the dot-stuffer.  Every reader case is run three ways (whole, one byte at

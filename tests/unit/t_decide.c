@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * t_decide.c - unit tests for decide_content() (policy/decide.c): what the
  * DATA reader found (NUL, bare CR/LF) and the header section's size,

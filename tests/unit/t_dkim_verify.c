@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * t_dkim_verify.c - the pure parts of filters/dkim_verify.c: the DNS reply
  * built for libopendkim from a resolver answer, the RFC 8601 result of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * t_dkimtab.c - unit tests for filters/dkimtab.c: KeyTable and SigningTable
  * lines (comments, blanks, CRLF, every error with its line number), the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * t_dns.c - proxy/dns.c: answers served from libunbound local data (every
  * status, TXT strings, TTL), dns_name_from_wire on good and malformed

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * t_hdrbuild.c - policy/hdrbuild.c: the word classes (token, domain,
  * field name), each writer on ordinary and hostile text, Received-SPF

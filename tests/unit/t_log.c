@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * t_log.c - unit tests for log_limited (proxy/log.c): one line of a kind
  * per interval, the others counted and told once the interval is over (by

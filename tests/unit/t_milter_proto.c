@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * t_milter_proto.c - unit tests for proxy/milter_proto.c: the framing of
  * the commands postern sends (OPTNEG, CONNECT for IPv4/IPv6/unknown, MACRO,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * t_mime.c - unit tests for proxy/mime.c: RFC 2047 header decoding (the
  * examples of RFC 2047 section 8, Q and B, malformed words, truncation)

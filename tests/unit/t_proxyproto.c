@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * t_proxyproto.c - unit tests for proxy/proxyproto.c: version 1 lines
  * (TCP4, TCP6, mapped addresses, UNKNOWN, the 107-byte bound) and version 2

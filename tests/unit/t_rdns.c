@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * t_rdns.c - proxy/rdns.c: the PTR query names, Postfix's host name
  * rules, PTR rdata from the wire, and whole lookups against libunbound

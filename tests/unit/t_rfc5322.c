@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * t_rfc5322.c - unit tests for proxy/rfc5322.c.  The events of a run are
  * written out as text: "[name][value]" per header field, "E" for end of

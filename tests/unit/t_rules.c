@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * t_rules.c - unit tests for filters/rules.c: every field, every action
  * with and without its optional arguments, escapes in patterns and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * t_smtp_parse.c - unit tests for proxy/smtp_parse.c: command lines, MAIL and
  * RCPT paths with ESMTP parameters, reply lines, EHLO capabilities, xtext

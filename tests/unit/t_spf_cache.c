@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * t_spf_cache.c - filters/spf_cache.c: keys tell the identity kind and
  * every input apart; an outcome is kept for min(its TTL, the cap) and not

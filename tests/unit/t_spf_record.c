@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * t_spf_record.c - unit tests for filters/spf_record.c: the record screen
  * (valid records, each class of invalid one with its reason), the record

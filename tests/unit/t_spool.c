@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * t_spool.c - unit tests for proxy/spool.c: memory only, the move to the
  * temporary file, mem_max 0, reads at any offset on both sides of the move,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * t_table.c - unit tests for policy/table.c: IP sets (/0, /32, /128,
  * overlapping prefixes, IPv4-mapped entries and lookups, IPv6 prefixes on

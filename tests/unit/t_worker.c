@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * t_worker.c - proxy/worker.c: jobs run on pool threads (not the loop's)
  * and complete on the event loop; a full queue refuses; a job

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * tap.h - a tiny TAP producer for the C unit tests: ok(), is_int(),
  * is_str(), is_mem(), tap_random() for reproducible random inputs, and
