@@ -50,6 +50,19 @@
 			"mail, rcpt, header:NAME, header:*, body, raw)"
 #define RULES_ACTIONS	"(reject, tempfail, accept, discard, score, tag)"
 
+/* The words of the rules language, by enum value (rules.h). */
+const char *const rules_field_names[RULE_NFIELDS] = {
+	[RULE_CONNECT] = "connect", [RULE_CLIENT_NAME] = "client_name",
+	[RULE_REVERSE_NAME] = "reverse_name", [RULE_HELO] = "helo",
+	[RULE_MAIL] = "mail", [RULE_RCPT] = "rcpt", [RULE_HEADER] = "header:",
+	[RULE_BODY] = "body", [RULE_RAW] = "raw",
+};
+const char *const rules_action_names[RULE_NACTIONS] = {
+	[RULE_REJECT] = "reject", [RULE_TEMPFAIL] = "tempfail",
+	[RULE_ACCEPT] = "accept", [RULE_DISCARD] = "discard",
+	[RULE_SCORE] = "score", [RULE_TAG] = "tag",
+};
+
 /* The line being parsed: a cursor over its bytes, and where it came from. */
 struct rules_ctx {
 	const char	*name;		/* not duplicated */
@@ -220,16 +233,6 @@ rules_name(struct rules_ctx *c, struct rule *r)
 static int
 rules_field(struct rules_ctx *c, struct rule *r)
 {
-	static const struct {
-		const char	*name;
-		enum rule_field	 field;
-	} fields[] = {
-		{ "connect", RULE_CONNECT },
-		{ "client_name", RULE_CLIENT_NAME },
-		{ "reverse_name", RULE_REVERSE_NAME }, { "helo", RULE_HELO },
-		{ "mail", RULE_MAIL }, { "rcpt", RULE_RCPT },
-		{ "body", RULE_BODY }, { "raw", RULE_RAW },
-	};
 	const char	*t;
 	char		 q[RULES_QUOTE + 8];
 	size_t		 len, i;
@@ -237,10 +240,10 @@ rules_field(struct rules_ctx *c, struct rule *r)
 	if ((t = rules_token(c, &len)) == NULL)
 		return rules_err(c, "expected a field after rule %s "
 		    RULES_FIELDS, r->name);
-	for (i = 0; i < nitems(fields); i++)
-		if (strlen(fields[i].name) == len &&
-		    strncasecmp(fields[i].name, t, len) == 0) {
-			r->field = fields[i].field;
+	for (i = 0; i < nitems(rules_field_names); i++)
+		if (i != RULE_HEADER && strlen(rules_field_names[i]) == len &&
+		    strncasecmp(rules_field_names[i], t, len) == 0) {
+			r->field = (enum rule_field)i;
 			return 0;
 		}
 	if (len >= 7 && strncasecmp(t, "header:", 7) == 0)
@@ -336,28 +339,20 @@ rules_flags(struct rules_ctx *c, struct rule *r)
 static int
 rules_action(struct rules_ctx *c, struct rule *r)
 {
-	static const struct {
-		const char	*name;
-		enum rule_action action;
-	} actions[] = {
-		{ "reject", RULE_REJECT }, { "tempfail", RULE_TEMPFAIL },
-		{ "accept", RULE_ACCEPT }, { "discard", RULE_DISCARD },
-		{ "score", RULE_SCORE }, { "tag", RULE_TAG },
-	};
 	const char	*t;
 	char		 q[RULES_QUOTE + 8];
 	size_t		 len, i;
 
 	if ((t = rules_token(c, &len)) == NULL)
 		return rules_err(c, "expected an action " RULES_ACTIONS);
-	for (i = 0; i < nitems(actions); i++)
-		if (strlen(actions[i].name) == len &&
-		    strncasecmp(actions[i].name, t, len) == 0)
+	for (i = 0; i < nitems(rules_action_names); i++)
+		if (strlen(rules_action_names[i]) == len &&
+		    strncasecmp(rules_action_names[i], t, len) == 0)
 			break;
-	if (i == nitems(actions))
+	if (i == nitems(rules_action_names))
 		return rules_err(c, "unknown action '%s' " RULES_ACTIONS,
 		    rules_quote(t, len, q, sizeof(q)));
-	r->action = actions[i].action;
+	r->action = (enum rule_action)i;
 	switch (r->action) {
 	case RULE_REJECT:
 	case RULE_TEMPFAIL:
@@ -370,7 +365,7 @@ rules_action(struct rules_ctx *c, struct rule *r)
 		if (rules_atend(c))
 			return 0;
 		return rules_err(c, "%s takes no arguments: '%s'",
-		    actions[i].name, rules_quote(c->p, (size_t)(c->end - c->p),
+		    rules_action_names[i], rules_quote(c->p, (size_t)(c->end - c->p),
 		    q, sizeof(q)));
 	}
 }

@@ -41,6 +41,7 @@ enum rule_field {
 	RULE_HEADER,		/* header[] names it, "*" = any */
 	RULE_BODY,
 	RULE_RAW,
+	RULE_NFIELDS
 };
 
 enum rule_action {
@@ -50,7 +51,12 @@ enum rule_action {
 	RULE_DISCARD,
 	RULE_SCORE,
 	RULE_TAG,
+	RULE_NACTIONS
 };
+
+/* The words for each field ("header:" for RULE_HEADER) and action. */
+extern const char *const rules_field_names[RULE_NFIELDS];
+extern const char *const rules_action_names[RULE_NACTIONS];
 
 #define RULE_F_CASELESS	0x01	/* i */
 #define RULE_F_MULTILINE 0x02	/* m */

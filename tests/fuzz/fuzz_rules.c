@@ -80,13 +80,10 @@ fuzz_quoted(FILE *fp, const char *s)
 static void
 fuzz_print(FILE *fp, const struct rule *r)
 {
-	static const char *fields[] = { "connect", "helo", "mail", "rcpt",
-	    "header:", "body", "raw" };
-	static const char *actions[] = { "reject", "tempfail", "accept",
-	    "discard", "score", "tag" };
 	const char	*p;
 
-	fprintf(fp, "%s %s%s /", r->name, fields[r->field], r->header);
+	fprintf(fp, "%s %s%s /", r->name, rules_field_names[r->field],
+	    r->header);
 	for (p = r->pattern; *p != '\0'; p++) {
 		if (*p == '\\' && p[1] != '\0')
 			fputc(*p++, fp);
@@ -96,7 +93,7 @@ fuzz_print(FILE *fp, const struct rule *r)
 	}
 	fprintf(fp, "/%s%s%s%s %s", r->flags & 1 ? "i" : "",
 	    r->flags & 2 ? "m" : "", r->flags & 4 ? "s" : "",
-	    r->flags & 8 ? "x" : "", actions[r->action]);
+	    r->flags & 8 ? "x" : "", rules_action_names[r->action]);
 	if (r->code[0] != '\0')
 		fprintf(fp, " %s", r->code);
 	if (r->esc[0] != '\0')
