@@ -32,23 +32,23 @@ endif
 CFLAGS	?= -O2 -g
 ALL_CFLAGS = $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wpointer-arith \
 	   -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
-	   -D_GNU_SOURCE -Iproxy -Ipolicy -Ifilters \
+	   -D_GNU_SOURCE -I. \
 	   $(shell pkg-config --cflags $(PKGS)) $(SANFLAGS)
 LDLIBS	+= $(shell pkg-config --libs $(PKGS)) $(LIBS_EXTRA) $(SANFLAGS)
 
 # Everything but main.c goes into a static library the tests link against.
-SRCS	 = proxy/util.c \
-	   proxy/log.c \
+SRCS	 = lib/util.c \
+	   lib/log.c \
 	   proxy/io.c \
-	   proxy/smtp_parse.c \
-	   proxy/proxyproto.c \
-	   proxy/milter_proto.c \
-	   proxy/data.c \
-	   proxy/rfc5322.c \
-	   proxy/mime.c \
+	   proto/smtp_parse.c \
+	   proto/proxyproto.c \
+	   proto/milter_proto.c \
+	   proto/data.c \
+	   proto/rfc5322.c \
+	   proto/mime.c \
 	   proxy/spool.c \
-	   proxy/worker.c \
-	   proxy/dns.c \
+	   lib/worker.c \
+	   lib/dns.c \
 	   proxy/rdns.c \
 	   proxy/listener.c \
 	   proxy/backend.c \
@@ -127,7 +127,7 @@ check: $(UNITS)
 	    tail -n 1 $$t.log; \
 	done; exit $$fail
 
-# The RFC 7208 SPF suite through filters/spf_check.c and proxy/dns.c.
+# The RFC 7208 SPF suite through filters/spf_check.c and lib/dns.c.
 SPF_SUITE ?= ../shared/testdata/rfc7208-tests.yml
 $(BUILD)/tests/spf_eval: tests/spf/spf_eval.c $(LIB)
 	@mkdir -p $(dir $@)
@@ -155,7 +155,7 @@ units: $(UNITS)
 test: build-O0 check check-asan rfc7208 fuzz-smoke integ integ-asan
 
 # libFuzzer targets, built with clang against the sources they exercise.
-FUZZ_CFLAGS = -g -O1 -std=gnu11 -D_GNU_SOURCE -Iproxy -Ipolicy -Ifilters \
+FUZZ_CFLAGS = -g -O1 -std=gnu11 -D_GNU_SOURCE -I. \
 	   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	   $(shell pkg-config --cflags $(PKGS))
 build-fuzz/%: tests/fuzz/%.c $(SRCS) $(BUILD)/conf_default.c

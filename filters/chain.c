@@ -13,12 +13,11 @@
  * rest of that stage included, and the stage's verdict stays FV_ACCEPT
  * unless one of them decides otherwise.
  *
- * Public: chain_filter_lookup, chain_new, chain_new_ops, chain_ref, chain_unref,
- * chain_length, chain_session_fds, chain_dns, chain_sess_new,
- * chain_sess_free, chain_<stage>, chain_abort,
- * chain_tx_done, chain_header_deleted, chain_set_client, chain_set_auth,
- * chain_wants_content,
- * chain_reply, chain_edits, chain_new_body,
+ * Public: chain_filter_lookup, chain_new, chain_new_ops, chain_ref,
+ * chain_unref, chain_length, chain_session_fds, chain_dns, chain_sess_new,
+ * chain_sess_free, chain_<stage>, chain_abort, chain_tx_done,
+ * chain_header_deleted, chain_set_client, chain_set_auth,
+ * chain_wants_content, chain_reply, chain_edits, chain_new_body,
  * chain_headers, chain_results; fctx_* (filter.h).
  *
  * With a FILTER_AUTHRES filter in the chain, incoming Authentication-Results
@@ -48,15 +47,15 @@
 #include <string.h>
 #include <strings.h>
 
-#include "authres.h"
-#include "chain.h"
-#include "conf.h"
-#include "dns.h"
-#include "hdrbuild.h"
-#include "log.h"
-#include "rfc5322.h"
-#include "util.h"
-#include "worker.h"
+#include "filters/chain.h"
+#include "lib/dns.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "lib/worker.h"
+#include "policy/authres.h"
+#include "policy/conf.h"
+#include "policy/hdrbuild.h"
+#include "proto/rfc5322.h"
 
 enum chain_stage {
 	CHAIN_CONNECT,
@@ -126,7 +125,7 @@ struct chain_sess {
 	struct chain_stage_args	 args;		/* not duplicated */
 	size_t			 next;		/* filter to run next */
 	struct fctx		*parked;	/* filter that went PENDING */
-	struct chain_reply	 reply;
+	struct verdict_reply	 reply;
 	struct chain_header	*hdrs;
 	size_t			 nhdrs;
 	struct chain_edit	*edits;
@@ -227,9 +226,9 @@ chain_new_ops(const struct filter_ops *const *ops, size_t n,
 		if ((ops[i]->needs & FILTER_NEEDS_DNS) == 0)
 			continue;
 		if (prev != NULL && prev->dns != NULL &&
-		    dns_serves(prev->dns, conf))
+		    dns_serves(prev->dns, &conf->dns))
 			c->dns = dns_ref(prev->dns);
-		else if ((c->dns = dns_new(conf, err, errsz)) == NULL)
+		else if ((c->dns = dns_new(&conf->dns, err, errsz)) == NULL)
 			bad = 1;
 	}
 	/* Every filter is set up, so every error is reported at once. */
@@ -658,7 +657,7 @@ chain_wants_content(const struct chain_sess *cs)
 	return 0;
 }
 
-const struct chain_reply *
+const struct verdict_reply *
 chain_reply(const struct chain_sess *cs)
 {
 	return &cs->reply;
@@ -724,7 +723,7 @@ void
 fctx_reply(struct fctx *fx, const char *code, const char *esc,
     const char *fmt, ...)
 {
-	struct chain_reply	*r = &fx->cs->reply;
+	struct verdict_reply	*r = &fx->cs->reply;
 	va_list			 ap;
 
 	strlcpy(r->code, code, sizeof(r->code));

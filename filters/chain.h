@@ -13,21 +13,13 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
-#include "filter.h"
+#include "filters/filter.h"
 
 struct conf;
 struct chain;
 struct chain_sess;
 struct dns;
 struct worker_pool;
-
-/* The reply set by the filter that decided, or empty code when none. */
-struct chain_reply {
-	char		 code[4];
-	char		 esc[16];
-	char		 text[512];
-	const char	*filter;	/* name of the deciding filter, or NULL */
-};
 
 struct chain_header {
 	char		*name;
@@ -49,8 +41,8 @@ const struct filter_ops *chain_filter_lookup(const char *name);
 
 /*
  * chain_new - the filters conf names, each init'ed; refcount 1, or NULL with
- * every error in err, one a line.  A chain is shared, read-only, by every session
- * started while it was current; the last chain_unref runs every fini.
+ * every error in err, one a line.  A chain is shared, read-only, by every
+ * session started while it was current; the last chain_unref runs every fini.
  * prev (may be NULL) is the chain this one replaces: its resolver, and its
  * cache, is kept when conf's [dns] settings are the same.
  */
@@ -128,7 +120,7 @@ void		 chain_set_auth(struct chain_sess *, const char *who);
  * feed is skipped). */
 int		 chain_wants_content(const struct chain_sess *);
 
-const struct chain_reply *chain_reply(const struct chain_sess *);
+const struct verdict_reply *chain_reply(const struct chain_sess *);
 /* Queued header additions for this message, in order; the
  * Authentication-Results header, when a filter gave results, first. */
 size_t		 chain_headers(const struct chain_sess *,

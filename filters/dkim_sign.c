@@ -6,9 +6,10 @@
  * (dkimtab.c), so RSA and Ed25519 keys of one domain give a dual signature.
  *
  * Outbound is a connection from dkim.internal_hosts or a client that
- * authenticated (dkim.outbound = internal), or any connection (any); the
- * From header's address then picks the keys.  The filter runs after an earlier filter accepted the message
- * (FILTER_AFTER_ACCEPT: allow-listed internal hosts still get signed).
+ * authenticated (dkim.outbound = internal), or any connection (any); the From
+ * header's address then picks the keys.  The filter runs after an earlier
+ * filter accepted the message (FILTER_AFTER_ACCEPT: allow-listed internal hosts
+ * still get signed).
  *
  * Header fields are kept until the end of the header, when the From address
  * is known and the signing handles can be made; each is then given the
@@ -44,12 +45,12 @@
 #include <openssl/evp.h>
 #include <opendkim/dkim.h>
 
-#include "conf.h"
-#include "dkimtab.h"
-#include "filter.h"
-#include "log.h"
-#include "table.h"
-#include "util.h"
+#include "filters/dkimtab.h"
+#include "filters/filter.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "policy/conf.h"
+#include "policy/table.h"
 
 #define FLT_DKIM_SIGN_HDRS_MAX	64	/* sign_headers, oversign_headers */
 

@@ -5,14 +5,14 @@
  * dkim.require policy.
  *
  * libopendkim is fed as the bytes arrive: each header field at the header
- * stage, the end of the header at eoh, body chunks at body (no second pass
- * over the spool).  Key lookups and the crypto happen in dkim_eom alone
- * (DKIM_LIBFLAGS_DELAYSIGPROC keeps them out of dkim_eoh), which runs on
- * the worker pool; so does dkim_eoh of a signed message (its cost grows
- * with the signed names times the header fields).  libopendkim's DNS goes through postern's shared
- * resolver: its query hooks call dns_query synchronously and hand the
- * answer back as the DNS reply libopendkim parses itself; a whole message's
- * lookups end at dkim.timeout.
+ * stage, the end of the header at eoh, body chunks at body (no second pass over
+ * the spool).  Key lookups and the crypto happen in dkim_eom alone
+ * (DKIM_LIBFLAGS_DELAYSIGPROC keeps them out of dkim_eoh), which runs on the
+ * worker pool; so does dkim_eoh of a signed message (its cost grows with the
+ * signed names times the header fields).  libopendkim's DNS goes through
+ * postern's shared resolver: its query hooks call dns_query synchronously and
+ * hand the answer back as the DNS reply libopendkim parses itself; a whole
+ * message's lookups end at dkim.timeout.
  *
  * Each signature becomes a dkim= part of Authentication-Results (RFC 8601:
  * pass, fail, neutral, temperror, permerror, policy, with header.d,
@@ -49,15 +49,15 @@
 
 #include <opendkim/dkim.h>
 
-#include "authres.h"
-#include "conf.h"
-#include "dkim_verify.h"
-#include "dns.h"
-#include "filter.h"
-#include "log.h"
+#include "filters/dkim_verify.h"
+#include "filters/filter.h"
+#include "lib/dns.h"
+#include "lib/log.h"
+#include "policy/authres.h"
+#include "policy/conf.h"
 
-#include "table.h"
-#include "util.h"
+#include "lib/util.h"
+#include "policy/table.h"
 
 /* Per-event warnings, one line of a kind an interval (the log's own
  * state, thread-safe; the filter never reads it). */

@@ -35,8 +35,8 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "dkimtab.h"
-#include "util.h"
+#include "filters/dkimtab.h"
+#include "lib/util.h"
 
 #define DKIMTAB_KEYFILE_MAX	(64 * 1024)	/* bigger is not a key */
 #define DKIMTAB_RSA_MIN		1024		/* RFC 8301 3.2 */

@@ -38,20 +38,12 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+#include "policy/verdict.h"
+
 struct authres_prop;
 struct conf;
 struct dns;
 struct fctx;
-
-enum fv {
-	FV_CONTINUE,	/* no objection, next filter */
-	FV_ACCEPT,	/* skip the remaining checks for this message
-			   (for the connection, at connect and helo) */
-	FV_REJECT,	/* 5xx; at RCPT, this recipient only */
-	FV_TEMPFAIL,	/* 4xx */
-	FV_DISCARD,	/* accept and drop the message */
-	FV_PENDING,	/* asynchronous: fctx_resume() follows */
-};
 
 #define FILTER_NEEDS_DNS	0x01	/* the chain sets up the resolver */
 #define FILTER_AUTHRES		0x02	/* writes Authentication-Results: the

@@ -24,10 +24,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conf.h"
-#include "filter.h"
-#include "table.h"
-#include "util.h"
+#include "filters/filter.h"
+#include "lib/util.h"
+#include "policy/conf.h"
+#include "policy/table.h"
 
 enum flt_iplist_kind {
 	IPL_ALLOW,

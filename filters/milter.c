@@ -6,7 +6,7 @@
  * backend that has no milter support, and inside `postern milter` too.
  *
  * Each stage is one job on the worker pool, like SPF's DNS: it writes the
- * stage's command to each milter in turn (proxy/milter_proto.c encodes
+ * stage's command to each milter in turn (proto/milter_proto.c encodes
  * it) and reads the replies with poll() and the stage's timeout
  * (milter.command_timeout, milter.content_timeout for body and end of
  * message).  The event loop never waits.  Steps a milter asked to skip
@@ -49,12 +49,12 @@
 #include <event2/buffer.h>
 #include <libmilter/mfdef.h>
 
-#include "conf.h"
-#include "filter.h"
-#include "log.h"
+#include "filters/filter.h"
+#include "lib/log.h"
+#include "policy/conf.h"
 
-#include "milter_proto.h"
-#include "util.h"
+#include "lib/util.h"
+#include "proto/milter_proto.h"
 
 /* Per-event warnings, one line of a kind an interval (the log's own
  * state, thread-safe; the filter never reads it). */

@@ -29,14 +29,14 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
-#include "conf.h"
-#include "filter.h"
-#include "log.h"
+#include "filters/filter.h"
+#include "lib/log.h"
+#include "policy/conf.h"
 
-#include "mime.h"
-#include "rfc5322.h"
-#include "rules.h"
-#include "util.h"
+#include "filters/rules.h"
+#include "lib/util.h"
+#include "proto/mime.h"
+#include "proto/rfc5322.h"
 
 /* Per-event warnings, one line of a kind an interval (the log's own
  * state, thread-safe; the filter never reads it). */

@@ -36,9 +36,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rfc5322.h"
-#include "rules.h"
-#include "util.h"
+#include "filters/rules.h"
+#include "lib/util.h"
+#include "proto/rfc5322.h"
 
 #define RULES_QUOTE	64		/* bytes of a token in a message */
 #define RULES_NAMEMAX	63

@@ -29,15 +29,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "authres.h"
-#include "conf.h"
-#include "filter.h"
-#include "log.h"
+#include "filters/filter.h"
+#include "lib/log.h"
+#include "policy/authres.h"
+#include "policy/conf.h"
 
-#include "spf_cache.h"
-#include "spf_check.h"
-#include "table.h"
-#include "util.h"
+#include "filters/spf_cache.h"
+#include "filters/spf_check.h"
+#include "lib/util.h"
+#include "policy/table.h"
 
 /* Per-event warnings, one line of a kind an interval (the log's own
  * state, thread-safe; the filter never reads it). */

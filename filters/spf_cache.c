@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "spf_cache.h"
-#include "util.h"
+#include "filters/spf_cache.h"
+#include "lib/util.h"
 
 #define SPF_CACHE_KEY_MAX	1024
 

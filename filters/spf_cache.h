@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "spf_check.h"
+#include "filters/spf_check.h"
 
 struct spf_cache;
 

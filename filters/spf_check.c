@@ -34,12 +34,12 @@
 
 #include <spf2/spf.h>
 
-#include "hdrbuild.h"
-#include "log.h"
-#include "spf_check.h"
-#include "spf_dns.h"
-#include "spf_record.h"
-#include "util.h"
+#include "filters/spf_check.h"
+#include "filters/spf_dns.h"
+#include "filters/spf_record.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "policy/hdrbuild.h"
 
 /* Our default explanation: libspf2's points at a dead web site. */
 #define SPF_CHECK_EXPLANATION \

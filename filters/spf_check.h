@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * spf_check.h - one SPF evaluation (RFC 7208) on libspf2, synchronous:
- * the DNS lookups go through proxy/dns.c, counted and limited per check
+ * the DNS lookups go through lib/dns.c, counted and limited per check
  * (RFC 7208 4.6.4: 10 DNS-querying terms, 2 void lookups), and every SPF
  * record is screened before libspf2 compiles it, so hostile or oversized
  * records become permerror without reaching libspf2's parser.

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * spf_dns.c - the libspf2 DNS layer (an SPF_dns_server_t) on proxy/dns.c.
+ * spf_dns.c - the libspf2 DNS layer (an SPF_dns_server_t) on lib/dns.c.
  *
  * lookup() answers libspf2's A/AAAA/MX/PTR/TXT questions from dns_query(),
  * decoding the wire rdata (TXT strings joined, names through
@@ -42,12 +42,12 @@
 #include <string.h>
 #include <strings.h>
 
-#include "dns.h"
-#include "log.h"
+#include "lib/dns.h"
+#include "lib/log.h"
 
-#include "spf_dns.h"
-#include "spf_record.h"
-#include "util.h"
+#include "filters/spf_dns.h"
+#include "filters/spf_record.h"
+#include "lib/util.h"
 
 /* Per-event warnings, one line of a kind an interval (the log's own
  * state, thread-safe; the filter never reads it). */

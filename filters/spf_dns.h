@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * spf_dns.h - the libspf2 DNS layer on proxy/dns.c: lookups with a
+ * spf_dns.h - the libspf2 DNS layer on lib/dns.c: lookups with a
  * deadline, RFC 7208 4.6.4 limits counted per check, every SPF record
  * screened (spf_record.c) before libspf2 compiles it, and log handlers so
  * libspf2 never prints or aborts.
@@ -63,7 +63,7 @@ void		 spf_dns_free(SPF_dns_server_t *);
 
 /*
  * spf_dns_log_init - route libspf2's error/warning/info/debug output to
- * proxy/log.c; an SPF_error() inside a check jumps back to the check
+ * lib/log.c; an SPF_error() inside a check jumps back to the check
  * (chk->jmp) instead of aborting.  Idempotent, thread-safe.
  */
 void	spf_dns_log_init(void);

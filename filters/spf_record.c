@@ -33,7 +33,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "spf_record.h"
+#include "filters/spf_record.h"
 
 /* Bound on the estimated compiled bytes per area; libspf2 has 511. */
 #define REC_AREA_MAX	440

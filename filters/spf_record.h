@@ -47,8 +47,8 @@ int	spf_record_screen(const char *rec, char *why, size_t whysz);
 /*
  * spf_record_screen_exp - 0 when text (an exp= TXT record) is a valid
  * explain-string (RFC 7208 6.2: macro-strings and spaces, 7-bit, with the
- * exp-only macro letters c, r, t) of at most SPF_RECORD_EXP_MAXLEN bytes; -1 with why otherwise (the
- * default explanation is used then).
+ * exp-only macro letters c, r, t) of at most SPF_RECORD_EXP_MAXLEN bytes; -1
+ * with why otherwise (the default explanation is used then).
  */
 int	spf_record_screen_exp(const char *text, char *why, size_t whysz);
 

@@ -18,9 +18,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "authres.h"
-#include "hdrbuild.h"
-#include "util.h"
+#include "lib/util.h"
+#include "policy/authres.h"
+#include "policy/hdrbuild.h"
 
 #define AUTHRES_ID_MAX	256
 #define AUTHRES_TSPECIALS "()<>@,;:\\\"/[]?="

@@ -50,11 +50,11 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "conf.h"
-#include "hdrbuild.h"
-#include "log.h"
-#include "table.h"
-#include "util.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "policy/conf.h"
+#include "policy/hdrbuild.h"
+#include "policy/table.h"
 
 /* Enums and booleans are stored as int; numbers as 32 or 64 bits. */
 _Static_assert(sizeof(enum conf_bare_newline) == sizeof(int), "enum width");
@@ -379,10 +379,10 @@ static const struct conf_key conf_keys[] = {
 	BOOL("auth", "relay", auth_relay),
 	BOOL("auth", "require_tls", auth_require_tls),
 	NUM("auth", "max_failures", auth_max_failures, 1, 100),
-	STR("dns", "nameserver", dns_nameserver),
-	DUR("dns", "timeout", dns_timeout),
-	NUM("dns", "retries", dns_retries, 1, 10),
-	SIZ("dns", "cache_size", dns_cache_size, 64 * K, 1 * G),
+	STR("dns", "nameserver", dns.nameserver),
+	DUR("dns", "timeout", dns.timeout),
+	NUM("dns", "retries", dns.retries, 1, 10),
+	SIZ("dns", "cache_size", dns.cache_size, 64 * K, 1 * G),
 	NUM("workers", "threads", worker_threads, 1, 256),
 	NUM("workers", "queue", worker_queue, 1, 1000000),
 	{ "milter", "socket", CONF_T_STRING, FLD(milter_socket), 0, 0, NULL,

@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "lib/dns.h"
+
 #define CONF_LISTEN_MAX		16
 #define CONF_BACKEND_MAX	8
 #define CONF_UNIX_PATH_MAX	108	/* sizeof(sun_path) on Linux */
@@ -167,12 +169,7 @@ struct conf {
 	int		 auth_require_tls;	/* only over TLS */
 	unsigned	 auth_max_failures;	/* then 421 */
 
-	/* [dns] */
-	char		 dns_nameserver[1024];	/* "ip[@port] ...", "" = the
-						   system's resolv.conf */
-	unsigned	 dns_timeout;		/* seconds, one lookup */
-	unsigned	 dns_retries;		/* upstream retransmissions */
-	size_t		 dns_cache_size;	/* bytes, answers and RRsets */
+	struct dns_settings dns;		/* [dns] */
 
 	/* [workers] */
 	unsigned	 worker_threads;

@@ -7,9 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "conf.h"
-#include "data.h"
-#include "decide.h"
+#include "policy/conf.h"
+#include "policy/decide.h"
+#include "proto/data.h"
 
 struct decide_default {
 	const char	*reject;	/* 5xx reply at this stage */
@@ -25,13 +25,13 @@ static const struct decide_default decide_defaults[] = {
 	[DECIDE_EOM] = { "554 5.7.1", "Message" },
 };
 
-static int	decide_own_reply(const struct chain_reply *, char, char *,
+static int	decide_own_reply(const struct verdict_reply *, char, char *,
 		    size_t);
 
 /* Use the filter's reply when its class matches (want '5' or '4') and it
  * carries no line breaks. */
 static int
-decide_own_reply(const struct chain_reply *r, char want, char *reply,
+decide_own_reply(const struct verdict_reply *r, char want, char *reply,
     size_t replysz)
 {
 	if (r->code[0] != want || strlen(r->code) != 3 ||
@@ -45,7 +45,7 @@ decide_own_reply(const struct chain_reply *r, char want, char *reply,
 }
 
 enum decide_action
-decide(enum decide_stage st, enum fv v, const struct chain_reply *r,
+decide(enum decide_stage st, enum fv v, const struct verdict_reply *r,
     char *reply, size_t replysz)
 {
 	const char	*by = r->filter != NULL ? r->filter : "policy";

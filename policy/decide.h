@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "chain.h"
+#include "policy/verdict.h"
 
 struct conf;
 
@@ -34,7 +34,7 @@ enum decide_action {
 /* decide - action for verdict v at stage st; reply (no CRLF) is set for
  * REJECT and TEMPFAIL. */
 enum decide_action decide(enum decide_stage st, enum fv v,
-		    const struct chain_reply *r, char *reply, size_t replysz);
+		    const struct verdict_reply *r, char *reply, size_t replysz);
 
 /*
  * decide_content - whether the content read so far must be refused under

@@ -20,8 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hdrbuild.h"
-#include "util.h"
+#include "lib/util.h"
+#include "policy/hdrbuild.h"
 
 #define HDRBUILD_TSPECIALS	"()<>@,;:\\\"/[]?="
 /* RFC 5322 atext but letters, digits and '=' */

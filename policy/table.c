@@ -53,9 +53,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
-#include "table.h"
-#include "util.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "policy/table.h"
 
 #define TABLE_QUOTE	64		/* bytes of an entry in a message */
 #define TABLE_BLANKS	" \t\r\v\f"

@@ -13,9 +13,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "log.h"
-#include "txlog.h"
-#include "util.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "policy/txlog.h"
 
 struct txlog_buf {
 	char		*p;

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "conf.h"
+#include "policy/conf.h"
 
 struct txlog {
 	const char	*sid;

@@ -46,15 +46,15 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 
-#include "backend.h"
-#include "conf.h"
-#include "data.h"
-#include "io.h"
-#include "log.h"
-#include "smtp_parse.h"
-#include "spool.h"
-#include "tls.h"
-#include "util.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "policy/conf.h"
+#include "proto/data.h"
+#include "proto/smtp_parse.h"
+#include "proxy/backend.h"
+#include "proxy/io.h"
+#include "proxy/spool.h"
+#include "proxy/tls.h"
 
 #define BACKEND_LINE_MAX	4096		/* one reply line */
 #define BACKEND_REPLY_MAX	65536		/* all lines of a reply */

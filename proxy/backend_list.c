@@ -27,9 +27,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend_list.h"
-#include "conf.h"
-#include "util.h"
+#include "lib/util.h"
+#include "policy/conf.h"
+#include "proxy/backend_list.h"
 
 struct backend_entry {
 	char			 name[300];	/* as configured */

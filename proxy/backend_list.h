@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "conf.h"
+#include "policy/conf.h"
 
 struct backend_list;
 

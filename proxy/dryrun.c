@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * dryrun.c - "postern test" (see dryrun.h): the third front end of the
- * filter chain, after the proxy session and the milter.  It drives the same
- * stages with the same arguments the proxy would: the message file is read
- * as content (bare LF line ends, as files have them, become CRLF; NUL bytes
- * are refused or dropped, and the header section is held to its limits, as
- * decide_content() says for the proxy), split by the same rfc5322 parser and fed to the header/eoh/body stages; decide()
- * turns each verdict into the reply the client would get.
+ * dryrun.c - "postern test" (see dryrun.h): the third front end of the filter
+ * chain, after the proxy session and the milter.  It drives the same stages
+ * with the same arguments the proxy would: the message file is read as content
+ * (bare LF line ends, as files have them, become CRLF; NUL bytes are refused or
+ * dropped, and the header section is held to its limits, as decide_content()
+ * says for the proxy), split by the same rfc5322 parser and fed to the
+ * header/eoh/body stages; decide() turns each verdict into the reply the client
+ * would get.
  *
  * A stage that goes PENDING is waited for on a private event loop.
  *
@@ -25,15 +26,15 @@
 
 #include <event2/event.h>
 
-#include "chain.h"
-#include "conf.h"
-#include "data.h"
-#include "decide.h"
-#include "dryrun.h"
-#include "log.h"
-#include "rfc5322.h"
-#include "util.h"
-#include "worker.h"
+#include "filters/chain.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "lib/worker.h"
+#include "policy/conf.h"
+#include "policy/decide.h"
+#include "proto/data.h"
+#include "proto/rfc5322.h"
+#include "proxy/dryrun.h"
 
 struct dryrun {
 	struct chain_sess	*cs;

@@ -17,7 +17,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
-#include "io.h"
+#include "proxy/io.h"
 
 #define IO_READ_MAX	65536
 

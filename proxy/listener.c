@@ -34,12 +34,12 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
-#include "conf.h"
-#include "listener.h"
-#include "log.h"
-#include "server.h"
-#include "session.h"
-#include "util.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "policy/conf.h"
+#include "proxy/listener.h"
+#include "proxy/server.h"
+#include "proxy/session.h"
 
 #define LISTENER_BUCKETS	4096
 /* Accept paused this long when descriptors run out: long enough not to

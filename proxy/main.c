@@ -24,15 +24,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "chain.h"
-#include "conf.h"
-#include "dryrun.h"
-#include "log.h"
-#include "milter_front.h"
-#include "server.h"
-#include "session.h"
-#include "tls.h"
-#include "util.h"
+#include "filters/chain.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "policy/conf.h"
+#include "proxy/dryrun.h"
+#include "proxy/milter_front.h"
+#include "proxy/server.h"
+#include "proxy/session.h"
+#include "proxy/tls.h"
 
 #define MAIN_OVERRIDES_MAX	128
 

@@ -72,16 +72,16 @@
 #include <event2/event.h>
 #include <libmilter/mfapi.h>
 
-#include "chain.h"
-#include "conf.h"
-#include "decide.h"
-#include "log.h"
-#include "milter_front.h"
-#include "rdns.h"
-#include "txlog.h"
-#include "server.h"
-#include "util.h"
-#include "worker.h"
+#include "filters/chain.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "lib/worker.h"
+#include "policy/conf.h"
+#include "policy/decide.h"
+#include "policy/txlog.h"
+#include "proxy/milter_front.h"
+#include "proxy/rdns.h"
+#include "proxy/server.h"
 
 enum milter_stage {
 	MILTER_CONNECT,

@@ -31,9 +31,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dns.h"
-#include "rdns.h"
-#include "util.h"
+#include "lib/dns.h"
+#include "lib/util.h"
+#include "proxy/rdns.h"
 
 /* A kept result: names copied (xstrdup), NULL in a free slot. */
 struct rdns_slot {

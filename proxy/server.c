@@ -34,19 +34,19 @@
 
 #include <event2/event.h>
 
-#include "backend_list.h"
-#include "chain.h"
-#include "conf.h"
-#include "dns.h"
-#include "listener.h"
-#include "log.h"
-#include "rdns.h"
-#include "server.h"
-#include "session.h"
-#include "table.h"
-#include "tls.h"
-#include "util.h"
-#include "worker.h"
+#include "filters/chain.h"
+#include "lib/dns.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "lib/worker.h"
+#include "policy/conf.h"
+#include "policy/table.h"
+#include "proxy/backend_list.h"
+#include "proxy/listener.h"
+#include "proxy/rdns.h"
+#include "proxy/server.h"
+#include "proxy/session.h"
+#include "proxy/tls.h"
 
 /* Descriptors not for sessions: listeners, the resolver's sockets, the
  * worker pool's and libevent's wake-up pipes, the log, the libraries'. */
@@ -135,9 +135,9 @@ server_dns(const struct conf *conf, const struct chain *chain, char *err,
 	if ((d = chain_dns(chain)) != NULL)
 		return dns_ref(d);
 	if (server_current != NULL && server_current->dns != NULL &&
-	    dns_serves(server_current->dns, conf))
+	    dns_serves(server_current->dns, &conf->dns))
 		return dns_ref(server_current->dns);
-	return dns_new(conf, err, errsz);
+	return dns_new(&conf->dns, err, errsz);
 }
 
 /* proxy.user: the listening sockets are open (port 25 needs root); from

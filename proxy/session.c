@@ -59,19 +59,19 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
-#include "conf.h"
-#include "decide.h"
-#include "io.h"
-#include "listener.h"
-#include "log.h"
-#include "proxyproto.h"
-#include "server.h"
-#include "session.h"
-#include "session_int.h"
-#include "spool.h"
-#include "table.h"
-#include "txlog.h"
-#include "util.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "policy/conf.h"
+#include "policy/decide.h"
+#include "policy/table.h"
+#include "policy/txlog.h"
+#include "proto/proxyproto.h"
+#include "proxy/io.h"
+#include "proxy/listener.h"
+#include "proxy/server.h"
+#include "proxy/session.h"
+#include "proxy/session_int.h"
+#include "proxy/spool.h"
 
 #define SESSION_ANY		(S_BIT(SESSION_GREETED) | \
 				 S_BIT(SESSION_READY) | S_BIT(SESSION_MAIL) | \

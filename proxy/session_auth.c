@@ -36,11 +36,11 @@
 
 #include <openssl/evp.h>
 
-#include "chain.h"
-#include "conf.h"
-#include "log.h"
-#include "session_int.h"
-#include "util.h"
+#include "filters/chain.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "policy/conf.h"
+#include "proxy/session_int.h"
 
 static struct log_limit session_auth_log_failed =
 	    LOG_LIMIT("authentication failed");

@@ -37,11 +37,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "conf.h"
-#include "log.h"
-#include "server.h"
-#include "session_int.h"
-#include "tls.h"
+#include "lib/log.h"
+#include "policy/conf.h"
+#include "proxy/server.h"
+#include "proxy/session_int.h"
+#include "proxy/tls.h"
 
 #define SESSION_BACKEND_TLS_451	"451 4.7.0 Error: backend requires TLS, " \
 				"try again later\r\n"

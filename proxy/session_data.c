@@ -32,14 +32,14 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 
-#include "conf.h"
-#include "decide.h"
-#include "log.h"
-#include "server.h"
-#include "session.h"
-#include "session_int.h"
-#include "spool.h"
-#include "util.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "policy/conf.h"
+#include "policy/decide.h"
+#include "proxy/server.h"
+#include "proxy/session.h"
+#include "proxy/session_int.h"
+#include "proxy/spool.h"
 
 #define DATA_CHUNK	65536		/* intake and feed unit */
 #define DATA_TLS_MEM	(64 * 1024)	/* OpenSSL: records and state */
@@ -455,10 +455,11 @@ session_feed_field(struct session *s)
 }
 
 /*
- * A body a filter replaced (a milter's REPLBODY): a new spool with the
- * edited header and the new body, lines ending in CRLF (a bare CR or LF
- * becomes one: the backend must not see a line end we did not check) and
- * no NUL (left out, as the DATA reader does), replaces the transaction's.  0, or -1 when it cannot be written.
+ * A body a filter replaced (a milter's REPLBODY): a new spool with the edited
+ * header and the new body, lines ending in CRLF (a bare CR or LF becomes one:
+ * the backend must not see a line end we did not check) and no NUL (left out,
+ * as the DATA reader does), replaces the transaction's.  0, or -1 when it
+ * cannot be written.
  */
 static int
 session_new_body(struct session *s)

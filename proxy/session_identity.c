@@ -42,13 +42,13 @@
 #include <string.h>
 #include <strings.h>
 
-#include "backend.h"
-#include "conf.h"
-#include "log.h"
-#include "proxyproto.h"
-#include "session_int.h"
-#include "smtp_parse.h"
-#include "util.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "policy/conf.h"
+#include "proto/proxyproto.h"
+#include "proto/smtp_parse.h"
+#include "proxy/backend.h"
+#include "proxy/session_int.h"
 
 #define SESSION_IDENTITY_421	"421 4.3.0 Error: the backend cannot be " \
 				"told who you are, try again later"

@@ -14,13 +14,13 @@
 #include <netinet/in.h>
 #include <stdint.h>
 
-#include "backend.h"
-#include "backend_list.h"
-#include "chain.h"
-#include "data.h"
-#include "rdns.h"
-#include "rfc5322.h"
-#include "smtp_parse.h"
+#include "filters/chain.h"
+#include "proto/data.h"
+#include "proto/rfc5322.h"
+#include "proto/smtp_parse.h"
+#include "proxy/backend.h"
+#include "proxy/backend_list.h"
+#include "proxy/rdns.h"
 
 struct bufferevent;
 struct evbuffer;

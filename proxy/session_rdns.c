@@ -5,15 +5,15 @@
  * for it: the connect filters, the backend's XCLIENT/XFORWARD, our
  * Received field and the log all have them.
  *
- * A client seen before, within the TTL of the answers, is named from the
- * loop's cache (server_rdns_cache) at once.  Otherwise the lookup
- * (proxy/rdns.c) blocks, so it runs on the worker pool while the session
- * waits in SESSION_RDNS, reading paused; the answer comes back on the loop
- * and goes into the cache.  Its lookups stop at proxy.reverse_dns_timeout, counted
- * from here, and a timer one second later ends the wait whatever the pool
- * is doing (a job still queued behind slow ones): the names are then
- * [TEMPUNAVAIL], as when the pool is full.  A session that goes away
- * first cancels the job, which then only frees what it holds.
+ * A client seen before, within the TTL of the answers, is named from the loop's
+ * cache (server_rdns_cache) at once.  Otherwise the lookup (proxy/rdns.c)
+ * blocks, so it runs on the worker pool while the session waits in
+ * SESSION_RDNS, reading paused; the answer comes back on the loop and goes into
+ * the cache.  Its lookups stop at proxy.reverse_dns_timeout, counted from here,
+ * and a timer one second later ends the wait whatever the pool is doing (a job
+ * still queued behind slow ones): the names are then [TEMPUNAVAIL], as when the
+ * pool is full.  A session that goes away first cancels the job, which then
+ * only frees what it holds.
  *
  * Public (session_int.h): session_rdns_begin, session_rdns_free.
  *
@@ -27,14 +27,14 @@
 
 #include <event2/event.h>
 
-#include "conf.h"
-#include "dns.h"
-#include "log.h"
-#include "rdns.h"
-#include "server.h"
-#include "session_int.h"
-#include "util.h"
-#include "worker.h"
+#include "lib/dns.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "lib/worker.h"
+#include "policy/conf.h"
+#include "proxy/rdns.h"
+#include "proxy/server.h"
+#include "proxy/session_int.h"
 
 #define SESSION_RDNS_GRACE_MS	1000	/* the timer, past the lookups'
 					   own deadline */

@@ -34,14 +34,14 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 
-#include "conf.h"
-#include "hdrbuild.h"
-#include "io.h"
-#include "log.h"
-#include "server.h"
-#include "session_int.h"
-#include "tls.h"
-#include "util.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "policy/conf.h"
+#include "policy/hdrbuild.h"
+#include "proxy/io.h"
+#include "proxy/server.h"
+#include "proxy/session_int.h"
+#include "proxy/tls.h"
 
 static struct log_limit session_tls_log_failed =
 	    LOG_LIMIT("TLS handshake failed");

@@ -39,8 +39,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "spool.h"
-#include "util.h"
+#include "lib/util.h"
+#include "proxy/spool.h"
 
 #define SPOOL_MEM_MIN	4096	/* first memory allocation */
 

@@ -42,10 +42,10 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
-#include "conf.h"
-#include "log.h"
-#include "tls.h"
-#include "util.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "policy/conf.h"
+#include "proxy/tls.h"
 
 #define TLS_SNI_MAX	32
 

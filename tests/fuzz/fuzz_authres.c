@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "authres.h"
 #include "../unit/ar_ref.h"
+#include "policy/authres.h"
 
 #define CHECK(c)	do { if (!(c)) abort(); } while (0)
 #define PIECES		5

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conf.h"
+#include "policy/conf.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * fuzz_data.c - libFuzzer target for proxy/data.c.  The first input byte
+ * fuzz_data.c - libFuzzer target for proto/data.c.  The first input byte
  * says how many of the following bytes are chunk sizes (0: one chunk); the
  * rest is fed to a DATA_DOT reader in those chunks.  Checked, abort() on
  * failure:
@@ -25,8 +25,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data.h"
 #include "../unit/data_ref.h"
+#include "proto/data.h"
 
 struct run {
 	unsigned char	*out;

@@ -20,9 +20,9 @@
 
 #include <opendkim/dkim.h>
 
-#include "dkim_verify.h"
-#include "dns.h"
-#include "util.h"
+#include "filters/dkim_verify.h"
+#include "lib/dns.h"
+#include "lib/util.h"
 
 #define CHECK(c)	do { if (!(c)) abort(); } while (0)
 

@@ -18,8 +18,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "dkimtab.h"
-#include "util.h"
+#include "filters/dkimtab.h"
+#include "lib/util.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * fuzz_dns_wire.c - libFuzzer target for the rdata decoders of proxy/dns.c,
+ * fuzz_dns_wire.c - libFuzzer target for the rdata decoders of lib/dns.c,
  * which turn what a hostile DNS server sends into text for libspf2:
  * dns_name_from_wire (MX and PTR names) and dns_txt_from_wire (TXT
  * records); and for proxy/rdns.c's rdns_ptr_from_wire, which makes a PTR
@@ -23,9 +23,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dns.h"
-#include "hdrbuild.h"
-#include "rdns.h"
+#include "lib/dns.h"
+#include "policy/hdrbuild.h"
+#include "proxy/rdns.h"
 
 #define CHECK(c)	do { if (!(c)) abort(); } while (0)
 

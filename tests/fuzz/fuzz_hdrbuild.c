@@ -15,9 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hdrbuild.h"
-#include "rfc5322.h"
 #include "../unit/ar_ref.h"
+#include "policy/hdrbuild.h"
+#include "proto/rfc5322.h"
 
 #define CHECK(c)	do { if (!(c)) abort(); } while (0)
 

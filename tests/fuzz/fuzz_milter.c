@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * fuzz_milter.c - libFuzzer target for proxy/milter_proto.c, both
+ * fuzz_milter.c - libFuzzer target for proto/milter_proto.c, both
  * directions of the milter protocol.
  *
  * Milter to MTA: the input is read as a stream of replies until one is
@@ -22,7 +22,7 @@
 #include <event2/buffer.h>
 #include <libmilter/mfdef.h>
 
-#include "milter_proto.h"
+#include "proto/milter_proto.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * fuzz_mime.c - libFuzzer target for proxy/mime.c.  The first line of the
+ * fuzz_mime.c - libFuzzer target for proto/mime.c.  The first line of the
  * input (up to LF) is a Content-Type value, the rest the body; the input
  * size picks the Content-Transfer-Encoding and the limits.  Checked,
  * abort() on failure:
@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mime.h"
+#include "proto/mime.h"
 
 #define CHECK(c)	do { if (!(c)) abort(); } while (0)
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * fuzz_proxyproto.c - libFuzzer target for proxy/proxyproto.c.  The input
+ * fuzz_proxyproto.c - libFuzzer target for proto/proxyproto.c.  The input
  * is parsed whole, then again as the session would see it arrive: in
  * pieces whose sizes come from the input's own bytes, re-parsing the
  * growing prefix each time.  Checked with abort(): DONE consumes at least
@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proxyproto.h"
+#include "proto/proxyproto.h"
 
 int	 LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * fuzz_rfc5322.c - libFuzzer target for proxy/rfc5322.c.  Byte 0 picks
+ * fuzz_rfc5322.c - libFuzzer target for proto/rfc5322.c.  Byte 0 picks
  * max_header, byte 1 how many of the following bytes are chunk sizes (0: one
  * chunk); the rest is the message, fed in those chunks, each call restarting
  * from *consumed.  Checked, abort() on failure:
@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rfc5322.h"
+#include "proto/rfc5322.h"
 
 #define CHECK(c)	do { if (!(c)) abort(); } while (0)
 

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rules.h"
+#include "filters/rules.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * fuzz_smtp_parse.c - libFuzzer target for proxy/smtp_parse.c.  Each input is
+ * fuzz_smtp_parse.c - libFuzzer target for proto/smtp_parse.c.  Each input is
  * copied into a fresh NUL-terminated buffer per parser (the command and path
  * parsers write into their input) and fed to every entry point; the
  * invariants the callers rely on are checked with abort().
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "smtp_parse.h"
+#include "proto/smtp_parse.h"
 
 int	 LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

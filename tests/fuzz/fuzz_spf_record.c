@@ -17,8 +17,8 @@
 
 #include <spf2/spf.h>
 
-#include "spf_dns.h"
-#include "spf_record.h"
+#include "filters/spf_dns.h"
+#include "filters/spf_record.h"
 
 int	 LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "table.h"
+#include "policy/table.h"
 
 #define FUZZ_MAXREF	512
 #define FUZZ_MAXLINE	300

@@ -462,7 +462,7 @@ def test_received_of_tls_sessions(proxy, spf_dns, workdir):
 def test_milter_values_cannot_add_fields(proxy, procs, workdir):
     """An external milter's header edit with a line break that is no fold
     (or a name that is not a field name) is a malformed reply
-    (proxy/milter_proto.c): the milter counts as failed, and
+    (proto/milter_proto.c): the milter counts as failed, and
     milter.default_action decides; with accept, the message goes on
     without its edits.  No field the milter did not name ever reaches the
     backend."""

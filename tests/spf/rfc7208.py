@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: ISC
 """rfc7208.py - run the RFC 7208 SPF test suite (openspf.org YAML, 203
 tests) against postern's SPF evaluator through spf_eval (tests/spf/spf_eval.c),
-which uses the real resolver (proxy/dns.c) on libunbound local data.
+which uses the real resolver (lib/dns.c) on libunbound local data.
 
 Each YAML scenario becomes one spf_eval run: its zonedata as local-zone and
 local-data lines ('.' is a static zone, so nothing leaves the machine), then

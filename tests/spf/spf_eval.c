@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * spf_eval.c - run SPF checks (filters/spf_check.c) through the real
- * resolver (proxy/dns.c) on an in-memory zone, for the RFC 7208 suite
+ * resolver (lib/dns.c) on an in-memory zone, for the RFC 7208 suite
  * (tests/spf/rfc7208.py writes the input and reads the output).
  *
  * Input, one directive per line, fields separated by tabs:
@@ -25,10 +25,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conf.h"
-#include "dns.h"
-#include "log.h"
-#include "spf_check.h"
+#include "filters/spf_check.h"
+#include "lib/dns.h"
+#include "lib/log.h"
+#include "policy/conf.h"
 
 #define EVAL_FIELDS	6
 
@@ -59,7 +59,7 @@ eval_dns(void)
 	char		 err[1024] = "";
 
 	if ((conf = conf_load(NULL, NULL, 0, err, sizeof(err))) == NULL ||
-	    (dns = dns_new(conf, err, sizeof(err))) == NULL) {
+	    (dns = dns_new(&conf->dns, err, sizeof(err))) == NULL) {
 		fprintf(stderr, "spf_eval: %s\n", err);
 		exit(2);
 	}

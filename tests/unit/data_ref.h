@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * data_ref.h - the REFERENCE MODEL of proxy/data.c: the byte-by-byte DATA
+ * data_ref.h - the REFERENCE MODEL of proto/data.c: the byte-by-byte DATA
  * reader and stuffer as they were before data.c learnt to scan with memchr()
  * and copy runs: slow and obviously right.  tests/unit/t_data.c and
- * tests/fuzz/fuzz_data.c require data.c to give exactly what these give,
- * call by call.  Keep them as they are (the one later rule, NUL bytes left
- * out of the content, is in ref_mid(), byte by byte).  The state lives in the same struct
- * data_reader, numbered by enum ref_state.  Static functions: include once
- * per program.
+ * tests/fuzz/fuzz_data.c require data.c to give exactly what these give, call
+ * by call.  Keep them as they are (the one later rule, NUL bytes left out of
+ * the content, is in ref_mid(), byte by byte).  The state lives in the same
+ * struct data_reader, numbered by enum ref_state.  Static functions: include
+ * once per program.
  */
 #ifndef POSTERN_DATA_REF_H
 #define POSTERN_DATA_REF_H
@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "data.h"
+#include "proto/data.h"
 
 enum ref_state {
 	REF_S_BOL,	/* at a line start (DOT) / after a line end (RAW) */

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "authres.h"
+#include "policy/authres.h"
 #include "ar_ref.h"
 #include "tap.h"
 

@@ -17,13 +17,13 @@
 
 #include <event2/event.h>
 
-#include "authres.h"
-#include "chain.h"
-#include "conf.h"
-#include "decide.h"
+#include "filters/chain.h"
+#include "lib/worker.h"
+#include "policy/authres.h"
+#include "policy/conf.h"
+#include "policy/decide.h"
+#include "policy/txlog.h"
 #include "tap.h"
-#include "txlog.h"
-#include "worker.h"
 
 static char		 calls[1024];		/* "a:envfrom b:envfrom ..." */
 static enum fv		 script_a[16], script_b[16];	/* by stage no. */
@@ -251,7 +251,7 @@ test_chain(struct conf *conf)
 static void
 test_decide(void)
 {
-	struct chain_reply	 r;
+	struct verdict_reply	 r;
 	char			 reply[600];
 
 	memset(&r, 0, sizeof(r));

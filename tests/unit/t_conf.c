@@ -9,8 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "conf.h"
-#include "log.h"
+#include "lib/log.h"
+#include "policy/conf.h"
 #include "tap.h"
 
 #define NAME	"t.conf"
@@ -135,10 +135,10 @@ t_defaults(void)
 	is_int(c->log_level, LOG_LEVEL_INFO, "log.level info");
 	is_str(c->authserv_id, c->hostname, "empty authserv_id is hostname");
 	is_int(c->proxy_protocol, 0, "proxy_protocol no");
-	is_str(c->dns_nameserver, "", "dns.nameserver: the system's");
-	is_int(c->dns_timeout, 5, "dns.timeout 5s");
-	is_int(c->dns_retries, 2, "dns.retries 2");
-	is_int(c->dns_cache_size, 4 * 1024 * 1024, "dns.cache_size 4M");
+	is_str(c->dns.nameserver, "", "dns.nameserver: the system's");
+	is_int(c->dns.timeout, 5, "dns.timeout 5s");
+	is_int(c->dns.retries, 2, "dns.retries 2");
+	is_int(c->dns.cache_size, 4 * 1024 * 1024, "dns.cache_size 4M");
 	is_int(c->worker_threads, 8, "workers.threads 8");
 	is_int(c->worker_queue, 1000, "workers.queue 1000");
 	is_int(c->spf_helo, 1, "spf.helo yes");

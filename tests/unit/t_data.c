@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * t_data.c - unit tests for proxy/data.c: the DATA/BDAT intake reader and
+ * t_data.c - unit tests for proto/data.c: the DATA/BDAT intake reader and
  * the dot-stuffer.  Every reader case is run three ways (whole, one byte at
  * a time, split in two at every offset) and must give the same content,
  * consumed count, end flag, bare CR/LF flags and size.  The smuggling cases
@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data.h"
+#include "proto/data.h"
 #include "data_ref.h"
 #include "tap.h"
 

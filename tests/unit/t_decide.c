@@ -7,9 +7,9 @@
  */
 #include <string.h>
 
-#include "conf.h"
-#include "data.h"
-#include "decide.h"
+#include "policy/conf.h"
+#include "policy/decide.h"
+#include "proto/data.h"
 #include "tap.h"
 
 static struct conf	 conf;

@@ -15,10 +15,10 @@
 
 #include <opendkim/dkim.h>
 
-#include "dkim_verify.h"
-#include "dns.h"
+#include "filters/dkim_verify.h"
+#include "lib/dns.h"
+#include "lib/util.h"
 #include "tap.h"
-#include "util.h"
 
 static const unsigned char txt_rdata[] = "\x0bv=DKIM1; p=";
 

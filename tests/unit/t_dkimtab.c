@@ -16,9 +16,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "dkimtab.h"
+#include "filters/dkimtab.h"
+#include "lib/util.h"
 #include "tap.h"
-#include "util.h"
 
 static char	 tdir[] = "/tmp/t_dkimtab.XXXXXX";
 

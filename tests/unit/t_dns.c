@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * t_dns.c - proxy/dns.c: answers served from libunbound local data (every
+ * t_dns.c - lib/dns.c: answers served from libunbound local data (every
  * status, TXT strings, TTL), dns_name_from_wire on good and malformed
  * names, a bad dns.nameserver, and the deadline: a real UDP socket on
  * loopback that never answers makes a lookup a DNS_TEMPFAIL within
@@ -17,10 +17,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "conf.h"
-#include "dns.h"
+#include "lib/dns.h"
+#include "lib/util.h"
+#include "policy/conf.h"
 #include "tap.h"
-#include "util.h"
 
 static struct conf *
 conf_with(const char *o1, const char *o2)
@@ -42,7 +42,7 @@ test_local(void)
 	struct conf		*c = conf_with("dns.nameserver=127.0.0.1@9",
 				    NULL);
 	char			 err[512] = "";
-	struct dns		*d = dns_new(c, err, sizeof(err));
+	struct dns		*d = dns_new(&c->dns, err, sizeof(err));
 	struct dns_answer	 a;
 
 	ok(d != NULL, "resolver built (%s)", err);
@@ -102,7 +102,7 @@ test_deadline(void)
 	char			 ns[64], err[512] = "";
 	int			 fd = black_hole(ns, sizeof(ns));
 	struct conf		*c = conf_with(ns, "dns.timeout=1s");
-	struct dns		*d = c ? dns_new(c, err, sizeof(err)) : NULL;
+	struct dns		*d = c ? dns_new(&c->dns, err, sizeof(err)) : NULL;
 	struct dns_answer	 a;
 	uint64_t		 t0, ms;
 
@@ -149,7 +149,7 @@ test_nameserver(void)
 	struct conf	*c = conf_with("dns.nameserver=127.0.0.1@53, nothere, "
 			    "::1@99999", NULL);
 
-	ok(c != NULL && dns_new(c, err, sizeof(err)) == NULL,
+	ok(c != NULL && dns_new(&c->dns, err, sizeof(err)) == NULL,
 	    "bad nameservers refused");
 	ok(strstr(err, "dns.nameserver: 'nothere' is not an address[@port]")
 	    != NULL && strstr(err, "'::1@99999'") != NULL,

@@ -10,8 +10,8 @@
 #include <string.h>
 
 #include "ar_ref.h"
-#include "hdrbuild.h"
-#include "rfc5322.h"
+#include "policy/hdrbuild.h"
+#include "proto/rfc5322.h"
 #include "tap.h"
 
 static char	*out;

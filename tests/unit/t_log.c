@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * t_log.c - unit tests for log_limited (proxy/log.c): one line of a kind
- * per interval, the others counted and told once the interval is over (by
- * log_limit_flush or by the next one), kinds apart, interval 0 writes
- * every line, a level that is off counts nothing, threads lose no
- * count, and no control byte a caller formats reaches a line.  stderr goes to a temporary file that each test reads back.
+ * t_log.c - unit tests for log_limited (lib/log.c): one line of a kind per
+ * interval, the others counted and told once the interval is over (by
+ * log_limit_flush or by the next one), kinds apart, interval 0 writes every
+ * line, a level that is off counts nothing, threads lose no count, and no
+ * control byte a caller formats reaches a line.  stderr goes to a temporary
+ * file that each test reads back.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -12,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "lib/log.h"
 #include "tap.h"
 
 #define T_THREADS	4

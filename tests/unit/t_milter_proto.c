@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * t_milter_proto.c - unit tests for proxy/milter_proto.c: the framing of
+ * t_milter_proto.c - unit tests for proto/milter_proto.c: the framing of
  * the commands postern sends (OPTNEG, CONNECT for IPv4/IPv6/unknown, MACRO,
  * string commands, an empty command), and the reply decoder on every reply
  * type, split across reads (MORE), and on malformed input: bad lengths,
@@ -18,9 +18,9 @@
 #include <event2/buffer.h>
 #include <libmilter/mfdef.h>
 
-#include "milter_proto.h"
+#include "lib/util.h"
+#include "proto/milter_proto.h"
 #include "tap.h"
-#include "util.h"
 
 /* A reply packet: cmd and len bytes of data, framed, into buf. */
 static size_t

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * t_mime.c - unit tests for proxy/mime.c: RFC 2047 header decoding (the
+ * t_mime.c - unit tests for proto/mime.c: RFC 2047 header decoding (the
  * examples of RFC 2047 section 8, Q and B, malformed words, truncation)
  * and the body walker.  Every body case is run whole, one byte at a time,
  * split in two at every offset (short cases) and in pseudo-random chunks;
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mime.h"
+#include "proto/mime.h"
 #include "tap.h"
 
 #define WHOLE	0

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * t_proxyproto.c - unit tests for proxy/proxyproto.c: version 1 lines
+ * t_proxyproto.c - unit tests for proto/proxyproto.c: version 1 lines
  * (TCP4, TCP6, mapped addresses, UNKNOWN, the 107-byte bound) and version 2
  * headers (PROXY and LOCAL, INET and INET6, UNSPEC and UNIX, TLVs, the
  * largest length), each malformed case with its reason, SMTP bytes after
@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proxyproto.h"
+#include "proto/proxyproto.h"
 #include "tap.h"
 
 #define V2_SIG	"\r\n\r\n\0\r\nQUIT\n"

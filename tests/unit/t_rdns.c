@@ -19,11 +19,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "conf.h"
-#include "dns.h"
-#include "rdns.h"
+#include "lib/dns.h"
+#include "lib/util.h"
+#include "policy/conf.h"
+#include "proxy/rdns.h"
 #include "tap.h"
-#include "util.h"
 
 static struct sockaddr_storage
 addr_of(const char *text)
@@ -203,7 +203,7 @@ test_lookup(void)
 	char		 ns[64], err[512] = "";
 	int		 fd = black_hole(ns, sizeof(ns));
 	struct conf	*c = conf_with(ns, "dns.timeout=1s");
-	struct dns	*d = c != NULL ? dns_new(c, err, sizeof(err)) : NULL;
+	struct dns	*d = c != NULL ? dns_new(&c->dns, err, sizeof(err)) : NULL;
 	uint64_t	 t0, ms;
 	size_t		 i;
 
@@ -264,7 +264,7 @@ static struct dns *
 many_resolver(struct conf *c, const char *const *a, size_t na)
 {
 	char		 rr[128], err[512] = "";
-	struct dns	*d = dns_new(c, err, sizeof(err));
+	struct dns	*d = dns_new(&c->dns, err, sizeof(err));
 	struct dns_answer ans;
 	size_t		 i;
 	int		 h;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * t_rfc5322.c - unit tests for proxy/rfc5322.c.  The events of a run are
+ * t_rfc5322.c - unit tests for proto/rfc5322.c.  The events of a run are
  * written out as text: "[name][value]" per header field, "E" for end of
  * header, "{...}" for the body (consecutive BODY events joined, since their
  * boundaries follow the input's), "." for END and "!" for a too long field.
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rfc5322.h"
+#include "proto/rfc5322.h"
 #include "tap.h"
 
 #define S(x)	(const unsigned char *)(x), sizeof(x) - 1

@@ -15,9 +15,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "rules.h"
+#include "filters/rules.h"
+#include "lib/util.h"
 #include "tap.h"
-#include "util.h"
 
 /* Errors are appended to err: every call starts it afresh. */
 #define PARSE(set, lit)	(err[0] = '\0', rules_parse("t.rules", (lit), \

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * t_smtp_parse.c - unit tests for proxy/smtp_parse.c: command lines, MAIL and
+ * t_smtp_parse.c - unit tests for proto/smtp_parse.c: command lines, MAIL and
  * RCPT paths with ESMTP parameters, reply lines, EHLO capabilities, xtext
  * and the error strings.
  */
@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "smtp_parse.h"
+#include "proto/smtp_parse.h"
 #include "tap.h"
 
 static void	 test_verbs(void);

@@ -8,9 +8,9 @@
 #include <limits.h>
 #include <string.h>
 
-#include "spf_cache.h"
+#include "filters/spf_cache.h"
+#include "lib/util.h"
 #include "tap.h"
-#include "util.h"
 
 static struct spf_check_outcome
 outcome(enum spf_check_result r, unsigned ttl, const char *comment)

@@ -13,10 +13,10 @@
 
 #include <spf2/spf.h>
 
-#include "spf_dns.h"
-#include "spf_record.h"
+#include "filters/spf_dns.h"
+#include "filters/spf_record.h"
+#include "lib/util.h"
 #include "tap.h"
-#include "util.h"
 
 static void	 test_screen_ok(SPF_server_t *);
 static void	 test_screen_bad(void);

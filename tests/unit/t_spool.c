@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "spool.h"
+#include "proxy/spool.h"
 #include "tap.h"
 
 static unsigned char *pattern(size_t);

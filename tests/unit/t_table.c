@@ -19,9 +19,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "table.h"
+#include "lib/util.h"
+#include "policy/table.h"
 #include "tap.h"
-#include "util.h"
 
 #define MKFILE(name, lit)	mkfile((name), (lit), sizeof(lit) - 1)
 

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "tap.h"
-#include "txlog.h"
+#include "policy/txlog.h"
 
 static char *const rcpts[] = { "a@x.example", "b\"q@x.example" };
 

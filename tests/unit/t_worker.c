@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * t_worker.c - proxy/worker.c: jobs run on pool threads (not the loop's)
+ * t_worker.c - lib/worker.c: jobs run on pool threads (not the loop's)
  * and complete on the event loop; a full queue refuses; a job
  * cancelled while it waits never runs and completes as cancelled; one
  * cancelled while it runs completes as cancelled; worker_pool_free
@@ -15,7 +15,7 @@
 #include <event2/event.h>
 
 #include "tap.h"
-#include "worker.h"
+#include "lib/worker.h"
 
 struct job {
 	int		 n;

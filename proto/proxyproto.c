@@ -40,7 +40,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "proxyproto.h"
+#include "proto/proxyproto.h"
 
 #define PP_V1_SIG	"PROXY "
 #define PP_V1_SIGLEN	6

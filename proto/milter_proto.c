@@ -24,9 +24,9 @@
 #include <event2/buffer.h>
 #include <libmilter/mfdef.h>
 
-#include "milter_proto.h"
-#include "rfc5322.h"
-#include "util.h"
+#include "lib/util.h"
+#include "proto/milter_proto.h"
+#include "proto/rfc5322.h"
 
 static const char *milter_proto_str(const unsigned char **, size_t *);
 static int	milter_proto_u32(const unsigned char **, size_t *, uint32_t *);

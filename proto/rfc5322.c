@@ -35,8 +35,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rfc5322.h"
-#include "util.h"
+#include "lib/util.h"
+#include "proto/rfc5322.h"
 
 enum rfc5322_state {
 	RS_LINE,	/* header line start; hlen > 0: a field is pending */

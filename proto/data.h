@@ -24,7 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "rfc5322.h"
+#include "proto/rfc5322.h"
 
 enum data_mode {
 	DATA_DOT,	/* DATA: dot-stuffed, ends at <CRLF>.<CRLF> */

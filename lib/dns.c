@@ -18,8 +18,9 @@
  * zones (RFC 6303) and special-use names are switched off; only the
  * localhost names stay local.
  *
- * Public: dns_new, dns_ref, dns_unref, dns_serves, dns_local_zone, dns_local_data, dns_query,
- * dns_answer_free, dns_txt_from_wire, dns_name_from_wire.
+ * Public: dns_new, dns_ref, dns_unref, dns_serves, dns_local_zone,
+ * dns_local_data, dns_query, dns_answer_free, dns_txt_from_wire,
+ * dns_name_from_wire.
  *
  * DIAGNOSTICS
  *	dns_new: "dns.nameserver: 'x' is not an address[@port]" and
@@ -40,10 +41,9 @@
 
 #include <unbound.h>
 
-#include "conf.h"
-#include "dns.h"
-#include "log.h"
-#include "util.h"
+#include "lib/dns.h"
+#include "lib/log.h"
+#include "lib/util.h"
 
 #define DNS_CLASS_IN	1
 #define DNS_RCODE_NXDOMAIN 3
@@ -51,10 +51,7 @@
 struct dns {
 	int		 refcnt;
 	struct ub_ctx	*ctx;
-	char		 nameserver[1024];	/* the settings, as given */
-	unsigned	 timeout;
-	unsigned	 retries;
-	size_t		 cache_size;
+	struct dns_settings set;		/* as given */
 	unsigned	 timeout_ms;
 	pthread_mutex_t	 lock;		/* lookups' done/abandoned/result */
 	pthread_cond_t	 answered;	/* broadcast on each answer */
@@ -88,7 +85,7 @@ static const char *const dns_upstream_zones[] = {
 	"8.b.d.0.1.0.0.2.ip6.arpa.",
 };
 
-static int	dns_configure(struct dns *, const struct conf *, char *,
+static int	dns_configure(struct dns *, char *,
 		    size_t);
 static int	dns_set_upstream(struct dns *, const char *, char *, size_t);
 static void	*dns_poll(void *);
@@ -98,25 +95,22 @@ static int	dns_wire_join(const unsigned char *, size_t, int, char *,
 		    size_t);
 
 struct dns *
-dns_new(const struct conf *conf, char *err, size_t errsz)
+dns_new(const struct dns_settings *set, char *err, size_t errsz)
 {
 	struct dns		*d;
 	pthread_condattr_t	 ca;
 
 	d = xcalloc(1, sizeof(*d));
 	d->refcnt = 1;
-	strlcpy(d->nameserver, conf->dns_nameserver, sizeof(d->nameserver));
-	d->timeout = conf->dns_timeout;
-	d->retries = conf->dns_retries;
-	d->cache_size = conf->dns_cache_size;
-	d->timeout_ms = conf->dns_timeout * 1000;
+	d->set = *set;
+	d->timeout_ms = set->timeout * 1000;
 	d->stop[0] = d->stop[1] = -1;
 	if ((d->ctx = ub_ctx_create()) == NULL) {
 		util_err_append(err, errsz, "dns: cannot create a resolver");
 		free(d);
 		return NULL;
 	}
-	if (dns_configure(d, conf, err, errsz) == -1) {
+	if (dns_configure(d, err, errsz) == -1) {
 		dns_unref(d);
 		return NULL;
 	}
@@ -135,18 +129,17 @@ dns_new(const struct conf *conf, char *err, size_t errsz)
 /* Options, upstream servers and the hosts file, before the first lookup
  * (libunbound freezes its configuration then). */
 static int
-dns_configure(struct dns *d, const struct conf *conf, char *err,
-    size_t errsz)
+dns_configure(struct dns *d, char *err, size_t errsz)
 {
 	char	 num[32], zone[64];
 	size_t	 i;
 	int	 rc;
 
-	snprintf(num, sizeof(num), "%u", conf->dns_retries);
+	snprintf(num, sizeof(num), "%u", d->set.retries);
 	if ((rc = ub_ctx_async(d->ctx, 1)) != 0 ||
 	    (rc = ub_ctx_set_option(d->ctx, "outbound-msg-retry:", num)) != 0)
 		goto fail;
-	snprintf(num, sizeof(num), "%zu", conf->dns_cache_size / 2);
+	snprintf(num, sizeof(num), "%zu", d->set.cache_size / 2);
 	if ((rc = ub_ctx_set_option(d->ctx, "msg-cache-size:", num)) != 0 ||
 	    (rc = ub_ctx_set_option(d->ctx, "rrset-cache-size:", num)) != 0 ||
 	    (rc = ub_ctx_set_option(d->ctx, "unblock-lan-zones:", "yes")) != 0 ||
@@ -159,8 +152,8 @@ dns_configure(struct dns *d, const struct conf *conf, char *err,
 		if ((rc = ub_ctx_set_option(d->ctx, "local-zone:", zone)) != 0)
 			goto fail;
 	}
-	if (conf->dns_nameserver[0] != '\0')
-		return dns_set_upstream(d, conf->dns_nameserver, err, errsz);
+	if (d->set.nameserver[0] != '\0')
+		return dns_set_upstream(d, d->set.nameserver, err, errsz);
 	if ((rc = ub_ctx_resolvconf(d->ctx, NULL)) != 0 ||
 	    (rc = ub_ctx_hosts(d->ctx, NULL)) != 0)
 		goto fail;
@@ -213,12 +206,12 @@ dns_ref(struct dns *d)
 }
 
 int
-dns_serves(const struct dns *d, const struct conf *conf)
+dns_serves(const struct dns *d, const struct dns_settings *set)
 {
-	return strcmp(d->nameserver, conf->dns_nameserver) == 0 &&
-	    d->timeout == conf->dns_timeout &&
-	    d->retries == conf->dns_retries &&
-	    d->cache_size == conf->dns_cache_size;
+	return strcmp(d->set.nameserver, set->nameserver) == 0 &&
+	    d->set.timeout == set->timeout &&
+	    d->set.retries == set->retries &&
+	    d->set.cache_size == set->cache_size;
 }
 
 void

@@ -32,7 +32,7 @@
  */
 #include <string.h>
 
-#include "data.h"
+#include "proto/data.h"
 
 enum data_state {
 	DATA_S_BOL,	/* at a line start (DOT) / after a line end (RAW) */

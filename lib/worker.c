@@ -25,9 +25,9 @@
 
 #include <event2/event.h>
 
-#include "log.h"
-#include "util.h"
-#include "worker.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "lib/worker.h"
 
 struct worker_job {
 	struct worker_pool *pool;

@@ -24,8 +24,8 @@
 #include <syslog.h>
 #include <time.h>
 
-#include "log.h"
-#include "util.h"
+#include "lib/log.h"
+#include "lib/util.h"
 
 static int	 log_to_syslog;
 static int	 log_level = LOG_LEVEL_INFO;

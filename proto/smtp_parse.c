@@ -33,7 +33,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "smtp_parse.h"
+#include "proto/smtp_parse.h"
 
 #define IS_DIGIT(c)	((c) >= '0' && (c) <= '9')
 #define IS_ALPHA(c)	(((c) >= 'a' && (c) <= 'z') || ((c) >= 'A' && (c) <= 'Z'))

@@ -37,8 +37,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "mime.h"
-#include "util.h"
+#include "lib/util.h"
+#include "proto/mime.h"
 
 #define MIME_LINE_MAX		65536	/* longer lines go on in pieces */
 #define MIME_HDR_MAX		65536	/* larger part header block: opaque */

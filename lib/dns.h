@@ -4,7 +4,7 @@
  * (libunbound): the upstream servers of dns.nameserver (or the system's
  * /etc/resolv.conf), answers cached for their TTLs, and a deadline on every
  * lookup.  Lookups block the calling thread: call them from worker threads
- * (proxy/worker.h), never from the event loop.  Thread-safe.
+ * (lib/worker.h), never from the event loop.  Thread-safe.
  */
 #ifndef POSTERN_DNS_H
 #define POSTERN_DNS_H
@@ -12,7 +12,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct conf;
+/* The [dns] section of the configuration. */
+struct dns_settings {
+	char		 nameserver[1024];	/* "ip[@port] ...", "" = the
+						   system's resolv.conf */
+	unsigned	 timeout;		/* seconds, one lookup */
+	unsigned	 retries;		/* upstream retransmissions */
+	size_t		 cache_size;		/* bytes, answers and RRsets */
+};
 struct dns;
 
 enum dns_status {
@@ -35,17 +42,17 @@ struct dns_answer {
 };
 
 /*
- * dns_new - a resolver from conf's [dns] section, with one reference.
+ * dns_new - a resolver with these settings, with one reference.
  * NULL with "dns.KEY: what is wrong" in err (appended; err starts as "").
  */
-struct dns	*dns_new(const struct conf *, char *err, size_t errsz);
+struct dns	*dns_new(const struct dns_settings *, char *err, size_t errsz);
 /* dns_ref / dns_unref - references (event loop only); the last unref
  * frees the resolver, when no lookup may be in progress. */
 struct dns	*dns_ref(struct dns *);
 void		 dns_unref(struct dns *);
 /* dns_serves - whether the resolver was built from the same [dns]
- * settings as conf has (a reload may then keep it, and its cache). */
-int		 dns_serves(const struct dns *, const struct conf *);
+ * settings (a reload may then keep it, and its cache). */
+int		 dns_serves(const struct dns *, const struct dns_settings *);
 
 /*
  * dns_local_zone / dns_local_data - serve names from memory instead of the
