@@ -49,6 +49,7 @@ SRCS	 = lib/util.c \
 	   proxy/spool.c \
 	   lib/worker.c \
 	   lib/dns.c \
+	   lib/milter_client.c \
 	   proxy/rdns.c \
 	   proxy/listener.c \
 	   proxy/backend.c \
@@ -91,7 +92,7 @@ UNITS	 = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/t_*.c)
 FUZZERS	 = $(patsubst tests/fuzz/%.c,build-fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 
 .PHONY: all units check check-asan integ integ-asan test fuzz fuzz-smoke run \
-	bench install clean rfc7208 build-O0
+	bench install clean rfc7208 build-O0 layout
 
 all: $(BIN)
 
@@ -152,7 +153,11 @@ build-O0:
 
 units: $(UNITS)
 
-test: build-O0 check check-asan rfc7208 fuzz-smoke integ integ-asan
+# The layout's arrows and the SPDX lines (scripts/check_layout.sh).
+layout:
+	scripts/check_layout.sh
+
+test: layout build-O0 check check-asan rfc7208 fuzz-smoke integ integ-asan
 
 # libFuzzer targets, built with clang against the sources they exercise.
 FUZZ_CFLAGS = -g -O1 -std=gnu11 -D_GNU_SOURCE -I. \

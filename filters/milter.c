@@ -7,9 +7,9 @@
  *
  * Each stage is one job on the worker pool, like SPF's DNS: it writes the
  * stage's command to each milter in turn (proto/milter_proto.c encodes
- * it) and reads the replies with poll() and the stage's timeout
- * (milter.command_timeout, milter.content_timeout for body and end of
- * message).  The event loop never waits.  Steps a milter asked to skip
+ * it) and reads the replies through lib/milter_client.c (the sockets
+ * are there) within the stage's timeout (milter.command_timeout,
+ * milter.content_timeout for body and end of message).  The event loop never waits.  Steps a milter asked to skip
  * (SMFIP_NO*) are not sent, replies it said it will not send (SMFIP_NR_*)
  * not awaited; a milter that accepted the message (or the connection) is
  * not asked again about it.
@@ -31,26 +31,15 @@
  *	warn: a milter down or broken ("milter inet:...: timeout", ...) and
  *	the action taken; info: quarantine; warn: modifications not applied.
  */
-#include <sys/socket.h>
-#include <sys/un.h>
-
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-
-#include <errno.h>
-#include <netdb.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <unistd.h>
 
-#include <event2/buffer.h>
 #include <libmilter/mfdef.h>
 
 #include "filters/filter.h"
 #include "lib/log.h"
+#include "lib/milter_client.h"
 #include "policy/conf.h"
 
 #include "lib/util.h"
@@ -81,11 +70,12 @@ struct flt_milter {
 
 /* One milter, for one connection. */
 struct flt_milter_peer {
-	int		 fd;		/* -1: not connected */
+	struct milter_client *cl;	/* NULL: not connected */
 	int		 failed;	/* default_action taken for good */
 	int		 accepted;	/* 1: this message, 2: connection */
 	int		 skip_body;	/* SKIP said: no more body */
 	uint32_t	 protocol;	/* its SMFIP_* */
+	size_t		 used;		/* input bytes of the last reply */
 };
 
 /*
@@ -107,8 +97,8 @@ struct flt_milter_job {
 	const struct conf	*conf;
 	char			 sid[32];
 	char			 stage;		/* SMFIC_* */
-	struct evbuffer		*cmd;		/* the command's packet(s) */
-	struct evbuffer		*body;		/* REPLBODY chunks */
+	struct util_buf		 cmd;		/* the command's packet(s) */
+	struct util_buf		 body;		/* REPLBODY chunks */
 	int			 replbody;	/* one came (maybe empty) */
 	uint32_t		 skip_if;	/* SMFIP_NO* for this stage */
 	uint32_t		 noreply_if;	/* SMFIP_NR_* for this stage */
@@ -159,16 +149,13 @@ static void	flt_milter_done(struct fctx *, void *);
 static enum fv	flt_milter_verdict(struct fctx *, struct flt_milter_job *);
 static int	flt_milter_open(const struct flt_milter_job *, const char *,
 		    struct flt_milter_peer *, char *, size_t);
-static int	flt_milter_send(int, const void *, size_t, uint64_t);
-static int	flt_milter_recv(int, struct evbuffer *, size_t *,
-		    struct milter_reply *, uint64_t, char *, size_t);
 static int	flt_milter_ask(struct flt_milter_job *, struct flt_milter_peer *);
+static int	flt_milter_recv(struct flt_milter_peer *, struct milter_reply *,
+		    uint64_t, char *, size_t);
 static void	flt_milter_peer_close(struct flt_milter_peer *);
 static void	flt_milter_say(struct flt_milter_conn *, char);
 static void	flt_milter_new_message(struct flt_milter_conn *);
 static void	flt_milter_conn_free(struct flt_milter_conn *);
-static int	flt_milter_spec(const char *, struct sockaddr_storage *,
-		    socklen_t *);
 
 const struct filter_ops flt_milter_ops = {
 	.name = "milter",
@@ -194,8 +181,6 @@ flt_milter_init(const struct conf *c, struct dns *dns, void **gpriv,
     char *err, size_t errsz)
 {
 	struct flt_milter	*g = xcalloc(1, sizeof(*g));
-	struct sockaddr_storage	 ss;
-	socklen_t		 sslen;
 	char			*list = xstrdup(c->milters), *p = list, *w;
 	int			 bad = 0;
 
@@ -210,7 +195,7 @@ flt_milter_init(const struct conf *c, struct dns *dns, void **gpriv,
 			break;
 		}
 		if (strlen(w) >= sizeof(g->spec[0]) ||
-		    flt_milter_spec(w, &ss, &sslen) == -1) {
+		    !milter_client_spec_ok(w)) {
 			util_err_append(err, errsz, "milter.milters: '%.64s': "
 			    "inet:host:port or unix:/path expected", w);
 			bad = 1;
@@ -246,44 +231,6 @@ flt_milter_session_fds(void *gpriv)
 	return (unsigned)g->n;
 }
 
-/* "inet:host:port" (host a literal or a name) or "unix:/path". */
-static int
-flt_milter_spec(const char *spec, struct sockaddr_storage *ss,
-    socklen_t *len)
-{
-	struct sockaddr_un	*sun = (struct sockaddr_un *)ss;
-	struct addrinfo		 hints, *res;
-	char			 host[256], *port;
-
-	memset(ss, 0, sizeof(*ss));
-	if (strncmp(spec, "unix:", 5) == 0) {
-		if (spec[5] != '/' || strlen(spec + 5) >= sizeof(sun->sun_path))
-			return -1;
-		sun->sun_family = AF_UNIX;
-		strlcpy(sun->sun_path, spec + 5, sizeof(sun->sun_path));
-		*len = sizeof(*sun);
-		return 0;
-	}
-	if (strncmp(spec, "inet:", 5) != 0 ||
-	    strlcpy(host, spec + 5, sizeof(host)) >= sizeof(host) ||
-	    (port = strrchr(host, ':')) == NULL)
-		return -1;
-	*port++ = '\0';
-	if (host[0] == '[' && port[-2] == ']') {	/* [ipv6]:port */
-		port[-2] = '\0';
-		memmove(host, host + 1, strlen(host));
-	}
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV;
-	if (getaddrinfo(host, port, &hints, &res) != 0)
-		return -1;
-	memcpy(ss, res->ai_addr, res->ai_addrlen);
-	*len = res->ai_addrlen;
-	freeaddrinfo(res);
-	return 0;
-}
-
 /* The stages: each encodes its command and runs it on every milter. */
 
 static enum fv
@@ -296,9 +243,9 @@ flt_milter_connect(struct fctx *fx, const char *host, const struct sockaddr *sa)
 
 	j = flt_milter_job(fx, SMFIC_CONNECT, SMFIP_NOCONNECT, SMFIP_NR_CONN,
 	    fctx_conf(fx)->milter_command_timeout);
-	milter_proto_macros(j->cmd, SMFIC_CONNECT, names, vals,
+	milter_proto_macros(&j->cmd, SMFIC_CONNECT, names, vals,
 	    nitems(names));
-	milter_proto_connect(j->cmd, host, sa);
+	milter_proto_connect(&j->cmd, host, sa);
 	return flt_milter_run(fx, j);
 }
 
@@ -309,7 +256,7 @@ flt_milter_helo(struct fctx *fx, const char *name)
 
 	j = flt_milter_job(fx, SMFIC_HELO, SMFIP_NOHELO, SMFIP_NR_HELO,
 	    fctx_conf(fx)->milter_command_timeout);
-	milter_proto_strings(j->cmd, SMFIC_HELO, &name, 1);
+	milter_proto_strings(&j->cmd, SMFIC_HELO, &name, 1);
 	return flt_milter_run(fx, j);
 }
 
@@ -330,12 +277,12 @@ flt_milter_envelope(struct fctx *fx, char stage, const char *addr,
 	if (stage == SMFIC_MAIL)
 		flt_milter_new_message(j->c);
 	if (stage == SMFIC_MAIL && (who = fctx_authenticated(fx)) != NULL)
-		milter_proto_macros(j->cmd, stage, &name, &who, 1);
+		milter_proto_macros(&j->cmd, stage, &name, &who, 1);
 	snprintf(path, sizeof(path), "<%s>", addr);
 	argv[n++] = path;
 	for (; params != NULL && *params != NULL && n < nitems(argv); params++)
 		argv[n++] = *params;
-	milter_proto_strings(j->cmd, stage, argv, n);
+	milter_proto_strings(&j->cmd, stage, argv, n);
 	return flt_milter_run(fx, j);
 }
 
@@ -372,7 +319,7 @@ flt_milter_unwanted(struct fctx *fx, char stage, uint32_t skip_if)
 		if (p->failed || p->accepted ||
 		    (stage == SMFIC_BODY && p->skip_body))
 			continue;
-		if (p->fd == -1 || (p->protocol & skip_if) == 0)
+		if (p->cl == NULL || (p->protocol & skip_if) == 0)
 			return 0;
 	}
 	return 1;
@@ -389,7 +336,7 @@ flt_milter_bare(struct fctx *fx, char stage, uint32_t skip_if,
 		return FV_CONTINUE;
 	j = flt_milter_job(fx, stage, skip_if, noreply_if,
 	    fctx_conf(fx)->milter_command_timeout);
-	milter_proto_command(j->cmd, stage, NULL, 0);
+	milter_proto_command(&j->cmd, stage, NULL, 0);
 	return flt_milter_run(fx, j);
 }
 
@@ -417,7 +364,7 @@ flt_milter_header(struct fctx *fx, const char *name, const char *value,
 	nv[1] = value + strspn(value, " \t");
 	j = flt_milter_job(fx, SMFIC_HEADER, SMFIP_NOHDRS, SMFIP_NR_HDR,
 	    fctx_conf(fx)->milter_command_timeout);
-	milter_proto_strings(j->cmd, SMFIC_HEADER, nv, 2);
+	milter_proto_strings(&j->cmd, SMFIC_HEADER, nv, 2);
 	return flt_milter_run(fx, j);
 }
 
@@ -440,7 +387,7 @@ flt_milter_body(struct fctx *fx, const unsigned char *data, size_t len)
 	for (off = 0; off < len; off += n) {
 		n = len - off < MILTER_CHUNK_SIZE ? len - off :
 		    MILTER_CHUNK_SIZE;
-		milter_proto_command(j->cmd, SMFIC_BODY, data + off, n);
+		milter_proto_command(&j->cmd, SMFIC_BODY, data + off, n);
 		j->npkts++;
 	}
 	return flt_milter_run(fx, j);
@@ -454,8 +401,8 @@ flt_milter_eom(struct fctx *fx)
 
 	j = flt_milter_job(fx, SMFIC_BODYEOB, 0, 0,
 	    fctx_conf(fx)->milter_content_timeout);
-	milter_proto_macros(j->cmd, SMFIC_BODYEOB, &name, &sid, 1);
-	milter_proto_command(j->cmd, SMFIC_BODYEOB, NULL, 0);
+	milter_proto_macros(&j->cmd, SMFIC_BODYEOB, &name, &sid, 1);
+	milter_proto_command(&j->cmd, SMFIC_BODYEOB, NULL, 0);
 	return flt_milter_run(fx, j);
 }
 
@@ -513,9 +460,8 @@ flt_milter_say(struct flt_milter_conn *c, char cmd)
 	size_t	 i;
 
 	for (i = 0; i < c->n; i++)
-		if (c->peer[i].fd != -1 && !c->peer[i].failed &&
-		    send(c->peer[i].fd, pkt, sizeof(pkt), MSG_NOSIGNAL |
-		    MSG_DONTWAIT) != (ssize_t)sizeof(pkt))
+		if (c->peer[i].cl != NULL && !c->peer[i].failed &&
+		    milter_client_say(c->peer[i].cl, pkt, sizeof(pkt)) == -1)
 			flt_milter_peer_close(&c->peer[i]);
 }
 
@@ -537,13 +483,10 @@ flt_milter_job(struct fctx *fx, char stage, uint32_t skip_if,
 	struct flt_milter	*g = fctx_gpriv(fx);
 	struct flt_milter_conn	*c = fctx_priv(fx);
 	struct flt_milter_job	*j = xcalloc(1, sizeof(*j));
-	size_t			 i;
 
 	if (c == NULL) {
 		c = xcalloc(1, sizeof(*c));
 		c->n = g->n;
-		for (i = 0; i < c->n; i++)
-			c->peer[i].fd = -1;
 		fctx_set_priv(fx, c);
 	}
 	j->g = g;
@@ -551,8 +494,6 @@ flt_milter_job(struct fctx *fx, char stage, uint32_t skip_if,
 	j->conf = fctx_conf(fx);
 	strlcpy(j->sid, fctx_session_id(fx), sizeof(j->sid));
 	j->stage = stage;
-	j->cmd = evbuffer_new();
-	j->body = evbuffer_new();
 	j->skip_if = skip_if;
 	j->noreply_if = noreply_if;
 	j->timeout = timeout;
@@ -569,8 +510,8 @@ flt_milter_job_free(struct flt_milter_job *j)
 		free(j->mods[i].name);
 		free(j->mods[i].value);
 	}
-	evbuffer_free(j->cmd);
-	evbuffer_free(j->body);
+	util_buf_free(&j->cmd);
+	util_buf_free(&j->body);
 	free(j);
 }
 
@@ -602,7 +543,7 @@ flt_milter_work(void *arg)
 		if (p->failed || p->accepted ||
 		    (j->stage == SMFIC_BODY && p->skip_body))
 			continue;
-		if (p->fd == -1 && flt_milter_open(j, j->g->spec[i], p,
+		if (p->cl == NULL && flt_milter_open(j, j->g->spec[i], p,
 		    j->why, sizeof(j->why)) == -1) {
 			p->failed = 1;
 			j->failed = j->g->spec[i];
@@ -624,61 +565,34 @@ static int
 flt_milter_open(const struct flt_milter_job *j, const char *spec,
     struct flt_milter_peer *p, char *why, size_t whysz)
 {
-	struct sockaddr_storage	 ss;
-	struct evbuffer		*in = evbuffer_new(), *out = evbuffer_new();
+	struct util_buf		 out = { NULL, 0, 0 };
 	struct milter_reply	 r;
-	struct pollfd		 pfd;
-	socklen_t		 len;
-	uint64_t		 until = util_now_ms() +
-				    (uint64_t)j->conf->milter_connect_timeout * 1000;
-	size_t			 used = 0;
-	int			 fd = -1, e = 0, one = 1;
-	socklen_t		 elen = sizeof(e);
+	struct milter_client	*cl;
+	uint64_t		 until;
 
-	if (flt_milter_spec(spec, &ss, &len) == -1 ||
-	    (fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0)) == -1) {
-		snprintf(why, whysz, "%s", strerror(errno));
-		goto fail;
-	}
-	if (connect(fd, (struct sockaddr *)&ss, len) == -1) {
-		pfd.fd = fd;
-		pfd.events = POLLOUT;
-		if (errno != EINPROGRESS ||
-		    poll(&pfd, 1, (int)(until - util_now_ms())) != 1 ||
-		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &elen) == -1 ||
-		    e != 0) {
-			snprintf(why, whysz, "connect: %s", e != 0 ?
-			    strerror(e) : "timeout");
-			goto fail;
-		}
-	}
-	milter_proto_optneg(out, MILTER_PROTO_VERSION, FLT_MILTER_ACTIONS,
+	if ((cl = milter_client_open(spec, util_now_ms() +
+	    (uint64_t)j->conf->milter_connect_timeout * 1000, why,
+	    whysz)) == NULL)
+		return -1;
+	p->cl = cl;
+	p->used = 0;
+	milter_proto_optneg(&out, MILTER_PROTO_VERSION, FLT_MILTER_ACTIONS,
 	    FLT_MILTER_PROTOCOL);
 	until = util_now_ms() + (uint64_t)j->conf->milter_command_timeout *
 	    1000;
-	if (flt_milter_send(fd, evbuffer_pullup(out, -1),
-	    evbuffer_get_length(out), until) == -1 ||
-	    flt_milter_recv(fd, in, &used, &r, until, why, whysz) == -1)
+	if (milter_client_send(cl, out.p, out.len, until, why, whysz) == -1 ||
+	    flt_milter_recv(p, &r, until, why, whysz) == -1)
 		goto fail;
 	if (r.cmd != SMFIC_OPTNEG || r.version < 2) {
 		snprintf(why, whysz, "option negotiation refused");
 		goto fail;
 	}
-	p->fd = fd;
 	p->protocol = r.protocol & FLT_MILTER_PROTOCOL;
-	/* small packets both ways, each awaited: no Nagle delay */
-	if (ss.ss_family != AF_UNIX)
-		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
-		    sizeof(one));
-	evbuffer_free(in);
-	evbuffer_free(out);
+	util_buf_free(&out);
 	return 0;
 fail:
-	if (fd != -1)
-		close(fd);
-	evbuffer_free(in);
-	evbuffer_free(out);
+	flt_milter_peer_close(p);
+	util_buf_free(&out);
 	return -1;
 }
 
@@ -690,28 +604,22 @@ fail:
 static int
 flt_milter_ask(struct flt_milter_job *j, struct flt_milter_peer *p)
 {
-	struct evbuffer		*in = evbuffer_new();
 	struct milter_reply	 r;
 	uint64_t		 until = util_now_ms() + (uint64_t)j->timeout *
 				    1000;
-	size_t			 used = 0;
-	int			 rc = -1, n;
+	int			 n;
 
-	if (flt_milter_send(p->fd, evbuffer_pullup(j->cmd, -1),
-	    evbuffer_get_length(j->cmd), until) == -1) {
-		snprintf(j->why, sizeof(j->why), "write: %s",
-		    strerror(errno));
-		goto out;
-	}
-	if (j->noreply_if != 0 && (p->protocol & j->noreply_if) != 0) {
-		rc = 0;
-		goto out;
-	}
+	p->used = 0;	/* a new command: the input starts anew */
+	if (milter_client_send(p->cl, j->cmd.p, j->cmd.len, until, j->why,
+	    sizeof(j->why)) == -1)
+		return -1;
+	if (j->noreply_if != 0 && (p->protocol & j->noreply_if) != 0)
+		return 0;
 	/* Every body chunk gets a reply: one per packet sent. */
 	for (n = j->npkts; n > 0;) {
-		if (flt_milter_recv(p->fd, in, &used, &r, until, j->why,
+		if (flt_milter_recv(p, &r, until, j->why,
 		    sizeof(j->why)) == -1)
-			goto out;
+			return -1;
 		switch (r.cmd) {
 		case SMFIR_CONTINUE:
 			n--;
@@ -756,7 +664,7 @@ flt_milter_ask(struct flt_milter_job *j, struct flt_milter_peer *p)
 			break;
 		case SMFIR_REPLBODY:
 			if (j->stage == SMFIC_BODYEOB) {
-				evbuffer_add(j->body, r.data, r.len);
+				util_buf_add(&j->body, r.data, r.len);
 				j->replbody = 1;
 			}
 			break;
@@ -770,94 +678,45 @@ flt_milter_ask(struct flt_milter_job *j, struct flt_milter_peer *p)
 			break;
 		}
 	}
-	rc = 0;
-out:
-	evbuffer_free(in);
-	return rc;
-}
-
-/* All of buf (len) out by until (ms); -1 with errno. */
-static int
-flt_milter_send(int fd, const void *buf, size_t len, uint64_t until)
-{
-	const char	*p = buf;
-	struct pollfd	 pfd = { .fd = fd, .events = POLLOUT };
-	ssize_t		 n;
-	uint64_t	 now;
-
-	while (len > 0) {
-		n = send(fd, p, len, MSG_NOSIGNAL);
-		if (n > 0) {
-			p += n;
-			len -= (size_t)n;
-			continue;
-		}
-		if (n == -1 && errno != EAGAIN && errno != EINTR)
-			return -1;
-		if ((now = util_now_ms()) >= until ||
-		    poll(&pfd, 1, (int)(until - now)) == 0) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
-	}
 	return 0;
 }
 
 /*
- * The next reply into r; its strings live in `in` until the next call,
- * which first drains the *used bytes of this one.  -1 with why on a
+ * The milter's next reply into r; its strings live in the client's input
+ * until the next call, which first consumes this one.  -1 with why on a
  * timeout, a closed connection or a bad reply.
  */
 static int
-flt_milter_recv(int fd, struct evbuffer *in, size_t *used,
-    struct milter_reply *r, uint64_t until, char *why, size_t whysz)
+flt_milter_recv(struct flt_milter_peer *p, struct milter_reply *r,
+    uint64_t until, char *why, size_t whysz)
 {
-	struct pollfd		 pfd = { .fd = fd, .events = POLLIN };
-	enum milter_proto_status st;
-	uint64_t		 now;
-	int			 n, one = 1;
+	const unsigned char	*in;
+	size_t			 len;
 
-	evbuffer_drain(in, *used);
-	*used = 0;
+	milter_client_consume(p->cl, p->used);
+	p->used = 0;
 	for (;;) {
-		st = milter_proto_reply(evbuffer_pullup(in, -1),
-		    evbuffer_get_length(in), used, r);
-		if (st == MILTER_PROTO_OK)
+		in = milter_client_input(p->cl, &len);
+		switch (milter_proto_reply(in, len, &p->used, r)) {
+		case MILTER_PROTO_OK:
 			return 0;
-		if (st == MILTER_PROTO_INVALID) {
+		case MILTER_PROTO_INVALID:
 			snprintf(why, whysz, "%s", r->why);
-			*used = 0;
+			p->used = 0;
 			return -1;
+		case MILTER_PROTO_MORE:
+			break;
 		}
-		if ((now = util_now_ms()) >= until ||
-		    (n = poll(&pfd, 1, (int)(until - now))) == 0) {
-			snprintf(why, whysz, "timeout");
+		if (milter_client_read(p->cl, until, why, whysz) == -1)
 			return -1;
-		}
-		if (n == -1 && errno != EINTR) {
-			snprintf(why, whysz, "%s", strerror(errno));
-			return -1;
-		}
-		n = evbuffer_read(in, fd, 65536);
-		/* A reply may come as several small packets (a header, then
-		 * continue): ACK at once, or the milter's Nagle waits for our
-		 * delayed ACK (~40 ms).  Linux clears it after each read. */
-		(void)setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one,
-		    sizeof(one));
-		if (n == 0 || (n == -1 && errno != EAGAIN && errno != EINTR)) {
-			snprintf(why, whysz, "%s", n == 0 ?
-			    "connection closed" : strerror(errno));
-			return -1;
-		}
 	}
 }
 
 static void
 flt_milter_peer_close(struct flt_milter_peer *p)
 {
-	if (p->fd != -1)
-		close(p->fd);
-	p->fd = -1;
+	milter_client_close(p->cl);
+	p->cl = NULL;
 }
 
 /* Back on the loop. */
@@ -934,9 +793,8 @@ flt_milter_verdict(struct fctx *fx, struct flt_milter_job *j)
 			    m->value[0] != '\0' ? value : NULL);
 	}
 	if (v == FV_CONTINUE && j->replbody)
-		fctx_replace_body(fx, evbuffer_get_length(j->body) > 0 ?
-		    evbuffer_pullup(j->body, -1) : (const void *)"",
-		    evbuffer_get_length(j->body));
+		fctx_replace_body(fx, j->body.len > 0 ? j->body.p :
+		    (const void *)"", j->body.len);
 	if (v == FV_CONTINUE && j->stage == SMFIC_BODYEOB)
 		fctx_result(fx, "continue(%zu headers%s)", j->nmods,
 		    j->replbody ? ", new body" : "");

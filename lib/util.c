@@ -47,6 +47,30 @@ xrealloc(void *old, size_t n)
 	return p;
 }
 
+void
+util_buf_add(struct util_buf *b, const void *data, size_t len)
+{
+	if (len == 0)
+		return;
+	if (len > b->cap - b->len) {
+		if (len > SIZE_MAX / 2 - b->len)
+			fatalx("buffer too large");
+		b->cap = b->cap * 2 > b->len + len ? b->cap * 2 :
+		    b->len + len;
+		b->p = xrealloc(b->p, b->cap);
+	}
+	memcpy(b->p + b->len, data, len);
+	b->len += len;
+}
+
+void
+util_buf_free(struct util_buf *b)
+{
+	free(b->p);
+	b->p = NULL;
+	b->len = b->cap = 0;
+}
+
 char *
 xstrdup(const char *s)
 {

@@ -33,6 +33,16 @@ void	util_err_append(char *err, size_t errsz, const char *fmt, ...)
  * NUL-terminated, its length in *lenp; NULL with errno. */
 char	*util_read_file(const char *path, size_t *lenp);
 
+/* A growable byte buffer: util_buf_add appends (doubling as needed), the
+ * bytes are p[0..len); zeroed = empty.  util_buf_free empties it. */
+struct util_buf {
+	unsigned char	*p;
+	size_t		 len, cap;
+};
+
+void	util_buf_add(struct util_buf *, const void *, size_t);
+void	util_buf_free(struct util_buf *);
+
 /* Monotonic clock in milliseconds, for elapsed times in logs. */
 uint64_t util_now_ms(void);
 

@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <event2/buffer.h>
 #include <libmilter/mfdef.h>
 
 #include "lib/util.h"
@@ -213,19 +212,18 @@ milter_proto_reply(const unsigned char *buf, size_t len, size_t *used,
 }
 
 void
-milter_proto_command(struct evbuffer *out, char cmd, const void *data,
+milter_proto_command(struct util_buf *out, char cmd, const void *data,
     size_t len)
 {
 	uint32_t	 n = htonl((uint32_t)len + 1);
 
-	evbuffer_add(out, &n, sizeof(n));
-	evbuffer_add(out, &cmd, 1);
-	if (len > 0)
-		evbuffer_add(out, data, len);
+	util_buf_add(out, &n, sizeof(n));
+	util_buf_add(out, &cmd, 1);
+	util_buf_add(out, data, len);
 }
 
 void
-milter_proto_optneg(struct evbuffer *out, uint32_t version, uint32_t actions,
+milter_proto_optneg(struct util_buf *out, uint32_t version, uint32_t actions,
     uint32_t protocol)
 {
 	uint32_t	 v[3] = { htonl(version), htonl(actions),
@@ -235,24 +233,24 @@ milter_proto_optneg(struct evbuffer *out, uint32_t version, uint32_t actions,
 }
 
 void
-milter_proto_strings(struct evbuffer *out, char cmd, const char *const *s,
+milter_proto_strings(struct util_buf *out, char cmd, const char *const *s,
     size_t n)
 {
-	struct evbuffer	*data = evbuffer_new();
+	struct util_buf	 data = { NULL, 0, 0 };
 	size_t		 i;
 
 	for (i = 0; i < n; i++)
-		evbuffer_add(data, s[i], strlen(s[i]) + 1);
-	milter_proto_command(out, cmd, evbuffer_pullup(data, -1),
-	    evbuffer_get_length(data));
-	evbuffer_free(data);
+		util_buf_add(&data, s[i], strlen(s[i]) + 1);
+	milter_proto_command(out, cmd, data.p,
+	    data.len);
+	util_buf_free(&data);
 }
 
 void
-milter_proto_connect(struct evbuffer *out, const char *hostname,
+milter_proto_connect(struct util_buf *out, const char *hostname,
     const struct sockaddr *sa)
 {
-	struct evbuffer		*data = evbuffer_new();
+	struct util_buf		 data = { NULL, 0, 0 };
 	const struct sockaddr_in *sin = (const void *)sa;
 	const struct sockaddr_in6 *sin6 = (const void *)sa;
 	char			 addr[INET6_ADDRSTRLEN] = "", fam = 'U';
@@ -267,30 +265,30 @@ milter_proto_connect(struct evbuffer *out, const char *hostname,
 		port = sin6->sin6_port;
 		inet_ntop(AF_INET6, &sin6->sin6_addr, addr, sizeof(addr));
 	}
-	evbuffer_add(data, hostname, strlen(hostname) + 1);
-	evbuffer_add(data, &fam, 1);
+	util_buf_add(&data, hostname, strlen(hostname) + 1);
+	util_buf_add(&data, &fam, 1);
 	if (fam != 'U') {
-		evbuffer_add(data, &port, sizeof(port));	/* network order */
-		evbuffer_add(data, addr, strlen(addr) + 1);
+		util_buf_add(&data, &port, sizeof(port));	/* network order */
+		util_buf_add(&data, addr, strlen(addr) + 1);
 	}
-	milter_proto_command(out, SMFIC_CONNECT, evbuffer_pullup(data, -1),
-	    evbuffer_get_length(data));
-	evbuffer_free(data);
+	milter_proto_command(out, SMFIC_CONNECT, data.p,
+	    data.len);
+	util_buf_free(&data);
 }
 
 void
-milter_proto_macros(struct evbuffer *out, char stage,
+milter_proto_macros(struct util_buf *out, char stage,
     const char *const *names, const char *const *values, size_t n)
 {
-	struct evbuffer	*data = evbuffer_new();
+	struct util_buf	 data = { NULL, 0, 0 };
 	size_t		 i;
 
-	evbuffer_add(data, &stage, 1);
+	util_buf_add(&data, &stage, 1);
 	for (i = 0; i < n; i++) {
-		evbuffer_add(data, names[i], strlen(names[i]) + 1);
-		evbuffer_add(data, values[i], strlen(values[i]) + 1);
+		util_buf_add(&data, names[i], strlen(names[i]) + 1);
+		util_buf_add(&data, values[i], strlen(values[i]) + 1);
 	}
-	milter_proto_command(out, SMFIC_MACRO, evbuffer_pullup(data, -1),
-	    evbuffer_get_length(data));
-	evbuffer_free(data);
+	milter_proto_command(out, SMFIC_MACRO, data.p,
+	    data.len);
+	util_buf_free(&data);
 }

@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-struct evbuffer;
+struct util_buf;
 
 #define MILTER_PROTO_VERSION	6
 #define MILTER_PROTO_MAX	(1024 * 1024)	/* largest packet taken */
@@ -70,22 +70,22 @@ enum milter_proto_status milter_proto_reply(const unsigned char *buf,
 		    size_t len, size_t *used, struct milter_reply *r);
 
 /* The commands postern sends (out grows; the data are copied). */
-void	milter_proto_command(struct evbuffer *out, char cmd, const void *data,
+void	milter_proto_command(struct util_buf *out, char cmd, const void *data,
 	    size_t len);
 /* OPTNEG: our version, the actions we allow, the protocol steps we can
  * leave out. */
-void	milter_proto_optneg(struct evbuffer *out, uint32_t version,
+void	milter_proto_optneg(struct util_buf *out, uint32_t version,
 	    uint32_t actions, uint32_t protocol);
 /* A command whose data are n NUL-terminated strings (HELO, MAIL and RCPT
  * with their arguments, HEADER name and value, QUIT has none). */
-void	milter_proto_strings(struct evbuffer *out, char cmd,
+void	milter_proto_strings(struct util_buf *out, char cmd,
 	    const char *const *s, size_t n);
 /* CONNECT: host name, then family '4'/'6' (or 'U' unknown), port and
  * address text from sa (NULL: unknown). */
-void	milter_proto_connect(struct evbuffer *out, const char *hostname,
+void	milter_proto_connect(struct util_buf *out, const char *hostname,
 	    const struct sockaddr *sa);
 /* MACRO for the command stage cmd: n name/value pairs ("{i}", "j", ...). */
-void	milter_proto_macros(struct evbuffer *out, char stage,
+void	milter_proto_macros(struct util_buf *out, char stage,
 	    const char *const *names, const char *const *values, size_t n);
 
 #endif

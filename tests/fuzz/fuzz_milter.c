@@ -19,9 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <event2/buffer.h>
 #include <libmilter/mfdef.h>
 
+#include "lib/util.h"
 #include "proto/milter_proto.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -65,24 +65,24 @@ fuzz_replies(const uint8_t *data, size_t size)
 
 /* out holds exactly one packet: command cmd, data want (wlen). */
 static void
-fuzz_frame(struct evbuffer *out, char cmd, const void *want, size_t wlen)
+fuzz_frame(struct util_buf *out, char cmd, const void *want, size_t wlen)
 {
 	const unsigned char	*p, *d;
-	size_t			 len = evbuffer_get_length(out), dlen, used;
+	size_t			 len = out->len, dlen, used;
 	char			 got, why[96];
 
-	p = evbuffer_pullup(out, -1);
+	p = out->p;
 	if (milter_proto_frame(p, len, &got, &d, &dlen, &used, why,
 	    sizeof(why)) != MILTER_PROTO_OK || got != cmd || used != len ||
 	    (want != NULL && (dlen != wlen || memcmp(d, want, wlen) != 0)))
 		abort();
-	evbuffer_drain(out, len);
+	out->len = 0;
 }
 
 static void
 fuzz_commands(const uint8_t *data, size_t size)
 {
-	struct evbuffer		*out = evbuffer_new();
+	struct util_buf		 ob = { NULL, 0, 0 }, *out = &ob;
 	struct sockaddr_in6	 sin6;
 	char			*a, *b;
 	const char		*pair[2], *names[1], *values[1];
@@ -107,7 +107,7 @@ fuzz_commands(const uint8_t *data, size_t size)
 	fuzz_frame(out, SMFIC_BODY, data, size);
 	free(a);
 	free(b);
-	evbuffer_free(out);
+	util_buf_free(out);
 }
 
 int

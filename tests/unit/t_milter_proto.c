@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <event2/buffer.h>
 #include <libmilter/mfdef.h>
 
 #include "lib/util.h"
@@ -47,7 +46,7 @@ dec(const unsigned char *buf, size_t len, struct milter_reply *r)
 static void
 t_commands(void)
 {
-	struct evbuffer		*b = evbuffer_new();
+	struct util_buf		 bb = { NULL, 0, 0 }, *b = &bb;
 	struct sockaddr_in	 sin;
 	struct sockaddr_in6	 sin6;
 	const char		*strs[] = { "<a@example.org>", "SIZE=10" };
@@ -56,52 +55,52 @@ t_commands(void)
 	unsigned char		*p;
 
 	milter_proto_optneg(b, 6, 0x1ff, 0x1fffff);
-	p = evbuffer_pullup(b, -1);
-	is_int(evbuffer_get_length(b), 17, "OPTNEG: 4 + 1 + 12 bytes");
+	p = b->p;
+	is_int(b->len, 17, "OPTNEG: 4 + 1 + 12 bytes");
 	ok(memcmp(p, "\0\0\0\15O\0\0\0\6\0\0\1\377\0\37\377\377", 17) == 0,
 	    "OPTNEG bytes");
-	evbuffer_drain(b, evbuffer_get_length(b));
+	b->len = 0;
 
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	sin.sin_port = htons(2525);
 	inet_pton(AF_INET, "192.0.2.7", &sin.sin_addr);
 	milter_proto_connect(b, "client.example", (struct sockaddr *)&sin);
-	p = evbuffer_pullup(b, -1);
-	is_mem(p, evbuffer_get_length(b), "\0\0\0\035Cclient.example\0"
+	p = b->p;
+	is_mem(p, b->len, "\0\0\0\035Cclient.example\0"
 	    "4\011\335" "192.0.2.7\0", 33, "CONNECT IPv4");
-	evbuffer_drain(b, evbuffer_get_length(b));
+	b->len = 0;
 
 	memset(&sin6, 0, sizeof(sin6));
 	sin6.sin6_family = AF_INET6;
 	sin6.sin6_port = htons(25);
 	inet_pton(AF_INET6, "2001:db8::1", &sin6.sin6_addr);
 	milter_proto_connect(b, "[2001:db8::1]", (struct sockaddr *)&sin6);
-	p = evbuffer_pullup(b, -1);
-	is_mem(p, evbuffer_get_length(b), "\0\0\0\036C[2001:db8::1]\0"
+	p = b->p;
+	is_mem(p, b->len, "\0\0\0\036C[2001:db8::1]\0"
 	    "6\0\0312001:db8::1\0", 34, "CONNECT IPv6");
-	evbuffer_drain(b, evbuffer_get_length(b));
+	b->len = 0;
 
 	milter_proto_connect(b, "unknown", NULL);
-	is_mem(evbuffer_pullup(b, -1), evbuffer_get_length(b),
+	is_mem(b->p, b->len,
 	    "\0\0\0\012Cunknown\0U", 14, "CONNECT unknown: no port, no "
 	    "address");
-	evbuffer_drain(b, evbuffer_get_length(b));
+	b->len = 0;
 
 	milter_proto_strings(b, SMFIC_MAIL, strs, 2);
-	is_mem(evbuffer_pullup(b, -1), evbuffer_get_length(b),
+	is_mem(b->p, b->len,
 	    "\0\0\0\031M<a@example.org>\0SIZE=10\0", 29, "MAIL with args");
-	evbuffer_drain(b, evbuffer_get_length(b));
+	b->len = 0;
 
 	milter_proto_macros(b, SMFIC_CONNECT, names, vals, 2);
-	is_mem(evbuffer_pullup(b, -1), evbuffer_get_length(b),
+	is_mem(b->p, b->len,
 	    "\0\0\0\036DC{i}\0ABC123\0j\0mx.example.net\0", 34, "MACRO");
-	evbuffer_drain(b, evbuffer_get_length(b));
+	b->len = 0;
 
 	milter_proto_command(b, SMFIC_EOH, NULL, 0);
-	is_mem(evbuffer_pullup(b, -1), evbuffer_get_length(b), "\0\0\0\1N", 5,
+	is_mem(b->p, b->len, "\0\0\0\1N", 5,
 	    "EOH: no data");
-	evbuffer_free(b);
+	util_buf_free(b);
 }
 
 static void
