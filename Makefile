@@ -165,10 +165,7 @@ FUZZ_CFLAGS = -g -O1 -std=gnu11 -D_GNU_SOURCE -I. \
 	   $(shell pkg-config --cflags $(PKGS))
 build-fuzz/%: tests/fuzz/%.c $(SRCS) $(BUILD)/conf_default.c
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -o $@ $< $(filter-out proxy/listener.c \
-	    proxy/backend.c proxy/session%.c proxy/server.c proxy/dryrun.c \
-	    proxy/milter_front.c, \
-	    $(SRCS)) $(BUILD)/conf_default.c \
+	clang $(FUZZ_CFLAGS) -o $@ $< $(SRCS) $(BUILD)/conf_default.c \
 	    $(shell pkg-config --libs $(PKGS)) $(LIBS_EXTRA)
 
 fuzz: $(FUZZERS)

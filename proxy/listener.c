@@ -220,7 +220,8 @@ listener_accept(struct evconnlistener *l, evutil_socket_t fd,
 		}
 		c->n++;
 		evutil_make_socket_nonblocking(fd);
-		session_new(fd, sa, (socklen_t)len, tls);
+		session_new(fd, sa, (socklen_t)len, tls, server_gen(),
+		    server_sessions());
 	}
 	server_gen_unref(gen);
 }

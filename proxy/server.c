@@ -8,10 +8,8 @@
  * At start the soft descriptor limit is raised to the hard one, and each
  * generation admits only the connections that limit holds (server_check).
  *
- * Public: server_run, server_base, server_workers, server_rdns_cache,
- * server_gen,
- * server_gen_unref, server_draining, server_session_gone,
- * server_drop_privileges, server_check.
+ * Public: server_run, server_sessions, server_gen, server_gen_unref,
+ * server_draining, server_drop_privileges, server_check.
  *
  * DIAGNOSTICS
  *	"reload refused: <why>; keeping the running configuration" on a bad
@@ -63,6 +61,7 @@ static struct worker_pool	*server_pool;
 static struct rdns_cache	*server_rdns;
 static struct server_gen	*server_current;
 static int			 server_stopping;
+static struct session_server	 server_session_env;	/* every session's */
 static const char		*server_conf_path;	/* not duplicated */
 static char *const		*server_overrides;	/* not duplicated */
 static size_t			 server_noverrides;
@@ -83,6 +82,7 @@ static unsigned	server_fit(const struct conf *, const struct chain *,
 static void	server_flush(evutil_socket_t, short, void *);
 static void	server_drain(void);
 static void	server_grace_over(evutil_socket_t, short, void *);
+static void	server_session_gone(const struct sockaddr *, struct server_gen *);
 
 /* A generation from conf and chain (references taken over), with the TLS
  * contexts built and the backend addresses resolved (the current
@@ -245,22 +245,10 @@ server_gen_unref(struct server_gen *g)
 	free(g);
 }
 
-struct event_base *
-server_base(void)
+const struct session_server *
+server_sessions(void)
 {
-	return server_evbase;
-}
-
-struct worker_pool *
-server_workers(void)
-{
-	return server_pool;
-}
-
-struct rdns_cache *
-server_rdns_cache(void)
-{
-	return server_rdns;
+	return &server_session_env;
 }
 
 int
@@ -293,6 +281,11 @@ server_run(struct conf *conf, struct chain *chain, const char *conf_path,
 		return 1;
 	}
 	server_rdns = rdns_cache_new();
+	server_session_env.base = server_evbase;
+	server_session_env.workers = server_pool;
+	server_session_env.rdns = server_rdns;
+	server_session_env.draining = server_draining;
+	server_session_env.gone = server_session_gone;
 	if ((server_current = server_gen_new(conf, chain, err,
 	    sizeof(err))) == NULL) {
 		log_warnx("%s", err);
@@ -384,9 +377,13 @@ server_grace_over(evutil_socket_t fd, short ev, void *arg)
 	event_base_loopbreak(server_evbase);
 }
 
-void
-server_session_gone(void)
+/* A session ended: its peer's count and its generation go, and the
+ * shutdown may complete. */
+static void
+server_session_gone(const struct sockaddr *peer, struct server_gen *g)
 {
+	listener_release(peer);
+	server_gen_unref(g);
 	if (server_stopping && session_count() == 0)
 		event_base_loopbreak(server_evbase);
 }

@@ -67,18 +67,15 @@ int		 server_drop_privileges(const struct conf *, char *err,
 unsigned	 server_check(const struct conf *, const struct chain *,
 		    char *warn, size_t warnsz);
 
-struct event_base *server_base(void);
-/* server_workers - the worker pool (workers.* as at start). */
-struct worker_pool *server_workers(void);
-/* server_rdns_cache - the clients' host names found so far (rdns.h),
- * forgotten when a reload changes the resolver. */
-struct rdns_cache *server_rdns_cache(void);
+/* server_sessions - what every session gets of the server (session.h):
+ * its loop, the worker pool (workers.* as at start), the clients' host
+ * names found so far (rdns.h, forgotten when a reload changes the
+ * resolver), the shutdown state, the end of a session. */
+const struct session_server *server_sessions(void);
 /* server_gen - the current generation, with a reference for the caller. */
 struct server_gen *server_gen(void);
 void		 server_gen_unref(struct server_gen *);
 /* server_draining - 1 after SIGTERM: finish transactions, take no more. */
 int		 server_draining(void);
-/* server_session_gone - a session ended (the shutdown may complete). */
-void		 server_session_gone(void);
 
 #endif

@@ -67,7 +67,6 @@
 #include "policy/txlog.h"
 #include "proto/proxyproto.h"
 #include "proxy/io.h"
-#include "proxy/listener.h"
 #include "proxy/server.h"
 #include "proxy/session.h"
 #include "proxy/session_int.h"
@@ -185,7 +184,8 @@ static const char *const session_state_names[] = {
 };
 
 void
-session_new(int fd, const struct sockaddr *sa, socklen_t len, int tls)
+session_new(int fd, const struct sockaddr *sa, socklen_t len, int tls,
+    struct server_gen *gen, const struct session_server *srv)
 {
 	struct session		*s;
 	socklen_t		 locallen;
@@ -193,7 +193,8 @@ session_new(int fd, const struct sockaddr *sa, socklen_t len, int tls)
 	s = xcalloc(1, sizeof(*s));
 	snprintf(s->sid, sizeof(s->sid), "%016llx",
 	    (unsigned long long)arc4random() << 32 | arc4random());
-	s->gen = server_gen();
+	s->srv = srv;
+	s->gen = gen;
 	s->timeout = ~0u;		/* none set yet */
 	s->conf = s->gen->conf;
 	memcpy(&s->peer, sa, len);
@@ -203,7 +204,7 @@ session_new(int fd, const struct sockaddr *sa, socklen_t len, int tls)
 	if (getsockname(fd, (struct sockaddr *)&s->local, &locallen) == -1)
 		memset(&s->local, 0, sizeof(s->local));
 	memcpy(&s->dest, &s->local, sizeof(s->dest));
-	s->bev = bufferevent_socket_new(server_base(), fd,
+	s->bev = bufferevent_socket_new(s->srv->base, fd,
 	    BEV_OPT_CLOSE_ON_FREE);
 	if (s->bev == NULL)
 		fatalx("bufferevent_socket_new");
@@ -285,7 +286,7 @@ session_named(struct session *s)
 {
 	session_enter(s, SESSION_CONNECTING);
 	s->cs = chain_sess_new(s->gen->chain, s->conf, s->sid,
-	    server_workers(), session_filter_resumed, s);
+	    s->srv->workers, session_filter_resumed, s);
 	chain_set_client(s->cs, s->names.name, s->names.reverse);
 	snprintf(s->bracketed, sizeof(s->bracketed), "[%s]", s->addr);
 	log_debug("%s connect from %s%s port %s", s->sid,
@@ -476,7 +477,7 @@ session_backend_next(struct session *s)
 		    "try again later");
 		return;
 	}
-	s->be = backend_new(server_base(), s->conf, s->sid,
+	s->be = backend_new(s->srv->base, s->conf, s->sid,
 	    session_backend_cb, s);
 	s->on_backend = session_greeted;
 	backend_connect(s->be, sa, salen, hdr, session_identity_header(s, hdr,
@@ -653,7 +654,7 @@ session_dispatch(struct session *s, char *line, size_t len)
 		session_error(s, "500 5.5.2 Error: %s", smtp_parse_strerror(e));
 		return;
 	}
-	if (server_draining() && s->tx == NULL) {
+	if (s->srv->draining() && s->tx == NULL) {
 		session_close(s, "421 4.3.2 Service shutting down");
 		return;
 	}
@@ -846,7 +847,7 @@ session_free_soon(struct session *s)
 	if (s->freeing)
 		return;
 	s->freeing = 1;
-	event_base_once(server_base(), -1, EV_TIMEOUT, session_free_later, s,
+	event_base_once(s->srv->base, -1, EV_TIMEOUT, session_free_later, s,
 	    &now);
 }
 
@@ -869,11 +870,9 @@ session_free(struct session *s)
 	bufferevent_free(s->bev);
 	TAILQ_REMOVE(&sessions, s, entry);
 	nsessions--;
-	listener_release((struct sockaddr *)&s->peer);
 	log_debug("%s disconnect from %s", s->sid, s->addr);
-	server_gen_unref(s->gen);
+	s->srv->gone((struct sockaddr *)&s->peer, s->gen);
 	free(s);
-	server_session_gone();
 }
 
 static void

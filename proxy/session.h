@@ -10,10 +10,33 @@
 
 #include <stdint.h>
 
-/* session_new - take over the accepted socket fd from peer sa; tls: on an
- * implicit-TLS listener (the handshake comes first). */
+struct event_base;
+struct rdns_cache;
+struct server_gen;
+struct worker_pool;
+
+/*
+ * What a session needs of the server that runs it, given to session_new,
+ * so session code calls nothing of the server's or the listeners': the
+ * event loop, the worker pool, the cache of clients' names, whether a
+ * shutdown is under way, and what to do when a session ends (release its
+ * peer's connection count and its generation, let a shutdown complete).
+ */
+struct session_server {
+	struct event_base	*base;
+	struct worker_pool	*workers;
+	struct rdns_cache	*rdns;
+	int			(*draining)(void);
+	void			(*gone)(const struct sockaddr *peer,
+				    struct server_gen *);
+};
+
+/* session_new - take over the accepted socket fd from peer sa and a
+ * reference to gen, the configuration generation it runs under; tls: on
+ * an implicit-TLS listener (the handshake comes first). */
 void		 session_new(int fd, const struct sockaddr *sa, socklen_t len,
-		    int tls);
+		    int tls, struct server_gen *gen,
+		    const struct session_server *);
 /* session_count - sessions alive. */
 unsigned	 session_count(void);
 /* session_drain_all - SIGTERM: close every session that is not in the

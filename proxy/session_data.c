@@ -824,7 +824,7 @@ session_message_relayed(struct session *s, const struct backend_reply *r)
 static void
 session_message_done(struct session *s)
 {
-	if (server_draining())
+	if (s->srv->draining())
 		session_close(s, "421 4.3.2 Service shutting down");
 }
 

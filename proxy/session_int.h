@@ -21,6 +21,7 @@
 #include "proxy/backend.h"
 #include "proxy/backend_list.h"
 #include "proxy/rdns.h"
+#include "proxy/session.h"
 
 struct bufferevent;
 struct evbuffer;
@@ -104,6 +105,7 @@ typedef void	(*session_backend_fn)(struct session *,
 struct session {
 	TAILQ_ENTRY(session) entry;
 	char		 sid[17];	/* 16 hex digits */
+	const struct session_server *srv; /* the server's loop, pool... */
 	struct server_gen *gen;		/* reference held */
 	const struct conf *conf;	/* gen's */
 	struct bufferevent *bev;	/* client */

@@ -73,7 +73,7 @@ session_rdns_begin(struct session *s)
 	uint64_t		 ms = (uint64_t)s->conf->reverse_dns_timeout *
 				    1000;
 
-	if (rdns_cache_get(server_rdns_cache(), (struct sockaddr *)&s->ss,
+	if (rdns_cache_get(s->srv->rdns, (struct sockaddr *)&s->ss,
 	    util_now_ms(), &s->names)) {
 		log_debug("%s client %s: name %s, reverse name %s (cached)",
 		    s->sid, s->addr, s->names.name, s->names.reverse);
@@ -87,7 +87,7 @@ session_rdns_begin(struct session *s)
 	memcpy(&j->ss, &s->ss, sizeof(j->ss));
 	j->started = util_now_ms();
 	j->until = j->started + ms;
-	if ((j->job = worker_submit(server_workers(), session_rdns_run,
+	if ((j->job = worker_submit(s->srv->workers, session_rdns_run,
 	    session_rdns_done, j)) == NULL) {
 		log_limited(&session_rdns_log_busy, LOG_LEVEL_WARN, "%s "
 		    "reverse lookup of %s: worker queue full", s->sid,
@@ -101,7 +101,7 @@ session_rdns_begin(struct session *s)
 	ms += SESSION_RDNS_GRACE_MS;
 	tv.tv_sec = (time_t)(ms / 1000);
 	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
-	if ((j->timer = evtimer_new(server_base(), session_rdns_late,
+	if ((j->timer = evtimer_new(s->srv->base, session_rdns_late,
 	    s)) == NULL)
 		fatalx("evtimer_new");
 	evtimer_add(j->timer, &tv);
@@ -129,7 +129,7 @@ session_rdns_done(void *arg, int cancelled)
 		log_debug("%s client %s: name %s, reverse name %s (%llu ms)",
 		    s->sid, s->addr, j->r.name, j->r.reverse,
 		    (unsigned long long)(util_now_ms() - j->started));
-		rdns_cache_put(server_rdns_cache(), (struct sockaddr *)&j->ss,
+		rdns_cache_put(s->srv->rdns, (struct sockaddr *)&j->ss,
 		    util_now_ms(), &j->r);
 		session_rdns_free(s);
 		session_rdns_end(s, &j->r);

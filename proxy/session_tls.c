@@ -65,7 +65,7 @@ session_tls_start(struct session *s)
 
 	/* the socket's own timeouts would fire under the filter's */
 	bufferevent_set_timeouts(s->bev, NULL, NULL);
-	bev = bufferevent_openssl_filter_new(server_base(), s->bev,
+	bev = bufferevent_openssl_filter_new(s->srv->base, s->bev,
 	    tls_server_ssl(s->gen->tls, (struct sockaddr *)&s->local),
 	    BUFFEREVENT_SSL_ACCEPTING,
 	    BEV_OPT_CLOSE_ON_FREE);
