@@ -5,7 +5,9 @@
  * with the filter chain in between, and the replies.
  *
  * Commands are taken one at a time: a command is parsed, checked against the
- * states it is allowed in, run through its filter stage, then relayed; the
+ * states it is allowed in, run through its filter stage (the table names
+ * it; one router, session_filter, maps the verdict through decide() to a
+ * refusal or to the stage's proceed step), then relayed; the
  * next buffered command (PIPELINING) is looked at only after the reply, so
  * replies go out in order and the backend sees one command at a time.  While
  * a filter or the backend is awaited the session is busy: input stays
@@ -27,10 +29,10 @@
  * the peer is a load balancer, not an SMTP client.
  *
  * Public (session.h): session_new, session_count, session_drain_all,
- * session_free_all.  Shared with session_data.c (session_int.h):
- * session_enter, session_reply, session_reply_raw, session_error,
- * session_filter,
- * session_backend, session_backend_lost, session_tx_end, session_close,
+ * session_free_all.  Shared with the other session files (session_int.h):
+ * session_setcb, session_enter, session_reply, session_reply_raw,
+ * session_error, session_stage_run, session_filter, session_backend,
+ * session_backend_lost, session_tx_end, session_close, session_free_soon,
  * session_input, session_connect, session_named, session_greet,
  * session_backend_connect, session_ehlo_backend, session_mail_relay.
  *
@@ -79,10 +81,23 @@
 				 S_BIT(SESSION_READY) | S_BIT(SESSION_MAIL) | \
 				 S_BIT(SESSION_RCPT))
 
+/*
+ * The command table: a command without a filter stage is done by run; one
+ * with a stage is checked (check: 0 when the stage is to run, -1 when the
+ * command was answered already), then the stage runs and its verdict is
+ * routed (session_filter): refused, or on to the stage's proceed step.
+ * A CHUNK command (BDAT) out of sequence still reads its chunk: check is
+ * called with s->bdat_fail set to the sequence error.
+ */
+#define SESSION_CMD_CHUNK	0x1
+
 struct session_cmd {
 	enum smtp_verb	 verb;
 	unsigned	 states;	/* S_BIT()s it is allowed in */
+	int		 flags;		/* SESSION_CMD_* */
 	void		(*run)(struct session *, struct smtp_cmd *);
+	int		(*check)(struct session *, struct smtp_cmd *);
+	const struct session_stage *stage;
 };
 
 static TAILQ_HEAD(, session) sessions = TAILQ_HEAD_INITIALIZER(sessions);
@@ -124,7 +139,12 @@ static int	session_line(struct session *);
 static void	session_dispatch(struct session *, char *, size_t);
 static const char *session_seq_error(const struct session *, enum smtp_verb);
 static void	session_tx_free(struct session *);
-static void	session_connect_filtered(struct session *, enum fv);
+static enum fv	session_connect_run(struct session *);
+static void	session_connect_proceed(struct session *, enum decide_action);
+static void	session_command(struct session *, const struct session_cmd *,
+		    struct smtp_cmd *);
+static void	session_stage_done(struct session *,
+		    const struct session_stage *, enum fv);
 static void	session_greeted(struct session *, const struct backend_reply *);
 static void	session_backend_next(struct session *);
 static void	session_relay_reply(struct session *,
@@ -135,22 +155,26 @@ static void	session_ehlo_reply(struct session *);
 static int	session_check_params(struct session *, struct smtp_path *,
 		    int);
 static void	session_argv(struct tx *, const struct smtp_path *);
-static void	session_helo_filtered(struct session *, enum fv);
-static void	session_mail_filtered(struct session *, enum fv);
+static enum fv	session_helo_run(struct session *);
+static void	session_helo_proceed(struct session *, enum decide_action);
+static enum fv	session_mail_run(struct session *);
+static void	session_mail_proceed(struct session *, enum decide_action);
 static void	session_mail_relayed(struct session *,
 		    const struct backend_reply *);
-static void	session_rcpt_filtered(struct session *, enum fv);
+static enum fv	session_rcpt_run(struct session *);
+static void	session_rcpt_proceed(struct session *, enum decide_action);
 static void	session_rcpt_relayed(struct session *,
 		    const struct backend_reply *);
-static void	session_data_filtered(struct session *, enum fv);
+static enum fv	session_data_run(struct session *);
+static void	session_data_proceed(struct session *, enum decide_action);
 static void	session_quit_relayed(struct session *,
 		    const struct backend_reply *);
-static void	cmd_helo(struct session *, struct smtp_cmd *);
+static int	cmd_helo(struct session *, struct smtp_cmd *);
 static int	session_helo_printable(const char *, size_t);
-static void	cmd_mail(struct session *, struct smtp_cmd *);
-static void	cmd_rcpt(struct session *, struct smtp_cmd *);
-static void	cmd_data(struct session *, struct smtp_cmd *);
-static void	cmd_bdat(struct session *, struct smtp_cmd *);
+static int	cmd_mail(struct session *, struct smtp_cmd *);
+static int	cmd_rcpt(struct session *, struct smtp_cmd *);
+static int	cmd_data(struct session *, struct smtp_cmd *);
+static int	cmd_bdat(struct session *, struct smtp_cmd *);
 static void	cmd_rset(struct session *, struct smtp_cmd *);
 static void	cmd_relay(struct session *, struct smtp_cmd *);
 static void	cmd_vrfy(struct session *, struct smtp_cmd *);
@@ -158,24 +182,51 @@ static void	cmd_quit(struct session *, struct smtp_cmd *);
 static void	cmd_help(struct session *, struct smtp_cmd *);
 static void	cmd_notimpl(struct session *, struct smtp_cmd *);
 
+/* The filter stages of the envelope (the content's: session_data.c). */
+static const struct session_stage session_stage_connect = {
+	DECIDE_CONNECT, SESSION_REFUSE_CLOSE, session_connect_run,
+	session_connect_proceed
+};
+static const struct session_stage session_stage_helo = {
+	DECIDE_HELO, SESSION_REFUSE_REPLY, session_helo_run,
+	session_helo_proceed
+};
+static const struct session_stage session_stage_mail = {
+	DECIDE_MAIL, SESSION_REFUSE_TX, session_mail_run, session_mail_proceed
+};
+static const struct session_stage session_stage_rcpt = {
+	DECIDE_RCPT, SESSION_REFUSE_REPLY, session_rcpt_run,
+	session_rcpt_proceed
+};
+static const struct session_stage session_stage_data = {
+	DECIDE_DATA, SESSION_REFUSE_TX, session_data_run, session_data_proceed
+};
+
+#define RUN(fn)			fn, NULL, NULL
+#define STAGE(check, stage)	NULL, check, &stage
+
 static const struct session_cmd session_cmds[] = {
-	{ SMTP_HELO,	 SESSION_HELO_OK,		cmd_helo },
-	{ SMTP_EHLO,	 SESSION_HELO_OK,		cmd_helo },
-	{ SMTP_MAIL,	 S_BIT(SESSION_READY),		cmd_mail },
-	{ SMTP_RCPT,	 S_BIT(SESSION_MAIL) | S_BIT(SESSION_RCPT), cmd_rcpt },
-	{ SMTP_DATA,	 S_BIT(SESSION_RCPT),		cmd_data },
-	{ SMTP_BDAT,	 SESSION_ANY,			cmd_bdat },
-	{ SMTP_RSET,	 SESSION_ANY,			cmd_rset },
-	{ SMTP_NOOP,	 SESSION_ANY,			cmd_relay },
-	{ SMTP_VRFY,	 SESSION_ANY,			cmd_vrfy },
-	{ SMTP_EXPN,	 SESSION_ANY,			cmd_vrfy },
-	{ SMTP_HELP,	 SESSION_ANY,			cmd_help },
-	{ SMTP_QUIT,	 SESSION_ANY,			cmd_quit },
-	{ SMTP_STARTTLS, S_BIT(SESSION_READY),		cmd_starttls },
-	{ SMTP_AUTH,	 S_BIT(SESSION_READY),		cmd_auth },
-	{ SMTP_ETRN,	 SESSION_ANY,			cmd_notimpl },
-	{ SMTP_XCLIENT,	 SESSION_ANY,			cmd_notimpl },
-	{ SMTP_XFORWARD, SESSION_ANY,			cmd_notimpl },
+	{ SMTP_HELO, SESSION_HELO_OK, 0, STAGE(cmd_helo, session_stage_helo) },
+	{ SMTP_EHLO, SESSION_HELO_OK, 0, STAGE(cmd_helo, session_stage_helo) },
+	{ SMTP_MAIL, S_BIT(SESSION_READY), 0,
+	    STAGE(cmd_mail, session_stage_mail) },
+	{ SMTP_RCPT, S_BIT(SESSION_MAIL) | S_BIT(SESSION_RCPT), 0,
+	    STAGE(cmd_rcpt, session_stage_rcpt) },
+	{ SMTP_DATA, S_BIT(SESSION_RCPT), 0,
+	    STAGE(cmd_data, session_stage_data) },
+	{ SMTP_BDAT, S_BIT(SESSION_RCPT) | S_BIT(SESSION_BDAT),
+	    SESSION_CMD_CHUNK, STAGE(cmd_bdat, session_stage_bdat) },
+	{ SMTP_RSET,	 SESSION_ANY,		0, RUN(cmd_rset) },
+	{ SMTP_NOOP,	 SESSION_ANY,		0, RUN(cmd_relay) },
+	{ SMTP_VRFY,	 SESSION_ANY,		0, RUN(cmd_vrfy) },
+	{ SMTP_EXPN,	 SESSION_ANY,		0, RUN(cmd_vrfy) },
+	{ SMTP_HELP,	 SESSION_ANY,		0, RUN(cmd_help) },
+	{ SMTP_QUIT,	 SESSION_ANY,		0, RUN(cmd_quit) },
+	{ SMTP_STARTTLS, S_BIT(SESSION_READY),	0, RUN(cmd_starttls) },
+	{ SMTP_AUTH,	 S_BIT(SESSION_READY),	0, RUN(cmd_auth) },
+	{ SMTP_ETRN,	 SESSION_ANY,		0, RUN(cmd_notimpl) },
+	{ SMTP_XCLIENT,	 SESSION_ANY,		0, RUN(cmd_notimpl) },
+	{ SMTP_XFORWARD, SESSION_ANY,		0, RUN(cmd_notimpl) },
 };
 
 static const char *const session_state_names[] = {
@@ -292,9 +343,14 @@ session_named(struct session *s)
 	log_debug("%s connect from %s%s port %s", s->sid,
 	    rdns_verified(&s->names) ? s->names.name : "unknown",
 	    s->bracketed, s->port);
-	session_filter(s, chain_connect(s->cs, rdns_verified(&s->names) ?
-	    s->names.name : s->bracketed, (struct sockaddr *)&s->ss),
-	    session_connect_filtered);
+	session_stage_run(s, &session_stage_connect);
+}
+
+static enum fv
+session_connect_run(struct session *s)
+{
+	return chain_connect(s->cs, rdns_verified(&s->names) ?
+	    s->names.name : s->bracketed, (struct sockaddr *)&s->ss);
 }
 
 /* SESSION_PROXY: only an allowed peer, and only for so long. */
@@ -433,19 +489,9 @@ session_enter(struct session *s, enum session_state st)
 }
 
 static void
-session_connect_filtered(struct session *s, enum fv v)
+session_connect_proceed(struct session *s, enum decide_action a)
 {
-	char			 reply[600];
-	enum decide_action	 a;
-
-	a = decide(DECIDE_CONNECT, v, chain_reply(s->cs), reply,
-	    sizeof(reply));
-	if (a == DECIDE_REJECT || a == DECIDE_TEMPFAIL) {
-		log_limited(&session_log_connect, LOG_LEVEL_INFO, "%s connect "
-		    "from %s refused: %s", s->sid, s->addr, reply);
-		session_close(s, reply);
-		return;
-	}
+	(void)a;
 	session_backend_connect(s);
 }
 
@@ -665,11 +711,27 @@ session_dispatch(struct session *s, char *line, size_t len)
 		session_error(s, "500 5.5.2 Error: command not recognized");
 		return;
 	}
-	if ((session_cmds[i].states & S_BIT(s->state)) == 0) {
-		session_error(s, "%s", session_seq_error(s, cmd.verb));
+	session_command(s, &session_cmds[i], &cmd);
+}
+
+/* One command through its table entry: sequence, check, stage. */
+static void
+session_command(struct session *s, const struct session_cmd *c,
+    struct smtp_cmd *cmd)
+{
+	int	 in_sequence = (c->states & S_BIT(s->state)) != 0;
+
+	if (c->flags & SESSION_CMD_CHUNK)
+		s->bdat_fail = in_sequence ? NULL :
+		    session_seq_error(s, cmd->verb);
+	else if (!in_sequence) {
+		session_error(s, "%s", session_seq_error(s, cmd->verb));
 		return;
 	}
-	session_cmds[i].run(s, &cmd);
+	if (c->run != NULL)
+		c->run(s, cmd);
+	else if (c->check(s, cmd) == 0)
+		session_stage_run(s, c->stage);
 }
 
 static const char *
@@ -681,7 +743,8 @@ session_seq_error(const struct session *s, enum smtp_verb verb)
 		return "503 5.5.1 Error: BDAT transaction in progress";
 	if (verb == SMTP_MAIL)
 		return "503 5.5.1 Error: nested MAIL command";
-	if (verb == SMTP_DATA && s->state == SESSION_MAIL)
+	if ((verb == SMTP_DATA || verb == SMTP_BDAT) &&
+	    s->state == SESSION_MAIL)
 		return "503 5.5.1 Error: need RCPT command";
 	return "503 5.5.1 Error: need MAIL command";
 }
@@ -732,25 +795,80 @@ session_error(struct session *s, const char *fmt, ...)
 	}
 }
 
+/* The stage's chain call, and its verdict routed. */
 void
-session_filter(struct session *s, enum fv v, session_filter_fn next)
+session_stage_run(struct session *s, const struct session_stage *st)
+{
+	session_filter(s, st->run(s), st);
+}
+
+/* A verdict of stage st: PENDING parks the session until the chain
+ * resumes it; any other goes through the router. */
+void
+session_filter(struct session *s, enum fv v, const struct session_stage *st)
 {
 	if (v == FV_PENDING) {
-		s->on_filter = next;
+		s->on_filter = st;
 		return;
 	}
-	next(s, v);
+	session_stage_done(s, st, v);
 }
 
 static void
 session_filter_resumed(void *arg, enum fv v)
 {
-	struct session		*s = arg;
-	session_filter_fn	 next = s->on_filter;
+	struct session			*s = arg;
+	const struct session_stage	*st = s->on_filter;
 
 	s->on_filter = NULL;
-	next(s, v);
+	session_stage_done(s, st, v);
 	session_input(s);
+}
+
+/*
+ * The router: the verdict through decide(), then what the stage's refusal
+ * kind says, or (a discard marks the transaction) the stage's proceed
+ * step.
+ */
+static void
+session_stage_done(struct session *s, const struct session_stage *st,
+    enum fv v)
+{
+	char			 reply[600];
+	enum decide_action	 a;
+
+	a = decide(st->decide, v, chain_reply(s->cs), reply, sizeof(reply));
+	if (a == DECIDE_DISCARD && s->tx != NULL)
+		s->tx->discard = 1;
+	if (a == DECIDE_REJECT || a == DECIDE_TEMPFAIL) {
+		switch (st->refuse) {
+		case SESSION_REFUSE_CLOSE:
+			log_limited(&session_log_connect, LOG_LEVEL_INFO,
+			    "%s connect from %s refused: %s", s->sid, s->addr,
+			    reply);
+			session_close(s, reply);
+			return;
+		case SESSION_REFUSE_REPLY:
+			session_reply(s, "%s", reply);
+			return;
+		case SESSION_REFUSE_TX:
+			session_reply(s, "%s", reply);
+			session_tx_end(s, a == DECIDE_REJECT ? "rejected" :
+			    "tempfailed", reply);
+			return;
+		case SESSION_REFUSE_LATER:
+			if (s->tx->fail[0] == '\0')
+				strlcpy(s->tx->fail, reply,
+				    sizeof(s->tx->fail));
+			break;
+		case SESSION_REFUSE_EOM:
+			s->tx->eom_done = 1;	/* the stage ran */
+			session_eom_refuse(s, a == DECIDE_REJECT ?
+			    "rejected" : "tempfailed", reply);
+			return;
+		}
+	}
+	st->proceed(s, a);
 }
 
 void
@@ -962,7 +1080,7 @@ session_helo_printable(const char *name, size_t n)
 }
 
 /* HELO and EHLO: filters, then EHLO to the backend (XCLIENT once). */
-static void
+static int
 cmd_helo(struct session *s, struct smtp_cmd *cmd)
 {
 	size_t	 n = strcspn(cmd->arg, " \t");
@@ -970,36 +1088,35 @@ cmd_helo(struct session *s, struct smtp_cmd *cmd)
 	if (n == 0) {
 		session_error(s, "501 5.5.4 Syntax: %s hostname",
 		    cmd->verb == SMTP_EHLO ? "EHLO" : "HELO");
-		return;
+		return -1;
 	}
 	if (n >= sizeof(s->helo)) {
 		session_error(s, "501 5.5.4 Error: hostname too long");
-		return;
+		return -1;
 	}
 	if (!session_helo_printable(cmd->arg, n)) {
 		session_error(s, "501 5.5.4 Error: control character in "
 		    "hostname");
-		return;
+		return -1;
 	}
 	if (s->tx != NULL)
 		session_tx_end(s, "aborted", "new HELO/EHLO");
 	memcpy(s->helo, cmd->arg, n);
 	s->helo[n] = '\0';
 	s->esmtp = cmd->verb == SMTP_EHLO;
-	session_filter(s, chain_helo(s->cs, s->helo), session_helo_filtered);
+	return 0;
+}
+
+static enum fv
+session_helo_run(struct session *s)
+{
+	return chain_helo(s->cs, s->helo);
 }
 
 static void
-session_helo_filtered(struct session *s, enum fv v)
+session_helo_proceed(struct session *s, enum decide_action a)
 {
-	char			 reply[600];
-	enum decide_action	 a;
-
-	a = decide(DECIDE_HELO, v, chain_reply(s->cs), reply, sizeof(reply));
-	if (a == DECIDE_REJECT || a == DECIDE_TEMPFAIL) {
-		session_reply(s, "%s", reply);
-		return;
-	}
+	(void)a;
 	session_ehlo_backend(s);
 }
 
@@ -1169,7 +1286,7 @@ session_path_8bit(const char *a)
 	return 0;
 }
 
-static void
+static int
 cmd_mail(struct session *s, struct smtp_cmd *cmd)
 {
 	struct smtp_path	 p;
@@ -1182,15 +1299,15 @@ cmd_mail(struct session *s, struct smtp_cmd *cmd)
 		session_error(s, e >= SMTP_P_PARAM ? "501 5.5.4 Error: %s" :
 		    "501 5.1.7 Error: bad sender address syntax (%s)",
 		    smtp_parse_strerror(e));
-		return;
+		return -1;
 	}
 	if (session_check_params(s, &p, 1) == -1)
-		return;
+		return -1;
 	if (session_path_8bit(p.addr) && smtp_path_param(&p, "SMTPUTF8") ==
 	    NULL) {
 		session_error(s, "553 5.6.7 Error: SMTPUTF8 is required for "
 		    "this address");
-		return;
+		return -1;
 	}
 	tx = s->tx = xcalloc(1, sizeof(*tx));
 	tx->started = util_now_ms();
@@ -1199,25 +1316,19 @@ cmd_mail(struct session *s, struct smtp_cmd *cmd)
 	session_argv(tx, &p);
 	session_envelope_line(tx, "MAIL FROM", tx->from, tx->mailcmd,
 	    sizeof(tx->mailcmd));
-	session_filter(s, chain_envfrom(s->cs, tx->from, tx->argv),
-	    session_mail_filtered);
+	return 0;
+}
+
+static enum fv
+session_mail_run(struct session *s)
+{
+	return chain_envfrom(s->cs, s->tx->from, s->tx->argv);
 }
 
 static void
-session_mail_filtered(struct session *s, enum fv v)
+session_mail_proceed(struct session *s, enum decide_action a)
 {
-	char			 reply[600];
-	enum decide_action	 a;
-
-	a = decide(DECIDE_MAIL, v, chain_reply(s->cs), reply, sizeof(reply));
-	if (a == DECIDE_REJECT || a == DECIDE_TEMPFAIL) {
-		session_reply(s, "%s", reply);
-		session_tx_end(s, a == DECIDE_REJECT ? "rejected" :
-		    "tempfailed", reply);
-		return;
-	}
-	if (a == DECIDE_DISCARD)
-		s->tx->discard = 1;
+	(void)a;
 	if (!session_identity_mail(s))
 		session_mail_relay(s);
 }
@@ -1245,7 +1356,7 @@ session_mail_relayed(struct session *s, const struct backend_reply *r)
 	session_enter(s, SESSION_MAIL);
 }
 
-static void
+static int
 cmd_rcpt(struct session *s, struct smtp_cmd *cmd)
 {
 	struct smtp_path	 p;
@@ -1254,38 +1365,34 @@ cmd_rcpt(struct session *s, struct smtp_cmd *cmd)
 
 	if (tx->nrcpts >= s->conf->max_recipients) {
 		session_reply(s, "452 4.5.3 Error: too many recipients");
-		return;
+		return -1;
 	}
 	e = smtp_path_parse(cmd->arg, "TO", 0, tx->utf8, &p);
 	if (e != SMTP_P_OK) {
 		session_error(s, e >= SMTP_P_PARAM ? "501 5.5.4 Error: %s" :
 		    "501 5.1.3 Error: bad recipient address syntax (%s)",
 		    smtp_parse_strerror(e));
-		return;
+		return -1;
 	}
 	if (session_check_params(s, &p, 0) == -1)
-		return;
+		return -1;
 	strlcpy(tx->rcptaddr, p.addr, sizeof(tx->rcptaddr));
 	session_argv(tx, &p);
 	session_envelope_line(tx, "RCPT TO", tx->rcptaddr, tx->rcptcmd,
 	    sizeof(tx->rcptcmd));
-	session_filter(s, chain_envrcpt(s->cs, tx->rcptaddr, tx->argv),
-	    session_rcpt_filtered);
+	return 0;
+}
+
+static enum fv
+session_rcpt_run(struct session *s)
+{
+	return chain_envrcpt(s->cs, s->tx->rcptaddr, s->tx->argv);
 }
 
 static void
-session_rcpt_filtered(struct session *s, enum fv v)
+session_rcpt_proceed(struct session *s, enum decide_action a)
 {
-	char			 reply[600];
-	enum decide_action	 a;
-
-	a = decide(DECIDE_RCPT, v, chain_reply(s->cs), reply, sizeof(reply));
-	if (a == DECIDE_REJECT || a == DECIDE_TEMPFAIL) {
-		session_reply(s, "%s", reply);
-		return;
-	}
-	if (a == DECIDE_DISCARD)
-		s->tx->discard = 1;
+	(void)a;
 	session_backend(s, s->tx->rcptcmd, session_rcpt_relayed);
 }
 
@@ -1306,39 +1413,34 @@ session_rcpt_relayed(struct session *s, const struct backend_reply *r)
 	session_enter(s, SESSION_RCPT);
 }
 
-static void
+static int
 cmd_data(struct session *s, struct smtp_cmd *cmd)
 {
 	if (cmd->arg[0] != '\0') {
 		session_error(s, "501 5.5.4 Syntax: DATA");
-		return;
+		return -1;
 	}
-	session_filter(s, chain_data(s->cs), session_data_filtered);
+	return 0;
+}
+
+static enum fv
+session_data_run(struct session *s)
+{
+	return chain_data(s->cs);
 }
 
 static void
-session_data_filtered(struct session *s, enum fv v)
+session_data_proceed(struct session *s, enum decide_action a)
 {
-	char			 reply[600];
-	enum decide_action	 a;
-
-	a = decide(DECIDE_DATA, v, chain_reply(s->cs), reply, sizeof(reply));
-	if (a == DECIDE_REJECT || a == DECIDE_TEMPFAIL) {
-		session_reply(s, "%s", reply);
-		session_tx_end(s, a == DECIDE_REJECT ? "rejected" :
-		    "tempfailed", reply);
-		return;
-	}
-	if (a == DECIDE_DISCARD)
-		s->tx->discard = 1;
+	(void)a;
 	session_data_begin(s, DATA_DOT);
 	session_reply(s, "354 End data with <CR><LF>.<CR><LF>");
 }
 
-static void
+static int
 cmd_bdat(struct session *s, struct smtp_cmd *cmd)
 {
-	session_bdat(s, cmd->arg);
+	return session_bdat(s, cmd->arg);
 }
 
 static void

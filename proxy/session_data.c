@@ -69,7 +69,8 @@ static void	session_content(struct session *, const unsigned char *,
 static void	session_data_end(struct session *);
 static int	session_bdat_input(struct session *);
 static void	session_bdat_chunk_done(struct session *);
-static void	session_bdat_filtered(struct session *, enum fv);
+static enum fv	session_bdat_run(struct session *);
+static void	session_bdat_proceed(struct session *, enum decide_action);
 static void	session_feed_field(struct session *);
 static int	session_name_cmp(const char *, size_t, const char *);
 static int	session_edit_cmp(const void *, const void *, void *);
@@ -80,12 +81,11 @@ static void	session_edit_targets(struct session *,
 static void	session_edit_fields(struct session *, struct evbuffer *);
 static int	session_new_body(struct session *);
 static void	session_feed_body_off(struct session *);
-static void	session_feed_resumed(struct session *, enum fv);
-static void	session_feed_verdict(struct session *, enum fv);
+static void	session_content_proceed(struct session *,
+		    enum decide_action);
 static void	session_eom(struct session *);
-static void	session_eom_filtered(struct session *, enum fv);
-static void	session_eom_refuse(struct session *, const char *,
-		    const char *);
+static enum fv	session_eom_run(struct session *);
+static void	session_eom_proceed(struct session *, enum decide_action);
 static void	session_message_relayed(struct session *,
 		    const struct backend_reply *);
 static void	session_backend_reset(struct session *,
@@ -95,6 +95,18 @@ static int	session_keepalive(struct session *);
 static void	session_keepalive_done(struct session *,
 		    const struct backend_reply *);
 static uint64_t	session_filter_memory(const struct conf *);
+
+/* The content's filter stages (the envelope's: session.c). */
+const struct session_stage session_stage_bdat = {
+	DECIDE_DATA, SESSION_REFUSE_LATER, session_bdat_run,
+	session_bdat_proceed
+};
+static const struct session_stage session_stage_content = {
+	DECIDE_EOM, SESSION_REFUSE_LATER, NULL, session_content_proceed
+};
+static const struct session_stage session_stage_eom = {
+	DECIDE_EOM, SESSION_REFUSE_EOM, session_eom_run, session_eom_proceed
+};
 
 void
 session_data_begin(struct session *s, enum data_mode mode)
@@ -259,8 +271,10 @@ session_data_end(struct session *s)
 		session_feed(s);
 }
 
-/* BDAT count [LAST]: the chunk is read whatever the verdict. */
-void
+/* BDAT count [LAST]: the chunk is read whatever the verdict, or the
+ * sequence error (s->bdat_fail, set by the command table).  0 when the
+ * DATA stage is to run (the first chunk of a message). */
+int
 session_bdat(struct session *s, char *arg)
 {
 	char			*end;
@@ -272,38 +286,32 @@ session_bdat(struct session *s, char *arg)
 	    (*end != '\0' && strcasecmp(end, " LAST") != 0)) {
 		session_reply(s, "501 5.5.4 Syntax: BDAT count [LAST]");
 		session_close(s, "421 4.5.0 Error: lost BDAT synchronisation");
-		return;
+		return -1;
 	}
 	s->bdat_left = n;
 	s->bdat_last = *end != '\0';
-	s->bdat_fail = NULL;
-	if (s->state == SESSION_GREETED)
-		s->bdat_fail = "503 5.5.1 Error: send HELO/EHLO first";
-	else if (s->state == SESSION_READY)
-		s->bdat_fail = "503 5.5.1 Error: need MAIL command";
-	else if (s->state == SESSION_MAIL)
-		s->bdat_fail = "503 5.5.1 Error: need RCPT command";
 	if (s->bdat_fail != NULL || s->state == SESSION_BDAT) {
 		if (s->bdat_left == 0)
 			session_bdat_chunk_done(s);
-		return;
+		return -1;
 	}
 	s->tx->bdat = 1;
-	session_filter(s, chain_data(s->cs), session_bdat_filtered);
+	return 0;
 }
 
-static void
-session_bdat_filtered(struct session *s, enum fv v)
+static enum fv
+session_bdat_run(struct session *s)
 {
-	char			 reply[600];
-	enum decide_action	 a;
+	return chain_data(s->cs);
+}
 
+/* After the DATA stage of the first chunk, whatever it said (a refusal
+ * is kept for the last chunk): the content is read. */
+static void
+session_bdat_proceed(struct session *s, enum decide_action a)
+{
+	(void)a;
 	session_data_begin(s, DATA_RAW);
-	a = decide(DECIDE_DATA, v, chain_reply(s->cs), reply, sizeof(reply));
-	if (a == DECIDE_REJECT || a == DECIDE_TEMPFAIL)
-		strlcpy(s->tx->fail, reply, sizeof(s->tx->fail));
-	else if (a == DECIDE_DISCARD)
-		s->tx->discard = 1;
 	if (s->bdat_left == 0)
 		session_bdat_chunk_done(s);
 }
@@ -379,7 +387,8 @@ session_feed(struct session *s)
 				log_limited(&session_data_log_spool,
 				    LOG_LEVEL_WARN, "%s spool read: %s",
 				    s->sid, strerror(errno));
-				session_feed_verdict(s, FV_TEMPFAIL);
+				session_filter(s, FV_TEMPFAIL,
+				    &session_stage_content);
 				return;
 			}
 			if (n == 0 && !tx->feed_final)
@@ -418,12 +427,11 @@ session_feed(struct session *s)
 			v = FV_REJECT;
 			break;
 		}
-		if (v == FV_PENDING) {
+		if (v == FV_PENDING)
 			tx->feed_busy = 1;
-			session_filter(s, v, session_feed_resumed);
+		session_filter(s, v, &session_stage_content);
+		if (v == FV_PENDING)
 			return;
-		}
-		session_feed_verdict(s, v);
 	}
 }
 
@@ -683,66 +691,55 @@ session_edit_fields(struct session *s, struct evbuffer *hdrs)
 	free(at);
 }
 
+/*
+ * After a header/body verdict (the content stage): anything but
+ * CONTINUE/ACCEPT settled the message (the router kept the refusal), so
+ * the feed stops, as it does once nobody wants the rest.  A verdict that
+ * came back from the pool goes on feeding.
+ */
 static void
-session_feed_resumed(struct session *s, enum fv v)
+session_content_proceed(struct session *s, enum decide_action a)
 {
-	s->tx->feed_busy = 0;
-	session_feed_verdict(s, v);
-	session_feed(s);
-}
+	struct tx	*tx = s->tx;
+	int		 resumed = tx->feed_busy;
 
-/* A header/body verdict: anything but CONTINUE/ACCEPT settles the
- * message, and the feed stops. */
-static void
-session_feed_verdict(struct session *s, enum fv v)
-{
-	struct tx		*tx = s->tx;
-	char			 reply[600];
-	enum decide_action	 a;
-
-	a = decide(DECIDE_EOM, v, chain_reply(s->cs), reply, sizeof(reply));
-	if (a == DECIDE_RELAY && !chain_wants_content(s->cs))
-		tx->feed_done = 1;	/* accepted: nobody wants the rest */
-	if (a == DECIDE_RELAY)
-		goto out;
-	if (a == DECIDE_DISCARD)
-		tx->discard = 1;
-	else if (tx->fail[0] == '\0')
-		strlcpy(tx->fail, reply, sizeof(tx->fail));
-	tx->feed_done = 1;
-out:
+	tx->feed_busy = 0;
+	if (a != DECIDE_RELAY || !chain_wants_content(s->cs))
+		tx->feed_done = 1;
 	if (tx->feed_done && s->state == SESSION_EOM) {
 		if (tx->fail[0] != '\0')
 			session_eom_refuse(s, "rejected", tx->fail);
 		else
 			session_eom(s);
 	}
+	if (resumed)
+		session_feed(s);
 }
 
 static void
 session_eom(struct session *s)
 {
-	session_filter(s, chain_eom(s->cs), session_eom_filtered);
+	session_stage_run(s, &session_stage_eom);
 }
 
+static enum fv
+session_eom_run(struct session *s)
+{
+	return chain_eom(s->cs);
+}
+
+/* The message is accepted (or discarded): its edits, then the backend. */
 static void
-session_eom_filtered(struct session *s, enum fv v)
+session_eom_proceed(struct session *s, enum decide_action a)
 {
 	const struct chain_header	*h;
 	struct tx			*tx = s->tx;
 	struct evbuffer			*hdrs;
-	char				 reply[600];
-	enum decide_action		 a;
 	size_t				 i, n;
 
+	(void)a;
 	tx->eom_done = 1;
-	a = decide(DECIDE_EOM, v, chain_reply(s->cs), reply, sizeof(reply));
-	if (a == DECIDE_REJECT || a == DECIDE_TEMPFAIL) {
-		session_eom_refuse(s, a == DECIDE_REJECT ? "rejected" :
-		    "tempfailed", reply);
-		return;
-	}
-	if (a == DECIDE_DISCARD || tx->discard) {
+	if (tx->discard) {
 		session_eom_refuse(s, "discarded", "250 2.0.0 Ok: discarded");
 		return;
 	}
@@ -768,7 +765,7 @@ session_eom_filtered(struct session *s, enum fv v)
 
 /* The message is not sent: tell the client, end the transaction, and reset
  * the backend's (MAIL and RCPT reached it). */
-static void
+void
 session_eom_refuse(struct session *s, const char *action, const char *reply)
 {
 	int	 relayed = s->tx->relayed;

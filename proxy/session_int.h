@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "filters/chain.h"
+#include "policy/decide.h"
 #include "proto/data.h"
 #include "proto/rfc5322.h"
 #include "proto/smtp_parse.h"
@@ -98,7 +99,27 @@ struct tx {
 	size_t		 nfields;
 };
 
-typedef void	(*session_filter_fn)(struct session *, enum fv);
+/*
+ * A filter stage of the session: its chain call, where decide() stands,
+ * what a refusal does, and the step after a yes (or after any verdict,
+ * for a refusal kept for later).  session_filter is the one router.
+ */
+enum session_refuse {
+	SESSION_REFUSE_CLOSE,	/* reply and close (connect) */
+	SESSION_REFUSE_REPLY,	/* reply, nothing else ends (helo, rcpt) */
+	SESSION_REFUSE_TX,	/* reply, end the transaction (mail, data) */
+	SESSION_REFUSE_LATER,	/* keep the reply for the end of the
+				   message and go on (bdat, content) */
+	SESSION_REFUSE_EOM,	/* refuse the message (end of data) */
+};
+
+struct session_stage {
+	enum decide_stage	 decide;
+	enum session_refuse	 refuse;
+	enum fv			(*run)(struct session *);
+	void			(*proceed)(struct session *,
+				    enum decide_action);
+};
 typedef void	(*session_backend_fn)(struct session *,
 		    const struct backend_reply *);
 
@@ -144,7 +165,7 @@ struct session {
 	size_t		 pp_need;	/* bytes the PROXY header takes, when
 					   known (v2) */
 	enum session_state state;
-	session_filter_fn on_filter;	/* non-NULL: a stage is PENDING */
+	const struct session_stage *on_filter; /* non-NULL: PENDING */
 	session_backend_fn on_backend;	/* non-NULL: a reply is awaited */
 	unsigned	 timeout;	/* client read timeout in force, s */
 	char		 helo[256];
@@ -169,7 +190,9 @@ void	session_reply(struct session *, const char *, ...)
 void	session_reply_raw(struct session *, const char *, size_t);
 void	session_error(struct session *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
-void	session_filter(struct session *, enum fv, session_filter_fn);
+void	session_stage_run(struct session *, const struct session_stage *);
+void	session_filter(struct session *, enum fv,
+	    const struct session_stage *);
 void	session_backend(struct session *, const char *line,
 	    session_backend_fn);
 void	session_backend_lost(struct session *, const struct backend_reply *,
@@ -219,7 +242,9 @@ void	cmd_starttls(struct session *, struct smtp_cmd *);
 void	session_data_begin(struct session *, enum data_mode);
 int	session_data_input(struct session *);
 int	session_data_slow(struct session *);
-void	session_bdat(struct session *, char *arg);
+int	session_bdat(struct session *, char *arg);
+void	session_eom_refuse(struct session *, const char *, const char *);
+extern const struct session_stage session_stage_bdat;
 void	session_feed(struct session *);
 void	session_tx_free_content(struct tx *);
 
