@@ -7,7 +7,8 @@
 #   make test            both, also on the ASan build, and fuzz smoke runs
 #   make fuzz            libFuzzer targets
 #   make run             demo: postern in front of a local smtp-sink
-#   make bench           scripts/bench.sh    make install PREFIX=/usr DESTDIR=
+#   make bench           scripts/bench/ (SECTION="spf dkim": those only)
+#   make install PREFIX=/usr DESTDIR=
 
 PREFIX	?= /usr/local
 DESTDIR	?=
@@ -186,7 +187,7 @@ run: $(BIN)
 	scripts/demo.sh $(abspath $(BIN))
 
 bench: $(BIN)
-	scripts/bench.sh $(abspath $(BIN))
+	BENCH_SECTIONS="$(SECTION)" scripts/bench/bench.sh $(abspath $(BIN))
 
 install: $(BIN)
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/sbin/postern

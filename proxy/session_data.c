@@ -827,8 +827,8 @@ session_message_done(struct session *s)
 
 /*
  * session_memory_max - see session.h.  An upper bound from the limits, not
- * a measurement (scripts/bench.sh measures sessions holding the biggest
- * header section).  It counts:
+ * a measurement (the bench's scripts/bench/memory.sh measures sessions
+ * holding the biggest header section).  It counts:
  *	- the client's input buffered (SESSION_READ_HIGH), the replies not
  *	  yet read (SESSION_OUT_HIGH), and a command line (max_line_length);
  *	- the backend connection's buffers (backend_memory_max) and TLS on

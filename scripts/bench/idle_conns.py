@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: ISC
 """idle_conns.py - hold N idle SMTP connections open and measure a server's RSS.
 
-Used by scripts/bench.sh.  Opens --count TCP connections to --host:--port
+Used by the bench (scripts/bench/).  Opens --count TCP connections to --host:--port
 with non-blocking sockets (at most --pending connects in flight at a time),
 waits until every one of them has received a complete 220 greeting (for a
 proxy such as postern that means its backend connection exists too), lets

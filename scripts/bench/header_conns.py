@@ -4,7 +4,7 @@
 middle of a message with the biggest header section postern lets through,
 and a server's RSS before and after.
 
-Used by scripts/bench.sh.  Opens --count SMTP sessions to --host:--port one
+Used by the bench (scripts/bench/).  Opens --count SMTP sessions to --host:--port one
 after the other; each sends EHLO, MAIL, RCPT, DATA, then a header section
 of --fields fields and --total bytes (every field with its CRLF, the
 limits proxy.max_header_fields and max_header_total allow), the empty line

@@ -3,7 +3,7 @@
 """header_fields.py - relay messages with many header fields, half of them
 cut by postern, and time them.
 
-Used by scripts/bench.sh.  For each --fields N, sends one message through
+Used by the bench (scripts/bench/).  For each --fields N, sends one message through
 postern at --host:--port whose header holds N fields: N/2 forged
 Authentication-Results claiming --authserv-id (postern removes them when
 a FILTER_AUTHRES filter such as spf is in its chain), each followed by a

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: ISC
 """tls_sessions.py - open many short SMTP sessions, with or without TLS.
 
-Used by scripts/bench.sh.  Runs --count sessions against --host:--port,
+Used by the bench (scripts/bench/).  Runs --count sessions against --host:--port,
 --sessions of them at a time, and prints one line of key=value pairs:
 
   sessions=2000 seconds=1.234 rate=1620.7 client_cpu_s=0.81 reused=0

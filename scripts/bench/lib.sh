@@ -1,0 +1,304 @@
+#!/bin/bash
+# SPDX-License-Identifier: ISC
+# shellcheck shell=bash disable=SC2004,SC2034,SC2153,SC2154
+# (globals and associative arrays are shared by the sourced files)
+# lib.sh - what every bench section shares (sourced by bench.sh): stopping
+# processes by PID, free ports, bounded waits, starting postern and unbound,
+# paired runs and their ratio tables, the summary lines.
+
+die() { echo "bench: $*" >&2; exit 1; }
+
+# shellcheck disable=SC2317  # (reached through the trap)
+warn_tail() {	# warn_tail LOG N [WHAT]: the last N of a postern's warnings, if any
+	[ -s "$1" ] || return 0
+	echo "postern${3:+ ($3)} logged $(wc -l <"$1") line(s) at level warning; last $2:"
+	tail -n "$2" "$1" | sed 's/^/  /'
+}
+
+budget_note() {	# budget_note SECTION BUDGET SKIPPED: repetitions the budget cut
+	[ "$3" -gt 0 ] || return 0
+	echo "note: $1 time budget (${2}s) reached, skipped $3 runs of repetitions 2 to $REPS"
+}
+
+stop_pid() {	# stop_pid PID: TERM, up to 10 s, then KILL; reap
+	local pid=$1 _
+	kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
+	kill -TERM "$pid" 2>/dev/null
+	for _ in $(seq 1 100); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	return 0
+}
+
+# shellcheck disable=SC2317
+cleanup() {
+	local pid
+	trap - EXIT INT TERM
+	for pid in $PIDS; do stop_pid "$pid"; done
+	rm -rf "$WORK"
+}
+
+now_ns() { date +%s%N; }
+elapsed_s() { echo $(( ($(now_ns) - START_NS) / 1000000000 )); }
+
+pick_ports() {	# pick_ports N: N distinct free loopback TCP ports below the ephemeral range, on one line
+	local _ p got="" k=0
+	for _ in $(seq 1 200); do
+		[ "$k" -ge "$1" ] && break
+		p=$((20000 + RANDOM % 12000))
+		case " $got " in *" $p "*) continue ;; esac
+		if [ -z "$(ss -Htan "( sport = :$p )" 2>/dev/null)" ]; then
+			got="${got:+$got }$p"
+			k=$((k + 1))
+		fi
+	done
+	[ "$k" -ge "$1" ] || return 1
+	echo "$got"
+}
+
+wait_listen() {	# wait_listen PORT PID: up to 10 s for PID to listen on PORT
+	local _
+	for _ in $(seq 1 100); do
+		kill -0 "$2" 2>/dev/null || return 1
+		[ -n "$(ss -Hltn "( sport = :$1 )" 2>/dev/null)" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+wait_udp() {	# wait_udp PORT PID: up to 10 s for PID to bind UDP PORT
+	local _
+	for _ in $(seq 1 100); do
+		kill -0 "$2" 2>/dev/null || return 1
+		[ -n "$(ss -Hlun "( sport = :$1 )" 2>/dev/null)" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# postern_start NAME HOST PORT CHAIN [-o k=v]...: a postern on HOST:PORT
+# relaying to the sink, with no connection limits, log level warning,
+# client_identity xforward (smtp-sink offers XCLIENT without ADDR, so the
+# default would refuse every client), reverse_dns off (the section that
+# measures it turns it on; the others would ask this host's resolver),
+# filters.chain=CHAIN and the given
+# overrides, logging to
+# $WORK/postern-NAME.log.  Sets LAST_PID (in PIDS, stopped before the sink);
+# returns 0 once it listens, 1 with WHY set if it does not.
+postern_start() {
+	local name=$1 host=$2 port=$3 chain=$4
+	shift 4
+	"$POSTERN" -o "proxy.listen=$host:$port" \
+	    -o "proxy.backend=127.0.0.1:$SINK_PORT" \
+	    -o proxy.max_connections=20000 -o proxy.max_connections_per_ip=0 \
+	    -o "filters.chain=$chain" -o log.level=warning \
+	    -o proxy.client_identity=xforward -o proxy.reverse_dns=no "$@" \
+	    </dev/null >/dev/null 2>"$WORK/postern-$name.log" &
+	LAST_PID=$!
+	PIDS="$LAST_PID $PIDS"	# stopped before the sink
+	wait_listen "$port" "$LAST_PID" && return 0
+	WHY="postern ($name) did not start: $(tail -n 3 "$WORK/postern-$name.log" | tr '\n' ' ')"
+	return 1
+}
+
+# unbound_start NAME PORT LINE...: an unbound on 127.0.0.1@PORT answering
+# from memory only (local-zone "." static: it never asks anyone else); the
+# LINEs go into its server: clause (local-zone, local-data).  Sets LAST_PID
+# (in PIDS); returns 0 once it listens, 1 with WHY set if it does not.
+unbound_start() {
+	local name=$1 port=$2 line
+	shift 2
+	command -v unbound >/dev/null 2>&1 || { WHY="unbound not found"; return 1; }
+	[ -z "$(ss -Huan "( sport = :$port )" 2>/dev/null)" ] ||
+	    { WHY="UDP port $port busy"; return 1; }
+	{
+		cat <<EOF
+server:
+    interface: 127.0.0.1
+    port: $port
+    do-ip6: no
+    do-daemonize: no
+    chroot: ""
+    username: ""
+    directory: "$WORK"
+    pidfile: ""
+    use-syslog: no
+    logfile: ""
+    num-threads: 1
+    access-control: 127.0.0.0/8 allow
+    do-not-query-localhost: no
+    module-config: "iterator"
+    local-zone: "." static
+EOF
+		for line in "$@"; do printf '    %s\n' "$line"; done
+		printf 'remote-control:\n    control-enable: no\n'
+	} >"$WORK/unbound-$name.conf"
+	unbound -d -c "$WORK/unbound-$name.conf" >"$WORK/unbound-$name.log" 2>&1 &
+	LAST_PID=$!
+	PIDS="$PIDS $LAST_PID"
+	wait_udp "$port" "$LAST_PID" && return 0
+	WHY="unbound did not start: $(tail -n 2 "$WORK/unbound-$name.log" | tr '\n' ' ')"
+	return 1
+}
+
+sink_mesg() {	# the sink's message counter (smtp-sink -c, \r-separated)
+	tail -c 400 "$WORK/sink.out" 2>/dev/null | tr '\r' '\n' |
+	    sed -n 's/.*mesg=\([0-9][0-9]*\).*/\1/p' | tail -n 1 | grep . || echo 0
+}
+
+vm_kib() {	# vm_kib PID KEY
+	awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status" 2>/dev/null
+}
+
+postern_alive() { [ -n "$POSTERN_PID" ] && kill -0 "$POSTERN_PID" 2>/dev/null; }
+
+isnum() { case $1 in ''|*[!0-9.]*) return 1 ;; *) return 0 ;; esac; }
+
+judge() {	# judge RATIO TARGET: PASS, FAIL, "FAIL (not measured)" or, for TARGET -, "(no target)"
+	if [ "$2" = - ]; then echo "(no target)"
+	elif [ "$1" = - ]; then echo "FAIL (not measured)"
+	elif awk -v r="$1" -v t="$2" 'BEGIN { exit !(r >= t) }'; then echo PASS
+	else echo FAIL; fi
+}
+
+# Filter comparisons (spf, dkim): a postern with a filter chain against one
+# with none, both in front of the sink.  Rates, ratios and each postern's
+# CPU time (utime + stime from /proc, all threads) by KEY-plain and
+# KEY-filter; CPU time is not shared with the rest of the machine the way
+# throughput is, so it shows the filter's cost even on a busy host.
+# Paired runs (pair_run): rates, ratios, CPU ticks and counts by key.
+declare -A RATE RATIO CPU CNT
+CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
+cpu_ticks() {	# cpu_ticks PID: utime + stime of the process, all threads
+	awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null
+}
+cpu_us() {	# cpu_us KEY-SIDE: postern CPU microseconds per message, or -
+	awk -v t="${CPU[$1]:-}" -v n="${CNT[$1]:-0}" -v hz="$CLK_TCK" \
+	    'BEGIN { if (n > 0 && t != "") printf "%.0f", t * 1e6 / hz / n; else print "-" }'
+}
+
+# pair_run REP KEY N RUNNER NAME PLAIN_PID PLAIN_PORT PID PORT: one
+# repetition of comparison KEY: "RUNNER PORT SIDE" (SIDE plain or filter;
+# sends N messages, prints msg/s or ERR:why) against the postern with no
+# filters and the one with filter NAME, in an order that alternates with
+# REP.  Records both rates and CPU times, and the filter/plain ratio of the
+# two runs, made back to back so that load from elsewhere cancels out.
+pair_run() {
+	local rep=$1 key=$2 n=$3 runner=$4 name=$5 order side pid port r c0 c1
+	local -A cur=()
+	if [ $((rep % 2)) -eq 1 ]; then order="plain filter"; else order="filter plain"; fi
+	for side in $order; do
+		if [ "$side" = plain ]; then pid=$6 port=$7; else pid=$8 port=$9; fi
+		c0=$(cpu_ticks "$pid")
+		if kill -0 "$pid" 2>/dev/null; then
+			r=$("$runner" "$port" "$side")
+		else
+			r="ERR:postern-$side-not-running"
+		fi
+		c1=$(cpu_ticks "$pid")
+		if isnum "$r" && isnum "$c0" && isnum "$c1"; then
+			CPU[$key-$side]=$(( ${CPU[$key-$side]:-0} + c1 - c0 ))
+			CNT[$key-$side]=$(( ${CNT[$key-$side]:-0} + n ))
+		fi
+		cur[$side]=$r
+		RATE[$key-$side]="${RATE[$key-$side]:-} $r"
+		[ "$side" = filter ] && side=$name
+		printf '  rep %d  %-14s %-6s %s\n' "$rep" "$key" "$side" "$r"
+	done
+	if isnum "${cur[filter]}" && isnum "${cur[plain]}"; then
+		RATIO[$key]="${RATIO[$key]:-} $(awk -v p="${cur[filter]}" -v d="${cur[plain]}" 'BEGIN { printf "%.4f", p / d }')"
+	fi
+}
+
+ratio_head() {	# ratio_head NAME [UNIT]: the header of the ratio_row table; UNIT msg unless given
+	local u=${2:-msg}
+	printf '%-24s %4s %6s %12s %12s %6s %15s %8s  %s\n' case sess "${u}s" \
+	    "plain $u/s" "$1 $u/s" ratio "CPU us/$u p/f" target result
+}
+
+# ratio_row KEY LABEL SESSIONS N TARGET: the table line of comparison KEY:
+# median rates, median ratio, CPU per message of each postern, and the
+# result against TARGET (- for none); a target goes into the summary.
+ratio_row() {
+	local key=$1 label=$2 sess=$3 n=$4 tgt=$5 pm fm ratio res tshow=-
+	# shellcheck disable=SC2086
+	pm=$(median ${RATE[$key-plain]:-})
+	# shellcheck disable=SC2086
+	fm=$(median ${RATE[$key-filter]:-})
+	# shellcheck disable=SC2086
+	ratio=$(median ${RATIO[$key]:-})
+	[ "$ratio" = - ] || ratio=$(awk -v r="$ratio" 'BEGIN { printf "%.2f", r }')
+	res=$(judge "$ratio" "$tgt")
+	if [ "$tgt" != - ]; then
+		tshow=">=$tgt"
+		add_summary "$res" "$label" "ratio $ratio at $sess sessions (target $tshow)"
+	fi
+	printf '%-24s %4d %6d %12s %12s %6s %15s %8s  %s\n' "$label" "$sess" "$n" \
+	    "$pm" "$fm" "$ratio" "$(cpu_us "$key-plain")/$(cpu_us "$key-filter")" "$tshow" "$res"
+}
+
+raw_runs() {	# raw_runs NAME KEY...: the single runs behind the ratio_rows (UNIT=conn raw_runs ...: in conn/s)
+	local name=$1 key
+	shift
+	echo "raw runs (${UNIT:-msg}/s):"
+	for key in "$@"; do
+		printf '  %-14s plain:%s  %s:%s  ratios:%s\n' "$key" "${RATE[$key-plain]:-}" \
+		    "$name" "${RATE[$key-filter]:-}" "${RATIO[$key]:-}"
+	done
+}
+
+# run_one PORT SESSIONS BYTES COUNT -> prints msg/s, or "ERR:why".  BYTES
+# is the payload size, or a message file that smtp-source sends as it is.
+# SINK_WAIT=S: the messages may reach the sink up to S seconds after
+# smtp-source is done (a queueing MTA in between); that wait is not timed.
+run_one() {
+	local port=$1 s=$2 l=$3 n=$4 b a t0 t1 rc msg="-l $3" _
+	[ -f "$l" ] && msg="-F $l"
+	b=$(sink_mesg)
+	t0=$(now_ns)
+	# shellcheck disable=SC2086
+	timeout "$RUN_TIMEOUT" smtp-source $SRC_OPTS -s "$s" $msg -m "$n" \
+	    "${RUN_HOST:-127.0.0.1}:$port" >"$WORK/source.out" 2>&1
+	rc=$?
+	t1=$(now_ns)
+	a=$(sink_mesg)
+	if [ "$rc" -eq 124 ]; then echo "ERR:timeout"; return; fi
+	if [ "$rc" -ne 0 ]; then
+		echo "ERR:rc=$rc:$(tail -n 1 "$WORK/source.out" | tr -s ' \t' '__' | cut -c1-80)"
+		return
+	fi
+	for _ in $(seq 1 $((${SINK_WAIT:-0} * 10))); do
+		[ $((a - b)) -ge "$n" ] && break
+		sleep 0.1
+		a=$(sink_mesg)
+	done
+	if [ $((a - b)) -ne "$n" ]; then echo "ERR:sink-got-$((a - b))-of-$n"; return; fi
+	awk -v n="$n" -v ns=$((t1 - t0)) 'BEGIN { printf "%.1f\n", n * 1e9 / ns }'
+}
+
+median() {	# median of the numeric arguments (non-numeric ignored)
+	printf '%s\n' "$@" | grep -E '^[0-9.]+$' | sort -g |
+	    awk '{ v[NR] = $1 } END {
+		if (NR == 0) { print "-"; exit }
+		if (NR % 2) print v[(NR + 1) / 2];
+		else {	# as many decimals as the two middle values have
+			d = 0
+			for (i = NR / 2; i <= NR / 2 + 1; i++)
+				if (split(v[i], f, ".") == 2 && length(f[2]) > d) d = length(f[2])
+			printf "%." d "f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2
+		} }'
+}
+
+
+field() {	# field KEY [LINE]: the value of KEY=value in LINE (default: the idle test's)
+	printf '%s\n' "${2-$IDLE_LINE}" | tr ' ' '\n' | sed -n "s/^$1=//p"
+}
+
+add_summary() {	# add_summary RESULT LABEL FIGURE; RESULT is "PASS" or "FAIL[ (why)]"
+	local word=${1%% *}
+	SUMMARY="$SUMMARY
+$(printf '%-4s  %-24s %s' "$word" "$2" "$3")${1#"$word"}"
+}
