@@ -25,7 +25,7 @@
  *	conf_load	conf_parse on a file's contents, or on the default.
  *	conf_ref	one more reference; returns its argument.
  *	conf_unref	drops one reference, frees the conf at zero; NULL is ok.
- *	conf_dump	the effective configuration in file syntax, which
+ *	conf_print	the effective configuration in file syntax, which
  *			conf_parse turns back into an equal conf.
  *
  * DIAGNOSTICS
@@ -83,7 +83,7 @@ enum conf_type {
 
 struct conf_enum {
 	const char	*name;		/* the first name of a value is the one
-					   conf_dump writes */
+					   conf_print writes */
 	int		 value;
 };
 
@@ -305,7 +305,7 @@ static const struct conf_enum conf_enum_level[] = {
 #define ENUM(s, k, f, e) { s, k, CONF_T_ENUM, FLD(f), 0, 0, e, 0 }
 #define STR(s, k, f)	{ s, k, CONF_T_STRING, FLD(f), 0, 0, NULL, CONF_F_EMPTY }
 
-/* In the order of policy/postern.conf, which conf_dump follows. */
+/* In the order of policy/postern.conf, which conf_print follows. */
 static const struct conf_key conf_keys[] = {
 	{ "proxy", "listen", CONF_T_ADDRLIST, LST(listen, nlisten),
 	    0, CONF_LISTEN_MAX, NULL, CONF_F_EMPTY },
@@ -531,26 +531,80 @@ conf_unref(struct conf *c)
 		free(c);
 }
 
-void
-conf_dump(const struct conf *c, FILE *fp)
+/* One key's value as the file writes it (after "key ="), into buf. */
+static void
+conf_value(const struct conf *c, const struct conf_key *k, char *buf,
+    size_t bufsz)
+{
+	FILE	*fp;
+
+	buf[0] = '\0';
+	if ((fp = fmemopen(buf, bufsz, "w")) == NULL)
+		fatal("fmemopen");
+	conf_types[k->type].dump(c, k, fp);
+	fclose(fp);
+}
+
+/* Whether key (section.key) names k. */
+static int
+conf_key_is(const struct conf_key *k, const char *key)
+{
+	size_t	 n = strlen(k->section);
+
+	return strncmp(key, k->section, n) == 0 && key[n] == '.' &&
+	    strcmp(key + n + 1, k->key) == 0;
+}
+
+int
+conf_print(const struct conf *c, const struct conf *base, char *const *keys,
+    size_t nkeys, FILE *fp, char *err, size_t errsz)
 {
 	const struct conf_key	*k;
 	const char		*sect = NULL, *s;
+	static char		 v[65536], b[65536];
+	size_t			 i, bad = 0;
 
+	for (i = 0; i < nkeys; i++) {
+		for (k = conf_keys; k < conf_keys + nitems(conf_keys); k++)
+			if (conf_key_is(k, keys[i]))
+				break;
+		if (k == conf_keys + nitems(conf_keys)) {
+			util_err_append(err, errsz, "%s: no such key "
+			    "(section.key)", keys[i]);
+			bad++;
+		}
+	}
+	if (bad > 0)
+		return -1;
+	for (i = 0; i < nkeys; i++)
+		for (k = conf_keys; k < conf_keys + nitems(conf_keys); k++)
+			if (conf_key_is(k, keys[i])) {
+				conf_value(c, k, v, sizeof(v));
+				fprintf(fp, "%s.%s =%s\n", k->section, k->key,
+				    v);
+			}
+	if (nkeys > 0)
+		return 0;
 	/* The source may be any path: keep the comment on its line. */
 	fputs("# postern configuration, from ", fp);
 	for (s = c->source; *s != '\0'; s++)
 		fputc(iscntrl((unsigned char)*s) ? '?' : *s, fp);
-	fputc('\n', fp);
+	fputs(base != NULL ? ", what differs from the defaults\n" : "\n",
+	    fp);
 	for (k = conf_keys; k < conf_keys + nitems(conf_keys); k++) {
+		conf_value(c, k, v, sizeof(v));
+		if (base != NULL) {
+			conf_value(base, k, b, sizeof(b));
+			if (strcmp(v, b) == 0)
+				continue;
+		}
 		if (sect == NULL || strcmp(sect, k->section) != 0) {
 			sect = k->section;
 			fprintf(fp, "\n[%s]\n", sect);
 		}
-		fprintf(fp, "%s =", k->key);
-		conf_types[k->type].dump(c, k, fp);
-		fputc('\n', fp);
+		fprintf(fp, "%s =%s\n", k->key, v);
 	}
+	return 0;
 }
 
 /*
@@ -1074,7 +1128,7 @@ conf_set_addrs(struct cparse *p, const struct conf_key *k, char *val)
 
 /*
  * "host:port" or "[host]:port".  The host must be non-empty and free of
- * the characters that would not survive conf_dump ('[', ']', '#'); a
+ * the characters that would not survive conf_print ('[', ']', '#'); a
  * colon in it needs the brackets.  The port is stored in plain decimal.
  * Where the key allows it, "unix:/path": host is the absolute path
  * (sockaddr_un's room at most), port is empty.
@@ -1122,7 +1176,7 @@ conf_addr_parse(struct cparse *p, const struct conf_key *k, const char *tok,
 	    (k->flags & CONF_F_UNIX) ? ", unix:/path" : "");
 }
 
-/* The path of a unix: entry: absolute, without '#' (conf_dump),
+/* The path of a unix: entry: absolute, without '#' (conf_print),
  * short enough for sun_path with its NUL. */
 static int
 conf_unix_parse(struct cparse *p, const struct conf_key *k,

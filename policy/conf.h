@@ -268,7 +268,14 @@ struct conf	*conf_load(const char *path, char *const *overrides,
 struct conf	*conf_ref(struct conf *);
 void		 conf_unref(struct conf *);
 
-/* conf_dump - write the effective configuration in file syntax. */
-void		 conf_dump(const struct conf *, FILE *);
+/*
+ * conf_print - the configuration in file syntax: every key; only those
+ * whose value differs from base's (the defaults) when base is not NULL; or
+ * the keys named (section.key), one "section.key = value" line each.  -1
+ * with err (starts as "") for a key that does not exist.
+ */
+int		 conf_print(const struct conf *, const struct conf *base,
+		    char *const *keys, size_t nkeys, FILE *, char *err,
+		    size_t errsz);
 
 #endif

@@ -1,17 +1,21 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * main.c - the command line: options, the configuration (file or embedded
- * default, with -o overrides), then the mode: the proxy (in the
- * foreground, logging to stderr or syslog), "milter" (the same filters as
- * a libmilter milter, proxy/milter_front.c), or "check", which loads the
- * configuration and everything it names (lists) and reports the first error,
- * and what would go wrong at run time (server_check) as warnings.
+ * main.c - the command line: options, the configuration (-c FILE, else
+ * MAIN_CONF_PATH when it exists, else the embedded default; with -o
+ * overrides), then the mode: the proxy (in the foreground, logging to
+ * stderr or syslog), "milter" (the same filters as a libmilter milter,
+ * proxy/milter_front.c), "check", which loads the configuration and
+ * everything it names (lists) and reports the first error, and what would
+ * go wrong at run time (server_check) as warnings, "test" (a dry run of
+ * one message) or "config" (the configuration, as Postfix's postconf).
  *
  *	postern [-nv] [-T smtp,io,filter] [-c FILE] [-o section.key=value]...
  *	postern milter [-v] [-T filter] [-c FILE] [-o section.key=value]...
  *	postern check [-c FILE] [-o section.key=value]...
  *	postern test [-c FILE] [-o ...] [--client IP] [--helo NAME]
  *	    [--from ADDR] [--rcpt ADDR]... MESSAGE-FILE
+ *	postern config [-c FILE] [-o ...] [-n | -d] [section.key]...
+ *	postern -V | --version; any of them with -h or --help
  *
  * DIAGNOSTICS
  *	A bad configuration exits 1 with "file:line: what is wrong" or
@@ -27,6 +31,7 @@
 #include "filters/chain.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "lib/version.h"
 #include "policy/conf.h"
 #include "proxy/dryrun.h"
 #include "proxy/milter_front.h"
@@ -35,29 +40,41 @@
 #include "proxy/tls.h"
 
 #define MAIN_OVERRIDES_MAX	128
+#define MAIN_KEYS_MAX		64
+#ifndef MAIN_CONF_PATH
+#define MAIN_CONF_PATH		"/etc/postern/postern.conf"
+#endif
 
 struct main_opts {
-	enum { MAIN_PROXY, MAIN_CHECK, MAIN_TEST, MAIN_MILTER } mode;
+	enum { MAIN_PROXY, MAIN_CHECK, MAIN_TEST, MAIN_MILTER,
+	    MAIN_CONFIG } mode;
 	const char	*path;		/* -c */
 	char		*overrides[MAIN_OVERRIDES_MAX];	/* -o */
 	size_t		 nov;
-	int		 dump;		/* -n */
+	int		 dump;		/* -n: the proxy's (all keys), config's
+					   (what differs from the defaults) */
+	int		 defaults;	/* config -d */
+	char		*keys[MAIN_KEYS_MAX];	/* config KEY... */
+	size_t		 nkeys;
 	int		 verbose;	/* -v */
 	int		 trace;		/* -T */
 	struct dryrun_env env;		/* postern test */
 };
 
-static void	usage(void) __attribute__((noreturn));
+static void	usage(FILE *, int) __attribute__((noreturn));
+static int	main_config(const struct main_opts *, const struct conf *);
 static int	main_trace(const char *);
 static void	main_errors(const char *, char *);
 static int	main_check_tls(const struct conf *, char *, size_t);
 static void	main_check_memory(const struct conf *, char *, size_t);
 static void	main_options(int, char *[], struct main_opts *);
 
+/* The usage on fp, then exit with status (0 for --help, 2 for a bad
+ * command line). */
 static void
-usage(void)
+usage(FILE *fp, int status)
 {
-	fprintf(stderr, "usage: postern [-nv] [-T smtp,io,filter] "
+	fprintf(fp, "usage: postern [-nv] [-T smtp,io,filter] "
 	    "[-c file] [-o section.key=value]...\n"
 	    "       postern milter [-v] [-T filter] [-c file] "
 	    "[-o section.key=value]...\n"
@@ -65,16 +82,24 @@ usage(void)
 	    "       postern test [-c file] [-o k=v]... [--client IP] "
 	    "[--helo NAME]\n"
 	    "           [--from ADDR] [--rcpt ADDR]... MESSAGE-FILE\n"
-	    "  -c file  configuration file (default: the embedded one)\n"
+	    "       postern config [-c file] [-o k=v]... [-n | -d] "
+	    "[section.key]...\n"
+	    "       postern -V | --version      (-h or --help: this text)\n"
+	    "  -c file  configuration file (default: " MAIN_CONF_PATH
+	    " if it\n"
+	    "           exists, else the embedded one)\n"
 	    "  -o k=v   override one key, e.g. -o proxy.listen=[::1]:2525\n"
-	    "  -n       print the effective configuration and exit\n"
+	    "  -n       print the effective configuration and exit (config:\n"
+	    "           only what differs from the defaults)\n"
+	    "  -d       config: the defaults\n"
 	    "  -v       log at debug level\n"
 	    "  -T list  trace smtp, io and/or filter activity\n"
 	    "  milter   run the filters as a milter on milter.socket\n"
 	    "  check    validate the configuration and its lists, then exit\n"
 	    "  test     run one message through the filters, print what "
-	    "they decide\n");
-	exit(2);
+	    "they decide\n"
+	    "  config   print the configuration, or the keys named\n");
+	exit(status);
 }
 
 static int
@@ -93,7 +118,7 @@ main_trace(const char *arg)
 		else if (strcmp(w, "filter") == 0)
 			mask |= TRACE_FILTER;
 		else
-			usage();
+			usage(stderr, 2);
 	}
 	return mask;
 }
@@ -154,23 +179,39 @@ main_options(int argc, char *argv[], struct main_opts *o)
 		{ "helo", required_argument, NULL, 'H' },
 		{ "from", required_argument, NULL, 'F' },
 		{ "rcpt", required_argument, NULL, 'R' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
+	static const char *const modes[] = {
+		[MAIN_CHECK] = "check", [MAIN_TEST] = "test",
+		[MAIN_MILTER] = "milter", [MAIN_CONFIG] = "config",
+	};
+	size_t	 i;
 	int	 ch;
 
-	if (argc > 1 && strcmp(argv[1], "check") == 0)
-		o->mode = MAIN_CHECK;
-	if (argc > 1 && strcmp(argv[1], "test") == 0)
-		o->mode = MAIN_TEST;
-	if (argc > 1 && strcmp(argv[1], "milter") == 0)
-		o->mode = MAIN_MILTER;
-	if (o->mode != MAIN_PROXY) {
-		argv++;
-		argc--;
-	}
-	while ((ch = getopt_long(argc, argv, "c:no:T:v", o->mode ==
-	    MAIN_TEST ? longopts : NULL, NULL)) != -1) {
+	for (i = 0; argc > 1 && i < nitems(modes); i++)
+		if (modes[i] != NULL && strcmp(argv[1], modes[i]) == 0) {
+			o->mode = i;
+			argv++;
+			argc--;
+			break;
+		}
+	while ((ch = getopt_long(argc, argv, "c:dhno:T:vV", longopts,
+	    NULL)) != -1) {
+		if (o->mode != MAIN_TEST && strchr("CHFR", ch) != NULL)
+			usage(stderr, 2);
+		if (o->mode != MAIN_CONFIG && ch == 'd')
+			usage(stderr, 2);
 		switch (ch) {
+		case 'h':
+			usage(stdout, 0);
+		case 'V':
+			printf("postern %s\n", POSTERN_VERSION);
+			exit(0);
+		case 'd':
+			o->defaults = 1;
+			break;
 		case 'C':
 			o->env.client = optarg;
 			break;
@@ -182,7 +223,7 @@ main_options(int argc, char *argv[], struct main_opts *o)
 			break;
 		case 'R':
 			if (o->env.nrcpts == (int)nitems(o->env.rcpts))
-				usage();
+				usage(stderr, 2);
 			o->env.rcpts[o->env.nrcpts++] = optarg;
 			break;
 		case 'c':
@@ -193,7 +234,7 @@ main_options(int argc, char *argv[], struct main_opts *o)
 			break;
 		case 'o':
 			if (o->nov == MAIN_OVERRIDES_MAX)
-				usage();
+				usage(stderr, 2);
 			o->overrides[o->nov++] = optarg;
 			break;
 		case 'T':
@@ -203,15 +244,47 @@ main_options(int argc, char *argv[], struct main_opts *o)
 			o->verbose = 1;
 			break;
 		default:
-			usage();
+			usage(stderr, 2);
 		}
 	}
 	if (o->mode == MAIN_TEST && optind + 1 == argc)
 		o->env.file = argv[optind++];
-	if (optind != argc || (o->mode == MAIN_TEST && o->env.file == NULL))
-		usage();
+	while (o->mode == MAIN_CONFIG && optind < argc) {
+		if (o->nkeys == MAIN_KEYS_MAX)
+			usage(stderr, 2);
+		o->keys[o->nkeys++] = argv[optind++];
+	}
+	if (optind != argc || (o->mode == MAIN_TEST && o->env.file == NULL) ||
+	    (o->dump && o->defaults))
+		usage(stderr, 2);
+	if (o->path == NULL && access(MAIN_CONF_PATH, F_OK) == 0)
+		o->path = MAIN_CONF_PATH;
 	if (o->mode == MAIN_TEST && o->env.nrcpts == 0)
 		o->env.rcpts[o->env.nrcpts++] = "postmaster";
+}
+
+/*
+ * postern config (and the proxy's -n): every key, what differs from the
+ * defaults (config -n), the defaults (-d), or the keys named.
+ */
+static int
+main_config(const struct main_opts *o, const struct conf *conf)
+{
+	struct conf	*def = NULL;
+	char		 err[4096] = "";
+	int		 rc;
+
+	if (o->mode == MAIN_CONFIG && (o->dump || o->defaults) &&
+	    (def = conf_load(NULL, NULL, 0, err, sizeof(err))) == NULL)
+		fatalx("the embedded configuration: %s", err);
+	rc = conf_print(o->defaults ? def : conf, o->mode == MAIN_CONFIG &&
+	    o->dump ? def : NULL, o->keys, o->nkeys, stdout, err,
+	    sizeof(err));
+	if (rc == -1)
+		main_errors("", err);
+	if (def != NULL)
+		conf_unref(def);
+	return rc == -1 ? 1 : 0;
 }
 
 int
@@ -230,10 +303,10 @@ main(int argc, char *argv[])
 		main_errors("", err);
 		return 1;
 	}
-	if (o.dump) {
-		conf_dump(conf, stdout);
+	if (o.mode == MAIN_CONFIG || o.dump) {
+		rc = main_config(&o, conf);
 		conf_unref(conf);
-		return 0;
+		return rc;
 	}
 	log_init("postern", conf->log_syslog, o.verbose ? LOG_LEVEL_DEBUG :
 	    conf->log_level);

@@ -75,6 +75,7 @@
 #include "filters/chain.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "lib/version.h"
 #include "lib/worker.h"
 #include "policy/conf.h"
 #include "policy/decide.h"
@@ -1034,8 +1035,9 @@ milter_front_run(struct conf *conf, struct chain *chain)
 	}
 	if ((errno = pthread_create(&loop, NULL, milter_loop, NULL)) != 0)
 		fatal("milter: thread");
-	log_info("postern milter ready on %s: %zu filters, config %s",
-	    conf->milter_socket, chain_length(chain), conf->source);
+	log_info("postern %s milter ready on %s: %zu filters, config %s",
+	    POSTERN_VERSION, conf->milter_socket, chain_length(chain),
+	    conf->source);
 	rc = smfi_main() == MI_SUCCESS ? 0 : 1;
 	pthread_mutex_lock(&milter_lock);
 	milter_quit = 1;

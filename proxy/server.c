@@ -36,6 +36,7 @@
 #include "lib/dns.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "lib/version.h"
 #include "lib/worker.h"
 #include "policy/conf.h"
 #include "policy/table.h"
@@ -305,8 +306,9 @@ server_run(struct conf *conf, struct chain *chain, const char *conf_path,
 	server_tick = event_new(server_evbase, -1, EV_PERSIST, server_flush,
 	    NULL);
 	evtimer_add(server_tick, &tick);
-	log_info("postern ready: %zu backends, %zu filters, config %s",
-	    conf->nbackend, chain_length(chain), conf->source);
+	log_info("postern %s ready: %zu backends, %zu filters, config %s",
+	    POSTERN_VERSION, conf->nbackend, chain_length(chain),
+	    conf->source);
 	event_base_dispatch(server_evbase);
 	log_info("postern stopped");
 	for (i = 0; i < nitems(sigs); i++)

@@ -3,7 +3,7 @@
  * fuzz_conf.c - libFuzzer target for policy/conf.c.  Each input is parsed
  * twice: whole, as a configuration text; and split at its first newline,
  * the first line as one -o override and the rest as the text.  Whatever
- * parses must survive conf_dump: the dump parses again into an equal conf
+ * parses must survive conf_print: the dump parses again into an equal conf
  * (padding included, since conf.c zeroes what it replaces) and dumps
  * identically.  Any difference aborts.
  */
@@ -24,7 +24,7 @@ fuzz_dump(const struct conf *c, size_t *lenp)
 
 	if ((fp = open_memstream(&s, lenp)) == NULL)
 		abort();
-	conf_dump(c, fp);
+	(void)conf_print(c, NULL, NULL, 0, fp, NULL, 0);
 	fclose(fp);
 	return s;
 }

@@ -151,3 +151,110 @@ def test_bad_config_with_n_also_fails(postern_bin):
     r = run(postern_bin, "-o", "proxy.max_errors=lots", "-n")
     assert r.returncode != 0
     assert "-o proxy.max_errors=lots:" in r.stderr, r.stderr
+
+
+# -V, --help, postern config, and where the configuration comes from
+# (issue 16).
+
+def version_h():
+    """The version as lib/version.h writes it, the one place it is."""
+    with open(os.path.join(os.path.dirname(__file__), "..", "..", "lib",
+                           "version.h")) as f:
+        return re.search(r'#define POSTERN_VERSION\s+"([^"]+)"',
+                         f.read()).group(1)
+
+
+@pytest.mark.parametrize("flag", ["-V", "--version"])
+def test_version(postern_bin, flag):
+    r = run(postern_bin, flag)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "postern %s\n" % version_h(), r.stdout
+
+
+@pytest.mark.parametrize("mode", [[], ["milter"], ["check"], ["test"],
+                                  ["config"]])
+@pytest.mark.parametrize("flag", ["-h", "--help"])
+def test_help_on_every_subcommand(postern_bin, mode, flag):
+    r = run(postern_bin, *mode, flag)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("usage: postern"), r.stdout
+    for word in ("milter", "check", "test", "config", "--version"):
+        assert word in r.stdout, (word, r.stdout)
+
+
+def test_bad_option_is_usage_on_stderr(postern_bin):
+    r = run(postern_bin, "config", "-x")
+    assert r.returncode == 2
+    assert "usage: postern" in r.stderr and r.stdout == "", r
+
+
+def test_config_keys_defaults_and_changes(postern_bin, workdir):
+    path = os.path.join(workdir, "some.conf")
+    with open(path, "w") as f:
+        f.write("[proxy]\nmax_errors = 4\n[dns]\ntimeout = 7s\n")
+    r = run(postern_bin, "config", "-c", path, "proxy.max_errors",
+            "dns.timeout", "proxy.max_recipients")
+    assert r.returncode == 0, r.stderr
+    default_rcpts = run(postern_bin, "config", "-d",
+                        "proxy.max_recipients").stdout
+    assert r.stdout == ("proxy.max_errors = 4\ndns.timeout = 7s\n" +
+                        default_rcpts), r.stdout
+    # -n: only what differs from the defaults, in file syntax
+    r = run(postern_bin, "config", "-n", "-c", path, "-o",
+            "proxy.max_recipients=77")
+    assert r.returncode == 0, r.stderr
+    body = [line for line in r.stdout.splitlines()
+            if line and not line.startswith("#")]
+    assert body == ["[proxy]", "max_recipients = 77", "max_errors = 4",
+                    "[dns]", "timeout = 7s"], r.stdout
+    # -d: the defaults, whatever the file says
+    r = run(postern_bin, "config", "-d", "-c", path, "proxy.max_errors")
+    assert r.returncode == 0
+    assert r.stdout != "proxy.max_errors = 4\n", r.stdout
+    assert r.stdout == run(postern_bin, "config", "proxy.max_errors").stdout
+    # what -n prints is a configuration that gives the same values
+    again = os.path.join(workdir, "again.conf")
+    with open(again, "w") as f:
+        f.write(run(postern_bin, "config", "-n", "-c", path).stdout)
+    assert run(postern_bin, "config", "-c", again).stdout.split("\n", 1)[1] \
+        == run(postern_bin, "config", "-c", path).stdout.split("\n", 1)[1]
+
+
+def test_config_unknown_key(postern_bin):
+    r = run(postern_bin, "config", "proxy.listen", "proxy.nosuch")
+    assert r.returncode == 1
+    assert "proxy.nosuch: no such key" in r.stderr, r.stderr
+    assert r.stdout == ""
+
+
+def in_private_etc(postern_bin, files, *args):
+    """postern *args with an /etc of its own (a tmpfs in a private mount
+    namespace, holding files {relpath: text}), so the host's /etc is never
+    touched."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root for a private mount namespace")
+    script = "mount -t tmpfs none /etc && " + "".join(
+        "mkdir -p /etc/%s && printf '%%s' '%s' > /etc/%s && " %
+        (os.path.dirname(p), t, p) for p, t in files.items()) + \
+        'exec "$@"'
+    return subprocess.run(["unshare", "-m", "sh", "-c", script, "sh",
+                           postern_bin, *args], capture_output=True,
+                          text=True, timeout=20, stdin=subprocess.DEVNULL)
+
+
+def test_etc_config_used_when_present(postern_bin, workdir):
+    conf = {"postern/postern.conf": "[proxy]\nmax_errors = 4\n"}
+    r = in_private_etc(postern_bin, conf, "config", "proxy.max_errors")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "proxy.max_errors = 4\n", r.stdout
+    r = in_private_etc(postern_bin, conf, "check", *listen_args())
+    assert "/etc/postern/postern.conf: configuration OK" in r.stdout, r
+    # -c wins over it; without the file the embedded default is used
+    path = os.path.join(workdir, "mine.conf")
+    with open(path, "w") as f:
+        f.write("[proxy]\nmax_errors = 6\n")
+    r = in_private_etc(postern_bin, conf, "config", "-c", path,
+                       "proxy.max_errors")
+    assert r.stdout == "proxy.max_errors = 6\n", r
+    r = in_private_etc(postern_bin, {}, "check", *listen_args())
+    assert "(default): configuration OK" in r.stdout, r

@@ -2,7 +2,7 @@
 /*
  * t_conf.c - policy/conf.c: the documented defaults, every value type's good
  * and bad values with their exact messages, the line syntax, -o overrides,
- * final checks, conf_dump round trips, conf_load and reference counting.
+ * final checks, conf_print round trips, conf_load and reference counting.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,7 +68,7 @@ dump(const struct conf *c)
 
 	if ((fp = open_memstream(&s, &n)) == NULL)
 		abort();
-	conf_dump(c, fp);
+	(void)conf_print(c, NULL, NULL, 0, fp, NULL, 0);
 	fclose(fp);
 	return s;
 }
