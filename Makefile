@@ -11,11 +11,12 @@
 #   make install PREFIX=/usr DESTDIR=
 
 PREFIX	?= /usr/local
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 DESTDIR	?=
 CC	?= cc
 PYTHON	?= /usr/bin/python3
 PKGS	 = libevent libevent_pthreads libevent_openssl libpcre2-8 libunbound \
-	   opendkim libssl libcrypto
+	   opendkim libssl libcrypto libsystemd
 # libspf2 ships no pkg-config file.
 LIBS_EXTRA = -lspf2 -lmilter -pthread
 
@@ -199,6 +200,13 @@ install: $(BIN)
 	    $(DESTDIR)$(PREFIX)/share/postern/allow.example
 	install -D -m 0755 scripts/keygen.sh \
 	    $(DESTDIR)$(PREFIX)/share/postern/keygen.sh
+	for u in postern postern-milter; do \
+	    sed 's|/usr/sbin/postern|$(PREFIX)/sbin/postern|' \
+	        contrib/systemd/$$u.service > $$u.service.tmp && \
+	    install -D -m 0644 $$u.service.tmp \
+	        $(DESTDIR)$(SYSTEMDUNITDIR)/$$u.service && \
+	    rm -f $$u.service.tmp; \
+	done
 
 clean:
 	rm -rf build build-asan build-fuzz build-O0

@@ -70,6 +70,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <systemd/sd-daemon.h>
 #include <libmilter/mfapi.h>
 
 #include "filters/chain.h"
@@ -1038,7 +1039,10 @@ milter_front_run(struct conf *conf, struct chain *chain)
 	log_info("postern %s milter ready on %s: %zu filters, config %s",
 	    POSTERN_VERSION, conf->milter_socket, chain_length(chain),
 	    conf->source);
+	(void)sd_notifyf(0, "READY=1\nSTATUS=postern %s milter on %s",
+	    POSTERN_VERSION, conf->milter_socket);
 	rc = smfi_main() == MI_SUCCESS ? 0 : 1;
+	(void)sd_notify(0, "STOPPING=1");
 	pthread_mutex_lock(&milter_lock);
 	milter_quit = 1;
 	pthread_mutex_unlock(&milter_lock);

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <systemd/sd-daemon.h>
 
 #include "filters/chain.h"
 #include "lib/dns.h"
@@ -309,6 +310,8 @@ server_run(struct conf *conf, struct chain *chain, const char *conf_path,
 	log_info("postern %s ready: %zu backends, %zu filters, config %s",
 	    POSTERN_VERSION, conf->nbackend, chain_length(chain),
 	    conf->source);
+	(void)sd_notifyf(0, "READY=1\nSTATUS=postern %s, config %s",
+	    POSTERN_VERSION, conf->source);
 	event_base_dispatch(server_evbase);
 	log_info("postern stopped");
 	for (i = 0; i < nitems(sigs); i++)
@@ -343,7 +346,10 @@ server_signal(evutil_socket_t sig, short ev, void *arg)
 	(void)ev;
 	(void)arg;
 	if (sig == SIGHUP) {
+		/* systemd (Type=notify) sees the reload and its end */
+		(void)sd_notify(0, "RELOADING=1");
 		server_reload();
+		(void)sd_notify(0, "READY=1");
 		return;
 	}
 	if (server_stopping) {
@@ -360,6 +366,7 @@ server_drain(void)
 	struct timeval	 tv = { server_current->conf->shutdown_timeout, 0 };
 
 	log_info("stopping: %u sessions to finish", session_count());
+	(void)sd_notify(0, "STOPPING=1");
 	server_stopping = 1;
 	listener_close();
 	session_drain_all();

@@ -8,10 +8,10 @@ set -eu
 
 PKGS="build-essential pkg-config clang libclang-rt-14-dev
 libevent-dev libssl-dev libpcre2-dev libspf2-dev libopendkim-dev
-libmilter-dev libunbound-dev
+libmilter-dev libunbound-dev libsystemd-dev
 postfix swaks libnet-ssleay-perl python3 python3-pytest python3-dkim python3-spf python3-nacl python3-authres
 miltertest opendkim opendkim-tools dnsmasq-base unbound redis-server haproxy
-procps iproute2 ca-certificates openssl"
+procps iproute2 ca-certificates openssl systemd"
 
 missing=""
 for p in $PKGS; do
