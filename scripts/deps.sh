@@ -1,24 +1,38 @@
 #!/bin/sh
 # SPDX-License-Identifier: ISC
-# deps.sh - install every Debian 12 package postern needs to build, run and
-# test.  Idempotent and quiet when everything is there.  Installing needs
-# root: run as root, or as a user who may sudo (it asks sudo itself).
-#   scripts/deps.sh          build + run + test dependencies
+# deps.sh - install the Debian 12 packages postern needs.  Idempotent and
+# quiet when everything is there; it names what it installs.  Installing
+# needs root: run as root, or as a user who may sudo (it asks sudo itself).
+#   scripts/deps.sh          to build and run (make, make run)
+#   scripts/deps.sh test     that and what the tests use (make test)
 set -eu
 
-PKGS="build-essential pkg-config clang libclang-rt-14-dev
+# make, and make run's demo backend (smtp-sink is in the postfix package)
+BUILD="build-essential pkg-config
 libevent-dev libssl-dev libpcre2-dev libspf2-dev libopendkim-dev
 libmilter-dev libunbound-dev libsystemd-dev
-postfix swaks libnet-ssleay-perl python3 python3-pytest python3-dkim python3-spf python3-nacl python3-authres
-miltertest opendkim opendkim-tools dnsmasq-base unbound redis-server haproxy
-procps iproute2 ca-certificates openssl systemd"
+postfix ca-certificates openssl"
+# make test: the fuzzers and sanitizers (clang), the peers and oracles
+TEST="clang libclang-rt-14-dev
+swaks libnet-ssleay-perl python3 python3-pytest python3-dkim python3-spf
+python3-nacl python3-authres miltertest opendkim opendkim-tools unbound
+haproxy procps iproute2 systemd"
+
+case "${1:-}" in
+"")	PKGS=$BUILD; what="build and run" ;;
+test)	PKGS="$BUILD $TEST"; what="build, run and test" ;;
+*)	echo "usage: $0 [test]" >&2; exit 2 ;;
+esac
 
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q 'ok installed' ||
 	    missing="$missing $p"
 done
-[ -z "$missing" ] && exit 0
+if [ -z "$missing" ]; then
+	echo "deps.sh: everything to $what is installed"
+	exit 0
+fi
 
 if [ "$(id -u)" -ne 0 ]; then
 	if command -v sudo >/dev/null 2>&1; then
@@ -28,7 +42,7 @@ if [ "$(id -u)" -ne 0 ]; then
 	echo "deps.sh: missing packages:$missing; run me as root" >&2
 	exit 1
 fi
-echo "deps.sh: installing$missing"
+echo "deps.sh: installing, to $what:$missing"
 export DEBIAN_FRONTEND=noninteractive
 # Postfix asks how to configure itself; a local-only instance is harmless
 # and tests run their own private instances anyway.
