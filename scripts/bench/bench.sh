@@ -143,7 +143,7 @@ s100k100|100|102400|2500|100 sessions, 100 KiB|0.7
 [ -n "$POSTERN" ] || die "usage: $0 /abs/path/to/postern"
 [ -x "$POSTERN" ] || die "$POSTERN: not an executable file"
 for t in smtp-sink smtp-source timeout ss awk; do
-	command -v "$t" >/dev/null 2>&1 || die "$t not found (scripts/deps.sh installs it)"
+	command -v "$t" >/dev/null 2>&1 || die "$t not found (scripts/deps.sh test installs it)"
 done
 [ -x "$PY" ] || die "$PY not found"
 [ -r "$HERE/idle_conns.py" ] || die "$HERE/idle_conns.py missing"

@@ -76,7 +76,7 @@ def test_milter_ready_and_stopping(notify, procs, workdir, postern_bin):
 def test_units_verify(unit, workdir, postern_bin):
     """systemd-analyze verify is clean, with ExecStart pointing at the
     binary built here (it checks that the executable exists)."""
-    assert shutil.which("systemd-analyze"), "systemd (scripts/deps.sh)"
+    assert shutil.which("systemd-analyze"), "systemd (scripts/deps.sh test)"
     with open(os.path.join(UNITS, unit)) as f:
         text = f.read()
     assert "Type=notify" in text and "ExecStartPre=/usr/sbin/postern " \
