@@ -198,8 +198,8 @@ install: $(BIN)
 	    $(DESTDIR)$(PREFIX)/share/postern/default.rules
 	install -D -m 0644 rules/allow.example \
 	    $(DESTDIR)$(PREFIX)/share/postern/allow.example
-	install -D -m 0755 scripts/keygen.sh \
-	    $(DESTDIR)$(PREFIX)/share/postern/keygen.sh
+	install -D -m 0755 scripts/postern-keygen \
+	    $(DESTDIR)$(PREFIX)/sbin/postern-keygen
 	for u in postern postern-milter; do \
 	    sed 's|/usr/sbin/postern|$(PREFIX)/sbin/postern|' \
 	        contrib/systemd/$$u.service > $$u.service.tmp && \

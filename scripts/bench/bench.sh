@@ -49,7 +49,7 @@
 #     other load on the machine disturbs less than the rates).  About a
 #     minute (BENCH_SPF_BUDGET).
 #  6. DKIM: three more postern on loopback, filters.chain = dkim_sign,
-#     dkim_verify and none (keys from scripts/keygen.sh; the verifier's on
+#     dkim_verify and none (keys from scripts/postern-keygen; the verifier's on
 #     an unbound like the SPF one): signing RSA-2048, Ed25519 and both
 #     (dual), and verifying an RSA-2048 signature (a message file signed by
 #     dkimpy, sent with smtp-source -F), each at 1 and 100 sessions; msg/s

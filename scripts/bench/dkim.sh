@@ -7,7 +7,7 @@
 # ---------------------------------------------------------------- dkim
 # Three more postern in front of the same sink, on loopback: "sign"
 # (filters.chain = dkim_sign), "verify" (dkim_verify) and "plain" (none).
-# Two keys made by scripts/keygen.sh, d=dkim.example: RSA-2048 (selector
+# Two keys made by scripts/postern-keygen, d=dkim.example: RSA-2048 (selector
 # rsa) and Ed25519 (selector ed).  The signing table gives the RSA key to
 # From: *@rsa.dkim.example, the Ed25519 key to *@ed.dkim.example and both
 # to *@dual.dkim.example (multiple_signatures); the verify postern looks
@@ -64,13 +64,14 @@ dkim_keys() {	# keys, tables, the signed message; 0 when all are there
 	for sel in rsa ed; do
 		type=rsa
 		[ "$sel" = ed ] && type=ed25519
-		"$HERE/../keygen.sh" dkim.example "$sel" "$type" "$DKIM_DIR" \
-		    >>"$DKIM_DIR/records" 2>"$DKIM_DIR/keygen.err" ||
-		    { DKIM_WHY="keygen.sh: $(tail -n 1 "$DKIM_DIR/keygen.err")"; return 1; }
+		"$HERE/../postern-keygen" -d dkim.example -s "$sel" -k "$type" \
+		    -D "$DKIM_DIR" >/dev/null 2>"$DKIM_DIR/keygen.err" ||
+		    { DKIM_WHY="postern-keygen: $(tail -n 1 "$DKIM_DIR/keygen.err")"; return 1; }
+		cat "$DKIM_DIR/$sel.txt" >>"$DKIM_DIR/records"
 	done
 	printf '%s\t%s\n' \
-	    rsa "dkim.example:rsa:$DKIM_DIR/rsa.dkim.example.key" \
-	    ed "dkim.example:ed:$DKIM_DIR/ed.dkim.example.key" >"$DKIM_DIR/KeyTable"
+	    rsa "dkim.example:rsa:$DKIM_DIR/rsa.private" \
+	    ed "dkim.example:ed:$DKIM_DIR/ed.private" >"$DKIM_DIR/KeyTable"
 	printf '%s\t%s\n' '*@rsa.dkim.example' rsa '*@ed.dkim.example' ed \
 	    '*@dual.dkim.example' rsa '*@dual.dkim.example' ed >"$DKIM_DIR/SigningTable"
 	for sel in rsa ed dual; do
@@ -79,7 +80,7 @@ dkim_keys() {	# keys, tables, the signed message; 0 when all are there
 	done
 	"$PY" -c 'import dkim' 2>/dev/null ||
 	    { VERIFY_WHY="dkimpy not found (apt-get install python3-dkim)"; return 0; }
-	"$PY" "$HERE/dkim_sign.py" "$DKIM_DIR/rsa.dkim.example.key" "$DKIM_DIR/verify.eml" ||
+	"$PY" "$HERE/dkim_sign.py" "$DKIM_DIR/rsa.private" "$DKIM_DIR/verify.eml" ||
 	    VERIFY_WHY="dkimpy could not sign the message"
 	return 0
 }
@@ -87,7 +88,7 @@ dkim_keys() {	# keys, tables, the signed message; 0 when all are there
 dkim_start_verify() {	# the key server and the verify postern; VERIFY_WHY if not
 	local uport=$1 vport=$2 got
 	local -a zone
-	mapfile -t zone < <(sed -n "s/^\([^ ]*\) IN TXT ( \(.*\) )\$/local-data: '\1 300 IN TXT \2'/p" \
+	mapfile -t zone < <(sed -n "s/^\([^ ]*\) IN TXT ( \(.*\) ) ;.*\$/local-data: '\1 300 IN TXT \2'/p" \
 	    "$DKIM_DIR/records")
 	unbound_start dkim "$uport" 'local-zone: "dkim.example." static' "${zone[@]}" ||
 	    { VERIFY_WHY=$WHY; return; }

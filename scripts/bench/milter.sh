@@ -108,13 +108,14 @@ odk_start() {
 	local d=$MILTER_DIR/opendkim
 	command -v opendkim >/dev/null 2>&1 || { MILTER_WHY="opendkim not found"; return 1; }
 	mkdir -m 700 "$d" || { MILTER_WHY="mkdir $d failed"; return 1; }
-	"$HERE/../keygen.sh" dkim.example rsa rsa "$d" >/dev/null 2>"$d/keygen.err" ||
-	    { MILTER_WHY="keygen.sh: $(tail -n 1 "$d/keygen.err")"; return 1; }
+	"$HERE/../postern-keygen" -d dkim.example -s rsa -D "$d" >/dev/null \
+	    2>"$d/keygen.err" ||
+	    { MILTER_WHY="postern-keygen: $(tail -n 1 "$d/keygen.err")"; return 1; }
 	# No UserID: it stays root.  RequireSafeKeys no: opendkim checks
 	# every directory above the key, and /tmp is world-writable.
 	printf '%s\n' "Mode s" "Canonicalization relaxed/relaxed" "Background no" \
 	    "Syslog no" "RequireSafeKeys no" "Domain dkim.example" "Selector rsa" \
-	    "KeyFile $d/rsa.dkim.example.key" >"$d/opendkim.conf"
+	    "KeyFile $d/rsa.private" >"$d/opendkim.conf"
 	opendkim -f -x "$d/opendkim.conf" -p "inet:$1@127.0.0.1" \
 	    </dev/null >"$d/opendkim.log" 2>&1 &
 	ODK_PID=$!

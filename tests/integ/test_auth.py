@@ -182,13 +182,14 @@ def test_authenticated_mail_is_signed_and_skips_spf(auth_proxy, workdir):
     os.mkdir(kdir, 0o700)
     import subprocess
     keygen = os.path.join(os.path.dirname(__file__), "..", "..", "scripts",
-                          "keygen.sh")
-    subprocess.run(["sh", keygen, "example.org", "sel", "ed25519", kdir],
+                          "postern-keygen")
+    subprocess.run(["sh", keygen, "-d", "example.org", "-s", "sel", "-k",
+                    "ed25519", "-D", kdir],
                    check=True, capture_output=True, timeout=60)
     kt = os.path.join(workdir, "KeyTable")
     st = os.path.join(workdir, "SigningTable")
     with open(kt, "w") as fp:
-        fp.write("k example.org:sel:%s/sel.example.org.key\n" % kdir)
+        fp.write("k example.org:sel:%s/sel.private\n" % kdir)
     with open(st, "w") as fp:
         fp.write("*@example.org k\n")
     p, f = auth_proxy(**{"filters.chain": "spf dkim_sign",

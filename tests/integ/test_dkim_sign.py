@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: ISC
 """The dkim_sign filter through the running proxy.  Keys are made by
-scripts/keygen.sh (RSA-2048 and Ed25519) and their records served by
+scripts/postern-keygen (RSA-2048 and Ed25519) and their records served by
 unbound on loopback; the tables are OpenDKIM KeyTable/SigningTable files.
 What the backend receives is verified by both independent verifiers:
 dkimpy, and libopendkim in a second postern (dkim_verify) between the
@@ -30,27 +30,31 @@ DOMAIN = "sign.example"
 SUB = "mail.sign.example"
 OTHER = "unsigned.example"
 KEYGEN = os.path.join(os.path.dirname(__file__), "..", "..", "scripts",
-                      "keygen.sh")
+                      "postern-keygen")
 
 
 # ------------------------------------------------------------- keys, DNS
 
 class SignKeys(KeyRecords):
-    """Keys made by keygen.sh in d, their records, and table files."""
+    """Keys made by postern-keygen in d, their records, and table
+    files."""
 
     def __init__(self, d):
         self.dir = d
         self.records = {}
         self.files = {}
         for sel, kind in (("rsa", "rsa"), ("ed", "ed25519")):
-            r = subprocess.run(["sh", KEYGEN, DOMAIN, sel, kind, d],
-                               capture_output=True, text=True, timeout=60)
+            r = subprocess.run(["sh", KEYGEN, "-d", DOMAIN, "-s", sel, "-k",
+                                kind, "-D", d], capture_output=True,
+                               text=True, timeout=60)
             assert r.returncode == 0, r.stderr
-            m = re.match(r'(\S+)\. IN TXT \(((?: "[^"]*")+) \)', r.stdout)
-            assert m, r.stdout
+            with open(os.path.join(d, sel + ".txt")) as f:
+                txt = f.read()
+            m = re.match(r'(\S+)\. IN TXT \(((?: "[^"]*")+) \)', txt)
+            assert m, txt
             self.records[m.group(1)] = "".join(
                 re.findall(r'"([^"]*)"', m.group(2)))
-            self.files[sel] = os.path.join(d, "%s.%s.key" % (sel, DOMAIN))
+            self.files[sel] = os.path.join(d, "%s.private" % sel)
             assert os.path.exists(self.files[sel]), os.listdir(d)
 
     def table(self, name, text, mode=0o644):
