@@ -181,18 +181,37 @@ chain_new(const struct conf *conf, const struct chain *prev, char *err,
     size_t errsz)
 {
 	const struct filter_ops	*ops[CONF_FILTERS_MAX] = { NULL };
-	size_t			 i;
+	const char		*names[nitems(chain_registry)], *near;
+	char			 where[300];
+	size_t			 i, j, n = 0;
 	int			 bad = 0;
 
 	if (err != NULL && errsz > 0)
 		err[0] = '\0';
-	for (i = 0; i < conf->nfilters; i++)
-		if ((ops[i] = chain_filter_lookup(conf->filters[i])) == NULL) {
-			util_err_append(err, errsz, "%s: filters.chain: "
-			    "unknown filter '%s'", conf->source,
+
+	(void)conf_where(conf, "filters", "chain", where, sizeof(where));
+	for (j = 0; chain_registry[j] != NULL; j++)
+		names[n++] = chain_registry[j]->name;
+	for (i = 0; i < conf->nfilters; i++) {
+		for (j = 0; j < i; j++)
+			if (strcmp(conf->filters[j], conf->filters[i]) == 0)
+				break;
+		if (j < i) {
+			util_err_append(err, errsz, "%s%s: '%s' named twice",
+			    where, where[0] == '-' ? "" : ": filters.chain",
 			    conf->filters[i]);
 			bad = 1;
+		} else if ((ops[i] = chain_filter_lookup(conf->filters[i])) ==
+		    NULL) {
+			near = util_closest(conf->filters[i], names, n);
+			util_err_append(err, errsz, "%s%s: unknown filter "
+			    "'%s'%s%s%s", where, where[0] == '-' ? "" :
+			    ": filters.chain", conf->filters[i], near != NULL ?
+			    " (did you mean '" : "", near != NULL ? near : "",
+			    near != NULL ? "'?)" : "");
+			bad = 1;
 		}
+	}
 	return bad ? NULL : chain_new_ops(ops, conf->nfilters, conf, prev, err,
 	    errsz);
 }

@@ -47,6 +47,48 @@ xrealloc(void *old, size_t n)
 	return p;
 }
 
+static size_t	util_distance(const char *, const char *);
+
+/* Levenshtein distance of a and b (each cut at 63 bytes). */
+static size_t
+util_distance(const char *a, const char *b)
+{
+	size_t	 row[64], la = strnlen(a, 63), lb = strnlen(b, 63), i, j;
+	size_t	 diag, up;
+
+	for (j = 0; j <= lb; j++)
+		row[j] = j;
+	for (i = 1; i <= la; i++) {
+		diag = row[0];
+		row[0] = i;
+		for (j = 1; j <= lb; j++) {
+			up = row[j];
+			row[j] = diag + (a[i - 1] != b[j - 1]);
+			if (up + 1 < row[j])
+				row[j] = up + 1;
+			if (row[j - 1] + 1 < row[j])
+				row[j] = row[j - 1] + 1;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+const char *
+util_closest(const char *w, const char *const *words, size_t n)
+{
+	const char	*best = NULL;
+	size_t		 i, d, bestd = 3;
+
+	for (i = 0; i < n; i++)
+		if ((d = util_distance(w, words[i])) < bestd &&
+		    d * 2 < strlen(words[i])) {
+			bestd = d;
+			best = words[i];
+		}
+	return best;
+}
+
 void
 util_buf_add(struct util_buf *b, const void *data, size_t len)
 {

@@ -33,6 +33,11 @@ void	util_err_append(char *err, size_t errsz, const char *fmt, ...)
  * NUL-terminated, its length in *lenp; NULL with errno. */
 char	*util_read_file(const char *path, size_t *lenp);
 
+/* util_closest - the word of words[0..n) nearest to w (edit distance at
+ * most 2, and less than half its length), for "did you mean"; NULL when
+ * none is that near. */
+const char *util_closest(const char *w, const char *const *words, size_t n);
+
 /* A growable byte buffer: util_buf_add appends (doubling as needed), the
  * bytes are p[0..len); zeroed = empty.  util_buf_free empties it. */
 struct util_buf {

@@ -124,7 +124,8 @@ struct cparse {
 	const char	*sect;		/* current [section], from conf_keys */
 	int		 badsect;	/* in a bad [section]: skip its keys */
 	unsigned	 nerr;		/* errors so far, all reported */
-	size_t		 seen[128];	/* line that set each key, 0 = not */
+	size_t		 seen[CONF_KEYS_MAX];	/* line that set each key,
+						   0 = not */
 };
 
 struct conf_type_ops {
@@ -178,6 +179,11 @@ static int	 conf_set_addrs(struct cparse *, const struct conf_key *,
 		    char *);
 static int	 conf_set_names(struct cparse *, const struct conf_key *,
 		    char *);
+static const char *conf_suggest(const char *, const char *);
+static int	 conf_in_chain(const struct conf *, const char *);
+static void	 conf_value(const struct conf *, const struct conf_key *,
+		    char *, size_t);
+static int	 conf_key_is(const struct conf_key *, const char *);
 static void	 conf_dump_num(const struct conf *, const struct conf_key *,
 		    FILE *);
 static void	 conf_dump_enum(const struct conf *, const struct conf_key *,
@@ -531,6 +537,112 @@ conf_unref(struct conf *c)
 		free(c);
 }
 
+/* " (did you mean 'x'?)" for the key of sect nearest to key, or "". */
+static const char *
+conf_suggest(const char *sect, const char *key)
+{
+	static char	 buf[96];
+	const char	*names[CONF_KEYS_MAX], *best;
+	size_t		 i, n = 0;
+
+	for (i = 0; i < nitems(conf_keys); i++)
+		if (strcmp(conf_keys[i].section, sect) == 0)
+			names[n++] = conf_keys[i].key;
+	if ((best = util_closest(key, names, n)) == NULL)
+		return "";
+	snprintf(buf, sizeof(buf), " (did you mean '%s'?)", best);
+	return buf;
+}
+
+const char *
+conf_where(const struct conf *c, const char *section, const char *key,
+    char *buf, size_t bufsz)
+{
+	const struct conf_key	*k = conf_key_find(section, key);
+	int			 line;
+
+	line = k != NULL ? c->key_line[k - conf_keys] : 0;
+	if (line > 0)
+		snprintf(buf, bufsz, "%s:%d", c->source, line);
+	else if (line < 0)
+		snprintf(buf, bufsz, "-o %s.%s", section, key);
+	else
+		snprintf(buf, bufsz, "%s", c->source);
+	return buf;
+}
+
+/*
+ * Settings only a filter reads: section, key (NULL: every key of the
+ * section), and the filters that read it.  The milter section's socket
+ * and timeout are the milter front end's, not the filter's.
+ */
+static const struct {
+	const char	*section;
+	const char	*key;
+	const char	*filters[2];
+} conf_users[] = {
+	{ "iplist", NULL, { "iplist", NULL } },
+	{ "regex", NULL, { "regex", NULL } },
+	{ "spf", NULL, { "spf", NULL } },
+	{ "dkim", "require", { "dkim_verify", NULL } },
+	{ "dkim", "require_file", { "dkim_verify", NULL } },
+	{ "dkim", "timeout", { "dkim_verify", "dkim_sign" } },
+	{ "dkim", NULL, { "dkim_sign", NULL } },
+	{ "milter", "milters", { "milter", NULL } },
+	{ "milter", "default_action", { "milter", NULL } },
+	{ "milter", "connect_timeout", { "milter", NULL } },
+	{ "milter", "command_timeout", { "milter", NULL } },
+	{ "milter", "content_timeout", { "milter", NULL } },
+};
+
+/* Whether filter name is in c's chain. */
+static int
+conf_in_chain(const struct conf *c, const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; name != NULL && i < c->nfilters; i++)
+		if (strcmp(c->filters[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+void
+conf_unused(const struct conf *c, const struct conf *base, char *warn,
+    size_t warnsz)
+{
+	const struct conf_key	*k;
+	static char		 v[65536], b[65536];
+	char			 where[300], what[128];
+	size_t			 i;
+
+	for (k = conf_keys; k < conf_keys + nitems(conf_keys); k++) {
+		for (i = 0; i < nitems(conf_users); i++)
+			if (strcmp(conf_users[i].section, k->section) == 0 &&
+			    (conf_users[i].key == NULL ||
+			    strcmp(conf_users[i].key, k->key) == 0))
+				break;
+		if (i == nitems(conf_users) ||
+		    conf_in_chain(c, conf_users[i].filters[0]) ||
+		    conf_in_chain(c, conf_users[i].filters[1]))
+			continue;
+		conf_value(c, k, v, sizeof(v));
+		conf_value(base, k, b, sizeof(b));
+		if (strcmp(v, b) == 0)
+			continue;
+		(void)conf_where(c, k->section, k->key, where, sizeof(where));
+		if (where[0] != '-')	/* "-o section.key" names it already */
+			snprintf(what, sizeof(what), "%s.%s is ", k->section,
+			    k->key);
+		util_err_append(warn, warnsz, "%s: %sset, but no filter in "
+		    "filters.chain reads it (add %s%s%s)", where,
+		    where[0] != '-' ? what : "", conf_users[i].filters[0],
+		    conf_users[i].filters[1] != NULL ? " or " : "",
+		    conf_users[i].filters[1] != NULL ?
+		    conf_users[i].filters[1] : "");
+	}
+}
+
 /* One key's value as the file writes it (after "key ="), into buf. */
 static void
 conf_value(const struct conf *c, const struct conf_key *k, char *buf,
@@ -799,13 +911,14 @@ conf_assign(struct cparse *p, const char *sect, char *key, char *val)
 	if (*key == '\0')
 		return conf_err(p, "missing key before '='");
 	if ((k = conf_key_find(sect, key)) == NULL)
-		return conf_err(p, "unknown key '%.64s' in section [%s]", key,
-		    sect);
+		return conf_err(p, "unknown key '%.64s' in section [%s]%s",
+		    key, sect, conf_suggest(sect, key));
 	i = (size_t)(k - conf_keys);
 	if (p->opt == NULL && p->seen[i] != 0)
 		return conf_err(p, "duplicate key %s.%s (first on line %zu)",
 		    k->section, k->key, p->seen[i]);
 	p->seen[i] = p->opt == NULL ? p->line : 1;
+	p->conf->key_line[i] = p->opt == NULL ? (int)p->line : -1;
 
 	val = conf_trim(val);
 	conf_uncomment(val);

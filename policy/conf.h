@@ -20,6 +20,7 @@
 #define CONF_BACKEND_MAX	8
 #define CONF_UNIX_PATH_MAX	108	/* sizeof(sun_path) on Linux */
 #define CONF_FILTERS_MAX	16
+#define CONF_KEYS_MAX		128
 
 enum conf_bare_newline {
 	CONF_BARE_REJECT,	/* 554 5.6.x for bare CR/LF in content */
@@ -87,6 +88,9 @@ struct conf_addr {
 struct conf {
 	int		 refcnt;	/* conf_ref/conf_unref only */
 	char		 source[256];	/* file path, or "(default)" */
+	int		 key_line[CONF_KEYS_MAX];	/* where each key (in
+					   table order) was set: its line in
+					   source, -1 an -o, 0 not set */
 
 	/* [proxy] */
 	struct conf_addr listen[CONF_LISTEN_MAX];
@@ -267,6 +271,15 @@ struct conf	*conf_load(const char *path, char *const *overrides,
 
 struct conf	*conf_ref(struct conf *);
 void		 conf_unref(struct conf *);
+
+/* conf_where - where section.key was set, for messages: "path:line",
+ * "-o section.key", or the source when the key kept its default. */
+const char	*conf_where(const struct conf *, const char *section,
+		    const char *key, char *buf, size_t bufsz);
+/* conf_unused - a warning into warn for each setting that differs from
+ * base's (the defaults) while no filter in filters.chain reads it. */
+void		 conf_unused(const struct conf *, const struct conf *base,
+		    char *warn, size_t warnsz);
 
 /*
  * conf_print - the configuration in file syntax: every key; only those

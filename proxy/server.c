@@ -53,6 +53,8 @@
 #define SERVER_FD_RESERVE	32
 #define SERVER_ROOT_WARNING \
 	"running as root: set proxy.user to a user of its own"
+#define SERVER_NOFILTER_WARNING \
+	"filters.chain is empty: every message is relayed unfiltered"
 #define SERVER_IDENTITY_WARNING \
 	"proxy.client_identity = none: the backend sees every client as " \
 	"postern's own address; it must not trust that address (no " \
@@ -175,11 +177,19 @@ unsigned
 server_check(const struct conf *conf, const struct chain *chain, char *warn,
     size_t warnsz)
 {
+	struct conf	*def;
+
 	warn[0] = '\0';
 	if (geteuid() == 0 && conf->user[0] == '\0')
 		util_err_append(warn, warnsz, "%s", SERVER_ROOT_WARNING);
 	if (conf->client_identity == CONF_IDENTITY_NONE)
 		util_err_append(warn, warnsz, "%s", SERVER_IDENTITY_WARNING);
+	if (conf->nfilters == 0)
+		util_err_append(warn, warnsz, "%s", SERVER_NOFILTER_WARNING);
+	if ((def = conf_load(NULL, NULL, 0, NULL, 0)) != NULL) {
+		conf_unused(conf, def, warn, warnsz);
+		conf_unref(def);
+	}
 	return server_fit(conf, chain, warn, warnsz);
 }
 

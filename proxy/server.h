@@ -57,7 +57,9 @@ int		 server_drop_privileges(const struct conf *, char *err,
 
 /*
  * server_check - what conf and chain will meet at run time, one warning a
- * line in warn ("" none): running as root without proxy.user; more
+ * line in warn ("" none): running as root without proxy.user;
+ * client_identity none; an empty filters.chain; settings that differ from
+ * the defaults while no filter in the chain reads them (conf_unused); more
  * connections than the descriptor limit holds (its hard value: the soft one
  * is raised to it at start), 2 a session (client, backend), 1 more for a
  * spool file, 1 for each milter, and SERVER_FD_RESERVE kept for listeners,

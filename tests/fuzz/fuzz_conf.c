@@ -47,7 +47,9 @@ fuzz_roundtrip(struct conf *c)
 	y = *d;
 	x.refcnt = y.refcnt = 0;
 	memset(x.source, 0, sizeof(x.source));
+	memset(x.key_line, 0, sizeof(x.key_line));
 	memset(y.source, 0, sizeof(y.source));
+	memset(y.key_line, 0, sizeof(y.key_line));
 	if (memcmp(&x, &y, sizeof(x)) != 0) {
 		fprintf(stderr, "round trip changed the conf\n%s", s1);
 		abort();

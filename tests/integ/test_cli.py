@@ -258,3 +258,55 @@ def test_etc_config_used_when_present(postern_bin, workdir):
     assert r.stdout == "proxy.max_errors = 6\n", r
     r = in_private_etc(postern_bin, {}, "check", *listen_args())
     assert "(default): configuration OK" in r.stdout, r
+
+
+# postern check as a preflight (issue 16, item 2).
+
+def test_check_unknown_and_twice_named_filters(postern_bin, workdir):
+    path = os.path.join(workdir, "chain.conf")
+    with open(path, "w") as f:
+        f.write("# a comment\n[filters]\nchain = ipilst regex regex\n")
+    r = run(postern_bin, "check", "-c", path, *listen_args())
+    assert r.returncode == 1, r
+    assert "%s:3: filters.chain: unknown filter 'ipilst' (did you mean " \
+        "'iplist'?)" % path in r.stderr, r.stderr
+    assert "%s:3: filters.chain: 'regex' named twice" % path in r.stderr
+    r = run(postern_bin, "check", "-o", "filters.chain=zzzzzz",
+            *listen_args())
+    assert r.returncode == 1
+    assert "-o filters.chain: unknown filter 'zzzzzz'\n" in r.stderr, r
+
+
+def test_check_unknown_key_suggests(postern_bin, workdir):
+    path = os.path.join(workdir, "key.conf")
+    with open(path, "w") as f:
+        f.write("[proxy]\nmax_erors = 3\n")
+    r = run(postern_bin, "check", "-c", path)
+    assert r.returncode == 1
+    assert "%s:2: unknown key 'max_erors' in section [proxy] (did you " \
+        "mean 'max_errors'?)" % path in r.stderr, r.stderr
+
+
+def test_check_warns_settings_no_filter_reads(postern_bin, workdir):
+    """Configured, but its filter is not in the chain: a warning naming
+    where it was set and what to add; exit 0.  An empty chain warns."""
+    path = os.path.join(workdir, "unused.conf")
+    with open(path, "w") as f:
+        f.write("[iplist]\ndeny = 10.0.0.0/8\n[dkim]\nkey_table = /x\n"
+                "[filters]\nchain = spf\n")
+    r = run(postern_bin, "check", "-c", path, "-o", "regex.rules=/y",
+            *listen_args())
+    assert r.returncode == 0, r.stderr
+    warn = [line for line in r.stderr.splitlines() if "set, but" in line]
+    assert warn == [
+        "postern: warning: %s:4: dkim.key_table is set, but no filter in "
+        "filters.chain reads it (add dkim_sign)" % path,
+        "postern: warning: %s:2: iplist.deny is set, but no filter in "
+        "filters.chain reads it (add iplist)" % path,
+        "postern: warning: -o regex.rules: set, but no filter in "
+        "filters.chain reads it (add regex)"], r.stderr
+    assert "filters.chain is empty" not in r.stderr
+    r = run(postern_bin, "check", *listen_args())
+    assert r.returncode == 0
+    assert "postern: warning: filters.chain is empty: every message is " \
+        "relayed unfiltered" in r.stderr, r.stderr

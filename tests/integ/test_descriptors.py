@@ -139,10 +139,11 @@ def check(postern_bin, *args, nofile=None):
 def test_check_warns_when_connections_do_not_fit(postern_bin):
     """3 descriptors a session (client, backend, spool file), one more
     for each milter, 2 when every message fits in memory."""
-    base = ("-o", "proxy.user=nobody", "-o", "proxy.max_connections=1000")
+    base = ("-o", "proxy.user=nobody", "-o", "proxy.max_connections=1000",
+            "-o", "filters.chain=iplist")
     for extra, per, most in [
             ((), 3, 5),
-            (("-o", "filters.chain=milter", "-o", "milter.milters="
+            (("-o", "filters.chain=iplist milter", "-o", "milter.milters="
               "inet:127.0.0.1:9 unix:/nonexistent"), 5, 3),
             (("-o", "proxy.max_message_size=1M",
               "-o", "proxy.spool_memory_max=1M"), 2, 8)]:

@@ -73,7 +73,8 @@ dump(const struct conf *c)
 	return s;
 }
 
-/* Equal except for refcnt and source: every byte, padding included. */
+/* Equal except for refcnt, source and where keys were set: every byte,
+ * padding included. */
 static int
 conf_same(const struct conf *a, const struct conf *b)
 {
@@ -81,7 +82,9 @@ conf_same(const struct conf *a, const struct conf *b)
 
 	x.refcnt = y.refcnt = 0;
 	memset(x.source, 0, sizeof(x.source));
+	memset(x.key_line, 0, sizeof(x.key_line));
 	memset(y.source, 0, sizeof(y.source));
+	memset(y.key_line, 0, sizeof(y.key_line));
 	return memcmp(&x, &y, sizeof(x)) == 0;
 }
 
@@ -638,7 +641,10 @@ t_syntax(void)
 	struct conf	*c;
 
 	is_str(fails("[proxy]\nlisen = 1.2.3.4:25\n"), NAME ":2: unknown key "
-	    "'lisen' in section [proxy]", "unknown key");
+	    "'lisen' in section [proxy] (did you mean 'listen'?)",
+	    "unknown key, and the nearest one");
+	is_str(fails("[proxy]\nzzzzzz = 1\n"), NAME ":2: unknown key "
+	    "'zzzzzz' in section [proxy]", "unknown key, none near");
 	is_str(fails("# x\n[foo]\n"), NAME ":2: unknown section [foo]",
 	    "unknown section");
 	is_str(fails("[log]\nlisten = a:1\n"), NAME ":2: unknown key 'listen' "
@@ -753,7 +759,8 @@ t_overrides(void)
 	is_str(fails_ov("", "foo.bar=1"), "-o foo.bar=1: unknown section "
 	    "[foo]", "-o unknown section");
 	is_str(fails_ov("", "proxy.lisen=a:1"), "-o proxy.lisen=a:1: unknown "
-	    "key 'lisen' in section [proxy]", "-o unknown key");
+	    "key 'lisen' in section [proxy] (did you mean 'listen'?)",
+	    "-o unknown key");
 	is_str(fails_ov("", "proxy.listen=bad"), "-o proxy.listen=bad: bad "
 	    "address 'bad' for proxy.listen (use host:port or [ipv6]:port)",
 	    "-o bad value");
