@@ -22,7 +22,11 @@
  *	"-o ARG: what is wrong" on stderr.  check's warnings are
  *	"postern: warning: ..." on stderr; it still exits 0.
  */
+#include <sys/wait.h>
+
+#include <errno.h>
 #include <getopt.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +41,7 @@
 #include "proxy/milter_front.h"
 #include "proxy/server.h"
 #include "proxy/session.h"
+#include "proxy/spool.h"
 #include "proxy/tls.h"
 
 #define MAIN_OVERRIDES_MAX	128
@@ -67,6 +72,10 @@ static int	main_trace(const char *);
 static void	main_errors(const char *, char *);
 static int	main_check_tls(const struct conf *, char *, size_t);
 static void	main_check_memory(const struct conf *, char *, size_t);
+static int	main_check_as_user(const struct main_opts *,
+		    const struct conf *, char *, size_t);
+static void	main_check_child(const struct main_opts *,
+		    const struct conf *, int) __attribute__((noreturn));
 static void	main_options(int, char *[], struct main_opts *);
 
 /* The usage on fp, then exit with status (0 for --help, 2 for a bad
@@ -168,6 +177,77 @@ main_check_memory(const struct conf *conf, char *warn, size_t warnsz)
 		    "physical memory (%.1f GiB): lower proxy.max_connections, "
 		    "spool_memory_max or max_header_total",
 		    phys / 1073741824.0);
+}
+
+/*
+ * check: what the daemon reads at a reload, read as proxy.user, the user
+ * it runs as by then: a child drops to the user and does the reload's
+ * work (the configuration, every list, rule, key and certificate), then
+ * makes a spool file.  Errors into err, each "as proxy.user USER: ...".
+ * Not root, or no proxy.user: the spool directory as this user.
+ */
+static int
+main_check_as_user(const struct main_opts *o, const struct conf *conf,
+    char *err, size_t errsz)
+{
+	size_t	 len = strlen(err);
+	ssize_t	 n;
+	pid_t	 pid;
+	int	 fds[2], status;
+
+	if (conf->user[0] != '\0' && getpwnam(conf->user) == NULL) {
+		util_err_append(err, errsz, "proxy.user %s: no such user",
+		    conf->user);
+		return -1;
+	}
+	if (conf->user[0] == '\0' || geteuid() != 0) {
+		if (spool_dir_ok(conf->spool_dir) == 0)
+			return 0;
+		util_err_append(err, errsz, "proxy.spool_dir %s: %s",
+		    conf->spool_dir, strerror(errno));
+		return -1;
+	}
+	if (pipe(fds) == -1 || (pid = fork()) == -1)
+		fatal("check: pipe/fork");
+	if (pid == 0) {
+		close(fds[0]);
+		main_check_child(o, conf, fds[1]);
+	}
+	close(fds[1]);
+	while (len + 1 < errsz && (n = read(fds[0], err + len,
+	    errsz - len - 1)) > 0)
+		len += (size_t)n;
+	err[len] = '\0';
+	close(fds[0]);
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+/* The child of main_check_as_user: its errors down fd, exit 1 if any. */
+static void
+main_check_child(const struct main_opts *o, const struct conf *conf, int fd)
+{
+	static char	 e[16384], out[20000];
+	struct conf	*c = NULL;
+	struct chain	*ch = NULL;
+	char		*line, *save;
+
+	log_set_level(LOG_LEVEL_WARN);	/* not "running as ..." */
+	if (server_drop_privileges(conf, e, sizeof(e)) == 0 &&
+	    (c = conf_load(o->path, o->overrides, o->nov, e,
+	    sizeof(e))) != NULL &&
+	    (ch = chain_new(c, NULL, e, sizeof(e))) != NULL &&
+	    main_check_tls(c, e, sizeof(e)) == 0 &&
+	    spool_dir_ok(c->spool_dir) == -1)
+		snprintf(e, sizeof(e), "proxy.spool_dir %s: %s", c->spool_dir,
+		    strerror(errno));
+	for (line = strtok_r(e, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save))
+		util_err_append(out, sizeof(out), "as proxy.user %s: %s",
+		    conf->user, line);
+	(void)write(fd, out, strlen(out));
+	_exit(out[0] != '\0');
 }
 
 /* The mode word, then the options; exits with the usage on a bad one. */
@@ -314,6 +394,12 @@ main(int argc, char *argv[])
 	log_set_repeat(conf->log_repeat_interval);
 	if (o.mode == MAIN_MILTER)
 		milter_front_init();	/* before the resolver's threads */
+	if (o.mode == MAIN_CHECK &&	/* before any thread */
+	    main_check_as_user(&o, conf, err, sizeof(err)) == -1) {
+		main_errors("", err);
+		conf_unref(conf);
+		return 1;
+	}
 	if ((chain = chain_new(conf, NULL, err, sizeof(err))) == NULL) {
 		main_errors("", err);
 		conf_unref(conf);

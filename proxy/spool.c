@@ -14,6 +14,7 @@
  *	spool_write	append; moves to disk when mem_max would be exceeded.
  *	spool_size	bytes appended so far.
  *	spool_on_disk	1 once the content lives in the temporary file.
+ *	spool_dir_ok	whether a spool file can be made in a directory.
  *	spool_read	copy bytes from any offset.
  *	spool_cut	leave a range out of the edited view.
  *	spool_edited_size	the size of that view.
@@ -234,6 +235,17 @@ spool_tmpfile(const char *dir)
 		return -1;
 	}
 	return fd;
+}
+
+int
+spool_dir_ok(const char *dir)
+{
+	int	 fd;
+
+	if ((fd = spool_tmpfile(dir)) == -1)
+		return -1;
+	close(fd);
+	return 0;
 }
 
 /* Write all of buf at offset off, through EINTR and short writes. */

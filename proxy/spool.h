@@ -52,4 +52,8 @@ uint64_t	 spool_edited_size(const struct spool *);
 ssize_t		 spool_read_edited(struct spool *, uint64_t *off, void *buf,
 		    size_t len);
 
+/* spool_dir_ok - whether a spool file can be made in dir (made and
+ * dropped at once); -1 with errno. */
+int		 spool_dir_ok(const char *dir);
+
 #endif

@@ -310,3 +310,50 @@ def test_check_warns_settings_no_filter_reads(postern_bin, workdir):
     assert r.returncode == 0
     assert "postern: warning: filters.chain is empty: every message is " \
         "relayed unfiltered" in r.stderr, r.stderr
+
+
+def test_check_reads_as_proxy_user(postern_bin, workdir):
+    """What the daemon reads at a reload must be readable by proxy.user,
+    the user it runs as by then: a root-only list passes a check run as
+    root without it, and fails with proxy.user (as a SIGHUP would)."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to check as another user")
+    d = os.path.join(workdir, "lists")
+    os.mkdir(d)
+    os.chmod(workdir, 0o755)
+    os.chmod(d, 0o755)
+    deny = os.path.join(d, "deny")
+    with open(deny, "w") as f:
+        f.write("10.0.0.0/8\n")
+    os.chmod(deny, 0o600)
+    args = ("-o", "filters.chain=iplist", "-o", "iplist.deny_file=" + deny,
+            *listen_args())
+    r = run(postern_bin, "check", *args)
+    assert r.returncode == 0, r.stderr
+    r = run(postern_bin, "check", "-o", "proxy.user=nobody", *args)
+    assert r.returncode == 1, r
+    assert "postern: as proxy.user nobody: %s: Permission denied" % deny \
+        in r.stderr, r.stderr
+    os.chmod(deny, 0o644)
+    r = run(postern_bin, "check", "-o", "proxy.user=nobody", *args)
+    assert r.returncode == 0, r.stderr
+    # the spool directory must take files as that user too
+    spool = os.path.join(workdir, "spool")
+    os.mkdir(spool, 0o700)
+    r = run(postern_bin, "check", "-o", "proxy.user=nobody", "-o",
+            "proxy.spool_dir=" + spool, *args)
+    assert r.returncode == 1
+    assert "as proxy.user nobody: proxy.spool_dir %s: Permission denied" % \
+        spool in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("opts,why", [
+    (["-o", "proxy.user=no-such-user-here"],
+     "proxy.user no-such-user-here: no such user"),
+    (["-o", "proxy.spool_dir=/nonexistent-spool"],
+     "proxy.spool_dir /nonexistent-spool: No such file or directory"),
+])
+def test_check_user_and_spool_exist(postern_bin, opts, why):
+    r = run(postern_bin, "check", "-o", "filters.chain=iplist", *opts,
+            *listen_args())
+    assert r.returncode == 1 and why in r.stderr, r
