@@ -181,6 +181,8 @@ static int	 conf_set_names(struct cparse *, const struct conf_key *,
 		    char *);
 static const char *conf_suggest(const char *, const char *);
 static int	 conf_in_chain(const struct conf *, const char *);
+static void	 conf_unused_one(const struct conf *, const struct conf *,
+		    size_t, char *, size_t);
 static void	 conf_value(const struct conf *, const struct conf_key *,
 		    char *, size_t);
 static int	 conf_key_is(const struct conf_key *, const char *);
@@ -607,9 +609,42 @@ conf_in_chain(const struct conf *c, const char *name)
 	return 0;
 }
 
+size_t
+conf_unused_filters(const struct conf *c, const struct conf *base,
+    const char **names, size_t max)
+{
+	char	 warn[256];
+	size_t	 i, j, n = 0;
+
+	for (i = 0; i < nitems(conf_users); i++) {
+		for (j = 0; j < n; j++)
+			if (strcmp(names[j], conf_users[i].filters[0]) == 0)
+				break;
+		if (j < n || n == max)
+			continue;
+		warn[0] = '\0';
+		conf_unused_one(c, base, i, warn, sizeof(warn));
+		if (warn[0] != '\0')
+			names[n++] = conf_users[i].filters[0];
+	}
+	return n;
+}
+
 void
 conf_unused(const struct conf *c, const struct conf *base, char *warn,
     size_t warnsz)
+{
+	size_t	 i;
+
+	for (i = 0; i < nitems(conf_users); i++)
+		conf_unused_one(c, base, i, warn, warnsz);
+}
+
+/* conf_unused for the keys of conf_users[u] (the first entry that names
+ * a key wins, as in the table's order). */
+static void
+conf_unused_one(const struct conf *c, const struct conf *base, size_t u,
+    char *warn, size_t warnsz)
 {
 	const struct conf_key	*k;
 	static char		 v[65536], b[65536];
@@ -622,8 +657,7 @@ conf_unused(const struct conf *c, const struct conf *base, char *warn,
 			    (conf_users[i].key == NULL ||
 			    strcmp(conf_users[i].key, k->key) == 0))
 				break;
-		if (i == nitems(conf_users) ||
-		    conf_in_chain(c, conf_users[i].filters[0]) ||
+		if (i != u || conf_in_chain(c, conf_users[i].filters[0]) ||
 		    conf_in_chain(c, conf_users[i].filters[1]))
 			continue;
 		conf_value(c, k, v, sizeof(v));

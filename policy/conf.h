@@ -280,6 +280,11 @@ const char	*conf_where(const struct conf *, const char *section,
  * base's (the defaults) while no filter in filters.chain reads it. */
 void		 conf_unused(const struct conf *, const struct conf *base,
 		    char *warn, size_t warnsz);
+/* conf_unused_filters - the filters (at most max, into names) that
+ * settings conf_unused warns about would need: postern check runs their
+ * init, so their files are checked all the same.  Returns how many. */
+size_t		 conf_unused_filters(const struct conf *,
+		    const struct conf *base, const char **names, size_t max);
 
 /*
  * conf_print - the configuration in file syntax: every key; only those

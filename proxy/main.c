@@ -37,6 +37,7 @@
 #include "lib/util.h"
 #include "lib/version.h"
 #include "policy/conf.h"
+#include "proxy/backend_list.h"
 #include "proxy/dryrun.h"
 #include "proxy/milter_front.h"
 #include "proxy/server.h"
@@ -72,6 +73,7 @@ static int	main_trace(const char *);
 static void	main_errors(const char *, char *);
 static int	main_check_tls(const struct conf *, char *, size_t);
 static void	main_check_memory(const struct conf *, char *, size_t);
+static int	main_check_unused(const struct conf *, char *, size_t);
 static int	main_check_as_user(const struct main_opts *,
 		    const struct conf *, char *, size_t);
 static void	main_check_child(const struct main_opts *,
@@ -177,6 +179,44 @@ main_check_memory(const struct conf *conf, char *warn, size_t warnsz)
 		    "physical memory (%.1f GiB): lower proxy.max_connections, "
 		    "spool_memory_max or max_header_total",
 		    phys / 1073741824.0);
+}
+
+/*
+ * check: the filters that settings outside the chain belong to are set up
+ * all the same, so their files are checked (a missing list is an error
+ * even before the filter is added), and the backends resolve.  -1 with
+ * the errors in err.
+ */
+static int
+main_check_unused(const struct conf *conf, char *err, size_t errsz)
+{
+	const struct filter_ops	*ops[CONF_FILTERS_MAX];
+	const char		*names[CONF_FILTERS_MAX];
+	struct backend_list	*bl;
+	struct conf		*def;
+	struct chain		*ch;
+	char			 e[8192];
+	size_t			 i, n = 0;
+	int			 rc = 0;
+
+	if ((def = conf_load(NULL, NULL, 0, NULL, 0)) != NULL) {
+		n = conf_unused_filters(conf, def, names, nitems(names));
+		conf_unref(def);
+	}
+	for (i = 0; i < n; i++)
+		ops[i] = chain_filter_lookup(names[i]);
+	if (n > 0 && (ch = chain_new_ops(ops, n, conf, NULL, e,
+	    sizeof(e))) == NULL) {
+		util_err_append(err, errsz, "%s", e);
+		rc = -1;
+	} else if (n > 0)
+		chain_unref(ch);
+	if ((bl = backend_list_new(conf, NULL, e, sizeof(e))) == NULL) {
+		util_err_append(err, errsz, "%s", e);
+		rc = -1;
+	} else
+		backend_list_free(bl);
+	return rc;
 }
 
 /*
@@ -411,7 +451,8 @@ main(int argc, char *argv[])
 		return milter_front_run(conf, chain);
 	if (o.mode == MAIN_TEST)
 		rc = dryrun_run(conf, chain, &o.env);
-	else if (main_check_tls(conf, err, sizeof(err)) == -1) {
+	else if (main_check_tls(conf, err, sizeof(err)) == -1 ||
+	    main_check_unused(conf, err, sizeof(err)) == -1) {
 		main_errors("", err);
 		rc = 1;
 	} else {

@@ -292,19 +292,22 @@ def test_check_warns_settings_no_filter_reads(postern_bin, workdir):
     where it was set and what to add; exit 0.  An empty chain warns."""
     path = os.path.join(workdir, "unused.conf")
     with open(path, "w") as f:
-        f.write("[iplist]\ndeny = 10.0.0.0/8\n[dkim]\nkey_table = /x\n"
+        f.write("[iplist]\ndeny = 10.0.0.0/8\n[dkim]\nrequire = a.example\n"
                 "[filters]\nchain = spf\n")
-    r = run(postern_bin, "check", "-c", path, "-o", "regex.rules=/y",
+    rules = os.path.join(workdir, "r.rules")
+    with open(rules, "w") as f:
+        f.write("R1 body /x/ reject\n")
+    r = run(postern_bin, "check", "-c", path, "-o", "regex.rules=" + rules,
             *listen_args())
     assert r.returncode == 0, r.stderr
     warn = [line for line in r.stderr.splitlines() if "set, but" in line]
     assert warn == [
-        "postern: warning: %s:4: dkim.key_table is set, but no filter in "
-        "filters.chain reads it (add dkim_sign)" % path,
         "postern: warning: %s:2: iplist.deny is set, but no filter in "
         "filters.chain reads it (add iplist)" % path,
         "postern: warning: -o regex.rules: set, but no filter in "
-        "filters.chain reads it (add regex)"], r.stderr
+        "filters.chain reads it (add regex)",
+        "postern: warning: %s:4: dkim.require is set, but no filter in "
+        "filters.chain reads it (add dkim_verify)" % path], r.stderr
     assert "filters.chain is empty" not in r.stderr
     r = run(postern_bin, "check", *listen_args())
     assert r.returncode == 0
@@ -357,3 +360,26 @@ def test_check_user_and_spool_exist(postern_bin, opts, why):
     r = run(postern_bin, "check", "-o", "filters.chain=iplist", *opts,
             *listen_args())
     assert r.returncode == 1 and why in r.stderr, r
+
+
+@pytest.mark.parametrize("opts,why", [
+    (["-o", "filters.chain=spf", "-o", "iplist.deny_file=/nonexistent-l"],
+     "/nonexistent-l: No such file or directory"),
+    (["-o", "filters.chain=spf", "-o", "regex.rules=/nonexistent-r"],
+     "/nonexistent-r"),
+    (["-o", "filters.chain=iplist", "-o", "iplist.deny=10.0.0.0/33"],
+     "10.0.0.0/33"),
+])
+def test_check_validates_settings_outside_the_chain(postern_bin, opts, why):
+    """A filter's settings are checked whether or not it is in the chain:
+    a missing list or rules file fails the check now, not on the day the
+    filter is added."""
+    r = run(postern_bin, "check", *opts, *listen_args())
+    assert r.returncode == 1 and why in r.stderr, r
+
+
+def test_check_backend_must_resolve(postern_bin):
+    r = run(postern_bin, "check", "-o", "filters.chain=iplist", "-o",
+            "proxy.backend=nosuchhost.invalid:25")
+    assert r.returncode == 1
+    assert "proxy.backend nosuchhost.invalid:25:" in r.stderr, r.stderr
