@@ -9,11 +9,10 @@
  * others, so a flood of connections cannot flood the log.  No line carries
  * a control byte (each becomes '?'), whatever a peer put into its text.
  *
- * Public: log_init, log_set_level, log_set_trace, log_tracing,
- * log_enabled, log_debug,
- * log_info, log_warn (adds strerror(errno)), log_warnx, log_trace,
- * log_limited, log_limit_flush, log_set_repeat,
- * log_trace_bytes (peer bytes, escaped), fatal (adds strerror), fatalx.
+ * Public: log_init, log_set_level, log_set_trace, log_tracing, log_enabled,
+ * log_debug, log_info, log_warn (adds strerror(errno)), log_warnx, log_errx,
+ * log_trace, log_limited, log_limit_flush, log_set_repeat, log_trace_bytes
+ * (peer bytes, escaped), fatal (adds strerror), fatalx.
  * fatal* exit(1).
  */
 #include <errno.h>
@@ -211,6 +210,12 @@ void
 log_warnx(const char *fmt, ...)
 {
 	LOG_BODY(LOG_LEVEL_WARN, NULL);
+}
+
+void
+log_errx(const char *fmt, ...)
+{
+	LOG_BODY(LOG_LEVEL_ERR, NULL);
 }
 
 void

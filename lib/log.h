@@ -59,6 +59,8 @@ void	log_debug(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_info(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
+/* log_errx - at error level: what keeps postern from starting. */
+void	log_errx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	log_trace(int, const char *, ...) __attribute__((format(printf, 2, 3)));
 /*
  * log_trace_bytes - "sid tag text" behind the trace class mask, text being

@@ -1015,7 +1015,7 @@ milter_front_run(struct conf *conf, struct chain *chain)
 		fatal("milter: pipe");
 	if ((milter_pool = worker_pool_new(milter_base, conf->worker_threads,
 	    conf->worker_queue, err, sizeof(err))) == NULL) {
-		log_warnx("%s", err);
+		log_errx("%s", err);
 		goto out;
 	}
 	ev = event_new(milter_base, milter_wake[0], EV_READ | EV_PERSIST,
@@ -1025,13 +1025,13 @@ milter_front_run(struct conf *conf, struct chain *chain)
 	    smfi_settimeout((int)conf->milter_timeout) == MI_FAILURE ||
 	    smfi_register(desc) == MI_FAILURE ||
 	    smfi_opensocket(1) == MI_FAILURE) {
-		log_warnx("milter.socket %s: cannot listen (libmilter)",
+		log_errx("milter.socket %s: cannot listen (libmilter)",
 		    conf->milter_socket);
 		goto out;
 	}
 	/* the socket is open: from here on as proxy.user (keys read) */
 	if (server_drop_privileges(conf, err, sizeof(err)) == -1) {
-		log_warnx("%s", err);
+		log_errx("%s", err);
 		goto out;
 	}
 	if ((errno = pthread_create(&loop, NULL, milter_loop, NULL)) != 0)

@@ -289,7 +289,7 @@ server_run(struct conf *conf, struct chain *chain, const char *conf_path,
 	server_raise_nofile();
 	if ((server_pool = worker_pool_new(server_evbase, conf->worker_threads,
 	    conf->worker_queue, err, sizeof(err))) == NULL) {
-		log_warnx("%s", err);
+		log_errx("%s", err);
 		return 1;
 	}
 	server_rdns = rdns_cache_new();
@@ -300,12 +300,12 @@ server_run(struct conf *conf, struct chain *chain, const char *conf_path,
 	server_session_env.gone = server_session_gone;
 	if ((server_current = server_gen_new(conf, chain, err,
 	    sizeof(err))) == NULL) {
-		log_warnx("%s", err);
+		log_errx("%s", err);
 		return 1;
 	}
 	if (listener_open(server_evbase, conf, err, sizeof(err)) == -1 ||
 	    server_drop_privileges(conf, err, sizeof(err)) == -1) {
-		log_warnx("%s", err);
+		log_errx("%s", err);
 		rc = 1;
 		goto out;
 	}

@@ -141,7 +141,8 @@ def test_unknown_proxy_user_refuses_to_start(fakemta, postern):
     f = fakemta()
     p = postern(f.port, wait=False, user="no-such-user-here")
     assert p.proc.proc.wait(10) == 1
-    assert "proxy.user no-such-user-here: no such user" in p.log()
+    # a start-up failure is logged at error level
+    assert "[error]: proxy.user no-such-user-here: no such user" in p.log()
 
 
 def test_reload_rules_under_load_drops_nothing(sink, postern, workdir):
