@@ -186,6 +186,7 @@ flt_dkim_sign_init(const struct conf *c, struct dns *dns, void **gpriv,
 {
 	struct flt_dkim_sign	*g = xcalloc(1, sizeof(*g));
 	const char		*ih = c->dkim_internal_hosts, *path;
+	char			 l[400];	/* the list's label */
 	int			 bad = 0;
 
 	(void)dns;
@@ -208,8 +209,8 @@ flt_dkim_sign_init(const struct conf *c, struct dns *dns, void **gpriv,
 		    strncmp(ih, "file:", 5) == 0 ? ih + 5 :
 		    ih[0] == '/' ? ih : NULL;
 		if (iptable_from(&g->internal, path != NULL ? "" : ih,
-		    path != NULL ? path : "", "dkim.internal_hosts", err,
-		    errsz) == -1)
+		    path != NULL ? path : "", conf_label(c, "dkim",
+		    "internal_hosts", l, sizeof(l)), err, errsz) == -1)
 			bad = 1;
 	}
 	if ((g->lib = dkim_init(NULL, NULL)) == NULL) {

@@ -180,13 +180,14 @@ flt_dkim_verify_init(const struct conf *c, struct dns *dns, void **gpriv,
     char *err, size_t errsz)
 {
 	struct flt_dkim_verify	*g = xcalloc(1, sizeof(*g));
+	char			 l[400];	/* the list's label */
 	unsigned		 flags = DKIM_LIBFLAGS_DELAYSIGPROC |
 				    DKIM_LIBFLAGS_BADSIGHANDLES;
 
 	*gpriv = g;
 	g->dns = dns;
 	if (addrtable_from(&g->require, c->dkim_require, c->dkim_require_file,
-	    "dkim.require", err, errsz) == -1)
+	    conf_label(c, "dkim", "require", l, sizeof(l)), err, errsz) == -1)
 		goto fail;
 	if ((g->lib = dkim_init(NULL, NULL)) == NULL) {
 		util_err_append(err, errsz, "dkim_verify: dkim_init failed");

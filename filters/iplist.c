@@ -64,6 +64,7 @@ flt_iplist_init(const struct conf *c, struct dns *dns, void **gpriv,
     char *err, size_t errsz)
 {
 	struct flt_iplist	*g = xcalloc(1, sizeof(*g));
+	char			 l[400];	/* a list's label */
 	int			 rc = 0;
 
 	(void)dns;	/* no lookups */
@@ -75,15 +76,17 @@ flt_iplist_init(const struct conf *c, struct dns *dns, void **gpriv,
 	strlcpy(g->sdeny_file, c->sender_deny_file, sizeof(g->sdeny_file));
 	/* Every list is loaded, so every bad entry is reported. */
 	rc |= iptable_from(&g->ip[IPL_ALLOW], c->ip_allow, c->ip_allow_file,
-	    "iplist.allow", err, errsz);
+	    conf_label(c, "iplist", "allow", l, sizeof(l)), err, errsz);
 	rc |= iptable_from(&g->ip[IPL_DENY], c->ip_deny, c->ip_deny_file,
-	    "iplist.deny", err, errsz);
+	    conf_label(c, "iplist", "deny", l, sizeof(l)), err, errsz);
 	rc |= iptable_from(&g->ip[IPL_ONLY], c->ip_only, c->ip_only_file,
-	    "iplist.only", err, errsz);
+	    conf_label(c, "iplist", "only", l, sizeof(l)), err, errsz);
 	rc |= addrtable_from(&g->sender_allow, c->sender_allow,
-	    c->sender_allow_file, "iplist.sender_allow", err, errsz);
+	    c->sender_allow_file, conf_label(c, "iplist", "sender_allow", l,
+	    sizeof(l)), err, errsz);
 	rc |= addrtable_from(&g->sender_deny, c->sender_deny,
-	    c->sender_deny_file, "iplist.sender_deny", err, errsz);
+	    c->sender_deny_file, conf_label(c, "iplist", "sender_deny", l,
+	    sizeof(l)), err, errsz);
 	if (rc != 0) {
 		flt_iplist_fini(g);
 		*gpriv = NULL;

@@ -111,11 +111,13 @@ flt_spf_init(const struct conf *c, struct dns *dns, void **gpriv, char *err,
     size_t errsz)
 {
 	struct flt_spf	*g = xcalloc(1, sizeof(*g));
+	char		 l[400];	/* the list's label */
 	int		 rc;
 
 	*gpriv = g;
 	rc = addrtable_from(&g->softfail_reject, c->spf_reject_softfail,
-	    c->spf_reject_softfail_file, "spf.reject_softfail", err, errsz);
+	    c->spf_reject_softfail_file, conf_label(c, "spf",
+	    "reject_softfail", l, sizeof(l)), err, errsz);
 	if ((g->check = spf_check_new(dns, c->hostname, err, errsz)) == NULL)
 		rc = -1;
 	g->cache = spf_cache_new(c->spf_cache_size, c->spf_cache_ttl);

@@ -573,6 +573,22 @@ conf_where(const struct conf *c, const char *section, const char *key,
 	return buf;
 }
 
+const char *
+conf_label(const struct conf *c, const char *section, const char *key,
+    char *buf, size_t bufsz)
+{
+	const struct conf_key	*k = conf_key_find(section, key);
+	int			 line = k != NULL ? c->key_line[k - conf_keys] : 0;
+
+	if (line > 0)
+		snprintf(buf, bufsz, "%s:%d: %s.%s", c->source, line, section,
+		    key);
+	else
+		snprintf(buf, bufsz, "%s%s.%s", line < 0 ? "-o " : "", section,
+		    key);
+	return buf;
+}
+
 /*
  * Settings only a filter reads: section, key (NULL: every key of the
  * section), and the filters that read it.  The milter section's socket

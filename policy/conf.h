@@ -276,6 +276,10 @@ void		 conf_unref(struct conf *);
  * "-o section.key", or the source when the key kept its default. */
 const char	*conf_where(const struct conf *, const char *section,
 		    const char *key, char *buf, size_t bufsz);
+/* conf_label - "section.key" for messages about its value, after where it
+ * was set: "path:line: section.key", "-o section.key". */
+const char	*conf_label(const struct conf *, const char *section,
+		    const char *key, char *buf, size_t bufsz);
 /* conf_unused - a warning into warn for each setting that differs from
  * base's (the defaults) while no filter in filters.chain reads it. */
 void		 conf_unused(const struct conf *, const struct conf *base,

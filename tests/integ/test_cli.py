@@ -383,3 +383,17 @@ def test_check_backend_must_resolve(postern_bin):
             "proxy.backend=nosuchhost.invalid:25")
     assert r.returncode == 1
     assert "proxy.backend nosuchhost.invalid:25:" in r.stderr, r.stderr
+
+
+def test_inline_list_error_names_the_line_of_its_key(postern_bin, workdir):
+    path = os.path.join(workdir, "lists.conf")
+    with open(path, "w") as f:
+        f.write("[iplist]\n# deny these\ndeny = 10.0.0.0/33\n"
+                "[filters]\nchain = iplist\n")
+    r = run(postern_bin, "check", "-c", path, *listen_args())
+    assert r.returncode == 1
+    assert "postern: %s:3: iplist.deny: '10.0.0.0/33': prefix length 33 " \
+        "out of range 0..32" % path in r.stderr, r.stderr
+    r = run(postern_bin, "check", "-c", path, "-o", "iplist.deny=x",
+            *listen_args())
+    assert "postern: -o iplist.deny: 'x': " in r.stderr, r.stderr
