@@ -195,3 +195,44 @@ def test_reload_rules_under_load_drops_nothing(sink, postern, workdir):
         log[-3000:]
     assert "rule BROKEN: bad pattern" in log
     assert p.proc.alive()
+
+
+def test_reload_as_proxy_user_applies_a_changed_list(fakemta, postern,
+                                                     workdir):
+    """Started as root with proxy.user, postern reads lists at a reload as
+    that user: a list readable by it (as postern check demands) is reloaded
+    and the change takes effect; a root-only one is refused, the running
+    list kept."""
+    assert os.geteuid() == 0, "the tests run as root"
+    f = fakemta()
+    d = os.path.join(workdir, "lists")
+    os.mkdir(d)
+    os.chmod(workdir, 0o755)
+    os.chmod(d, 0o755)
+    deny = os.path.join(d, "deny")
+    write(deny, "127.0.0.6\n")
+    os.chmod(deny, 0o644)
+    p = postern(f.port, user="nobody", **{
+        "filters.chain": "iplist", "iplist.deny_file": deny})
+    p.wait_log(r"running as nobody")
+
+    def code(addr):
+        c = SmtpClient(p.port, source=addr, timeout=10)
+        c.close()
+        return c.greeting.code
+    A, B = "127.0.0.6", "127.0.0.7"
+    assert code(A) == 554 and code(B) == 220
+    mark = len(p.log())
+    write(deny, "127.0.0.7\n")
+    os.chmod(deny, 0o644)
+    p.signal(signal.SIGHUP)
+    p.wait_log(r"configuration reloaded", start=mark)
+    assert code(A) == 220 and code(B) == 554
+    # root-only: the reload is refused, the running list stays
+    mark = len(p.log())
+    write(deny, "127.0.0.6\n")
+    os.chmod(deny, 0o600)
+    p.signal(signal.SIGHUP)
+    p.wait_log(r"reload refused", start=mark)
+    assert "Permission denied" in p.log()[mark:], p.log()[mark:]
+    assert code(A) == 220 and code(B) == 554
