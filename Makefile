@@ -94,7 +94,7 @@ UNITS	 = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/t_*.c)
 FUZZERS	 = $(patsubst tests/fuzz/%.c,build-fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 
 .PHONY: all units check check-asan integ integ-asan test fuzz fuzz-smoke run \
-	bench install clean rfc7208 build-O0 layout
+	bench install clean rfc7208 build-O0 layout man
 
 all: $(BIN)
 
@@ -159,7 +159,12 @@ units: $(UNITS)
 layout:
 	scripts/check_layout.sh
 
-test: layout build-O0 check check-asan rfc7208 fuzz-smoke integ integ-asan
+# The man pages, from README.md's reference and the key table: a key
+# without a README row fails (scripts/mkman.py).
+man: $(BIN)
+	$(PYTHON) scripts/mkman.py $(abspath $(BIN)) $(BUILD)/man
+
+test: layout man build-O0 check check-asan rfc7208 fuzz-smoke integ integ-asan
 
 # libFuzzer targets, built with clang against the sources they exercise.
 FUZZ_CFLAGS = -g -O1 -std=gnu11 -D_GNU_SOURCE -I. \
@@ -190,7 +195,13 @@ run: $(BIN)
 bench: $(BIN)
 	BENCH_SECTIONS="$(SECTION)" scripts/bench/bench.sh $(abspath $(BIN))
 
-install: $(BIN)
+install: $(BIN) man
+	install -D -m 0644 $(BUILD)/man/postern.8 \
+	    $(DESTDIR)$(PREFIX)/share/man/man8/postern.8
+	install -D -m 0644 $(BUILD)/man/postern-keygen.8 \
+	    $(DESTDIR)$(PREFIX)/share/man/man8/postern-keygen.8
+	install -D -m 0644 $(BUILD)/man/postern.conf.5 \
+	    $(DESTDIR)$(PREFIX)/share/man/man5/postern.conf.5
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/sbin/postern
 	install -D -m 0644 policy/postern.conf \
 	    $(DESTDIR)$(PREFIX)/share/postern/postern.conf.example

@@ -7,16 +7,17 @@
 #   scripts/deps.sh test     that and what the tests use (make test)
 set -eu
 
-# make, and make run's demo backend (smtp-sink is in the postfix package)
+# make, make install (python3 writes the man pages), and make run's demo
+# backend (smtp-sink is in the postfix package)
 BUILD="build-essential pkg-config
 libevent-dev libssl-dev libpcre2-dev libspf2-dev libopendkim-dev
 libmilter-dev libunbound-dev libsystemd-dev
-postfix ca-certificates openssl"
+postfix ca-certificates openssl python3"
 # make test: the fuzzers and sanitizers (clang), the peers and oracles
 TEST="clang libclang-rt-14-dev
 swaks libnet-ssleay-perl python3 python3-pytest python3-dkim python3-spf
 python3-nacl python3-authres miltertest opendkim opendkim-tools unbound
-haproxy procps iproute2 systemd"
+haproxy procps iproute2 systemd man-db"
 
 case "${1:-}" in
 "")	PKGS=$BUILD; what="build and run" ;;
