@@ -87,7 +87,9 @@ SRCS	 = lib/util.c \
 	   filters/dkim_sign.c \
 	   filters/milter.c
 
-OBJS	 = $(SRCS:%.c=$(BUILD)/%.o) $(BUILD)/conf_default.o
+OBJS	 = $(SRCS:%.c=$(BUILD)/%.o) $(BUILD)/conf_default.o \
+	   $(BUILD)/rules_default.o
+EMBED	 = $(BUILD)/conf_default.c $(BUILD)/rules_default.c
 LIB	 = $(BUILD)/libpostern.a
 BIN	 = $(BUILD)/postern
 UNITS	 = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/t_*.c))
@@ -102,14 +104,19 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
-# The embedded default configuration, from policy/postern.conf.
-$(BUILD)/conf_default.c: policy/postern.conf
+# Texts embedded as C strings NAME_default_text: the default
+# configuration (policy/conf.c) and the shipped rule set, for regex.rules =
+# default (filters/regex.c).
+EMBED_conf  = policy/postern.conf
+EMBED_rules = rules/default.rules
+.SECONDEXPANSION:
+$(BUILD)/%_default.c: $$(EMBED_$$*)
 	@mkdir -p $(dir $@)
-	{ echo 'const char conf_default_text[] ='; \
+	{ echo 'const char $*_default_text[] ='; \
 	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $<; \
 	  echo ';'; } > $@
 
-$(BUILD)/conf_default.o: $(BUILD)/conf_default.c
+$(BUILD)/%_default.o: $(BUILD)/%_default.c
 	$(CC) $(ALL_CFLAGS) -Wno-missing-variable-declarations -c -o $@ $<
 
 $(LIB): $(OBJS)
@@ -170,9 +177,9 @@ test: layout man build-O0 check check-asan rfc7208 fuzz-smoke integ integ-asan
 FUZZ_CFLAGS = -g -O1 -std=gnu11 -D_GNU_SOURCE -I. \
 	   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	   $(shell pkg-config --cflags $(PKGS))
-build-fuzz/%: tests/fuzz/%.c $(SRCS) $(BUILD)/conf_default.c
+build-fuzz/%: tests/fuzz/%.c $(SRCS) $(EMBED)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -o $@ $< $(SRCS) $(BUILD)/conf_default.c \
+	clang $(FUZZ_CFLAGS) -o $@ $< $(SRCS) $(EMBED) \
 	    $(shell pkg-config --libs $(PKGS)) $(LIBS_EXTRA)
 
 fuzz: $(FUZZERS)

@@ -56,6 +56,10 @@ struct flt_regex {
 	size_t			 scan_max;
 };
 
+/* regex.rules = default: rules/default.rules as shipped, built in. */
+#define REGEX_DEFAULT_NAME	"default.rules (built in)"
+extern const char rules_default_text[];
+
 struct flt_regex_buf {
 	char			*p;
 	size_t			 len, cap;
@@ -206,8 +210,15 @@ flt_regex_init(const struct conf *c, struct dns *dns, void **gpriv,
 	files = xstrdup(c->regex_rules);
 	for (w = strtok_r(files, ", \t", &save); w != NULL;
 	    w = strtok_r(NULL, ", \t", &save))
-		if (rules_load(w, &g->set, err, errsz) == -1)
+		if ((strcmp(w, "default") == 0 ? rules_parse(REGEX_DEFAULT_NAME,
+		    rules_default_text, strlen(rules_default_text), &g->set,
+		    err, errsz) : rules_load(w, &g->set, err, errsz)) == -1)
 			rc = -1;
+	if (rc == 0 && g->set.n == 0) {
+		util_err_append(err, errsz, "%s: regex.rules: no rules: the "
+		    "regex filter would do nothing", c->source);
+		rc = -1;
+	}
 	free(files);
 	/* every error of every file and pattern, for postern check */
 	if (flt_regex_settings(g, c, err, errsz) == -1)

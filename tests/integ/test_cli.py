@@ -233,6 +233,9 @@ def in_private_etc(postern_bin, files, *args):
     touched."""
     if os.geteuid() != 0:
         pytest.skip("needs root for a private mount namespace")
+    # the resolver (the default chain has spf) reads resolv.conf
+    files = dict(files, **{"resolv.conf": "nameserver 127.0.0.1\n",
+                           "hosts": "127.0.0.1 localhost\n"})
     script = "mount -t tmpfs none /etc && " + "".join(
         "mkdir -p /etc/%s && printf '%%s' '%s' > /etc/%s && " %
         (os.path.dirname(p), t, p) for p, t in files.items()) + \
@@ -309,7 +312,7 @@ def test_check_warns_settings_no_filter_reads(postern_bin, workdir):
         "postern: warning: %s:4: dkim.require is set, but no filter in "
         "filters.chain reads it (add dkim_verify)" % path], r.stderr
     assert "filters.chain is empty" not in r.stderr
-    r = run(postern_bin, "check", *listen_args())
+    r = run(postern_bin, "check", "-o", "filters.chain=", *listen_args())
     assert r.returncode == 0
     assert "postern: warning: filters.chain is empty: every message is " \
         "relayed unfiltered" in r.stderr, r.stderr
@@ -397,3 +400,29 @@ def test_inline_list_error_names_the_line_of_its_key(postern_bin, workdir):
     r = run(postern_bin, "check", "-c", path, "-o", "iplist.deny=x",
             *listen_args())
     assert "postern: -o iplist.deny: 'x': " in r.stderr, r.stderr
+
+
+def test_defaults_filter(postern_bin, workdir):
+    """The embedded default filters (issue 16): iplist regex spf
+    dkim_verify with the shipped rules built in, SPF permerror marked; a
+    dry run of an EICAR message is refused by the default rules; a rules
+    file without a rule is an error, not a filter that does nothing."""
+    r = run(postern_bin, "config", "filters.chain", "regex.rules",
+            "spf.permerror")
+    assert r.stdout == ("filters.chain = iplist, regex, spf, dkim_verify\n"
+                        "regex.rules = default\nspf.permerror = accept\n"), \
+        r.stdout
+    msg = os.path.join(workdir, "eicar.eml")
+    with open(msg, "w") as f:
+        f.write("From: <a@example.org>\nSubject: t\n\nX5O!P%@AP[4\\PZX54(P^)"
+                "7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*\n")
+    r = run(postern_bin, "test", "-o", "dns.nameserver=127.0.0.1@9", msg)
+    assert "554 5.7.1 Virus test string (EICAR) found" in r.stdout, r.stdout
+    empty = os.path.join(workdir, "empty.rules")
+    with open(empty, "w") as f:
+        f.write("# nothing yet\n")
+    r = run(postern_bin, "check", "-o", "regex.rules=" + empty,
+            *listen_args())
+    assert r.returncode == 1
+    assert "regex.rules: no rules: the regex filter would do nothing" in \
+        r.stderr, r.stderr

@@ -179,12 +179,14 @@ def test_nul_in_dry_run(postern_bin, workdir):
     path = os.path.join(workdir, "nul.eml")
     with open(path, "wb") as fp:
         fp.write(b"From: <a@example.org>\nSubject: \x00 viagra\n\nhi\n")
-    r = subprocess.run([postern_bin, "test", path], capture_output=True,
+    r = subprocess.run([postern_bin, "test", "-o", "filters.chain=", path],
+                       capture_output=True,
                        text=True, timeout=30)
     assert r.returncode == 0, r.stderr
     assert "554 5.6.0" in r.stdout, r.stdout
     assert "action" in r.stdout and "refused" in r.stdout, r.stdout
-    r = subprocess.run([postern_bin, "test", "-o", "proxy.nul_bytes=strip",
+    r = subprocess.run([postern_bin, "test", "-o", "filters.chain=", "-o",
+                        "proxy.nul_bytes=strip",
                         path], capture_output=True, text=True, timeout=30)
     assert "relay to the backend" in r.stdout, r.stdout
 
@@ -308,7 +310,7 @@ def per_conn_mib(out):
 
 
 def test_check_prints_memory_per_connection(postern_bin):
-    r = check(postern_bin, "proxy.max_connections=10")
+    r = check(postern_bin, "proxy.max_connections=10", "filters.chain=")
     assert "for proxy.max_connections = 10" in r.stdout, r.stdout
     assert "physical memory" not in r.stderr, r.stderr
     plain = per_conn_mib(r.stdout)

@@ -143,7 +143,8 @@ def test_cached_then_forgotten_on_resolver_change(fakemta, postern,
     f = fakemta(ehlo=XCLIENT_EHLO)
     conf = os.path.join(workdir, "postern.conf")
     with open(conf, "w") as fh:
-        fh.write("[dns]\nnameserver = %s\n" % rdns_dns.addr)
+        fh.write("[dns]\nnameserver = %s\n[filters]\nchain =\n" %
+                 rdns_dns.addr)
     o = rdns_opts(None, **{"proxy.reverse_dns_timeout": "1s"})
     del o["dns.nameserver"]
     p = postern(f.port, config=conf, **o)
@@ -153,7 +154,8 @@ def test_cached_then_forgotten_on_resolver_change(fakemta, postern,
                r"name mail\.rdns\.example \(cached\)")
     assert hole.queries() == 0
     with open(conf, "w") as fh:
-        fh.write("[dns]\nnameserver = %s\ntimeout = 1s\n" % hole.addr)
+        fh.write("[dns]\nnameserver = %s\ntimeout = 1s\n[filters]\nchain =\n"
+                 % hole.addr)
     mark = len(p.log())
     p.signal(signal.SIGHUP)
     p.wait_log(r"configuration reloaded", start=mark)

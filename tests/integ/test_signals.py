@@ -22,7 +22,8 @@ def write(path, text):
 def test_sighup_bad_config_keeps_serving(fakemta, postern, workdir):
     f = fakemta()
     conf = os.path.join(workdir, "postern.conf")
-    write(conf, "[proxy]\nhostname = before.test\nmax_errors = 5\n")
+    write(conf, "[proxy]\nhostname = before.test\nmax_errors = 5\n"
+          "[filters]\nchain =\n")
     p = postern(f.port, config=conf, hostname=None)
     with p.client() as c:
         assert c.greeting.lines[0].startswith("220 before.test"), c.greeting
@@ -46,11 +47,11 @@ def test_sighup_bad_config_keeps_serving(fakemta, postern, workdir):
 def test_sighup_good_config_applies(fakemta, postern, workdir):
     f = fakemta()
     conf = os.path.join(workdir, "postern.conf")
-    write(conf, "[proxy]\nhostname = before.test\n")
+    write(conf, "[proxy]\nhostname = before.test\n[filters]\nchain =\n")
     p = postern(f.port, config=conf, hostname=None)
     with p.client() as c:
         assert c.greeting.lines[0].startswith("220 before.test"), c.greeting
-    write(conf, "[proxy]\nhostname = after.test\n")
+    write(conf, "[proxy]\nhostname = after.test\n[filters]\nchain =\n")
     p.signal(signal.SIGHUP)
 
     def greets_after():

@@ -143,9 +143,10 @@ NO_PP_OPTS = {"proxy.proxy_protocol": "no",
 
 
 def spf_opts(dns, **more):
+    # permerror rejected, as the cases expect (the default marks it)
     o = {"filters.chain": "spf", "dns.nameserver": dns.addr,
          "dns.timeout": "3s", "spf.reject_softfail": REJECT_SOFTFAIL,
-         "log.level": "info"}
+         "spf.permerror": "reject", "log.level": "info"}
     o.update(PP_OPTS)
     o.update(more)
     return o
@@ -688,6 +689,7 @@ def postern_test(postern_bin, dns, workdir, case, *opts):
     argv = [postern_bin, "test", "-o", "filters.chain=spf",
             "-o", "dns.nameserver=" + dns.addr,
             "-o", "spf.reject_softfail=" + REJECT_SOFTFAIL,
+            "-o", "spf.permerror=reject",
             "-o", "proxy.hostname=" + AUTHSERV]
     for o in opts:
         argv += ["-o", o]

@@ -132,7 +132,10 @@ t_defaults(void)
 	is_int(c->client_identity, CONF_IDENTITY_XCLIENT,
 	    "client_identity xclient");
 	is_int(c->vrfy, 0, "vrfy no");
-	is_int(c->nfilters, 0, "empty chain");
+	is_int(c->nfilters, 4, "the default chain filters");
+	is_str(c->filters[0], "iplist", "iplist first");
+	is_str(c->filters[3], "dkim_verify", "dkim_verify last");
+	is_str(c->regex_rules, "default", "regex.rules: the shipped set");
 	is_int(c->log_format, CONF_LOG_PLAIN, "log.format plain");
 	is_int(c->log_syslog, 0, "log.target stderr");
 	is_int(c->log_level, LOG_LEVEL_INFO, "log.level info");
@@ -150,7 +153,8 @@ t_defaults(void)
 	is_int(c->spf_neutral, CONF_ACTION_ACCEPT, "spf.neutral accept");
 	is_int(c->spf_none, CONF_ACTION_ACCEPT, "spf.none accept");
 	is_int(c->spf_temperror, CONF_ACTION_TEMPFAIL, "spf.temperror tempfail");
-	is_int(c->spf_permerror, CONF_ACTION_REJECT, "spf.permerror reject");
+	is_int(c->spf_permerror, CONF_ACTION_ACCEPT,
+	    "spf.permerror accept (marked)");
 	is_int(c->spf_timeout, 20, "spf.timeout 20s");
 	is_int(c->spf_cache_size, 2000, "spf.cache_size 2000");
 	is_int(c->spf_cache_ttl, 600, "spf.cache_ttl 10m");
@@ -818,7 +822,8 @@ t_dump_default(void)
 	ok(strstr(s, "\nmax_line_length = 2048\n") != NULL, "plain number");
 	ok(strstr(s, "\nvrfy = no\n") != NULL, "no");
 	ok(strstr(s, "\nclient_identity = xclient\n") != NULL, "enum");
-	ok(strstr(s, "\n[filters]\nchain =\n") != NULL, "empty chain");
+	ok(strstr(s, "\n[filters]\nchain = iplist, regex, spf, dkim_verify\n") !=
+	    NULL, "the default chain");
 	ok(strstr(s, "\n[log]\nformat = plain\ntarget = stderr\nlevel = info\n")
 	    != NULL, "[log] section");
 	free(s);
