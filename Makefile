@@ -73,6 +73,7 @@ SRCS	 = lib/util.c \
 	   policy/txlog.c \
 	   policy/authres.c \
 	   policy/hdrbuild.c \
+	   policy/peerlist.c \
 	   filters/chain.c \
 	   filters/rules.c \
 	   filters/iplist.c \

@@ -50,7 +50,7 @@
 #include "lib/log.h"
 #include "lib/util.h"
 #include "policy/conf.h"
-#include "policy/table.h"
+#include "policy/peerlist.h"
 
 #define FLT_DKIM_SIGN_HDRS_MAX	64	/* sign_headers, oversign_headers */
 
@@ -58,7 +58,7 @@
 struct flt_dkim_sign {
 	DKIM_LIB		*lib;
 	struct dkimtab		*tab;
-	struct iptable		*internal;	/* NULL: outbound = any */
+	struct peerlist		*internal;	/* NULL: outbound = any */
 	int			 multi;
 	dkim_canon_t		 hcanon;
 	dkim_canon_t		 bcanon;
@@ -185,7 +185,6 @@ flt_dkim_sign_init(const struct conf *c, struct dns *dns, void **gpriv,
     char *err, size_t errsz)
 {
 	struct flt_dkim_sign	*g = xcalloc(1, sizeof(*g));
-	const char		*ih = c->dkim_internal_hosts, *path;
 	char			 l[400];	/* the list's label */
 	int			 bad = 0;
 
@@ -203,16 +202,12 @@ flt_dkim_sign_init(const struct conf *c, struct dns *dns, void **gpriv,
 	} else if ((g->tab = dkimtab_load(c->dkim_key_table,
 	    c->dkim_signing_table, err, errsz)) == NULL)
 		bad = 1;
-	/* OpenDKIM's InternalHosts: a list, or a file of one a line. */
-	if (c->dkim_outbound == CONF_DKIM_OUT_INTERNAL) {
-		path = strncmp(ih, "refile:", 7) == 0 ? ih + 7 :
-		    strncmp(ih, "file:", 5) == 0 ? ih + 5 :
-		    ih[0] == '/' ? ih : NULL;
-		if (iptable_from(&g->internal, path != NULL ? "" : ih,
-		    path != NULL ? path : "", conf_label(c, "dkim",
-		    "internal_hosts", l, sizeof(l)), err, errsz) == -1)
-			bad = 1;
-	}
+	/* OpenDKIM's InternalHosts data set, as opendkim.conf(5) has it */
+	if (c->dkim_outbound == CONF_DKIM_OUT_INTERNAL &&
+	    (g->internal = peerlist_from(c->dkim_internal_hosts,
+	    conf_label(c, "dkim", "internal_hosts", l, sizeof(l)), err,
+	    errsz)) == NULL)
+		bad = 1;
 	if ((g->lib = dkim_init(NULL, NULL)) == NULL) {
 		util_err_append(err, errsz, "dkim_sign: dkim_init failed");
 		bad = 1;
@@ -236,8 +231,7 @@ flt_dkim_sign_fini(void *gpriv)
 	if (g->lib != NULL)
 		dkim_close(g->lib);
 	dkimtab_free(g->tab);
-	if (g->internal != NULL)
-		iptable_free(g->internal);
+	peerlist_free(g->internal);
 	free(g);
 }
 
@@ -316,9 +310,8 @@ flt_dkim_sign_connect(struct fctx *fx, const char *host,
 	struct flt_dkim_sign		*g = fctx_gpriv(fx);
 	struct flt_dkim_sign_conn	*sc = flt_dkim_sign_conn(fx);
 
-	(void)host;
 	sc->internal = g->internal == NULL ||
-	    (sa != NULL && iptable_lookup(g->internal, sa, NULL));
+	    peerlist_match(g->internal, sa, host);
 	return FV_CONTINUE;
 }
 
