@@ -154,9 +154,16 @@ dns_configure(struct dns *d, char *err, size_t errsz)
 	}
 	if (d->set.nameserver[0] != '\0')
 		return dns_set_upstream(d, d->set.nameserver, err, errsz);
-	if ((rc = ub_ctx_resolvconf(d->ctx, NULL)) != 0 ||
-	    (rc = ub_ctx_hosts(d->ctx, NULL)) != 0)
-		goto fail;
+	if ((rc = ub_ctx_resolvconf(d->ctx, NULL)) != 0) {
+		util_err_append(err, errsz, "dns: /etc/resolv.conf: %s (or "
+		    "set dns.nameserver)", ub_strerror(rc));
+		return -1;
+	}
+	if ((rc = ub_ctx_hosts(d->ctx, NULL)) != 0) {
+		util_err_append(err, errsz, "dns: /etc/hosts: %s",
+		    ub_strerror(rc));
+		return -1;
+	}
 	return 0;
  fail:
 	util_err_append(err, errsz, "dns: configuring libunbound: %s",
