@@ -187,16 +187,20 @@ session_identity_fail(struct session *s, const char *why,
 {
 	int		 xclient = s->conf->client_identity ==
 			    CONF_IDENTITY_XCLIENT;
+	/* Postfix refuses ADDR=IPV6:... with 501 when it runs IPv4 only */
+	int		 ipv6 = r != NULL && r->code == 501 &&
+			    strstr(r->text, "IPV6:") != NULL;
 
 	log_limited(&session_identity_log, LOG_LEVEL_ERR, "%s backend %s %s"
 	    "%.*s; client %s refused with 4.3.0 rather than relayed under "
-	    "postern's own address: list postern's address in the backend's "
-	    "%s (Postfix), or set proxy.client_identity to what the backend "
-	    "accepts", s->sid, session_backend_name(s), why,
-	    r != NULL ? (int)strcspn(r->text, "\r") : 0,
-	    r != NULL ? r->text : "", s->addr, xclient ?
+	    "postern's own address: %s%s%s", s->sid, session_backend_name(s),
+	    why, r != NULL ? (int)strcspn(r->text, "\r") : 0,
+	    r != NULL ? r->text : "", s->addr, ipv6 ? "the backend takes no "
+	    "IPv6 client address: set inet_protocols = all (Postfix)" :
+	    "list postern's address in the backend's ", ipv6 ? "" : xclient ?
 	    "smtpd_authorized_xclient_hosts" :
-	    "smtpd_authorized_xforward_hosts");
+	    "smtpd_authorized_xforward_hosts", ipv6 ? "" : " (Postfix), or "
+	    "set proxy.client_identity to what the backend accepts");
 	if (s->tx != NULL) {
 		session_reply(s, "%s", SESSION_IDENTITY_451);
 		session_tx_end(s, "tempfailed", SESSION_IDENTITY_451);

@@ -180,7 +180,8 @@ def postfix_haproxy(workroot):
 def foreign_relay(p, tag, src=FOREIGN):
     """A client at src (PROXY header to postern) relays to a foreign
     domain: the replies to EHLO, MAIL, RCPT (None once refused)."""
-    with pp_client(p.port, v1(src, 41025, "127.0.0.1", p.port)) as c:
+    with pp_client(p.port, v1(src, 41025, "::1" if ":" in src else
+                              "127.0.0.1", p.port)) as c:
         assert c.greeting.code == 220, c.greeting
         e = c.ehlo("helo-%s.client.test" % tag)
         if e.code != 250:
@@ -229,6 +230,20 @@ def test_postfix_with_xclient_judges_the_real_client(postfix_xclient,
     assert r.code == 554 and "Relay access denied" in r.text, r
     pf.wait_maillog(r"reject: RCPT from \S*\[192\.0\.2\.25\]: 554 5\.7\.1 "
                     r"<victim-%s@foreign\.example>" % tag)
+
+
+def test_postfix_ipv4_only_refuses_ipv6_client(postfix_xclient, postern):
+    """A Postfix with inet_protocols = ipv4 answers XCLIENT ADDR=IPV6:...
+    with 501: the IPv6 client gets 421 4.3.0, and the error says what to
+    change on the Postfix side (not XCLIENT rights, which it has)."""
+    pf, snk = postfix_xclient
+    p = postern(pf.port, proxy_protocol="yes")
+    tag = uniq()
+    e, m, r = foreign_relay(p, tag, src="2001:db8::25")
+    assert e.code == 421 and "4.3.0" in e.text, e
+    assert m is None and r is None
+    p.wait_log(r"\[error\]: .*refused XCLIENT: 501.*IPV6:.*the backend takes "
+               r"no IPv6 client address: set inet_protocols = all")
 
 
 def test_postfix_xforward_logs_the_real_client(postfix_no_xclient, postern):
