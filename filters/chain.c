@@ -189,7 +189,7 @@ chain_new(const struct conf *conf, const struct chain *prev, char *err,
 	if (err != NULL && errsz > 0)
 		err[0] = '\0';
 
-	(void)conf_where(conf, "filters", "chain", where, sizeof(where));
+	(void)conf_label(conf, "filters", "chain", where, sizeof(where));
 	for (j = 0; chain_registry[j] != NULL; j++)
 		names[n++] = chain_registry[j]->name;
 	for (i = 0; i < conf->nfilters; i++) {
@@ -197,16 +197,14 @@ chain_new(const struct conf *conf, const struct chain *prev, char *err,
 			if (strcmp(conf->filters[j], conf->filters[i]) == 0)
 				break;
 		if (j < i) {
-			util_err_append(err, errsz, "%s%s: '%s' named twice",
-			    where, where[0] == '-' ? "" : ": filters.chain",
-			    conf->filters[i]);
+			util_err_append(err, errsz, "%s: '%s' named twice",
+			    where, conf->filters[i]);
 			bad = 1;
 		} else if ((ops[i] = chain_filter_lookup(conf->filters[i])) ==
 		    NULL) {
 			near = util_closest(conf->filters[i], names, n);
-			util_err_append(err, errsz, "%s%s: unknown filter "
-			    "'%s'%s%s%s", where, where[0] == '-' ? "" :
-			    ": filters.chain", conf->filters[i], near != NULL ?
+			util_err_append(err, errsz, "%s: unknown filter "
+			    "'%s'%s%s%s", where, conf->filters[i], near != NULL ?
 			    " (did you mean '" : "", near != NULL ? near : "",
 			    near != NULL ? "'?)" : "");
 			bad = 1;

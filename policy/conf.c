@@ -186,6 +186,8 @@ static void	 conf_unused_one(const struct conf *, const struct conf *,
 static void	 conf_value(const struct conf *, const struct conf_key *,
 		    char *, size_t);
 static int	 conf_key_is(const struct conf_key *, const char *);
+static int	 conf_key_line(const struct conf *, const char *,
+		    const char *);
 static void	 conf_dump_num(const struct conf *, const struct conf_key *,
 		    FILE *);
 static void	 conf_dump_enum(const struct conf *, const struct conf_key *,
@@ -556,14 +558,21 @@ conf_suggest(const char *sect, const char *key)
 	return buf;
 }
 
+/* The line of source that set section.key, -1 for an -o, 0 for none. */
+static int
+conf_key_line(const struct conf *c, const char *section, const char *key)
+{
+	const struct conf_key	*k = conf_key_find(section, key);
+
+	return k != NULL ? c->key_line[k - conf_keys] : 0;
+}
+
 const char *
 conf_where(const struct conf *c, const char *section, const char *key,
     char *buf, size_t bufsz)
 {
-	const struct conf_key	*k = conf_key_find(section, key);
-	int			 line;
+	int	 line = conf_key_line(c, section, key);
 
-	line = k != NULL ? c->key_line[k - conf_keys] : 0;
 	if (line > 0)
 		snprintf(buf, bufsz, "%s:%d", c->source, line);
 	else if (line < 0)
@@ -577,8 +586,7 @@ const char *
 conf_label(const struct conf *c, const char *section, const char *key,
     char *buf, size_t bufsz)
 {
-	const struct conf_key	*k = conf_key_find(section, key);
-	int			 line = k != NULL ? c->key_line[k - conf_keys] : 0;
+	int	 line = conf_key_line(c, section, key);
 
 	if (line > 0)
 		snprintf(buf, bufsz, "%s:%d: %s.%s", c->source, line, section,
