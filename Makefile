@@ -91,6 +91,8 @@ SRCS	 = lib/util.c \
 OBJS	 = $(SRCS:%.c=$(BUILD)/%.o) $(BUILD)/conf_default.o \
 	   $(BUILD)/rules_default.o
 EMBED	 = $(BUILD)/conf_default.c $(BUILD)/rules_default.c
+# made by a pattern rule, they are kept like any build product
+.SECONDARY: $(EMBED)
 LIB	 = $(BUILD)/libpostern.a
 BIN	 = $(BUILD)/postern
 UNITS	 = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/t_*.c))
