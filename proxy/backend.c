@@ -2,9 +2,13 @@
 /*
  * backend.c - the backend SMTP client (see backend.h).
  *
- * One bufferevent per backend.  At most one exchange is in flight: the
- * session sends the next command only after the previous reply, so replies
- * need no FIFO here.  While nothing is in flight the read side stays on
+ * One bufferevent per backend.  Commands go one at a time, except that a
+ * backend offering PIPELINING (RFC 2920) may be handed commands with
+ * backend_pipeline, which go out in one write with the next
+ * backend_command; their replies come back in order, each through the
+ * callback, and b->inflight counts those still awaited.  A message is
+ * only ever sent with nothing in flight.  While nothing is in flight the
+ * read side stays on
  * without a timeout, to notice a backend that closes; while a reply is
  * awaited the read timeout is the command (or data) timeout.  A message is
  * streamed from the spool in chunks, refilled from the write callback, so a
@@ -24,7 +28,8 @@
  * as the plaintext one.
  *
  * Public: backend_new, backend_free, backend_close, backend_connect,
- * backend_command, backend_command_shown, backend_starttls, backend_ssl,
+ * backend_command, backend_command_shown, backend_pipeline,
+ * backend_starttls, backend_ssl,
  * backend_message, backend_alive.
  *
  * DIAGNOSTICS
@@ -78,12 +83,17 @@ struct backend {
 	void			*arg;
 	struct bufferevent	*bev;
 	struct event		*later;		/* deliver a failure async */
+	struct event		*more;		/* read the next pipelined
+						   reply, already buffered */
 	enum backend_phase	 phase;
 	enum backend_status	 fault;		/* why DEAD */
 	char			 why[256];	/* TLS_FAILED, PROTOCOL: the
 						   reason */
 	struct evbuffer		*reply;		/* lines collected so far */
-	int			 reply_code;
+	int			 reply_code;	/* 0: no line of it yet */
+	unsigned		 inflight;	/* replies awaited: commands,
+						   the greeting or a message's
+						   final reply */
 	unsigned		 timeout;	/* read/write timeout in force */
 	/* message replay */
 	struct evbuffer		*hdrs;		/* header fields to send first */
@@ -97,10 +107,12 @@ static void	backend_read(struct bufferevent *, void *);
 static void	backend_write(struct bufferevent *, void *);
 static void	backend_event(struct bufferevent *, short, void *);
 static void	backend_later(evutil_socket_t, short, void *);
+static void	backend_more(evutil_socket_t, short, void *);
 static void	backend_fail(struct backend *, enum backend_status);
 static void	backend_protocol(struct backend *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 static int	backend_ready(struct backend *);
+static void	backend_send(struct backend *, const char *, const char *);
 static void	backend_await(struct backend *, enum backend_phase, unsigned);
 static int	backend_line(struct backend *, char *, size_t);
 static int	backend_fill(struct backend *);
@@ -136,6 +148,8 @@ backend_free(struct backend *b)
 	backend_close(b);
 	if (b->later != NULL)
 		event_free(b->later);
+	if (b->more != NULL)
+		event_free(b->more);
 	if (b->reply != NULL)
 		evbuffer_free(b->reply);
 	if (b->hdrs != NULL)
@@ -189,6 +203,7 @@ backend_connect(struct backend *b, const struct sockaddr *sa, socklen_t len,
 	/* written once connected, ahead of everything we say */
 	if (firstlen > 0)
 		evbuffer_add(bufferevent_get_output(b->bev), first, firstlen);
+	b->inflight = 1;			/* the greeting */
 	backend_await(b, BACKEND_WAIT, b->conf->connect_timeout);
 	/* What is left of connect_timeout; the next wait sets its own. */
 	bufferevent_set_timeouts(b->bev, &tv, &tv);
@@ -210,8 +225,6 @@ backend_await(struct backend *b, enum backend_phase ph, unsigned secs)
 	struct timeval	 tv = { secs, 0 };
 
 	b->phase = ph;
-	evbuffer_drain(b->reply, evbuffer_get_length(b->reply));
-	b->reply_code = 0;
 	if (b->timeout != secs) {
 		bufferevent_set_timeouts(b->bev, &tv, &tv);
 		b->timeout = secs;
@@ -230,11 +243,27 @@ backend_command_shown(struct backend *b, const char *line, const char *shown)
 {
 	if (backend_ready(b) == -1)
 		return;
+	backend_send(b, line, shown);
+	io_flush(b->bev);
+}
+
+void
+backend_pipeline(struct backend *b, const char *line)
+{
+	if (backend_ready(b) == -1)
+		return;
+	backend_send(b, line, line);
+}
+
+/* line CRLF into the output (not written yet), its reply awaited. */
+static void
+backend_send(struct backend *b, const char *line, const char *shown)
+{
 	log_trace_bytes(TRACE_SMTP, b->sid, ">", shown, strlen(shown));
 	evbuffer_add(bufferevent_get_output(b->bev), line, strlen(line));
 	evbuffer_add(bufferevent_get_output(b->bev), "\r\n", 2);
+	b->inflight++;
 	backend_await(b, BACKEND_WAIT, b->conf->command_timeout);
-	io_flush(b->bev);
 }
 
 void
@@ -254,6 +283,7 @@ backend_message(struct backend *b, const char *hdrs, size_t hdrslen,
 		b->hdrs = evbuffer_new();
 	evbuffer_drain(b->hdrs, evbuffer_get_length(b->hdrs));
 	evbuffer_add(b->hdrs, hdrs, hdrslen);
+	b->inflight = 1;			/* the final reply */
 	if (bdat) {
 		log_trace(TRACE_SMTP, "%s > BDAT %llu LAST", b->sid,
 		    (unsigned long long)(hdrslen + spool_edited_size(sp)));
@@ -270,9 +300,10 @@ backend_message(struct backend *b, const char *hdrs, size_t hdrslen,
 }
 
 /*
- * Before a command: the connection is alive and nothing is buffered.  A
- * byte read before we ask is a reply to nothing, and the next command
- * would take it for its own.  Returns -1 after failing.
+ * Before a command: the connection is alive and, unless replies to
+ * pipelined commands are awaited, nothing is buffered.  A byte read before
+ * we ask is a reply to nothing, and the next command would take it for its
+ * own.  Returns -1 after failing.
  */
 static int
 backend_ready(struct backend *b)
@@ -283,7 +314,8 @@ backend_ready(struct backend *b)
 		backend_fail(b, b->fault);
 		return -1;
 	}
-	if ((n = evbuffer_get_length(bufferevent_get_input(b->bev))) > 0) {
+	if (b->inflight == 0 &&
+	    (n = evbuffer_get_length(bufferevent_get_input(b->bev))) > 0) {
 		backend_protocol(b, "%zu bytes before a command was sent", n);
 		return -1;
 	}
@@ -472,13 +504,17 @@ backend_line(struct backend *b, char *line, size_t len)
 		}
 		return 0;
 	}
-	if (b->reply_code == 0)
+	if (b->reply_code == 0) {
+		/* the first line: what the last reply left goes now */
+		evbuffer_drain(b->reply, evbuffer_get_length(b->reply));
 		b->reply_code = code;
+	}
 	evbuffer_add(b->reply, line, len);	/* as sent, CRLF ended */
 	evbuffer_add(b->reply, "\r\n", 2);
 	if (!last)
 		return 0;
 	if (b->phase == BACKEND_WAIT_354 && b->reply_code == 354) {
+		b->reply_code = 0;
 		backend_await(b, BACKEND_STREAM, b->conf->data_timeout);
 		backend_stream(b);
 		return 0;
@@ -499,12 +535,20 @@ backend_line(struct backend *b, char *line, size_t len)
 	r.len = evbuffer_get_length(b->reply);
 	evbuffer_add(b->reply, "", 1);		/* NUL-terminate the text */
 	r.text = (const char *)evbuffer_pullup(b->reply, -1);
+	b->reply_code = 0;		/* the text stays until the next */
 	if (b->phase == BACKEND_STREAM) {
 		b->phase = BACKEND_DEAD;
 		b->fault = BACKEND_PROTOCOL;
 		bufferevent_disable(b->bev, EV_READ | EV_WRITE);
-	} else
+	} else if (--b->inflight == 0)
 		b->phase = BACKEND_IDLE;
+	else if (evbuffer_get_length(bufferevent_get_input(b->bev)) > 0) {
+		/* the next reply came in the same read: no read event will
+		 * say so, and b may be gone once the callback returns */
+		if (b->more == NULL)
+			b->more = event_new(b->base, -1, 0, backend_more, b);
+		event_active(b->more, 0, 0);
+	}
 	b->cb(b->arg, &r);
 	return 1;
 }
@@ -592,6 +636,17 @@ backend_later(evutil_socket_t fd, short ev, void *arg)
 		r.len = strlen(b->why);
 	}
 	b->cb(b->arg, &r);
+}
+
+static void
+backend_more(evutil_socket_t fd, short ev, void *arg)
+{
+	struct backend	*b = arg;
+
+	(void)fd;
+	(void)ev;
+	if (b->bev != NULL && b->phase == BACKEND_WAIT)
+		backend_read(b->bev, b);
 }
 
 /*

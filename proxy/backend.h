@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * backend.h - the SMTP client side of a session: one connection to the
- * backend MTA, one command (or one message) in flight at a time, every
- * reply delivered through the owner's single callback.  The session decides
+ * backend MTA, one command (or one message) in flight at a time unless
+ * commands are pipelined, every reply delivered, in order, through the
+ * owner's single callback.  The session decides
  * what to send; this module only speaks the wire: connect and greeting,
  * command/reply with timeouts, multi-line replies normalised to CRLF, the
  * TLS handshake after STARTTLS, and the replay of a spooled message by
@@ -69,6 +70,14 @@ void		 backend_command(struct backend *, const char *line);
  * reach the log). */
 void		 backend_command_shown(struct backend *, const char *line,
 		    const char *shown);
+
+/*
+ * backend_pipeline - queue one command line (copied) to go out in the same
+ * write as the next backend_command, for a backend that offered PIPELINING
+ * (RFC 2920): its reply reaches the callback first, then the next one's.
+ * Not before a message (backend_message waits for every reply).
+ */
+void		 backend_pipeline(struct backend *, const char *line);
 
 /*
  * backend_starttls - after the backend's 220 to STARTTLS: the TLS handshake

@@ -7,13 +7,22 @@
  * that refused the connection, timed out or greeted with other than 2xx is
  * marked with the time; for proxy.backend_retry it comes after every entry
  * that is not marked, and the marked ones come in the order they failed,
- * so a connection still tries them all before the client hears 421.  The
- * marks live in the list, so a reload carries them over to the new list
- * for every entry whose "host:port" it keeps.
+ * so a connection still tries them all before the client hears 421.
+ *
+ * Each entry also keeps what it announced to EHLO (in clear and inside
+ * TLS), so that the next session can send XCLIENT right after the
+ * greeting, without an EHLO that only asks what is already known.  An
+ * entry that refuses such an XCLIENT is asked with EHLO first from then on.
+ * And whether it took XFORWARD last time, after which sessions pipeline
+ * XFORWARD with MAIL.
+ *
+ * The marks and the extensions live in the list, so a reload carries them
+ * over to the new list for every entry whose "host:port" it keeps.
  *
  * Public: backend_list_new, backend_list_free, backend_list_start,
  * backend_list_next, backend_list_failed, backend_list_name,
- * backend_list_host.
+ * backend_list_host, backend_list_caps, backend_list_learn,
+ * backend_list_unlearn, backend_list_xforward, backend_list_set_xforward.
  *
  * DIAGNOSTICS
  *	"proxy.backend <entry>: <why>" when an entry does not resolve (or a
@@ -37,6 +46,11 @@ struct backend_entry {
 	struct sockaddr_storage	 sa;
 	socklen_t		 salen;
 	uint64_t		 failed;	/* ms; 0 = not lately */
+	struct smtp_ehlo	 caps[2];	/* EHLO's answer: in clear, in
+						   TLS */
+	int			 known[2];	/* caps[i] is set */
+	int			 ehlo_first;	/* refused XCLIENT without EHLO */
+	int			 xforward;	/* took XFORWARD (last time) */
 };
 
 struct backend_list {
@@ -49,6 +63,8 @@ static int	backend_list_resolve(struct backend_entry *,
 		    const struct conf_addr *, char *, size_t);
 static int	backend_list_down(const struct backend_list *, size_t,
 		    uint64_t);
+static void	backend_list_keep(struct backend_entry *,
+		    const struct backend_entry *);
 
 struct backend_list *
 backend_list_new(const struct conf *conf, const struct backend_list *old,
@@ -67,7 +83,7 @@ backend_list_new(const struct conf *conf, const struct backend_list *old,
 		}
 		for (j = 0; old != NULL && j < old->n; j++)
 			if (strcmp(old->e[j].name, l->e[i].name) == 0)
-				l->e[i].failed = old->e[j].failed;
+				backend_list_keep(&l->e[i], &old->e[j]);
 	}
 	return l;
 }
@@ -76,6 +92,17 @@ void
 backend_list_free(struct backend_list *l)
 {
 	free(l);
+}
+
+/* What old learnt of the same backend, for e (resolved anew). */
+static void
+backend_list_keep(struct backend_entry *e, const struct backend_entry *old)
+{
+	e->failed = old->failed;
+	memcpy(e->caps, old->caps, sizeof(e->caps));
+	memcpy(e->known, old->known, sizeof(e->known));
+	e->ehlo_first = old->ehlo_first;
+	e->xforward = old->xforward;
 }
 
 static int
@@ -191,4 +218,44 @@ const char *
 backend_list_host(const struct backend_list *l, const struct backend_try *t)
 {
 	return l->e[t->cur].host;
+}
+
+const struct smtp_ehlo *
+backend_list_caps(const struct backend_list *l, const struct backend_try *t,
+    int tls)
+{
+	const struct backend_entry *e = &l->e[t->cur];
+
+	return e->known[tls != 0] && !e->ehlo_first ? &e->caps[tls != 0] :
+	    NULL;
+}
+
+void
+backend_list_learn(struct backend_list *l, const struct backend_try *t,
+    int tls, const struct smtp_ehlo *caps)
+{
+	struct backend_entry	*e = &l->e[t->cur];
+
+	e->caps[tls != 0] = *caps;
+	e->known[tls != 0] = 1;
+}
+
+void
+backend_list_unlearn(struct backend_list *l, const struct backend_try *t)
+{
+	l->e[t->cur].ehlo_first = 1;
+}
+
+int
+backend_list_xforward(const struct backend_list *l,
+    const struct backend_try *t)
+{
+	return l->e[t->cur].xforward;
+}
+
+void
+backend_list_set_xforward(struct backend_list *l, const struct backend_try *t,
+    int ok)
+{
+	l->e[t->cur].xforward = ok;
 }

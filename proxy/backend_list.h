@@ -2,8 +2,9 @@
 /*
  * backend_list.h - the backends of proxy.backend, resolved, and which of
  * them failed lately: the choice of the backend a client connection is
- * relayed to.  One list per configuration generation (server_gen), shared
- * by its sessions on the one event loop.
+ * relayed to, and what each announced to EHLO.  One list per
+ * configuration generation (server_gen), shared by its sessions on the one
+ * event loop.
  */
 #ifndef POSTERN_BACKEND_LIST_H
 #define POSTERN_BACKEND_LIST_H
@@ -13,6 +14,7 @@
 #include <sys/socket.h>
 
 #include "policy/conf.h"
+#include "proto/smtp_parse.h"
 
 struct backend_list;
 
@@ -55,5 +57,28 @@ const char	*backend_list_name(const struct backend_list *,
 		    const struct backend_try *);
 const char	*backend_list_host(const struct backend_list *,
 		    const struct backend_try *);
+
+/*
+ * backend_list_caps - what the entry tried last announced to an EHLO
+ * before XCLIENT (tls: inside TLS), as backend_list_learn kept it; NULL
+ * when not known, or when it refused an XCLIENT sent without that EHLO
+ * (backend_list_unlearn).
+ */
+const struct smtp_ehlo *backend_list_caps(const struct backend_list *,
+		    const struct backend_try *, int tls);
+/* backend_list_learn - keep e (copied) as the entry's answer to EHLO. */
+void		 backend_list_learn(struct backend_list *,
+		    const struct backend_try *, int tls,
+		    const struct smtp_ehlo *e);
+/* backend_list_unlearn - the entry refused XCLIENT without EHLO: its
+ * sessions say EHLO first from now on. */
+void		 backend_list_unlearn(struct backend_list *,
+		    const struct backend_try *);
+/* backend_list_xforward - whether the entry tried last has taken an
+ * XFORWARD; backend_list_set_xforward - it has (ok 1), or refused one. */
+int		 backend_list_xforward(const struct backend_list *,
+		    const struct backend_try *);
+void		 backend_list_set_xforward(struct backend_list *,
+		    const struct backend_try *, int ok);
 
 #endif

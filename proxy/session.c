@@ -159,8 +159,6 @@ static enum fv	session_helo_run(struct session *);
 static void	session_helo_proceed(struct session *, enum decide_action);
 static enum fv	session_mail_run(struct session *);
 static void	session_mail_proceed(struct session *, enum decide_action);
-static void	session_mail_relayed(struct session *,
-		    const struct backend_reply *);
 static enum fv	session_rcpt_run(struct session *);
 static void	session_rcpt_proceed(struct session *, enum decide_action);
 static void	session_rcpt_relayed(struct session *,
@@ -1117,7 +1115,8 @@ static void
 session_helo_proceed(struct session *s, enum decide_action a)
 {
 	(void)a;
-	session_ehlo_backend(s);
+	if (!session_identity_early(s))
+		session_ehlo_backend(s);
 }
 
 /* EHLO with the client's name to the backend (again after XCLIENT). */
@@ -1340,7 +1339,8 @@ session_mail_relay(struct session *s)
 	session_backend(s, s->tx->mailcmd, session_mail_relayed);
 }
 
-static void
+/* MAIL's reply to the client; a 2xx opens the transaction. */
+void
 session_mail_relayed(struct session *s, const struct backend_reply *r)
 {
 	if (r->status != BACKEND_REPLY) {

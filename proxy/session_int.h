@@ -171,6 +171,7 @@ struct session {
 	char		 helo[256];
 	int		 esmtp;
 	int		 xclient_done;	/* XCLIENT sent (once a session) */
+	int		 xclient_early;	/* ... without EHLO before it */
 	struct smtp_ehlo ehlo;		/* the backend's, after EHLO */
 	uint64_t	 be_last;	/* ms, last command to the backend */
 	unsigned	 errors;
@@ -210,9 +211,11 @@ void	session_backend_connect(struct session *);
 const char *session_backend_name(const struct session *);
 void	session_ehlo_backend(struct session *);
 void	session_mail_relay(struct session *);
+void	session_mail_relayed(struct session *, const struct backend_reply *);
 
 /* session_identity.c */
 size_t	session_identity_header(struct session *, void *, size_t);
+int	session_identity_early(struct session *);
 int	session_identity_ehlo(struct session *);
 int	session_identity_mail(struct session *);
 

@@ -158,9 +158,16 @@ postern_alive() { [ -n "$POSTERN_PID" ] && kill -0 "$POSTERN_PID" 2>/dev/null; }
 isnum() { case $1 in ''|*[!0-9.]*) return 1 ;; *) return 0 ;; esac; }
 
 judge() {	# judge RATIO TARGET: PASS, FAIL, "FAIL (not measured)" or, for TARGET -, "(no target)"
-	if [ "$2" = - ]; then echo "(no target)"
-	elif [ "$1" = - ]; then echo "FAIL (not measured)"
-	elif awk -v r="$1" -v t="$2" 'BEGIN { exit !(r >= t) }'; then echo PASS
+	judge_op ">=" "$@"
+}
+judge_max() {	# judge_max RATIO TARGET: as judge, for a ratio that must not exceed TARGET
+	judge_op "<=" "$@"
+}
+judge_op() {	# judge_op OP RATIO TARGET
+	if [ "$3" = - ]; then echo "(no target)"
+	elif [ "$2" = - ]; then echo "FAIL (not measured)"
+	elif awk -v r="$2" -v t="$3" -v op="$1" \
+	    'BEGIN { exit !(op == ">=" ? r >= t : r <= t) }'; then echo PASS
 	else echo FAIL; fi
 }
 

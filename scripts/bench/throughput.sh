@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: ISC
 # shellcheck shell=bash disable=SC2004,SC2034,SC2153,SC2154
 # (globals and associative arrays are shared by the sourced files)
-# throughput.sh - msg/s direct and through postern, 1 and 100 sessions, 1 and 100 KiB.
+# throughput.sh - msg/s direct and through postern, 1 and 100 sessions, 1 and 100 KiB,
+# and the backend's (smtp-sink's) CPU time per message either way.
 # Sourced by bench.sh after lib.sh; its globals are bench.sh's.
 
 # Warm-up (not counted): page in binaries, fill caches, first connections.
@@ -9,6 +10,7 @@ run_one "$SINK_PORT" 10 1024 500 >/dev/null
 run_one "$PROXY_PORT" 10 1024 500 >/dev/null
 
 declare -A D P R	# direct rates, postern rates, per-repetition ratios
+declare -A SD SP ND NP	# the sink's CPU ticks and messages: direct, postern
 for rep in $(seq 1 "$REPS"); do
 	while IFS='|' read -r id s l n label tgt; do
 		[ -n "$id" ] || continue
@@ -21,6 +23,7 @@ note: time budget (${BUDGET}s) reached, skipped repetition $rep of $label"
 		if [ $((rep % 2)) -eq 1 ]; then order="direct postern"; else order="postern direct"; fi
 		rd=- rp=-
 		for side in $order; do
+			c0=$(cpu_ticks "$SINK_PID")
 			if [ "$side" = direct ]; then
 				r=$(run_one "$SINK_PORT" "$s" "$l" "$n")
 				rd=$r
@@ -34,6 +37,13 @@ note: time budget (${BUDGET}s) reached, skipped repetition $rep of $label"
 				fi
 				rp=$r
 				P[$id]="${P[$id]:-} $r"
+			fi
+			if isnum "$r" && [ "$side" = direct ]; then
+				SD[$id]=$(( ${SD[$id]:-0} + $(cpu_ticks "$SINK_PID") - c0 ))
+				ND[$id]=$(( ${ND[$id]:-0} + n ))
+			elif isnum "$r"; then
+				SP[$id]=$(( ${SP[$id]:-0} + $(cpu_ticks "$SINK_PID") - c0 ))
+				NP[$id]=$(( ${NP[$id]:-0} + n ))
 			fi
 			printf '  rep %d  %-22s %-8s %s\n' "$rep" "$label" "$side" "$r"
 		done
@@ -80,3 +90,28 @@ done <<EOF
 $CASES
 EOF
 [ -n "$NOTES" ] && echo "$NOTES"
+
+# The backend works no harder behind postern: XCLIENT right after the
+# greeting, XFORWARD pipelined with MAIL (this sink: proxy.client_identity
+# = xforward).  CPU time from /proc (utime + stime) over all repetitions,
+# by the tick, so the counts are large enough to be read at 10 ms.
+echo
+echo "== backend CPU per message (smtp-sink utime+stime from /proc, all repetitions; ratio: postern/direct)"
+printf '%-22s %12s %13s %7s %8s  %s\n' case "direct us" "postern us" ratio target result
+while IFS='|' read -r id s l n label tgt; do
+	[ -n "$id" ] || continue
+	read -r ud up ratio <<<"$(awk -v sd="${SD[$id]:-0}" -v nd="${ND[$id]:-0}" \
+	    -v sp="${SP[$id]:-0}" -v np="${NP[$id]:-0}" -v hz="$CLK_TCK" 'BEGIN {
+		if (nd == 0 || np == 0 || sd == 0) { print "- - -"; exit }
+		d = sd * 1e6 / hz / nd; p = sp * 1e6 / hz / np
+		printf "%.0f %.0f %.2f\n", d, p, p / d }')"
+	tshow=- res="(no target)"
+	if [ "$l" = 1024 ]; then
+		tshow="<=1.25"
+		res=$(judge_max "$ratio" 1.25)
+		add_summary "$res" "backend CPU, $label" "ratio $ratio (target $tshow)"
+	fi
+	printf '%-22s %12s %13s %7s %8s  %s\n' "$label" "$ud" "$up" "$ratio" "$tshow" "$res"
+done <<EOF
+$CASES
+EOF

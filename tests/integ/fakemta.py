@@ -5,8 +5,10 @@
 Run as its own process: /usr/bin/python3 fakemta.py CONFIG.json.  It listens
 on config["host"]:config["port"] and records, under config["dir"]:
 
-  commands.log     one JSON object a line: {"s": session, "line": command}
-                   for every command line received outside message content
+  commands.log     one JSON object a line: {"s": session, "line": command,
+                   "read": n} for every command line received outside
+                   message content; n counts the session's reads, so
+                   commands with the same n came in one (pipelined)
   session-N.raw    every byte received on session N (when "transcript")
   msg-N.eml        the content of message N exactly as received (DATA:
                    dot-unstuffed, line ends untouched; BDAT: the chunks)
@@ -32,6 +34,7 @@ Config keys (all optional except host, port, dir):
   eod_delay       seconds to wait before that reply
   eod_action      "close": close the connection instead of replying
   data_close_after  close after this many content bytes (no reply)
+  xclient_after_ehlo  XCLIENT before any EHLO/HELO of the session gets 503
   auth            {"user": "password"}: AUTH PLAIN and LOGIN check these
                   (offer them with "AUTH PLAIN LOGIN" in ehlo); 235 or 535
   transcript      write session-N.raw (default true)
@@ -66,9 +69,11 @@ class Conn:
         self.buf = bytearray()
         self.pos = 0
         self.raw = raw
+        self.reads = 0      # recv calls so far
 
     def _fill(self):
         data = self.sock.recv(262144)
+        self.reads += 1
         if not data:
             raise Closed()
         if self.raw is not None:
@@ -108,8 +113,9 @@ class Conn:
         self.sock.sendall(out.encode("utf-8", "surrogateescape"))
 
 
-def log_command(sid, line):
-    rec = json.dumps({"s": sid, "line": line.decode("latin-1")})
+def log_command(sid, line, reads=0):
+    rec = json.dumps({"s": sid, "line": line.decode("latin-1"),
+                      "read": reads})
     with LOCK:
         with open(os.path.join(CFG["dir"], "commands.log"), "a") as f:
             f.write(rec + "\n")
@@ -238,7 +244,7 @@ def session(sock, sid):
         for _ in range(MAX_LOOPS):
             line = conn.readline()
             cmd = line.rstrip(b"\r\n")
-            log_command(sid, cmd)
+            log_command(sid, cmd, conn.reads)
             verb = cmd.split(b" ", 1)[0].split(b":", 1)[0].upper().decode(
                 "latin-1")
             rule = find_rule(verb, cmd)
@@ -262,6 +268,9 @@ def session(sock, sid):
             elif verb == "HELO":
                 st["helo"] = cmd[5:].decode("latin-1")
                 conn.send("250 fake.test")
+            elif verb == "XCLIENT" and CFG.get("xclient_after_ehlo") and \
+                    st["helo"] is None:
+                conn.send("503 5.5.1 Error: send HELO/EHLO first")
             elif verb == "XCLIENT":
                 st["xclient"].append(cmd[8:].decode("latin-1"))
                 st["mail"], st["rcpts"], chunks = None, [], []

@@ -560,11 +560,17 @@ class FakeMta:
 
     def commands(self):
         """[(session, command line)] for everything seen outside content."""
+        return [(s, l) for s, l, _ in self.command_reads()]
+
+    def command_reads(self):
+        """[(session, command line, read)]: lines with the same session
+        and read number came in one read (pipelined)."""
         p = os.path.join(self.dir, "commands.log")
         if not os.path.exists(p):
             return []
         with open(p) as f:
-            return [(r["s"], r["line"]) for r in map(json.loads, f)]
+            return [(r["s"], r["line"], r["read"])
+                    for r in map(json.loads, f)]
 
     def sessions(self):
         return len(glob.glob(os.path.join(self.dir, "session-*.raw")))

@@ -99,14 +99,107 @@ def test_xforward_before_every_mail(proxy):
             r = c.send_message("a@example.org", ["b@example.com"],
                                make_message("xf%d" % i, ["x"]))
             assert r.code == 250, r
-    f.wait_count(2)
+    with p.client(source="127.0.0.6") as c:     # a new backend session
+        assert c.ehlo("helo.xforward.test").code == 250
+        r = c.send_message("a@example.org", ["b@example.com"],
+                           make_message("xf2", ["x"]))
+        assert r.code == 250, r
+    f.wait_count(3)
     xf = attrs(f, "XFORWARD")
-    assert len(xf) == 2, f.commands()
+    assert len(xf) == 3, f.commands()
     for a in xf:
         assert a["ADDR"] == "127.0.0.6" and a["HELO"] == \
             "helo.xforward.test" and a["PROTO"] == "ESMTP" and \
             a["SOURCE"] == "REMOTE" and a["NAME"] == "[UNAVAILABLE]", a
         assert a["PORT"].isdigit(), a
+    # The first XFORWARD waits for its reply; once the backend took one,
+    # XFORWARD and MAIL go in one write (the backend offers PIPELINING),
+    # in that session and the next.
+    reads = [(l.split()[0].split(":")[0].upper(), n)
+             for _, l, n in f.command_reads()]
+    xf_mail = [a[1] == b[1] for a, b in zip(reads, reads[1:])
+               if a[0] == "XFORWARD" and b[0] == "MAIL"]
+    assert xf_mail == [False, True, True], reads
+
+
+def test_xforward_not_pipelined_without_pipelining(proxy):
+    p, f = proxy({"ehlo": [XFORWARD]}, client_identity="xforward")
+    with p.client() as c:
+        assert c.ehlo().code == 250
+        for i in range(2):
+            r = c.send_message("a@example.org", ["b@example.com"],
+                               make_message("np%d" % i, ["x"]))
+            assert r.code == 250, r
+    f.wait_count(2)
+    reads = [n for _, l, n in f.command_reads()
+             if l.split()[0].split(":")[0].upper() in ("XFORWARD", "MAIL")]
+    assert len(reads) == 4 and len(set(reads)) == 4, f.command_reads()
+
+
+def test_xforward_refused_when_pipelined(proxy):
+    """A backend that took XFORWARD once and refuses it later: the MAIL
+    that went with it is reset, the client gets 451 and nothing more of
+    that transaction reaches the backend."""
+    p, f = proxy({"ehlo": ["PIPELINING", XFORWARD],
+                  "rules": [{"verb": "XFORWARD", "contains": "HELO=second",
+                             "reply": "550 5.7.0 Error: not now"}]},
+                 client_identity="xforward")
+    with p.client() as c:
+        assert c.ehlo("first.test").code == 250
+        r = c.send_message("a@example.org", ["b@example.com"],
+                           make_message("first", ["x"]))
+        assert r.code == 250, r
+        assert c.ehlo("second.test").code == 250
+        r = c.cmd("MAIL FROM:<c@example.org>")
+        assert r.code == 451 and "4.3.0" in r.text, r
+        assert c.cmd("RCPT TO:<b@example.com>").code == 503
+        assert c.cmd("NOOP").code == 250
+    f.wait_count(1)
+    verbs = [l.split()[0].split(":")[0].upper() for _, l in f.commands()]
+    last = len(verbs) - 1 - verbs[::-1].index("XFORWARD")
+    assert verbs[last:last + 3] == ["XFORWARD", "MAIL", "RSET"], verbs
+    assert "RCPT" not in verbs[last:] and "DATA" not in verbs[last:], verbs
+    p.wait_log(r"\[error\]: .*refused XFORWARD: 550 5.7.0 Error: not now")
+
+
+def three_sessions(p, f, tag):
+    """One message in each of three client sessions, one after the other
+    (HELO TAG0.test ...); the verbs each backend session received."""
+    for i in range(3):
+        with p.client() as c:
+            assert c.ehlo("%s%d.test" % (tag, i)).code == 250
+            r = c.send_message("a@example.org", ["b@example.com"],
+                               make_message("%s%d" % (tag, i), ["x"]))
+            assert r.code == 250, r
+    f.wait_count(3)
+    out = {}
+    for sid, line in f.commands():
+        out.setdefault(sid, []).append(line.split()[0].split(":")[0].upper())
+    return [out[k] for k in sorted(out)]
+
+
+def test_xclient_right_after_greeting_once_known(proxy):
+    """The first session learns the backend's EHLO answer; the next ones
+    send XCLIENT without it: one EHLO per backend connection."""
+    p, f = proxy({"ehlo": ["PIPELINING", FULL_XCLIENT]})
+    s = three_sessions(p, f, "early")
+    assert s[0][:4] == ["EHLO", "XCLIENT", "EHLO", "MAIL"], s
+    for v in s[1:]:
+        assert v[:3] == ["XCLIENT", "EHLO", "MAIL"], s
+    helos = [a["HELO"] for a in attrs(f, "XCLIENT")]
+    assert helos == ["early0.test", "early1.test", "early2.test"], helos
+
+
+def test_xclient_early_refused_falls_back(proxy):
+    """A backend that wants EHLO before XCLIENT: the early XCLIENT's
+    refusal is taken back (EHLO, XCLIENT, EHLO) and later sessions say
+    EHLO first; the client sees nothing of it."""
+    p, f = proxy({"ehlo": ["PIPELINING", FULL_XCLIENT],
+                  "xclient_after_ehlo": True})
+    s = three_sessions(p, f, "late")
+    assert s[0][:4] == ["EHLO", "XCLIENT", "EHLO", "MAIL"], s
+    assert s[1][:5] == ["XCLIENT", "EHLO", "XCLIENT", "EHLO", "MAIL"], s
+    assert s[2][:4] == ["EHLO", "XCLIENT", "EHLO", "MAIL"], s
 
 
 @pytest.mark.parametrize("greeting", [
