@@ -261,7 +261,12 @@ main_check_as_user(const struct main_opts *o, const struct conf *conf,
 	close(fds[0]);
 	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
 		;
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	if (len == 0)
+		util_err_append(err, errsz, "as proxy.user %s: the check did "
+		    "not finish", conf->user);
+	return -1;
 }
 
 /* The child of main_check_as_user: its errors down fd, exit 1 if any. */
@@ -272,6 +277,7 @@ main_check_child(const struct main_opts *o, const struct conf *conf, int fd)
 	struct conf	*c = NULL;
 	struct chain	*ch = NULL;
 	char		*line, *save;
+	size_t		 len;
 
 	log_set_level(LOG_LEVEL_WARN);	/* not "running as ..." */
 	if (server_drop_privileges(conf, e, sizeof(e)) == 0 &&
@@ -286,7 +292,9 @@ main_check_child(const struct main_opts *o, const struct conf *conf, int fd)
 	    line = strtok_r(NULL, "\n", &save))
 		util_err_append(out, sizeof(out), "as proxy.user %s: %s",
 		    conf->user, line);
-	(void)write(fd, out, strlen(out));
+	len = strlen(out);
+	if (write(fd, out, len) != (ssize_t)len)
+		_exit(2);	/* the parent says the check did not finish */
 	_exit(out[0] != '\0');
 }
 

@@ -207,6 +207,7 @@ static const char *const milter_action[] = {
 
 /* loop side */
 static void	milter_woken(evutil_socket_t, short, void *);
+static void	milter_wake_loop(char);
 static void	*milter_loop(void *);
 static void	milter_run(struct milter_call *);
 static void	milter_resumed(void *, enum fv);
@@ -282,6 +283,15 @@ static const struct milter_step milter_steps[] = {
 };
 
 /* ------------------------------------------------------------ the loop */
+
+/* Wake the loop thread (from a libmilter thread).  A full pipe already
+ * wakes it: then the byte can be lost. */
+static void
+milter_wake_loop(char why)
+{
+	if (write(milter_wake[1], &why, 1) == -1 && errno != EAGAIN)
+		log_warn("milter: waking the event loop");
+}
 
 /* Woken by libmilter threads: run every queued call, in order. */
 static void
@@ -703,8 +713,7 @@ milter_hand(SMFICTX *ctx, struct milter_call *c)
 	pthread_mutex_lock(&milter_lock);
 	STAILQ_INSERT_TAIL(&milter_queue, c, entry);
 	pthread_mutex_unlock(&milter_lock);
-	/* A full pipe already wakes the loop: the byte can be lost. */
-	(void)write(milter_wake[1], "c", 1);
+	milter_wake_loop('c');
 	pthread_mutex_lock(&milter_lock);
 	while (!c->done)
 		pthread_cond_wait(&mc->cond, &milter_lock);
@@ -1046,7 +1055,7 @@ milter_front_run(struct conf *conf, struct chain *chain)
 	pthread_mutex_lock(&milter_lock);
 	milter_quit = 1;
 	pthread_mutex_unlock(&milter_lock);
-	(void)write(milter_wake[1], "q", 1);
+	milter_wake_loop('q');
 	pthread_join(loop, NULL);
 	log_info("postern milter stopped");
 out:
