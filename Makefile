@@ -29,10 +29,11 @@ BUILD	?= build
 SANFLAGS =
 endif
 
-# CFLAGS is the caller's (optimisation, debug: make CFLAGS="-O0 -g");
-# what the project needs comes after it in ALL_CFLAGS.
+# CFLAGS, CPPFLAGS and LDFLAGS are the caller's (optimisation, debug: make
+# CFLAGS="-O0 -g"; the package build's hardening flags); what the project
+# needs comes after them in ALL_CFLAGS.
 CFLAGS	?= -O2 -g
-ALL_CFLAGS = $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wpointer-arith \
+ALL_CFLAGS = $(CPPFLAGS) $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -Wshadow -Wpointer-arith \
 	   -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
 	   -D_GNU_SOURCE -I. \
 	   $(shell pkg-config --cflags $(PKGS)) $(SANFLAGS)
@@ -99,7 +100,7 @@ UNITS	 = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/t_*.c)
 FUZZERS	 = $(patsubst tests/fuzz/%.c,build-fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 
 .PHONY: all units check check-asan integ integ-asan test fuzz fuzz-smoke run \
-	bench install clean rfc7208 build-O0 layout man
+	bench install clean rfc7208 build-O0 layout man deb
 
 all: $(BIN)
 
@@ -127,12 +128,12 @@ $(LIB): $(OBJS)
 	ar rcs $@ $(OBJS)
 
 $(BIN): $(BUILD)/proxy/main.o $(LIB)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/tap.h tests/unit/data_ref.h \
     tests/unit/ar_ref.h $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
 check: $(UNITS)
 	@fail=0; for t in $(UNITS); do \
@@ -144,7 +145,7 @@ check: $(UNITS)
 SPF_SUITE ?= ../shared/testdata/rfc7208-tests.yml
 $(BUILD)/tests/spf_eval: tests/spf/spf_eval.c $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
 rfc7208: $(BUILD)/tests/spf_eval
 	$(PYTHON) tests/spf/rfc7208.py --eval $(abspath $<) --suite $(SPF_SUITE)
@@ -174,7 +175,7 @@ layout:
 man: $(BIN)
 	$(PYTHON) scripts/mkman.py $(abspath $(BIN)) $(BUILD)/man
 
-test: layout man build-O0 check check-asan rfc7208 fuzz-smoke integ integ-asan
+test: layout man build-O0 deb check check-asan rfc7208 fuzz-smoke integ integ-asan
 
 # libFuzzer targets, built with clang against the sources they exercise.
 FUZZ_CFLAGS = -g -O1 -std=gnu11 -D_GNU_SOURCE -I. \
@@ -229,7 +230,20 @@ install: $(BIN) man
 	    rm -f $$u.service.tmp; \
 	done
 
+# The Debian package, built in a copy of the tree (the package's clean
+# step removes build/): build/deb/postern_VERSION_ARCH.deb, checked by
+# lintian (errors fail).
+DEB_DIR	 = build/deb
+deb:
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_DIR)/postern
+	tar -c --exclude='./build*' --exclude=./.git . | \
+	    tar -x -C $(DEB_DIR)/postern
+	cd $(DEB_DIR)/postern && DEB_BUILD_OPTIONS=parallel=2 \
+	    dpkg-buildpackage -b -us -uc
+	lintian --fail-on error --suppress-tags-from-file \
+	    debian/lintian-suppress $(DEB_DIR)/postern_*.deb
+
 clean:
 	rm -rf build build-asan build-fuzz build-O0
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -path '$(BUILD)/deb' -prune -o -name '*.d' -type f -print 2>/dev/null)

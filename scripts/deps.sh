@@ -13,8 +13,9 @@ BUILD="build-essential pkg-config
 libevent-dev libssl-dev libpcre2-dev libspf2-dev libopendkim-dev
 libmilter-dev libunbound-dev libsystemd-dev
 postfix ca-certificates openssl python3"
-# make test: the fuzzers and sanitizers (clang), the peers and oracles
-TEST="clang libclang-rt-14-dev
+# make test: the fuzzers and sanitizers (clang), the package build and its
+# check (make deb: debhelper, lintian), the peers and oracles
+TEST="clang libclang-rt-14-dev debhelper lintian dpkg-dev
 swaks libnet-ssleay-perl python3 python3-pytest python3-dkim python3-spf
 python3-nacl python3-authres miltertest opendkim opendkim-tools unbound
 haproxy procps iproute2 systemd man-db"
