@@ -7,17 +7,18 @@
 #   scripts/deps.sh test     that and what the tests use (make test)
 set -eu
 
-# make, make install (python3 writes the man pages), and make run's demo
-# backend (smtp-sink is in the postfix package)
+# make, make install (python3 writes the man pages), and make run's demo:
+# its backend (smtp-sink is in the postfix package), its DNS zone
+# (unbound), its DKIM key (openssl) and its example sends (python3)
 BUILD="build-essential pkg-config
 libevent-dev libssl-dev libpcre2-dev libspf2-dev libopendkim-dev
 libmilter-dev libunbound-dev libsystemd-dev
-postfix ca-certificates openssl python3"
+postfix unbound ca-certificates openssl python3"
 # make test: the fuzzers and sanitizers (clang), the package build and its
 # check (make deb: debhelper, lintian), the peers and oracles
 TEST="clang libclang-rt-14-dev debhelper lintian dpkg-dev
 swaks libnet-ssleay-perl python3 python3-pytest python3-dkim python3-spf
-python3-nacl python3-authres miltertest opendkim opendkim-tools unbound
+python3-nacl python3-authres miltertest opendkim opendkim-tools
 haproxy procps iproute2 systemd man-db"
 
 case "${1:-}" in
