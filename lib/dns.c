@@ -19,7 +19,8 @@
  * localhost names stay local.
  *
  * Public: dns_new, dns_ref, dns_unref, dns_serves, dns_local_zone,
- * dns_local_data, dns_query, dns_answer_free, dns_txt_from_wire,
+ * dns_local_data, dns_query, dns_query_all, dns_answer_free,
+ * dns_txt_from_wire,
  * dns_name_from_wire.
  *
  * DIAGNOSTICS
@@ -91,6 +92,7 @@ static int	dns_set_upstream(struct dns *, const char *, char *, size_t);
 static void	*dns_poll(void *);
 static void	dns_answered(void *, int, struct ub_result *);
 static void	dns_fill(struct dns_answer *, int, struct ub_result *);
+static void	dns_deadline(struct timespec *, unsigned);
 static int	dns_wire_join(const unsigned char *, size_t, int, char *,
 		    size_t);
 
@@ -315,52 +317,83 @@ void
 dns_query(struct dns *d, const char *name, int type, uint64_t until_ms,
     struct dns_answer *ans)
 {
-	struct dns_lookup	*l;
+	struct dns_question	 q = { name, type };
+
+	dns_query_all(d, &q, 1, until_ms, ans);
+}
+
+void
+dns_query_all(struct dns *d, const struct dns_question *q, size_t n,
+    uint64_t until_ms, struct dns_answer *ans)
+{
+	struct dns_lookup	**l = xcalloc(n, sizeof(*l));
+	int			*id = xcalloc(n, sizeof(*id));
 	struct timespec		 until;
 	uint64_t		 now = util_now_ms();
 	unsigned		 wait_ms = d->timeout_ms;
-	int			 id, rc, timedout = 0;
+	size_t			 i, left = 0;
+	int			 rc, timedout = 0;
 
-	memset(ans, 0, sizeof(*ans));
-	ans->status = DNS_TEMPFAIL;
-	if (until_ms != 0) {
-		if (until_ms <= now)
-			return;
-		if (until_ms - now < wait_ms)
-			wait_ms = (unsigned)(until_ms - now);
+	for (i = 0; i < n; i++) {
+		memset(&ans[i], 0, sizeof(ans[i]));
+		ans[i].status = DNS_TEMPFAIL;
 	}
-	l = xcalloc(1, sizeof(*l));
-	l->dns = d;
-	if ((rc = ub_resolve_async(d->ctx, name, type, DNS_CLASS_IN, l,
-	    dns_answered, &id)) != 0) {
-		log_debug("dns: %s: %s", name, ub_strerror(rc));
-		free(l);
-		return;
+	if (until_ms != 0 && until_ms <= now)
+		wait_ms = 0;			/* no lookup at all */
+	else if (until_ms != 0 && until_ms - now < wait_ms)
+		wait_ms = (unsigned)(until_ms - now);
+	for (i = 0; i < n && wait_ms > 0; i++) {
+		l[i] = xcalloc(1, sizeof(*l[i]));
+		l[i]->dns = d;
+		if ((rc = ub_resolve_async(d->ctx, q[i].name, q[i].type,
+		    DNS_CLASS_IN, l[i], dns_answered, &id[i])) != 0) {
+			log_debug("dns: %s: %s", q[i].name, ub_strerror(rc));
+			free(l[i]);
+			l[i] = NULL;
+		} else
+			left++;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += wait_ms / 1000;
-	until.tv_nsec += (long)(wait_ms % 1000) * 1000000;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	dns_deadline(&until, wait_ms);
 	pthread_mutex_lock(&d->lock);
-	while (!l->done && !timedout)
+	while (left > 0 && !timedout) {
 		timedout = pthread_cond_timedwait(&d->answered, &d->lock,
 		    &until) == ETIMEDOUT;
-	if (!l->done) {
-		l->abandoned = 1;
-		pthread_mutex_unlock(&d->lock);
+		for (i = 0, left = 0; i < n; i++)
+			left += l[i] != NULL && !l[i]->done;
+	}
+	for (i = 0; i < n; i++)
+		if (l[i] != NULL && !l[i]->done)
+			l[i]->abandoned = 1;
+	pthread_mutex_unlock(&d->lock);
+	for (i = 0; i < n; i++) {
+		if (l[i] == NULL)
+			continue;
+		if (!l[i]->abandoned) {
+			dns_fill(&ans[i], l[i]->err, l[i]->res);
+			free(l[i]);
+			continue;
+		}
 		/* Cancelled: no callback will come, the lookup is ours.
 		 * Otherwise the callback is on its way and frees it. */
-		if (ub_cancel(d->ctx, id) == 0)
-			free(l);
-		log_debug("dns: %s: no answer within %ums", name, wait_ms);
-		return;
+		if (ub_cancel(d->ctx, id[i]) == 0)
+			free(l[i]);
+		log_debug("dns: %s: no answer within %ums", q[i].name, wait_ms);
 	}
-	pthread_mutex_unlock(&d->lock);
-	dns_fill(ans, l->err, l->res);
 	free(l);
+	free(id);
+}
+
+/* *until: wait_ms from now, on the monotonic clock of d->answered. */
+static void
+dns_deadline(struct timespec *until, unsigned wait_ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, until);
+	until->tv_sec += wait_ms / 1000;
+	until->tv_nsec += (long)(wait_ms % 1000) * 1000000;
+	if (until->tv_nsec >= 1000000000L) {
+		until->tv_sec++;
+		until->tv_nsec -= 1000000000L;
+	}
 }
 
 /* ans from libunbound's outcome; takes res over. */

@@ -74,6 +74,19 @@ int		 dns_local_data(struct dns *, const char *rr, char *err,
  */
 void		 dns_query(struct dns *, const char *name, int type,
 		    uint64_t until_ms, struct dns_answer *ans);
+/* One name and type to look up (names not duplicated). */
+struct dns_question {
+	const char	*name;
+	int		 type;
+};
+/*
+ * dns_query_all - the n lookups q[] at once, in parallel, within the same
+ * bounds as dns_query: ans[i] for q[i] (each freed with dns_answer_free).
+ * For several independent names (DNS lists): the wait is the slowest
+ * answer's, not the sum.  Blocks: worker threads only.
+ */
+void		 dns_query_all(struct dns *, const struct dns_question *q,
+		    size_t n, uint64_t until_ms, struct dns_answer *ans);
 void		 dns_answer_free(struct dns_answer *);
 
 /* dns_txt_from_wire - one TXT RR's rdata (<len><bytes>...) as one string:

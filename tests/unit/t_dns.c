@@ -96,6 +96,37 @@ black_hole(char *ns, size_t nssz)
 	return fd;
 }
 
+/* Several lookups at once (d: a black hole upstream, dns.timeout 1s,
+ * x.local.test served locally): the wait is the slowest one's. */
+static void
+test_query_all(struct dns *d)
+{
+	struct dns_question	 q[] = {
+		{ "a.example.org", ns_t_a }, { "x.local.test", ns_t_a },
+		{ "b.example.org", ns_t_txt }, { "nx.local.test", ns_t_a },
+	};
+	struct dns_answer	 a[4];
+	uint64_t		 t0 = util_now_ms(), ms;
+	size_t			 i;
+
+	dns_query_all(d, q, 4, 0, a);
+	ms = util_now_ms() - t0;
+	ok(ms >= 900 && ms < 1900, "two lookups without an answer take one "
+	    "dns.timeout, not two (%llu ms)", (unsigned long long)ms);
+	ok(a[0].status == DNS_TEMPFAIL && a[2].status == DNS_TEMPFAIL,
+	    "each of them a temporary failure");
+	ok(a[1].status == DNS_OK && a[1].n == 1 && a[1].len[0] == 4 &&
+	    memcmp(a[1].data[0], "\xc0\x00\x02\x01", 4) == 0,
+	    "the answered one answered, in its place");
+	is_int(a[3].status, DNS_NXDOMAIN, "and the missing name NXDOMAIN");
+	for (i = 0; i < 4; i++)
+		dns_answer_free(&a[i]);
+	dns_query_all(d, q, 4, util_now_ms() - 1, a);
+	ok(a[1].status == DNS_TEMPFAIL, "a deadline already past: none");
+	for (i = 0; i < 4; i++)
+		dns_answer_free(&a[i]);
+}
+
 static void
 test_deadline(void)
 {
@@ -137,6 +168,7 @@ test_deadline(void)
 	dns_query(d, "x.local.test", ns_t_a, 0, &a);
 	is_int(a.status, DNS_OK, "the resolver still answers afterwards");
 	dns_answer_free(&a);
+	test_query_all(d);
 	dns_unref(d);
 	conf_unref(c);
 	close(fd);
