@@ -75,6 +75,7 @@ SRCS	 = lib/util.c \
 	   policy/authres.c \
 	   policy/hdrbuild.c \
 	   policy/peerlist.c \
+	   policy/dnsbl_sites.c \
 	   filters/chain.c \
 	   filters/rules.c \
 	   filters/iplist.c \
@@ -87,7 +88,8 @@ SRCS	 = lib/util.c \
 	   filters/dkim_verify.c \
 	   filters/dkimtab.c \
 	   filters/dkim_sign.c \
-	   filters/milter.c
+	   filters/milter.c \
+	   filters/dnsbl.c
 
 OBJS	 = $(SRCS:%.c=$(BUILD)/%.o) $(BUILD)/conf_default.o \
 	   $(BUILD)/rules_default.o

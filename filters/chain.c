@@ -145,6 +145,7 @@ struct chain_sess {
 /* The filters postern knows, by name. */
 static const struct filter_ops *const chain_registry[] = {
 	&flt_iplist_ops,
+	&flt_dnsbl_ops,
 	&flt_regex_ops,
 	&flt_spf_ops,
 	&flt_dkim_verify_ops,

@@ -239,6 +239,13 @@ struct conf {
 	int		 dkim_multiple_signatures; /* every match signs */
 	unsigned	 dkim_signature_ttl;	/* seconds, x=; 0 none */
 
+	/* [dnsbl] */
+	char		 dnsbl_sites[4096];	/* postscreen_dnsbl_sites */
+	char		 dnsbl_rhs_sites[4096];
+	unsigned	 dnsbl_threshold;
+	unsigned	 dnsbl_timeout;		/* seconds, a stage's lookups */
+	char		 dnsbl_reply_names[4096];	/* zone=name ... */
+
 	/* [filters] */
 	char		 filters[CONF_FILTERS_MAX][32];	/* chain, in order */
 	size_t		 nfilters;

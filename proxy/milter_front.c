@@ -454,9 +454,13 @@ static void
 milter_connected(struct milter_conn *mc, struct milter_call *c,
     enum decide_action a)
 {
-	if (a == DECIDE_REJECT || a == DECIDE_TEMPFAIL)
-		log_info("%s connect from %s refused: %s", mc->sid, mc->addr,
-		    c->reply);
+	char	 filters[1024];
+
+	if (a != DECIDE_REJECT && a != DECIDE_TEMPFAIL)
+		return;
+	chain_results(mc->cs, filters, sizeof(filters));
+	log_info("%s connect from %s refused: %s filters=\"%s\"", mc->sid,
+	    mc->addr, c->reply, filters);
 }
 
 static enum fv

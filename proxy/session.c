@@ -832,7 +832,7 @@ static void
 session_stage_done(struct session *s, const struct session_stage *st,
     enum fv v)
 {
-	char			 reply[600];
+	char			 reply[600], filters[1024];
 	enum decide_action	 a;
 
 	a = decide(st->decide, v, chain_reply(s->cs), reply, sizeof(reply));
@@ -841,9 +841,10 @@ session_stage_done(struct session *s, const struct session_stage *st,
 	if (a == DECIDE_REJECT || a == DECIDE_TEMPFAIL) {
 		switch (st->refuse) {
 		case SESSION_REFUSE_CLOSE:
+			chain_results(s->cs, filters, sizeof(filters));
 			log_limited(&session_log_connect, LOG_LEVEL_INFO,
-			    "%s connect from %s refused: %s", s->sid, s->addr,
-			    reply);
+			    "%s connect from %s refused: %s filters=\"%s\"",
+			    s->sid, s->addr, reply, filters);
 			session_close(s, reply);
 			return;
 		case SESSION_REFUSE_REPLY:
