@@ -53,6 +53,7 @@ SRCS	 = lib/util.c \
 	   lib/worker.c \
 	   lib/dns.c \
 	   lib/milter_client.c \
+	   lib/ttlcache.c \
 	   proxy/rdns.c \
 	   proxy/listener.c \
 	   proxy/backend.c \

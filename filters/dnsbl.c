@@ -14,8 +14,10 @@
  * right-hand-side lists.
  *
  * All the lookups of a stage go at once (dns_query_all: A and TXT for each
- * name) on one worker, bounded by dnsbl.timeout; the resolver caches them
- * for their TTLs.  A lookup that fails or times out counts as not listed
+ * name) on one worker, bounded by dnsbl.timeout.  What a list said of a
+ * name is kept for the answers' TTLs (at most an hour) in a cache of the
+ * filter's own (lib/ttlcache.c, dnsbl.cache_size entries), so a client
+ * seen again is judged on the event loop, without a worker.  A lookup that fails or times out counts as not listed
  * (never a refusal) and is logged.  The TXT text is the list's, not ours:
  * only printable ASCII of it reaches the reply, at most 200 bytes.
  * dnsbl.reply_names shows another name for a zone in replies (a zone
@@ -40,6 +42,7 @@
 #include "filters/filter.h"
 #include "lib/dns.h"
 #include "lib/log.h"
+#include "lib/ttlcache.h"
 #include "lib/util.h"
 #include "policy/conf.h"
 #include "policy/dnsbl_sites.h"
@@ -47,6 +50,7 @@
 #define FLT_DNSBL_PROBES	(2 * DNSBL_SITES_MAX)	/* names a stage */
 #define FLT_DNSBL_TXT_MAX	200
 #define FLT_DNSBL_NAMES_MAX	32	/* dnsbl.reply_names entries */
+#define FLT_DNSBL_CACHE_TTL	3600	/* the longest an answer is kept */
 
 /* What a name is looked up for: the words of the reply. */
 enum flt_dnsbl_kind {
@@ -68,6 +72,14 @@ struct flt_dnsbl {
 	size_t			 nalias;
 	int			 threshold;
 	unsigned		 timeout_ms;
+	struct ttlcache		*cache;		/* name: flt_dnsbl_seen */
+};
+
+/* What a list said of a name, as kept in the cache. */
+struct flt_dnsbl_seen {
+	int			 listed;
+	uint8_t			 code[4];	/* the A record that counted */
+	char			 txt[FLT_DNSBL_TXT_MAX + 1];
 };
 
 /* One name asked of one zone, and what came back. */
@@ -76,10 +88,10 @@ struct flt_dnsbl_probe {
 	enum flt_dnsbl_kind	 kind;
 	const char		*what;		/* ADDR, sender, HELO: job's */
 	char			 name[DNSBL_NAME_MAX + 1];
-	int			 listed;
+	int			 cached;	/* seen came from the cache */
 	int			 failed;	/* no answer: not listed */
-	uint8_t			 code[4];	/* the A record that counted */
-	char			 txt[FLT_DNSBL_TXT_MAX + 1];
+	unsigned		 ttl;		/* of the answers, seconds */
+	struct flt_dnsbl_seen	 seen;
 };
 
 /* One stage's lookups: filled on the loop, run on a worker. */
@@ -120,6 +132,7 @@ static void	flt_dnsbl_work(void *);
 static void	flt_dnsbl_answer(struct flt_dnsbl_probe *,
 		    const struct dns_answer *, const struct dns_answer *);
 static void	flt_dnsbl_done(struct fctx *, void *);
+static enum fv	flt_dnsbl_judge(struct fctx *, struct flt_dnsbl_job *);
 static const struct flt_dnsbl_probe *flt_dnsbl_sum(struct fctx *,
 		    const struct flt_dnsbl_job *, int *, int *, char *, size_t);
 static enum fv	flt_dnsbl_refuse(struct fctx *,
@@ -171,6 +184,8 @@ flt_dnsbl_init(const struct conf *c, struct dns *dns, void **gpriv,
 		free(g);
 		return -1;
 	}
+	g->cache = ttlcache_new(c->dnsbl_cache_size,
+	    sizeof(struct flt_dnsbl_seen), FLT_DNSBL_CACHE_TTL);
 	*gpriv = g;
 	return 0;
 }
@@ -178,7 +193,12 @@ flt_dnsbl_init(const struct conf *c, struct dns *dns, void **gpriv,
 static void
 flt_dnsbl_fini(void *gpriv)
 {
-	free(gpriv);
+	struct flt_dnsbl	*g = gpriv;
+
+	if (g == NULL)
+		return;
+	ttlcache_free(g->cache);
+	free(g);
 }
 
 /* dnsbl.reply_names: "zone=shown" entries, commas or blanks between. */
@@ -300,15 +320,28 @@ flt_dnsbl_add(struct flt_dnsbl_job *j, const struct dnsbl_sites *sites,
 		p->site = &sites->site[i];
 		p->kind = kind;
 		p->what = j->what[kind];
+		p->cached = ttlcache_get(j->g->cache, p->name, util_now_ms(),
+		    &p->seen);
 		j->n++;
 	}
 }
 
-/* The lookups on the pool; PENDING, or a temporary fault's CONTINUE
+/* The lookups the cache did not answer, on the pool: PENDING; all
+ * answered: the verdict now; a full pool: a temporary fault's CONTINUE
  * (never a refusal for want of a worker). */
 static enum fv
 flt_dnsbl_start(struct fctx *fx, struct flt_dnsbl_job *j)
 {
+	enum fv	 v;
+	size_t	 i;
+
+	for (i = 0; i < j->n && j->probe[i].cached; i++)
+		;
+	if (i == j->n) {
+		v = flt_dnsbl_judge(fx, j);
+		free(j);
+		return v;
+	}
 	if (fctx_defer(fx, flt_dnsbl_work, flt_dnsbl_done, j) == 0)
 		return FV_PENDING;
 	log_limited(&flt_dnsbl_log_full, LOG_LEVEL_WARN, "%s dnsbl: worker "
@@ -325,17 +358,22 @@ flt_dnsbl_work(void *arg)
 	struct flt_dnsbl_job	*j = arg;
 	struct dns_question	 q[2 * FLT_DNSBL_PROBES];
 	struct dns_answer	 a[2 * FLT_DNSBL_PROBES];
-	size_t			 i;
+	struct flt_dnsbl_probe	*ask[FLT_DNSBL_PROBES];
+	size_t			 i, n = 0;
 
 	for (i = 0; i < j->n; i++) {
-		q[2 * i].name = q[2 * i + 1].name = j->probe[i].name;
-		q[2 * i].type = ns_t_a;
-		q[2 * i + 1].type = ns_t_txt;
+		if (j->probe[i].cached)
+			continue;
+		ask[n] = &j->probe[i];
+		q[2 * n].name = q[2 * n + 1].name = j->probe[i].name;
+		q[2 * n].type = ns_t_a;
+		q[2 * n + 1].type = ns_t_txt;
+		n++;
 	}
-	dns_query_all(j->g->dns, q, 2 * j->n, util_now_ms() +
-	    j->g->timeout_ms, a);
-	for (i = 0; i < j->n; i++) {
-		flt_dnsbl_answer(&j->probe[i], &a[2 * i], &a[2 * i + 1]);
+	dns_query_all(j->g->dns, q, 2 * n, util_now_ms() + j->g->timeout_ms,
+	    a);
+	for (i = 0; i < n; i++) {
+		flt_dnsbl_answer(ask[i], &a[2 * i], &a[2 * i + 1]);
 		dns_answer_free(&a[2 * i]);
 		dns_answer_free(&a[2 * i + 1]);
 	}
@@ -350,35 +388,50 @@ flt_dnsbl_answer(struct flt_dnsbl_probe *p, const struct dns_answer *a,
 	size_t	 i;
 
 	p->failed = a->status == DNS_TEMPFAIL;
-	for (i = 0; a->status == DNS_OK && i < a->n && !p->listed; i++)
+	p->ttl = a->ttl;
+	for (i = 0; a->status == DNS_OK && i < a->n && !p->seen.listed; i++)
 		if (a->len[i] == 4 && dnsbl_site_match(p->site, a->data[i])) {
-			p->listed = 1;
-			memcpy(p->code, a->data[i], 4);
+			p->seen.listed = 1;
+			memcpy(p->seen.code, a->data[i], 4);
 		}
-	if (!p->listed || txt->status != DNS_OK || txt->n == 0 ||
+	if (!p->seen.listed || txt->status != DNS_OK || txt->n == 0 ||
 	    dns_txt_from_wire(txt->data[0], txt->len[0], buf,
 	    sizeof(buf)) == -1)
 		return;
+	if (txt->ttl < p->ttl)
+		p->ttl = txt->ttl;
 	for (s = buf; *s != '\0'; s++)
 		if (!isprint((unsigned char)*s))
 			*s = '?';
-	strlcpy(p->txt, buf, sizeof(p->txt));
+	strlcpy(p->seen.txt, buf, sizeof(p->seen.txt));
 }
 
-/* On the loop: the stage's sum against the threshold. */
+/* On the loop: the answers into the cache, then the verdict. */
 static void
 flt_dnsbl_done(struct fctx *fx, void *arg)
 {
-	struct flt_dnsbl_job		*j = arg;
-	struct flt_dnsbl_conn		*c;
+	struct flt_dnsbl_job	*j = arg;
+	uint64_t		 now = util_now_ms();
+	size_t			 i;
+
+	if (fx != NULL) {
+		for (i = 0; i < j->n; i++)
+			if (!j->probe[i].cached && !j->probe[i].failed)
+				ttlcache_put(j->g->cache, j->probe[i].name, now,
+				    j->probe[i].ttl, &j->probe[i].seen);
+		fctx_resume(fx, flt_dnsbl_judge(fx, j));
+	}
+	free(j);
+}
+
+/* The stage's sum against the threshold: the result and the verdict. */
+static enum fv
+flt_dnsbl_judge(struct fctx *fx, struct flt_dnsbl_job *j)
+{
+	struct flt_dnsbl_conn		*c = flt_dnsbl_conn(fx);
 	const struct flt_dnsbl_probe	*worst;
 	int				 score, allow;
 
-	if (fx == NULL) {
-		free(j);
-		return;
-	}
-	c = flt_dnsbl_conn(fx);
 	worst = flt_dnsbl_sum(fx, j, &score, &allow, j->rhs ? c->rhs_listed :
 	    c->listed, sizeof(c->listed));
 	if (j->rhs) {
@@ -397,9 +450,8 @@ flt_dnsbl_done(struct fctx *fx, void *arg)
 			    j->g->threshold ? "listed" : c->allowed ?
 			    "allowed" : "below-threshold", c->listed, score);
 	}
-	fctx_resume(fx, worst != NULL && score >= j->g->threshold ?
-	    flt_dnsbl_refuse(fx, worst) : FV_CONTINUE);
-	free(j);
+	return worst != NULL && score >= j->g->threshold ?
+	    flt_dnsbl_refuse(fx, worst) : FV_CONTINUE;
 }
 
 /*
@@ -426,7 +478,7 @@ flt_dnsbl_sum(struct fctx *fx, const struct flt_dnsbl_job *j, int *score,
 			    "%s dnsbl: %s: no answer (a server failure, or "
 			    "none within dnsbl.timeout): not listed",
 			    fctx_session_id(fx), p->name);
-		if (!p->listed)
+		if (!p->seen.listed)
 			continue;
 		*score += p->site->weight;
 		if (p->site->weight < 0)
@@ -434,8 +486,9 @@ flt_dnsbl_sum(struct fctx *fx, const struct flt_dnsbl_job *j, int *score,
 		else if (worst == NULL || p->site->weight > worst->site->weight)
 			worst = p;
 		snprintf(one, sizeof(one), "%s%s=%u.%u.%u.%u*%d",
-		    desc[0] != '\0' ? " " : "", p->site->zone, p->code[0],
-		    p->code[1], p->code[2], p->code[3], p->site->weight);
+		    desc[0] != '\0' ? " " : "", p->site->zone, p->seen.code[0],
+		    p->seen.code[1], p->seen.code[2], p->seen.code[3],
+		    p->site->weight);
 		strlcat(desc, one, descsz);
 	}
 	return worst;
@@ -459,7 +512,7 @@ flt_dnsbl_refuse(struct fctx *fx, const struct flt_dnsbl_probe *p)
 			zone = g->alias[i].shown;
 	fctx_reply(fx, "554", "5.7.1", "Service unavailable; %s [%s] blocked "
 	    "using %s%s%s", subject[p->kind], p->what, zone,
-	    p->txt[0] != '\0' ? "; " : "", p->txt);
+	    p->seen.txt[0] != '\0' ? "; " : "", p->seen.txt);
 	return FV_REJECT;
 }
 

@@ -454,6 +454,7 @@ static const struct conf_key conf_keys[] = {
 	STR("dnsbl", "rhs_sites", dnsbl_rhs_sites),
 	NUM("dnsbl", "threshold", dnsbl_threshold, 1, 1000),
 	DUR("dnsbl", "timeout", dnsbl_timeout),
+	NUM("dnsbl", "cache_size", dnsbl_cache_size, 0, 1000000),
 	STR("dnsbl", "reply_names", dnsbl_reply_names),
 	{ "filters", "chain", CONF_T_NAMELIST, LST(filters, nfilters),
 	    0, CONF_FILTERS_MAX, NULL, CONF_F_EMPTY },

@@ -244,6 +244,7 @@ struct conf {
 	char		 dnsbl_rhs_sites[4096];
 	unsigned	 dnsbl_threshold;
 	unsigned	 dnsbl_timeout;		/* seconds, a stage's lookups */
+	unsigned	 dnsbl_cache_size;	/* names kept, 0 = none */
 	char		 dnsbl_reply_names[4096];	/* zone=name ... */
 
 	/* [filters] */

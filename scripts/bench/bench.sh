@@ -9,7 +9,7 @@
 #
 # One file a section (scripts/bench/NAME.sh, sourced in order after
 # lib.sh, the shared helpers): throughput memory lists spf dkim tls milter
-# headers rdns, described below; their Python clients are the .py files
+# headers rdns dnsbl, described below; their Python clients are the .py files
 # beside them.
 # Everything runs on loopback, in one go, in about 6-8 minutes on 2 cores:
 #
@@ -101,7 +101,12 @@
 #     --proxy) from one address (warm: the resolver's cache answers) and
 #     from a new address each (cold: both lookups go to unbound); ratio
 #     rdns/plain, target >= 0.9 warm.  About 30 s (BENCH_RDNS_BUDGET).
-# 11. Prints a table and one PASS/FAIL line per target.
+# 11. DNS lists: the same with filters.chain = dnsbl and three zones on an
+#     unbound here (each with an SOA, listing no client): warm, one address
+#     (the six lookups cached); cold, six lookups at once for each new
+#     address; ratio dnsbl/plain, target >= 0.8 warm.  About 30 s
+#     (BENCH_DNSBL_BUDGET).
+# 12. Prints a table and one PASS/FAIL line per target.
 #
 # Every process started here is stopped by PID on exit (also on Ctrl-C),
 # every wait is bounded.  Exit status is 0 whenever the bench ran, whatever
@@ -119,7 +124,8 @@
 # milter section), BENCH_MILTER_BUDGET (60, the same), BENCH_HEADERS (0
 # skips the header fields section), BENCH_HEADERS_BUDGET (60, the same),
 # BENCH_RDNS (0 skips the reverse dns section), BENCH_RDNS_BUDGET (40, the
-# same), BENCH_RDNS_CONNS (2000 connections a run).
+# same), BENCH_RDNS_CONNS (2000 connections a run), BENCH_DNSBL (0 skips
+# the dnsbl section), BENCH_DNSBL_BUDGET (40, the same).
 
 set -u
 
@@ -202,7 +208,7 @@ POSTERN_DIED=""
 SUMMARY=""
 
 # ---------------------------------------------------------------- sections
-SECTIONS=${BENCH_SECTIONS:-throughput memory lists spf dkim tls milter headers rdns}
+SECTIONS=${BENCH_SECTIONS:-throughput memory lists spf dkim tls milter headers rdns dnsbl}
 for section in $SECTIONS; do
 	[ -r "$HERE/$section.sh" ] || die "no section $section (scripts/bench/*.sh)"
 	# shellcheck disable=SC1090

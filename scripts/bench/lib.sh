@@ -309,3 +309,73 @@ add_summary() {	# add_summary RESULT LABEL FIGURE; RESULT is "PASS" or "FAIL[ (w
 	SUMMARY="$SUMMARY
 $(printf '%-4s  %-24s %s' "$word" "$2" "$3")${1#"$word"}"
 }
+
+# Connection sections (rdns, dnsbl): a postern with a lookup at connect
+# against a plain one, both with proxy.proxy_protocol.
+# scripts/bench/tls_sessions.py --mode plain runs CONN_N short sessions
+# (greeting, EHLO, QUIT), CONN_SESS at a time, so the connection is all
+# there is and the lookup's share is as large as it gets; each comes from
+# a PROXY-header address: warm, all from CONN_WARM (answers cached after
+# the first); cold, a new address each, 10.(100+rep).x.y.
+CONN_SESS=20
+CONN_N=2000
+
+# shellcheck disable=SC2317  # (run by pair_run)
+conn_run() {	# conn_run PORT SIDE [ARG...]: a pair_run runner for CONN_CASE (warm, cold) of repetition rep; ARGs to the client
+	local port=$1 out rc
+	local -a from=(--proxy "$CONN_WARM")
+	shift 2
+	[ "$CONN_CASE" = cold ] && from=(--proxy "10.$((100 + rep)).0.0" --proxy-vary)
+	out=$(timeout "$RUN_TIMEOUT" "$PY" "$HERE/tls_sessions.py" --port "$port" --mode plain \
+	    --sessions "$CONN_SESS" --count "${CONN_RUN_N:-$CONN_N}" \
+	    --timeout $((RUN_TIMEOUT - 15)) "${from[@]}" "$@" 2>"$WORK/conn-client.err")
+	rc=$?
+	if [ "$rc" -eq 124 ]; then echo "ERR:timeout"; return; fi
+	if [ -z "$out" ]; then
+		echo "ERR:rc=$rc:$(tail -n 1 "$WORK/conn-client.err" | tr -s ' \t' '__' | cut -c1-80)"
+		return
+	fi
+	if [ "$rc" -ne 0 ]; then
+		echo "ERR:$(field errors "$out")-errors:$(field first_error "$out")"
+		return
+	fi
+	field rate "$out"
+}
+
+conn_probe() {	# conn_probe PORT WARM: one message from WARM, one from the first cold address
+	rep=0 CONN_RUN_N=1 CONN_WARM=$2 CONN_CASE=warm conn_run "$1" probe --message 200 >/dev/null
+	rep=0 CONN_RUN_N=1 CONN_WARM=$2 CONN_CASE=cold conn_run "$1" probe --message 200 >/dev/null
+}
+
+# conn_pairs KEY BUDGET START_S WARM PLAIN_PID PLAIN_PORT PID PORT TARGET
+# WHAT: a warm-up of both (the addresses of "repetition 0", not counted),
+# then REPS pairs, warm and cold, each alternating plain/KEY (pair_run:
+# the ratio per repetition, the median of them), within BUDGET seconds of
+# START_S; then the table.  Target on warm only: cold measures the DNS
+# server's round trips.
+conn_pairs() {
+	local key=$1 budget=$2 start=$3 skipped=0 side port
+	CONN_WARM=$4
+	for side in plain filter; do
+		port=$8
+		[ "$side" = plain ] && port=$6
+		rep=0 CONN_RUN_N=300 CONN_CASE=cold conn_run "$port" "$side" >/dev/null
+		rep=0 CONN_RUN_N=300 CONN_CASE=warm conn_run "$port" "$side" >/dev/null
+	done
+	for rep in $(seq 1 "$REPS"); do
+		if [ "$rep" -gt 1 ] && [ $(($(elapsed_s) - start)) -ge "$budget" ]; then
+			skipped=$((skipped + 4))
+			continue
+		fi
+		for CONN_CASE in warm cold; do
+			pair_run "$rep" "$key-$CONN_CASE" "$CONN_N" conn_run "$key" \
+			    "$5" "$6" "$7" "$8"
+		done
+	done
+	echo
+	ratio_head "$key" conn
+	ratio_row "$key-warm" "$key warm (1 address)" "$CONN_SESS" "$CONN_N" "$9"
+	ratio_row "$key-cold" "$key cold (new addresses)" "$CONN_SESS" "$CONN_N" -
+	UNIT=conn raw_runs "$key" "$key-warm" "$key-cold"
+	budget_note "${10}" "$budget" "$skipped"
+}

@@ -10,10 +10,8 @@
 # naming its client): "rdns" with proxy.reverse_dns = yes, its resolver on
 # an unbound started here that serves a PTR name and its A record for
 # every client address used (so each name is forward-confirmed), and
-# "plain" with reverse_dns = no.  scripts/bench/tls_sessions.py --mode plain
-# runs short sessions, RDNS_SESS at a time: greeting, EHLO, QUIT, so the
-# connection is all there is and the lookup's share is as large as it
-# gets.
+# "plain" with reverse_dns = no; short sessions as lib.sh's conn_pairs
+# runs them.
 #  warm: every connection from 10.99.0.1: after the first, its PTR and A
 #        answers come from the cache of postern's resolver;
 #  cold: every connection from a new address (10.(100+rep).x.y), both
@@ -24,7 +22,6 @@
 RDNS_ON=${BENCH_RDNS:-1}
 RDNS_BUDGET=${BENCH_RDNS_BUDGET:-40}
 RDNS_N=${BENCH_RDNS_CONNS:-2000}	# connections a run, at most 65536
-RDNS_SESS=20
 RDNS_TARGET=0.9
 RDNS_WARM=10.99.0.1
 RDNS_PID=""
@@ -68,70 +65,27 @@ rdns_start() {	# unbound + the rdns and plain postern; 0 when all run
 	return 0
 }
 
-# shellcheck disable=SC2317  # (run by pair_run)
-rdns_run() {	# rdns_run PORT SIDE [ARG...]: a pair_run runner for case RDNS_CASE (warm, cold) of repetition rep; ARGs to the client
-	local port=$1 out rc
-	local -a from=(--proxy "$RDNS_WARM")
-	shift 2
-	[ "$RDNS_CASE" = cold ] && from=(--proxy "10.$((100 + rep)).0.0" --proxy-vary)
-	out=$(timeout "$RUN_TIMEOUT" "$PY" "$HERE/tls_sessions.py" --port "$port" --mode plain \
-	    --sessions "$RDNS_SESS" --count "${RDNS_RUN_N:-$RDNS_N}" \
-	    --timeout $((RUN_TIMEOUT - 15)) "${from[@]}" "$@" 2>"$WORK/rdns-client.err")
-	rc=$?
-	if [ "$rc" -eq 124 ]; then echo "ERR:timeout"; return; fi
-	if [ -z "$out" ]; then
-		echo "ERR:rc=$rc:$(tail -n 1 "$WORK/rdns-client.err" | tr -s ' \t' '__' | cut -c1-80)"
-		return
-	fi
-	if [ "$rc" -ne 0 ]; then
-		echo "ERR:$(field errors "$out")-errors:$(field first_error "$out")"
-		return
-	fi
-	field rate "$out"
-}
-
 echo
 if [ "$RDNS_ON" = 0 ]; then
 	echo "== reverse dns: skipped (BENCH_RDNS=0)"
 else
-	echo "== reverse dns: postern with proxy.reverse_dns = yes vs = no, new connections (greeting, EHLO, QUIT) from PROXY-header clients, $RDNS_SESS at a time"
+	echo "== reverse dns: postern with proxy.reverse_dns = yes vs = no, new connections (greeting, EHLO, QUIT) from PROXY-header clients, $CONN_SESS at a time"
 	RDNS_START_S=$(elapsed_s)
 	if rdns_start; then
 		# The rdns postern must really name its clients: one message
 		# from the warm address and one from a cold one, as the
 		# transaction log shows them.
-		rep=0 RDNS_RUN_N=1 RDNS_CASE=warm rdns_run "$RDNS_PORT" probe --message 200 >/dev/null
-		rep=0 RDNS_RUN_N=1 RDNS_CASE=cold rdns_run "$RDNS_PORT" probe --message 200 >/dev/null
+		conn_probe "$RDNS_PORT" "$RDNS_WARM"
 		PROBE=$(sed -n 's/.* client_name="\([^"]*\)".*/\1/p' "$WORK/postern-rdns.log" | tr '\n' ' ')
 		echo "  probe (client_name of a warm and a cold client): $PROBE"
 		[ "$PROBE" = "warm.rdns.bench.example c0-0.rdns.bench.example " ] ||
 		    RDNS_WHY="probe failed: client_name $PROBE"
 	fi
 	if [ -z "$RDNS_WHY" ]; then
-		# warm-up, not counted: the 10.100/16 addresses of "repetition 0"
-		for side in plain filter; do
-			port=$RDNS_PORT
-			[ "$side" = plain ] && port=$RDNS_PLAIN_PORT
-			rep=0 RDNS_RUN_N=300 RDNS_CASE=cold rdns_run "$port" "$side" >/dev/null
-			rep=0 RDNS_RUN_N=300 RDNS_CASE=warm rdns_run "$port" "$side" >/dev/null
-		done
-		RDNS_SKIPPED=0
-		for rep in $(seq 1 "$REPS"); do
-			if [ "$rep" -gt 1 ] && [ $(($(elapsed_s) - RDNS_START_S)) -ge "$RDNS_BUDGET" ]; then
-				RDNS_SKIPPED=$((RDNS_SKIPPED + 4))
-				continue
-			fi
-			for RDNS_CASE in warm cold; do
-				pair_run "$rep" "rdns-$RDNS_CASE" "$RDNS_N" rdns_run rdns \
-				    "$RDNS_PLAIN_PID" "$RDNS_PLAIN_PORT" "$RDNS_PID" "$RDNS_PORT"
-			done
-		done
-		echo
-		ratio_head rdns conn
-		ratio_row rdns-warm "rdns warm (1 address)" "$RDNS_SESS" "$RDNS_N" "$RDNS_TARGET"
-		ratio_row rdns-cold "rdns cold (new addresses)" "$RDNS_SESS" "$RDNS_N" -
-		UNIT=conn raw_runs rdns rdns-warm rdns-cold
-		budget_note "reverse dns" "$RDNS_BUDGET" "$RDNS_SKIPPED"
+		CONN_N=$RDNS_N
+		conn_pairs rdns "$RDNS_BUDGET" "$RDNS_START_S" "$RDNS_WARM" \
+		    "$RDNS_PLAIN_PID" "$RDNS_PLAIN_PORT" "$RDNS_PID" "$RDNS_PORT" \
+		    "$RDNS_TARGET" "reverse dns"
 		grep -F 'postern[warning]' "$WORK/postern-rdns.log" >"$WORK/rdns-warnings.log"
 		warn_tail "$WORK/rdns-warnings.log" 3 rdns
 	else

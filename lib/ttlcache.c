@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * ttlcache.c - string keys to fixed-size values with an expiry (see
+ * ttlcache.h).  One calloc'd array of slots, each the key, the expiry and
+ * the value; the slot is the key's FNV-1a hash modulo the slot count.
+ * Slots never touched cost no memory until used (calloc).
+ *
+ * Public: ttlcache_new, ttlcache_free, ttlcache_get, ttlcache_put.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/ttlcache.h"
+#include "lib/util.h"
+
+struct ttlcache_slot {
+	char			 key[TTLCACHE_KEY_MAX];	/* "" = empty */
+	uint64_t		 expires_ms;
+	unsigned char		 val[];
+};
+
+struct ttlcache {
+	unsigned char		*slots;
+	size_t			 n;
+	size_t			 valsz;
+	size_t			 slotsz;	/* a slot and its value */
+	unsigned		 max_ttl;
+};
+
+static struct ttlcache_slot *ttlcache_slot(const struct ttlcache *,
+		    const char *);
+
+struct ttlcache *
+ttlcache_new(size_t nslots, size_t valsz, unsigned max_ttl)
+{
+	struct ttlcache	*c = xcalloc(1, sizeof(*c));
+
+	c->n = nslots;
+	c->valsz = valsz;
+	/* each slot aligned for the value that follows the next one */
+	c->slotsz = (sizeof(struct ttlcache_slot) + valsz + 15) & ~(size_t)15;
+	c->max_ttl = max_ttl;
+	if (nslots > 0)
+		c->slots = xcalloc(nslots, c->slotsz);
+	return c;
+}
+
+void
+ttlcache_free(struct ttlcache *c)
+{
+	if (c == NULL)
+		return;
+	free(c->slots);
+	free(c);
+}
+
+/* The key's slot: FNV-1a. */
+static struct ttlcache_slot *
+ttlcache_slot(const struct ttlcache *c, const char *key)
+{
+	uint64_t	 h = 14695981039346656037ULL;
+
+	for (; *key != '\0'; key++) {
+		h ^= (unsigned char)*key;
+		h *= 1099511628211ULL;
+	}
+	return (struct ttlcache_slot *)(void *)(c->slots +
+	    (size_t)(h % c->n) * c->slotsz);
+}
+
+int
+ttlcache_get(struct ttlcache *c, const char *key, uint64_t now_ms, void *val)
+{
+	struct ttlcache_slot	*s;
+
+	if (c->n == 0)
+		return 0;
+	s = ttlcache_slot(c, key);
+	if (s->key[0] == '\0' || strcmp(s->key, key) != 0 ||
+	    now_ms >= s->expires_ms)
+		return 0;
+	memcpy(val, s->val, c->valsz);
+	return 1;
+}
+
+void
+ttlcache_put(struct ttlcache *c, const char *key, uint64_t now_ms,
+    unsigned ttl, const void *val)
+{
+	struct ttlcache_slot	*s;
+
+	if (ttl > c->max_ttl)
+		ttl = c->max_ttl;
+	if (c->n == 0 || ttl == 0 || key[0] == '\0' ||
+	    strlen(key) >= TTLCACHE_KEY_MAX)
+		return;
+	s = ttlcache_slot(c, key);
+	strlcpy(s->key, key, sizeof(s->key));
+	s->expires_ms = now_ms + (uint64_t)ttl * 1000;
+	memcpy(s->val, val, c->valsz);
+}
