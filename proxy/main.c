@@ -456,7 +456,8 @@ main(int argc, char *argv[])
 	if (o.mode == MAIN_PROXY)
 		return server_run(conf, chain, o.path, o.overrides, o.nov);
 	if (o.mode == MAIN_MILTER)
-		return milter_front_run(conf, chain);
+		return milter_front_run(conf, chain, o.path, o.overrides,
+		    o.nov);
 	if (o.mode == MAIN_TEST)
 		rc = dryrun_run(conf, chain, &o.env);
 	else if (main_check_tls(conf, err, sizeof(err)) == -1 ||

@@ -41,8 +41,8 @@
  * The transaction log line is the proxy's (policy/txlog.c), with the MTA's
  * queue id ({i}) added and its verified client name (the connect step's
  * host when it is a host name) as client_name; the action of a message
- * the MTA goes on with is "accepted".  Changing the configuration needs a
- * restart: libmilter stops on SIGHUP as on SIGTERM.
+ * the MTA goes on with is "accepted".  SIGUSR1 reloads the configuration
+ * (milter_reload); SIGHUP cannot: libmilter stops on it as on SIGTERM.
  *
  * Public: milter_front_init, milter_front_run.
  *
@@ -151,6 +151,8 @@ struct milter_conn {
 	int		 leadspc;	/* SMFIP_HDR_LEADSPC negotiated */
 	int		 skip;		/* SMFIP_SKIP negotiated */
 	char		 sid[17];
+	struct conf	*conf;		/* reference: the generation at
+					   connect, kept over a reload */
 	struct chain_sess *cs;
 	struct milter_call *parked;	/* its stage is PENDING */
 	char		 addr[INET6_ADDRSTRLEN];
@@ -185,6 +187,9 @@ static struct chain		*milter_chain;
 static struct event_base	*milter_base;
 static struct worker_pool	*milter_pool;
 static unsigned long		 milter_protocol;	/* SMFIP_NO* wanted */
+static const char		*milter_conf_path;	/* for a reload */
+static char *const		*milter_overrides;
+static size_t			 milter_noverrides;
 static int			 milter_wake[2];	/* pipe: to the loop */
 static pthread_mutex_t		 milter_lock = PTHREAD_MUTEX_INITIALIZER;
 static STAILQ_HEAD(, milter_call) milter_queue =
@@ -208,6 +213,7 @@ static const char *const milter_action[] = {
 /* loop side */
 static void	milter_woken(evutil_socket_t, short, void *);
 static void	milter_wake_loop(char);
+static void	milter_reload(evutil_socket_t, short, void *);
 static void	*milter_loop(void *);
 static void	milter_run(struct milter_call *);
 static void	milter_resumed(void *, enum fv);
@@ -387,7 +393,7 @@ milter_tx_end(struct milter_conn *mc, const char *action, const char *reply,
 	size_t		 i;
 
 	chain_results(mc->cs, filters, sizeof(filters));
-	txlog_write(&t, milter_conf->log_format);
+	txlog_write(&t, mc->conf->log_format);
 	if (eom_done)
 		chain_tx_done(mc->cs);
 	else
@@ -438,7 +444,8 @@ milter_connect(struct milter_conn *mc, struct milter_call *c)
 	    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in),
 	    mc->addr, sizeof(mc->addr), NULL, 0, NI_NUMERICHOST) != 0)
 		strlcpy(mc->addr, "unknown", sizeof(mc->addr));
-	mc->cs = chain_sess_new(milter_chain, milter_conf, mc->sid,
+	mc->conf = conf_ref(milter_conf);
+	mc->cs = chain_sess_new(milter_chain, mc->conf, mc->sid,
 	    milter_pool, milter_resumed, mc);
 	/* The MTA's name is verified ("[address]" or, from Postfix,
 	 * "unknown" when it is not); its reverse name is not given. */
@@ -528,7 +535,7 @@ milter_header(struct milter_conn *mc, struct milter_call *c)
 
 	mc->size += n;
 	mc->hbytes += n;
-	if (decide_content(milter_conf, 0, mc->nhnames + 1, mc->hbytes,
+	if (decide_content(mc->conf, 0, mc->nhnames + 1, mc->hbytes,
 	    c->reply, sizeof(c->reply)))
 		return FV_REJECT;
 	if (mc->nhnames == mc->hcap) {
@@ -676,6 +683,9 @@ milter_close(struct milter_conn *mc, struct milter_call *c)
 	if (mc->cs != NULL)
 		chain_sess_free(mc->cs);
 	mc->cs = NULL;
+	if (mc->conf != NULL)
+		conf_unref(mc->conf);
+	mc->conf = NULL;
 	return FV_CONTINUE;
 }
 
@@ -855,7 +865,9 @@ milter_cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	(void)f2;
 	(void)f3;
 	*pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS);
+	pthread_mutex_lock(&milter_lock);	/* a reload may change it */
 	*pf1 = f1 & (milter_protocol | SMFIP_HDR_LEADSPC | SMFIP_SKIP);
+	pthread_mutex_unlock(&milter_lock);
 	*pf2 = 0;
 	*pf3 = 0;
 	mc->leadspc = (*pf1 & SMFIP_HDR_LEADSPC) != 0;
@@ -1005,7 +1017,8 @@ milter_front_init(void)
 }
 
 int
-milter_front_run(struct conf *conf, struct chain *chain)
+milter_front_run(struct conf *conf, struct chain *chain,
+    const char *conf_path, char *const *overrides, size_t noverrides)
 {
 	struct smfiDesc	 desc = {
 		"postern", SMFI_VERSION, SMFIF_ADDHDRS | SMFIF_CHGHDRS,
@@ -1014,7 +1027,7 @@ milter_front_run(struct conf *conf, struct chain *chain)
 		milter_cb_body, milter_cb_eom, milter_cb_abort,
 		milter_cb_close, NULL, milter_cb_data, milter_cb_negotiate
 	};
-	struct event	*ev = NULL;
+	struct event	*ev = NULL, *usr1 = NULL;
 	pthread_t	 loop;
 	char		 err[1024];
 	int		 rc = 1;
@@ -1022,6 +1035,9 @@ milter_front_run(struct conf *conf, struct chain *chain)
 	milter_conf = conf;
 	milter_chain = chain;
 	milter_protocol = milter_unused_steps(conf);
+	milter_conf_path = conf_path;
+	milter_overrides = overrides;
+	milter_noverrides = noverrides;
 	if ((milter_base = event_base_new()) == NULL)
 		fatalx("event_base_new");
 	if (pipe2(milter_wake, O_CLOEXEC | O_NONBLOCK) == -1)
@@ -1034,6 +1050,8 @@ milter_front_run(struct conf *conf, struct chain *chain)
 	ev = event_new(milter_base, milter_wake[0], EV_READ | EV_PERSIST,
 	    milter_woken, NULL);
 	event_add(ev, NULL);
+	usr1 = evsignal_new(milter_base, SIGUSR1, milter_reload, NULL);
+	event_add(usr1, NULL);
 	if (smfi_setconn(conf->milter_socket) == MI_FAILURE ||
 	    smfi_settimeout((int)conf->milter_timeout) == MI_FAILURE ||
 	    smfi_register(desc) == MI_FAILURE ||
@@ -1065,12 +1083,61 @@ milter_front_run(struct conf *conf, struct chain *chain)
 out:
 	if (ev != NULL)
 		event_free(ev);
+	if (usr1 != NULL)
+		event_free(usr1);
 	if (milter_pool != NULL)
 		worker_pool_free(milter_pool);
 	event_base_free(milter_base);
 	close(milter_wake[0]);
 	close(milter_wake[1]);
-	chain_unref(chain);
-	conf_unref(conf);
+	chain_unref(milter_chain);
+	conf_unref(milter_conf);
 	return rc;
+}
+
+/*
+ * SIGUSR1, on the loop: the configuration read again and the chain built
+ * anew (filters keep what they can, chain_new), used by the connections
+ * that come next; those in progress finish on the generation they
+ * started with.  A configuration that does not load or build is refused
+ * and the running one stays.  (SIGHUP is libmilter's: it stops.)
+ */
+static void
+milter_reload(evutil_socket_t sig, short ev, void *arg)
+{
+	struct conf	*conf;
+	struct chain	*chain = NULL;
+	char		 err[1024], *line, *save;
+
+	(void)sig;
+	(void)ev;
+	(void)arg;
+	(void)sd_notify(0, "RELOADING=1");
+	if ((conf = conf_load(milter_conf_path, milter_overrides,
+	    milter_noverrides, err, sizeof(err))) == NULL ||
+	    (chain = chain_new(conf, milter_chain, err, sizeof(err))) == NULL) {
+		if (conf != NULL)
+			conf_unref(conf);
+		for (line = strtok_r(err, "\n", &save); line != NULL;
+		    line = strtok_r(NULL, "\n", &save))
+			log_warnx("reload refused: %s", line);
+		log_warnx("reload refused: keeping the running configuration");
+		(void)sd_notify(0, "READY=1");
+		return;
+	}
+	if (strcmp(conf->milter_socket, milter_conf->milter_socket) != 0 ||
+	    strcmp(conf->user, milter_conf->user) != 0)
+		log_warnx("milter.socket or proxy.user changed: restart to "
+		    "apply");
+	log_set_level(conf->log_level);
+	log_set_repeat(conf->log_repeat_interval);
+	chain_unref(milter_chain);
+	conf_unref(milter_conf);
+	milter_chain = chain;
+	milter_conf = conf;
+	pthread_mutex_lock(&milter_lock);
+	milter_protocol = milter_unused_steps(conf);
+	pthread_mutex_unlock(&milter_lock);
+	log_info("configuration reloaded from %s", conf->source);
+	(void)sd_notify(0, "READY=1");
 }

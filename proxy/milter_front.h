@@ -19,10 +19,14 @@ void	milter_front_init(void);
 
 /*
  * milter_front_run - listen on milter.socket and serve MTA connections
- * until SIGTERM, SIGHUP or SIGINT.  conf and chain (references taken over)
- * are used by every connection.  Returns the exit status: 0, or 1 when the
- * socket cannot be opened or the milter cannot start.
+ * until SIGTERM, SIGHUP or SIGINT (libmilter's); SIGUSR1 loads conf_path
+ * with the overrides again (not copied: they live as long as the milter)
+ * for the connections that follow.  conf and chain (references taken
+ * over) are used by every connection until then.  Returns the exit
+ * status: 0, or 1 when the socket cannot be opened or the milter cannot
+ * start.
  */
-int	milter_front_run(struct conf *, struct chain *);
+int	milter_front_run(struct conf *, struct chain *, const char *conf_path,
+	    char *const *overrides, size_t noverrides);
 
 #endif

@@ -673,13 +673,16 @@ class PosternMilter(PosternProc):
     """postern milter on a loopback port (inet:PORT@127.0.0.1), with
     proxy.hostname (our authserv-id) postern.test like Postern."""
 
-    def __init__(self, binary, workdir, opts=None, name="milter"):
+    def __init__(self, binary, workdir, opts=None, name="milter",
+                 config=None):
         self.port = free_port()
         self.socket = "inet:%d@%s" % (self.port, LOOP_HOST)
-        o = {"milter.socket": self.socket, "proxy.hostname": "postern.test",
-             "filters.chain": ""}
+        o = {"milter.socket": self.socket, "proxy.hostname": "postern.test"}
+        if config is None:
+            o["filters.chain"] = ""
         o.update(opts or {})
-        self._start([binary, "milter"], o, workdir, name)
+        self._start([binary, "milter"] + (["-c", config] if config else []),
+                    o, workdir, name)
         self.wait_listening()
 
 

@@ -3,6 +3,7 @@
 when they are ready, reloading and stopping (sd_notify on $NOTIFY_SOCKET),
 and the shipped units pass systemd-analyze verify (issue 16)."""
 import os
+import re
 import shutil
 import signal
 import socket
@@ -12,6 +13,7 @@ import time
 import pytest
 
 import peers
+from test_milter import miltertest
 
 UNITS = os.path.join(os.path.dirname(__file__), "..", "..", "contrib",
                      "systemd")
@@ -61,13 +63,35 @@ def test_proxy_ready_reloading_stopping(notify, sink, postern):
     assert p.wait_exit(15) == 0
 
 
-def test_milter_ready_and_stopping(notify, procs, workdir, postern_bin):
-    m = procs.add(peers.PosternMilter(postern_bin, workdir,
-                                      {"filters.chain": "regex"}))
+def test_milter_ready_reloading_stopping(notify, procs, workdir,
+                                        postern_bin):
+    """SIGUSR1 reloads postern milter (libmilter keeps SIGHUP, and stops
+    on it): a client on the deny list is let in once the file says so; a
+    broken file is refused and the running configuration stays."""
+    conf = os.path.join(workdir, "milter.conf")
+    with open(conf, "w") as f:
+        f.write("[filters]\nchain = iplist\n[iplist]\ndeny = 192.0.2.0/24\n")
+    m = procs.add(peers.PosternMilter(postern_bin, workdir, config=conf))
     msgs = notify("READY=1")
     assert any("STATUS=postern " in x and "milter" in x for x in msgs), msgs
+    miltertest(m, "deny")
+    with open(conf, "w") as f:
+        f.write("[filters]\nchain = iplist\n[iplist]\ndeny = 203.0.113.0/24\n")
     n = len(msgs)
+    m.signal(signal.SIGUSR1)
+    msgs = notify("READY=1", after=n)
+    assert msgs[n:] == ["RELOADING=1", "READY=1"], msgs
+    m.wait_log(r"configuration reloaded from " + re.escape(conf))
+    miltertest(m, "notdenied")
+    with open(conf, "w") as f:
+        f.write("[filters]\nchain = iplist\n[iplist]\ndeny = 192.0.2.0/33\n")
+    n = len(msgs)
+    m.signal(signal.SIGUSR1)
+    msgs = notify("READY=1", after=n)
+    m.wait_log(r"reload refused: keeping the running configuration")
+    miltertest(m, "notdenied")
     m.signal(signal.SIGTERM)
+    n = len(msgs)
     assert notify("STOPPING=1", after=n)[n:] == ["STOPPING=1"]
 
 

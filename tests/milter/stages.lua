@@ -78,6 +78,12 @@ function cases.deny()
   expect(SMFIR_REPLYCODE, "connect")
 end
 
+-- The same client, let in (a reload took it off the deny list).
+function cases.notdenied()
+  open("192.0.2.1")
+  expect(SMFIR_CONTINUE, "connect")
+end
+
 -- A regex body rule: refused at a body chunk or at end of message.
 function cases.regex()
   open("127.0.0.1")
