@@ -133,6 +133,8 @@ struct chain_sess {
 	char			*body;		/* replacement, or NULL */
 	size_t			 bodylen;
 	int			 authres;	/* hdrs[0] is our A-R */
+	int			 outbound;	/* the message is signed: no
+						   A-R goes out (fctx_outbound) */
 	int			 hdr_deleted;	/* by the last header stage */
 	char			 auth[256];	/* authenticated as; "" not */
 	const char		*client_name;	/* chain_set_client, not
@@ -563,6 +565,7 @@ chain_msg_reset(struct chain_sess *cs)
 	cs->body = NULL;
 	cs->bodylen = 0;
 	cs->authres = 0;
+	cs->outbound = 0;
 	cs->msg_accepted = 0;
 	memset(&cs->reply, 0, sizeof(cs->reply));
 	for (i = 0; i < cs->chain->n; i++)
@@ -684,8 +687,10 @@ chain_reply(const struct chain_sess *cs)
 size_t
 chain_headers(const struct chain_sess *cs, const struct chain_header **hdrs)
 {
-	*hdrs = cs->hdrs;
-	return cs->nhdrs;
+	size_t	 skip = cs->authres && cs->outbound;
+
+	*hdrs = cs->hdrs + skip;
+	return cs->nhdrs - skip;
 }
 
 void
@@ -919,6 +924,12 @@ fctx_authres(struct fctx *fx, const char *method, const char *result,
 	}
 	authres_add(&cs->hdrs[0].value, cs->conf->authserv_id, method, result,
 	    comment, props, nprops);
+}
+
+void
+fctx_outbound(struct fctx *fx)
+{
+	fx->cs->outbound = 1;
 }
 
 const char *

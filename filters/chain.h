@@ -122,7 +122,8 @@ int		 chain_wants_content(const struct chain_sess *);
 
 const struct verdict_reply *chain_reply(const struct chain_sess *);
 /* Queued header additions for this message, in order; the
- * Authentication-Results header, when a filter gave results, first. */
+ * Authentication-Results header, when a filter gave results, first, and
+ * not at all on outbound mail (fctx_outbound). */
 size_t		 chain_headers(const struct chain_sess *,
 		    const struct chain_header **);
 /* Queued changes to the message's own header fields, in order. */

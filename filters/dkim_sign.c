@@ -551,6 +551,8 @@ flt_dkim_sign_finish(struct fctx *fx, struct flt_dkim_sign_job *j)
 		    "again later");
 		v = FV_TEMPFAIL;
 	}
+	if (v == FV_CONTINUE && j->nsigs > 0)
+		fctx_outbound(fx);
 	for (i = 0; i < j->nsigs && v == FV_CONTINUE; i++) {
 		fctx_add_header(fx, DKIM_SIGNHEADER, j->sig[i]);
 		/* the log's result field: cut at its size, as any */

@@ -163,6 +163,11 @@ const char	*fctx_client_addr(struct fctx *);
 void		 fctx_authres(struct fctx *, const char *method,
 		    const char *result, const char *comment,
 		    const struct authres_prop *props, size_t nprops);
+/* fctx_outbound - this message is outbound mail (a filter signs it): the
+ * chain adds no Authentication-Results to it.  Results describe mail as it
+ * came in, for the MTA and the mailbox behind postern; on mail leaving the
+ * site they would only tell the world about our own users' mail. */
+void		 fctx_outbound(struct fctx *);
 
 const char	*filter_verdict_name(enum fv);
 

@@ -16,7 +16,7 @@
 #     so that one example can come from outside: SPF does not judge
 #     loopback clients (mail this host sends itself).
 # Then it sends three example messages and says what happened to each: a
-# clean one from good.demo relayed, signed and marked (the delivered file
+# clean one from good.demo relayed and signed (the delivered file
 # and the headers postern added), one from spoofed.demo sent as if from
 # 192.0.2.99 refused with 550 5.7.23 (SPF fail), and spam refused with 554
 # (the shipped rules).

@@ -5,7 +5,7 @@
     demo_sends.py LISTEN_PORT PROXIED_PORT MAIL_DIR
 
 Sends to postern on 127.0.0.1:LISTEN_PORT, from 127.0.0.1: a clean message
-from good.demo (relayed, signed and marked: the file smtp-sink wrote under
+from good.demo (relayed and signed: the file smtp-sink wrote under
 MAIL_DIR is named and the header fields postern added are shown) and spam
 (refused by the shipped rules, 554); and to 127.0.0.1:PROXIED_PORT, behind
 a PROXY header that says the client is 192.0.2.99, one from spoofed.demo

@@ -351,11 +351,12 @@ def test_allow_listed_client_is_still_signed(path, skeys):
     assert dkimpy_results(skeys, content)[0][3]
 
 
-def test_forged_authres_removed_and_ours_outside_the_signature(path, skeys):
+def test_forged_authres_removed_and_none_on_signed_mail(path, skeys):
     """A client's Authentication-Results claiming our authserv-id is
     removed before it is signed (even when sign_headers names the field,
-    the signer never sees it); our own A-R (from dkim_verify in the same
-    chain) is added above, outside the signature, which still verifies."""
+    the signer never sees it); signed mail is outbound, so our own A-R
+    (from dkim_verify in the same chain) is not added to it.  A message the
+    signing table does not name is not outbound: it keeps our A-R."""
     m = mark()
     forged = ("Authentication-Results: %s; dkim=pass header.d=bank.example"
               "\r\n" % AUTHSERV).encode()
@@ -364,15 +365,16 @@ def test_forged_authres_removed_and_ours_outside_the_signature(path, skeys):
              **{"dns.nameserver": "127.0.0.1@9",
                 "dkim.sign_headers": "From To Subject Authentication-Results"})
     content = relay(p, message(m, extra=forged), m)
-    ars = header_values(content, "Authentication-Results")
-    assert len(ars) == 1 and "bank.example" not in ars[0], ars
-    assert "dkim=none" in ars[0]
-    head = content.split(b"\r\n\r\n", 1)[0]
-    assert head.index(b"Authentication-Results") < \
-        head.index(b"DKIM-Signature"), head
+    assert header_values(content, "Authentication-Results") == [], content
     assert "authentication-results" not in sig_tags(content)["h"].lower()
     assert dkimpy_results(skeys, content) == [
         (DOMAIN, "rsa", "rsa-sha256", True)]
+    m = mark()
+    content = relay(p, message(m, frm="<bob@unsigned.example>",
+                               extra=forged), m)
+    ars = header_values(content, "Authentication-Results")
+    assert len(ars) == 1 and "bank.example" not in ars[0], ars
+    assert "dkim=none" in ars[0] and b"DKIM-Signature" not in content
 
 
 # ------------------------------------------------------------- key checks

@@ -110,8 +110,7 @@ def test_sign_inserts_and_deletes(milter, mkeys):
     start = len(milter.log())
     res = miltertest(milter, "sign")
     got = dict(res)
-    assert unescape(got["ar"]).split(";")[0].strip() == AUTHSERV
-    # The message as the MTA delivers it: our header on top, the forged
+    # The message as the MTA delivers it: the signature on top, the forged
     # A-R gone (it is not signed either way), CRLF line ends.
     sent = [unescape(v) for n, v in res if n == "hdr"]
     msg = ("DKIM-Signature:" + unescape(got["sig"]) + "\n" +
@@ -167,13 +166,8 @@ def test_postfix_message_signed_by_milter(postfix_milter, milter, mkeys):
                                   if m.encode() in x.content], 20,
                          what="message %s at the sink" % m)[0].content
     assert dkim.verify(got, dnsfunc=mkeys.dnsfunc), got
-    ars = header_values(got, "Authentication-Results")
-    assert len(ars) == 1 and ars[0].startswith(AUTHSERV + ";"), ars
-    assert "forged" not in ars[0], ars
-    head = got.split(b"\r\n\r\n", 1)[0].decode()
-    names = re.findall(r"^([A-Za-z-]+):", head, re.M)
-    assert names.index("Authentication-Results") < names.index(
-        "DKIM-Signature"), names
+    # outbound: the forged A-R removed and none of ours added
+    assert header_values(got, "Authentication-Results") == [], got
     milter.wait_log(r'tx client=127\.0\.0\.1 .*from="alice@%s".*'
                     r'action=accepted .*qid="[0-9A-Za-z]+"' %
                     re.escape(DOMAIN))
