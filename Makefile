@@ -69,6 +69,7 @@ SRCS	 = lib/util.c \
 	   proxy/server.c \
 	   proxy/dryrun.c \
 	   proxy/milter_front.c \
+	   proxy/milter_super.c \
 	   policy/conf.c \
 	   policy/table.c \
 	   policy/decide.c \

@@ -40,6 +40,7 @@
 #include "proxy/backend_list.h"
 #include "proxy/dryrun.h"
 #include "proxy/milter_front.h"
+#include "proxy/milter_super.h"
 #include "proxy/server.h"
 #include "proxy/session.h"
 #include "proxy/spool.h"
@@ -440,8 +441,10 @@ main(int argc, char *argv[])
 	    conf->log_level);
 	log_set_trace(o.trace);
 	log_set_repeat(conf->log_repeat_interval);
-	if (o.mode == MAIN_MILTER)
+	if (o.mode == MAIN_MILTER) {
+		milter_super_fork();	/* SIGHUP: see milter_super.h */
 		milter_front_init();	/* before the resolver's threads */
+	}
 	if (o.mode == MAIN_CHECK &&	/* before any thread */
 	    main_check_as_user(&o, conf, err, sizeof(err)) == -1) {
 		main_errors("", err);

@@ -42,7 +42,8 @@
  * queue id ({i}) added and its verified client name (the connect step's
  * host when it is a host name) as client_name; the action of a message
  * the MTA goes on with is "accepted".  SIGUSR1 reloads the configuration
- * (milter_reload); SIGHUP cannot: libmilter stops on it as on SIGTERM.
+ * (milter_reload); SIGHUP is libmilter's, which stops on it as on SIGTERM,
+ * so milter_super.c's parent process turns an admin's SIGHUP into it.
  *
  * Public: milter_front_init, milter_front_run.
  *
@@ -82,6 +83,7 @@
 #include "policy/decide.h"
 #include "policy/txlog.h"
 #include "proxy/milter_front.h"
+#include "proxy/milter_super.h"
 #include "proxy/rdns.h"
 #include "proxy/server.h"
 
@@ -1065,6 +1067,7 @@ milter_front_run(struct conf *conf, struct chain *chain,
 		log_errx("%s", err);
 		goto out;
 	}
+	milter_super_watch();		/* the drop cleared it */
 	if ((errno = pthread_create(&loop, NULL, milter_loop, NULL)) != 0)
 		fatal("milter: thread");
 	log_info("postern %s milter ready on %s: %zu filters, config %s",
@@ -1100,7 +1103,8 @@ out:
  * anew (filters keep what they can, chain_new), used by the connections
  * that come next; those in progress finish on the generation they
  * started with.  A configuration that does not load or build is refused
- * and the running one stays.  (SIGHUP is libmilter's: it stops.)
+ * and the running one stays.  (SIGHUP is libmilter's: it stops; the
+ * parent process sends SIGUSR1 for it.)
  */
 static void
 milter_reload(evutil_socket_t sig, short ev, void *arg)

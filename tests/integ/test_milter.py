@@ -13,6 +13,7 @@ verifies when the header bytes filters got are the message's own (leading
 space, folds)."""
 import os
 import re
+import signal
 import subprocess
 import tempfile
 
@@ -202,17 +203,30 @@ def test_postfix_many_forged_results_removed_by_index(postfix_milter,
     assert others == ["other%d.example" % i for i in range(300)], others
 
 
+def uids(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return set([line.split()[1:] for line in f
+                    if line.startswith("Uid:")][0])
+
+
 def test_runs_as_proxy_user(procs, workdir, postern_bin):
     """With proxy.user, postern milter opens its socket, then runs as that
-    user for good (the keys were read before)."""
+    user for good (the keys were read before).  The process started, which
+    only forwards signals to it (milter_super.c), stays root to signal it
+    before its drop; killed, it takes the milter with it."""
     m = procs.add(peers.PosternMilter(postern_bin, workdir, {
         "proxy.user": "nobody", "filters.chain": "regex"}))
     # the socket listens before the ids change: wait for the log line
     m.wait_log(r"running as nobody")
-    with open("/proc/%d/status" % m.pid) as f:
-        uids = [line.split()[1:] for line in f if line.startswith("Uid:")][0]
+    with open("/proc/%d/task/%d/children" % (m.pid, m.pid)) as f:
+        (child,) = [int(x) for x in f.read().split()]
     import pwd
-    assert set(uids) == {str(pwd.getpwnam("nobody").pw_uid)}, uids
+    assert uids(child) == {str(pwd.getpwnam("nobody").pw_uid)}
+    assert uids(m.pid) == {"0"}
+    os.kill(m.pid, signal.SIGKILL)
+    peers.wait_for(lambda: not os.path.exists("/proc/%d" % child) or
+                   open("/proc/%d/stat" % child).read().split()[2] == "Z",
+                   15, what="the milter to stop with its parent")
 
 
 def test_postfix_header_limits_as_the_proxy(postfix_milter, proxy,

@@ -65,9 +65,10 @@ def test_proxy_ready_reloading_stopping(notify, sink, postern):
 
 def test_milter_ready_reloading_stopping(notify, procs, workdir,
                                         postern_bin):
-    """SIGUSR1 reloads postern milter (libmilter keeps SIGHUP, and stops
-    on it): a client on the deny list is let in once the file says so; a
-    broken file is refused and the running configuration stays."""
+    """SIGHUP reloads postern milter (passed on as SIGUSR1: libmilter
+    stops on SIGHUP), SIGUSR1 too: a client on the deny list is let in once
+    the file says so; a broken file is refused and the running
+    configuration stays."""
     conf = os.path.join(workdir, "milter.conf")
     with open(conf, "w") as f:
         f.write("[filters]\nchain = iplist\n[iplist]\ndeny = 192.0.2.0/24\n")
@@ -78,7 +79,7 @@ def test_milter_ready_reloading_stopping(notify, procs, workdir,
     with open(conf, "w") as f:
         f.write("[filters]\nchain = iplist\n[iplist]\ndeny = 203.0.113.0/24\n")
     n = len(msgs)
-    m.signal(signal.SIGUSR1)
+    m.signal(signal.SIGHUP)
     msgs = notify("READY=1", after=n)
     assert msgs[n:] == ["RELOADING=1", "READY=1"], msgs
     m.wait_log(r"configuration reloaded from " + re.escape(conf))
