@@ -355,11 +355,15 @@ dns_query_all(struct dns *d, const struct dns_question *q, size_t n,
 	}
 	dns_deadline(&until, wait_ms);
 	pthread_mutex_lock(&d->lock);
-	while (left > 0 && !timedout) {
-		timedout = pthread_cond_timedwait(&d->answered, &d->lock,
-		    &until) == ETIMEDOUT;
+	/* count before waiting: an answer may have come (and its broadcast
+	 * gone) before the lock was ours */
+	for (;;) {
 		for (i = 0, left = 0; i < n; i++)
 			left += l[i] != NULL && !l[i]->done;
+		if (left == 0 || timedout)
+			break;
+		timedout = pthread_cond_timedwait(&d->answered, &d->lock,
+		    &until) == ETIMEDOUT;
 	}
 	for (i = 0; i < n; i++)
 		if (l[i] != NULL && !l[i]->done)

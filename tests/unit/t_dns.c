@@ -22,6 +22,8 @@
 #include "policy/conf.h"
 #include "tap.h"
 
+static void	test_quick(struct dns *);
+
 static struct conf *
 conf_with(const char *o1, const char *o2)
 {
@@ -72,8 +74,33 @@ test_local(void)
 	dns_query(d, "none.test", ns_t_txt, 0, &a);
 	is_int(a.status, DNS_NXDOMAIN, "no such name");
 	dns_answer_free(&a);
+	test_quick(d);
 	dns_unref(d);
 	conf_unref(c);
+}
+
+/*
+ * Answers from memory, many times, each at once: an answer that comes
+ * before the asking thread waits for it must not be missed (the thread
+ * then slept until dns.timeout, or until another answer woke it).
+ */
+static void
+test_quick(struct dns *d)
+{
+	struct dns_answer	 a;
+	uint64_t		 t0, ms, worst = 0;
+	int			 i, bad = 0;
+
+	for (i = 0; i < 2000; i++) {
+		t0 = util_now_ms();
+		dns_query(d, "a.test", ns_t_a, 0, &a);
+		ms = util_now_ms() - t0;
+		bad += a.status != DNS_OK;
+		worst = ms > worst ? ms : worst;
+		dns_answer_free(&a);
+	}
+	ok(bad == 0 && worst < 1000, "2000 answers from memory, the slowest "
+	    "in %llu ms (%d not found)", (unsigned long long)worst, bad);
 }
 
 /* A UDP socket that takes queries and never answers. */
