@@ -8,11 +8,10 @@
  * backend_command; their replies come back in order, each through the
  * callback, and b->inflight counts those still awaited.  A message is
  * only ever sent with nothing in flight.  While nothing is in flight the
- * read side stays on
- * without a timeout, to notice a backend that closes; while a reply is
- * awaited the read timeout is the command (or data) timeout.  A message is
- * streamed from the spool in chunks, refilled from the write callback, so a
- * 50 MiB message never sits in memory twice.
+ * read side stays on without a timeout, to notice a backend that closes;
+ * while a reply is awaited the read timeout is the command (or data)
+ * timeout.  A message is streamed from the spool in chunks, refilled from
+ * the write callback, so a 50 MiB message never sits in memory twice.
  *
  * A reply line ends at CRLF and nowhere else (RFC 5321 2.3.8): a bare LF or
  * CR, or a NUL, inside a reply, lines of one reply with different codes,

@@ -1111,7 +1111,7 @@ milter_reload(evutil_socket_t sig, short ev, void *arg)
 {
 	struct conf	*conf;
 	struct chain	*chain = NULL;
-	char		 err[1024], *line, *save;
+	char		 err[1024];
 
 	(void)sig;
 	(void)ev;
@@ -1122,10 +1122,7 @@ milter_reload(evutil_socket_t sig, short ev, void *arg)
 	    (chain = chain_new(conf, milter_chain, err, sizeof(err))) == NULL) {
 		if (conf != NULL)
 			conf_unref(conf);
-		for (line = strtok_r(err, "\n", &save); line != NULL;
-		    line = strtok_r(NULL, "\n", &save))
-			log_warnx("reload refused: %s", line);
-		log_warnx("reload refused: keeping the running configuration");
+		server_reload_refused(err);
 		(void)sd_notify(0, "READY=1");
 		return;
 	}

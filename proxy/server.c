@@ -9,7 +9,8 @@
  * generation admits only the connections that limit holds (server_check).
  *
  * Public: server_run, server_sessions, server_gen, server_gen_unref,
- * server_draining, server_drop_privileges, server_check.
+ * server_draining, server_drop_privileges, server_check,
+ * server_reload_refused.
  *
  * DIAGNOSTICS
  *	"reload refused: <why>; keeping the running configuration" on a bad
@@ -78,7 +79,6 @@ static struct dns *server_dns(const struct conf *, const struct chain *,
 		    char *, size_t);
 static void	server_signal(evutil_socket_t, short, void *);
 static void	server_reload(void);
-static void	server_refused(char *);
 static void	server_log_lines(const char *, char *);
 static void	server_raise_nofile(void);
 static unsigned	server_fit(const struct conf *, const struct chain *,
@@ -418,8 +418,8 @@ server_log_lines(const char *prefix, char *text)
 		log_warnx("%s%s", prefix, line);
 }
 
-static void
-server_refused(char *err)
+void
+server_reload_refused(char *err)
 {
 	server_log_lines("reload refused: ", err);
 	log_warnx("reload refused: keeping the running configuration");
@@ -441,11 +441,11 @@ server_reload(void)
 	    sizeof(err))) == NULL) {
 		if (conf != NULL)
 			conf_unref(conf);
-		server_refused(err);
+		server_reload_refused(err);
 		return;
 	}
 	if ((g = server_gen_new(conf, chain, err, sizeof(err))) == NULL) {
-		server_refused(err);
+		server_reload_refused(err);
 		return;
 	}
 	if (conf->nlisten != old->nlisten)

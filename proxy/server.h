@@ -49,6 +49,11 @@ struct server_gen {
 int		 server_run(struct conf *, struct chain *, const char *conf_path,
 		    char *const *overrides, size_t noverrides);
 
+/* server_reload_refused - log a reload's errors (err: lines, cut up
+ * here), each as "reload refused: ...", and that the running configuration
+ * stays.  The proxy's and the milter's reload. */
+void		 server_reload_refused(char *err);
+
 /* server_drop_privileges - become proxy.user (and its groups) for good,
  * once the sockets are open; 0 (also when it is empty: then a warning when
  * running as root), or -1 with err. */

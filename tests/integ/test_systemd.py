@@ -70,22 +70,23 @@ def test_milter_ready_reloading_stopping(notify, procs, workdir,
     the file says so; a broken file is refused and the running
     configuration stays."""
     conf = os.path.join(workdir, "milter.conf")
-    with open(conf, "w") as f:
-        f.write("[filters]\nchain = iplist\n[iplist]\ndeny = 192.0.2.0/24\n")
+
+    def deny(net):
+        with open(conf, "w") as f:
+            f.write("[filters]\nchain = iplist\n[iplist]\ndeny = %s\n" % net)
+    deny("192.0.2.0/24")
     m = procs.add(peers.PosternMilter(postern_bin, workdir, config=conf))
     msgs = notify("READY=1")
     assert any("STATUS=postern " in x and "milter" in x for x in msgs), msgs
     miltertest(m, "deny")
-    with open(conf, "w") as f:
-        f.write("[filters]\nchain = iplist\n[iplist]\ndeny = 203.0.113.0/24\n")
+    deny("203.0.113.0/24")
     n = len(msgs)
     m.signal(signal.SIGHUP)
     msgs = notify("READY=1", after=n)
     assert msgs[n:] == ["RELOADING=1", "READY=1"], msgs
     m.wait_log(r"configuration reloaded from " + re.escape(conf))
     miltertest(m, "notdenied")
-    with open(conf, "w") as f:
-        f.write("[filters]\nchain = iplist\n[iplist]\ndeny = 192.0.2.0/33\n")
+    deny("192.0.2.0/33")
     n = len(msgs)
     m.signal(signal.SIGUSR1)
     msgs = notify("READY=1", after=n)
