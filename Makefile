@@ -49,6 +49,7 @@ SRCS	 = lib/util.c \
 	   proto/data.c \
 	   proto/rfc5322.c \
 	   proto/mime.c \
+	   proto/dmarc_record.c \
 	   proxy/spool.c \
 	   lib/worker.c \
 	   lib/dns.c \
