@@ -92,7 +92,8 @@ SRCS	 = lib/util.c \
 	   filters/dkimtab.c \
 	   filters/dkim_sign.c \
 	   filters/milter.c \
-	   filters/dnsbl.c
+	   filters/dnsbl.c \
+	   filters/dmarc_eval.c
 
 OBJS	 = $(SRCS:%.c=$(BUILD)/%.o) $(BUILD)/conf_default.o \
 	   $(BUILD)/rules_default.o

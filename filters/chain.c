@@ -133,6 +133,8 @@ struct chain_sess {
 	char			*body;		/* replacement, or NULL */
 	size_t			 bodylen;
 	int			 authres;	/* hdrs[0] is our A-R */
+	struct fctx_auth	*results;	/* what went into it */
+	size_t			 nresults;
 	int			 outbound;	/* the message is signed: no
 						   A-R goes out (fctx_outbound) */
 	int			 hdr_deleted;	/* by the last header stage */
@@ -157,6 +159,9 @@ static const struct filter_ops *const chain_registry[] = {
 };
 
 static enum fv	chain_call(struct chain_sess *, struct fctx *);
+static void	chain_results_add(struct chain_sess *, const char *,
+		    const char *, const struct authres_prop *, size_t);
+static void	chain_results_free(struct chain_sess *);
 static int	chain_accepted(const struct chain_sess *);
 static enum fv	chain_walk(struct chain_sess *);
 static enum fv	chain_decided(struct chain_sess *, struct fctx *, enum fv);
@@ -554,6 +559,7 @@ chain_msg_reset(struct chain_sess *cs)
 	free(cs->hdrs);
 	cs->hdrs = NULL;
 	cs->nhdrs = 0;
+	chain_results_free(cs);
 	for (i = 0; i < cs->nedits; i++) {
 		free(cs->edits[i].name);
 		free(cs->edits[i].value);
@@ -924,6 +930,53 @@ fctx_authres(struct fctx *fx, const char *method, const char *result,
 	}
 	authres_add(&cs->hdrs[0].value, cs->conf->authserv_id, method, result,
 	    comment, props, nprops);
+	chain_results_add(cs, method, result, props, nprops);
+}
+
+/* A copy of one result, for fctx_auth_results. */
+static void
+chain_results_add(struct chain_sess *cs, const char *method,
+    const char *result, const struct authres_prop *props, size_t nprops)
+{
+	struct fctx_auth	*a;
+	size_t			 i;
+
+	cs->results = xrealloc(cs->results, (cs->nresults + 1) *
+	    sizeof(*cs->results));
+	a = &cs->results[cs->nresults++];
+	memset(a, 0, sizeof(*a));
+	a->method = xstrdup(method);
+	a->result = xstrdup(result);
+	for (i = 0; i < nprops && i < FCTX_AUTH_PROPS; i++) {
+		a->props[i].name = xstrdup(props[i].name);
+		a->props[i].value = xstrdup(props[i].value);
+	}
+	a->nprops = i;
+}
+
+static void
+chain_results_free(struct chain_sess *cs)
+{
+	size_t	 i, j;
+
+	for (i = 0; i < cs->nresults; i++) {
+		free(cs->results[i].method);
+		free(cs->results[i].result);
+		for (j = 0; j < cs->results[i].nprops; j++) {
+			free((char *)cs->results[i].props[j].name);
+			free((char *)cs->results[i].props[j].value);
+		}
+	}
+	free(cs->results);
+	cs->results = NULL;
+	cs->nresults = 0;
+}
+
+size_t
+fctx_auth_results(struct fctx *fx, const struct fctx_auth **out)
+{
+	*out = fx->cs->results;
+	return fx->cs->nresults;
 }
 
 void

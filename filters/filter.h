@@ -38,9 +38,9 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
+#include "policy/authres.h"
 #include "policy/verdict.h"
 
-struct authres_prop;
 struct conf;
 struct dns;
 struct fctx;
@@ -163,6 +163,19 @@ const char	*fctx_client_addr(struct fctx *);
 void		 fctx_authres(struct fctx *, const char *method,
 		    const char *result, const char *comment,
 		    const struct authres_prop *props, size_t nprops);
+/* One result a filter gave for this message (fctx_authres), copied. */
+#define FCTX_AUTH_PROPS	4
+struct fctx_auth {
+	char		*method;	/* "spf", "dkim" ... */
+	char		*result;	/* "pass", "fail" ... */
+	struct authres_prop props[FCTX_AUTH_PROPS];	/* the first ones */
+	size_t		 nprops;
+};
+/* fctx_auth_results - the results the filters before this one gave for
+ * this message, in order (*out valid until the message ends): what DMARC
+ * builds on. */
+size_t		 fctx_auth_results(struct fctx *, const struct fctx_auth **out);
+
 /* fctx_outbound - this message is outbound mail (a filter signs it): the
  * chain adds no Authentication-Results to it.  Results describe mail as it
  * came in, for the MTA and the mailbox behind postern; on mail leaving the
