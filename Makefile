@@ -50,6 +50,7 @@ SRCS	 = lib/util.c \
 	   proto/rfc5322.c \
 	   proto/mime.c \
 	   proto/dmarc_record.c \
+	   proto/mailbox.c \
 	   proxy/spool.c \
 	   lib/worker.c \
 	   lib/dns.c \
