@@ -16,7 +16,7 @@ DESTDIR	?=
 CC	?= cc
 PYTHON	?= /usr/bin/python3
 PKGS	 = libevent libevent_pthreads libevent_openssl libpcre2-8 libunbound \
-	   opendkim libssl libcrypto libsystemd
+	   opendkim libssl libcrypto libsystemd libpsl
 # libspf2 ships no pkg-config file.
 LIBS_EXTRA = -lspf2 -lmilter -pthread
 
@@ -94,7 +94,8 @@ SRCS	 = lib/util.c \
 	   filters/dkim_sign.c \
 	   filters/milter.c \
 	   filters/dnsbl.c \
-	   filters/dmarc_eval.c
+	   filters/dmarc_eval.c \
+	   filters/dmarc.c
 
 OBJS	 = $(SRCS:%.c=$(BUILD)/%.o) $(BUILD)/conf_default.o \
 	   $(BUILD)/rules_default.o

@@ -192,5 +192,6 @@ extern const struct filter_ops flt_dkim_verify_ops;
 extern const struct filter_ops flt_dkim_sign_ops;
 extern const struct filter_ops flt_milter_ops;
 extern const struct filter_ops flt_dnsbl_ops;
+extern const struct filter_ops flt_dmarc_ops;
 
 #endif

@@ -240,6 +240,11 @@ static const struct conf_enum conf_enum_verdict[] = {
 	{ "accept", CONF_ACTION_ACCEPT }, { NULL, 0 }
 };
 
+/* dmarc.reject_policy: the strictest disposition applied */
+static const struct conf_enum conf_enum_dmarc_cap[] = {
+	{ "reject", 2 }, { "quarantine", 1 }, { "mark", 0 }, { NULL, 0 }
+};
+
 static const struct conf_enum conf_enum_outbound[] = {
 	{ "internal", CONF_DKIM_OUT_INTERNAL }, { "any", CONF_DKIM_OUT_ANY },
 	{ NULL, 0 }
@@ -456,6 +461,14 @@ static const struct conf_key conf_keys[] = {
 	DUR("dnsbl", "timeout", dnsbl_timeout),
 	NUM("dnsbl", "cache_size", dnsbl_cache_size, 0, 1000000),
 	STR("dnsbl", "reply_names", dnsbl_reply_names),
+	STR("dmarc", "public_suffix_list", dmarc_public_suffix_list),
+	ENUM("dmarc", "multiple_from", dmarc_multiple_from, conf_enum_verdict),
+	ENUM("dmarc", "reject_policy", dmarc_reject_policy,
+	    conf_enum_dmarc_cap),
+	ENUM("dmarc", "quarantine", dmarc_quarantine, conf_enum_verdict),
+	ENUM("dmarc", "temperror", dmarc_temperror, conf_enum_verdict),
+	DUR("dmarc", "timeout", dmarc_timeout),
+	STR("dmarc", "allow_domains", dmarc_allow_domains),
 	{ "filters", "chain", CONF_T_NAMELIST, LST(filters, nfilters),
 	    0, CONF_FILTERS_MAX, NULL, CONF_F_EMPTY },
 	ENUM("log", "format", log_format, conf_enum_format),
@@ -617,6 +630,7 @@ static const struct {
 	{ "regex", NULL, { "regex", NULL } },
 	{ "spf", NULL, { "spf", NULL } },
 	{ "dnsbl", NULL, { "dnsbl", NULL } },
+	{ "dmarc", NULL, { "dmarc", NULL } },
 	{ "dkim", "require", { "dkim_verify", NULL } },
 	{ "dkim", "require_file", { "dkim_verify", NULL } },
 	{ "dkim", "timeout", { "dkim_verify", "dkim_sign" } },

@@ -247,6 +247,16 @@ struct conf {
 	unsigned	 dnsbl_cache_size;	/* names kept, 0 = none */
 	char		 dnsbl_reply_names[4096];	/* zone=name ... */
 
+	/* [dmarc] */
+	char		 dmarc_public_suffix_list[256];
+	enum conf_action dmarc_multiple_from;	/* none or several domains */
+	int		 dmarc_reject_policy;	/* the strictest applied: 2
+						   reject, 1 quarantine, 0 mark */
+	enum conf_action dmarc_quarantine;	/* accept: tag */
+	enum conf_action dmarc_temperror;
+	unsigned	 dmarc_timeout;		/* seconds, the lookups */
+	char		 dmarc_allow_domains[4096];	/* envelope senders */
+
 	/* [filters] */
 	char		 filters[CONF_FILTERS_MAX][32];	/* chain, in order */
 	size_t		 nfilters;

@@ -12,7 +12,7 @@ set -eu
 # (unbound), its DKIM key (openssl) and its example sends (python3)
 BUILD="build-essential pkg-config
 libevent-dev libssl-dev libpcre2-dev libspf2-dev libopendkim-dev
-libmilter-dev libunbound-dev libsystemd-dev
+libmilter-dev libunbound-dev libsystemd-dev libpsl-dev publicsuffix
 postfix unbound ca-certificates openssl python3"
 # make test: the fuzzers and sanitizers (clang), the package build and its
 # check (make deb: debhelper, lintian), the peers and oracles

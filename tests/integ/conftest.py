@@ -185,6 +185,24 @@ def unbound(procs, workdir):
     return make
 
 
+def zone_dns(workroot, prefix, zone, slow, probe=None):
+    """For a module-scope fixture (yield from it): an unbound serving zone
+    (local-data lines), where names under slow go to a server that never
+    answers (a lookup that times out); every process stopped by PID
+    after the module."""
+    reg = Registry()
+    d = tempfile.mkdtemp(prefix=prefix, dir=workroot)
+    os.chmod(d, 0o755)
+    try:
+        hole = reg.add(peers.BlackHoleDns(d))
+        yield reg.add(peers.Unbound(
+            d, zone, local_zones=((".", "static"), (slow, "transparent")),
+            probe=probe, extra="forward-zone:\n    name: \"%s\"\n"
+            "    forward-addr: %s\n" % (slow, hole.addr)))
+    finally:
+        reg.stop_all()
+
+
 @pytest.fixture
 def blackhole_dns(procs, workdir):
     def make(**kw):

@@ -9,7 +9,6 @@ server never answers (never a refusal), and the same filter in
 import os
 import re
 import subprocess
-import tempfile
 
 import pytest
 
@@ -53,18 +52,8 @@ SITES = "bl.example=127.0.0.[2..3]*2, wl.example*-5, weak1.example, " \
 def bl_dns(workroot):
     """unbound serving the zones; slow.example goes to a server that never
     answers."""
-    reg = conftest.Registry()
-    d = tempfile.mkdtemp(prefix="dnsbl-dns-", dir=workroot)
-    os.chmod(d, 0o755)
-    try:
-        hole = reg.add(peers.BlackHoleDns(d))
-        yield reg.add(peers.Unbound(
-            d, ZONE, local_zones=((".", "static"),
-                                  ("slow.example.", "transparent")),
-            extra="forward-zone:\n    name: \"slow.example.\"\n"
-                  "    forward-addr: %s\n" % hole.addr))
-    finally:
-        reg.stop_all()
+    yield from conftest.zone_dns(workroot, "dnsbl-dns-", ZONE,
+                                 "slow.example.")
 
 
 def dnsbl_proxy(proxy, dns, **more):
