@@ -95,6 +95,7 @@ SRCS	 = lib/util.c \
 	   filters/milter.c \
 	   filters/dnsbl.c \
 	   filters/dmarc_eval.c \
+	   filters/dmarc_history.c \
 	   filters/dmarc.c
 
 OBJS	 = $(SRCS:%.c=$(BUILD)/%.o) $(BUILD)/conf_default.o \

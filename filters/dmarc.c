@@ -1,46 +1,59 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * dmarc.c - the dmarc filter: RFC 7489 on the From domain, with the SPF
- * and DKIM results the filters before it gave (fctx_auth_results).
+ * dmarc.c - the dmarc filter: RFC 7489 (and RFC 9091's np) on the From
+ * domain, from the SPF and DKIM results the filters before it gave
+ * (fctx_auth_results).
  *
  * The From field must hold addresses of one domain (proto/mailbox.c);
  * several domains, or none, are dmarc.multiple_from's (RFC 7489 6.6.1).
- * At the end of the message, on one worker and all at once
- * (dns_query_all): TXT of _dmarc.FROM and of _dmarc.ORG (ORG the
- * organizational domain, from the public suffix list, libpsl), and A,
- * AAAA and MX of FROM, whose NXDOMAIN makes it a non-existent domain
- * (RFC 9091).  The record is chosen and read by proto/dmarc_record.c and
- * judged by filters/dmarc_eval.c (why not libopendmarc: see those files
- * and LIBRARIES.md section 10).
+ * At the end of the message the identities are copied from the chain's
+ * results, then one worker looks up, all at once (dns_query_all), the TXT
+ * records of _dmarc.FROM and _dmarc.ORG (ORG the organizational domain
+ * from the public suffix list, libpsl) and A, AAAA and MX of FROM, whose
+ * NXDOMAIN makes it a non-existent domain (RFC 9091); chooses and reads
+ * the record (proto/dmarc_record.c), judges (filters/dmarc_eval.c),
+ * decides the action and appends the message to dmarc.history_file
+ * (filters/dmarc_history.c), all off the event loop.  Back on the loop
+ * the result is marked and the action taken.
+ *
+ * None of libopendmarc 1.4.2: its record choice and parse, alignment,
+ * pct=0 and np are not the RFC's (LIBRARIES.md section 10), and its
+ * public suffix lookup (opendmarc_get_tld) answers co.uk for x.co.uk,
+ * bar.ck for foo.bar.ck (*.ck) and nothing for upper case names.
  *
  * Outcome, in Authentication-Results as "dmarc=RESULT (p=POLICY
- * dis=DISPOSITION) header.from=FROM":
- *	pass, none	go on
- *	fail		the disposition, after dmarc.reject_policy caps it:
- *			reject: 550 5.7.1; quarantine: dmarc.quarantine
- *			(accept: tagged with dmarc.quarantine_header; reject:
- *			550 5.7.1; tempfail: 451 4.7.1); none: go on
- *	temperror	a lookup failed: dmarc.temperror (accept by default:
- *			a DNS fault must not bounce a domain's mail)
- *	permerror	a DMARC1 record that cannot be used: marked
- * A sender on dmarc.allow_domains (a forwarder's or a list's envelope)
- * is judged and marked, never refused.
+ * dis=DISPOSITION) header.from=FROM" and in the log:
+ *	pass, none	relayed
+ *	fail		by the disposition (the policy after pct), capped by
+ *			dmarc.reject_policy: reject is 550 5.7.1; quarantine
+ *			is dmarc.quarantine_action's (tag: relayed with
+ *			X-Postern-DMARC: quarantine); none relayed.  A client
+ *			or SPF-verified sender on dmarc.allow_domains is
+ *			judged and marked, never refused.
+ *	temperror	a lookup failed: dmarc.temperror_action
+ *	permerror	a v=DMARC1 record that cannot be used: relayed
  *
  * Public: flt_dmarc_ops.
  *
  * DIAGNOSTICS
- *	"dmarc.public_suffix_list PATH: cannot be read" at start and reload.
+ *	"dmarc.public_suffix_list PATH: cannot be read" at start and reload;
+ *	"dmarc.history_file PATH: ..." (logged) when a record cannot be
+ *	appended.
  */
 #include <sys/socket.h>
 
 #include <arpa/nameser.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <time.h>
 
 #include <libpsl.h>
 
 #include "filters/dmarc_eval.h"
+#include "filters/dmarc_history.h"
 #include "filters/filter.h"
 #include "lib/dns.h"
 #include "lib/log.h"
@@ -50,63 +63,105 @@
 #include "proto/dmarc_record.h"
 #include "proto/mailbox.h"
 
-#define FLT_DMARC_TXT_MAX	2048	/* one TXT string, joined */
+#define FLT_DMARC_TXT_MAX	2048	/* one TXT record, joined */
 #define FLT_DMARC_TXTS		8	/* TXT records looked at */
-#define FLT_DMARC_DKIM		16	/* passing signatures looked at */
+#define FLT_DMARC_SIGS		16	/* DKIM results looked at */
+#define FLT_DMARC_FROMS		8	/* addresses of a From looked at */
+#define FLT_DMARC_HISTORY_MAX	8192	/* one message's history lines */
+
+typedef char flt_dmarc_name[MAILBOX_DOMAIN_MAX + 1];
 
 enum flt_dmarc_q {			/* the lookups, in dns_query_all */
-	FLT_DMARC_Q_FROM, FLT_DMARC_Q_ORG, FLT_DMARC_Q_A, FLT_DMARC_Q_AAAA,
-	FLT_DMARC_Q_MX, FLT_DMARC_NQ
+	FLT_DMARC_Q_FROM, FLT_DMARC_Q_A, FLT_DMARC_Q_AAAA, FLT_DMARC_Q_MX,
+	FLT_DMARC_Q_ORG, FLT_DMARC_NQ
 };
 
+enum flt_dmarc_act {
+	FLT_DMARC_RELAY, FLT_DMARC_TAG, FLT_DMARC_REJECT, FLT_DMARC_TEMPFAIL
+};
+
+/* Per configuration generation. */
 struct flt_dmarc {
 	struct dns		*dns;		/* not owned */
 	psl_ctx_t		*psl;
 	struct addrtable	*allow;		/* NULL: none */
 	unsigned		 timeout_ms;
+	int			 reject_cap;	/* conf's dmarc_reject_policy */
+	enum conf_action	 quarantine;	/* accept: tag */
+	enum conf_action	 temperror;
+	char			 history[256];	/* "" none */
+	char			 reporter[256];	/* this host's name */
 };
 
 /* Per connection: the message's From, as the header stage saw it. */
 struct flt_dmarc_conn {
+	unsigned		 msgs;		/* messages begun, for job ids */
 	int			 froms;		/* From fields */
 	int			 domains;	/* distinct author domains, or
 						   -1: a From not parsed */
-	char			 from[MAILBOX_DOMAIN_MAX + 1];
-	char			 sender[512];	/* MAIL FROM, for allow */
+	flt_dmarc_name		 from;
+	char			 sender[512];	/* MAIL FROM */
+	flt_dmarc_name		 helo;
 };
 
-/* The end-of-message lookups. */
+/* A DKIM result of the chain's, copied. */
+struct flt_dmarc_sig {
+	flt_dmarc_name		 d;
+	char			 s[64];
+	char			 result[16];
+};
+
+/* One message's judgement: in on the loop, worked on a pool thread, out
+ * on the loop again. */
 struct flt_dmarc_job {
 	struct flt_dmarc	*g;
-	char			 from[MAILBOX_DOMAIN_MAX + 1];
-	char			 org[MAILBOX_DOMAIN_MAX + 1];	/* "" none */
-	char			 name[2][MAILBOX_DOMAIN_MAX + 8];
+	/* copied at eom */
+	flt_dmarc_name		 from, org;	/* org "": none known */
+	flt_dmarc_name		 mfrom;		/* MAIL FROM's (or HELO's) domain */
+	char			 spf[16];	/* MAIL FROM's SPF result */
+	flt_dmarc_name		 spf_pass;	/* its domain, on a pass */
+	struct flt_dmarc_sig	 sigs[FLT_DMARC_SIGS];
+	size_t			 nsigs;
+	int			 allowed;	/* dmarc.allow_domains */
+	char			 ip[64];
+	char			 job[64];
+	/* the lookups */
 	int			 status[FLT_DMARC_NQ];	/* enum dns_status */
 	char			 txt[2][FLT_DMARC_TXTS][FLT_DMARC_TXT_MAX];
 	size_t			 ntxt[2];
+	/* the verdict */
+	struct dmarc_record	 rec;
+	int			 rec_at_org;
+	struct dmarc_eval_out	 out;		/* result NONE: no record */
+	enum dmarc_policy	 dis;		/* applied: capped, allowed */
+	enum flt_dmarc_act	 act;
 };
 
 static int	flt_dmarc_init(const struct conf *, struct dns *, void **,
 		    char *, size_t);
 static void	flt_dmarc_fini(void *);
+static enum fv	flt_dmarc_helo(struct fctx *, const char *);
 static enum fv	flt_dmarc_envfrom(struct fctx *, const char *,
 		    char *const *);
 static enum fv	flt_dmarc_header(struct fctx *, const char *, const char *,
 		    size_t);
 static enum fv	flt_dmarc_eom(struct fctx *);
 static void	flt_dmarc_close(struct fctx *);
+static struct flt_dmarc_conn *flt_dmarc_conn(struct fctx *);
+static enum fv	flt_dmarc_several(struct fctx *, struct flt_dmarc_conn *);
+static void	flt_dmarc_identities(struct fctx *, struct flt_dmarc_job *);
+static int	flt_dmarc_allowed(struct fctx *, struct flt_dmarc *,
+		    const struct flt_dmarc_conn *, const struct flt_dmarc_job *);
 static void	flt_dmarc_work(void *);
-static void	flt_dmarc_done(struct fctx *, void *);
-static enum fv	flt_dmarc_judge(struct fctx *, struct flt_dmarc_job *);
-static int	flt_dmarc_record(struct flt_dmarc_job *, int,
-		    struct dmarc_record *, int *);
+static void	flt_dmarc_lookup(struct flt_dmarc_job *);
+static int	flt_dmarc_record(struct flt_dmarc_job *, int, int *);
+static void	flt_dmarc_decide(struct flt_dmarc_job *);
+static void	flt_dmarc_eval(struct flt_dmarc_job *);
 static void	flt_dmarc_domain(struct flt_dmarc *, const char *,
-		    struct dmarc_domain *, char *, size_t);
-static void	flt_dmarc_identities(struct fctx *, struct flt_dmarc *,
-		    struct dmarc_eval_in *, struct dmarc_domain *, char *,
-		    char *, struct dmarc_domain *, char (*)[2][MAILBOX_DOMAIN_MAX + 1]);
-static enum fv	flt_dmarc_act(struct fctx *, const struct flt_dmarc_job *,
-		    const struct dmarc_eval_out *);
+		    struct dmarc_domain *);
+static void	flt_dmarc_history(struct flt_dmarc_job *);
+static void	flt_dmarc_done(struct fctx *, void *);
+static enum fv	flt_dmarc_act(struct fctx *, const struct flt_dmarc_job *);
 static void	flt_dmarc_mark(struct fctx *, const char *, enum dmarc_result,
 		    const char *);
 
@@ -115,6 +170,7 @@ const struct filter_ops flt_dmarc_ops = {
 	.needs = FILTER_NEEDS_DNS | FILTER_AUTHRES,
 	.init = flt_dmarc_init,
 	.fini = flt_dmarc_fini,
+	.helo = flt_dmarc_helo,
 	.envfrom = flt_dmarc_envfrom,
 	.header = flt_dmarc_header,
 	.eom = flt_dmarc_eom,
@@ -130,6 +186,11 @@ flt_dmarc_init(const struct conf *c, struct dns *dns, void **gpriv,
 
 	g->dns = dns;
 	g->timeout_ms = c->dmarc_timeout * 1000;
+	g->reject_cap = c->dmarc_reject_policy;
+	g->quarantine = c->dmarc_quarantine_action;
+	g->temperror = c->dmarc_temperror_action;
+	strlcpy(g->history, c->dmarc_history_file, sizeof(g->history));
+	strlcpy(g->reporter, c->hostname, sizeof(g->reporter));
 	if ((g->psl = psl_load_file(c->dmarc_public_suffix_list)) == NULL)
 		util_err_append(err, errsz, "dmarc.public_suffix_list %s: "
 		    "cannot be read (Debian: the publicsuffix package)",
@@ -170,12 +231,23 @@ flt_dmarc_conn(struct fctx *fx)
 }
 
 static enum fv
+flt_dmarc_helo(struct fctx *fx, const char *name)
+{
+	struct flt_dmarc_conn	*c = flt_dmarc_conn(fx);
+
+	strlcpy(c->helo, name, sizeof(c->helo));
+	return FV_CONTINUE;
+}
+
+static enum fv
 flt_dmarc_envfrom(struct fctx *fx, const char *addr, char *const *params)
 {
 	struct flt_dmarc_conn	*c = flt_dmarc_conn(fx);
 
 	(void)params;
-	memset(c, 0, sizeof(*c));
+	c->msgs++;
+	c->froms = c->domains = 0;
+	c->from[0] = '\0';
 	strlcpy(c->sender, addr, sizeof(c->sender));
 	return FV_CONTINUE;
 }
@@ -186,19 +258,20 @@ flt_dmarc_header(struct fctx *fx, const char *name, const char *value,
     size_t len)
 {
 	struct flt_dmarc_conn	*c = flt_dmarc_conn(fx);
-	char			 d[8][MAILBOX_DOMAIN_MAX + 1];
+	flt_dmarc_name		 d[FLT_DMARC_FROMS];
 	int			 n, i;
 
 	if (strcasecmp(name, "From") != 0 || fctx_header_deleted(fx))
 		return FV_CONTINUE;
-	if (c->froms++ > 0 || (n = mailbox_domains(value, len, d, 8)) < 0) {
+	if (c->froms++ > 0 || (n = mailbox_domains(value, len, d,
+	    FLT_DMARC_FROMS)) < 0) {
 		c->domains = -1;
 		return FV_CONTINUE;
 	}
 	strlcpy(c->from, d[0], sizeof(c->from));
 	c->domains = 1;
 	for (i = 1; i < n; i++)
-		if (i >= 8 || strcmp(d[i], d[0]) != 0)
+		if (i >= FLT_DMARC_FROMS || strcmp(d[i], d[0]) != 0)
 			c->domains = 2;
 	return FV_CONTINUE;
 }
@@ -208,66 +281,298 @@ flt_dmarc_eom(struct fctx *fx)
 {
 	struct flt_dmarc	*g = fctx_gpriv(fx);
 	struct flt_dmarc_conn	*c = flt_dmarc_conn(fx);
-	const struct conf	*conf = fctx_conf(fx);
 	struct flt_dmarc_job	*j;
-	const char		*org;
+	const char		*org, *at;
 
-	if (c->froms != 1 || c->domains != 1) {
-		fctx_result(fx, "none(%s)", c->froms == 0 ? "no From" :
-		    c->froms > 1 ? "several From fields" : c->domains < 0 ?
-		    "From not parsed" : "several From domains");
-		if (conf->dmarc_multiple_from == CONF_ACTION_ACCEPT)
-			return FV_CONTINUE;
-		fctx_reply(fx, conf->dmarc_multiple_from == CONF_ACTION_REJECT ?
-		    "550" : "451", conf->dmarc_multiple_from ==
-		    CONF_ACTION_REJECT ? "5.7.1" : "4.7.1", "The From field "
-		    "must name exactly one author domain (RFC 7489 6.6.1)");
-		return conf->dmarc_multiple_from == CONF_ACTION_REJECT ?
-		    FV_REJECT : FV_TEMPFAIL;
-	}
+	if (c->froms != 1 || c->domains != 1)
+		return flt_dmarc_several(fx, c);
 	j = xcalloc(1, sizeof(*j));
 	j->g = g;
 	strlcpy(j->from, c->from, sizeof(j->from));
 	if ((org = psl_registrable_domain(g->psl, j->from)) != NULL)
 		strlcpy(j->org, org, sizeof(j->org));
+	at = strrchr(c->sender, '@');
+	strlcpy(j->mfrom, at != NULL ? at + 1 : c->helo, sizeof(j->mfrom));
+	strlcpy(j->ip, fctx_client_addr(fx), sizeof(j->ip));
+	snprintf(j->job, sizeof(j->job), "%s.%u", fctx_session_id(fx),
+	    c->msgs);
+	flt_dmarc_identities(fx, j);
+	j->allowed = flt_dmarc_allowed(fx, g, c, j);
 	if (fctx_defer(fx, flt_dmarc_work, flt_dmarc_done, j) == 0)
 		return FV_PENDING;
 	free(j);
 	flt_dmarc_mark(fx, c->from, DMARC_RESULT_TEMPERROR,
 	    "worker pool full");
-	return conf->dmarc_temperror == CONF_ACTION_ACCEPT ? FV_CONTINUE :
-	    FV_TEMPFAIL;
+	if (g->temperror == CONF_ACTION_ACCEPT)
+		return FV_CONTINUE;
+	fctx_reply(fx, "451", "4.7.1", "DMARC policy of %s not checked, try "
+	    "again later", c->from);
+	return FV_TEMPFAIL;
 }
 
-/* On a pool thread: the five lookups at once. */
+/* No From field, several, or one naming no domain or several domains. */
+static enum fv
+flt_dmarc_several(struct fctx *fx, struct flt_dmarc_conn *c)
+{
+	fctx_result(fx, "none(%s)", c->froms == 0 ? "no From" :
+	    c->froms > 1 ? "several From fields" : c->domains < 0 ?
+	    "From not parsed" : "several From domains");
+	if (fctx_conf(fx)->dmarc_multiple_from == CONF_ACTION_ACCEPT)
+		return FV_CONTINUE;
+	fctx_reply(fx, "550", "5.7.1", "The From field must name exactly "
+	    "one author domain (RFC 7489 6.6.1)");
+	return FV_REJECT;
+}
+
+/* The MAIL FROM check of SPF and every DKIM result, from the chain. */
+static void
+flt_dmarc_identities(struct fctx *fx, struct flt_dmarc_job *j)
+{
+	const struct fctx_auth	*a;
+	struct flt_dmarc_sig	*s;
+	const char		*v, *at;
+	size_t			 n, i;
+
+	n = fctx_auth_results(fx, &a);
+	for (i = 0; i < n; i++) {
+		if (a[i].nprops == 0)
+			continue;
+		v = a[i].props[0].value;
+		if (strcmp(a[i].method, "spf") == 0 &&
+		    strcmp(a[i].props[0].name, "smtp.mailfrom") == 0) {
+			strlcpy(j->spf, a[i].result, sizeof(j->spf));
+			at = strrchr(v, '@');
+			if (strcmp(a[i].result, "pass") == 0)
+				strlcpy(j->spf_pass, at != NULL ? at + 1 : v,
+				    sizeof(j->spf_pass));
+		} else if (strcmp(a[i].method, "dkim") == 0 &&
+		    strcmp(a[i].props[0].name, "header.d") == 0 &&
+		    j->nsigs < FLT_DMARC_SIGS) {
+			s = &j->sigs[j->nsigs++];
+			strlcpy(s->d, v, sizeof(s->d));
+			if (a[i].nprops > 1 &&
+			    strcmp(a[i].props[1].name, "header.s") == 0)
+				strlcpy(s->s, a[i].props[1].value,
+				    sizeof(s->s));
+			strlcpy(s->result, a[i].result, sizeof(s->result));
+		}
+	}
+}
+
+/*
+ * Whether dmarc.allow_domains names the client's verified host name, or
+ * the MAIL FROM address when SPF passed for it: identities a forger
+ * cannot claim (a forwarder keeps the author's envelope, a list writes
+ * its own).
+ */
+static int
+flt_dmarc_allowed(struct fctx *fx, struct flt_dmarc *g,
+    const struct flt_dmarc_conn *c, const struct flt_dmarc_job *j)
+{
+	const char	*name = fctx_client_name(fx);
+	char		 host[MAILBOX_DOMAIN_MAX + 2];
+
+	if (g->allow == NULL)
+		return 0;
+	if (name[0] != '[') {
+		/* "@name": matched as a domain and its parents */
+		snprintf(host, sizeof(host), "@%s", name);
+		if (addrtable_lookup(g->allow, host, NULL))
+			return 1;
+	}
+	return j->spf_pass[0] != '\0' && c->sender[0] != '\0' &&
+	    addrtable_lookup(g->allow, c->sender, NULL);
+}
+
+/* On a pool thread: the lookups, the verdict, the history. */
 static void
 flt_dmarc_work(void *arg)
 {
 	struct flt_dmarc_job	*j = arg;
+
+	flt_dmarc_lookup(j);
+	flt_dmarc_decide(j);
+	if (j->g->history[0] != '\0' && (j->out.result == DMARC_RESULT_PASS ||
+	    j->out.result == DMARC_RESULT_FAIL))
+		flt_dmarc_history(j);
+}
+
+/* _dmarc.FROM, A, AAAA, MX of FROM, and _dmarc.ORG when ORG is another
+ * name, at once. */
+static void
+flt_dmarc_lookup(struct flt_dmarc_job *j)
+{
 	struct dns_question	 q[FLT_DMARC_NQ];
 	struct dns_answer	 a[FLT_DMARC_NQ];
-	size_t			 i, k;
+	char			 name[2][MAILBOX_DOMAIN_MAX + 8];
+	size_t			 i, k, nq = FLT_DMARC_NQ;
 	int			 w;
 
-	snprintf(j->name[0], sizeof(j->name[0]), "_dmarc.%s", j->from);
-	snprintf(j->name[1], sizeof(j->name[1]), "_dmarc.%s",
-	    j->org[0] != '\0' ? j->org : j->from);
-	q[FLT_DMARC_Q_FROM] = (struct dns_question){ j->name[0], ns_t_txt };
-	q[FLT_DMARC_Q_ORG] = (struct dns_question){ j->name[1], ns_t_txt };
+	snprintf(name[0], sizeof(name[0]), "_dmarc.%s", j->from);
+	snprintf(name[1], sizeof(name[1]), "_dmarc.%s", j->org);
+	q[FLT_DMARC_Q_FROM] = (struct dns_question){ name[0], ns_t_txt };
 	q[FLT_DMARC_Q_A] = (struct dns_question){ j->from, ns_t_a };
 	q[FLT_DMARC_Q_AAAA] = (struct dns_question){ j->from, ns_t_aaaa };
 	q[FLT_DMARC_Q_MX] = (struct dns_question){ j->from, ns_t_mx };
-	dns_query_all(j->g->dns, q, FLT_DMARC_NQ, util_now_ms() +
-	    j->g->timeout_ms, a);
-	for (i = 0; i < FLT_DMARC_NQ; i++)
+	q[FLT_DMARC_Q_ORG] = (struct dns_question){ name[1], ns_t_txt };
+	if (j->org[0] == '\0' || strcmp(j->org, j->from) == 0)
+		nq--;
+	dns_query_all(j->g->dns, q, nq, util_now_ms() + j->g->timeout_ms, a);
+	j->status[FLT_DMARC_Q_ORG] = DNS_NXDOMAIN;
+	for (i = 0; i < nq; i++)
 		j->status[i] = a[i].status;
-	for (w = 0; w < 2; w++)
-		for (k = 0; k < a[w].n && j->ntxt[w] < FLT_DMARC_TXTS; k++)
-			if (dns_txt_from_wire(a[w].data[k], a[w].len[k],
+	for (w = 0; w < 2; w++) {
+		i = w == 0 ? FLT_DMARC_Q_FROM : FLT_DMARC_Q_ORG;
+		for (k = 0; i < nq && k < a[i].n && j->ntxt[w] <
+		    FLT_DMARC_TXTS; k++)
+			if (dns_txt_from_wire(a[i].data[k], a[i].len[k],
 			    j->txt[w][j->ntxt[w]], FLT_DMARC_TXT_MAX) == 0)
 				j->ntxt[w]++;
-	for (i = 0; i < FLT_DMARC_NQ; i++)
+	}
+	for (i = 0; i < nq; i++)
 		dns_answer_free(&a[i]);
+}
+
+/* The record of lookup w (0: the From domain's, 1: the org domain's)
+ * into j->rec: 1, 0 none, -1 none to be used (several DMARC1 records,
+ * which ends the discovery, RFC 7489 6.6.3 step 5; *perm set when the
+ * one record cannot be used), -2 the lookup failed. */
+static int
+flt_dmarc_record(struct flt_dmarc_job *j, int w, int *perm)
+{
+	const char	*txt[FLT_DMARC_TXTS];
+	size_t		 len[FLT_DMARC_TXTS], i;
+	char		 why[128];
+	int		 k;
+
+	if (j->status[w == 0 ? FLT_DMARC_Q_FROM : FLT_DMARC_Q_ORG] ==
+	    DNS_TEMPFAIL)
+		return -2;
+	for (i = 0; i < j->ntxt[w]; i++) {
+		txt[i] = j->txt[w][i];
+		len[i] = strlen(txt[i]);
+	}
+	if ((k = dmarc_record_select(txt, len, j->ntxt[w])) < 0)
+		return k == -1 ? 0 : -1;
+	if (dmarc_record_parse(txt[k], len[k], &j->rec, why,
+	    sizeof(why)) == -1) {
+		*perm = 1;
+		return -1;
+	}
+	return 1;
+}
+
+/* The result, the disposition applied and the action. */
+static void
+flt_dmarc_decide(struct flt_dmarc_job *j)
+{
+	struct flt_dmarc	*g = j->g;
+	int			 rc, perm = 0;
+
+	j->act = FLT_DMARC_RELAY;
+	j->dis = DMARC_POLICY_NONE;
+	rc = flt_dmarc_record(j, 0, &perm);
+	if (rc == 0 && j->org[0] != '\0' && strcmp(j->org, j->from) != 0) {
+		rc = flt_dmarc_record(j, 1, &perm);
+		j->rec_at_org = 1;
+	}
+	if (rc == -2) {
+		j->out.result = DMARC_RESULT_TEMPERROR;
+		if (g->temperror != CONF_ACTION_ACCEPT)
+			j->act = FLT_DMARC_TEMPFAIL;
+		return;
+	}
+	if (rc <= 0) {
+		j->out.result = perm ? DMARC_RESULT_PERMERROR :
+		    DMARC_RESULT_NONE;
+		return;
+	}
+	flt_dmarc_eval(j);
+	j->dis = j->out.disposition;
+	if ((int)j->dis > g->reject_cap)
+		j->dis = (enum dmarc_policy)g->reject_cap;
+	if (j->allowed)
+		j->dis = DMARC_POLICY_NONE;
+	if (j->dis == DMARC_POLICY_REJECT)
+		j->act = FLT_DMARC_REJECT;
+	else if (j->dis == DMARC_POLICY_QUARANTINE)
+		j->act = g->quarantine == CONF_ACTION_REJECT ?
+		    FLT_DMARC_REJECT : g->quarantine == CONF_ACTION_TEMPFAIL ?
+		    FLT_DMARC_TEMPFAIL : FLT_DMARC_TAG;
+}
+
+/* dmarc_eval on the record found and the identities aligned to FROM. */
+static void
+flt_dmarc_eval(struct flt_dmarc_job *j)
+{
+	struct dmarc_eval_in	 in;
+	struct dmarc_domain	 spf, dkim[FLT_DMARC_SIGS];
+	size_t			 i;
+
+	memset(&in, 0, sizeof(in));
+	flt_dmarc_domain(j->g, j->from, &in.from);
+	in.from_exists = !(j->status[FLT_DMARC_Q_A] == DNS_NXDOMAIN &&
+	    j->status[FLT_DMARC_Q_AAAA] == DNS_NXDOMAIN &&
+	    j->status[FLT_DMARC_Q_MX] == DNS_NXDOMAIN);
+	in.rec = &j->rec;
+	in.rec_at_org = j->rec_at_org;
+	if (j->spf_pass[0] != '\0') {
+		flt_dmarc_domain(j->g, j->spf_pass, &spf);
+		in.spf = &spf;
+	}
+	for (i = 0; i < j->nsigs; i++)
+		if (strcmp(j->sigs[i].result, "pass") == 0)
+			flt_dmarc_domain(j->g, j->sigs[i].d, &dkim[in.ndkim++]);
+	in.dkim = dkim;
+	in.roll = arc4random_uniform(100);
+	dmarc_eval(&in, &j->out);
+}
+
+/* name with its organizational domain (NULL: a public suffix); both
+ * point into name, which must outlive d. */
+static void
+flt_dmarc_domain(struct flt_dmarc *g, const char *name,
+    struct dmarc_domain *d)
+{
+	d->name = name;
+	d->org = psl_registrable_domain(g->psl, name);
+}
+
+/* The message in dmarc.history_file. */
+static void
+flt_dmarc_history(struct flt_dmarc_job *j)
+{
+	struct dmarc_history	 h;
+	struct dmarc_history_sig sigs[FLT_DMARC_SIGS];
+	char			 buf[FLT_DMARC_HISTORY_MAX];
+	size_t			 i;
+	int			 n;
+
+	memset(&h, 0, sizeof(h));
+	h.job = j->job;
+	h.reporter = j->g->reporter;
+	h.received = time(NULL);
+	h.ipaddr = j->ip;
+	h.from = j->from;
+	h.mfrom = j->mfrom;
+	h.spf = j->spf[0] != '\0' ? j->spf : NULL;
+	for (i = 0; i < j->nsigs; i++)
+		sigs[i] = (struct dmarc_history_sig){ j->sigs[i].d,
+		    j->sigs[i].s, j->sigs[i].result };
+	h.sigs = sigs;
+	h.nsigs = j->nsigs;
+	h.pdomain = j->rec_at_org ? j->org : j->from;
+	h.rec = &j->rec;
+	h.out = &j->out;
+	h.action = j->act == FLT_DMARC_REJECT ? DMARC_HISTORY_REJECT :
+	    j->act == FLT_DMARC_TEMPFAIL ? DMARC_HISTORY_TEMPFAIL :
+	    j->act == FLT_DMARC_TAG ? DMARC_HISTORY_QUARANTINE :
+	    DMARC_HISTORY_ACCEPT;
+	if ((n = dmarc_history_format(&h, buf, sizeof(buf))) == -1)
+		log_warnx("%s dmarc.history_file %s: the record is too long",
+		    j->job, j->g->history);
+	else if (dmarc_history_append(j->g->history, buf, (size_t)n) == -1)
+		log_warn("%s dmarc.history_file %s", j->job, j->g->history);
 }
 
 static void
@@ -276,169 +581,50 @@ flt_dmarc_done(struct fctx *fx, void *arg)
 	struct flt_dmarc_job	*j = arg;
 
 	if (fx != NULL)
-		fctx_resume(fx, flt_dmarc_judge(fx, j));
+		fctx_resume(fx, flt_dmarc_act(fx, j));
 	free(j);
 }
 
-/* The record of lookup w (0: the From domain's, 1: the org domain's):
- * 1 with *r, 0 none, -1 none to be used (several DMARC1 records, which
- * ends the discovery, RFC 7489 6.6.3 step 5; *perm set when one cannot
- * be used), -2 a temporary failure. */
-static int
-flt_dmarc_record(struct flt_dmarc_job *j, int w, struct dmarc_record *r,
-    int *perm)
-{
-	const char	*txt[FLT_DMARC_TXTS];
-	size_t		 len[FLT_DMARC_TXTS], i;
-	char		 why[128];
-	int		 k;
-
-	if (j->status[w] == DNS_TEMPFAIL)
-		return -2;
-	for (i = 0; i < j->ntxt[w]; i++) {
-		txt[i] = j->txt[w][i];
-		len[i] = strlen(txt[i]);
-	}
-	if ((k = dmarc_record_select(txt, len, j->ntxt[w])) < 0)
-		return k == -1 ? 0 : -1;
-	if (dmarc_record_parse(txt[k], len[k], r, why, sizeof(why)) == -1) {
-		*perm = 1;
-		return -1;
-	}
-	return 1;
-}
-
+/* The verdict's marks, and the action decided. */
 static enum fv
-flt_dmarc_judge(struct fctx *fx, struct flt_dmarc_job *j)
+flt_dmarc_act(struct fctx *fx, const struct flt_dmarc_job *j)
 {
-	struct flt_dmarc	*g = j->g;
-	struct dmarc_record	 rec;
-	struct dmarc_eval_in	 in;
-	struct dmarc_eval_out	 out;
-	struct dmarc_domain	 spf, dkim[FLT_DMARC_DKIM];
-	char			 forg[MAILBOX_DOMAIN_MAX + 1], sorg[MAILBOX_DOMAIN_MAX + 1];
-	char			 sdom[MAILBOX_DOMAIN_MAX + 1];
-	char			 dorg[FLT_DMARC_DKIM][2][MAILBOX_DOMAIN_MAX + 1];
-	int			 rc, perm = 0;
+	char	 comment[128];
 
-	memset(&in, 0, sizeof(in));
-	flt_dmarc_domain(g, j->from, &in.from, forg, sizeof(forg));
-	in.from_exists = !(j->status[FLT_DMARC_Q_A] == DNS_NXDOMAIN &&
-	    j->status[FLT_DMARC_Q_AAAA] == DNS_NXDOMAIN &&
-	    j->status[FLT_DMARC_Q_MX] == DNS_NXDOMAIN);
-	rc = flt_dmarc_record(j, 0, &rec, &perm);
-	if (rc == 0 && j->org[0] != '\0' && strcmp(j->org, j->from) != 0) {
-		rc = flt_dmarc_record(j, 1, &rec, &perm);
-		in.rec_at_org = 1;
-	}
-	if (rc == -2) {
-		flt_dmarc_mark(fx, j->from, DMARC_RESULT_TEMPERROR,
+	if (j->out.result == DMARC_RESULT_TEMPERROR)
+		flt_dmarc_mark(fx, j->from, j->out.result,
 		    "the policy lookup failed");
-		if (fctx_conf(fx)->dmarc_temperror == CONF_ACTION_ACCEPT)
-			return FV_CONTINUE;
-		fctx_reply(fx, "451", "4.7.1", "DMARC policy of %s could not "
-		    "be looked up, try again later", j->from);
-		return FV_TEMPFAIL;
+	else if (j->out.result != DMARC_RESULT_PASS &&
+	    j->out.result != DMARC_RESULT_FAIL)
+		flt_dmarc_mark(fx, j->from, j->out.result, NULL);
+	else {
+		snprintf(comment, sizeof(comment), "p=%s dis=%s%s",
+		    dmarc_policy_name(j->out.policy),
+		    dmarc_policy_name(j->dis), j->allowed &&
+		    j->out.result == DMARC_RESULT_FAIL ? " allowed" : "");
+		flt_dmarc_mark(fx, j->from, j->out.result, comment);
 	}
-	if (rc <= 0) {
-		flt_dmarc_mark(fx, j->from, perm ? DMARC_RESULT_PERMERROR :
-		    DMARC_RESULT_NONE, NULL);
-		return FV_CONTINUE;
-	}
-	in.rec = &rec;
-	in.roll = arc4random_uniform(100);
-	flt_dmarc_identities(fx, g, &in, &spf, sdom, sorg, dkim, dorg);
-	dmarc_eval(&in, &out);
-	return flt_dmarc_act(fx, j, &out);
-}
-
-/* name with its organizational domain (NULL: a public suffix). */
-static void
-flt_dmarc_domain(struct flt_dmarc *g, const char *name, struct dmarc_domain *d,
-    char *org, size_t orgsz)
-{
-	const char	*o = psl_registrable_domain(g->psl, name);
-
-	d->name = name;
-	d->org = NULL;
-	if (o != NULL) {
-		strlcpy(org, o, orgsz);
-		d->org = org;
-	}
-}
-
-/* The SPF-authenticated domain (MAIL FROM's, else HELO's) and the d= of
- * every passing signature, from the results before us. */
-static void
-flt_dmarc_identities(struct fctx *fx, struct flt_dmarc *g,
-    struct dmarc_eval_in *in, struct dmarc_domain *spf, char *sdom,
-    char *sorg, struct dmarc_domain *dkim,
-    char (*dorg)[2][MAILBOX_DOMAIN_MAX + 1])
-{
-	const struct fctx_auth	*a;
-	const char		*v, *at;
-	size_t			 n, i, k;
-
-	n = fctx_auth_results(fx, &a);
-	for (i = 0; i < n; i++) {
-		if (strcmp(a[i].result, "pass") != 0 || a[i].nprops == 0)
-			continue;
-		v = a[i].props[0].value;
-		if (strcmp(a[i].method, "spf") == 0 && in->spf == NULL) {
-			at = strrchr(v, '@');
-			strlcpy(sdom, at != NULL ? at + 1 : v,
-			    MAILBOX_DOMAIN_MAX + 1);
-			flt_dmarc_domain(g, sdom, spf, sorg,
-			    MAILBOX_DOMAIN_MAX + 1);
-			in->spf = spf;
-		} else if (strcmp(a[i].method, "dkim") == 0 &&
-		    strcmp(a[i].props[0].name, "header.d") == 0 &&
-		    in->ndkim < FLT_DMARC_DKIM) {
-			k = in->ndkim++;
-			strlcpy(dorg[k][0], v, sizeof(dorg[k][0]));
-			flt_dmarc_domain(g, dorg[k][0], &dkim[k], dorg[k][1],
-			    sizeof(dorg[k][1]));
-		}
-	}
-	in->dkim = dkim;
-}
-
-/* What the verdict does, capped by dmarc.reject_policy. */
-static enum fv
-flt_dmarc_act(struct fctx *fx, const struct flt_dmarc_job *j,
-    const struct dmarc_eval_out *out)
-{
-	struct flt_dmarc_conn	*c = flt_dmarc_conn(fx);
-	const struct conf	*conf = fctx_conf(fx);
-	enum dmarc_policy	 dis = out->disposition;
-	char			 comment[128];
-	int			 allowed;
-
-	if ((int)dis > conf->dmarc_reject_policy)
-		dis = (enum dmarc_policy)conf->dmarc_reject_policy;
-	allowed = out->result == DMARC_RESULT_FAIL && j->g->allow != NULL &&
-	    addrtable_lookup(j->g->allow, c->sender, NULL);
-	if (allowed)
-		dis = DMARC_POLICY_NONE;
-	snprintf(comment, sizeof(comment), "p=%s dis=%s%s",
-	    dmarc_policy_name(out->policy), dmarc_policy_name(dis),
-	    allowed ? " allowed sender" : "");
-	flt_dmarc_mark(fx, j->from, out->result, comment);
-	if (dis == DMARC_POLICY_REJECT || (dis == DMARC_POLICY_QUARANTINE &&
-	    conf->dmarc_quarantine == CONF_ACTION_REJECT)) {
+	switch (j->act) {
+	case FLT_DMARC_REJECT:
 		fctx_reply(fx, "550", "5.7.1", "DMARC policy of %s: %s (no "
 		    "aligned SPF or DKIM pass)", j->from,
-		    dmarc_policy_name(out->policy));
+		    dmarc_policy_name(j->out.policy));
 		return FV_REJECT;
-	}
-	if (dis == DMARC_POLICY_QUARANTINE &&
-	    conf->dmarc_quarantine == CONF_ACTION_TEMPFAIL) {
-		fctx_reply(fx, "451", "4.7.1", "DMARC policy of %s: "
-		    "quarantine, try again later", j->from);
+	case FLT_DMARC_TEMPFAIL:
+		if (j->out.result == DMARC_RESULT_TEMPERROR)
+			fctx_reply(fx, "451", "4.7.1", "DMARC policy of %s "
+			    "could not be looked up, try again later",
+			    j->from);
+		else
+			fctx_reply(fx, "451", "4.7.1", "DMARC policy of %s: "
+			    "quarantine, try again later", j->from);
 		return FV_TEMPFAIL;
-	}
-	if (dis == DMARC_POLICY_QUARANTINE)
+	case FLT_DMARC_TAG:
 		fctx_add_header(fx, "X-Postern-DMARC", "quarantine");
+		return FV_CONTINUE;
+	case FLT_DMARC_RELAY:
+		break;
+	}
 	return FV_CONTINUE;
 }
 
@@ -450,9 +636,10 @@ flt_dmarc_mark(struct fctx *fx, const char *from, enum dmarc_result r,
 	struct authres_prop	 p = { "header.from", from };
 
 	fctx_authres(fx, "dmarc", dmarc_result_name(r), comment, &p, 1);
-	fctx_result(fx, "%s%s%s%s", dmarc_result_name(r), comment != NULL ?
-	    "(" : "", comment != NULL ? comment : "", comment != NULL ? ")" :
-	    "");
+	if (comment != NULL)
+		fctx_result(fx, "%s(%s)", dmarc_result_name(r), comment);
+	else
+		fctx_result(fx, "%s", dmarc_result_name(r));
 }
 
 static void

@@ -245,6 +245,22 @@ static const struct conf_enum conf_enum_dmarc_cap[] = {
 	{ "reject", 2 }, { "quarantine", 1 }, { "mark", 0 }, { NULL, 0 }
 };
 
+/* dmarc.quarantine_action: tag is relaying it, marked */
+static const struct conf_enum conf_enum_dmarc_quarantine[] = {
+	{ "tag", CONF_ACTION_ACCEPT }, { "reject", CONF_ACTION_REJECT },
+	{ "tempfail", CONF_ACTION_TEMPFAIL }, { NULL, 0 }
+};
+
+static const struct conf_enum conf_enum_accept_tempfail[] = {
+	{ "accept", CONF_ACTION_ACCEPT }, { "tempfail", CONF_ACTION_TEMPFAIL },
+	{ NULL, 0 }
+};
+
+static const struct conf_enum conf_enum_accept_reject[] = {
+	{ "accept", CONF_ACTION_ACCEPT }, { "reject", CONF_ACTION_REJECT },
+	{ NULL, 0 }
+};
+
 static const struct conf_enum conf_enum_outbound[] = {
 	{ "internal", CONF_DKIM_OUT_INTERNAL }, { "any", CONF_DKIM_OUT_ANY },
 	{ NULL, 0 }
@@ -462,13 +478,17 @@ static const struct conf_key conf_keys[] = {
 	NUM("dnsbl", "cache_size", dnsbl_cache_size, 0, 1000000),
 	STR("dnsbl", "reply_names", dnsbl_reply_names),
 	STR("dmarc", "public_suffix_list", dmarc_public_suffix_list),
-	ENUM("dmarc", "multiple_from", dmarc_multiple_from, conf_enum_verdict),
+	ENUM("dmarc", "multiple_from", dmarc_multiple_from,
+	    conf_enum_accept_reject),
 	ENUM("dmarc", "reject_policy", dmarc_reject_policy,
 	    conf_enum_dmarc_cap),
-	ENUM("dmarc", "quarantine", dmarc_quarantine, conf_enum_verdict),
-	ENUM("dmarc", "temperror", dmarc_temperror, conf_enum_verdict),
+	ENUM("dmarc", "quarantine_action", dmarc_quarantine_action,
+	    conf_enum_dmarc_quarantine),
+	ENUM("dmarc", "temperror_action", dmarc_temperror_action,
+	    conf_enum_accept_tempfail),
 	DUR("dmarc", "timeout", dmarc_timeout),
 	STR("dmarc", "allow_domains", dmarc_allow_domains),
+	STR("dmarc", "history_file", dmarc_history_file),
 	{ "filters", "chain", CONF_T_NAMELIST, LST(filters, nfilters),
 	    0, CONF_FILTERS_MAX, NULL, CONF_F_EMPTY },
 	ENUM("log", "format", log_format, conf_enum_format),

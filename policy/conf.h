@@ -249,13 +249,16 @@ struct conf {
 
 	/* [dmarc] */
 	char		 dmarc_public_suffix_list[256];
-	enum conf_action dmarc_multiple_from;	/* none or several domains */
+	enum conf_action dmarc_multiple_from;	/* none or several domains:
+						   accept or reject */
 	int		 dmarc_reject_policy;	/* the strictest applied: 2
 						   reject, 1 quarantine, 0 mark */
-	enum conf_action dmarc_quarantine;	/* accept: tag */
-	enum conf_action dmarc_temperror;
+	enum conf_action dmarc_quarantine_action;	/* accept: tag */
+	enum conf_action dmarc_temperror_action;	/* accept, tempfail */
 	unsigned	 dmarc_timeout;		/* seconds, the lookups */
-	char		 dmarc_allow_domains[4096];	/* envelope senders */
+	char		 dmarc_allow_domains[4096];	/* client names and
+						   SPF-verified senders */
+	char		 dmarc_history_file[256];	/* "" = none */
 
 	/* [filters] */
 	char		 filters[CONF_FILTERS_MAX][32];	/* chain, in order */

@@ -1,15 +1,20 @@
 # SPDX-License-Identifier: ISC
 """The dmarc filter (issue 15) on the chain "spf dkim_verify dmarc",
 against a real unbound on loopback serving DMARC, SPF and DKIM key
-records: aligned SPF only, aligned DKIM only, neither, relaxed against
+records, with a small public suffix list of the test's own: the RFC 7489
+cases (aligned SPF only, aligned DKIM only, neither, relaxed against
 strict alignment, sp for an existing subdomain, np for one that does not
-exist, pct=0, no record, a malformed one, two records, two From
-domains, a failed lookup (temperror), reject_policy softening and an
-allowed sender.  Clients are presented by a PROXY header, so that SPF
-judges them; messages are signed by dkimpy with RFC 8463's Ed25519
-key."""
+exist (RFC 9091), pct=0, no record, malformed ones, two records, the
+organizational domain's record, a signature by a public suffix), the
+actions (550 5.7.1, the quarantine tag, reject_policy, allow_domains,
+temperror), the history file, a reload of the suffix list, and the same
+filter in postern milter and postern test.  Clients are presented by a
+PROXY header, so that SPF judges them; messages are signed by dkimpy
+with RFC 8463's Ed25519 key.  Where libopendmarc 1.4.2 deviates from the
+RFC (LIBRARIES.md section 10) the RFC's answer is asserted."""
 import os
 import re
+import signal
 import subprocess
 
 import pytest
@@ -17,13 +22,17 @@ import pytest
 import conftest
 import peers
 from dkimmsg import header_values, mark
+from test_milter import STAGES
 from test_proxyproto import pp_client, v1
 
 dkim = pytest.importorskip("dkim")
 
 TESTDATA = os.path.join(os.path.dirname(__file__), "..", "data", "rfc8463")
-GOOD_IP = "192.0.2.10"          # SPF allows it for every *.dmarc.example
+GOOD_IP = "192.0.2.10"          # SPF allows it for every domain below
 BAD_IP = "192.0.2.99"
+# The test's public suffix list: psl.example is a suffix, so the
+# organizational domain of a.org.psl.example is org.psl.example
+PSL = "// postern test\nexample\npsl.example\n"
 
 
 def _ed():
@@ -39,12 +48,17 @@ SEED, EDREC = _ed()
 SPF = '"v=spf1 ip4:%s -all"' % GOOD_IP
 ZONE = []
 for dom, dmarc in [
-        ("a.dmarc.example", "v=DMARC1; p=reject"),
+        ("a.dmarc.example", "v=DMARC1; p=reject; rua=mailto:agg@a.dmarc."
+         "example"),
         ("relaxed.dmarc.example", "v=DMARC1; p=reject"),
         ("strict.dmarc.example", "v=DMARC1; p=reject; adkim=s; aspf=s"),
         ("pct0.dmarc.example", "v=DMARC1; p=reject; pct=0"),
+        ("quar.dmarc.example", "v=DMARC1; p=quarantine"),
         ("bad.dmarc.example", "v=DMARC1; p=bogus"),
+        ("badtag.dmarc.example", "v=DMARC1; p=reject; aspf=bogus; pct=x"),
+        ("vlast.dmarc.example", "p=reject; v=DMARC1"),
         ("dmarc.example", "v=DMARC1; p=none; sp=reject; np=quarantine"),
+        ("org.psl.example", "v=DMARC1; p=reject"),
         ("nodmarc.example", None)]:
     ZONE += ["%s. 300 IN A 192.0.2.1" % dom,
              "%s. 300 IN TXT %s" % (dom, SPF)]
@@ -52,12 +66,18 @@ for dom, dmarc in [
         ZONE.append('_dmarc.%s. 300 IN TXT "%s"' % (dom, dmarc))
 ZONE += [
     "sub.dmarc.example. 300 IN A 192.0.2.1",
+    "x.y.org.psl.example. 300 IN A 192.0.2.1",
     "two.dmarc.example. 300 IN A 192.0.2.1",
     '_dmarc.two.dmarc.example. 300 IN TXT "v=DMARC1; p=reject"',
     '_dmarc.two.dmarc.example. 300 IN TXT "v=DMARC1; p=none"',
+    # another TXT record beside the DMARC one does not hide it
+    "other.dmarc.example. 300 IN A 192.0.2.1",
+    '_dmarc.other.dmarc.example. 300 IN TXT "not a policy"',
+    '_dmarc.other.dmarc.example. 300 IN TXT "v=DMARC1; p=reject"',
     "list.example. 300 IN TXT %s" % SPF,
     'ed._domainkey.dmarc.example. 300 IN TXT "%s"' % EDREC,
     'ed._domainkey.a.dmarc.example. 300 IN TXT "%s"' % EDREC,
+    'ed._domainkey.psl.example. 300 IN TXT "%s"' % EDREC,
 ]
 
 
@@ -70,12 +90,24 @@ def dmarc_dns(workroot):
                                  probe=("_dmarc.a.dmarc.example.", "TXT"))
 
 
-def dmarc_proxy(proxy, dns, **more):
-    o = {"proxy.proxy_protocol": "yes", "proxy.reverse_dns": "no",
-         "dns.nameserver": dns.addr, "dns.timeout": "2s",
-         "filters.chain": "spf dkim_verify dmarc", "dmarc.timeout": "2s"}
-    o.update(more)
-    return proxy(**o)
+@pytest.fixture
+def psl(workdir):
+    path = os.path.join(workdir, "psl.dat")
+    with open(path, "w") as f:
+        f.write(PSL)
+    return path
+
+
+@pytest.fixture
+def dproxy(proxy, dmarc_dns, psl):
+    def make(**more):
+        o = {"proxy.proxy_protocol": "yes", "proxy.reverse_dns": "no",
+             "dns.nameserver": dmarc_dns.addr, "dns.timeout": "2s",
+             "filters.chain": "spf dkim_verify dmarc",
+             "dmarc.timeout": "2s", "dmarc.public_suffix_list": psl}
+        o.update(more)
+        return proxy(**o)
+    return make
 
 
 def message(m, frm, signer=None):
@@ -130,111 +162,297 @@ def refused(p, frm, sender, ip, signer=None):
     return r
 
 
-def test_aligned_spf_only(proxy, dmarc_dns):
-    p, f = dmarc_proxy(proxy, dmarc_dns)
+def test_aligned_spf_only(dproxy):
+    p, f = dproxy()
     c = relayed(p, f, "alice@a.dmarc.example", "bounce@a.dmarc.example",
                 GOOD_IP)
     assert dmarc_ar(c) == ("pass", "p=reject dis=none", "a.dmarc.example")
-
-
-def test_aligned_dkim_only(proxy, dmarc_dns):
-    p, f = dmarc_proxy(proxy, dmarc_dns)
-    c = relayed(p, f, "alice@a.dmarc.example", "x@nospf.example", BAD_IP,
-                signer="a.dmarc.example")
+    # relaxed: the MAIL FROM of another name under the same
+    # organizational domain aligns too
+    c = relayed(p, f, "alice@a.dmarc.example", "b@relaxed.dmarc.example",
+                GOOD_IP)
     assert dmarc_ar(c)[0] == "pass"
 
 
-def test_no_alignment_rejected(proxy, dmarc_dns):
-    p, f = dmarc_proxy(proxy, dmarc_dns)
-    r = refused(p, "alice@a.dmarc.example", "x@nospf.example", GOOD_IP)
+def test_aligned_dkim_only(dproxy):
+    p, f = dproxy()
+    c = relayed(p, f, "alice@a.dmarc.example", "x@nospf.example", BAD_IP,
+                signer="a.dmarc.example")
+    assert dmarc_ar(c) == ("pass", "p=reject dis=none", "a.dmarc.example")
+
+
+def test_no_alignment_rejected(dproxy):
+    """p=reject and neither SPF nor DKIM aligned: 550 5.7.1 naming the
+    domain and why; an SPF pass for an unrelated domain does not help."""
+    p, f = dproxy()
+    r = refused(p, "alice@a.dmarc.example", "x@nodmarc.example", GOOD_IP)
     assert r.code == 550 and r.text == "5.7.1 DMARC policy of " \
         "a.dmarc.example: reject (no aligned SPF or DKIM pass)", r
     p.wait_log(r"dmarc=fail\(p=reject dis=reject\)")
 
 
-def test_relaxed_and_strict(proxy, dmarc_dns):
+def test_relaxed_and_strict(dproxy):
     """d=dmarc.example aligns relaxed with relaxed.dmarc.example (the
-    same organizational domain), not strict with strict.dmarc.example."""
-    p, f = dmarc_proxy(proxy, dmarc_dns)
+    same organizational domain), not strict with strict.dmarc.example;
+    SPF the same way.  (libopendmarc 1.4.2 lets strict accept a
+    subdomain.)"""
+    p, f = dproxy()
     c = relayed(p, f, "a@relaxed.dmarc.example", "x@nospf.example",
                 BAD_IP, signer="dmarc.example")
     assert dmarc_ar(c)[0] == "pass"
     assert refused(p, "a@strict.dmarc.example", "x@nospf.example",
                    BAD_IP, signer="dmarc.example").code == 550
-    # SPF of a subdomain: relaxed passes, strict does not
     assert refused(p, "a@strict.dmarc.example", "b@a.dmarc.example",
                    GOOD_IP).code == 550
+    # strict and the same name: passes
+    c = relayed(p, f, "a@strict.dmarc.example", "b@strict.dmarc.example",
+                GOOD_IP)
+    assert dmarc_ar(c)[0] == "pass"
 
 
-def test_subdomain_policies(proxy, dmarc_dns):
-    """sub.dmarc.example exists: the org's sp=reject; nx.dmarc.example
-    does not: np=quarantine, tagged."""
-    p, f = dmarc_proxy(proxy, dmarc_dns)
-    assert refused(p, "a@sub.dmarc.example", "x@nospf.example",
-                   BAD_IP).code == 550
+def test_subdomain_policies(dproxy):
+    """sub.dmarc.example has no record but exists: the organizational
+    domain's sp=reject; nx.dmarc.example does not exist: its np=quarantine
+    (RFC 9091), tagged; dmarc.example itself: p=none."""
+    p, f = dproxy()
+    r = refused(p, "a@sub.dmarc.example", "x@nospf.example", BAD_IP)
+    assert r.code == 550 and "sub.dmarc.example: reject" in r.text, r
     c = relayed(p, f, "a@nx.dmarc.example", "x@nospf.example", BAD_IP)
     assert dmarc_ar(c) == ("fail", "p=quarantine dis=quarantine",
                            "nx.dmarc.example")
     assert header_values(c, "X-Postern-DMARC") == ["quarantine"]
+    c = relayed(p, f, "a@dmarc.example", "x@nospf.example", BAD_IP)
+    assert dmarc_ar(c) == ("fail", "p=none dis=none", "dmarc.example")
+    assert header_values(c, "X-Postern-DMARC") == []
 
 
-def test_pct0_quarantines(proxy, dmarc_dns):
-    p, f = dmarc_proxy(proxy, dmarc_dns)
+def test_org_domain_from_the_suffix_list(dproxy):
+    """With psl.example a public suffix, x.y.org.psl.example falls back to
+    org.psl.example's record (not psl.example's), and a signature by
+    d=psl.example, a public suffix, aligns with nothing (libopendmarc
+    1.4.2 aligns it)."""
+    p, f = dproxy()
+    r = refused(p, "a@x.y.org.psl.example", "x@nospf.example", BAD_IP)
+    assert r.code == 550 and "x.y.org.psl.example: reject" in r.text, r
+    r = refused(p, "a@org.psl.example", "x@nospf.example", BAD_IP,
+                signer="psl.example")
+    assert r.code == 550, r
+    p.wait_log(r"dkim_verify=pass.*dmarc=fail\(p=reject dis=reject\)")
+
+
+def test_pct0_quarantines(dproxy):
+    """p=reject with pct=0: the next milder policy, quarantine (RFC 7489
+    6.6.4; libopendmarc 1.4.2 applies none)."""
+    p, f = dproxy()
     c = relayed(p, f, "a@pct0.dmarc.example", "x@nospf.example", BAD_IP)
     assert dmarc_ar(c)[:2] == ("fail", "p=reject dis=quarantine")
+    assert header_values(c, "X-Postern-DMARC") == ["quarantine"]
 
 
-def test_no_record_malformed_and_two(proxy, dmarc_dns):
-    p, f = dmarc_proxy(proxy, dmarc_dns)
+def test_quarantine_actions(dproxy):
+    p, f = dproxy()
+    c = relayed(p, f, "a@quar.dmarc.example", "x@nospf.example", BAD_IP)
+    assert dmarc_ar(c)[:2] == ("fail", "p=quarantine dis=quarantine")
+    assert header_values(c, "X-Postern-DMARC") == ["quarantine"]
+    p, f = dproxy(**{"dmarc.quarantine_action": "reject"})
+    r = refused(p, "a@quar.dmarc.example", "x@nospf.example", BAD_IP)
+    assert r.code == 550 and "quar.dmarc.example: quarantine" in r.text, r
+    p, f = dproxy(**{"dmarc.quarantine_action": "tempfail"})
+    r = refused(p, "a@quar.dmarc.example", "x@nospf.example", BAD_IP)
+    assert r.code == 451 and r.text.startswith("4.7.1 DMARC policy of "
+                                               "quar.dmarc.example"), r
+
+
+def test_no_record_malformed_and_two(dproxy):
+    p, f = dproxy()
     c = relayed(p, f, "a@nodmarc.example", "x@nospf.example", BAD_IP)
     assert dmarc_ar(c) == ("none", None, "nodmarc.example")
+    # v=DMARC1 with no valid p and no rua: not usable (6.6.3 step 6)
     c = relayed(p, f, "a@bad.dmarc.example", "x@nospf.example", BAD_IP)
     assert dmarc_ar(c)[0] == "permerror"
     # two records: discovery ends there (6.6.3 step 5), the org domain's
-    # sp=reject is not asked
+    # sp=reject is not asked (libopendmarc 1.4.2 uses the first)
     c = relayed(p, f, "a@two.dmarc.example", "x@nospf.example", BAD_IP)
+    assert dmarc_ar(c)[0] == "none"
+    # a record whose first tag is not v=DMARC1 is no DMARC record (6.3,
+    # 6.6.3 step 2): the set is empty, so the organizational domain's
+    # applies (step 3): dmarc.example's sp=reject (libopendmarc 1.4.2
+    # uses the record itself)
+    r = refused(p, "a@vlast.dmarc.example", "x@nospf.example", BAD_IP)
+    assert r.code == 550 and "vlast.dmarc.example: reject" in r.text, r
+
+
+def test_bad_tag_ignored_and_other_txt(dproxy):
+    """aspf=bogus and pct=x take their defaults, the rest of the record
+    holds (libopendmarc 1.4.2 drops the policy); a TXT record that is no
+    policy beside the DMARC one does not hide it."""
+    p, f = dproxy()
+    r = refused(p, "a@badtag.dmarc.example", "x@nospf.example", BAD_IP)
+    assert r.code == 550 and "badtag.dmarc.example: reject" in r.text, r
+    c = relayed(p, f, "a@badtag.dmarc.example", "b@a.dmarc.example",
+                GOOD_IP)
+    assert dmarc_ar(c)[0] == "pass"         # aspf relaxed, the default
+    r = refused(p, "a@other.dmarc.example", "x@nospf.example", BAD_IP)
+    assert r.code == 550 and "other.dmarc.example: reject" in r.text, r
+
+
+def test_two_from_domains(dproxy):
+    p, f = dproxy()
+    r = refused(p, "a@nodmarc.example>, <b@a.dmarc.example",
+                "bounce@a.dmarc.example", GOOD_IP)
+    assert r.code == 550 and r.text == "5.7.1 The From field must name " \
+        "exactly one author domain (RFC 7489 6.6.1)", r
+    # two addresses of one domain are one author domain
+    c = relayed(p, f, "a@a.dmarc.example>, <b@a.dmarc.example",
+                "bounce@a.dmarc.example", GOOD_IP)
+    assert dmarc_ar(c)[0] == "pass"
+    p2, f2 = dproxy(**{"dmarc.multiple_from": "accept"})
+    relayed(p2, f2, "a@nodmarc.example>, <b@a.dmarc.example",
+            "bounce@a.dmarc.example", GOOD_IP)
+    p2.wait_log(r"dmarc=none\(several From domains\)")
+
+
+def test_temperror(dproxy):
+    """The policy lookup times out: relayed and marked by default, 451
+    with temperror_action = tempfail."""
+    p, f = dproxy()
+    c = relayed(p, f, "a@x.slow.example", "x@nospf.example", BAD_IP)
+    assert dmarc_ar(c)[:2] == ("temperror", "the policy lookup failed")
+    p2, _ = dproxy(**{"dmarc.temperror_action": "tempfail"})
+    r = refused(p2, "a@x.slow.example", "x@nospf.example", BAD_IP)
+    assert r.code == 451 and r.text == "4.7.1 DMARC policy of " \
+        "x.slow.example could not be looked up, try again later", r
+
+
+def test_reject_policy_and_allowed_sender(dproxy):
+    """reject_policy = quarantine softens p=reject; a sender on
+    allow_domains is marked, never refused, but only when SPF passed for
+    it (a forged list address is refused)."""
+    p, f = dproxy(**{"dmarc.reject_policy": "quarantine",
+                     "dmarc.allow_domains": "list.example"})
+    c = relayed(p, f, "a@a.dmarc.example", "x@nospf.example", BAD_IP)
+    assert dmarc_ar(c)[:2] == ("fail", "p=reject dis=quarantine")
+    p, f = dproxy(**{"dmarc.allow_domains": "list.example, nospf.example"})
+    c = relayed(p, f, "a@a.dmarc.example", "owner@list.example", GOOD_IP)
+    assert dmarc_ar(c)[:2] == ("fail", "p=reject dis=none allowed")
+    # nospf.example publishes no SPF: anyone may claim it
+    r = refused(p, "a@a.dmarc.example", "owner@nospf.example", BAD_IP)
+    assert r.code == 550 and "DMARC" in r.text, r
+    p, f = dproxy(**{"dmarc.reject_policy": "mark"})
+    c = relayed(p, f, "a@a.dmarc.example", "x@nospf.example", BAD_IP)
+    assert dmarc_ar(c)[:2] == ("fail", "p=reject dis=none")
+
+
+def history_records(path):
+    """The history file as a list of messages, each a list of (key,
+    value) lines."""
+    recs = []
+    with open(path) as fh:
+        for line in fh.read().splitlines():
+            k, _, v = line.partition(" ")
+            if k == "job":
+                recs.append([])
+            recs[-1].append((k, v))
+    return recs
+
+
+def test_history_file(dproxy, workdir):
+    """Every judged message in OpenDMARC's history format, the keys in
+    opendmarc 1.4.2's order and its numbers; messages without a policy
+    are not written (as opendmarc without RecordAllMessages)."""
+    hist = os.path.join(workdir, "dmarc.dat")
+    p, f = dproxy(**{"dmarc.history_file": hist})
+    relayed(p, f, "alice@a.dmarc.example", "bounce@a.dmarc.example",
+            GOOD_IP, signer="a.dmarc.example")
+    refused(p, "alice@a.dmarc.example", "x@nospf.example", BAD_IP)
+    relayed(p, f, "a@nodmarc.example", "x@nospf.example", BAD_IP)
+    relayed(p, f, "a@pct0.dmarc.example", "x@nospf.example", BAD_IP)
+    recs = history_records(hist)
+    assert len(recs) == 3, recs
+    keys = [k for k, _ in recs[0]]
+    assert keys == ["job", "reporter", "received", "ipaddr", "from",
+                    "mfrom", "spf", "dkim", "pdomain", "policy", "rua",
+                    "pct", "adkim", "aspf", "p", "sp", "align_dkim",
+                    "align_spf", "arc", "arc_policy", "action"], keys
+    r = dict(recs[0])
+    assert re.fullmatch(r"[0-9a-f]{16}\.1", r["job"]), r
+    assert (r["reporter"], r["ipaddr"], r["from"], r["mfrom"], r["spf"],
+            r["dkim"], r["pdomain"], r["policy"], r["rua"], r["pct"],
+            r["adkim"], r["aspf"], r["p"], r["sp"], r["align_dkim"],
+            r["align_spf"], r["arc"], r["arc_policy"], r["action"]) == (
+        "postern.test", GOOD_IP, "a.dmarc.example", "a.dmarc.example",
+        "0", "a.dmarc.example ed 0", "a.dmarc.example", "15",
+        "mailto:agg@a.dmarc.example", "100", str(ord("r")), str(ord("r")),
+        str(ord("r")), str(ord("r")), "4", "4", "7", "2 json:[]", "2"), r
+    r = dict(recs[1])
+    assert (r["spf"], r["policy"], r["align_dkim"], r["align_spf"],
+            r["action"]) == ("6", "16", "5", "5", "0"), r
+    assert "dkim" not in r
+    r = dict(recs[2])
+    assert (r["from"], r["policy"], r["rua"], r["pct"], r["action"]) == (
+        "pct0.dmarc.example", "16", "-", "0", "4"), r
+
+
+def test_suffix_list_reloaded(dproxy, psl):
+    """SIGHUP reads the public suffix list again: once org.psl.example is
+    a suffix too, x.y.org.psl.example's organizational domain is
+    y.org.psl.example, which has no record."""
+    p, f = dproxy()
+    assert refused(p, "a@x.y.org.psl.example", "x@nospf.example",
+                   BAD_IP).code == 550
+    with open(psl, "a") as fh:
+        fh.write("org.psl.example\n")
+    start = len(p.log())
+    p.signal(signal.SIGHUP)
+    p.wait_log(r"configuration reloaded", start=start)
+    c = relayed(p, f, "a@x.y.org.psl.example", "x@nospf.example", BAD_IP)
     assert dmarc_ar(c)[0] == "none"
 
 
-def test_two_from_domains(proxy, dmarc_dns):
-    p, f = dmarc_proxy(proxy, dmarc_dns)
-    r = refused(p, "a@nodmarc.example>, <b@a.dmarc.example",
-                "bounce@a.dmarc.example", GOOD_IP)
-    assert r.code == 550 and "exactly one author domain" in r.text, r
-    p2, f2 = dmarc_proxy(proxy, dmarc_dns, **{"dmarc.multiple_from":
-                                              "accept"})
-    relayed(p2, f2, "a@nodmarc.example>, <b@a.dmarc.example",
-            "bounce@a.dmarc.example", GOOD_IP)
+def test_bad_suffix_list_refused(postern_bin, workdir):
+    r = subprocess.run([postern_bin, "check", "-o",
+                        "filters.chain=spf dkim_verify dmarc", "-o",
+                        "dmarc.public_suffix_list=/nonexistent/psl.dat"],
+                       capture_output=True, text=True, timeout=20)
+    assert r.returncode != 0 and "dmarc.public_suffix_list " \
+        "/nonexistent/psl.dat: cannot be read" in r.stderr, r
 
 
-def test_temperror(proxy, dmarc_dns):
-    p, f = dmarc_proxy(proxy, dmarc_dns)
-    c = relayed(p, f, "a@x.slow.example", "x@nospf.example", BAD_IP)
-    assert dmarc_ar(c)[:2] == ("temperror", "the policy lookup failed")
-    p2, _ = dmarc_proxy(proxy, dmarc_dns, **{"dmarc.temperror": "tempfail"})
-    r = refused(p2, "a@x.slow.example", "x@nospf.example", BAD_IP)
-    assert r.code == 451 and r.text.startswith("4.7.1"), r
-
-
-def test_reject_policy_and_allowed_sender(proxy, dmarc_dns):
-    p, f = dmarc_proxy(proxy, dmarc_dns,
-                       **{"dmarc.reject_policy": "quarantine",
-                          "dmarc.allow_domains": "list.example"})
-    c = relayed(p, f, "a@a.dmarc.example", "x@nospf.example", BAD_IP)
-    assert dmarc_ar(c)[:2] == ("fail", "p=reject dis=quarantine")
-    c = relayed(p, f, "a@a.dmarc.example", "owner@list.example", GOOD_IP)
-    assert dmarc_ar(c)[:2] == ("fail", "p=reject dis=none allowed sender")
-
-
-def test_dry_run_shows_the_result(postern_bin, dmarc_dns, workdir):
+def test_dry_run_shows_the_result(postern_bin, dmarc_dns, psl, workdir):
     path = os.path.join(workdir, "m.eml")
     with open(path, "wb") as fh:
         fh.write(message(mark(), "a@a.dmarc.example"))
     r = subprocess.run(
         [postern_bin, "test", "-o", "filters.chain=spf dkim_verify dmarc",
-         "-o", "dns.nameserver=" + dmarc_dns.addr, "--client", BAD_IP,
+         "-o", "dns.nameserver=" + dmarc_dns.addr, "-o",
+         "dmarc.public_suffix_list=" + psl, "--client", BAD_IP,
          "--from", "x@nospf.example", path],
         capture_output=True, text=True, timeout=30)
     assert "dmarc=fail (p=reject dis=reject) header.from=a.dmarc.example" \
         in r.stdout, r.stdout + r.stderr
     assert "550 5.7.1 DMARC policy of a.dmarc.example" in r.stdout, r.stdout
+
+
+def milter_dmarc(m, frm):
+    """tests/milter/stages.lua's dmarc case: (reply letter, tag)."""
+    r = subprocess.run(["miltertest", "-D", "sock=" + m.socket, "-D",
+                        "case=dmarc", "-D", "from=" + frm, "-s", STAGES],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and "ALL OK" in r.stdout, (
+        r.stdout, r.stderr, m.log()[-3000:])
+    return dict(l[len("RESULT "):].split("=", 1)
+                for l in r.stdout.splitlines() if l.startswith("RESULT "))
+
+
+def test_milter(procs, workdir, postern_bin, dmarc_dns, psl):
+    m = procs.add(peers.PosternMilter(postern_bin, workdir, {
+        "filters.chain": "spf dkim_verify dmarc",
+        "dns.nameserver": dmarc_dns.addr, "dmarc.timeout": "2s",
+        "dmarc.public_suffix_list": psl}))
+    assert milter_dmarc(m, "a@a.dmarc.example")["reply"] == "y"
+    m.wait_log(r"reply=\"550 5\.7\.1 DMARC policy of a\.dmarc\.example: "
+               r"reject")
+    got = milter_dmarc(m, "a@quar.dmarc.example")
+    assert got["reply"] == "a" and got["tag"].strip() == "quarantine", got
+    assert "dmarc=fail (p=quarantine dis=quarantine) header.from=" \
+        "quar.dmarc.example" in got["ar"], got

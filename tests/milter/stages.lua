@@ -140,6 +140,24 @@ local function outbound(auth)
       "DKIM-Signature")))
 end
 
+-- dmarc: a message From -D from=ADDR, sent by 192.0.2.99 (no SPF pass
+-- for its envelope, no signature): the reply letter, and on an accept
+-- the X-Postern-DMARC and Authentication-Results fields inserted.
+function cases.dmarc()
+  open("192.0.2.99")
+  expect(SMFIR_CONTINUE, "connect")
+  envelope("x@nospf.example")
+  headers({ { "From", "Alice <" .. from .. ">" }, { "Subject", "dmarc" } })
+  step(SMFIP_NOBODY, mt.bodystring, BODY)
+  check(mt.eom(conn))
+  local r = reply()
+  result("reply", string.char(r))
+  if r == SMFIR_ACCEPT or r == SMFIR_CONTINUE then
+    result("tag", tostring(mt.getheader(conn, "X-Postern-DMARC", 0)))
+    result("ar", tostring(mt.getheader(conn, "Authentication-Results", 0)))
+  end
+end
+
 function cases.auth() outbound("alice") end
 function cases.noauth() outbound(nil) end
 
