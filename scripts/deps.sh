@@ -15,11 +15,14 @@ libevent-dev libssl-dev libpcre2-dev libspf2-dev libopendkim-dev
 libmilter-dev libunbound-dev libsystemd-dev libpsl-dev publicsuffix
 postfix unbound ca-certificates openssl python3"
 # make test: the fuzzers and sanitizers (clang), the package build and its
-# check (make deb: debhelper, lintian), the peers and oracles
+# check (make deb: debhelper, lintian), the peers and oracles (opendmarc's
+# report tools on a private MariaDB read the DMARC history file)
 TEST="clang libclang-rt-14-dev debhelper lintian dpkg-dev
 swaks libnet-ssleay-perl python3 python3-pytest python3-dkim python3-spf
 python3-nacl python3-authres miltertest opendkim opendkim-tools
-haproxy procps iproute2 systemd man-db"
+haproxy procps iproute2 systemd man-db
+opendmarc mariadb-server libdbd-mysql-perl libdbi-perl libswitch-perl
+libjson-perl"
 
 case "${1:-}" in
 "")	PKGS=$BUILD; what="build and run" ;;
@@ -51,6 +54,8 @@ export DEBIAN_FRONTEND=noninteractive
 # and tests run their own private instances anyway.
 echo "postfix postfix/main_mailer_type select Local only" | debconf-set-selections
 echo "postfix postfix/mailname string localhost" | debconf-set-selections
+# opendmarc's report tools are used by tests on a private database only
+echo "opendmarc opendmarc/dbconfig-install boolean false" | debconf-set-selections
 apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null

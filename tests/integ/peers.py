@@ -13,6 +13,7 @@ import glob
 import hashlib
 import json
 import os
+import pwd
 import re
 import resource
 import shutil
@@ -991,3 +992,52 @@ class BlackHoleDns:
         self.proc.stop()
 
 
+
+class MariaDb:
+    """A private MariaDB (Debian mariadb-server) of the test's own: a data
+    directory made by mariadb-install-db under workdir, mariadbd as the
+    test's user listening only on a unix socket there (no network);
+    env() points MySQL clients (DBD::mysql, the mariadb tool) at it with
+    MYSQL_UNIX_PORT.  Stopped by PID."""
+
+    def __init__(self, workdir, name="mariadb"):
+        self.dir = mkdir_for(os.path.join(workdir, name))
+        self.socket = os.path.join(self.dir, "sock")
+        self.user = pwd.getpwuid(os.getuid()).pw_name
+        data = os.path.join(self.dir, "data")
+        r = subprocess.run(["mariadb-install-db", "--no-defaults",
+                            "--datadir=" + data, "--user=" + self.user,
+                            "--auth-root-authentication-method=socket",
+                            "--skip-test-db"],
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, "mariadb-install-db: %s%s" % (r.stdout,
+                                                               r.stderr)
+        self.proc = Proc(["mariadbd", "--no-defaults", "--datadir=" + data,
+                          "--socket=" + self.socket, "--skip-networking",
+                          "--user=" + self.user, "--skip-log-bin",
+                          "--innodb-buffer-pool-size=16M"],
+                         os.path.join(self.dir, "mariadbd"))
+        self.pid = self.proc.pid
+        wait_for(lambda: not self.proc.alive() or self._answers(), 60,
+                 interval=0.2, what="mariadbd to answer on its socket")
+        assert self.proc.alive(), "mariadbd died: %s" % self.proc.stderr()
+
+    def env(self):
+        return dict(os.environ, MYSQL_UNIX_PORT=self.socket)
+
+    def _answers(self):
+        return os.path.exists(self.socket) and subprocess.run(
+            ["mariadb", "--no-defaults", "-u", self.user, "-e", "SELECT 1"],
+            env=self.env(), capture_output=True, timeout=10).returncode == 0
+
+    def sql(self, text, db=None):
+        """Run SQL as the administrator; stdout (tab-separated rows)."""
+        r = subprocess.run(["mariadb", "--no-defaults", "-u", self.user,
+                            "--batch", "--skip-column-names"] +
+                           ([db] if db else []), input=text, env=self.env(),
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, "mariadb: %s" % r.stderr
+        return r.stdout
+
+    def stop(self):
+        self.proc.stop()

@@ -12,10 +12,14 @@ filter in postern milter and postern test.  Clients are presented by a
 PROXY header, so that SPF judges them; messages are signed by dkimpy
 with RFC 8463's Ed25519 key.  Where libopendmarc 1.4.2 deviates from the
 RFC (LIBRARIES.md section 10) the RFC's answer is asserted."""
+import glob
 import os
 import re
+import shutil
 import signal
 import subprocess
+import tempfile
+import xml.etree.ElementTree as ET
 
 import pytest
 
@@ -52,7 +56,8 @@ for dom, dmarc in [
          "example"),
         ("relaxed.dmarc.example", "v=DMARC1; p=reject"),
         ("strict.dmarc.example", "v=DMARC1; p=reject; adkim=s; aspf=s"),
-        ("pct0.dmarc.example", "v=DMARC1; p=reject; pct=0"),
+        ("pct0.dmarc.example", "v=DMARC1; p=reject; pct=0; rua=mailto:"
+         "agg@pct0.dmarc.example"),
         ("quar.dmarc.example", "v=DMARC1; p=quarantine"),
         ("bad.dmarc.example", "v=DMARC1; p=bogus"),
         ("badtag.dmarc.example", "v=DMARC1; p=reject; aspf=bogus; pct=x"),
@@ -390,7 +395,110 @@ def test_history_file(dproxy, workdir):
     assert "dkim" not in r
     r = dict(recs[2])
     assert (r["from"], r["policy"], r["rua"], r["pct"], r["action"]) == (
-        "pct0.dmarc.example", "16", "-", "0", "4"), r
+        "pct0.dmarc.example", "16", "mailto:agg@pct0.dmarc.example", "0",
+        "4"), r
+
+
+REPORT_TOOLS = ("mariadb-install-db", "mariadbd", "opendmarc-import",
+                "opendmarc-reports")
+
+
+@pytest.fixture(scope="module")
+def dmarc_db(workroot):
+    """A private MariaDB with OpenDMARC's schema (Debian opendmarc) and
+    its user opendmarc/pw."""
+    missing = [t for t in REPORT_TOOLS if shutil.which(t) is None]
+    if missing:
+        pytest.skip("not installed: %s (scripts/deps.sh)" % missing)
+    reg = conftest.Registry()
+    d = tempfile.mkdtemp(prefix="dmarc-db-", dir=workroot)
+    os.chmod(d, 0o755)
+    try:
+        db = reg.add(peers.MariaDb(d))
+        with open("/usr/share/dbconfig-common/data/opendmarc/install/"
+                  "mysql") as fh:
+            db.sql(fh.read())
+        db.sql("CREATE USER opendmarc@localhost IDENTIFIED BY 'pw';\n"
+               "GRANT ALL ON opendmarc.* TO opendmarc@localhost;\n")
+        yield db
+    finally:
+        reg.stop_all()
+
+
+DB = ["--dbhost=localhost", "--dbuser=opendmarc", "--dbpasswd=pw",
+      "--dbname=opendmarc"]
+
+
+def report(db, sink, domain, cwd):
+    """opendmarc-reports --test for domain: the report, parsed."""
+    r = subprocess.run(["opendmarc-reports"] + DB + [
+        "--test", "--domain=" + domain, "--interval=86400",
+        "--report-org=postern.test", "--report-email=dmarc@postern.test",
+        "--smtp-server=127.0.0.1", "--smtp-port=%d" % sink.port],
+        env=db.env(), cwd=cwd, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    files = glob.glob(os.path.join(cwd, "postern.test!%s!*.xml" % domain))
+    assert len(files) == 1, (files, r.stderr)
+    return ET.parse(files[0]).getroot(), r.stderr
+
+
+def report_rows(root):
+    """source_ip -> (disposition, dkim, spf, spf domain, spf result,
+    [(dkim domain, selector, result)])."""
+    rows = {}
+    for rec in root.iter("record"):
+        pe = rec.find("row/policy_evaluated")
+        spf = rec.find("auth_results/spf")
+        rows[rec.findtext("row/source_ip")] = (
+            pe.findtext("disposition"), pe.findtext("dkim"),
+            pe.findtext("spf"), spf.findtext("domain"),
+            spf.findtext("result"),
+            [(k.findtext("domain"), k.findtext("selector"),
+              k.findtext("result"))
+             for k in rec.findall("auth_results/dkim")])
+        assert rec.findtext("identifiers/header_from") == \
+            root.findtext("policy_published/domain")
+    return rows
+
+
+def test_history_imported_and_reported(dproxy, dmarc_db, sink, workdir):
+    """The history file is real input for OpenDMARC's tools: the Debian
+    opendmarc package's opendmarc-import loads it into its schema and
+    opendmarc-reports makes the aggregate reports that name the domain,
+    the policy published, each message's disposition and its SPF and
+    DKIM results."""
+    hist = os.path.join(workdir, "dmarc.dat")
+    p, f = dproxy(**{"dmarc.history_file": hist})
+    relayed(p, f, "alice@a.dmarc.example", "bounce@a.dmarc.example",
+            GOOD_IP, signer="a.dmarc.example")
+    refused(p, "alice@a.dmarc.example", "x@nospf.example", BAD_IP)
+    relayed(p, f, "a@pct0.dmarc.example", "b@nospf.example", BAD_IP)
+    r = subprocess.run(["opendmarc-import"] + DB + ["--input=" + hist,
+                                                    "--verbose"],
+                       env=dmarc_db.env(), capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0 and "failed" not in r.stderr and \
+        "unknown key" not in r.stderr, r.stderr
+    assert dmarc_db.sql("SELECT COUNT(*) FROM messages", "opendmarc") == \
+        "3\n"
+    relay = sink()          # opendmarc-reports connects even with --test
+    root, said = report(dmarc_db, relay, "a.dmarc.example", workdir)
+    assert "would email a.dmarc.example report for 2 records to " \
+        "agg@a.dmarc.example" in said, said
+    pp = root.find("policy_published")
+    assert [pp.findtext(k) for k in ("domain", "adkim", "aspf", "p", "sp",
+                                     "pct")] == [
+        "a.dmarc.example", "r", "r", "reject", "reject", "100"]
+    assert report_rows(root) == {
+        GOOD_IP: ("none", "pass", "pass", "a.dmarc.example", "pass",
+                  [("a.dmarc.example", "ed", "pass")]),
+        BAD_IP: ("reject", "fail", "fail", "nospf.example", "none", []),
+    }
+    root, said = report(dmarc_db, relay, "pct0.dmarc.example", workdir)
+    assert root.findtext("policy_published/pct") == "0"
+    assert report_rows(root) == {
+        BAD_IP: ("quarantine", "fail", "fail", "nospf.example", "none",
+                 [])}
 
 
 def test_suffix_list_reloaded(dproxy, psl):
