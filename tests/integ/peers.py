@@ -1041,3 +1041,82 @@ class MariaDb:
 
     def stop(self):
         self.proc.stop()
+
+
+OPENDMARC_NS_SCRIPT = r"""
+set -e
+d=$1
+ip link set lo up
+mount --bind "$d/resolv.conf" /etc/resolv.conf
+unbound -d -c "$d/unbound.conf" >"$d/unbound.log" 2>&1 &
+echo $! >"$d/unbound.pid"
+"$2" -c '
+import sys, time
+import dns.message, dns.query
+end = time.monotonic() + 15
+while time.monotonic() < end:
+    try:
+        dns.query.udp(dns.message.make_query(sys.argv[1], "TXT"),
+                      "127.0.0.1", port=53, timeout=0.5)
+        sys.exit(0)
+    except Exception:
+        time.sleep(0.1)
+sys.exit("unbound did not answer")' "$3"
+opendmarc -f -c "$d/opendmarc.conf" >"$d/opendmarc.log" 2>&1 &
+echo $! >"$d/opendmarc.pid"
+wait
+"""
+
+
+class OpenDmarc:
+    """The opendmarc milter (Debian opendmarc 1.4.2), which looks its
+    policies up through /etc/resolv.conf: run in a private mount and
+    network namespace (unshare -m -n, so root only) with a resolv.conf
+    bind-mounted over the system's, pointing at an unbound on that
+    namespace's 127.0.0.1:53 serving unbound_conf's zone (its port line
+    changed to 53).  The milter listens on the unix socket self.socket,
+    which the host's namespace reaches.  opts: opendmarc.conf lines.
+    Every process stopped by PID."""
+
+    def __init__(self, workdir, unbound_conf, probe, opts, name="opendmarc"):
+        self.dir = mkdir_for(os.path.join(workdir, name))
+        self.socket = os.path.join(self.dir, "opendmarc.sock")
+        with open(os.path.join(self.dir, "resolv.conf"), "w") as f:
+            f.write("nameserver 127.0.0.1\noptions timeout:2 attempts:1\n")
+        with open(unbound_conf) as f:
+            conf = re.sub(r"(?m)^(\s*port:) \d+$", r"\1 53", f.read())
+        with open(os.path.join(self.dir, "unbound.conf"), "w") as f:
+            f.write(conf)
+        lines = ["Socket local:%s" % self.socket, "Syslog false",
+                 "Background false"] + list(opts)
+        with open(os.path.join(self.dir, "opendmarc.conf"), "w") as f:
+            f.write("\n".join(lines) + "\n")
+        self.proc = Proc(["unshare", "-m", "-n", "sh", "-c",
+                          OPENDMARC_NS_SCRIPT, "sh", self.dir, PYTHON,
+                          probe], os.path.join(self.dir, "ns"))
+        self.pid = self.proc.pid
+        wait_for(lambda: os.path.exists(self.socket) or
+                 not self.proc.alive(), 30, what="opendmarc's socket")
+        assert self.proc.alive(), "opendmarc namespace: %s %s" % (
+            self.proc.stderr(), self.log())
+
+    def log(self):
+        path = os.path.join(self.dir, "opendmarc.log")
+        if not os.path.exists(path):
+            return ""
+        with open(path, errors="replace") as f:
+            return f.read()
+
+    def _pid(self, what):
+        try:
+            with open(os.path.join(self.dir, what + ".pid")) as f:
+                return int(f.read())
+        except (OSError, ValueError):
+            return None
+
+    def stop(self):
+        for what in ("opendmarc", "unbound"):
+            pid = self._pid(what)
+            if pid is not None:
+                stop_pid(pid)
+        self.proc.stop()

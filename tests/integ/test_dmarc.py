@@ -83,6 +83,7 @@ ZONE += [
     'ed._domainkey.dmarc.example. 300 IN TXT "%s"' % EDREC,
     'ed._domainkey.a.dmarc.example. 300 IN TXT "%s"' % EDREC,
     'ed._domainkey.psl.example. 300 IN TXT "%s"' % EDREC,
+    'ed._domainkey.x.strict.dmarc.example. 300 IN TXT "%s"' % EDREC,
 ]
 
 
@@ -564,3 +565,120 @@ def test_milter(procs, workdir, postern_bin, dmarc_dns, psl):
     assert got["reply"] == "a" and got["tag"].strip() == "quarantine", got
     assert "dmarc=fail (p=quarantine dis=quarantine) header.from=" \
         "quar.dmarc.example" in got["ar"], got
+
+
+# --------------------------------------------------------------- oracle
+#
+# The opendmarc milter judges the messages postern judged: each message
+# as the backend received it from postern (its Authentication-Results
+# carrying the SPF and DKIM results opendmarc trusts, TrustedAuthservIDs)
+# is replayed to opendmarc with miltertest.  Where opendmarc 1.4.2 is
+# right the two must agree; where LIBRARIES.md section 10 says it is not,
+# postern must give RFC 7489's answer.
+
+REPLAY = os.path.join(os.path.dirname(__file__), "..", "milter",
+                      "replay.lua")
+
+# (From, MAIL FROM, client, signer, RFC result, policy, opendmarc right:
+# True must agree, False deviates (LIBRARIES.md), None not compared)
+ORACLE_CASES = [
+    ("a@a.dmarc.example", "b@a.dmarc.example", GOOD_IP, None,
+     "pass", "reject", True),                   # aligned SPF only
+    ("a@a.dmarc.example", "x@nospf.example", BAD_IP, "a.dmarc.example",
+     "pass", "reject", True),                   # aligned DKIM only
+    ("a@a.dmarc.example", "x@nospf.example", BAD_IP, None,
+     "fail", "reject", True),                   # neither
+    ("a@relaxed.dmarc.example", "x@nospf.example", BAD_IP,
+     "dmarc.example", "pass", "reject", True),  # relaxed
+    ("a@strict.dmarc.example", "x@nospf.example", BAD_IP,
+     "dmarc.example", "fail", "reject", True),  # strict, parent d=
+    ("a@strict.dmarc.example", "x@nospf.example", BAD_IP,
+     "x.strict.dmarc.example", "fail", "reject", False),   # strict, sub d=
+    ("a@sub.dmarc.example", "x@nospf.example", BAD_IP, None,
+     "fail", "reject", True),                   # sp
+    ("a@nx.dmarc.example", "x@nospf.example", BAD_IP, None,
+     "fail", "quarantine", False),              # np (RFC 9091)
+    ("a@nodmarc.example", "x@nospf.example", BAD_IP, None,
+     "none", None, True),                       # no record
+    ("a@bad.dmarc.example", "x@nospf.example", BAD_IP, None,
+     "permerror", None, True),                  # malformed
+    ("a@two.dmarc.example", "x@nospf.example", BAD_IP, None,
+     "none", None, False),                      # two records
+    ("a@badtag.dmarc.example", "x@nospf.example", BAD_IP, None,
+     "fail", "reject", False),                  # one bad tag value
+    ("a@other.dmarc.example", "x@nospf.example", BAD_IP, None,
+     "fail", "reject", False),                  # a TXT beside the record
+    ("a@vlast.dmarc.example", "x@nospf.example", BAD_IP, None,
+     "fail", "reject", False),                  # v= not first: org's sp
+    ("a@org.psl.example", "x@nospf.example", BAD_IP, "psl.example",
+     "fail", "reject", False),                  # d= a public suffix
+    ("a@x.y.org.psl.example", "x@nospf.example", BAD_IP, None,
+     "fail", "reject", None),                   # org domain fallback
+]
+
+
+@pytest.fixture(scope="module")
+def opendmarc(workroot, dmarc_dns):
+    if os.geteuid() != 0 or shutil.which("opendmarc") is None or \
+            shutil.which("unshare") is None:
+        pytest.skip("the opendmarc oracle needs root, unshare and "
+                    "opendmarc (scripts/deps.sh test)")
+    reg = conftest.Registry()
+    d = tempfile.mkdtemp(prefix="opendmarc-", dir=workroot)
+    os.chmod(d, 0o755)
+    psl = os.path.join(d, "psl.dat")
+    with open(psl, "w") as fh:
+        fh.write(PSL)
+    try:
+        yield reg.add(peers.OpenDmarc(d, dmarc_dns.conf,
+                                      "_dmarc.a.dmarc.example.", [
+                                          "AuthservID opendmarc.test",
+                                          "TrustedAuthservIDs postern.test",
+                                          "PublicSuffixList " + psl,
+                                          "RejectFailures true",
+                                          "SPFSelfValidate false",
+                                          "DNSTimeout 2"]))
+    finally:
+        reg.stop_all()
+
+
+def opendmarc_judges(od, path, ip, sender):
+    """(result, policy) of opendmarc for the message in path; policy None
+    unless the result is pass or fail (opendmarc writes p=none then)."""
+    r = subprocess.run(["miltertest", "-D", "sock=" + od.socket, "-D",
+                        "file=" + path, "-D", "ip=" + ip, "-D",
+                        "from=" + sender, "-s", REPLAY],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and "ALL OK" in r.stdout, (
+        r.stdout, r.stderr, od.log()[-3000:])
+    res = [l[len("RESULT "):].split("=", 1) for l in r.stdout.splitlines()
+           if l.startswith("RESULT ")]
+    if ["reply", "y"] in res:
+        return ("fail", "reject")
+    for k, v in res:
+        found = re.search(r"opendmarc\.test; dmarc=(\w+)(?: \(p=(\w+))?", v)
+        if k == "ar" and found:
+            return (found[1], found[2] if found[1] in ("pass", "fail")
+                    else None)
+    raise AssertionError("no dmarc result from opendmarc: %s %s" % (
+        res, od.log()[-2000:]))
+
+
+def test_opendmarc_oracle(dproxy, opendmarc, workdir):
+    p, f = dproxy(**{"dmarc.reject_policy": "mark"})
+    disagree = []
+    for i, (frm, sender, ip, signer, want, pol, od_right) in \
+            enumerate(ORACLE_CASES):
+        c = relayed(p, f, frm, sender, ip, signer)
+        res, comment, _ = dmarc_ar(c)
+        ours = (res, comment.split()[0][2:] if comment else None)
+        assert ours == (want, pol), (frm, signer, ours)
+        path = os.path.join(workdir, "oracle-%d.eml" % i)
+        with open(path, "wb") as fh:
+            fh.write(c)
+        theirs = opendmarc_judges(opendmarc, path, ip, sender)
+        if od_right:
+            assert theirs == ours, (frm, signer, theirs, ours)
+        elif theirs != ours:
+            disagree.append((frm, signer, ours, theirs))
+    print("opendmarc 1.4.2 disagrees (RFC answer first):", disagree)
