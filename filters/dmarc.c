@@ -14,7 +14,10 @@
  * the record (proto/dmarc_record.c), judges (filters/dmarc_eval.c),
  * decides the action and appends the message to dmarc.history_file
  * (filters/dmarc_history.c), all off the event loop.  Back on the loop
- * the result is marked and the action taken.
+ * the result is marked and the action taken, and what the lookups found
+ * for FROM is kept for their TTLs (lib/ttlcache.c, dmarc.cache_size):
+ * a From domain seen again is judged on the loop, without a worker, or
+ * with one only to append to the history file.
  *
  * None of libopendmarc 1.4.2: its record choice and parse, alignment,
  * pct=0 and np are not the RFC's (LIBRARIES.md section 10), and its
@@ -57,6 +60,7 @@
 #include "filters/filter.h"
 #include "lib/dns.h"
 #include "lib/log.h"
+#include "lib/ttlcache.h"
 #include "lib/util.h"
 #include "policy/conf.h"
 #include "policy/table.h"
@@ -68,10 +72,13 @@
 #define FLT_DMARC_SIGS		16	/* DKIM results looked at */
 #define FLT_DMARC_FROMS		8	/* addresses of a From looked at */
 #define FLT_DMARC_HISTORY_MAX	8192	/* one message's history lines */
+#define FLT_DMARC_CACHE_TTL	3600	/* seconds, at most */
 
 typedef char flt_dmarc_name[MAILBOX_DOMAIN_MAX + 1];
 
-enum flt_dmarc_q {			/* the lookups, in dns_query_all */
+enum flt_dmarc_q {			/* the lookups, in dns_query_all;
+					   ORG last: left out when FROM is
+					   its own organizational domain */
 	FLT_DMARC_Q_FROM, FLT_DMARC_Q_A, FLT_DMARC_Q_AAAA, FLT_DMARC_Q_MX,
 	FLT_DMARC_Q_ORG, FLT_DMARC_NQ
 };
@@ -85,6 +92,8 @@ struct flt_dmarc {
 	struct dns		*dns;		/* not owned */
 	psl_ctx_t		*psl;
 	struct addrtable	*allow;		/* NULL: none */
+	struct ttlcache		*cache;		/* From domain:
+						   struct flt_dmarc_found */
 	unsigned		 timeout_ms;
 	int			 reject_cap;	/* conf's dmarc_reject_policy */
 	enum conf_action	 quarantine;	/* accept: tag */
@@ -102,6 +111,16 @@ struct flt_dmarc_conn {
 	flt_dmarc_name		 from;
 	char			 sender[512];	/* MAIL FROM */
 	flt_dmarc_name		 helo;
+};
+
+/* What the lookups found for a From domain (cached). */
+struct flt_dmarc_found {
+	int			 rc;		/* 1 a record, 0 none, -1 none to
+						   be used, -2 a lookup failed */
+	int			 perm;		/* -1: a record not usable */
+	int			 rec_at_org;	/* the org domain's record */
+	int			 from_exists;	/* RFC 9091 */
+	struct dmarc_record	 rec;
 };
 
 /* A DKIM result of the chain's, copied. */
@@ -125,13 +144,12 @@ struct flt_dmarc_job {
 	int			 allowed;	/* dmarc.allow_domains */
 	char			 ip[64];
 	char			 job[64];
-	/* the lookups */
-	int			 status[FLT_DMARC_NQ];	/* enum dns_status */
-	char			 txt[2][FLT_DMARC_TXTS][FLT_DMARC_TXT_MAX];
-	size_t			 ntxt[2];
+	/* the lookups, or the cache */
+	struct flt_dmarc_found	 found;
+	int			 cached;	/* found from the cache */
+	unsigned		 ttl;		/* found holds that long; 0 not
+						   to be kept */
 	/* the verdict */
-	struct dmarc_record	 rec;
-	int			 rec_at_org;
 	struct dmarc_eval_out	 out;		/* result NONE: no record */
 	enum dmarc_policy	 dis;		/* applied: capped, allowed */
 	enum flt_dmarc_act	 act;
@@ -154,7 +172,8 @@ static int	flt_dmarc_allowed(struct fctx *, struct flt_dmarc *,
 		    const struct flt_dmarc_conn *, const struct flt_dmarc_job *);
 static void	flt_dmarc_work(void *);
 static void	flt_dmarc_lookup(struct flt_dmarc_job *);
-static int	flt_dmarc_record(struct flt_dmarc_job *, int, int *);
+static int	flt_dmarc_record(struct flt_dmarc_job *,
+		    const struct dns_answer *);
 static void	flt_dmarc_decide(struct flt_dmarc_job *);
 static void	flt_dmarc_eval(struct flt_dmarc_job *);
 static void	flt_dmarc_domain(struct flt_dmarc *, const char *,
@@ -191,6 +210,8 @@ flt_dmarc_init(const struct conf *c, struct dns *dns, void **gpriv,
 	g->temperror = c->dmarc_temperror_action;
 	strlcpy(g->history, c->dmarc_history_file, sizeof(g->history));
 	strlcpy(g->reporter, c->hostname, sizeof(g->reporter));
+	g->cache = ttlcache_new(c->dmarc_cache_size,
+	    sizeof(struct flt_dmarc_found), FLT_DMARC_CACHE_TTL);
 	if ((g->psl = psl_load_file(c->dmarc_public_suffix_list)) == NULL)
 		util_err_append(err, errsz, "dmarc.public_suffix_list %s: "
 		    "cannot be read (Debian: the publicsuffix package)",
@@ -215,6 +236,7 @@ flt_dmarc_fini(void *gpriv)
 	if (g->psl != NULL)
 		psl_free(g->psl);
 	addrtable_free(g->allow);
+	ttlcache_free(g->cache);
 	free(g);
 }
 
@@ -275,7 +297,6 @@ flt_dmarc_header(struct fctx *fx, const char *name, const char *value,
 			c->domains = 2;
 	return FV_CONTINUE;
 }
-
 static enum fv
 flt_dmarc_eom(struct fctx *fx)
 {
@@ -283,6 +304,7 @@ flt_dmarc_eom(struct fctx *fx)
 	struct flt_dmarc_conn	*c = flt_dmarc_conn(fx);
 	struct flt_dmarc_job	*j;
 	const char		*org, *at;
+	enum fv			 v;
 
 	if (c->froms != 1 || c->domains != 1)
 		return flt_dmarc_several(fx, c);
@@ -298,6 +320,13 @@ flt_dmarc_eom(struct fctx *fx)
 	    c->msgs);
 	flt_dmarc_identities(fx, j);
 	j->allowed = flt_dmarc_allowed(fx, g, c, j);
+	j->cached = ttlcache_get(g->cache, j->from, util_now_ms(), &j->found);
+	if (j->cached && g->history[0] == '\0') {
+		flt_dmarc_decide(j);	/* no lookup, no file: on the loop */
+		v = flt_dmarc_act(fx, j);
+		free(j);
+		return v;
+	}
 	if (fctx_defer(fx, flt_dmarc_work, flt_dmarc_done, j) == 0)
 		return FV_PENDING;
 	free(j);
@@ -384,29 +413,35 @@ flt_dmarc_allowed(struct fctx *fx, struct flt_dmarc *g,
 	    addrtable_lookup(g->allow, c->sender, NULL);
 }
 
-/* On a pool thread: the lookups, the verdict, the history. */
+/* On a pool thread: the lookups (unless cached), the verdict, the
+ * history. */
 static void
 flt_dmarc_work(void *arg)
 {
 	struct flt_dmarc_job	*j = arg;
 
-	flt_dmarc_lookup(j);
+	if (!j->cached)
+		flt_dmarc_lookup(j);
 	flt_dmarc_decide(j);
 	if (j->g->history[0] != '\0' && (j->out.result == DMARC_RESULT_PASS ||
 	    j->out.result == DMARC_RESULT_FAIL))
 		flt_dmarc_history(j);
 }
 
-/* _dmarc.FROM, A, AAAA, MX of FROM, and _dmarc.ORG when ORG is another
- * name, at once. */
+/*
+ * _dmarc.FROM, A, AAAA, MX of FROM, and _dmarc.ORG when ORG is another
+ * name, at once; then the record (RFC 7489 6.6.3): FROM's, or ORG's when
+ * FROM has none, into j->found, and in j->ttl how long what was used
+ * holds.
+ */
 static void
 flt_dmarc_lookup(struct flt_dmarc_job *j)
 {
 	struct dns_question	 q[FLT_DMARC_NQ];
 	struct dns_answer	 a[FLT_DMARC_NQ];
 	char			 name[2][MAILBOX_DOMAIN_MAX + 8];
-	size_t			 i, k, nq = FLT_DMARC_NQ;
-	int			 w;
+	size_t			 i, nq = FLT_DMARC_NQ;
+	int			 nx = 1;
 
 	snprintf(name[0], sizeof(name[0]), "_dmarc.%s", j->from);
 	snprintf(name[1], sizeof(name[1]), "_dmarc.%s", j->org);
@@ -418,72 +453,73 @@ flt_dmarc_lookup(struct flt_dmarc_job *j)
 	if (j->org[0] == '\0' || strcmp(j->org, j->from) == 0)
 		nq--;
 	dns_query_all(j->g->dns, q, nq, util_now_ms() + j->g->timeout_ms, a);
-	j->status[FLT_DMARC_Q_ORG] = DNS_NXDOMAIN;
-	for (i = 0; i < nq; i++)
-		j->status[i] = a[i].status;
-	for (w = 0; w < 2; w++) {
-		i = w == 0 ? FLT_DMARC_Q_FROM : FLT_DMARC_Q_ORG;
-		for (k = 0; i < nq && k < a[i].n && j->ntxt[w] <
-		    FLT_DMARC_TXTS; k++)
-			if (dns_txt_from_wire(a[i].data[k], a[i].len[k],
-			    j->txt[w][j->ntxt[w]], FLT_DMARC_TXT_MAX) == 0)
-				j->ntxt[w]++;
+	j->ttl = a[FLT_DMARC_Q_FROM].ttl;
+	j->found.rc = flt_dmarc_record(j, &a[FLT_DMARC_Q_FROM]);
+	if (j->found.rc == 0 && nq == FLT_DMARC_NQ) {
+		j->found.rc = flt_dmarc_record(j, &a[FLT_DMARC_Q_ORG]);
+		j->found.rec_at_org = 1;
+		for (i = FLT_DMARC_Q_A; i <= FLT_DMARC_Q_ORG; i++) {
+			if (i != FLT_DMARC_Q_ORG)
+				nx = nx && a[i].status == DNS_NXDOMAIN;
+			if (a[i].ttl < j->ttl)
+				j->ttl = a[i].ttl;
+		}
 	}
+	j->found.from_exists = !nx;
+	if (j->found.rc == -2)
+		j->ttl = 0;
 	for (i = 0; i < nq; i++)
 		dns_answer_free(&a[i]);
 }
 
-/* The record of lookup w (0: the From domain's, 1: the org domain's)
- * into j->rec: 1, 0 none, -1 none to be used (several DMARC1 records,
- * which ends the discovery, RFC 7489 6.6.3 step 5; *perm set when the
- * one record cannot be used), -2 the lookup failed. */
+/* The record in answer a into j->found.rec: 1, 0 none, -1 none to be
+ * used (several DMARC1 records, which ends the discovery, RFC 7489 6.6.3
+ * step 5; found.perm set when the one record cannot be used), -2 the
+ * lookup failed. */
 static int
-flt_dmarc_record(struct flt_dmarc_job *j, int w, int *perm)
+flt_dmarc_record(struct flt_dmarc_job *j, const struct dns_answer *a)
 {
-	const char	*txt[FLT_DMARC_TXTS];
-	size_t		 len[FLT_DMARC_TXTS], i;
-	char		 why[128];
+	char		 txt[FLT_DMARC_TXTS][FLT_DMARC_TXT_MAX], why[128];
+	const char	*p[FLT_DMARC_TXTS];
+	size_t		 len[FLT_DMARC_TXTS], i, n = 0;
 	int		 k;
 
-	if (j->status[w == 0 ? FLT_DMARC_Q_FROM : FLT_DMARC_Q_ORG] ==
-	    DNS_TEMPFAIL)
+	if (a->status == DNS_TEMPFAIL)
 		return -2;
-	for (i = 0; i < j->ntxt[w]; i++) {
-		txt[i] = j->txt[w][i];
-		len[i] = strlen(txt[i]);
-	}
-	if ((k = dmarc_record_select(txt, len, j->ntxt[w])) < 0)
+	for (i = 0; i < a->n && n < FLT_DMARC_TXTS; i++)
+		if (dns_txt_from_wire(a->data[i], a->len[i], txt[n],
+		    sizeof(txt[n])) == 0) {
+			p[n] = txt[n];
+			len[n] = strlen(txt[n]);
+			n++;
+		}
+	if ((k = dmarc_record_select(p, len, n)) < 0)
 		return k == -1 ? 0 : -1;
-	if (dmarc_record_parse(txt[k], len[k], &j->rec, why,
+	if (dmarc_record_parse(p[k], len[k], &j->found.rec, why,
 	    sizeof(why)) == -1) {
-		*perm = 1;
+		j->found.perm = 1;
 		return -1;
 	}
 	return 1;
 }
 
-/* The result, the disposition applied and the action. */
+/* The result, the disposition applied and the action, from j->found. */
 static void
 flt_dmarc_decide(struct flt_dmarc_job *j)
 {
 	struct flt_dmarc	*g = j->g;
-	int			 rc, perm = 0;
 
 	j->act = FLT_DMARC_RELAY;
 	j->dis = DMARC_POLICY_NONE;
-	rc = flt_dmarc_record(j, 0, &perm);
-	if (rc == 0 && j->org[0] != '\0' && strcmp(j->org, j->from) != 0) {
-		rc = flt_dmarc_record(j, 1, &perm);
-		j->rec_at_org = 1;
-	}
-	if (rc == -2) {
+	memset(&j->out, 0, sizeof(j->out));
+	if (j->found.rc == -2) {
 		j->out.result = DMARC_RESULT_TEMPERROR;
 		if (g->temperror != CONF_ACTION_ACCEPT)
 			j->act = FLT_DMARC_TEMPFAIL;
 		return;
 	}
-	if (rc <= 0) {
-		j->out.result = perm ? DMARC_RESULT_PERMERROR :
+	if (j->found.rc <= 0) {
+		j->out.result = j->found.perm ? DMARC_RESULT_PERMERROR :
 		    DMARC_RESULT_NONE;
 		return;
 	}
@@ -511,11 +547,9 @@ flt_dmarc_eval(struct flt_dmarc_job *j)
 
 	memset(&in, 0, sizeof(in));
 	flt_dmarc_domain(j->g, j->from, &in.from);
-	in.from_exists = !(j->status[FLT_DMARC_Q_A] == DNS_NXDOMAIN &&
-	    j->status[FLT_DMARC_Q_AAAA] == DNS_NXDOMAIN &&
-	    j->status[FLT_DMARC_Q_MX] == DNS_NXDOMAIN);
-	in.rec = &j->rec;
-	in.rec_at_org = j->rec_at_org;
+	in.from_exists = j->found.from_exists;
+	in.rec = &j->found.rec;
+	in.rec_at_org = j->found.rec_at_org;
 	if (j->spf_pass[0] != '\0') {
 		flt_dmarc_domain(j->g, j->spf_pass, &spf);
 		in.spf = &spf;
@@ -561,8 +595,8 @@ flt_dmarc_history(struct flt_dmarc_job *j)
 		    j->sigs[i].s, j->sigs[i].result };
 	h.sigs = sigs;
 	h.nsigs = j->nsigs;
-	h.pdomain = j->rec_at_org ? j->org : j->from;
-	h.rec = &j->rec;
+	h.pdomain = j->found.rec_at_org ? j->org : j->from;
+	h.rec = &j->found.rec;
 	h.out = &j->out;
 	h.action = j->act == FLT_DMARC_REJECT ? DMARC_HISTORY_REJECT :
 	    j->act == FLT_DMARC_TEMPFAIL ? DMARC_HISTORY_TEMPFAIL :
@@ -575,13 +609,18 @@ flt_dmarc_history(struct flt_dmarc_job *j)
 		log_warn("%s dmarc.history_file %s", j->job, j->g->history);
 }
 
+/* On the loop: what the lookups found into the cache, then the action. */
 static void
 flt_dmarc_done(struct fctx *fx, void *arg)
 {
 	struct flt_dmarc_job	*j = arg;
 
-	if (fx != NULL)
+	if (fx != NULL) {
+		if (!j->cached)
+			ttlcache_put(j->g->cache, j->from, util_now_ms(), j->ttl,
+			    &j->found);
 		fctx_resume(fx, flt_dmarc_act(fx, j));
+	}
 	free(j);
 }
 

@@ -489,6 +489,7 @@ static const struct conf_key conf_keys[] = {
 	DUR("dmarc", "timeout", dmarc_timeout),
 	STR("dmarc", "allow_domains", dmarc_allow_domains),
 	STR("dmarc", "history_file", dmarc_history_file),
+	NUM("dmarc", "cache_size", dmarc_cache_size, 0, 1000000),
 	{ "filters", "chain", CONF_T_NAMELIST, LST(filters, nfilters),
 	    0, CONF_FILTERS_MAX, NULL, CONF_F_EMPTY },
 	ENUM("log", "format", log_format, conf_enum_format),

@@ -20,7 +20,7 @@
 #define CONF_BACKEND_MAX	8
 #define CONF_UNIX_PATH_MAX	108	/* sizeof(sun_path) on Linux */
 #define CONF_FILTERS_MAX	16
-#define CONF_KEYS_MAX		128
+#define CONF_KEYS_MAX		192
 
 enum conf_bare_newline {
 	CONF_BARE_REJECT,	/* 554 5.6.x for bare CR/LF in content */
@@ -259,6 +259,7 @@ struct conf {
 	char		 dmarc_allow_domains[4096];	/* client names and
 						   SPF-verified senders */
 	char		 dmarc_history_file[256];	/* "" = none */
+	unsigned	 dmarc_cache_size;	/* From domains kept, 0 = none */
 
 	/* [filters] */
 	char		 filters[CONF_FILTERS_MAX][32];	/* chain, in order */
