@@ -33,8 +33,9 @@ dmarc_start() {	# unbound, the message, the dmarc and plain postern
 	    awk '{ sub(/\/.*/, "", $4); print $4; exit }')
 	[ -n "$DMARC_HOST" ] ||
 	    { DMARC_WHY="no global IPv4 address to send from (loopback clients are not SPF-checked)"; return 1; }
-	mkdir -p "$DMARC_DIR" && "$PY" "$HERE/dmarc_msg.py" \
-	    "$DMARC_DATA/rfc8463-ed25519.seed.b64" "$DMARC_DIR/msg.eml" ||
+	mkdir -p "$DMARC_DIR"
+	"$PY" "$HERE/dmarc_msg.py" "$DMARC_DATA/rfc8463-ed25519.seed.b64" \
+	    "$DMARC_DIR/msg.eml" ||
 	    { DMARC_WHY="dmarc_msg.py failed (python3-dkim?)"; return 1; }
 	key=$(sed -n 's/^brisbane\._domainkey\.[^ ]* //p' "$DMARC_DATA/rfc8463-keys.txt")
 	read -r dport fport pport <<<"$(pick_ports 3)"
