@@ -74,7 +74,7 @@
 #define FLT_DMARC_HISTORY_MAX	8192	/* one message's history lines */
 #define FLT_DMARC_CACHE_TTL	3600	/* seconds, at most */
 
-typedef char flt_dmarc_name[MAILBOX_DOMAIN_MAX + 1];
+#define FLT_DMARC_NAME		(MAILBOX_DOMAIN_MAX + 1)	/* a domain */
 
 enum flt_dmarc_q {			/* the lookups, in dns_query_all;
 					   ORG last: left out when FROM is
@@ -104,19 +104,19 @@ struct flt_dmarc {
 
 /* Per connection: the message's From, as the header stage saw it. */
 struct flt_dmarc_conn {
-	unsigned		 msgs;		/* messages begun, for job ids */
+	unsigned		 msgs;		/* messages begun: job ids */
 	int			 froms;		/* From fields */
 	int			 domains;	/* distinct author domains, or
 						   -1: a From not parsed */
-	flt_dmarc_name		 from;
+	char			 from[FLT_DMARC_NAME];
 	char			 sender[512];	/* MAIL FROM */
-	flt_dmarc_name		 helo;
+	char			 helo[FLT_DMARC_NAME];
 };
 
 /* What the lookups found for a From domain (cached). */
 struct flt_dmarc_found {
-	int			 rc;		/* 1 a record, 0 none, -1 none to
-						   be used, -2 a lookup failed */
+	int			 rc;		/* 1 a record, 0 none, -1 none
+						   usable, -2 a lookup failed */
 	int			 perm;		/* -1: a record not usable */
 	int			 rec_at_org;	/* the org domain's record */
 	int			 from_exists;	/* RFC 9091 */
@@ -125,7 +125,7 @@ struct flt_dmarc_found {
 
 /* A DKIM result of the chain's, copied. */
 struct flt_dmarc_sig {
-	flt_dmarc_name		 d;
+	char			 d[FLT_DMARC_NAME];
 	char			 s[64];
 	char			 result[16];
 };
@@ -135,10 +135,12 @@ struct flt_dmarc_sig {
 struct flt_dmarc_job {
 	struct flt_dmarc	*g;
 	/* copied at eom */
-	flt_dmarc_name		 from, org;	/* org "": none known */
-	flt_dmarc_name		 mfrom;		/* MAIL FROM's (or HELO's) domain */
+	char			 from[FLT_DMARC_NAME];
+	char			 org[FLT_DMARC_NAME];	/* "": none known */
+	char			 mfrom[FLT_DMARC_NAME];	/* MAIL FROM's, HELO */
 	char			 spf[16];	/* MAIL FROM's SPF result */
-	flt_dmarc_name		 spf_pass;	/* its domain, on a pass */
+	char			 spf_pass[FLT_DMARC_NAME];	/* its domain
+							   on a pass */
 	struct flt_dmarc_sig	 sigs[FLT_DMARC_SIGS];
 	size_t			 nsigs;
 	int			 allowed;	/* dmarc.allow_domains */
@@ -169,7 +171,8 @@ static struct flt_dmarc_conn *flt_dmarc_conn(struct fctx *);
 static enum fv	flt_dmarc_several(struct fctx *, struct flt_dmarc_conn *);
 static void	flt_dmarc_identities(struct fctx *, struct flt_dmarc_job *);
 static int	flt_dmarc_allowed(struct fctx *, struct flt_dmarc *,
-		    const struct flt_dmarc_conn *, const struct flt_dmarc_job *);
+		    const struct flt_dmarc_conn *,
+		    const struct flt_dmarc_job *);
 static void	flt_dmarc_work(void *);
 static void	flt_dmarc_lookup(struct flt_dmarc_job *);
 static int	flt_dmarc_record(struct flt_dmarc_job *,
@@ -280,7 +283,7 @@ flt_dmarc_header(struct fctx *fx, const char *name, const char *value,
     size_t len)
 {
 	struct flt_dmarc_conn	*c = flt_dmarc_conn(fx);
-	flt_dmarc_name		 d[FLT_DMARC_FROMS];
+	char			 d[FLT_DMARC_FROMS][FLT_DMARC_NAME];
 	int			 n, i;
 
 	if (strcasecmp(name, "From") != 0 || fctx_header_deleted(fx))
@@ -617,8 +620,8 @@ flt_dmarc_done(struct fctx *fx, void *arg)
 
 	if (fx != NULL) {
 		if (!j->cached)
-			ttlcache_put(j->g->cache, j->from, util_now_ms(), j->ttl,
-			    &j->found);
+			ttlcache_put(j->g->cache, j->from, util_now_ms(),
+			    j->ttl, &j->found);
 		fctx_resume(fx, flt_dmarc_act(fx, j));
 	}
 	free(j);

@@ -154,8 +154,8 @@ dmarc_history_ares(const char *word)
 static int
 dmarc_history_policy(const struct dmarc_eval_out *out)
 {
-	static const int	 fail[] = { 18, 17, 16 };	/* NONE, QUARANTINE,
-								   REJECT */
+	/* by enum dmarc_policy: DMARC_POLICY_NONE, _QUARANTINE, _REJECT */
+	static const int	 fail[] = { 18, 17, 16 };
 
 	if (out->result == DMARC_RESULT_PASS)
 		return 15;
