@@ -18,7 +18,7 @@ PYTHON	?= /usr/bin/python3
 PKGS	 = libevent libevent_pthreads libevent_openssl libpcre2-8 libunbound \
 	   opendkim libssl libcrypto libsystemd libpsl
 # libspf2 ships no pkg-config file.
-LIBS_EXTRA = -lspf2 -lmilter -pthread
+LIBS_EXTRA = -lspf2 -lmilter -lm -pthread
 
 ifeq ($(SANITIZE),1)
 BUILD	?= build-asan
@@ -56,6 +56,7 @@ SRCS	 = lib/util.c \
 	   lib/dns.c \
 	   lib/milter_client.c \
 	   lib/ttlcache.c \
+	   lib/metrics.c \
 	   proxy/rdns.c \
 	   proxy/listener.c \
 	   proxy/backend.c \
@@ -69,6 +70,8 @@ SRCS	 = lib/util.c \
 	   proxy/session_rdns.c \
 	   proxy/tls.c \
 	   proxy/server.c \
+	   proxy/metrics_http.c \
+	   proxy/stats.c \
 	   proxy/dryrun.c \
 	   proxy/milter_front.c \
 	   proxy/milter_super.c \
@@ -76,6 +79,7 @@ SRCS	 = lib/util.c \
 	   policy/table.c \
 	   policy/decide.c \
 	   policy/txlog.c \
+	   policy/txcount.c \
 	   policy/authres.c \
 	   policy/hdrbuild.c \
 	   policy/peerlist.c \

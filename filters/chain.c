@@ -50,6 +50,7 @@
 #include "filters/chain.h"
 #include "lib/dns.h"
 #include "lib/log.h"
+#include "lib/metrics.h"
 #include "lib/util.h"
 #include "lib/worker.h"
 #include "policy/authres.h"
@@ -87,6 +88,7 @@ struct fctx {
 	char			 result[128];	/* for the transaction log */
 	int			 result_msg;	/* set during a message stage */
 	struct chain_deferred	*deferred;	/* work in flight, or NULL */
+	double			 called;	/* util_now_s, the PENDING call */
 };
 
 /* One fctx_defer: what the pool hands back to the loop.  It holds a
@@ -164,6 +166,7 @@ static void	chain_results_add(struct chain_sess *, const char *,
 		    const char *, const struct authres_prop *, size_t);
 static void	chain_results_free(struct chain_sess *);
 static int	chain_accepted(const struct chain_sess *);
+static void	chain_timed(struct chain_sess *, struct fctx *);
 static enum fv	chain_walk(struct chain_sess *);
 static enum fv	chain_decided(struct chain_sess *, struct fctx *, enum fv);
 static enum fv	chain_stage_start(struct chain_sess *, enum chain_stage);
@@ -397,6 +400,46 @@ chain_call(struct chain_sess *cs, struct fctx *fx)
 	return FV_CONTINUE;
 }
 
+/*
+ * fx's time at this stage, since its call, in the metrics: the stages a
+ * filter has a callback for, but not each header and body chunk (the
+ * content's time shows at eom).
+ */
+static void
+chain_timed(struct chain_sess *cs, struct fctx *fx)
+{
+	const struct filter_ops	*o = fx->ops;
+	int			 has;
+
+	switch (cs->stage) {
+	case CHAIN_CONNECT:	has = o->connect != NULL; break;
+	case CHAIN_HELO:	has = o->helo != NULL; break;
+	case CHAIN_ENVFROM:	has = o->envfrom != NULL; break;
+	case CHAIN_ENVRCPT:	has = o->envrcpt != NULL; break;
+	case CHAIN_DATA:	has = o->data != NULL; break;
+	case CHAIN_EOH:		has = o->eoh != NULL; break;
+	case CHAIN_EOM:		has = o->eom != NULL; break;
+	default:		has = 0; break;
+	}
+	if (has)
+		metric_observe(M_FILTER_SECONDS, util_now_s() - fx->called,
+		    o->name, chain_stage_name(cs));
+}
+
+const char *
+chain_stage_name(const struct chain_sess *cs)
+{
+	static const char *const names[] = {
+		[CHAIN_CONNECT] = "connect", [CHAIN_HELO] = "helo",
+		[CHAIN_ENVFROM] = "mail", [CHAIN_ENVRCPT] = "rcpt",
+		[CHAIN_DATA] = "data", [CHAIN_HEADER] = "header",
+		[CHAIN_EOH] = "eoh", [CHAIN_BODY] = "body",
+		[CHAIN_EOM] = "eom"
+	};
+
+	return names[cs->stage];
+}
+
 /* Whether an ACCEPT holds for the stage in progress. */
 static int
 chain_accepted(const struct chain_sess *cs)
@@ -421,11 +464,13 @@ chain_walk(struct chain_sess *cs)
 		if (chain_accepted(cs) &&
 		    (fx->ops->needs & FILTER_AFTER_ACCEPT) == 0)
 			continue;
+		fx->called = util_now_s();
 		v = chain_call(cs, fx);
 		if (v == FV_PENDING) {
 			cs->parked = fx;
 			return FV_PENDING;
 		}
+		chain_timed(cs, fx);
 		if (v == FV_ACCEPT)
 			(void)chain_decided(cs, fx, v);
 		else if (v != FV_CONTINUE)
@@ -832,12 +877,15 @@ chain_edits(const struct chain_sess *cs, const struct chain_edit **edits)
 void
 fctx_result(struct fctx *fx, const char *fmt, ...)
 {
+	char	 word[32];
 	va_list	 ap;
 
 	va_start(ap, fmt);
 	vsnprintf(fx->result, sizeof(fx->result), fmt, ap);
 	va_end(ap);
 	fx->result_msg = chain_stage_is_msg(fx->cs->stage);
+	metric_word(fx->result, word, sizeof(word));
+	metric_add(M_FILTER_VERDICTS, 1, fx->ops->name, word);
 }
 
 void
@@ -849,6 +897,7 @@ fctx_resume(struct fctx *fx, enum fv v)
 		fatalx("%s: filter %s resumed without a pending stage",
 		    cs->sid, fx->ops->name);
 	cs->parked = NULL;
+	chain_timed(cs, fx);
 	if (v == FV_CONTINUE || v == FV_ACCEPT) {
 		if (v == FV_ACCEPT)
 			(void)chain_decided(cs, fx, v);

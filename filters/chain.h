@@ -121,6 +121,9 @@ void		 chain_set_auth(struct chain_sess *, const char *who);
 int		 chain_wants_content(const struct chain_sess *);
 
 const struct verdict_reply *chain_reply(const struct chain_sess *);
+/* chain_stage_name - the stage last started: connect, helo, mail, rcpt,
+ * data, header, eoh, body or eom. */
+const char	*chain_stage_name(const struct chain_sess *);
 /* Queued header additions for this message, in order; the
  * Authentication-Results header, when a filter gave results, first, and
  * not at all on outbound mail (fctx_outbound). */

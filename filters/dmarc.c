@@ -213,7 +213,7 @@ flt_dmarc_init(const struct conf *c, struct dns *dns, void **gpriv,
 	g->temperror = c->dmarc_temperror_action;
 	strlcpy(g->history, c->dmarc_history_file, sizeof(g->history));
 	strlcpy(g->reporter, c->hostname, sizeof(g->reporter));
-	g->cache = ttlcache_new(c->dmarc_cache_size,
+	g->cache = ttlcache_new("dmarc", c->dmarc_cache_size,
 	    sizeof(struct flt_dmarc_found), FLT_DMARC_CACHE_TTL);
 	if ((g->psl = psl_load_file(c->dmarc_public_suffix_list)) == NULL)
 		util_err_append(err, errsz, "dmarc.public_suffix_list %s: "

@@ -17,8 +17,9 @@
  * name) on one worker, bounded by dnsbl.timeout.  What a list said of a
  * name is kept for the answers' TTLs (at most an hour) in a cache of the
  * filter's own (lib/ttlcache.c, dnsbl.cache_size entries), so a client
- * seen again is judged on the event loop, without a worker.  A lookup that fails or times out counts as not listed
- * (never a refusal) and is logged.  The TXT text is the list's, not ours:
+ * seen again is judged on the event loop, without a worker.  A lookup
+ * that fails or times out counts as not listed (never a refusal) and is
+ * logged.  The TXT text is the list's, not ours:
  * only printable ASCII of it reaches the reply, at most 200 bytes.
  * dnsbl.reply_names shows another name for a zone in replies (a zone
  * whose name holds an access key, as DQS zones do).
@@ -184,7 +185,7 @@ flt_dnsbl_init(const struct conf *c, struct dns *dns, void **gpriv,
 		free(g);
 		return -1;
 	}
-	g->cache = ttlcache_new(c->dnsbl_cache_size,
+	g->cache = ttlcache_new("dnsbl", c->dnsbl_cache_size,
 	    sizeof(struct flt_dnsbl_seen), FLT_DNSBL_CACHE_TTL);
 	*gpriv = g;
 	return 0;

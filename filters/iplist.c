@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "filters/filter.h"
+#include "lib/metrics.h"
 #include "lib/util.h"
 #include "policy/conf.h"
 #include "policy/table.h"
@@ -149,6 +150,7 @@ flt_iplist_connect(struct fctx *fx, const char *host,
 		flt_iplist_where(where, sizeof(where), g->ipfile[IPL_ALLOW],
 		    "allow", tag);
 		fctx_result(fx, "allow(%s)", where);
+		metric_add(M_IPLIST_HITS, 1, "allow");
 		return FV_ACCEPT;
 	}
 	if (g->ip[IPL_DENY] != NULL &&
@@ -156,6 +158,7 @@ flt_iplist_connect(struct fctx *fx, const char *host,
 		flt_iplist_where(where, sizeof(where), g->ipfile[IPL_DENY],
 		    "deny", tag);
 		fctx_result(fx, "deny(%s)", where);
+		metric_add(M_IPLIST_HITS, 1, "deny");
 		snprintf(text, sizeof(text), "Client %s is on the deny list",
 		    fctx_client_addr(fx));
 		return flt_iplist_refuse(fx, fctx_conf(fx)->ip_deny_action,
@@ -164,6 +167,7 @@ flt_iplist_connect(struct fctx *fx, const char *host,
 	if (g->ip[IPL_ONLY] != NULL &&
 	    !iptable_lookup(g->ip[IPL_ONLY], sa, &tag)) {
 		fctx_result(fx, "not-only");
+		metric_add(M_IPLIST_HITS, 1, "not_only");
 		snprintf(text, sizeof(text), "Client %s is not allowed to use "
 		    "this server", fctx_client_addr(fx));
 		return flt_iplist_refuse(fx, fctx_conf(fx)->ip_only_action,
@@ -185,6 +189,7 @@ flt_iplist_envfrom(struct fctx *fx, const char *addr, char *const *params)
 		flt_iplist_where(where, sizeof(where), g->sallow_file,
 		    "sender_allow", tag);
 		fctx_result(fx, "sender-allow(%s)", where);
+		metric_add(M_IPLIST_HITS, 1, "sender_allow");
 		return FV_ACCEPT;
 	}
 	if (g->sender_deny != NULL &&
@@ -192,6 +197,7 @@ flt_iplist_envfrom(struct fctx *fx, const char *addr, char *const *params)
 		flt_iplist_where(where, sizeof(where), g->sdeny_file,
 		    "sender_deny", tag);
 		fctx_result(fx, "sender-deny(%s)", where);
+		metric_add(M_IPLIST_HITS, 1, "sender_deny");
 		snprintf(text, sizeof(text), "Sender <%.300s> is on the deny "
 		    "list", addr);
 		return flt_iplist_refuse(fx, fctx_conf(fx)->sender_deny_action,

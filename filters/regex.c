@@ -34,6 +34,7 @@
 #include "policy/conf.h"
 
 #include "filters/rules.h"
+#include "lib/metrics.h"
 #include "lib/util.h"
 #include "proto/mime.h"
 #include "proto/rfc5322.h"
@@ -314,6 +315,7 @@ flt_regex_match(struct fctx *fx, const struct flt_regex *g, size_t i,
 static enum fv
 flt_regex_decide(struct fctx *fx, const struct rule *r)
 {
+	metric_add(M_REGEX_RULE_HITS, 1, r->name);
 	fctx_result(fx, "%s(%s)", r->action == RULE_REJECT ? "reject" :
 	    r->action == RULE_TEMPFAIL ? "tempfail" : r->action ==
 	    RULE_ACCEPT ? "accept" : "discard", r->name);
@@ -341,6 +343,7 @@ flt_regex_note(struct flt_regex_priv *p, const struct rule *r, int conn)
 	char	*hits = conn ? p->conn_hits : p->hits;
 	size_t	 hitsz = conn ? sizeof(p->conn_hits) : sizeof(p->hits);
 
+	metric_add(M_REGEX_RULE_HITS, 1, r->name);
 	if (r->action == RULE_TAG && conn) {
 		if (p->nconn_tags < REGEX_TAGS_MAX)
 			p->conn_tags[p->nconn_tags++] = xstrdup(r->text);

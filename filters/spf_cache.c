@@ -29,7 +29,7 @@ spf_cache_new(size_t nslots, unsigned max_ttl)
 {
 	struct spf_cache	*c = xcalloc(1, sizeof(*c));
 
-	c->c = ttlcache_new(nslots, sizeof(struct spf_check_outcome),
+	c->c = ttlcache_new("spf", nslots, sizeof(struct spf_check_outcome),
 	    max_ttl);
 	return c;
 }

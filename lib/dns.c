@@ -44,6 +44,7 @@
 
 #include "lib/dns.h"
 #include "lib/log.h"
+#include "lib/metrics.h"
 #include "lib/util.h"
 
 #define DNS_CLASS_IN	1
@@ -75,6 +76,8 @@ struct dns_lookup {
 	int		 abandoned;
 	int		 err;		/* libunbound's */
 	struct ub_result *res;
+	double		 started;	/* util_now_s */
+	double		 took;		/* seconds, once done */
 };
 
 /* unbound's default local zones that the upstream should answer instead
@@ -93,6 +96,7 @@ static void	*dns_poll(void *);
 static void	dns_answered(void *, int, struct ub_result *);
 static void	dns_fill(struct dns_answer *, int, struct ub_result *);
 static void	dns_deadline(struct timespec *, unsigned);
+static void	dns_count(const struct dns_answer *, double);
 static int	dns_wire_join(const unsigned char *, size_t, int, char *,
 		    size_t);
 
@@ -309,6 +313,7 @@ dns_answered(void *arg, int err, struct ub_result *res)
 	l->done = 1;
 	l->err = err;
 	l->res = res;
+	l->took = util_now_s() - l->started;
 	pthread_cond_broadcast(&d->answered);
 	pthread_mutex_unlock(&d->lock);
 }
@@ -345,6 +350,7 @@ dns_query_all(struct dns *d, const struct dns_question *q, size_t n,
 	for (i = 0; i < n && wait_ms > 0; i++) {
 		l[i] = xcalloc(1, sizeof(*l[i]));
 		l[i]->dns = d;
+		l[i]->started = util_now_s();
 		if ((rc = ub_resolve_async(d->ctx, q[i].name, q[i].type,
 		    DNS_CLASS_IN, l[i], dns_answered, &id[i])) != 0) {
 			log_debug("dns: %s: %s", q[i].name, ub_strerror(rc));
@@ -374,9 +380,11 @@ dns_query_all(struct dns *d, const struct dns_question *q, size_t n,
 			continue;
 		if (!l[i]->abandoned) {
 			dns_fill(&ans[i], l[i]->err, l[i]->res);
+			dns_count(&ans[i], l[i]->took);
 			free(l[i]);
 			continue;
 		}
+		dns_count(NULL, util_now_s() - l[i]->started);
 		/* Cancelled: no callback will come, the lookup is ours.
 		 * Otherwise the callback is on its way and frees it. */
 		if (ub_cancel(d->ctx, id[i]) == 0)
@@ -385,6 +393,21 @@ dns_query_all(struct dns *d, const struct dns_question *q, size_t n,
 	}
 	free(l);
 	free(id);
+}
+
+/* A lookup in the metrics: its result (ans NULL: no answer in time)
+ * and how long it took. */
+static void
+dns_count(const struct dns_answer *ans, double took)
+{
+	static const char *const results[] = {
+		[DNS_OK] = "answer", [DNS_NXDOMAIN] = "nxdomain",
+		[DNS_NODATA] = "nodata", [DNS_TEMPFAIL] = "error"
+	};
+
+	metric_add(M_DNS_LOOKUPS, 1, ans != NULL ? results[ans->status] :
+	    "timeout");
+	metric_observe(M_DNS_LOOKUP_SECONDS, took);
 }
 
 /* *until: wait_ms from now, on the monotonic clock of d->answered. */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/metrics.h"
 #include "lib/ttlcache.h"
 #include "lib/util.h"
 
@@ -25,16 +26,19 @@ struct ttlcache {
 	size_t			 valsz;
 	size_t			 slotsz;	/* a slot and its value */
 	unsigned		 max_ttl;
+	const char		*name;		/* in the metrics */
 };
 
 static struct ttlcache_slot *ttlcache_slot(const struct ttlcache *,
 		    const char *);
 
 struct ttlcache *
-ttlcache_new(size_t nslots, size_t valsz, unsigned max_ttl)
+ttlcache_new(const char *name, size_t nslots, size_t valsz,
+    unsigned max_ttl)
 {
 	struct ttlcache	*c = xcalloc(1, sizeof(*c));
 
+	c->name = name;
 	c->n = nslots;
 	c->valsz = valsz;
 	/* each slot aligned for the value that follows the next one */
@@ -77,9 +81,12 @@ ttlcache_get(struct ttlcache *c, const char *key, uint64_t now_ms, void *val)
 		return 0;
 	s = ttlcache_slot(c, key);
 	if (s->key[0] == '\0' || strcmp(s->key, key) != 0 ||
-	    now_ms >= s->expires_ms)
+	    now_ms >= s->expires_ms) {
+		metric_add(M_CACHE_LOOKUPS, 1, c->name, "miss");
 		return 0;
+	}
 	memcpy(val, s->val, c->valsz);
+	metric_add(M_CACHE_LOOKUPS, 1, c->name, "hit");
 	return 1;
 }
 

@@ -16,8 +16,11 @@
 struct ttlcache;
 
 /* ttlcache_new - nslots entries of valsz bytes (0 slots: a cache that
- * keeps nothing), none kept longer than max_ttl seconds.  Never NULL. */
-struct ttlcache	*ttlcache_new(size_t nslots, size_t valsz, unsigned max_ttl);
+ * keeps nothing), none kept longer than max_ttl seconds; its hits and
+ * misses counted under name (a static string) in the metrics.  Never
+ * NULL. */
+struct ttlcache	*ttlcache_new(const char *name, size_t nslots, size_t valsz,
+		    unsigned max_ttl);
 void		 ttlcache_free(struct ttlcache *);
 
 /* ttlcache_get - 1 with the value kept for key copied to val when there

@@ -50,5 +50,7 @@ void	util_buf_free(struct util_buf *);
 
 /* Monotonic clock in milliseconds, for elapsed times in logs. */
 uint64_t util_now_ms(void);
+/* The same clock in seconds, for latency histograms. */
+double	util_now_s(void);
 
 #endif

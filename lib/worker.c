@@ -26,6 +26,7 @@
 #include <event2/event.h>
 
 #include "lib/log.h"
+#include "lib/metrics.h"
 #include "lib/util.h"
 #include "lib/worker.h"
 
@@ -106,6 +107,7 @@ worker_pool_free(struct worker_pool *p)
 		j->cancelled = 1;
 		worker_push(&p->finished, j);
 	}
+	metric_add(M_WORKER_QUEUE, -(double)p->nwaiting);
 	p->nwaiting = 0;
 	pthread_cond_broadcast(&p->work);
 	pthread_mutex_unlock(&p->lock);
@@ -130,6 +132,7 @@ worker_submit(struct worker_pool *p, worker_run_fn run, worker_done_fn done,
 	pthread_mutex_lock(&p->lock);
 	if (p->nwaiting >= p->queue_max || p->stopping) {
 		pthread_mutex_unlock(&p->lock);
+		metric_add(M_WORKER_REFUSED, 1);
 		return NULL;
 	}
 	j = xcalloc(1, sizeof(*j));
@@ -139,6 +142,7 @@ worker_submit(struct worker_pool *p, worker_run_fn run, worker_done_fn done,
 	j->arg = arg;
 	worker_push(&p->waiting, j);
 	p->nwaiting++;
+	metric_add(M_WORKER_QUEUE, 1);
 	pthread_cond_signal(&p->work);
 	pthread_mutex_unlock(&p->lock);
 	return j;
@@ -180,12 +184,15 @@ worker_thread(void *arg)
 			break;
 		p->nwaiting--;
 		p->nrunning++;
+		metric_add(M_WORKER_QUEUE, -1);
+		metric_add(M_WORKERS_BUSY, 1);
 		skip = j->cancelled;
 		pthread_mutex_unlock(&p->lock);
 		if (!skip)
 			j->run(j->arg);
 		pthread_mutex_lock(&p->lock);
 		p->nrunning--;
+		metric_add(M_WORKERS_BUSY, -1);
 		worker_finish(p, j);
 	}
 	pthread_mutex_unlock(&p->lock);

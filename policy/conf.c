@@ -492,6 +492,8 @@ static const struct conf_key conf_keys[] = {
 	NUM("dmarc", "cache_size", dmarc_cache_size, 0, 1000000),
 	{ "filters", "chain", CONF_T_NAMELIST, LST(filters, nfilters),
 	    0, CONF_FILTERS_MAX, NULL, CONF_F_EMPTY },
+	{ "metrics", "listen", CONF_T_ADDRLIST, LST(metrics_listen,
+	    nmetrics_listen), 0, 1, NULL, CONF_F_EMPTY },
 	ENUM("log", "format", log_format, conf_enum_format),
 	ENUM("log", "target", log_syslog, conf_enum_target),
 	ENUM("log", "level", log_level, conf_enum_level),

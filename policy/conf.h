@@ -261,6 +261,10 @@ struct conf {
 	char		 dmarc_history_file[256];	/* "" = none */
 	unsigned	 dmarc_cache_size;	/* From domains kept, 0 = none */
 
+	/* [metrics] */
+	struct conf_addr metrics_listen[1];	/* the endpoint; none: off */
+	size_t		 nmetrics_listen;
+
 	/* [filters] */
 	char		 filters[CONF_FILTERS_MAX][32];	/* chain, in order */
 	size_t		 nfilters;

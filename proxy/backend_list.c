@@ -36,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/metrics.h"
 #include "lib/util.h"
 #include "policy/conf.h"
 #include "proxy/backend_list.h"
@@ -206,6 +207,7 @@ backend_list_failed(struct backend_list *l, const struct backend_try *t,
     uint64_t now)
 {
 	l->e[t->cur].failed = now != 0 ? now : 1;
+	metric_add(M_BACKEND_CONNECT_FAILURES, 1, l->e[t->cur].name);
 }
 
 const char *

@@ -35,6 +35,7 @@
 #include <event2/listener.h>
 
 #include "lib/log.h"
+#include "lib/metrics.h"
 #include "lib/util.h"
 #include "policy/conf.h"
 #include "proxy/listener.h"
@@ -74,6 +75,7 @@ static void	listener_resume(evutil_socket_t, short, void *);
 static struct listener_count **listener_find(const struct sockaddr *,
 		    unsigned char *);
 static void	listener_refuse(evutil_socket_t, int, const char *);
+static void	listener_count_refused(const char *);
 
 int
 listener_open(struct event_base *base, const struct conf *conf, char *err,
@@ -202,12 +204,15 @@ listener_accept(struct evconnlistener *l, evutil_socket_t fd,
 
 	(void)l;
 	pp = listener_find(sa, key);
+	metric_add(M_CONNECTIONS_TOTAL, 1);
 	if (session_count() >= gen->max_connections) {
+		listener_count_refused("max_connections");
 		log_limited(&listener_log_full, LOG_LEVEL_WARN, "connection "
 		    "refused: %u connections, the limit", session_count());
 		listener_refuse(fd, tls, "Error: too many connections");
 	} else if (conf->max_connections_per_ip != 0 && *pp != NULL &&
 	    (*pp)->n >= conf->max_connections_per_ip) {
+		listener_count_refused("max_connections_per_ip");
 		log_limited(&listener_log_ip, LOG_LEVEL_WARN, "connection "
 		    "refused: %u connections from one address, the limit",
 		    (*pp)->n);
@@ -219,11 +224,20 @@ listener_accept(struct evconnlistener *l, evutil_socket_t fd,
 			memcpy(c->key, key, sizeof(c->key));
 		}
 		c->n++;
+		metric_add(M_CONNECTIONS, 1);
 		evutil_make_socket_nonblocking(fd);
 		session_new(fd, sa, (socklen_t)len, tls, server_gen(),
 		    server_sessions());
 	}
 	server_gen_unref(gen);
+}
+
+/* A connection over a limit, in the metrics. */
+static void
+listener_count_refused(const char *limit)
+{
+	metric_add(M_CONNECTIONS_REFUSED, 1, limit);
+	metric_add(M_REFUSALS, 1, limit);
 }
 
 void
@@ -232,6 +246,7 @@ listener_release(const struct sockaddr *sa)
 	struct listener_count	**pp, *c;
 	unsigned char		 key[17];
 
+	metric_add(M_CONNECTIONS, -1);
 	pp = listener_find(sa, key);
 	if ((c = *pp) == NULL)
 		return;

@@ -7,7 +7,8 @@
  * proxy/milter_front.c), "check", which loads the configuration and
  * everything it names (lists) and reports the first error, and what would
  * go wrong at run time (server_check) as warnings, "test" (a dry run of
- * one message) or "config" (the configuration, as Postfix's postconf).
+ * one message), "config" (the configuration, as Postfix's postconf) or
+ * "stats" (a running postern's summary, from its metrics.listen).
  *
  *	postern [-nv] [-T smtp,io,filter] [-c FILE] [-o section.key=value]...
  *	postern milter [-v] [-T filter] [-c FILE] [-o section.key=value]...
@@ -15,6 +16,7 @@
  *	postern test [-c FILE] [-o ...] [--client IP] [--helo NAME]
  *	    [--from ADDR] [--rcpt ADDR]... MESSAGE-FILE
  *	postern config [-c FILE] [-o ...] [-n | -d] [section.key]...
+ *	postern stats [-c FILE] [-o ...]
  *	postern -V | --version; any of them with -h or --help
  *
  * DIAGNOSTICS
@@ -44,6 +46,7 @@
 #include "proxy/server.h"
 #include "proxy/session.h"
 #include "proxy/spool.h"
+#include "proxy/stats.h"
 #include "proxy/tls.h"
 
 #define MAIN_OVERRIDES_MAX	128
@@ -54,7 +57,7 @@
 
 struct main_opts {
 	enum { MAIN_PROXY, MAIN_CHECK, MAIN_TEST, MAIN_MILTER,
-	    MAIN_CONFIG } mode;
+	    MAIN_CONFIG, MAIN_STATS } mode;
 	const char	*path;		/* -c */
 	char		*overrides[MAIN_OVERRIDES_MAX];	/* -o */
 	size_t		 nov;
@@ -96,6 +99,7 @@ usage(FILE *fp, int status)
 	    "           [--from ADDR] [--rcpt ADDR]... MESSAGE-FILE\n"
 	    "       postern config [-c file] [-o k=v]... [-n | -d] "
 	    "[section.key]...\n"
+	    "       postern stats [-c file] [-o k=v]...\n"
 	    "       postern -V | --version      (-h or --help: this text)\n"
 	    "  -c file  configuration file (default: " MAIN_CONF_PATH
 	    " if it\n"
@@ -110,7 +114,9 @@ usage(FILE *fp, int status)
 	    "  check    validate the configuration and its lists, then exit\n"
 	    "  test     run one message through the filters, print what "
 	    "they decide\n"
-	    "  config   print the configuration, or the keys named\n");
+	    "  config   print the configuration, or the keys named\n"
+	    "  stats    a summary from the running postern (metrics.listen)"
+	    "\n");
 	exit(status);
 }
 
@@ -315,6 +321,7 @@ main_options(int argc, char *argv[], struct main_opts *o)
 	static const char *const modes[] = {
 		[MAIN_CHECK] = "check", [MAIN_TEST] = "test",
 		[MAIN_MILTER] = "milter", [MAIN_CONFIG] = "config",
+		[MAIN_STATS] = "stats",
 	};
 	size_t	 i;
 	int	 ch;
@@ -434,6 +441,11 @@ main(int argc, char *argv[])
 	}
 	if (o.mode == MAIN_CONFIG || o.dump) {
 		rc = main_config(&o, conf);
+		conf_unref(conf);
+		return rc;
+	}
+	if (o.mode == MAIN_STATS) {
+		rc = stats_run(conf);
 		conf_unref(conf);
 		return rc;
 	}

@@ -76,12 +76,15 @@
 
 #include "filters/chain.h"
 #include "lib/log.h"
+#include "lib/metrics.h"
 #include "lib/util.h"
 #include "lib/version.h"
 #include "lib/worker.h"
 #include "policy/conf.h"
 #include "policy/decide.h"
+#include "policy/txcount.h"
 #include "policy/txlog.h"
+#include "proxy/metrics_http.h"
 #include "proxy/milter_front.h"
 #include "proxy/milter_super.h"
 #include "proxy/rdns.h"
@@ -396,6 +399,8 @@ milter_tx_end(struct milter_conn *mc, const char *action, const char *reply,
 
 	chain_results(mc->cs, filters, sizeof(filters));
 	txlog_write(&t, mc->conf->log_format);
+	txcount(action, chain_stage_name(mc->cs), chain_reply(mc->cs)->filter,
+	    t.ms);
 	if (eom_done)
 		chain_tx_done(mc->cs);
 	else
@@ -449,6 +454,8 @@ milter_connect(struct milter_conn *mc, struct milter_call *c)
 	mc->conf = conf_ref(milter_conf);
 	mc->cs = chain_sess_new(milter_chain, mc->conf, mc->sid,
 	    milter_pool, milter_resumed, mc);
+	metric_add(M_CONNECTIONS_TOTAL, 1);
+	metric_add(M_CONNECTIONS, 1);
 	/* The MTA's name is verified ("[address]" or, from Postfix,
 	 * "unknown" when it is not); its reverse name is not given. */
 	strlcpy(mc->name, rdns_hostname_ok(c->name) &&
@@ -467,6 +474,7 @@ milter_connected(struct milter_conn *mc, struct milter_call *c,
 
 	if (a != DECIDE_REJECT && a != DECIDE_TEMPFAIL)
 		return;
+	txcount_connect_refused(chain_reply(mc->cs)->filter);
 	chain_results(mc->cs, filters, sizeof(filters));
 	log_info("%s connect from %s refused: %s filters=\"%s\"", mc->sid,
 	    mc->addr, c->reply, filters);
@@ -682,8 +690,10 @@ milter_close(struct milter_conn *mc, struct milter_call *c)
 	(void)c;
 	if (mc->intx)
 		milter_tx_end(mc, "aborted", "MTA closed the connection", 0);
-	if (mc->cs != NULL)
+	if (mc->cs != NULL) {
 		chain_sess_free(mc->cs);
+		metric_add(M_CONNECTIONS, -1);
+	}
 	mc->cs = NULL;
 	if (mc->conf != NULL)
 		conf_unref(mc->conf);
@@ -1030,6 +1040,7 @@ milter_front_run(struct conf *conf, struct chain *chain,
 		milter_cb_close, NULL, milter_cb_data, milter_cb_negotiate
 	};
 	struct event	*ev = NULL, *usr1 = NULL;
+	struct metrics_http *metrics = NULL;
 	pthread_t	 loop;
 	char		 err[1024];
 	int		 rc = 1;
@@ -1062,6 +1073,13 @@ milter_front_run(struct conf *conf, struct chain *chain,
 		    conf->milter_socket);
 		goto out;
 	}
+	metrics_started();
+	err[0] = '\0';
+	if ((metrics = metrics_http_open(milter_base, conf, err,
+	    sizeof(err))) == NULL && err[0] != '\0') {
+		log_errx("%s", err);
+		goto out;
+	}
 	/* the socket is open: from here on as proxy.user (keys read) */
 	if (server_drop_privileges(conf, err, sizeof(err)) == -1) {
 		log_errx("%s", err);
@@ -1084,6 +1102,7 @@ milter_front_run(struct conf *conf, struct chain *chain,
 	pthread_join(loop, NULL);
 	log_info("postern milter stopped");
 out:
+	metrics_http_close(metrics);
 	if (ev != NULL)
 		event_free(ev);
 	if (usr1 != NULL)
@@ -1130,6 +1149,7 @@ milter_reload(evutil_socket_t sig, short ev, void *arg)
 	    strcmp(conf->user, milter_conf->user) != 0)
 		log_warnx("milter.socket or proxy.user changed: restart to "
 		    "apply");
+	metrics_reloaded(milter_conf, conf);
 	log_set_level(conf->log_level);
 	log_set_repeat(conf->log_repeat_interval);
 	chain_unref(milter_chain);

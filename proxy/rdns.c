@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "lib/dns.h"
+#include "lib/metrics.h"
 #include "lib/util.h"
 #include "proxy/rdns.h"
 
@@ -219,8 +220,11 @@ rdns_cache_get(struct rdns_cache *c, const struct sockaddr *sa,
 
 	if ((s = rdns_cache_slot(c, sa, &addr, &len)) == NULL ||
 	    s->name == NULL || s->family != sa->sa_family ||
-	    memcmp(s->addr, addr, len) != 0 || s->expires <= now_ms)
+	    memcmp(s->addr, addr, len) != 0 || s->expires <= now_ms) {
+		metric_add(M_CACHE_LOOKUPS, 1, "rdns", "miss");
 		return 0;
+	}
+	metric_add(M_CACHE_LOOKUPS, 1, "rdns", "hit");
 	strlcpy(r->name, s->name, sizeof(r->name));
 	strlcpy(r->reverse, s->reverse, sizeof(r->reverse));
 	r->ttl = (unsigned)((s->expires - now_ms + 999) / 1000);

@@ -44,6 +44,7 @@
 #include "policy/table.h"
 #include "proxy/backend_list.h"
 #include "proxy/listener.h"
+#include "proxy/metrics_http.h"
 #include "proxy/rdns.h"
 #include "proxy/server.h"
 #include "proxy/session.h"
@@ -62,6 +63,7 @@
 	"mynetworks or relay rights for it), or it becomes an open relay"
 
 static struct event_base	*server_evbase;
+static struct metrics_http	*server_metrics;
 static struct worker_pool	*server_pool;
 static struct rdns_cache	*server_rdns;
 static struct server_gen	*server_current;
@@ -303,7 +305,11 @@ server_run(struct conf *conf, struct chain *chain, const char *conf_path,
 		log_errx("%s", err);
 		return 1;
 	}
+	metrics_started();
+	err[0] = '\0';
 	if (listener_open(server_evbase, conf, err, sizeof(err)) == -1 ||
+	    ((server_metrics = metrics_http_open(server_evbase, conf, err,
+	    sizeof(err))) == NULL && err[0] != '\0') ||
 	    server_drop_privileges(conf, err, sizeof(err)) == -1) {
 		log_errx("%s", err);
 		rc = 1;
@@ -331,6 +337,7 @@ server_run(struct conf *conf, struct chain *chain, const char *conf_path,
 out:
 	session_free_all();
 	listener_close();
+	metrics_http_close(server_metrics);
 	if (server_grace != NULL)
 		event_free(server_grace);
 	server_gen_unref(server_current);
@@ -421,6 +428,7 @@ server_log_lines(const char *prefix, char *text)
 void
 server_reload_refused(char *err)
 {
+	metrics_reloaded(NULL, NULL);
 	server_log_lines("reload refused: ", err);
 	log_warnx("reload refused: keeping the running configuration");
 }
@@ -448,6 +456,7 @@ server_reload(void)
 		server_reload_refused(err);
 		return;
 	}
+	metrics_reloaded(old, conf);
 	if (conf->nlisten != old->nlisten)
 		log_warnx("proxy.listen changed: restart to apply");
 	else

@@ -62,10 +62,12 @@
 #include <event2/event.h>
 
 #include "lib/log.h"
+#include "lib/metrics.h"
 #include "lib/util.h"
 #include "policy/conf.h"
 #include "policy/decide.h"
 #include "policy/table.h"
+#include "policy/txcount.h"
 #include "policy/txlog.h"
 #include "proto/proxyproto.h"
 #include "proxy/io.h"
@@ -138,6 +140,8 @@ static void	session_timeouts(struct session *);
 static int	session_line(struct session *);
 static void	session_dispatch(struct session *, char *, size_t);
 static const char *session_seq_error(const struct session *, enum smtp_verb);
+static void	session_tx_count(struct session *, const char *,
+		    uint64_t);
 static void	session_tx_free(struct session *);
 static enum fv	session_connect_run(struct session *);
 static void	session_connect_proceed(struct session *, enum decide_action);
@@ -841,6 +845,7 @@ session_stage_done(struct session *s, const struct session_stage *st,
 	if (a == DECIDE_REJECT || a == DECIDE_TEMPFAIL) {
 		switch (st->refuse) {
 		case SESSION_REFUSE_CLOSE:
+			txcount_connect_refused(chain_reply(s->cs)->filter);
 			chain_results(s->cs, filters, sizeof(filters));
 			log_limited(&session_log_connect, LOG_LEVEL_INFO,
 			    "%s connect from %s refused: %s filters=\"%s\"",
@@ -1350,7 +1355,8 @@ session_mail_relayed(struct session *s, const struct backend_reply *r)
 	}
 	session_reply_raw(s, r->text, r->len);
 	if (r->code / 100 != 2) {
-		session_tx_end(s, "rejected", r->text);
+		session_tx_end(s, r->code / 100 == 4 ? "deferred by backend" :
+		    "rejected by backend", r->text);
 		return;
 	}
 	s->tx->relayed = 1;
@@ -1543,6 +1549,7 @@ session_tx_end(struct session *s, const char *action, const char *reply)
 	t.ms = util_now_ms() - tx->started;
 	t.backend = session_backend_name(s);
 	txlog_write(&t, s->conf->log_format);
+	session_tx_count(s, action, t.ms);
 	if (tx->eom_done)
 		chain_tx_done(s->cs);
 	else
@@ -1550,6 +1557,20 @@ session_tx_end(struct session *s, const char *action, const char *reply)
 	session_tx_free(s);
 	if (s->state != SESSION_CLOSING && s->state != SESSION_GREETED)
 		session_enter(s, SESSION_READY);
+}
+
+/* The transaction in the metrics: a backend's verdict (or loss) is the
+ * backend's stage; otherwise the chain's stage and the filter that
+ * decided it, or postern's own limits. */
+static void
+session_tx_count(struct session *s, const char *action, uint64_t ms)
+{
+	const char	*filter = chain_reply(s->cs)->filter;
+	int		 backend = strstr(action, "backend") != NULL ||
+			    strcmp(action, "failed") == 0;
+
+	txcount(action, backend ? "backend" : chain_stage_name(s->cs),
+	    backend ? "backend" : filter, ms);
 }
 
 static void

@@ -38,6 +38,7 @@
 
 #include "filters/chain.h"
 #include "lib/log.h"
+#include "lib/metrics.h"
 #include "lib/util.h"
 #include "policy/conf.h"
 #include "proxy/session_int.h"
@@ -178,11 +179,13 @@ session_auth_relayed(struct session *s, const struct backend_reply *r)
 			strlcpy(s->auth_user, s->auth_mech,
 			    sizeof(s->auth_user));
 		chain_set_auth(s->cs, s->auth_user);
+		metric_add(M_AUTH, 1, "success");
 		log_info("%s authenticated as %s (%s)", s->sid, s->auth_user,
 		    s->auth_mech);
 		return;
 	}
 	s->auth_user[0] = '\0';
+	metric_add(M_AUTH, 1, "failure");
 	log_limited(&session_auth_log_failed, LOG_LEVEL_INFO, "%s "
 	    "authentication failed (%s): %d", s->sid, s->auth_mech, r->code);
 	if (r->code / 100 == 5 &&

@@ -33,6 +33,7 @@
 #include <event2/bufferevent.h>
 
 #include "lib/log.h"
+#include "lib/metrics.h"
 #include "lib/util.h"
 #include "policy/conf.h"
 #include "policy/decide.h"
@@ -757,6 +758,7 @@ session_eom_proceed(struct session *s, enum decide_action a)
 		return;
 	}
 	s->on_backend = session_message_relayed;
+	tx->sent = util_now_s();
 	backend_message(s->be, (const char *)evbuffer_pullup(hdrs, -1),
 	    evbuffer_get_length(hdrs), tx->spool,
 	    (s->ehlo.ext & SMTP_EXT_CHUNKING) != 0);
@@ -793,6 +795,7 @@ session_message_relayed(struct session *s, const struct backend_reply *r)
 {
 	const char	*fail;
 
+	metric_observe(M_BACKEND_EOM_SECONDS, util_now_s() - s->tx->sent);
 	if (r->status == BACKEND_REPLY) {
 		session_reply_raw(s, r->text, r->len);
 		session_tx_end(s, r->code / 100 == 2 ? "relayed" :

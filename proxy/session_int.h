@@ -79,6 +79,8 @@ struct tx {
 	int		 bdat;		/* content came by BDAT */
 	uint64_t	 started;	/* ms, MAIL accepted */
 	uint64_t	 data_started;	/* ms, DATA or the first BDAT */
+	double		 sent;		/* util_now_s, the message to the
+					   backend */
 	/* content */
 	struct spool	*spool;
 	struct data_reader rd;

@@ -35,6 +35,7 @@
 #include <event2/event.h>
 
 #include "lib/log.h"
+#include "lib/metrics.h"
 #include "lib/util.h"
 #include "policy/conf.h"
 #include "policy/hdrbuild.h"
@@ -90,6 +91,8 @@ session_tls_ready(struct session *s)
 	    sizeof(s->tls_info));
 	log_info("%s TLS established from %s: %s", s->sid, s->addr,
 	    s->tls_info);
+	metric_add(M_TLS_SESSIONS, 1,
+	    SSL_get_version(bufferevent_openssl_get_ssl(s->bev)));
 	bufferevent_set_timeouts(s->bev, NULL, NULL);
 	s->timeout = ~0u;
 	if (s->cs == NULL) {

@@ -40,6 +40,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/metrics.h"
 #include "lib/util.h"
 #include "proxy/spool.h"
 
@@ -91,6 +92,8 @@ spool_free(struct spool *sp)
 {
 	if (sp == NULL)
 		return;
+	metric_add(M_SPOOL_BYTES, -(double)sp->size, sp->fd != -1 ? "disk" :
+	    "memory");
 	if (sp->fd != -1)
 		close(sp->fd);
 	free(sp->mem);
@@ -118,6 +121,7 @@ spool_write(struct spool *sp, const void *buf, size_t len)
 	if (spool_pwrite(sp->fd, buf, len, sp->size) == -1)
 		return -1;
 	sp->size += len;
+	metric_add(M_SPOOL_BYTES, (double)len, "disk");
 	return 0;
 }
 
@@ -185,6 +189,7 @@ spool_mem_append(struct spool *sp, const void *buf, size_t len)
 		sp->memcap = cap;
 	}
 	memcpy(sp->mem + sp->size, buf, len);
+	metric_add(M_SPOOL_BYTES, (double)len, "memory");
 	sp->size += len;
 }
 
@@ -206,6 +211,8 @@ spool_to_disk(struct spool *sp)
 	sp->mem = NULL;
 	sp->memcap = 0;
 	sp->fd = fd;
+	metric_add(M_SPOOL_BYTES, -(double)sp->size, "memory");
+	metric_add(M_SPOOL_BYTES, (double)sp->size, "disk");
 	return 0;
 }
 

@@ -22,7 +22,7 @@ swaks libnet-ssleay-perl python3 python3-pytest python3-dkim python3-spf
 python3-nacl python3-authres miltertest opendkim opendkim-tools
 haproxy procps iproute2 systemd man-db
 opendmarc mariadb-server libdbd-mysql-perl libdbi-perl libswitch-perl
-libjson-perl"
+libjson-perl prometheus"
 
 case "${1:-}" in
 "")	PKGS=$BUILD; what="build and run" ;;

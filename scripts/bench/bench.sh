@@ -9,7 +9,7 @@
 #
 # One file a section (scripts/bench/NAME.sh, sourced in order after
 # lib.sh, the shared helpers): throughput memory lists spf dkim tls milter
-# headers rdns dnsbl dmarc, described below; their Python clients are the .py files
+# headers rdns dnsbl dmarc metrics, described below; their Python clients are the .py files
 # beside them.
 # Everything runs on loopback, in one go, in about 6-8 minutes on 2 cores:
 #
@@ -112,7 +112,11 @@
 #     of 1 KiB messages signed by dkimpy, from this host's global address;
 #     warm (every answer cached); ratio, target >= 0.8.  About 20 s
 #     (BENCH_DMARC_BUDGET).
-# 13. Prints a table and one PASS/FAIL line per target.
+# 13. Metrics: two more postern with filters.chain = iplist regex, one
+#     with metrics.listen scraped while mail flows (200 scrapes at once,
+#     then ten a second), one without; 100 sessions, 1 KiB; ratio,
+#     target >= 0.97.  About 30 s (BENCH_METRICS_BUDGET).
+# 14. Prints a table and one PASS/FAIL line per target.
 #
 # Every process started here is stopped by PID on exit (also on Ctrl-C),
 # every wait is bounded.  Exit status is 0 whenever the bench ran, whatever
@@ -133,7 +137,9 @@
 # same), BENCH_RDNS_CONNS (2000 connections a run), BENCH_DNSBL (0 skips
 # the dnsbl section), BENCH_DNSBL_BUDGET (40, the same), BENCH_DMARC (0
 # skips the dmarc section), BENCH_DMARC_BUDGET (60, the same),
-# BENCH_DMARC_MSGS (5000 a run).
+# BENCH_DMARC_MSGS (5000 a run), BENCH_METRICS (0 skips the metrics
+# section), BENCH_METRICS_BUDGET (60, the same), BENCH_METRICS_MSGS (20000
+# a run).
 
 set -u
 
@@ -216,7 +222,7 @@ POSTERN_DIED=""
 SUMMARY=""
 
 # ---------------------------------------------------------------- sections
-SECTIONS=${BENCH_SECTIONS:-throughput memory lists spf dkim tls milter headers rdns dnsbl dmarc}
+SECTIONS=${BENCH_SECTIONS:-throughput memory lists spf dkim tls milter headers rdns dnsbl dmarc metrics}
 for section in $SECTIONS; do
 	[ -r "$HERE/$section.sh" ] || die "no section $section (scripts/bench/*.sh)"
 	# shellcheck disable=SC1090
