@@ -3,6 +3,7 @@
 #
 #   make                 build build/postern
 #   make SANITIZE=1      ASan+UBSan build in build-asan/ (any target)
+#   make SANITIZE=thread ThreadSanitizer build in build-tsan/ (integ-tsan)
 #   make check           C unit tests        make integ   integration tests
 #   make test            both, also on the ASan build, and fuzz smoke runs
 #   make fuzz            libFuzzer targets
@@ -24,6 +25,9 @@ ifeq ($(SANITIZE),1)
 BUILD	?= build-asan
 SANFLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
 	   -fno-sanitize-recover=undefined
+else ifeq ($(SANITIZE),thread)
+BUILD	?= build-tsan
+SANFLAGS = -fsanitize=thread -fno-omit-frame-pointer
 else
 BUILD	?= build
 SANFLAGS =
@@ -70,6 +74,7 @@ SRCS	 = lib/util.c \
 	   proxy/session_rdns.c \
 	   proxy/tls.c \
 	   proxy/server.c \
+	   proxy/loops.c \
 	   proxy/metrics_http.c \
 	   proxy/stats.c \
 	   proxy/dryrun.c \
@@ -112,7 +117,8 @@ BIN	 = $(BUILD)/postern
 UNITS	 = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/t_*.c))
 FUZZERS	 = $(patsubst tests/fuzz/%.c,build-fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 
-.PHONY: all units check check-asan integ integ-asan test fuzz fuzz-smoke run \
+.PHONY: all units check check-asan integ integ-threads integ-asan integ-tsan \
+	test fuzz fuzz-smoke run \
 	bench install clean rfc7208 build-O0 layout man deb
 
 all: $(BIN)
@@ -166,12 +172,25 @@ rfc7208: $(BUILD)/tests/spf_eval
 integ: $(BIN)
 	POSTERN=$(abspath $(BIN)) $(PYTHON) -m pytest -q -p no:cacheprovider tests/integ
 
+# The no-loss, limit and signal tests again with two event loops.
+INTEG_THREADS = test_signals.py test_data.py test_backend_reply.py \
+	   test_smuggling.py test_limits.py test_relay.py test_load.py
+integ-threads: $(BIN)
+	POSTERN_THREADS=2 POSTERN=$(abspath $(BIN)) $(PYTHON) -m pytest -q \
+	    -p no:cacheprovider $(addprefix tests/integ/,$(INTEG_THREADS))
+
 # The unit and integration tests again on the ASan+UBSan build.
 check-asan:
 	$(MAKE) SANITIZE=1 check
 
 integ-asan:
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 $(MAKE) SANITIZE=1 integ
+
+# The integration tests with two event loops on the ThreadSanitizer build
+# (clang; by hand: not in make test).
+integ-tsan:
+	POSTERN_THREADS=2 TSAN_OPTIONS=halt_on_error=0 \
+	    $(MAKE) SANITIZE=thread CC=clang integ
 
 # Every -O level must build clean: CI builds once at -O0 (tests included).
 build-O0:
@@ -188,7 +207,8 @@ layout:
 man: $(BIN)
 	$(PYTHON) scripts/mkman.py $(abspath $(BIN)) $(BUILD)/man
 
-test: layout man build-O0 deb check check-asan rfc7208 fuzz-smoke integ integ-asan
+test: layout man build-O0 deb check check-asan rfc7208 fuzz-smoke integ \
+	integ-threads integ-asan
 
 # libFuzzer targets, built with clang against the sources they exercise.
 FUZZ_CFLAGS = -g -O1 -std=gnu11 -D_GNU_SOURCE -I. \

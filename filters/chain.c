@@ -279,7 +279,7 @@ chain_new_ops(const struct filter_ops *const *ops, size_t n,
 struct chain *
 chain_ref(struct chain *c)
 {
-	c->refcnt++;
+	__atomic_add_fetch(&c->refcnt, 1, __ATOMIC_RELAXED);
 	return c;
 }
 
@@ -288,7 +288,8 @@ chain_unref(struct chain *c)
 {
 	size_t	 i;
 
-	if (c == NULL || --c->refcnt > 0)
+	if (c == NULL ||
+	    __atomic_sub_fetch(&c->refcnt, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
 	for (i = 0; i < c->n; i++)
 		if (c->ops[i] != NULL && c->ops[i]->fini != NULL)

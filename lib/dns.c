@@ -214,7 +214,7 @@ dns_set_upstream(struct dns *d, const char *list, char *err, size_t errsz)
 struct dns *
 dns_ref(struct dns *d)
 {
-	d->refcnt++;
+	__atomic_add_fetch(&d->refcnt, 1, __ATOMIC_RELAXED);
 	return d;
 }
 
@@ -230,7 +230,8 @@ dns_serves(const struct dns *d, const struct dns_settings *set)
 void
 dns_unref(struct dns *d)
 {
-	if (d == NULL || --d->refcnt > 0)
+	if (d == NULL ||
+	    __atomic_sub_fetch(&d->refcnt, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
 	if (d->stop[1] != -1) {
 		if (write(d->stop[1], "x", 1) == 1)

@@ -27,7 +27,8 @@
 #include "lib/util.h"
 
 static int	 log_to_syslog;
-static int	 log_level = LOG_LEVEL_INFO;
+static int	 log_level = LOG_LEVEL_INFO;	/* atomic: a reload sets it
+						   while every loop logs */
 static int	 log_trace_mask;
 static const char *log_ident = "postern";
 static uint64_t	 log_repeat_ms = 10000;
@@ -54,7 +55,7 @@ log_init(const char *ident, int to_syslog, int level)
 void
 log_set_level(int level)
 {
-	log_level = level;
+	__atomic_store_n(&log_level, level, __ATOMIC_RELAXED);
 }
 
 void
@@ -72,7 +73,7 @@ log_tracing(int mask)
 int
 log_enabled(int level)
 {
-	return level <= log_level;
+	return level <= __atomic_load_n(&log_level, __ATOMIC_RELAXED);
 }
 
 /* No control byte reaches a log line, whatever a caller formatted into it
@@ -99,7 +100,7 @@ log_vwrite(int level, const char *suffix, const char *fmt, va_list ap)
 	struct timespec	 now;
 	struct tm	 tm;
 
-	if (level > log_level && level != LOG_LEVEL_TRACE)
+	if (!log_enabled(level) && level != LOG_LEVEL_TRACE)
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	log_scrub(msg);
@@ -132,7 +133,9 @@ log_say(int level, const char *fmt, ...)
 void
 log_set_repeat(unsigned seconds)
 {
+	pthread_mutex_lock(&log_limit_mtx);
 	log_repeat_ms = (uint64_t)seconds * 1000;
+	pthread_mutex_unlock(&log_limit_mtx);
 }
 
 void

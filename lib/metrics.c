@@ -81,6 +81,9 @@ static struct metric_family metric_families[M_NFAMILIES] = {
 	FAM(M_CONNECTIONS_REFUSED, "postern_connections_refused_total",
 	    METRIC_COUNTER, "Client connections refused before a session: "
 	    "by the limits, or by the filters at connect.", "reason"),
+	FAM(M_LOOP_CONNECTIONS, "postern_loop_connections_total",
+	    METRIC_COUNTER, "Client connections admitted, by the event loop "
+	    "(proxy.threads) that serves them.", "loop"),
 	FAM(M_TLS_SESSIONS, "postern_tls_sessions_total", METRIC_COUNTER,
 	    "Client TLS handshakes completed, by protocol version.",
 	    "version"),
@@ -457,7 +460,8 @@ metric_word(const char *text, char *word, size_t size)
 	size_t	 n = 0;
 
 	while (n + 1 < size && (isalnum((unsigned char)text[n]) ||
-	    text[n] == '_' || text[n] == '-' || text[n] == '.')) {
+	    text[n] == '_' || text[n] == '-' || text[n] == '.' ||
+	    text[n] == ':')) {
 		word[n] = (char)tolower((unsigned char)text[n]);
 		n++;
 	}

@@ -23,6 +23,7 @@ enum metric_id {
 	M_CONNECTIONS,			/* gauge: open now */
 	M_CONNECTIONS_TOTAL,		/* counter: accepted */
 	M_CONNECTIONS_REFUSED,		/* counter {reason} */
+	M_LOOP_CONNECTIONS,		/* counter {loop} */
 	M_TLS_SESSIONS,			/* counter {version} */
 	M_AUTH,				/* counter {result} */
 	M_TRANSACTIONS,			/* counter {action, stage} */
@@ -72,7 +73,7 @@ void	metric_each(enum metric_id, metric_each_fn, void *);
  * malloc'd, its length in *len. */
 char	*metric_render(size_t *len);
 
-/* metric_word - the first word of text (letters, digits, '_', '-', '.'),
+/* metric_word - the first word of text (letters, digits, "_-.:"),
  * lower case, at most size - 1 bytes: a bounded label value from a free
  * text such as a filter's result. */
 void	metric_word(const char *text, char *word, size_t size);

@@ -3,10 +3,12 @@
  * ttlcache.c - string keys to fixed-size values with an expiry (see
  * ttlcache.h).  One calloc'd array of slots, each the key, the expiry and
  * the value; the slot is the key's FNV-1a hash modulo the slot count.
- * Slots never touched cost no memory until used (calloc).
+ * Slots never touched cost no memory until used (calloc).  A mutex makes
+ * it safe for every event loop at once.
  *
  * Public: ttlcache_new, ttlcache_free, ttlcache_get, ttlcache_put.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +23,7 @@ struct ttlcache_slot {
 };
 
 struct ttlcache {
+	pthread_mutex_t		 lock;
 	unsigned char		*slots;
 	size_t			 n;
 	size_t			 valsz;
@@ -39,6 +42,7 @@ ttlcache_new(const char *name, size_t nslots, size_t valsz,
 	struct ttlcache	*c = xcalloc(1, sizeof(*c));
 
 	c->name = name;
+	pthread_mutex_init(&c->lock, NULL);
 	c->n = nslots;
 	c->valsz = valsz;
 	/* each slot aligned for the value that follows the next one */
@@ -54,6 +58,7 @@ ttlcache_free(struct ttlcache *c)
 {
 	if (c == NULL)
 		return;
+	pthread_mutex_destroy(&c->lock);
 	free(c->slots);
 	free(c);
 }
@@ -77,17 +82,18 @@ ttlcache_get(struct ttlcache *c, const char *key, uint64_t now_ms, void *val)
 {
 	struct ttlcache_slot	*s;
 
+	int			 hit;
+
 	if (c->n == 0)
 		return 0;
+	pthread_mutex_lock(&c->lock);
 	s = ttlcache_slot(c, key);
-	if (s->key[0] == '\0' || strcmp(s->key, key) != 0 ||
-	    now_ms >= s->expires_ms) {
-		metric_add(M_CACHE_LOOKUPS, 1, c->name, "miss");
-		return 0;
-	}
-	memcpy(val, s->val, c->valsz);
-	metric_add(M_CACHE_LOOKUPS, 1, c->name, "hit");
-	return 1;
+	if ((hit = s->key[0] != '\0' && strcmp(s->key, key) == 0 &&
+	    now_ms < s->expires_ms))
+		memcpy(val, s->val, c->valsz);
+	pthread_mutex_unlock(&c->lock);
+	metric_add(M_CACHE_LOOKUPS, 1, c->name, hit ? "hit" : "miss");
+	return hit;
 }
 
 void
@@ -101,8 +107,10 @@ ttlcache_put(struct ttlcache *c, const char *key, uint64_t now_ms,
 	if (c->n == 0 || ttl == 0 || key[0] == '\0' ||
 	    strlen(key) >= TTLCACHE_KEY_MAX)
 		return;
+	pthread_mutex_lock(&c->lock);
 	s = ttlcache_slot(c, key);
 	strlcpy(s->key, key, sizeof(s->key));
 	s->expires_ms = now_ms + (uint64_t)ttl * 1000;
 	memcpy(s->val, val, c->valsz);
+	pthread_mutex_unlock(&c->lock);
 }

@@ -2,8 +2,9 @@
 /*
  * worker.h - a bounded pool of threads for work that blocks (DNS chains in
  * libspf2, RSA in DKIM).  A job runs on a pool thread; its completion runs
- * later on the event loop that owns the pool, so filters never block the
- * loop and never touch it from another thread.
+ * later on the event loop it was submitted from, so filters never block
+ * the loop and never touch it from another thread.  Every loop has its
+ * own handle on the one pool (worker_pool_attach).
  */
 #ifndef POSTERN_WORKER_H
 #define POSTERN_WORKER_H
@@ -26,8 +27,13 @@ typedef void	(*worker_done_fn)(void *arg, int cancelled);
  */
 struct worker_pool *worker_pool_new(struct event_base *, unsigned nthreads,
 		    unsigned queue_max, char *err, size_t errsz);
-/* worker_pool_free - waits for running jobs, cancels waiting ones
- * (their done runs now, cancelled), joins the threads. */
+/* worker_pool_attach - a handle on p's threads and queue whose jobs
+ * complete on base: one for each other event loop. */
+struct worker_pool *worker_pool_attach(struct worker_pool *,
+		    struct event_base *);
+/* worker_pool_free - the handle's waiting jobs cancelled (their done runs
+ * now, cancelled), its running ones waited for; the last handle freed
+ * joins the threads.  Its loop must not be running. */
 void		 worker_pool_free(struct worker_pool *);
 
 /* worker_submit - queue a job; NULL when the queue is full (the caller

@@ -307,6 +307,10 @@ static const struct conf_enum conf_enum_tls_backend[] = {
 	{ "required", CONF_TLS_BACKEND_REQUIRED }, { NULL, 0 }
 };
 
+static const struct conf_enum conf_enum_threads[] = {
+	{ "auto", 0 }, { NULL, 0 }
+};
+
 static const struct conf_enum conf_enum_format[] = {
 	{ "plain", CONF_LOG_PLAIN }, { "json", CONF_LOG_JSON }, { NULL, 0 }
 };
@@ -377,6 +381,8 @@ static const struct conf_key conf_keys[] = {
 	BOOL("proxy", "vrfy", vrfy),
 	{ "proxy", "user", CONF_T_STRING, FLD(user), 0, 0, NULL,
 	    CONF_F_EMPTY | CONF_F_NOSPACE },
+	{ "proxy", "threads", CONF_T_UINT, FLD(threads), 1, 256,
+	    conf_enum_threads, 0 },
 	{ "proxy", "authserv_id", CONF_T_STRING, FLD(authserv_id), 0, 0,
 	    NULL, CONF_F_EMPTY | CONF_F_NOSPACE },
 	BOOL("proxy", "proxy_protocol", proxy_protocol),
@@ -1241,8 +1247,15 @@ conf_set_num(struct cparse *p, const struct conf_key *k, char *val)
 {
 	const struct conf_num	*n = conf_types[k->type].num;
 	uint64_t		 v;
+	const struct conf_enum	*e;
 	char			 lo[32], hi[32];
 
+	/* a number with names for some values (threads = auto) */
+	for (e = k->enums; e != NULL && e->name != NULL; e++)
+		if (strcasecmp(e->name, val) == 0) {
+			conf_num_store(p->conf, k, (uint64_t)e->value);
+			return 0;
+		}
 	if (conf_num_parse(n, val, &v) == -1)
 		return conf_err(p, "bad %s '%.64s' for %s.%s%s", n->what, val,
 		    k->section, k->key, n->hint);
@@ -1466,8 +1479,14 @@ conf_set_names(struct cparse *p, const struct conf_key *k, char *val)
 static void
 conf_dump_num(const struct conf *c, const struct conf_key *k, FILE *fp)
 {
-	char	 buf[32];
+	const struct conf_enum	*e;
+	char			 buf[32];
 
+	for (e = k->enums; e != NULL && e->name != NULL; e++)
+		if ((uint64_t)e->value == conf_num_load(c, k)) {
+			fprintf(fp, " %s", e->name);
+			return;
+		}
 	conf_num_fmt(conf_types[k->type].num, conf_num_load(c, k), buf,
 	    sizeof(buf));
 	fprintf(fp, " %s", buf);

@@ -130,6 +130,7 @@ struct conf {
 	int		 vrfy;			/* relay VRFY/EXPN */
 	char		 user[64];		/* run as, once listening;
 						   "" = stay who we are */
+	unsigned	 threads;		/* event loops; 0 = one a CPU */
 	char		 authserv_id[256];	/* Authentication-Results;
 						   "" in the file = hostname */
 	int		 proxy_protocol;	/* every connection starts

@@ -377,8 +377,9 @@ backend_secured(struct backend *b)
 static int
 backend_fill(struct backend *b)
 {
-	static unsigned char	 in[BACKEND_CHUNK];
-	static unsigned char	 out[DATA_OUT_MAX(BACKEND_CHUNK)];
+	/* each event loop's own (proxy.threads) */
+	static _Thread_local unsigned char in[BACKEND_CHUNK];
+	static _Thread_local unsigned char out[DATA_OUT_MAX(BACKEND_CHUNK)];
 	struct evbuffer		*o = bufferevent_get_output(b->bev);
 	ssize_t			 n;
 	size_t			 hl;

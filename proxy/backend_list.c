@@ -32,6 +32,7 @@
 #include <sys/un.h>
 
 #include <netdb.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,7 @@ struct backend_entry {
 };
 
 struct backend_list {
+	pthread_mutex_t		 lock;		/* the marks: every loop's */
 	const struct conf	*conf;		/* not duplicated */
 	struct backend_entry	 e[CONF_BACKEND_MAX];
 	size_t			 n;
@@ -68,13 +70,14 @@ static void	backend_list_keep(struct backend_entry *,
 		    const struct backend_entry *);
 
 struct backend_list *
-backend_list_new(const struct conf *conf, const struct backend_list *old,
+backend_list_new(const struct conf *conf, struct backend_list *old,
     char *err, size_t errsz)
 {
 	struct backend_list	*l;
 	size_t			 i, j;
 
 	l = xcalloc(1, sizeof(*l));
+	pthread_mutex_init(&l->lock, NULL);
 	l->conf = conf;
 	for (i = 0; i < conf->nbackend; i++, l->n++) {
 		if (backend_list_resolve(&l->e[i], &conf->backend[i], err,
@@ -82,9 +85,13 @@ backend_list_new(const struct conf *conf, const struct backend_list *old,
 			backend_list_free(l);
 			return NULL;
 		}
+		if (old != NULL)
+			pthread_mutex_lock(&old->lock);
 		for (j = 0; old != NULL && j < old->n; j++)
 			if (strcmp(old->e[j].name, l->e[i].name) == 0)
 				backend_list_keep(&l->e[i], &old->e[j]);
+		if (old != NULL)
+			pthread_mutex_unlock(&old->lock);
 	}
 	return l;
 }
@@ -92,6 +99,9 @@ backend_list_new(const struct conf *conf, const struct backend_list *old,
 void
 backend_list_free(struct backend_list *l)
 {
+	if (l == NULL)
+		return;
+	pthread_mutex_destroy(&l->lock);
 	free(l);
 }
 
@@ -153,11 +163,12 @@ backend_list_down(const struct backend_list *l, size_t i, uint64_t now)
 }
 
 void
-backend_list_start(const struct backend_list *l, struct backend_try *t,
+backend_list_start(struct backend_list *l, struct backend_try *t,
     uint64_t now)
 {
 	size_t	 i, j, up = 0, tmp;
 
+	pthread_mutex_lock(&l->lock);
 	memset(t, 0, sizeof(*t));
 	t->deadline = now + (uint64_t)l->conf->connect_timeout * 1000;
 	for (i = 0; i < l->n; i++)
@@ -181,6 +192,7 @@ backend_list_start(const struct backend_list *l, struct backend_try *t,
 		t->order[j] = i;
 		t->n++;
 	}
+	pthread_mutex_unlock(&l->lock);
 }
 
 int
@@ -206,7 +218,9 @@ void
 backend_list_failed(struct backend_list *l, const struct backend_try *t,
     uint64_t now)
 {
+	pthread_mutex_lock(&l->lock);
 	l->e[t->cur].failed = now != 0 ? now : 1;
+	pthread_mutex_unlock(&l->lock);
 	metric_add(M_BACKEND_CONNECT_FAILURES, 1, l->e[t->cur].name);
 }
 
@@ -222,14 +236,18 @@ backend_list_host(const struct backend_list *l, const struct backend_try *t)
 	return l->e[t->cur].host;
 }
 
-const struct smtp_ehlo *
-backend_list_caps(const struct backend_list *l, const struct backend_try *t,
-    int tls)
+int
+backend_list_caps(struct backend_list *l, const struct backend_try *t,
+    int tls, struct smtp_ehlo *caps)
 {
 	const struct backend_entry *e = &l->e[t->cur];
+	int			 known;
 
-	return e->known[tls != 0] && !e->ehlo_first ? &e->caps[tls != 0] :
-	    NULL;
+	pthread_mutex_lock(&l->lock);
+	if ((known = e->known[tls != 0] && !e->ehlo_first))
+		*caps = e->caps[tls != 0];
+	pthread_mutex_unlock(&l->lock);
+	return known;
 }
 
 void
@@ -238,26 +256,36 @@ backend_list_learn(struct backend_list *l, const struct backend_try *t,
 {
 	struct backend_entry	*e = &l->e[t->cur];
 
+	pthread_mutex_lock(&l->lock);
 	e->caps[tls != 0] = *caps;
 	e->known[tls != 0] = 1;
+	pthread_mutex_unlock(&l->lock);
 }
 
 void
 backend_list_unlearn(struct backend_list *l, const struct backend_try *t)
 {
+	pthread_mutex_lock(&l->lock);
 	l->e[t->cur].ehlo_first = 1;
+	pthread_mutex_unlock(&l->lock);
 }
 
 int
-backend_list_xforward(const struct backend_list *l,
-    const struct backend_try *t)
+backend_list_xforward(struct backend_list *l, const struct backend_try *t)
 {
-	return l->e[t->cur].xforward;
+	int	 ok;
+
+	pthread_mutex_lock(&l->lock);
+	ok = l->e[t->cur].xforward;
+	pthread_mutex_unlock(&l->lock);
+	return ok;
 }
 
 void
 backend_list_set_xforward(struct backend_list *l, const struct backend_try *t,
     int ok)
 {
+	pthread_mutex_lock(&l->lock);
 	l->e[t->cur].xforward = ok;
+	pthread_mutex_unlock(&l->lock);
 }

@@ -29,15 +29,17 @@ struct backend_try {
 
 /* backend_list_new - conf's backends resolved (conf is not duplicated: the
  * owner holds it); an entry that old (may be NULL) also has keeps its
- * failure time.  NULL with err when a name does not resolve. */
+ * failure time.  NULL with err when a name does not resolve.  The marks
+ * (failures, what each backend answered) are shared by every event loop:
+ * each call takes the list's lock. */
 struct backend_list *backend_list_new(const struct conf *,
-		    const struct backend_list *old, char *err, size_t errsz);
+		    struct backend_list *old, char *err, size_t errsz);
 void		 backend_list_free(struct backend_list *);
 
 /* backend_list_start - begin a walk at now (ms): the entries that have not
  * failed within proxy.backend_retry in proxy.backend_order, then the
  * others, the longest-failed first, so every one is tried. */
-void		 backend_list_start(const struct backend_list *,
+void		 backend_list_start(struct backend_list *,
 		    struct backend_try *, uint64_t now);
 /* backend_list_next - the next entry's address and the ms it may take:
  * what remains of connect_timeout shared equally among the entries still
@@ -60,12 +62,12 @@ const char	*backend_list_host(const struct backend_list *,
 
 /*
  * backend_list_caps - what the entry tried last announced to an EHLO
- * before XCLIENT (tls: inside TLS), as backend_list_learn kept it; NULL
- * when not known, or when it refused an XCLIENT sent without that EHLO
- * (backend_list_unlearn).
+ * before XCLIENT (tls: inside TLS), as backend_list_learn kept it, copied
+ * to caps: 1; 0 when not known, or when it refused an XCLIENT sent
+ * without that EHLO (backend_list_unlearn).
  */
-const struct smtp_ehlo *backend_list_caps(const struct backend_list *,
-		    const struct backend_try *, int tls);
+int		 backend_list_caps(struct backend_list *,
+		    const struct backend_try *, int tls, struct smtp_ehlo *caps);
 /* backend_list_learn - keep e (copied) as the entry's answer to EHLO. */
 void		 backend_list_learn(struct backend_list *,
 		    const struct backend_try *, int tls,
@@ -76,7 +78,7 @@ void		 backend_list_unlearn(struct backend_list *,
 		    const struct backend_try *);
 /* backend_list_xforward - whether the entry tried last has taken an
  * XFORWARD; backend_list_set_xforward - it has (ok 1), or refused one. */
-int		 backend_list_xforward(const struct backend_list *,
+int		 backend_list_xforward(struct backend_list *,
 		    const struct backend_try *);
 void		 backend_list_set_xforward(struct backend_list *,
 		    const struct backend_try *, int ok);

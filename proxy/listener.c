@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * listener.c - listening sockets (libevent evconnlistener, SO_REUSEADDR,
- * close-on-exec) and admission: a connection over proxy.max_connections
- * (as the descriptor limit clamps it, server_check), or over
- * proxy.max_connections_per_ip from one address, gets "421 4.7.0" and is
- * closed before any session or backend connection exists.  Counts per
- * address live in a small chained hash keyed by the address bytes
- * (IPv4-mapped IPv6 counted as IPv4).
+ * close-on-exec), one set for each event loop (with SO_REUSEPORT when
+ * there are several: the kernel spreads the connections), and admission:
+ * a connection over proxy.max_connections (as the descriptor limit clamps
+ * it, server_check), or over proxy.max_connections_per_ip from one
+ * address, gets "421 4.7.0" and is closed before any session or backend
+ * connection exists.  The counts are every loop's, exact: the total and a
+ * small chained hash of counts per address keyed by the address bytes
+ * (IPv4-mapped IPv6 counted as IPv4), under one mutex.
  *
  * Out of descriptors (or kernel memory), accept fails until something is
  * closed, and the listening socket stays readable: every listener then
@@ -26,6 +28,7 @@
 #include <netinet/in.h>
 #include <errno.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,20 +57,35 @@ struct listener_count {
 	unsigned		 n;
 };
 
-static struct evconnlistener	*listeners[2 * CONF_LISTEN_MAX];
-static int			 listener_tls;	/* its address marks TLS
-						   listeners */
-static size_t			 nlisteners;
+struct listener {
+	struct evconnlistener	*l;
+	struct listener_set	*set;
+	int			 tls;		/* implicit TLS */
+};
+
+/* One event loop's listening sockets. */
+struct listener_set {
+	struct listener		 ls[2 * CONF_LISTEN_MAX];
+	size_t			 n;
+	struct event		*paused;	/* the pause's timer */
+	struct session_server	*srv;		/* the loop's sessions */
+	char			 loop[16];	/* its number, for metrics */
+	int			 reuseport;
+};
+
+static pthread_mutex_t		 listener_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct listener_count	*counts[LISTENER_BUCKETS];
-static struct event		*listener_paused;	/* the pause's timer */
+static unsigned			 listener_admitted;	/* sessions alive */
 static struct log_limit listener_log_full =
 	    LOG_LIMIT("connection refused (limit)");
 static struct log_limit listener_log_ip =
 	    LOG_LIMIT("connection refused (per address)");
 static struct log_limit listener_log_accept = LOG_LIMIT("accept");
 
-static int	listener_open_list(struct event_base *,
+static int	listener_open_list(struct listener_set *, struct event_base *,
 		    const struct conf_addr *, size_t, int, char *, size_t);
+static int	listener_admit(const struct sockaddr *, unsigned, unsigned,
+		    int);
 static void	listener_accept(struct evconnlistener *, evutil_socket_t,
 		    struct sockaddr *, int, void *);
 static void	listener_error(struct evconnlistener *, void *);
@@ -77,23 +95,31 @@ static struct listener_count **listener_find(const struct sockaddr *,
 static void	listener_refuse(evutil_socket_t, int, const char *);
 static void	listener_count_refused(const char *);
 
-int
-listener_open(struct event_base *base, const struct conf *conf, char *err,
+struct listener_set *
+listener_open(struct event_base *base, const struct conf *conf,
+    struct session_server *srv, unsigned loop, int reuseport, char *err,
     size_t errsz)
 {
-	if (listener_paused == NULL)
-		listener_paused = evtimer_new(base, listener_resume, NULL);
-	if (listener_open_list(base, conf->listen, conf->nlisten, 0, err,
-	    errsz) == -1)
-		return -1;
-	return listener_open_list(base, conf->listen_tls, conf->nlisten_tls,
-	    1, err, errsz);
+	struct listener_set	*set = xcalloc(1, sizeof(*set));
+
+	set->srv = srv;
+	set->reuseport = reuseport;
+	snprintf(set->loop, sizeof(set->loop), "%u", loop);
+	set->paused = evtimer_new(base, listener_resume, set);
+	if (listener_open_list(set, base, conf->listen, conf->nlisten, 0,
+	    err, errsz) == -1 || listener_open_list(set, base,
+	    conf->listen_tls, conf->nlisten_tls, 1, err, errsz) == -1) {
+		listener_close(set);
+		return NULL;
+	}
+	return set;
 }
 
-/* The addresses of one list; tls: implicit TLS (the listener's arg). */
+/* The addresses of one list into set; tls: implicit TLS. */
 static int
-listener_open_list(struct event_base *base, const struct conf_addr *addrs,
-    size_t n, int tls, char *err, size_t errsz)
+listener_open_list(struct listener_set *set, struct event_base *base,
+    const struct conf_addr *addrs, size_t n, int tls, char *err,
+    size_t errsz)
 {
 	struct addrinfo		 hints, *res, *ai;
 	struct evconnlistener	*l;
@@ -111,11 +137,14 @@ listener_open_list(struct event_base *base, const struct conf_addr *addrs,
 			return -1;
 		}
 		for (ai = res; ai != NULL; ai = ai->ai_next) {
-			if (nlisteners == nitems(listeners))
+			if (set->n == nitems(set->ls))
 				break;
+			set->ls[set->n].set = set;
+			set->ls[set->n].tls = tls;
 			l = evconnlistener_new_bind(base, listener_accept,
-			    tls ? &listener_tls : NULL, LEV_OPT_CLOSE_ON_FREE |
+			    &set->ls[set->n], LEV_OPT_CLOSE_ON_FREE |
 			    LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC |
+			    (set->reuseport ? LEV_OPT_REUSEABLE_PORT : 0) |
 			    (ai->ai_family == AF_INET6 ?
 			    LEV_OPT_BIND_IPV6ONLY : 0), 1024, ai->ai_addr,
 			    (int)ai->ai_addrlen);
@@ -127,26 +156,27 @@ listener_open_list(struct event_base *base, const struct conf_addr *addrs,
 				return -1;
 			}
 			evconnlistener_set_error_cb(l, listener_error);
-			listeners[nlisteners++] = l;
+			set->ls[set->n++].l = l;
 		}
 		freeaddrinfo(res);
-		log_info("listening on %s:%s%s", addrs[i].host, addrs[i].port,
-		    tls ? " (TLS)" : "");
+		if (strcmp(set->loop, "0") == 0)
+			log_info("listening on %s:%s%s", addrs[i].host,
+			    addrs[i].port, tls ? " (TLS)" : "");
 	}
 	return 0;
 }
 
 void
-listener_close(void)
+listener_close(struct listener_set *set)
 {
 	size_t	 i;
 
-	for (i = 0; i < nlisteners; i++)
-		evconnlistener_free(listeners[i]);
-	nlisteners = 0;
-	if (listener_paused != NULL)
-		event_free(listener_paused);
-	listener_paused = NULL;
+	if (set == NULL)
+		return;
+	for (i = 0; i < set->n; i++)
+		evconnlistener_free(set->ls[i].l);
+	event_free(set->paused);
+	free(set);
 }
 
 /* The bucket slot for sa's address (key filled in). */
@@ -196,40 +226,75 @@ static void
 listener_accept(struct evconnlistener *l, evutil_socket_t fd,
     struct sockaddr *sa, int len, void *arg)
 {
+	struct listener		*li = arg;
 	struct server_gen	*gen = server_gen();
 	const struct conf	*conf = gen->conf;
-	struct listener_count	**pp, *c;
-	unsigned char		 key[17];
-	int			 tls = arg == &listener_tls;
 
 	(void)l;
-	pp = listener_find(sa, key);
 	metric_add(M_CONNECTIONS_TOTAL, 1);
-	if (session_count() >= gen->max_connections) {
+	switch (listener_admit(sa, gen->max_connections,
+	    conf->max_connections_per_ip, 1)) {
+	case 0:
+		metric_add(M_CONNECTIONS, 1);
+		metric_add(M_LOOP_CONNECTIONS, 1, li->set->loop);
+		evutil_make_socket_nonblocking(fd);
+		session_new(fd, sa, (socklen_t)len, li->tls, gen,
+		    li->set->srv);
+		return;
+	case 1:
 		listener_count_refused("max_connections");
 		log_limited(&listener_log_full, LOG_LEVEL_WARN, "connection "
-		    "refused: %u connections, the limit", session_count());
-		listener_refuse(fd, tls, "Error: too many connections");
-	} else if (conf->max_connections_per_ip != 0 && *pp != NULL &&
-	    (*pp)->n >= conf->max_connections_per_ip) {
+		    "refused: %u connections, the limit",
+		    gen->max_connections);
+		listener_refuse(fd, li->tls, "Error: too many connections");
+		break;
+	default:
 		listener_count_refused("max_connections_per_ip");
 		log_limited(&listener_log_ip, LOG_LEVEL_WARN, "connection "
 		    "refused: %u connections from one address, the limit",
-		    (*pp)->n);
-		listener_refuse(fd, tls, "Error: too many connections from "
-		    "your address");
-	} else {
+		    conf->max_connections_per_ip);
+		listener_refuse(fd, li->tls, "Error: too many connections "
+		    "from your address");
+		break;
+	}
+	server_gen_unref(gen);
+}
+
+/*
+ * sa counted in (add 1) or out (add 0: listener_release), under the lock
+ * every loop takes: 0 admitted, 1 over max in all, 2 over per_ip (0: no
+ * limit) from its address.
+ */
+static int
+listener_admit(const struct sockaddr *sa, unsigned max, unsigned per_ip,
+    int add)
+{
+	struct listener_count	**pp, *c;
+	unsigned char		 key[17];
+	int			 rc = 0;
+
+	pthread_mutex_lock(&listener_lock);
+	pp = listener_find(sa, key);
+	if (!add) {
+		listener_admitted--;
+		if ((c = *pp) != NULL && --c->n == 0) {
+			*pp = c->next;
+			free(c);
+		}
+	} else if (listener_admitted >= max)
+		rc = 1;
+	else if (per_ip != 0 && *pp != NULL && (*pp)->n >= per_ip)
+		rc = 2;
+	else {
 		if ((c = *pp) == NULL) {
 			c = *pp = xcalloc(1, sizeof(*c));
 			memcpy(c->key, key, sizeof(c->key));
 		}
 		c->n++;
-		metric_add(M_CONNECTIONS, 1);
-		evutil_make_socket_nonblocking(fd);
-		session_new(fd, sa, (socklen_t)len, tls, server_gen(),
-		    server_sessions());
+		listener_admitted++;
 	}
-	server_gen_unref(gen);
+	pthread_mutex_unlock(&listener_lock);
+	return rc;
 }
 
 /* A connection over a limit, in the metrics. */
@@ -243,30 +308,22 @@ listener_count_refused(const char *limit)
 void
 listener_release(const struct sockaddr *sa)
 {
-	struct listener_count	**pp, *c;
-	unsigned char		 key[17];
-
 	metric_add(M_CONNECTIONS, -1);
-	pp = listener_find(sa, key);
-	if ((c = *pp) == NULL)
-		return;
-	if (--c->n == 0) {
-		*pp = c->next;
-		free(c);
-	}
+	(void)listener_admit(sa, 0, 0, 0);
 }
 
-/* Out of descriptors or memory: pause every listener (the others would
- * fail alike).  Other errors belong to one pending connection. */
+/* Out of descriptors or memory: pause every listener of the loop (the
+ * others would fail alike).  Other errors belong to one pending
+ * connection. */
 static void
 listener_error(struct evconnlistener *l, void *arg)
 {
-	struct timeval	 tv = { 0, LISTENER_PAUSE_MS * 1000 };
-	int		 err = EVUTIL_SOCKET_ERROR();
-	size_t		 i;
+	struct listener_set	*set = ((struct listener *)arg)->set;
+	struct timeval		 tv = { 0, LISTENER_PAUSE_MS * 1000 };
+	int			 err = EVUTIL_SOCKET_ERROR();
+	size_t			 i;
 
 	(void)l;
-	(void)arg;
 	if (err != EMFILE && err != ENFILE && err != ENOBUFS &&
 	    err != ENOMEM) {
 		log_limited(&listener_log_accept, LOG_LEVEL_WARN, "accept: %s",
@@ -275,22 +332,20 @@ listener_error(struct evconnlistener *l, void *arg)
 	}
 	log_limited(&listener_log_accept, LOG_LEVEL_WARN, "accept: %s: not "
 	    "accepting for %d ms", strerror(err), LISTENER_PAUSE_MS);
-	for (i = 0; i < nlisteners; i++)
-		evconnlistener_disable(listeners[i]);
-	evtimer_add(listener_paused, &tv);
+	for (i = 0; i < set->n; i++)
+		evconnlistener_disable(set->ls[i].l);
+	evtimer_add(set->paused, &tv);
 }
 
-/* (A draining server has closed its listeners: nothing to resume.) */
+/* (A draining loop has closed its set, and the timer with it.) */
 static void
 listener_resume(evutil_socket_t fd, short ev, void *arg)
 {
-	size_t	 i;
+	struct listener_set	*set = arg;
+	size_t			 i;
 
 	(void)fd;
 	(void)ev;
-	(void)arg;
-	if (server_draining())
-		return;
-	for (i = 0; i < nlisteners; i++)
-		evconnlistener_enable(listeners[i]);
+	for (i = 0; i < set->n; i++)
+		evconnlistener_enable(set->ls[i].l);
 }

@@ -11,14 +11,19 @@
 
 struct conf;
 struct event_base;
+struct listener_set;
+struct session_server;
 
-/* listener_open - bind and listen on every proxy.listen address; -1 with a
+/* listener_open - bind and listen on every proxy.listen and listen_tls
+ * address for loop number loop, whose sessions are srv's (reuseport:
+ * SO_REUSEPORT, for several loops on the same addresses); NULL with a
  * message in err on the first failure. */
-int	listener_open(struct event_base *, const struct conf *, char *err,
-	    size_t errsz);
-/* listener_close - stop accepting (shutdown). */
-void	listener_close(void);
-/* listener_release - a session from sa ended. */
+struct listener_set *listener_open(struct event_base *, const struct conf *,
+	    struct session_server *srv, unsigned loop, int reuseport,
+	    char *err, size_t errsz);
+/* listener_close - stop accepting (shutdown), on the set's loop. */
+void	listener_close(struct listener_set *);
+/* listener_release - a session from sa ended (on any loop). */
 void	listener_release(const struct sockaddr *sa);
 
 #endif

@@ -17,7 +17,8 @@
  * Every lookup is bounded by dns.timeout and by the caller's deadline, so
  * the whole is at most one PTR and RDNS_NAMES_MAX forward lookups, within
  * the deadline.  Answers come from libunbound's cache while their TTL
- * lasts; whole results from struct rdns_cache, on the event loop.
+ * lasts; whole results from struct rdns_cache, shared by the event loops
+ * (a mutex).
  *
  * Public: rdns_lookup, rdns_set, rdns_verified, rdns_ptr_name,
  * rdns_ptr_from_wire, rdns_hostname_ok, rdns_cache_new, rdns_cache_free,
@@ -27,6 +28,7 @@
 
 #include <arpa/nameser.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +48,7 @@ struct rdns_slot {
 };
 
 struct rdns_cache {
+	pthread_mutex_t	 lock;		/* every event loop's */
 	uint32_t	 seed;		/* of the slot hash: random */
 	struct rdns_slot slot[RDNS_CACHE_SLOTS];
 };
@@ -167,6 +170,7 @@ rdns_cache_new(void)
 	struct rdns_cache	*c;
 
 	c = xcalloc(1, sizeof(*c));
+	pthread_mutex_init(&c->lock, NULL);
 	c->seed = arc4random();
 	return c;
 }
@@ -177,6 +181,7 @@ rdns_cache_free(struct rdns_cache *c)
 	if (c == NULL)
 		return;
 	rdns_cache_clear(c);
+	pthread_mutex_destroy(&c->lock);
 	free(c);
 }
 
@@ -185,11 +190,13 @@ rdns_cache_clear(struct rdns_cache *c)
 {
 	size_t	 i;
 
+	pthread_mutex_lock(&c->lock);
 	for (i = 0; i < RDNS_CACHE_SLOTS; i++) {
 		free(c->slot[i].name);
 		free(c->slot[i].reverse);
 		memset(&c->slot[i], 0, sizeof(c->slot[i]));
 	}
+	pthread_mutex_unlock(&c->lock);
 }
 
 /* sa's slot (FNV-1a over the family and address, from a random seed),
@@ -217,18 +224,19 @@ rdns_cache_get(struct rdns_cache *c, const struct sockaddr *sa,
 	const unsigned char	*addr;
 	struct rdns_slot	*s;
 	size_t			 len;
+	int			 hit;
 
-	if ((s = rdns_cache_slot(c, sa, &addr, &len)) == NULL ||
-	    s->name == NULL || s->family != sa->sa_family ||
-	    memcmp(s->addr, addr, len) != 0 || s->expires <= now_ms) {
-		metric_add(M_CACHE_LOOKUPS, 1, "rdns", "miss");
-		return 0;
+	pthread_mutex_lock(&c->lock);
+	if ((hit = (s = rdns_cache_slot(c, sa, &addr, &len)) != NULL &&
+	    s->name != NULL && s->family == sa->sa_family &&
+	    memcmp(s->addr, addr, len) == 0 && s->expires > now_ms)) {
+		strlcpy(r->name, s->name, sizeof(r->name));
+		strlcpy(r->reverse, s->reverse, sizeof(r->reverse));
+		r->ttl = (unsigned)((s->expires - now_ms + 999) / 1000);
 	}
-	metric_add(M_CACHE_LOOKUPS, 1, "rdns", "hit");
-	strlcpy(r->name, s->name, sizeof(r->name));
-	strlcpy(r->reverse, s->reverse, sizeof(r->reverse));
-	r->ttl = (unsigned)((s->expires - now_ms + 999) / 1000);
-	return 1;
+	pthread_mutex_unlock(&c->lock);
+	metric_add(M_CACHE_LOOKUPS, 1, "rdns", hit ? "hit" : "miss");
+	return hit;
 }
 
 void
@@ -239,8 +247,13 @@ rdns_cache_put(struct rdns_cache *c, const struct sockaddr *sa,
 	struct rdns_slot	*s;
 	size_t			 len;
 
-	if (r->ttl == 0 || (s = rdns_cache_slot(c, sa, &addr, &len)) == NULL)
+	if (r->ttl == 0)
 		return;
+	pthread_mutex_lock(&c->lock);
+	if ((s = rdns_cache_slot(c, sa, &addr, &len)) == NULL) {
+		pthread_mutex_unlock(&c->lock);
+		return;
+	}
 	free(s->name);
 	free(s->reverse);
 	s->family = sa->sa_family;
@@ -250,6 +263,7 @@ rdns_cache_put(struct rdns_cache *c, const struct sockaddr *sa,
 	    r->ttl : RDNS_CACHE_TTL_MAX) * 1000;
 	s->name = xstrdup(r->name);
 	s->reverse = xstrdup(r->reverse);
+	pthread_mutex_unlock(&c->lock);
 }
 
 int

@@ -1,21 +1,24 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * server.c - the running daemon (see server.h): one event loop, the
- * configuration generation sessions start under, SIGHUP reload (a bad new
- * configuration is refused and the old one stays), SIGTERM/SIGINT drain
- * (stop accepting, close idle sessions with 421, let transactions finish
- * within proxy.shutdown_timeout, then exit; a second signal exits at once).
- * At start the soft descriptor limit is raised to the hard one, and each
- * generation admits only the connections that limit holds (server_check).
+ * server.c - the running daemon (see server.h): the event loops
+ * (proxy/loops.c; this file runs loop 0, which also takes the signals and
+ * serves the metrics), the configuration generation sessions start under
+ * (swapped under a lock, reference-counted atomically: every loop takes
+ * it), SIGHUP reload (a bad new configuration is refused and the old one
+ * stays), SIGTERM/SIGINT drain (stop accepting, close idle sessions with
+ * 421, let transactions finish within proxy.shutdown_timeout, then exit;
+ * a second signal exits at once).  At start the soft descriptor limit is
+ * raised to the hard one, and each generation admits only the connections
+ * that limit holds (server_check).
  *
- * Public: server_run, server_sessions, server_gen, server_gen_unref,
- * server_draining, server_drop_privileges, server_check,
- * server_reload_refused.
+ * Public: server_run, server_gen, server_gen_unref, server_draining,
+ * server_drop_privileges, server_check, server_reload_refused.
  *
  * DIAGNOSTICS
  *	"reload refused: <why>; keeping the running configuration" on a bad
  *	reload; "proxy.listen changed: restart to apply" (and the same for
- *	proxy.user and workers.*) when only a restart can apply it.  At start
+ *	proxy.user, proxy.threads and workers.*) when only a restart can
+ *	apply it.  At start
  *	"running as root ..." without proxy.user; at start and reload
  *	"proxy.max_connections N does not fit ..." when it does not.
  */
@@ -24,6 +27,7 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -32,6 +36,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <event2/thread.h>
 #include <systemd/sd-daemon.h>
 
 #include "filters/chain.h"
@@ -43,7 +48,7 @@
 #include "policy/conf.h"
 #include "policy/table.h"
 #include "proxy/backend_list.h"
-#include "proxy/listener.h"
+#include "proxy/loops.h"
 #include "proxy/metrics_http.h"
 #include "proxy/rdns.h"
 #include "proxy/server.h"
@@ -62,17 +67,18 @@
 	"postern's own address; it must not trust that address (no " \
 	"mynetworks or relay rights for it), or it becomes an open relay"
 
-static struct event_base	*server_evbase;
+static struct event_base	*server_evbase;		/* loop 0's */
+static struct loops		*server_loops;
 static struct metrics_http	*server_metrics;
 static struct worker_pool	*server_pool;
 static struct rdns_cache	*server_rdns;
-static struct server_gen	*server_current;
-static int			 server_stopping;
-static struct session_server	 server_session_env;	/* every session's */
+static pthread_mutex_t		 server_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct server_gen	*server_current;	/* server_lock; set
+							   by loop 0 only */
+static int			 server_stopping;	/* atomic */
 static const char		*server_conf_path;	/* not duplicated */
 static char *const		*server_overrides;	/* not duplicated */
 static size_t			 server_noverrides;
-static struct event		*server_grace;
 static struct event		*server_tick;	/* log_limit_flush */
 
 static struct server_gen *server_gen_new(struct conf *, struct chain *,
@@ -87,8 +93,7 @@ static unsigned	server_fit(const struct conf *, const struct chain *,
 		    char *, size_t);
 static void	server_flush(evutil_socket_t, short, void *);
 static void	server_drain(void);
-static void	server_grace_over(evutil_socket_t, short, void *);
-static void	server_session_gone(const struct sockaddr *, struct server_gen *);
+static unsigned	server_threads(const struct conf *);
 
 /* A generation from conf and chain (references taken over), with the TLS
  * contexts built and the backend addresses resolved (the current
@@ -240,14 +245,20 @@ server_raise_nofile(void)
 struct server_gen *
 server_gen(void)
 {
-	server_current->refcnt++;
-	return server_current;
+	struct server_gen	*g;
+
+	pthread_mutex_lock(&server_lock);
+	g = server_current;
+	__atomic_add_fetch(&g->refcnt, 1, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&server_lock);
+	return g;
 }
 
 void
 server_gen_unref(struct server_gen *g)
 {
-	if (g == NULL || --g->refcnt > 0)
+	if (g == NULL ||
+	    __atomic_sub_fetch(&g->refcnt, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
 	chain_unref(g->chain);
 	dns_unref(g->dns);
@@ -259,16 +270,22 @@ server_gen_unref(struct server_gen *g)
 	free(g);
 }
 
-const struct session_server *
-server_sessions(void)
-{
-	return &server_session_env;
-}
-
 int
 server_draining(void)
 {
-	return server_stopping;
+	return __atomic_load_n(&server_stopping, __ATOMIC_RELAXED);
+}
+
+/* proxy.threads, or one a CPU online for auto. */
+static unsigned
+server_threads(const struct conf *conf)
+{
+	long	 n;
+
+	if (conf->threads != 0)
+		return conf->threads;
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : n > 256 ? 256 : (unsigned)n;
 }
 
 int
@@ -279,6 +296,7 @@ server_run(struct conf *conf, struct chain *chain, const char *conf_path,
 	struct event		*ev[nitems(sigs)];
 	static char		 err[65536];
 	struct timeval		 tick = { 1, 0 };
+	unsigned		 nloops = server_threads(conf);
 	size_t			 i;
 	int			 rc = 0;
 
@@ -286,6 +304,10 @@ server_run(struct conf *conf, struct chain *chain, const char *conf_path,
 	server_overrides = overrides;
 	server_noverrides = noverrides;
 	signal(SIGPIPE, SIG_IGN);
+	/* several loops: events are activated and loops broken across
+	 * threads */
+	if (nloops > 1 && evthread_use_pthreads() == -1)
+		fatalx("evthread_use_pthreads");
 	if ((server_evbase = event_base_new()) == NULL)
 		fatalx("event_base_new");
 	server_raise_nofile();
@@ -295,11 +317,8 @@ server_run(struct conf *conf, struct chain *chain, const char *conf_path,
 		return 1;
 	}
 	server_rdns = rdns_cache_new();
-	server_session_env.base = server_evbase;
-	server_session_env.workers = server_pool;
-	server_session_env.rdns = server_rdns;
-	server_session_env.draining = server_draining;
-	server_session_env.gone = server_session_gone;
+	server_loops = loops_new(nloops, server_evbase, server_pool,
+	    server_rdns);
 	if ((server_current = server_gen_new(conf, chain, err,
 	    sizeof(err))) == NULL) {
 		log_errx("%s", err);
@@ -307,7 +326,7 @@ server_run(struct conf *conf, struct chain *chain, const char *conf_path,
 	}
 	metrics_started();
 	err[0] = '\0';
-	if (listener_open(server_evbase, conf, err, sizeof(err)) == -1 ||
+	if (loops_listen(server_loops, conf, err, sizeof(err)) == -1 ||
 	    ((server_metrics = metrics_http_open(server_evbase, conf, err,
 	    sizeof(err))) == NULL && err[0] != '\0') ||
 	    server_drop_privileges(conf, err, sizeof(err)) == -1) {
@@ -323,23 +342,23 @@ server_run(struct conf *conf, struct chain *chain, const char *conf_path,
 	server_tick = event_new(server_evbase, -1, EV_PERSIST, server_flush,
 	    NULL);
 	evtimer_add(server_tick, &tick);
-	log_info("postern %s ready: %zu backends, %zu filters, config %s",
-	    POSTERN_VERSION, conf->nbackend, chain_length(chain),
+	log_info("postern %s ready: %zu backends, %zu filters, %u event "
+	    "loop%s, config %s", POSTERN_VERSION, conf->nbackend,
+	    chain_length(chain), nloops, nloops == 1 ? "" : "s",
 	    conf->source);
 	(void)sd_notifyf(0, "READY=1\nSTATUS=postern %s, config %s",
 	    POSTERN_VERSION, conf->source);
+	loops_start(server_loops);
 	event_base_dispatch(server_evbase);
+	loops_join(server_loops);
 	log_info("postern stopped");
 	for (i = 0; i < nitems(sigs); i++)
 		event_free(ev[i]);
 	event_free(server_tick);
 	log_limit_flush();
 out:
-	session_free_all();
-	listener_close();
+	loops_free(server_loops);
 	metrics_http_close(server_metrics);
-	if (server_grace != NULL)
-		event_free(server_grace);
 	server_gen_unref(server_current);
 	worker_pool_free(server_pool);
 	rdns_cache_free(server_rdns);
@@ -369,49 +388,23 @@ server_signal(evutil_socket_t sig, short ev, void *arg)
 		(void)sd_notify(0, "READY=1");
 		return;
 	}
-	if (server_stopping) {
+	if (server_draining()) {
 		log_info("second stop signal: exiting now");
-		event_base_loopbreak(server_evbase);
+		loops_stop(server_loops);
 		return;
 	}
 	server_drain();
 }
 
+/* Every loop stops taking connections and ends with its last session;
+ * this one (loop 0) then waits for the others (server_run). */
 static void
 server_drain(void)
 {
-	struct timeval	 tv = { server_current->conf->shutdown_timeout, 0 };
-
 	log_info("stopping: %u sessions to finish", session_count());
 	(void)sd_notify(0, "STOPPING=1");
-	server_stopping = 1;
-	listener_close();
-	session_drain_all();
-	server_grace = evtimer_new(server_evbase, server_grace_over, NULL);
-	evtimer_add(server_grace, &tv);
-	if (session_count() == 0)
-		event_base_loopbreak(server_evbase);
-}
-
-static void
-server_grace_over(evutil_socket_t fd, short ev, void *arg)
-{
-	(void)fd;
-	(void)ev;
-	(void)arg;
-	log_warnx("shutdown_timeout: %u sessions cut off", session_count());
-	event_base_loopbreak(server_evbase);
-}
-
-/* A session ended: its peer's count and its generation go, and the
- * shutdown may complete. */
-static void
-server_session_gone(const struct sockaddr *peer, struct server_gen *g)
-{
-	listener_release(peer);
-	server_gen_unref(g);
-	if (server_stopping && session_count() == 0)
-		event_base_loopbreak(server_evbase);
+	__atomic_store_n(&server_stopping, 1, __ATOMIC_RELAXED);
+	loops_drain(server_loops, server_current->conf->shutdown_timeout);
 }
 
 /* Each line of text as a warning of its own, after prefix. */
@@ -436,7 +429,7 @@ server_reload_refused(char *err)
 static void
 server_reload(void)
 {
-	struct server_gen	*g;
+	struct server_gen	*g, *old_gen;
 	struct conf		*conf;
 	struct chain		*chain;
 	const struct conf	*old = server_current->conf;
@@ -469,6 +462,8 @@ server_reload(void)
 			}
 	if (strcmp(conf->user, old->user) != 0)
 		log_warnx("proxy.user changed: restart to apply");
+	if (conf->threads != old->threads)
+		log_warnx("proxy.threads changed: restart to apply");
 	if (conf->worker_threads != old->worker_threads ||
 	    conf->worker_queue != old->worker_queue)
 		log_warnx("workers.threads/queue changed: restart to apply");
@@ -476,7 +471,10 @@ server_reload(void)
 	log_set_repeat(conf->log_repeat_interval);
 	if (g->dns != server_current->dns)
 		rdns_cache_clear(server_rdns);
-	server_gen_unref(server_current);
+	pthread_mutex_lock(&server_lock);
+	old_gen = server_current;
 	server_current = g;
+	pthread_mutex_unlock(&server_lock);
+	server_gen_unref(old_gen);
 	log_info("configuration reloaded from %s", conf->source);
 }

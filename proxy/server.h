@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * server.h - the running daemon: the event loop, the configuration
+ * server.h - the running daemon: the event loops, the configuration
  * generation in force (config + filter chain + resolved backend address,
  * swapped whole by a reload), and the signals that reload (SIGHUP) and stop
  * (SIGTERM/SIGINT: stop accepting, let transactions finish, exit).
@@ -74,11 +74,6 @@ int		 server_drop_privileges(const struct conf *, char *err,
 unsigned	 server_check(const struct conf *, const struct chain *,
 		    char *warn, size_t warnsz);
 
-/* server_sessions - what every session gets of the server (session.h):
- * its loop, the worker pool (workers.* as at start), the clients' host
- * names found so far (rdns.h, forgotten when a reload changes the
- * resolver), the shutdown state, the end of a session. */
-const struct session_server *server_sessions(void);
 /* server_gen - the current generation, with a reference for the caller. */
 struct server_gen *server_gen(void);
 void		 server_gen_unref(struct server_gen *);

@@ -102,8 +102,7 @@ struct session_cmd {
 	const struct session_stage *stage;
 };
 
-static TAILQ_HEAD(, session) sessions = TAILQ_HEAD_INITIALIZER(sessions);
-static unsigned	 nsessions;
+static unsigned	 session_total;	/* every loop's: atomic */
 /* What a peer can cause at will is logged once an interval (log_limited). */
 static struct log_limit session_log_pp_from =
 	    LOG_LIMIT("connection refused (proxy_protocol_from)");
@@ -238,7 +237,7 @@ static const char *const session_state_names[] = {
 
 void
 session_new(int fd, const struct sockaddr *sa, socklen_t len, int tls,
-    struct server_gen *gen, const struct session_server *srv)
+    struct server_gen *gen, struct session_server *srv)
 {
 	struct session		*s;
 	socklen_t		 locallen;
@@ -264,8 +263,9 @@ session_new(int fd, const struct sockaddr *sa, socklen_t len, int tls,
 	s->tls_implicit = tls && s->gen->tls != NULL;
 	session_setcb(s);
 	io_tune(s->bev);
-	TAILQ_INSERT_TAIL(&sessions, s, entry);
-	nsessions++;
+	TAILQ_INSERT_TAIL(&srv->sessions, s, entry);
+	srv->nsessions++;
+	__atomic_add_fetch(&session_total, 1, __ATOMIC_RELAXED);
 	if (s->conf->proxy_protocol) {
 		s->state = SESSION_PROXY;
 		session_proxy_begin(s);
@@ -456,15 +456,15 @@ session_proxy_fail(struct session *s, const char *why)
 unsigned
 session_count(void)
 {
-	return nsessions;
+	return __atomic_load_n(&session_total, __ATOMIC_RELAXED);
 }
 
 void
-session_drain_all(void)
+session_drain_all(struct session_server *srv)
 {
 	struct session	*s, *next;
 
-	for (s = TAILQ_FIRST(&sessions); s != NULL; s = next) {
+	for (s = TAILQ_FIRST(&srv->sessions); s != NULL; s = next) {
 		next = TAILQ_NEXT(s, entry);
 		/* (no header yet: closed without a reply, see session_close) */
 		if (s->state == SESSION_PROXY || (s->tx == NULL &&
@@ -474,11 +474,11 @@ session_drain_all(void)
 }
 
 void
-session_free_all(void)
+session_free_all(struct session_server *srv)
 {
 	struct session	*s;
 
-	while ((s = TAILQ_FIRST(&sessions)) != NULL)
+	while ((s = TAILQ_FIRST(&srv->sessions)) != NULL)
 		session_free(s);
 }
 
@@ -649,7 +649,7 @@ session_timeouts(struct session *s)
 static int
 session_line(struct session *s)
 {
-	static char		 line[65536 + 1];
+	static _Thread_local char line[65536 + 1];	/* the loop's */
 	struct evbuffer		*in = bufferevent_get_input(s->bev);
 	struct evbuffer_ptr	 p;
 	size_t			 len, max = s->conf->max_line_length;
@@ -990,10 +990,11 @@ session_free(struct session *s)
 	chain_sess_free(s->cs);
 	backend_free(s->be);
 	bufferevent_free(s->bev);
-	TAILQ_REMOVE(&sessions, s, entry);
-	nsessions--;
+	TAILQ_REMOVE(&s->srv->sessions, s, entry);
+	s->srv->nsessions--;
+	__atomic_sub_fetch(&session_total, 1, __ATOMIC_RELAXED);
 	log_debug("%s disconnect from %s", s->sid, s->addr);
-	s->srv->gone((struct sockaddr *)&s->peer, s->gen);
+	s->srv->gone(s->srv, (struct sockaddr *)&s->peer, s->gen);
 	free(s);
 }
 

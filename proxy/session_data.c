@@ -141,7 +141,7 @@ session_tx_free_content(struct tx *tx)
 int
 session_data_input(struct session *s)
 {
-	static unsigned char	 out[DATA_OUT_MAX(DATA_CHUNK)];
+	static _Thread_local unsigned char out[DATA_OUT_MAX(DATA_CHUNK)];
 	struct evbuffer		*in = bufferevent_get_input(s->bev);
 	struct evbuffer_iovec	 v;
 	size_t			 len, used, outlen;
@@ -320,7 +320,7 @@ session_bdat_proceed(struct session *s, enum decide_action a)
 static int
 session_bdat_input(struct session *s)
 {
-	static unsigned char	 out[DATA_OUT_MAX(DATA_CHUNK)];
+	static _Thread_local unsigned char out[DATA_OUT_MAX(DATA_CHUNK)];
 	struct evbuffer		*in = bufferevent_get_input(s->bev);
 	struct evbuffer_iovec	 v;
 	size_t			 len, outlen;

@@ -112,15 +112,15 @@ session_identity_header(struct session *s, void *out, size_t outsz)
 int
 session_identity_early(struct session *s)
 {
-	const struct smtp_ehlo	*caps;
+	struct smtp_ehlo	 caps;
 
 	if (s->conf->client_identity != CONF_IDENTITY_XCLIENT ||
-	    s->xclient_done || (caps = backend_list_caps(s->gen->backends,
-	    &s->be_try, backend_ssl(s->be) != NULL)) == NULL ||
-	    !(caps->ext & SMTP_EXT_XCLIENT) ||
-	    !session_identity_has(caps->xclient, "ADDR"))
+	    s->xclient_done || !backend_list_caps(s->gen->backends,
+	    &s->be_try, backend_ssl(s->be) != NULL, &caps) ||
+	    !(caps.ext & SMTP_EXT_XCLIENT) ||
+	    !session_identity_has(caps.xclient, "ADDR"))
 		return 0;
-	s->ehlo = *caps;
+	s->ehlo = caps;
 	s->xclient_early = 1;
 	return session_identity_ehlo(s);
 }

@@ -128,7 +128,7 @@ typedef void	(*session_backend_fn)(struct session *,
 struct session {
 	TAILQ_ENTRY(session) entry;
 	char		 sid[17];	/* 16 hex digits */
-	const struct session_server *srv; /* the server's loop, pool... */
+	struct session_server *srv;	/* its loop, pool... */
 	struct server_gen *gen;		/* reference held */
 	const struct conf *conf;	/* gen's */
 	struct bufferevent *bev;	/* client */

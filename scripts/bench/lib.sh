@@ -193,6 +193,22 @@ cpu_us() {	# cpu_us KEY-SIDE: postern CPU microseconds per message, or -
 # filters and the one with filter NAME, in an order that alternates with
 # REP.  Records both rates and CPU times, and the filter/plain ratio of the
 # two runs, made back to back so that load from elsewhere cancels out.
+# pair_reps SECTION BUDGET START KEY N RUNNER NAME PLAIN_PID PLAIN_PORT PID
+# PORT: pair_run for repetitions 1 to REPS, the later ones only while the
+# section (begun at START, elapsed_s) is within BUDGET seconds; a note
+# says what the budget cut.
+pair_reps() {
+	local section=$1 budget=$2 start=$3 rep
+	shift 3
+	for rep in $(seq 1 "$REPS"); do
+		if [ "$rep" -gt 1 ] && [ $(($(elapsed_s) - start)) -ge "$budget" ]; then
+			echo "note: $section time budget (${budget}s) reached, skipped repetitions $rep to $REPS"
+			return
+		fi
+		pair_run "$rep" "$@"
+	done
+}
+
 pair_run() {
 	local rep=$1 key=$2 n=$3 runner=$4 name=$5 order side pid port r c0 c1
 	local -A cur=()

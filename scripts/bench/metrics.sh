@@ -60,21 +60,14 @@ else
 	if metrics_start; then
 		run_one "$METRICS_PORT" 10 1024 200 >/dev/null
 		run_one "$METRICS_PLAIN_PORT" 10 1024 200 >/dev/null
-		METRICS_NOTE=""
-		for rep in $(seq 1 "$REPS"); do
-			if [ "$rep" -gt 1 ] && [ $(($(elapsed_s) - METRICS_START_S)) -ge "$METRICS_BUDGET" ]; then
-				METRICS_NOTE="note: metrics time budget (${METRICS_BUDGET}s) reached, skipped repetitions $rep to $REPS"
-				break
-			fi
-			pair_run "$rep" metrics-on "$METRICS_N" metrics_run metrics \
-			    "$METRICS_PLAIN_PID" "$METRICS_PLAIN_PORT" "$METRICS_PID" "$METRICS_PORT"
-		done
+		pair_reps metrics "$METRICS_BUDGET" "$METRICS_START_S" metrics-on \
+		    "$METRICS_N" metrics_run metrics "$METRICS_PLAIN_PID" \
+		    "$METRICS_PLAIN_PORT" "$METRICS_PID" "$METRICS_PORT"
 		echo
 		ratio_head metrics
 		ratio_row metrics-on "metrics on, scraped" "$METRICS_SESS" "$METRICS_N" "$METRICS_TARGET"
 		raw_runs metrics metrics-on
 		echo "  scrapes during the runs: $(tr '\n' ' ' <"$WORK/scrape.out")"
-		[ -n "$METRICS_NOTE" ] && echo "$METRICS_NOTE"
 		warn_tail "$WORK/postern-metrics.log" 3 metrics
 	else
 		echo "  not measured: $METRICS_WHY"

@@ -100,7 +100,8 @@ def pytest_runtest_makereport(item, call):
 
 
 SANITIZER_REPORT = re.compile(r"ERROR: (Address|Leak)Sanitizer|"
-                              r"runtime error: ")
+                              r"runtime error: |"
+                              r"WARNING: ThreadSanitizer")
 
 
 @pytest.fixture

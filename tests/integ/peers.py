@@ -652,6 +652,9 @@ class Postern(PosternProc):
         if config is None:
             # not the embedded default filters: tests name theirs
             o["filters.chain"] = ""
+        # make integ-threads: the same tests with several event loops
+        if os.environ.get("POSTERN_THREADS"):
+            o["proxy.threads"] = os.environ["POSTERN_THREADS"]
         for k, v in (opts or {}).items():
             o[k if "." in k else "proxy." + k] = v
         if "proxy.client_identity" not in o and \

@@ -4,7 +4,9 @@
  * and complete on the event loop; a full queue refuses; a job
  * cancelled while it waits never runs and completes as cancelled; one
  * cancelled while it runs completes as cancelled; worker_pool_free
- * completes whatever still waits.
+ * completes whatever still waits; a handle attached for a second loop
+ * gets its own jobs back (and only those), and freeing it leaves the
+ * pool's other handle working.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -146,6 +148,44 @@ test_free_with_waiting(struct event_base *base)
 	    "free completes the waiting ones as cancelled");
 }
 
+/* Two loops on one pool: each handle's jobs complete on its own loop. */
+static void
+test_attach(struct event_base *base)
+{
+	char			 err[256] = "";
+	struct event_base	*base2 = event_base_new();
+	struct worker_pool	*p = worker_pool_new(base, 2, 10, err,
+				    sizeof(err));
+	struct worker_pool	*h = worker_pool_attach(p, base2);
+	struct job		 a[3], b[3];
+	int			 i;
+
+	memset(a, 0, sizeof(a));
+	memset(b, 0, sizeof(b));
+	for (i = 0; i < 3; i++) {
+		ok(worker_submit(p, job_run, job_done, &a[i]) != NULL &&
+		    worker_submit(h, job_run, job_done, &b[i]) != NULL,
+		    "submitted through both handles");
+	}
+	ok(wait_all(base2, b, 3), "the attached handle's jobs complete on "
+	    "its loop");
+	for (i = 0; i < 3; i++)
+		ok(!a[i].done, "none of the other handle's on it (job %d)", i);
+	ok(wait_all(base, a, 3), "the first handle's on its own loop");
+	is_int(worker_pool_load(h), 0, "the load is the pool's");
+	b[0] = (struct job){ .sleep_ms = 200 };
+	worker_submit(h, job_run, job_done, &b[0]);
+	usleep(50 * 1000);		/* running by now */
+	worker_pool_free(h);
+	ok(b[0].done && b[0].ran && !b[0].cancelled,
+	    "freeing a handle waits for its running job");
+	memset(a, 0, sizeof(a));
+	worker_submit(p, job_run, job_done, &a[0]);
+	ok(wait_all(base, a, 1), "the pool works on without it");
+	worker_pool_free(p);
+	event_base_free(base2);
+}
+
 int
 main(void)
 {
@@ -155,6 +195,7 @@ main(void)
 	test_run(base);
 	test_full_and_cancel(base);
 	test_free_with_waiting(base);
+	test_attach(base);
 	event_base_free(base);
 	return tap_done();
 }
