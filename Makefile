@@ -253,6 +253,12 @@ install: $(BIN) man
 	    $(DESTDIR)$(PREFIX)/share/postern/default.rules
 	install -D -m 0644 rules/allow.example \
 	    $(DESTDIR)$(PREFIX)/share/postern/allow.example
+	install -D -m 0644 contrib/haproxy/haproxy.cfg \
+	    $(DESTDIR)$(PREFIX)/share/postern/haproxy.cfg
+	install -D -m 0644 contrib/grafana/postern.json \
+	    $(DESTDIR)$(PREFIX)/share/postern/grafana-dashboard.json
+	install -D -m 0644 contrib/prometheus/alerts.yml \
+	    $(DESTDIR)$(PREFIX)/share/postern/prometheus-alerts.yml
 	install -D -m 0755 scripts/postern-keygen \
 	    $(DESTDIR)$(PREFIX)/sbin/postern-keygen
 	for u in postern postern-milter; do \

@@ -8,14 +8,18 @@
  * address, gets "421 4.7.0" and is closed before any session or backend
  * connection exists.  The counts are every loop's, exact: the total and a
  * small chained hash of counts per address keyed by the address bytes
- * (IPv4-mapped IPv6 counted as IPv4), under one mutex.
+ * (IPv4-mapped IPv6 counted as IPv4), under one mutex.  Behind a balancer
+ * (proxy.proxy_protocol) the address is the client's, from the PROXY
+ * header: the session asks for it then (listener_admit_client), and a
+ * client over its limit gets the same 421.
  *
  * Out of descriptors (or kernel memory), accept fails until something is
  * closed, and the listening socket stays readable: every listener then
  * pauses for LISTENER_PAUSE_MS, as nginx does, instead of spinning, and
  * sessions in progress go on.  Pending connections wait in the backlog.
  *
- * Public: listener_open, listener_close, listener_release.
+ * Public: listener_open, listener_close, listener_admit_client,
+ * listener_release.
  *
  * DIAGNOSTICS
  *	listener_open reports "address: strerror".  Refused connections and
@@ -84,8 +88,8 @@ static struct log_limit listener_log_accept = LOG_LIMIT("accept");
 
 static int	listener_open_list(struct listener_set *, struct event_base *,
 		    const struct conf_addr *, size_t, int, char *, size_t);
-static int	listener_admit(const struct sockaddr *, unsigned, unsigned,
-		    int);
+static int	listener_admit(const struct sockaddr *, unsigned, unsigned);
+static void	listener_refused_per_ip(unsigned);
 static void	listener_accept(struct evconnlistener *, evutil_socket_t,
 		    struct sockaddr *, int, void *);
 static void	listener_error(struct evconnlistener *, void *);
@@ -232,8 +236,9 @@ listener_accept(struct evconnlistener *l, evutil_socket_t fd,
 
 	(void)l;
 	metric_add(M_CONNECTIONS_TOTAL, 1);
-	switch (listener_admit(sa, gen->max_connections,
-	    conf->max_connections_per_ip, 1)) {
+	/* behind a balancer (PROXY) the client's address comes later */
+	switch (listener_admit(conf->proxy_protocol ? NULL : sa,
+	    gen->max_connections, conf->max_connections_per_ip)) {
 	case 0:
 		metric_add(M_CONNECTIONS, 1);
 		metric_add(M_LOOP_CONNECTIONS, 1, li->set->loop);
@@ -249,52 +254,55 @@ listener_accept(struct evconnlistener *l, evutil_socket_t fd,
 		listener_refuse(fd, li->tls, "Error: too many connections");
 		break;
 	default:
-		listener_count_refused("max_connections_per_ip");
-		log_limited(&listener_log_ip, LOG_LEVEL_WARN, "connection "
-		    "refused: %u connections from one address, the limit",
-		    conf->max_connections_per_ip);
-		listener_refuse(fd, li->tls, "Error: too many connections "
-		    "from your address");
+		listener_refused_per_ip(conf->max_connections_per_ip);
+		listener_refuse(fd, li->tls, LISTENER_PER_IP_TEXT);
 		break;
 	}
 	server_gen_unref(gen);
 }
 
 /*
- * sa counted in (add 1) or out (add 0: listener_release), under the lock
- * every loop takes: 0 admitted, 1 over max in all, 2 over per_ip (0: no
- * limit) from its address.
+ * Counted in, under the lock every loop takes: a connection (unless max
+ * is 0) and, when sa is not NULL, one more from sa's address.  0 admitted,
+ * 1 over max in all, 2 over per_ip (0: no limit) from sa's address;
+ * nothing is counted unless admitted.
  */
 static int
-listener_admit(const struct sockaddr *sa, unsigned max, unsigned per_ip,
-    int add)
+listener_admit(const struct sockaddr *sa, unsigned max, unsigned per_ip)
 {
-	struct listener_count	**pp, *c;
+	struct listener_count	**pp = NULL, *c;
 	unsigned char		 key[17];
 	int			 rc = 0;
 
 	pthread_mutex_lock(&listener_lock);
-	pp = listener_find(sa, key);
-	if (!add) {
-		listener_admitted--;
-		if ((c = *pp) != NULL && --c->n == 0) {
-			*pp = c->next;
-			free(c);
-		}
-	} else if (listener_admitted >= max)
+	if (sa != NULL)
+		pp = listener_find(sa, key);
+	if (max != 0 && listener_admitted >= max)
 		rc = 1;
-	else if (per_ip != 0 && *pp != NULL && (*pp)->n >= per_ip)
+	else if (pp != NULL && per_ip != 0 && *pp != NULL &&
+	    (*pp)->n >= per_ip)
 		rc = 2;
 	else {
-		if ((c = *pp) == NULL) {
-			c = *pp = xcalloc(1, sizeof(*c));
-			memcpy(c->key, key, sizeof(c->key));
+		if (pp != NULL) {
+			if ((c = *pp) == NULL) {
+				c = *pp = xcalloc(1, sizeof(*c));
+				memcpy(c->key, key, sizeof(c->key));
+			}
+			c->n++;
 		}
-		c->n++;
-		listener_admitted++;
+		listener_admitted += max != 0;
 	}
 	pthread_mutex_unlock(&listener_lock);
 	return rc;
+}
+
+int
+listener_admit_client(const struct sockaddr *sa, unsigned per_ip)
+{
+	if (listener_admit(sa, 0, per_ip) == 0)
+		return 0;
+	listener_refused_per_ip(per_ip);
+	return -1;
 }
 
 /* A connection over a limit, in the metrics. */
@@ -305,11 +313,29 @@ listener_count_refused(const char *limit)
 	metric_add(M_REFUSALS, 1, limit);
 }
 
-void
-listener_release(const struct sockaddr *sa)
+static void
+listener_refused_per_ip(unsigned per_ip)
 {
+	listener_count_refused("max_connections_per_ip");
+	log_limited(&listener_log_ip, LOG_LEVEL_WARN, "connection refused: "
+	    "%u connections from one address, the limit", per_ip);
+}
+
+void
+listener_release(const struct sockaddr *counted)
+{
+	struct listener_count	**pp, *c;
+	unsigned char		 key[17];
+
 	metric_add(M_CONNECTIONS, -1);
-	(void)listener_admit(sa, 0, 0, 0);
+	pthread_mutex_lock(&listener_lock);
+	listener_admitted--;
+	if (counted != NULL && (c = *(pp = listener_find(counted, key))) !=
+	    NULL && --c->n == 0) {
+		*pp = c->next;
+		free(c);
+	}
+	pthread_mutex_unlock(&listener_lock);
 }
 
 /* Out of descriptors or memory: pause every listener of the loop (the

@@ -23,7 +23,14 @@ struct listener_set *listener_open(struct event_base *, const struct conf *,
 	    char *err, size_t errsz);
 /* listener_close - stop accepting (shutdown), on the set's loop. */
 void	listener_close(struct listener_set *);
-/* listener_release - a session from sa ended (on any loop). */
-void	listener_release(const struct sockaddr *sa);
+#define LISTENER_PER_IP_TEXT	"Error: too many connections from your address"
+
+/* listener_admit_client - behind a balancer: the client's address from
+ * the PROXY header counted against proxy.max_connections_per_ip (per_ip;
+ * 0 no limit); -1, logged and counted, when it is over. */
+int	listener_admit_client(const struct sockaddr *, unsigned per_ip);
+/* listener_release - a session ended (on any loop); counted: the address
+ * it was counted under, or NULL. */
+void	listener_release(const struct sockaddr *counted);
 
 #endif

@@ -71,6 +71,7 @@
 #include "policy/txlog.h"
 #include "proto/proxyproto.h"
 #include "proxy/io.h"
+#include "proxy/listener.h"
 #include "proxy/server.h"
 #include "proxy/session.h"
 #include "proxy/session_int.h"
@@ -250,6 +251,10 @@ session_new(int fd, const struct sockaddr *sa, socklen_t len, int tls,
 	s->timeout = ~0u;		/* none set yet */
 	s->conf = s->gen->conf;
 	memcpy(&s->peer, sa, len);
+	if (!s->conf->proxy_protocol) {
+		memcpy(&s->counted, sa, len);
+		s->is_counted = 1;
+	}
 	session_set_addr(s, sa, len);
 	rdns_set(&s->names, RDNS_UNAVAILABLE);
 	locallen = sizeof(s->local);
@@ -442,6 +447,16 @@ session_proxy_done(struct session *s, const struct proxyproto_hdr *h)
 	log_debug("%s PROXY v%d from %s: client %s port %s%s", s->sid,
 	    h->version, via, s->addr, s->port, h->local ?
 	    " (no address given: the connection's)" : "");
+	if (listener_admit_client((struct sockaddr *)&s->ss,
+	    s->conf->max_connections_per_ip) == -1) {
+		/* the client's now, past the header (but not inside TLS) */
+		if (!s->tls_implicit)
+			session_reply(s, "421 4.7.0 %s", LISTENER_PER_IP_TEXT);
+		session_close(s, NULL);
+		return;
+	}
+	memcpy(&s->counted, &s->ss, sizeof(s->counted));
+	s->is_counted = 1;
 	session_begin(s);
 }
 
@@ -994,7 +1009,8 @@ session_free(struct session *s)
 	s->srv->nsessions--;
 	__atomic_sub_fetch(&session_total, 1, __ATOMIC_RELAXED);
 	log_debug("%s disconnect from %s", s->sid, s->addr);
-	s->srv->gone(s->srv, (struct sockaddr *)&s->peer, s->gen);
+	s->srv->gone(s->srv, s->is_counted ? (struct sockaddr *)&s->counted :
+	    NULL, s->gen);
 	free(s);
 }
 

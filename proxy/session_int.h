@@ -149,7 +149,11 @@ struct session {
 	struct sockaddr_storage dest;	/* where the client connected: local,
 					   or the PROXY header's destination */
 	struct sockaddr_storage peer;	/* the accepted socket's (the balancer
-					   with PROXY): per-address counts */
+					   with PROXY) */
+	struct sockaddr_storage counted; /* the address the connection
+					   limits count it under: peer, or
+					   the PROXY header's client */
+	int		 is_counted;	/* counted holds one */
 	int		 tls_implicit;	/* accepted on a listen_tls address */
 	int		 tls_on;	/* s->bev is the TLS filter */
 	char		 tls_info[128];	/* "TLSv1.3 cipher bits", once up */

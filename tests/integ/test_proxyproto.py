@@ -221,22 +221,6 @@ def test_silent_and_trickling_peers_time_out(proxy):
     assert f.sessions() == 0
 
 
-def test_per_ip_limit_counts_the_balancer(proxy):
-    """proxy.max_connections_per_ip counts the accepted socket's address
-    (the balancer), not the header's."""
-    p, f = pp_proxy(proxy, max_connections_per_ip="2")
-    held = [pp_client(p.port, v1("192.0.2.%d" % i)) for i in (1, 2)]
-    try:
-        for c in held:
-            assert c.greeting.code == 220
-        c3 = SmtpClient(p.port, timeout=5)
-        with c3:
-            assert c3.greeting.code == 421, c3.greeting
-    finally:
-        for c in held:
-            c.close()
-
-
 def test_bad_proxy_from_fails_the_start(postern_bin, workdir):
     r = subprocess.run([postern_bin, "-n", "-o",
                         "proxy.proxy_protocol_from=10.0.0.1, 10.0.0.300"],
@@ -330,3 +314,27 @@ def test_xclient_to_postfix_carries_the_header_source(postfix_backend,
     (m,) = find(snk, ("pp " + tag).encode())
     assert "[127.0.0.77]" in first_received(m.content), m.content[:500]
     pf.wait_maillog(r"client=\S*\[127\.0\.0\.77\]")
+
+
+def test_per_ip_limit_counts_the_client_not_the_balancer(proxy):
+    """Behind a balancer every connection comes from its address: the
+    limit is on the client address of the PROXY header."""
+    p, f = pp_proxy(proxy, max_connections_per_ip="2")
+    held = [pp_client(p.port, v2("192.0.2.1")) for _ in range(2)]
+    try:
+        assert [c.greeting.code for c in held] == [220, 220]
+        over = pp_client(p.port, v2("192.0.2.1"))
+        assert over.greeting.code == 421 and \
+            "too many connections from your address" in str(over.greeting)
+        over.wait_closed(timeout=10)
+        over.close()
+        other = [pp_client(p.port, v1("192.0.2.%d" % i)) for i in (2, 3)]
+        assert [c.greeting.code for c in other] == [220, 220]
+        for c in other:
+            c.close()
+    finally:
+        for c in held:
+            c.close()
+    # the counts went back down: the client may connect again
+    peers.wait_for(lambda: pp_client(p.port, v2("192.0.2.1")).greeting.code
+                   == 220, 10, what="the count of 192.0.2.1 released")
