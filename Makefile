@@ -61,6 +61,7 @@ SRCS	 = lib/util.c \
 	   lib/milter_client.c \
 	   lib/ttlcache.c \
 	   lib/metrics.c \
+	   lib/json.c \
 	   proxy/rdns.c \
 	   proxy/listener.c \
 	   proxy/backend.c \

@@ -56,6 +56,7 @@
 #include "policy/authres.h"
 #include "policy/conf.h"
 #include "policy/hdrbuild.h"
+#include "policy/txlog.h"
 #include "proto/rfc5322.h"
 
 enum chain_stage {
@@ -761,6 +762,20 @@ chain_results(const struct chain_sess *cs, char *buf, size_t bufsz)
 		strlcat(buf, "=", bufsz);
 		strlcat(buf, cs->fx[i].result, bufsz);
 	}
+}
+
+size_t
+chain_result_list(const struct chain_sess *cs, struct txlog_result *out,
+    size_t max)
+{
+	size_t	 i, n = 0;
+
+	for (i = 0; i < cs->chain->n && n < max; i++)
+		if (cs->fx[i].result[0] != '\0') {
+			out[n].filter = cs->fx[i].ops->name;
+			out[n++].text = cs->fx[i].result;
+		}
+	return n;
 }
 
 /* The fctx_* API of filter.h. */

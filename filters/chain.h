@@ -137,5 +137,10 @@ const char	*chain_new_body(const struct chain_sess *, size_t *len);
 /* Each filter's result, "name=result ..." into buf. */
 void		 chain_results(const struct chain_sess *, char *buf,
 		    size_t bufsz);
+struct txlog_result;
+/* chain_result_list - the same as a list (texts valid until the next
+ * stage): at most max into out; how many. */
+size_t		 chain_result_list(const struct chain_sess *,
+		    struct txlog_result *out, size_t max);
 
 #endif

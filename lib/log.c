@@ -9,10 +9,17 @@
  * others, so a flood of connections cannot flood the log.  No line carries
  * a control byte (each becomes '?'), whatever a peer put into its text.
  *
+ * With log.format = json (log_set_json) every line is one JSON object and
+ * nothing else: "time" (RFC 3339, UTC, milliseconds), "level", and "msg"
+ * for a line of text (escaped by lib/json.c, so nothing a peer sends can
+ * break it), or the members a caller built (log_object: the transaction
+ * line).  On syslog the object is the message.
+ *
  * Public: log_init, log_set_level, log_set_trace, log_tracing, log_enabled,
  * log_debug, log_info, log_warn (adds strerror(errno)), log_warnx, log_errx,
  * log_trace, log_limited, log_limit_flush, log_set_repeat, log_trace_bytes
- * (peer bytes, escaped), fatal (adds strerror), fatalx.
+ * (peer bytes, escaped), log_set_json, log_object, fatal (adds strerror),
+ * fatalx.
  * fatal* exit(1).
  */
 #include <errno.h>
@@ -23,6 +30,7 @@
 #include <syslog.h>
 #include <time.h>
 
+#include "lib/json.h"
 #include "lib/log.h"
 #include "lib/util.h"
 
@@ -30,6 +38,7 @@ static int	 log_to_syslog;
 static int	 log_level = LOG_LEVEL_INFO;	/* atomic: a reload sets it
 						   while every loop logs */
 static int	 log_trace_mask;
+static int	 log_json;		/* atomic: one JSON object a line */
 static const char *log_ident = "postern";
 static uint64_t	 log_repeat_ms = 10000;
 static struct log_limit *log_pending;	/* kinds with lines left out */
@@ -41,6 +50,7 @@ static void	 log_vwrite(int, const char *, const char *, va_list)
 static void	 log_say(int, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 static void	 log_limit_due(uint64_t);
+static void	 log_emit(int, const char *, size_t);
 
 void
 log_init(const char *ident, int to_syslog, int level)
@@ -56,6 +66,12 @@ void
 log_set_level(int level)
 {
 	__atomic_store_n(&log_level, level, __ATOMIC_RELAXED);
+}
+
+void
+log_set_json(int on)
+{
+	__atomic_store_n(&log_json, on, __ATOMIC_RELAXED);
 }
 
 void
@@ -90,31 +106,83 @@ log_scrub(char *msg)
 static void
 log_vwrite(int level, const char *suffix, const char *fmt, va_list ap)
 {
-	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG,
-	    LOG_DEBUG };
-	static const char *const name[] = { "error", "warning", "info",
-	    "debug", "trace" };
 	char		 msg[65536];	/* a transaction line with many
 					   recipients must not be cut */
-	char		 ts[32];
-	struct timespec	 now;
-	struct tm	 tm;
+	struct util_buf	 m = { NULL, 0, 0 };
+	size_t		 len;
 
 	if (!log_enabled(level) && level != LOG_LEVEL_TRACE)
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	log_scrub(msg);
-	if (log_to_syslog) {
-		syslog(prio[level], "%s%s%s", msg, suffix ? ": " : "",
-		    suffix ? suffix : "");
+	if (suffix != NULL) {
+		len = strlen(msg);
+		snprintf(msg + len, sizeof(msg) - len, ": %s", suffix);
+	}
+	if (__atomic_load_n(&log_json, __ATOMIC_RELAXED)) {
+		json_member(&m, "msg", 1);
+		json_string(&m, msg, strlen(msg));
+		log_emit(level, (const char *)m.p, m.len);
+		util_buf_free(&m);
 		return;
 	}
+	log_scrub(msg);
+	log_emit(level, msg, strlen(msg));
+}
+
+void
+log_object(int level, const char *members, size_t len)
+{
+	if (log_enabled(level))
+		log_emit(level, members, len);
+}
+
+/* One line: text, or in JSON mode an object's members after "time" and
+ * "level"; to syslog, or to stderr with a timestamp. */
+static void
+log_emit(int level, const char *text, size_t len)
+{
+	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG,
+	    LOG_DEBUG };
+	static const char *const name[] = { "error", "warning", "info",
+	    "debug", "trace" };
+	struct util_buf	 line = { NULL, 0, 0 };
+	char		 ts[64];
+	struct timespec	 now;
+	struct tm	 tm;
+	int		 json = __atomic_load_n(&log_json, __ATOMIC_RELAXED);
+
 	clock_gettime(CLOCK_REALTIME, &now);
 	gmtime_r(&now.tv_sec, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-	fprintf(stderr, "%s.%03ldZ %s[%s]: %s%s%s\n", ts,
-	    now.tv_nsec / 1000000, log_ident, name[level], msg,
-	    suffix ? ": " : "", suffix ? suffix : "");
+	snprintf(ts + strlen(ts), sizeof(ts) - strlen(ts), ".%03ldZ",
+	    now.tv_nsec / 1000000);
+	if (json) {
+		util_buf_puts(&line, "{\"time\":\"");
+		util_buf_puts(&line, ts);
+		util_buf_puts(&line, "\",\"level\":\"");
+		util_buf_puts(&line, name[level]);
+		util_buf_puts(&line, "\"");
+		if (len > 0)
+			util_buf_puts(&line, ",");
+		util_buf_add(&line, text, len);
+		util_buf_puts(&line, "}");
+	} else if (!log_to_syslog) {
+		util_buf_puts(&line, ts);
+		util_buf_puts(&line, " ");
+		util_buf_puts(&line, log_ident);
+		util_buf_puts(&line, "[");
+		util_buf_puts(&line, name[level]);
+		util_buf_puts(&line, "]: ");
+		util_buf_add(&line, text, len);
+	} else
+		util_buf_add(&line, text, len);
+	if (log_to_syslog)
+		syslog(prio[level], "%.*s", (int)line.len, (char *)line.p);
+	else {
+		util_buf_add(&line, "\n", 1);
+		fwrite(line.p, 1, line.len, stderr);
+	}
+	util_buf_free(&line);
 }
 
 #define LOG_BODY(level, suffix) do {			\

@@ -8,6 +8,7 @@
 #define POSTERN_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 
 enum log_level {
@@ -25,6 +26,12 @@ enum log_level {
 void	log_init(const char *ident, int to_syslog, int level);
 void	log_set_level(int level);
 void	log_set_trace(int mask);
+/* log_set_json - every line one JSON object (log.format = json). */
+void	log_set_json(int on);
+/* log_object - in JSON mode, one line that is the object with "time",
+ * "level" and members (JSON members, without braces or a leading comma,
+ * as lib/json.h writes them). */
+void	log_object(int level, const char *members, size_t len);
 int	log_tracing(int mask);
 /* log_enabled - whether a message at level would be written. */
 int	log_enabled(int level);

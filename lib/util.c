@@ -106,6 +106,12 @@ util_buf_add(struct util_buf *b, const void *data, size_t len)
 }
 
 void
+util_buf_puts(struct util_buf *b, const char *s)
+{
+	util_buf_add(b, s, strlen(s));
+}
+
+void
 util_buf_free(struct util_buf *b)
 {
 	free(b->p);

@@ -46,6 +46,8 @@ struct util_buf {
 };
 
 void	util_buf_add(struct util_buf *, const void *, size_t);
+/* util_buf_puts - append a string (without its NUL). */
+void	util_buf_puts(struct util_buf *, const char *);
 void	util_buf_free(struct util_buf *);
 
 /* Monotonic clock in milliseconds, for elapsed times in logs. */

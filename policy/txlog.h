@@ -12,6 +12,14 @@
 
 #include "policy/conf.h"
 
+struct util_buf;
+
+/* One filter's result, as the chain recorded it. */
+struct txlog_result {
+	const char	*filter;
+	const char	*text;
+};
+
 struct txlog {
 	const char	*sid;
 	const char	*client;	/* address */
@@ -20,7 +28,9 @@ struct txlog {
 	char *const	*rcpts;		/* accepted recipients */
 	size_t		 nrcpts;
 	uint64_t	 size;		/* message bytes received */
-	const char	*filters;	/* chain_results() */
+	const char	*filters;	/* chain_results(), for the plain form */
+	const struct txlog_result *results;	/* the same, for JSON */
+	size_t		 nresults;
 	const char	*action;	/* relayed, rejected, ... */
 	const char	*reply;		/* final reply to the client */
 	uint64_t	 ms;		/* MAIL to final reply */
@@ -34,9 +44,12 @@ struct txlog {
 					   NULL: not logged */
 };
 
-/* txlog_format - the line, without newline, into buf (truncated safely). */
-void	txlog_format(const struct txlog *, enum conf_log_format, char *buf,
-	    size_t bufsz);
+/* txlog_format - the plain line, without newline, into buf (truncated
+ * safely). */
+void	txlog_format(const struct txlog *, char *buf, size_t bufsz);
+/* txlog_json - the JSON form's members (for log_object), appended to m;
+ * at most about 60 KiB whatever the envelope (recipients cut, marked). */
+void	txlog_json(const struct txlog *, struct util_buf *m);
 /* txlog_write - format and log at info level. */
 void	txlog_write(const struct txlog *, enum conf_log_format);
 

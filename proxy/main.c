@@ -453,6 +453,7 @@ main(int argc, char *argv[])
 	    conf->log_level);
 	log_set_trace(o.trace);
 	log_set_repeat(conf->log_repeat_interval);
+	log_set_json(conf->log_format == CONF_LOG_JSON);
 	if (o.mode == MAIN_MILTER) {
 		milter_super_fork();	/* SIGHUP: see milter_super.h */
 		milter_front_init();	/* before the resolver's threads */

@@ -391,13 +391,15 @@ milter_tx_end(struct milter_conn *mc, const char *action, const char *reply,
     int eom_done)
 {
 	char		 filters[1024];
+	struct txlog_result res[CONF_FILTERS_MAX];
 	struct txlog	 t = { mc->sid, mc->addr, mc->helo, mc->from,
-	    mc->rcpts, mc->nrcpts, mc->size, filters, action, reply,
+	    mc->rcpts, mc->nrcpts, mc->size, filters, res, 0, action, reply,
 	    util_now_ms() - mc->started, mc->qid[0] != '\0' ? mc->qid : NULL,
 	    NULL, mc->name };
 	size_t		 i;
 
 	chain_results(mc->cs, filters, sizeof(filters));
+	t.nresults = chain_result_list(mc->cs, res, CONF_FILTERS_MAX);
 	txlog_write(&t, mc->conf->log_format);
 	txcount(action, chain_stage_name(mc->cs), chain_reply(mc->cs)->filter,
 	    t.ms);
@@ -1152,6 +1154,7 @@ milter_reload(evutil_socket_t sig, short ev, void *arg)
 	metrics_reloaded(milter_conf, conf);
 	log_set_level(conf->log_level);
 	log_set_repeat(conf->log_repeat_interval);
+	log_set_json(conf->log_format == CONF_LOG_JSON);
 	chain_unref(milter_chain);
 	conf_unref(milter_conf);
 	milter_chain = chain;

@@ -469,6 +469,7 @@ server_reload(void)
 		log_warnx("workers.threads/queue changed: restart to apply");
 	log_set_level(conf->log_level);
 	log_set_repeat(conf->log_repeat_interval);
+	log_set_json(conf->log_format == CONF_LOG_JSON);
 	if (g->dns != server_current->dns)
 		rdns_cache_clear(server_rdns);
 	pthread_mutex_lock(&server_lock);

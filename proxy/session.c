@@ -1546,6 +1546,7 @@ session_tx_end(struct session *s, const char *action, const char *reply)
 {
 	struct tx	*tx = s->tx;
 	struct txlog	 t;
+	struct txlog_result res[CONF_FILTERS_MAX];
 	char		 filters[1024], first[600];
 
 	chain_results(s->cs, filters, sizeof(filters));
@@ -1561,6 +1562,8 @@ session_tx_end(struct session *s, const char *action, const char *reply)
 	t.nrcpts = tx->nrcpts;
 	t.size = tx->size;
 	t.filters = filters;
+	t.results = res;
+	t.nresults = chain_result_list(s->cs, res, CONF_FILTERS_MAX);
 	t.action = action;
 	t.reply = first;
 	t.ms = util_now_ms() - tx->started;

@@ -122,3 +122,98 @@ def test_smtp_trace_escapes_control_bytes(proxy):
                   r"< 550 5.1.1 <esc\x1b[0m@x> unknown",
                   r">> 550 5.1.1 <esc\x1b[0m@x> unknown"):
         assert shown in log, (shown, log[-3000:])
+
+
+RFC3339_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+
+
+def json_lines(p):
+    """Every line of p's log as a JSON object: fails on any other line."""
+    out = []
+    for line in p.log().splitlines():
+        obj = json.loads(line)
+        assert isinstance(obj, dict), line
+        assert RFC3339_MS.match(obj["time"]), line
+        assert obj["level"] in ("error", "warning", "info", "debug",
+                                "trace"), line
+        assert ("msg" in obj) != (obj.get("event") == "tx"), line
+        out.append(obj)
+    return out
+
+
+def test_every_json_line_is_one_object(proxy, workdir):
+    p, f = proxy({"eod_reply": REPLY}, args=("-v",),
+                 **{"log.format": "json", "iplist.sender_deny":
+                    "bad@example.org", "filters.chain": "iplist"})
+    send(p, "good@example.org", make_message("j1", ["one"]))
+    with p.client() as c:
+        c.ehlo()
+        assert c.cmd("MAIL FROM:<bad@example.org>").code == 550
+        c.send(b"BOGUS \x01\x1b[31m\xff\r\n")
+        assert c.reply().code == 500
+        assert c.cmd("QUIT").code == 221
+    p.signal(__import__("signal").SIGHUP)
+    p.wait_log(r"configuration reloaded")
+    wait_for(lambda: len([o for o in json_lines(p)
+                          if o.get("event") == "tx"]) == 2, 10,
+             what="two transaction objects")
+    objs = json_lines(p)
+    assert len(objs) > 8, objs
+    levels = {o["level"] for o in objs}
+    assert {"info", "debug", "warning"} <= levels, levels
+    tx = [o for o in objs if o.get("event") == "tx"]
+    assert tx[0]["action"] == "relayed" and tx[0]["filters"] == {}, tx[0]
+    assert tx[1]["action"] == "rejected", tx[1]
+    assert tx[1]["filters"]["iplist"]["result"] == "sender-deny", tx[1]
+    assert tx[1]["filters"]["iplist"]["text"].startswith("sender-deny("), \
+        tx[1]
+    assert isinstance(tx[1]["rcpts"], list) and tx[1]["nrcpt"] == 0
+
+
+def test_json_8bit_smtputf8_transaction(proxy):
+    p, f = proxy({"eod_reply": REPLY,
+                  "ehlo": ["PIPELINING", "8BITMIME", "SMTPUTF8"]},
+                 **{"log.format": "json"})
+    sender = "j\u00f8rgen@ex\u00e4mple.org"
+    rcpt = "\u7528\u6237@example.com"
+    content = ("From: <%s>\r\nSubject: 8bit\r\n\r\nbl\u00e5b\u00e6r\r\n" %
+               sender).encode()
+    with p.client() as c:
+        c.send(b"EHLO client\xff.example\r\n")
+        assert c.reply().code == 250
+        assert c.cmd("MAIL FROM:<%s> SMTPUTF8" % sender).code == 250
+        assert c.cmd("RCPT TO:<%s>" % rcpt).code == 250
+        assert c.cmd("DATA").code == 354
+        c.send(content + b".\r\n")
+        assert c.reply().code == 250
+        c.cmd("QUIT")
+    f.wait_count(1)
+    wait_for(lambda: [o for o in json_lines(p) if o.get("event") == "tx"],
+             10, what="the transaction object")
+    (tx,) = [o for o in json_lines(p) if o.get("event") == "tx"]
+    assert tx["from"] == sender and tx["rcpts"] == [rcpt], tx
+    assert tx["helo"] == "client\\xff.example", tx
+    assert tx["size"] == len(content), tx
+
+
+def test_json_1000_recipients_stays_one_object(proxy):
+    p, f = proxy({"eod_reply": REPLY}, max_recipients="1000",
+                 **{"log.format": "json"})
+    rcpts = ["%s%04d@example.com" % ("r" * 70, i) for i in range(1000)]
+    with p.client(timeout=60) as c:
+        c.ehlo()
+        assert c.cmd("MAIL FROM:<many@example.org>").code == 250
+        for r in rcpts:
+            assert c.cmd("RCPT TO:<%s>" % r).code == 250
+        assert c.cmd("DATA").code == 354
+        c.send(make_message("many", ["x"]) + b".\r\n")
+        assert c.reply().code == 250
+        c.cmd("QUIT")
+    wait_for(lambda: [o for o in json_lines(p) if o.get("event") == "tx"],
+             10, what="the transaction object")
+    (tx,) = [o for o in json_lines(p) if o.get("event") == "tx"]
+    assert tx["nrcpt"] == 1000 and tx["rcpts_truncated"] is True, \
+        (tx["nrcpt"], len(tx["rcpts"]))
+    assert 100 < len(tx["rcpts"]) < 1000 and \
+        tx["rcpts"] == rcpts[:len(tx["rcpts"])]
+    assert tx["action"] == "relayed"

@@ -18,6 +18,7 @@
 #include <event2/event.h>
 
 #include "filters/chain.h"
+#include "lib/util.h"
 #include "lib/worker.h"
 #include "policy/authres.h"
 #include "policy/conf.h"
@@ -297,7 +298,9 @@ test_txlog(void)
 	};
 	char		 line[2048];
 
-	txlog_format(&t, CONF_LOG_PLAIN, line, sizeof(line));
+	struct util_buf	 m = { NULL, 0, 0 };
+
+	txlog_format(&t, line, sizeof(line));
 	ok(strchr(line, '\n') == NULL && strchr(line, '\r') == NULL,
 	    "plain: no raw line breaks from a hostile HELO");
 	is_str(line, "0123456789abcdef tx client=192.0.2.1 "
@@ -305,22 +308,28 @@ test_txlog(void)
 	    "rcpts=\"a@b\",\"c\\\"d@e\" nrcpt=2 size=42 filters=\"\" "
 	    "action=rejected reply=\"554 5.6.0 \\\"bare\\\"\" ms=7",
 	    "plain line");
-	txlog_format(&t, CONF_LOG_JSON, line, sizeof(line));
-	is_str(line, "{\"sid\":\"0123456789abcdef\",\"client\":\"192.0.2.1\","
+	txlog_json(&t, &m);
+	util_buf_add(&m, "", 1);
+	is_str((char *)m.p, "\"sid\":\"0123456789abcdef\",\"event\":\"tx\","
+	    "\"client\":\"192.0.2.1\","
 	    "\"helo\":\"evil\\u000d\\u000aaction=relayed\",\"from\":\"\","
-	    "\"rcpts\":[\"a@b\",\"c\\\"d@e\"],\"size\":42,\"filters\":\"\","
+	    "\"rcpts\":[\"a@b\",\"c\\\"d@e\"],\"nrcpt\":2,\"size\":42,"
+	    "\"filters\":{},"
 	    "\"action\":\"rejected\",\"reply\":\"554 5.6.0 \\\"bare\\\"\","
-	    "\"ms\":7}", "json line");
+	    "\"ms\":7", "json members");
+	util_buf_free(&m);
 	t.client_name = "mail.example.net";
 	t.helo = "h";
-	txlog_format(&t, CONF_LOG_PLAIN, line, sizeof(line));
+	txlog_format(&t, line, sizeof(line));
 	ok(strstr(line, " tx client=192.0.2.1 client_name=\"mail.example.net\" "
 	    "helo=\"h\" ") != NULL, "plain: the client's name after its "
 	    "address");
-	txlog_format(&t, CONF_LOG_JSON, line, sizeof(line));
-	ok(strstr(line, "\"client\":\"192.0.2.1\",\"client_name\":"
+	txlog_json(&t, &m);
+	util_buf_add(&m, "", 1);
+	ok(strstr((char *)m.p, "\"client\":\"192.0.2.1\",\"client_name\":"
 	    "\"mail.example.net\",\"helo\":\"h\",") != NULL,
 	    "json: the client's name after its address");
+	util_buf_free(&m);
 }
 
 /* A filter that defers its MAIL check to the pool. */
