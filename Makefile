@@ -86,6 +86,7 @@ SRCS	 = lib/util.c \
 	   policy/decide.c \
 	   policy/txlog.c \
 	   policy/txcount.c \
+	   policy/spamstatus.c \
 	   policy/authres.c \
 	   policy/hdrbuild.c \
 	   policy/peerlist.c \

@@ -32,6 +32,7 @@
 #include "filters/filter.h"
 #include "lib/log.h"
 #include "policy/conf.h"
+#include "policy/spamstatus.h"
 
 #include "filters/rules.h"
 #include "lib/metrics.h"
@@ -54,6 +55,8 @@ struct flt_regex {
 	double			 threshold;
 	int			 tag_on_score;	/* else reject */
 	char			 tag_header[256];
+	size_t			 tag_name_len;	/* of its field name */
+	char			 score_header[128];	/* "": none */
 	size_t			 scan_max;
 };
 
@@ -86,11 +89,15 @@ struct flt_regex_priv {
 	size_t			 ntags;
 	char			*conn_tags[REGEX_TAGS_MAX];	/* every one's */
 	size_t			 nconn_tags;
+	unsigned		 nstatus, nflag;	/* the message's own
+						   score and tag fields */
 };
 
 static int	flt_regex_init(const struct conf *, struct dns *, void **,
 		    char *, size_t);
 static void	flt_regex_fini(void *);
+static void	flt_regex_status(struct fctx *, struct flt_regex_priv *,
+		    double, const char *);
 static enum fv	flt_regex_run(struct fctx *, const struct flt_regex_subject *,
 		    size_t);
 static enum fv	flt_regex_run1(struct fctx *, enum rule_field, const char *,
@@ -191,6 +198,17 @@ flt_regex_settings(struct flt_regex *g, const struct conf *c, char *err,
 		rc = -1;
 	}
 	strlcpy(g->tag_header, c->regex_tag_header, sizeof(g->tag_header));
+	g->tag_name_len = colon != NULL ? (size_t)(colon -
+	    c->regex_tag_header) : 0;
+	if (c->regex_score_header[0] != '\0' &&
+	    !rfc5322_name_ok(c->regex_score_header,
+	    strlen(c->regex_score_header))) {
+		util_err_append(err, errsz, "regex.score_header: '%s' is not "
+		    "a field name", c->regex_score_header);
+		rc = -1;
+	}
+	strlcpy(g->score_header, c->regex_score_header,
+	    sizeof(g->score_header));
 	g->scan_max = c->regex_body_scan_max;
 	g->mctx = pcre2_match_context_create(NULL);
 	pcre2_set_match_limit(g->mctx, c->regex_match_limit);
@@ -489,6 +507,12 @@ flt_regex_header(struct fctx *fx, const char *name, const char *value,
 	size_t			 n, nlen = strlen(name), len;
 	enum fv			 v;
 
+	/* the message's own copies of the fields the verdict writes */
+	if (g->score_header[0] != '\0') {
+		p->nstatus += strcasecmp(name, g->score_header) == 0;
+		p->nflag += nlen == g->tag_name_len &&
+		    strncasecmp(name, g->tag_header, nlen) == 0;
+	}
 	flt_regex_append(&p->raw, name, nlen, g->scan_max);
 	flt_regex_append(&p->raw, ":", 1, g->scan_max);
 	flt_regex_append(&p->raw, value, valuelen, g->scan_max);
@@ -546,6 +570,31 @@ flt_regex_add_tag(struct fctx *fx, const char *tag)
 	fctx_add_header(fx, name, colon + 1 + strspn(colon + 1, " "));
 }
 
+/*
+ * The score header, SpamAssassin's X-Spam-Status (policy/spamstatus.c);
+ * the message's own copies of it and of the tag field go, so that no
+ * sender can bring a verdict of its own.
+ */
+static void
+flt_regex_status(struct fctx *fx, struct flt_regex_priv *p, double total,
+    const char *hits)
+{
+	const struct flt_regex	*g = fctx_gpriv(fx);
+	char			 flag[128], *v;
+	unsigned		 i;
+
+	snprintf(flag, sizeof(flag), "%.*s", (int)g->tag_name_len,
+	    g->tag_header);
+	for (i = 1; i <= p->nstatus; i++)
+		fctx_change_header(fx, g->score_header, i, NULL);
+	for (i = 1; i <= p->nflag; i++)
+		fctx_change_header(fx, flag, i, NULL);
+	v = spamstatus(total, g->threshold, g->threshold > 0 &&
+	    total >= g->threshold, hits, strlen(g->score_header));
+	fctx_add_header(fx, g->score_header, v);
+	free(v);
+}
+
 /* The score's verdict; the tags of the connection and the message. */
 static enum fv
 flt_regex_score(struct fctx *fx, struct flt_regex_priv *p)
@@ -567,6 +616,8 @@ flt_regex_score(struct fctx *fx, struct flt_regex_priv *p)
 	if (g->threshold > 0 && total >= g->threshold && p->ntags <
 	    REGEX_TAGS_MAX)
 		p->tags[p->ntags++] = xstrdup(g->tag_header);
+	if (g->score_header[0] != '\0')
+		flt_regex_status(fx, p, total, hits);
 	for (i = 0; i < p->nconn_tags; i++)
 		flt_regex_add_tag(fx, p->conn_tags[i]);
 	for (i = 0; i < p->ntags; i++)

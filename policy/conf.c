@@ -474,6 +474,7 @@ static const struct conf_key conf_keys[] = {
 	STR("regex", "score_threshold", regex_score_threshold),
 	STR("regex", "score_action", regex_score_action),
 	STR("regex", "tag_header", regex_tag_header),
+	STR("regex", "score_header", regex_score_header),
 	SIZ("regex", "body_scan_max", regex_body_scan_max, 1 * K, 64 * M),
 	NUM("regex", "match_limit", regex_match_limit, 100, 100000000),
 	NUM("regex", "depth_limit", regex_depth_limit, 10, 1000000),

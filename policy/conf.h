@@ -206,6 +206,7 @@ struct conf {
 	char		 regex_score_threshold[32];
 	char		 regex_score_action[16];
 	char		 regex_tag_header[256];
+	char		 regex_score_header[128];	/* "": none */
 	uint64_t	 regex_body_scan_max;
 	unsigned	 regex_match_limit;
 	unsigned	 regex_depth_limit;

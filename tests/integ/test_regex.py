@@ -112,8 +112,9 @@ def test_base64_part_in_multipart(proxy, rules_file):
     r = send(p, content)
     assert r.code == 250, r
     (m,) = f.wait_count(1)
-    assert m.content.startswith(b"X-Spam-Flag: YES\r\n"), m.content[:200]
-    assert m.content.endswith(content)
+    assert m.content == (b"X-Spam-Status: Yes, score=8.0 required=5.0 "
+                         b"tests=BODY_PILLS,BODY_HINT\r\n"
+                         b"X-Spam-Flag: YES\r\n" + content), m.content[:200]
     p.wait_log(r"regex=score=8\.0\(BODY_PILLS,BODY_HINT\)")
 
 
@@ -124,7 +125,9 @@ def test_tag_rule_adds_a_header_on_top(proxy, rules_file):
     r = send(p, content)
     assert r.code == 250, r
     (m,) = f.wait_count(1)
-    assert m.content == b"X-Postern-Rule: ANY_BULK\r\n" + content
+    assert m.content == (b"X-Spam-Status: No, score=0.0 required=5.0 "
+                         b"tests=none\r\n"
+                         b"X-Postern-Rule: ANY_BULK\r\n" + content)
 
 
 def test_accept_skips_the_rest_of_the_message(proxy, rules_file):
@@ -260,3 +263,37 @@ def test_body_scan_max(proxy, rules_file):
     early = send(p, make_message("early", ["viagra"] + filler))
     assert early.code == 554 and "BODY_PILLS" in early.text, early
     assert f.count() == 1
+
+
+def test_score_header_under_the_threshold(proxy, rules_file):
+    p, f = regex_proxy(proxy, rules_file)
+    content = make_message("deal", ["a cheap offer"])
+    assert send(p, content).code == 250
+    (m,) = f.wait_count(1)
+    assert m.content == (b"X-Spam-Status: No, score=2.0 required=5.0 "
+                         b"tests=BODY_HINT\r\n" + content), m.content[:200]
+
+
+def test_senders_own_verdict_is_removed(proxy, rules_file):
+    """A spammer's own X-Spam-Status: No and X-Spam-Flag: NO go; ours is
+    the only verdict the backend and the reader see."""
+    p, f = regex_proxy(proxy, rules_file, **{"regex.score_action": "tag"})
+    body = (b"From: a@example.org\r\nX-Spam-Status: No, score=-100.0 "
+            b"required=5.0 tests=NONE\r\nSubject: pills\r\n"
+            b"x-spam-flag: NO\r\nX-Spam-Status: No\r\n\r\n"
+            b"cheap viagra\r\n")
+    assert send(p, body).code == 250
+    (m,) = f.wait_count(1)
+    assert m.content == (b"X-Spam-Status: Yes, score=8.0 required=5.0 "
+                         b"tests=BODY_PILLS,BODY_HINT\r\n"
+                         b"X-Spam-Flag: YES\r\n"
+                         b"From: a@example.org\r\nSubject: pills\r\n\r\n"
+                         b"cheap viagra\r\n"), m.content
+
+
+def test_score_header_off(proxy, rules_file):
+    p, f = regex_proxy(proxy, rules_file, **{"regex.score_header": ""})
+    content = make_message("deal", ["a cheap offer"])
+    assert send(p, content).code == 250
+    (m,) = f.wait_count(1)
+    assert m.content == content
