@@ -317,3 +317,17 @@ def test_contrib_rules_and_dashboard_name_real_metrics(proxy, rules):
     for name in used:
         base = re.sub(r"_(bucket|sum|count)$", "", name)
         assert name in families or base in families, name
+
+
+def test_readme_lists_exactly_the_metrics(proxy, rules):
+    """README's Monitoring table names every family the endpoint has, and
+    nothing else."""
+    with open(os.path.join(CONTRIB, "..", "README.md")) as f:
+        readme = f.read()
+    section = readme.split("\n## Monitoring\n", 1)[1].split("\n## ", 1)[0]
+    listed = set(re.findall(r"^\| `(postern_[a-z_]+)` \|", section, re.M))
+    p, f = metrics_proxy(proxy, rules)
+    families = set(re.findall(r"^# TYPE (\S+) ", scrape(p.metrics_port)[2],
+                              re.M))
+    assert listed == families, (sorted(listed - families),
+                                sorted(families - listed))
