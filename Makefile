@@ -87,6 +87,7 @@ SRCS	 = lib/util.c \
 	   policy/txlog.c \
 	   policy/txcount.c \
 	   policy/spamstatus.c \
+	   policy/ratelimit_spec.c \
 	   policy/authres.c \
 	   policy/hdrbuild.c \
 	   policy/peerlist.c \
@@ -105,6 +106,7 @@ SRCS	 = lib/util.c \
 	   filters/dkim_sign.c \
 	   filters/milter.c \
 	   filters/dnsbl.c \
+	   filters/ratelimit.c \
 	   filters/dmarc_eval.c \
 	   filters/dmarc_history.c \
 	   filters/dmarc.c

@@ -153,6 +153,7 @@ struct chain_sess {
 static const struct filter_ops *const chain_registry[] = {
 	&flt_iplist_ops,
 	&flt_dnsbl_ops,
+	&flt_ratelimit_ops,
 	&flt_regex_ops,
 	&flt_spf_ops,
 	&flt_dkim_verify_ops,
@@ -233,7 +234,7 @@ chain_new_ops(const struct filter_ops *const *ops, size_t n,
     size_t errsz)
 {
 	struct chain	*c;
-	size_t		 i;
+	size_t		 i, j;
 	int		 bad = 0;
 
 	if (err != NULL && errsz > 0)
@@ -274,6 +275,10 @@ chain_new_ops(const struct filter_ops *const *ops, size_t n,
 		chain_unref(c);
 		return NULL;
 	}
+	for (i = 0; prev != NULL && i < n; i++)
+		for (j = 0; j < prev->n; j++)
+			if (prev->ops[j] == ops[i] && ops[i]->inherit != NULL)
+				ops[i]->inherit(c->gpriv[i], prev->gpriv[j]);
 	return c;
 }
 

@@ -61,6 +61,10 @@ struct filter_ops {
 	int		(*init)(const struct conf *, struct dns *,
 			    void **gpriv, char *err, size_t errsz);
 	void		(*fini)(void *gpriv);
+	/* inherit (NULL: nothing): after init at a reload, the previous
+	 * generation's gpriv of the same filter, still in use, to take state
+	 * over from (shared, not moved) */
+	void		(*inherit)(void *gpriv, void *prev_gpriv);
 	enum fv		(*connect)(struct fctx *, const char *host,
 			    const struct sockaddr *);
 	enum fv		(*helo)(struct fctx *, const char *name);
@@ -192,6 +196,7 @@ extern const struct filter_ops flt_dkim_verify_ops;
 extern const struct filter_ops flt_dkim_sign_ops;
 extern const struct filter_ops flt_milter_ops;
 extern const struct filter_ops flt_dnsbl_ops;
+extern const struct filter_ops flt_ratelimit_ops;
 extern const struct filter_ops flt_dmarc_ops;
 
 #endif

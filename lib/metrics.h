@@ -31,6 +31,7 @@ enum metric_id {
 	M_FILTER_VERDICTS,		/* counter {filter, result} */
 	M_REGEX_RULE_HITS,		/* counter {rule} */
 	M_IPLIST_HITS,			/* counter {list} */
+	M_RATELIMIT,			/* counter {limit, result} */
 	M_TRANSACTION_SECONDS,		/* histogram */
 	M_FILTER_SECONDS,		/* histogram {filter, stage} */
 	M_BACKEND_EOM_SECONDS,		/* histogram */

@@ -6,7 +6,8 @@
  * Slots never touched cost no memory until used (calloc).  A mutex makes
  * it safe for every event loop at once.
  *
- * Public: ttlcache_new, ttlcache_free, ttlcache_get, ttlcache_put.
+ * Public: ttlcache_new, ttlcache_free, ttlcache_get, ttlcache_update,
+ * ttlcache_put.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -94,6 +95,41 @@ ttlcache_get(struct ttlcache *c, const char *key, uint64_t now_ms, void *val)
 	pthread_mutex_unlock(&c->lock);
 	metric_add(M_CACHE_LOOKUPS, 1, c->name, hit ? "hit" : "miss");
 	return hit;
+}
+
+int
+ttlcache_update(struct ttlcache *c, const char *key, uint64_t now_ms,
+    ttlcache_update_fn fn, void *arg)
+{
+	struct ttlcache_slot	*s;
+	unsigned char		 val[TTLCACHE_VAL_MAX];
+	unsigned		 ttl;
+	int			 had;
+
+	if (c->n == 0 || key[0] == '\0' || strlen(key) >= TTLCACHE_KEY_MAX ||
+	    c->valsz > sizeof(val)) {
+		memset(val, 0, sizeof(val));
+		(void)fn(arg, val, 0);
+		return 0;
+	}
+	pthread_mutex_lock(&c->lock);
+	s = ttlcache_slot(c, key);
+	had = s->key[0] != '\0' && strcmp(s->key, key) == 0 &&
+	    now_ms < s->expires_ms;
+	if (had)
+		memcpy(val, s->val, c->valsz);
+	else
+		memset(val, 0, c->valsz);
+	if ((ttl = fn(arg, val, had)) > c->max_ttl)
+		ttl = c->max_ttl;
+	if (ttl > 0) {
+		strlcpy(s->key, key, sizeof(s->key));
+		s->expires_ms = now_ms + (uint64_t)ttl * 1000;
+		memcpy(s->val, val, c->valsz);
+	} else if (had)
+		s->key[0] = '\0';
+	pthread_mutex_unlock(&c->lock);
+	return had;
 }
 
 void

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #define TTLCACHE_KEY_MAX	1024	/* longer keys are not kept */
+#define TTLCACHE_VAL_MAX	64	/* ttlcache_update's values */
 
 struct ttlcache;
 
@@ -27,6 +28,17 @@ void		 ttlcache_free(struct ttlcache *);
  * is one not expired at now_ms, else 0. */
 int		 ttlcache_get(struct ttlcache *, const char *key,
 		    uint64_t now_ms, void *val);
+
+/*
+ * ttlcache_update - read, change and keep key's value in one step (the
+ * cache's lock held): fn gets val, the value kept (zeroed when there is
+ * none or it expired), changes it, and returns the seconds to keep it
+ * (0: drop it; at most max_ttl).  Returns 1 when a value was kept for key
+ * before.  fn must not call the cache.
+ */
+typedef unsigned (*ttlcache_update_fn)(void *arg, void *val, int had);
+int		 ttlcache_update(struct ttlcache *, const char *key,
+		    uint64_t now_ms, ttlcache_update_fn, void *arg);
 
 /* ttlcache_put - keep val (copied) under key for min(ttl, max_ttl)
  * seconds from now_ms; a ttl of 0 keeps nothing. */

@@ -241,6 +241,18 @@ struct conf {
 	int		 dkim_multiple_signatures; /* every match signs */
 	unsigned	 dkim_signature_ttl;	/* seconds, x=; 0 none */
 
+	/* [ratelimit] */
+	char		 ratelimit_connections[256];
+	char		 ratelimit_client[256];
+	char		 ratelimit_sender[256];
+	char		 ratelimit_sender_domain[256];
+	char		 ratelimit_user[256];
+	char		 ratelimit_rcpt_domain[256];
+	unsigned	 ratelimit_prefix4;
+	unsigned	 ratelimit_prefix6;
+	char		 ratelimit_allow[4096];
+	unsigned	 ratelimit_store_size;
+
 	/* [dnsbl] */
 	char		 dnsbl_sites[4096];	/* postscreen_dnsbl_sites */
 	char		 dnsbl_rhs_sites[4096];

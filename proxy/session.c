@@ -140,6 +140,7 @@ static void	session_timeouts(struct session *);
 static int	session_line(struct session *);
 static void	session_dispatch(struct session *, char *, size_t);
 static const char *session_seq_error(const struct session *, enum smtp_verb);
+static void	session_close_on_421(struct session *, const char *);
 static void	session_tx_count(struct session *, const char *,
 		    uint64_t);
 static void	session_tx_free(struct session *);
@@ -869,11 +870,13 @@ session_stage_done(struct session *s, const struct session_stage *st,
 			return;
 		case SESSION_REFUSE_REPLY:
 			session_reply(s, "%s", reply);
+			session_close_on_421(s, reply);
 			return;
 		case SESSION_REFUSE_TX:
 			session_reply(s, "%s", reply);
 			session_tx_end(s, a == DECIDE_REJECT ? "rejected" :
 			    "tempfailed", reply);
+			session_close_on_421(s, reply);
 			return;
 		case SESSION_REFUSE_LATER:
 			if (s->tx->fail[0] == '\0')
@@ -888,6 +891,15 @@ session_stage_done(struct session *s, const struct session_stage *st,
 		}
 	}
 	st->proceed(s, a);
+}
+
+/* A filter's 421 (a rate limit's :close) ends the session, as the code
+ * says (RFC 5321 4.2.2). */
+static void
+session_close_on_421(struct session *s, const char *reply)
+{
+	if (strncmp(reply, "421", 3) == 0)
+		session_close(s, NULL);
 }
 
 void
