@@ -88,6 +88,7 @@ SRCS	 = lib/util.c \
 	   policy/txcount.c \
 	   policy/spamstatus.c \
 	   policy/ratelimit_spec.c \
+	   policy/netprefix.c \
 	   policy/authres.c \
 	   policy/hdrbuild.c \
 	   policy/peerlist.c \
@@ -106,7 +107,9 @@ SRCS	 = lib/util.c \
 	   filters/dkim_sign.c \
 	   filters/milter.c \
 	   filters/dnsbl.c \
+	   filters/clientkey.c \
 	   filters/ratelimit.c \
+	   filters/greylist.c \
 	   filters/dmarc_eval.c \
 	   filters/dmarc_history.c \
 	   filters/dmarc.c

@@ -154,6 +154,7 @@ static const struct filter_ops *const chain_registry[] = {
 	&flt_iplist_ops,
 	&flt_dnsbl_ops,
 	&flt_ratelimit_ops,
+	&flt_greylist_ops,
 	&flt_regex_ops,
 	&flt_spf_ops,
 	&flt_dkim_verify_ops,

@@ -197,6 +197,7 @@ extern const struct filter_ops flt_dkim_sign_ops;
 extern const struct filter_ops flt_milter_ops;
 extern const struct filter_ops flt_dnsbl_ops;
 extern const struct filter_ops flt_ratelimit_ops;
+extern const struct filter_ops flt_greylist_ops;
 extern const struct filter_ops flt_dmarc_ops;
 
 #endif

@@ -21,13 +21,12 @@
  */
 #include <sys/socket.h>
 
-#include <netinet/in.h>
-#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "filters/clientkey.h"
 #include "filters/filter.h"
 #include "lib/log.h"
 #include "lib/metrics.h"
@@ -35,7 +34,6 @@
 #include "lib/util.h"
 #include "policy/conf.h"
 #include "policy/ratelimit_spec.h"
-#include "policy/table.h"
 
 #define FLT_RL_TTL_MAX	(7 * 86400 + 1)	/* seconds: the longest window */
 
@@ -49,25 +47,10 @@ static const char *const flt_rl_names[FLT_RL_NKEYS] = {
 	"rcpt_domain"
 };
 
-/* The store, shared by the generations that follow one another. */
-struct flt_rl_store {
-	int			 refcnt;	/* atomic */
-	struct ttlcache		*cache;
-	size_t			 size;
-};
-
 struct flt_rl {
-	struct flt_rl_store	*store;
-	struct iptable		*allow;		/* NULL: none */
+	struct clientkey	 k;		/* first: clientkey.h */
 	struct ratelimit_spec	 spec[FLT_RL_NKEYS][RATELIMIT_SPECS_MAX];
 	int			 nspec[FLT_RL_NKEYS];
-	unsigned		 prefix4, prefix6;
-};
-
-/* Per connection. */
-struct flt_rl_conn {
-	char			 net[INET6_ADDRSTRLEN + 8];	/* "a.b.c.0/24" */
-	int			 exempt;
 };
 
 /* One GCRA step inside the store's lock. */
@@ -80,15 +63,11 @@ struct flt_rl_step {
 
 static int	flt_rl_init(const struct conf *, struct dns *, void **,
 		    char *, size_t);
-static void	flt_rl_inherit(void *, void *);
 static void	flt_rl_fini(void *);
 static enum fv	flt_rl_connect(struct fctx *, const char *,
 		    const struct sockaddr *);
 static enum fv	flt_rl_envfrom(struct fctx *, const char *, char *const *);
 static enum fv	flt_rl_envrcpt(struct fctx *, const char *, char *const *);
-static void	flt_rl_close(struct fctx *);
-static void	flt_rl_net(const struct flt_rl *, const struct sockaddr *,
-		    char *, size_t);
 static enum fv	flt_rl_check(struct fctx *, enum flt_rl_key, const char *);
 static unsigned	flt_rl_gcra(void *, void *, int);
 static const char *flt_rl_domain(const char *);
@@ -96,12 +75,12 @@ static const char *flt_rl_domain(const char *);
 const struct filter_ops flt_ratelimit_ops = {
 	.name = "ratelimit",
 	.init = flt_rl_init,
-	.inherit = flt_rl_inherit,
+	.inherit = clientkey_inherit,
 	.fini = flt_rl_fini,
 	.connect = flt_rl_connect,
 	.envfrom = flt_rl_envfrom,
 	.envrcpt = flt_rl_envrcpt,
-	.close = flt_rl_close,
+	.close = clientkey_close,
 };
 
 static int
@@ -124,16 +103,11 @@ flt_rl_init(const struct conf *c, struct dns *dns, void **gpriv, char *err,
 			    "ratelimit", flt_rl_names[i], l, sizeof(l)), why);
 			bad = 1;
 		}
-	if (iptable_from(&g->allow, c->ratelimit_allow, "", conf_label(c,
-	    "ratelimit", "allow", l, sizeof(l)), err, errsz) == -1)
+	if (clientkey_init(&g->k, c, "ratelimit", c->ratelimit_allow,
+	    c->ratelimit_prefix4, c->ratelimit_prefix6,
+	    c->ratelimit_store_size, sizeof(uint64_t), FLT_RL_TTL_MAX, err,
+	    errsz) == -1)
 		bad = 1;
-	g->prefix4 = c->ratelimit_prefix4;
-	g->prefix6 = c->ratelimit_prefix6;
-	g->store = xcalloc(1, sizeof(*g->store));
-	g->store->refcnt = 1;
-	g->store->size = c->ratelimit_store_size;
-	g->store->cache = ttlcache_new("ratelimit", g->store->size,
-	    sizeof(uint64_t), FLT_RL_TTL_MAX);
 	*gpriv = g;
 	if (bad) {
 		flt_rl_fini(g);
@@ -143,20 +117,6 @@ flt_rl_init(const struct conf *c, struct dns *dns, void **gpriv, char *err,
 	return 0;
 }
 
-/* A reload: the counts go on in the previous generation's store. */
-static void
-flt_rl_inherit(void *gpriv, void *prev)
-{
-	struct flt_rl	*g = gpriv, *p = prev;
-
-	if (p->store->size != g->store->size)
-		return;		/* a new size: a new store */
-	__atomic_add_fetch(&p->store->refcnt, 1, __ATOMIC_RELAXED);
-	ttlcache_free(g->store->cache);
-	free(g->store);
-	g->store = p->store;
-}
-
 static void
 flt_rl_fini(void *gpriv)
 {
@@ -164,11 +124,7 @@ flt_rl_fini(void *gpriv)
 
 	if (g == NULL)
 		return;
-	if (__atomic_sub_fetch(&g->store->refcnt, 1, __ATOMIC_ACQ_REL) == 0) {
-		ttlcache_free(g->store->cache);
-		free(g->store);
-	}
-	iptable_free(g->allow);
+	clientkey_fini(&g->k);
 	free(g);
 }
 
@@ -176,26 +132,18 @@ static enum fv
 flt_rl_connect(struct fctx *fx, const char *host, const struct sockaddr *sa)
 {
 	struct flt_rl		*g = fctx_gpriv(fx);
-	struct flt_rl_conn	*c = xcalloc(1, sizeof(*c));
-	uint32_t		 tag;
+	struct clientkey_conn	*c;
 
 	(void)host;
-	fctx_set_priv(fx, c);
-	if (sa == NULL)
-		return FV_CONTINUE;
-	flt_rl_net(g, sa, c->net, sizeof(c->net));
-	if (g->allow != NULL && iptable_lookup(g->allow, sa, &tag)) {
-		c->exempt = 1;
-		fctx_result(fx, "allowed");
-		return FV_CONTINUE;
-	}
-	return flt_rl_check(fx, FLT_RL_CONNECTIONS, c->net);
+	c = clientkey_connect(fx, &g->k, sa, sizeof(*c));
+	return c->exempt ? FV_CONTINUE : flt_rl_check(fx, FLT_RL_CONNECTIONS,
+	    c->net);
 }
 
 static enum fv
 flt_rl_envfrom(struct fctx *fx, const char *addr, char *const *params)
 {
-	struct flt_rl_conn	*c = fctx_priv(fx);
+	struct clientkey_conn	*c = fctx_priv(fx);
 	const char		*user = fctx_authenticated(fx);
 	enum fv			 v;
 
@@ -216,55 +164,12 @@ flt_rl_envfrom(struct fctx *fx, const char *addr, char *const *params)
 static enum fv
 flt_rl_envrcpt(struct fctx *fx, const char *addr, char *const *params)
 {
-	struct flt_rl_conn	*c = fctx_priv(fx);
+	struct clientkey_conn	*c = fctx_priv(fx);
 
 	(void)params;
 	if (c == NULL || c->exempt)
 		return FV_CONTINUE;
 	return flt_rl_check(fx, FLT_RL_RCPT_DOMAIN, flt_rl_domain(addr));
-}
-
-static void
-flt_rl_close(struct fctx *fx)
-{
-	free(fctx_priv(fx));
-	fctx_set_priv(fx, NULL);
-}
-
-/* The client's network: its address with the host bits cleared, and the
- * prefix length ("192.0.2.0/24"; a whole address without "/"). */
-static void
-flt_rl_net(const struct flt_rl *g, const struct sockaddr *sa, char *buf,
-    size_t bufsz)
-{
-	unsigned char	 a[16];
-	unsigned	 bits, len, i;
-	int		 af;
-	char		 s[INET6_ADDRSTRLEN];
-
-	if (sa->sa_family == AF_INET6) {
-		memcpy(a, &((const struct sockaddr_in6 *)(const void *)sa)->
-		    sin6_addr, 16);
-		af = AF_INET6;
-		len = 16;
-		bits = g->prefix6;
-	} else {
-		memcpy(a, &((const struct sockaddr_in *)(const void *)sa)->
-		    sin_addr, 4);
-		af = AF_INET;
-		len = 4;
-		bits = g->prefix4;
-	}
-	for (i = 0; i < len; i++)
-		if (i * 8 >= bits)
-			a[i] = 0;
-		else if (i * 8 + 8 > bits)
-			a[i] &= (unsigned char)(0xff << (8 - (bits - i * 8)));
-	inet_ntop(af, a, s, sizeof(s));
-	if (bits < len * 8)
-		snprintf(buf, bufsz, "%s/%u", s, bits);
-	else
-		strlcpy(buf, s, bufsz);
 }
 
 /* Every limit of key for value; the first one over refuses. */
@@ -284,7 +189,7 @@ flt_rl_check(struct fctx *fx, enum flt_rl_key k, const char *value)
 		snprintf(key, sizeof(key), "%d.%d %s", k, i, value);
 		for (j = 0; key[j] != '\0'; j++)
 			key[j] = (char)tolower((unsigned char)key[j]);
-		(void)ttlcache_update(g->store->cache, key, st.now,
+		(void)ttlcache_update(g->k.store, key, st.now,
 		    flt_rl_gcra, &st);
 		if (st.allowed)
 			continue;

@@ -106,6 +106,9 @@ static struct metric_family metric_families[M_NFAMILIES] = {
 	FAM(M_RATELIMIT, "postern_ratelimit_checks_total", METRIC_COUNTER,
 	    "Rate limit checks, by key and result (under, over).", "limit",
 	    "result"),
+	FAM(M_GREYLIST, "postern_greylist_total", METRIC_COUNTER,
+	    "Greylist decisions, by result (greylisted, passed, skipped, "
+	    "auto_allowed).", "result"),
 	FAM(M_TRANSACTION_SECONDS, "postern_transaction_duration_seconds",
 	    METRIC_HISTOGRAM, "Transactions, from MAIL to the final reply.",
 	    NULL),

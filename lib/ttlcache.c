@@ -6,8 +6,8 @@
  * Slots never touched cost no memory until used (calloc).  A mutex makes
  * it safe for every event loop at once.
  *
- * Public: ttlcache_new, ttlcache_free, ttlcache_get, ttlcache_update,
- * ttlcache_put.
+ * Public: ttlcache_new, ttlcache_ref, ttlcache_adopt, ttlcache_free,
+ * ttlcache_get, ttlcache_update, ttlcache_put.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -24,6 +24,7 @@ struct ttlcache_slot {
 };
 
 struct ttlcache {
+	int			 refcnt;	/* atomic */
 	pthread_mutex_t		 lock;
 	unsigned char		*slots;
 	size_t			 n;
@@ -43,6 +44,7 @@ ttlcache_new(const char *name, size_t nslots, size_t valsz,
 	struct ttlcache	*c = xcalloc(1, sizeof(*c));
 
 	c->name = name;
+	c->refcnt = 1;
 	pthread_mutex_init(&c->lock, NULL);
 	c->n = nslots;
 	c->valsz = valsz;
@@ -57,7 +59,8 @@ ttlcache_new(const char *name, size_t nslots, size_t valsz,
 void
 ttlcache_free(struct ttlcache *c)
 {
-	if (c == NULL)
+	if (c == NULL ||
+	    __atomic_sub_fetch(&c->refcnt, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
 	pthread_mutex_destroy(&c->lock);
 	free(c->slots);
@@ -95,6 +98,22 @@ ttlcache_get(struct ttlcache *c, const char *key, uint64_t now_ms, void *val)
 	pthread_mutex_unlock(&c->lock);
 	metric_add(M_CACHE_LOOKUPS, 1, c->name, hit ? "hit" : "miss");
 	return hit;
+}
+
+struct ttlcache *
+ttlcache_ref(struct ttlcache *c)
+{
+	__atomic_add_fetch(&c->refcnt, 1, __ATOMIC_RELAXED);
+	return c;
+}
+
+void
+ttlcache_adopt(struct ttlcache **mine, struct ttlcache *prev)
+{
+	if (prev->n != (*mine)->n || prev->valsz != (*mine)->valsz)
+		return;		/* another size: a new cache */
+	ttlcache_free(*mine);
+	*mine = ttlcache_ref(prev);
 }
 
 int

@@ -22,7 +22,14 @@ struct ttlcache;
  * NULL. */
 struct ttlcache	*ttlcache_new(const char *name, size_t nslots, size_t valsz,
 		    unsigned max_ttl);
+/* ttlcache_ref - one more owner (a filter's next generation, which keeps
+ * the counts across a reload); ttlcache_free drops one, the last frees. */
+struct ttlcache	*ttlcache_ref(struct ttlcache *);
 void		 ttlcache_free(struct ttlcache *);
+/* ttlcache_adopt - a reload's new generation: *mine (just made) replaced
+ * by a reference to prev, the previous generation's, when both have the
+ * same size, so that what prev holds goes on. */
+void		 ttlcache_adopt(struct ttlcache **mine, struct ttlcache *prev);
 
 /* ttlcache_get - 1 with the value kept for key copied to val when there
  * is one not expired at now_ms, else 0. */

@@ -253,6 +253,17 @@ struct conf {
 	char		 ratelimit_allow[4096];
 	unsigned	 ratelimit_store_size;
 
+	/* [greylist] */
+	unsigned	 greylist_delay;	/* seconds */
+	unsigned	 greylist_window;	/* seconds */
+	unsigned	 greylist_pass_ttl;	/* seconds */
+	unsigned	 greylist_auto_allow;
+	unsigned	 greylist_prefix4;
+	unsigned	 greylist_prefix6;
+	char		 greylist_allow[4096];
+	int		 greylist_skip_spf_pass;
+	unsigned	 greylist_store_size;
+
 	/* [dnsbl] */
 	char		 dnsbl_sites[4096];	/* postscreen_dnsbl_sites */
 	char		 dnsbl_rhs_sites[4096];

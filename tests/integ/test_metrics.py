@@ -33,9 +33,9 @@ SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
 LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
 
 
-def scrape(port, path="/metrics"):
-    with urllib.request.urlopen("http://%s:%d%s" % (peers.LOOP_HOST, port,
-                                                    path), timeout=10) as r:
+def scrape(port, path="/metrics", timeout=10):
+    url = "http://%s:%d%s" % (peers.LOOP_HOST, port, path)
+    with urllib.request.urlopen(url, timeout=timeout) as r:
         return r.status, r.headers.get("Content-Type"), r.read().decode()
 
 
@@ -276,7 +276,7 @@ def test_200_concurrent_scrapes_while_mail_flows(proxy, rules):
 
     def one_scrape():
         try:
-            status, _, text = scrape(p.metrics_port)
+            status, _, text = scrape(p.metrics_port, timeout=60)
             results.append((status, "postern_build_info" in text))
         except Exception as e:
             errors.append(e)
