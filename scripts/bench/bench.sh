@@ -9,7 +9,7 @@
 #
 # One file a section (scripts/bench/NAME.sh, sourced in order after
 # lib.sh, the shared helpers): throughput memory lists spf dkim tls milter
-# headers rdns dnsbl dmarc metrics threads, described below; their Python clients are the .py files
+# headers rdns dnsbl dmarc metrics threads state, described below; their Python clients are the .py files
 # beside them.
 # Everything runs on loopback, in one go, in about 6-8 minutes on 2 cores:
 #
@@ -120,7 +120,11 @@
 #     proxy.threads = 1 and 2; 100 sessions, 1 KiB; msg/s of each and
 #     postern's CPU time per message, target: two loops within 5% of one.
 #     About 30 s (BENCH_THREADS_BUDGET).
-# 15. Prints a table and one PASS/FAIL line per target.
+# 15. State: the ratelimit filter (four keys, never over) and the
+#     greylist filter (warm: the triplet passed before) on the in-process
+#     store against no filters, 100 sessions, 1 KiB; target ratelimit >=
+#     0.8.  About 40 s (BENCH_STATE_BUDGET).
+# 16. Prints a table and one PASS/FAIL line per target.
 #
 # Every process started here is stopped by PID on exit (also on Ctrl-C),
 # every wait is bounded.  Exit status is 0 whenever the bench ran, whatever
@@ -144,7 +148,9 @@
 # BENCH_DMARC_MSGS (5000 a run), BENCH_METRICS (0 skips the metrics
 # section), BENCH_METRICS_BUDGET (60, the same), BENCH_METRICS_MSGS (20000
 # a run), BENCH_THREADS (0 skips the threads section), BENCH_THREADS_BUDGET
-# (60, the same), BENCH_THREADS_MSGS (20000 a run).
+# (60, the same), BENCH_THREADS_MSGS (20000 a run), BENCH_STATE (0 skips
+# the state section), BENCH_STATE_BUDGET (60, the same), BENCH_STATE_MSGS
+# (20000 a run).
 
 set -u
 
@@ -227,7 +233,7 @@ POSTERN_DIED=""
 SUMMARY=""
 
 # ---------------------------------------------------------------- sections
-SECTIONS=${BENCH_SECTIONS:-throughput memory lists spf dkim tls milter headers rdns dnsbl dmarc metrics threads}
+SECTIONS=${BENCH_SECTIONS:-throughput memory lists spf dkim tls milter headers rdns dnsbl dmarc metrics threads state}
 for section in $SECTIONS; do
 	[ -r "$HERE/$section.sh" ] || die "no section $section (scripts/bench/*.sh)"
 	# shellcheck disable=SC1090
