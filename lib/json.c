@@ -50,6 +50,13 @@ json_string(struct util_buf *b, const char *s, size_t len)
 		} else if (p[i] < 0x20 || p[i] == 0x7f) {
 			snprintf(esc, sizeof(esc), "\\u%04x", p[i++]);
 			util_buf_puts(b, esc);
+		} else if (p[i] == 0xc2 && i + 1 < len && p[i + 1] >= 0x80 &&
+		    p[i + 1] <= 0x9f) {
+			/* a C1 control (U+0080 to U+009F): a terminal may
+			 * take U+009B for CSI */
+			snprintf(esc, sizeof(esc), "\\u%04x", p[i + 1]);
+			util_buf_puts(b, esc);
+			i += 2;
 		} else if ((n = json_utf8_len(p + i, len - i)) > 0) {
 			util_buf_add(b, p + i, n);
 			i += n;

@@ -2,9 +2,9 @@
 /*
  * fuzz_json.c - libFuzzer target for lib/json.c's json_string: any bytes
  * (a HELO, an address, a reply) must become one JSON string literal that
- * a JSON parser takes: quotes at both ends, no raw control byte, no raw
- * byte outside valid UTF-8, a backslash only before a JSON escape, and no
- * quote that is not escaped.  Any difference aborts.
+ * a JSON parser takes: quotes at both ends, no raw control (C0, DEL,
+ * C1), no raw byte outside valid UTF-8, a backslash only before a JSON
+ * escape, and no quote that is not escaped.  Any difference aborts.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -61,8 +61,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		else if (p[i] < 0x80)
 			i++;
-		else if ((n = utf8_len(p + i, b.len - 1 - i)) == 0)
-			abort();
+		else if ((n = utf8_len(p + i, b.len - 1 - i)) == 0 ||
+		    (p[i] == 0xc2 && p[i + 1] <= 0x9f))
+			abort();	/* not UTF-8, or a raw C1 control */
 		else
 			i += n;
 	}

@@ -71,6 +71,8 @@ test_json_string(void)
 	is_str(escaped("\x00\x1f\x7f\"\\", 5),
 	    "\"\\u0000\\u001f\\u007f\\\"\\\\\"",
 	    "controls, DEL, quote and backslash escaped");
+	is_str(escaped("a\xc2\x9b" "1m\xc2\xa0", 7), "\"a\\u009b1m\xc2\xa0\"",
+	    "a C1 control (CSI) escaped, U+00A0 kept");
 }
 
 static void
