@@ -55,6 +55,7 @@ SRCS	 = lib/util.c \
 	   proto/mime.c \
 	   proto/dmarc_record.c \
 	   proto/mailbox.c \
+	   proto/dkimcanon.c \
 	   proxy/spool.c \
 	   lib/worker.c \
 	   lib/dns.c \

@@ -30,8 +30,8 @@
  *
  * Public: flt_dkim_verify_ops; the pure helpers of dkim_verify.h
  * (flt_dkim_verify_wire, flt_dkim_verify_classify,
- * flt_dkim_verify_res_name, flt_dkim_verify_length,
- * flt_dkim_verify_blen_*).  The dkim= results go through fctx_authres:
+ * flt_dkim_verify_res_name, flt_dkim_verify_length).  The body length
+ * an l= tag is compared with is counted by proto/dkimcanon.c.  The dkim= results go through fctx_authres:
  * a signature's d= and s= and libopendkim's reason are written there
  * (policy/authres.c) so that none of them can add a result.
  *
@@ -55,6 +55,7 @@
 #include "lib/log.h"
 #include "policy/authres.h"
 #include "policy/conf.h"
+#include "proto/dkimcanon.h"
 
 #include "lib/util.h"
 #include "policy/table.h"
@@ -91,7 +92,7 @@ struct flt_dkim_verify_tx {
 	DKIM		*dkim;
 	int		 broken;	/* libopendkim refused the input */
 	size_t		 nsigs;		/* DKIM-Signature fields seen */
-	struct flt_dkim_verify_blen blen[2]; /* body: simple, relaxed */
+	struct dkimcanon_body blen[2];	/* body length: simple, relaxed */
 	char		 require[FLT_DKIM_VERIFY_NAME_MAX]; /* From domain on
 					   dkim.require, "" none */
 };
@@ -253,8 +254,8 @@ flt_dkim_verify_tx(struct fctx *fx)
 	if (t != NULL)
 		return t;
 	t = xcalloc(1, sizeof(*t));
-	flt_dkim_verify_blen_init(&t->blen[0], 0);
-	flt_dkim_verify_blen_init(&t->blen[1], 1);
+	dkimcanon_body_init(&t->blen[0], 0, NULL, NULL);
+	dkimcanon_body_init(&t->blen[1], 1, NULL, NULL);
 	t->dkim = dkim_verify(g->lib, (const unsigned char *)
 	    fctx_session_id(fx), NULL, &st);
 	if (t->dkim == NULL)
@@ -411,8 +412,8 @@ flt_dkim_verify_body(struct fctx *fx, const unsigned char *data, size_t len)
 	if (t->broken || t->nsigs == 0)
 		return FV_CONTINUE;
 	(void)dkim_body(t->dkim, (unsigned char *)(uintptr_t)data, len);
-	flt_dkim_verify_blen_add(&t->blen[0], data, len);
-	flt_dkim_verify_blen_add(&t->blen[1], data, len);
+	dkimcanon_body_add(&t->blen[0], data, len);
+	dkimcanon_body_add(&t->blen[1], data, len);
 	return FV_CONTINUE;
 }
 
@@ -427,8 +428,8 @@ flt_dkim_verify_eom(struct fctx *fx)
 	j->g = fctx_gpriv(fx);
 	j->timeout_ms = fctx_conf(fx)->dkim_timeout * 1000;
 	strlcpy(j->require, t->require, sizeof(j->require));
-	j->bodylen[0] = flt_dkim_verify_blen_total(&t->blen[0]);
-	j->bodylen[1] = flt_dkim_verify_blen_total(&t->blen[1]);
+	j->bodylen[0] = dkimcanon_body_end(&t->blen[0]);
+	j->bodylen[1] = dkimcanon_body_end(&t->blen[1]);
 	if (t->nsigs == 0 || t->broken)
 		return flt_dkim_verify_decide(fx, j);
 	j->dkim = t->dkim;
@@ -844,74 +845,4 @@ flt_dkim_verify_length(enum flt_dkim_verify_res res, ssize_t signlen,
 	return FLT_DKIM_VERIFY_POLICY;
 }
 
-/* A line's bytes and its CRLF count when the line ends, after the empty
- * lines held back before it. */
-static void
-flt_dkim_verify_blen_eol(struct flt_dkim_verify_blen *b)
-{
-	b->ws = 0;
-	if (b->line == 0) {
-		b->empty++;
-		return;
-	}
-	b->len += b->empty * 2 + b->line + 2;
-	b->empty = 0;
-	b->line = 0;
-}
-
-static void
-flt_dkim_verify_blen_byte(struct flt_dkim_verify_blen *b, unsigned char c)
-{
-	if (b->cr && c == '\n') {
-		b->cr = 0;
-		flt_dkim_verify_blen_eol(b);
-		return;
-	}
-	if (b->cr) {			/* a CR alone is text */
-		b->line += (size_t)b->ws + 1;
-		b->ws = 0;
-	}
-	b->cr = c == '\r';
-	if (b->cr)
-		return;
-	if (b->relaxed && (c == ' ' || c == '\t')) {
-		b->ws = 1;
-		return;
-	}
-	b->line += (size_t)b->ws + 1;
-	b->ws = 0;
-}
-
-void
-flt_dkim_verify_blen_init(struct flt_dkim_verify_blen *b, int relaxed)
-{
-	memset(b, 0, sizeof(*b));
-	b->relaxed = relaxed;
-}
-
-void
-flt_dkim_verify_blen_add(struct flt_dkim_verify_blen *b,
-    const unsigned char *p, size_t len)
-{
-	size_t	 i;
-
-	for (i = 0; i < len; i++)
-		flt_dkim_verify_blen_byte(b, p[i]);
-}
-
-/* A last line without CRLF gets one; simple makes an empty body one CRLF
- * (RFC 6376 3.4.3, 3.4.4 and its erratum 1384). */
-size_t
-flt_dkim_verify_blen_total(const struct flt_dkim_verify_blen *b)
-{
-	size_t	 len = b->len, tail = b->line + (size_t)b->cr;
-
-	if (b->cr)
-		tail += (size_t)b->ws;
-	if (tail > 0)
-		len += b->empty * 2 + tail + 2;
-	if (len == 0 && !b->relaxed)
-		len = 2;
-	return len;
-}
 

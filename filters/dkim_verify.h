@@ -2,7 +2,8 @@
 /*
  * dkim_verify.h - the pure parts of the dkim_verify filter, for its unit
  * test: the DNS reply handed to libopendkim, the RFC 8601 result of one
- * signature, the canonicalized body length an l= tag is compared with, and
+ * signature, the verdict on an l= tag (the canonicalized body length it is
+ * compared with is counted by proto/dkimcanon.c), and
  * the quoting of signature tags in Authentication-Results.
  */
 #ifndef POSTERN_DKIM_VERIFY_H
@@ -21,24 +22,6 @@ enum flt_dkim_verify_res {
 	FLT_DKIM_VERIFY_TEMPERROR,
 	FLT_DKIM_VERIFY_PERMERROR,
 	FLT_DKIM_VERIFY_POLICY,		/* verified, but l= left some unsigned */
-};
-
-/*
- * The length of a body after DKIM body canonicalization (RFC 6376 3.4.3,
- * 3.4.4), counted as the chunks go by: empty lines at the end do not
- * count, relaxed squeezes whitespace.  For a body of CRLF lines it equals
- * what libopendkim hashes for a signature without l=; a CR or LF alone
- * counts as text, and a last line without CRLF gets one, where
- * libopendkim's relaxed canonicalizer drops it (postern's front ends hand
- * over CRLF lines only).
- */
-struct flt_dkim_verify_blen {
-	size_t		 len;		/* bytes of the complete lines */
-	size_t		 line;		/* bytes of the line in progress */
-	size_t		 empty;		/* empty lines held back */
-	int		 ws;		/* relaxed: a space held back */
-	int		 cr;		/* a CR held back */
-	int		 relaxed;	/* else simple */
 };
 
 /*
@@ -74,15 +57,5 @@ const char *flt_dkim_verify_res_name(enum flt_dkim_verify_res);
 enum flt_dkim_verify_res flt_dkim_verify_length(enum flt_dkim_verify_res res,
 	    ssize_t signlen, ssize_t canonlen, size_t bodylen, char *reason,
 	    size_t reasonsz);
-
-/*
- * flt_dkim_verify_blen_init, _add, _total - count the canonicalized
- * length of a body given in chunks of any size (relaxed or simple body
- * canonicalization); _total does not end the count.
- */
-void	 flt_dkim_verify_blen_init(struct flt_dkim_verify_blen *, int relaxed);
-void	 flt_dkim_verify_blen_add(struct flt_dkim_verify_blen *,
-	    const unsigned char *, size_t);
-size_t	 flt_dkim_verify_blen_total(const struct flt_dkim_verify_blen *);
 
 #endif

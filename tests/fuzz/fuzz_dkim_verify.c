@@ -4,8 +4,8 @@
  * filters/dkim_verify.c that take bytes from signatures and DNS answers
  * (a hostile sender and a hostile key server choose them):
  * flt_dkim_verify_wire, which turns a key lookup's answer into the DNS
- * reply libopendkim parses, and flt_dkim_verify_blen_*, the body length
- * an l= tag is compared with.
+ * reply libopendkim parses, and the body length an l= tag is compared
+ * with (proto/dkimcanon.c counting without a sink).
  * Input: a buffer size byte, a record count byte, the name up to '\n',
  * the rest as that many rdata.  Checked, abort() on failure: the reply
  * fits the buffer, its question decodes back to the name and it counts
@@ -23,6 +23,7 @@
 #include "filters/dkim_verify.h"
 #include "lib/dns.h"
 #include "lib/util.h"
+#include "proto/dkimcanon.h"
 
 #define CHECK(c)	do { if (!(c)) abort(); } while (0)
 
@@ -73,7 +74,7 @@ opendkim_len(DKIM *d, DKIM_SIGINFO **sigs, int n, const char *sel)
 static void
 check_blen(const uint8_t *data, size_t len, size_t chunk)
 {
-	struct flt_dkim_verify_blen	 b[2];
+	struct dkimcanon_body		 b[2];
 	unsigned char			*body = malloc(2 * len + 1);
 	size_t				 blen = 0, i, n;
 	DKIM_SIGINFO			**sigs;
@@ -93,13 +94,13 @@ check_blen(const uint8_t *data, size_t len, size_t chunk)
 		CHECK(dkim_header(d, (unsigned char *)(uintptr_t)sig_headers[i],
 		    strlen(sig_headers[i])) == DKIM_STAT_OK);
 	CHECK(dkim_eoh(d) == DKIM_STAT_OK);
-	flt_dkim_verify_blen_init(&b[0], 0);
-	flt_dkim_verify_blen_init(&b[1], 1);
+	dkimcanon_body_init(&b[0], 0, NULL, NULL);
+	dkimcanon_body_init(&b[1], 1, NULL, NULL);
 	for (i = 0; i < blen; i += n) {
 		n = blen - i < chunk ? blen - i : chunk;
 		(void)dkim_body(d, body + i, n);
-		flt_dkim_verify_blen_add(&b[0], body + i, n);
-		flt_dkim_verify_blen_add(&b[1], body + i, n);
+		dkimcanon_body_add(&b[0], body + i, n);
+		dkimcanon_body_add(&b[1], body + i, n);
 	}
 	(void)dkim_eom(d, NULL);
 	CHECK(dkim_getsiglist(d, &sigs, &nsigs) == DKIM_STAT_OK);
@@ -107,9 +108,9 @@ check_blen(const uint8_t *data, size_t len, size_t chunk)
 	 * drops it, and its simple count of it depends on the chunks. */
 	if (blen == 0 || body[blen - 1] == '\n') {
 		CHECK(opendkim_len(d, sigs, nsigs, "s") ==
-		    flt_dkim_verify_blen_total(&b[0]));
+		    dkimcanon_body_end(&b[0]));
 		CHECK(opendkim_len(d, sigs, nsigs, "r") ==
-		    flt_dkim_verify_blen_total(&b[1]));
+		    dkimcanon_body_end(&b[1]));
 	}
 	dkim_free(d);
 	free(body);

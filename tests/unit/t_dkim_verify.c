@@ -2,11 +2,11 @@
 /*
  * t_dkim_verify.c - the pure parts of filters/dkim_verify.c: the DNS reply
  * built for libopendkim from a resolver answer, the RFC 8601 result of
- * each signature state, and l= against the canonicalized body length (the
- * quoting of untrusted tags in Authentication-Results: t_authres.c,
- * t_hdrbuild.c).  The filter itself, with libopendkim reading
- * these replies, is tested through the proxy (tests/integ/
- * test_dkim_verify.py).
+ * each signature state, and l= against the canonicalized body length
+ * (counted by proto/dkimcanon.c: t_dkimcanon.c; the quoting of untrusted
+ * tags in Authentication-Results: t_authres.c, t_hdrbuild.c).  The filter
+ * itself, with libopendkim reading these replies, is tested through the
+ * proxy (tests/integ/test_dkim_verify.py).
  */
 #include <arpa/nameser.h>
 #include <stdio.h>
@@ -184,66 +184,11 @@ test_length(void)
 	is_str(r, "body hash did not verify", "with its reason");
 }
 
-static size_t
-blen(int relaxed, const char *body, size_t chunk)
-{
-	struct flt_dkim_verify_blen	 b;
-	size_t				 len = strlen(body), i, n;
-
-	flt_dkim_verify_blen_init(&b, relaxed);
-	for (i = 0; i < len; i += n) {
-		n = len - i < chunk ? len - i : chunk;
-		flt_dkim_verify_blen_add(&b, (const unsigned char *)body + i,
-		    n);
-	}
-	return flt_dkim_verify_blen_total(&b);
-}
-
-/* Lengths of bodies of CRLF lines as libopendkim's dkim_sig_getcanonlen
- * reported them for signatures without l= (tests/fuzz/fuzz_dkim_verify.c
- * compares the two on any such body); the rest as RFC 6376 says. */
-static void
-test_blen(void)
-{
-	static const struct {
-		const char	*body;
-		size_t		 simple, relaxed;
-		const char	*what;
-	} t[] = {
-		{ "Hello.\r\nSecond line.\r\n", 22, 22, "plain lines" },
-		{ "Hello.   \r\nSecond  line.\t\r\n\r\n\r\n", 27, 22,
-		    "whitespace and empty lines at the end" },
-		{ "", 2, 0, "empty body" },
-		{ "\r\n\r\n", 2, 0, "only empty lines" },
-		{ "a\r\n\r\nb\r\n", 8, 8, "an empty line inside" },
-		{ "  a  b \r\n", 9, 6, "leading whitespace: one SP" },
-		{ " \t \r\nx\r\n", 8, 5, "a blank line is empty in relaxed" },
-		{ "abc", 5, 5, "no CRLF at the end: one is added" },
-		{ "abc  ", 7, 5, "trailing whitespace without CRLF" },
-		{ "a\r\n\r\nb", 8, 8, "empty line before a last line" },
-		{ "a\rb\nc\r\n", 7, 7, "a CR or LF alone is text" },
-		{ "a \r\r\n", 5, 5, "CR CR LF: the first CR is text" },
-	};
-	size_t	 i, c;
-
-	for (i = 0; i < nitems(t); i++) {
-		is_int((int)blen(0, t[i].body, 1 << 20), (int)t[i].simple,
-		    "simple: %s", t[i].what);
-		is_int((int)blen(1, t[i].body, 1 << 20), (int)t[i].relaxed,
-		    "relaxed: %s", t[i].what);
-		for (c = 1; c < 4; c++)
-			ok(blen(0, t[i].body, c) == t[i].simple &&
-			    blen(1, t[i].body, c) == t[i].relaxed,
-			    "the same in chunks of %zu", c);
-	}
-}
-
 int
 main(void)
 {
 	test_wire();
 	test_classify();
 	test_length();
-	test_blen();
 	return tap_done();
 }
