@@ -56,6 +56,7 @@ SRCS	 = lib/util.c \
 	   proto/dmarc_record.c \
 	   proto/mailbox.c \
 	   proto/dkimcanon.c \
+	   proto/dkimsighdr.c \
 	   proxy/spool.c \
 	   lib/worker.c \
 	   lib/dns.c \
@@ -105,6 +106,7 @@ SRCS	 = lib/util.c \
 	   filters/spf.c \
 	   filters/dkim_verify.c \
 	   filters/dkimtab.c \
+	   filters/dkimsig.c \
 	   filters/dkim_sign.c \
 	   filters/milter.c \
 	   filters/dnsbl.c \
@@ -158,7 +160,7 @@ $(BIN): $(BUILD)/proxy/main.o $(LIB)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/tap.h tests/unit/data_ref.h \
-    tests/unit/ar_ref.h $(LIB)
+    tests/unit/ar_ref.h tests/unit/dkim_oracle.h $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 

@@ -10,7 +10,7 @@
  * "refile:path" (keys are '*' wildcard patterns, tried in file order).
  *
  * Public: dkimtab_parse_keys, dkimtab_parse_rules, dkimtab_check,
- * dkimtab_key_pem, dkimtab_load, dkimtab_free, dkimtab_match, dkimtab_glob
+ * dkimtab_key_read, dkimtab_load, dkimtab_free, dkimtab_match, dkimtab_glob
  * (contracts in dkimtab.h).
  *
  * DIAGNOSTICS
@@ -320,16 +320,14 @@ dkimtab_glob(const char *pat, const char *s)
 	return *pat == '\0';
 }
 
-char *
-dkimtab_key_pem(const char *text, size_t len, int *ed25519, unsigned *bits,
+EVP_PKEY *
+dkimtab_key_read(const char *text, size_t len, int *ed25519, unsigned *bits,
     char *why, size_t whysz)
 {
 	EVP_PKEY	*pk = NULL;
-	BIO		*in, *out = NULL;
+	BIO		*in;
 	unsigned char	*der = NULL;
 	const unsigned char *p;
-	char		*pem = NULL, *data;
-	long		 n;
 	int		 derlen;
 
 	if (len > DKIMTAB_KEYFILE_MAX || len > (size_t)INT32_MAX) {
@@ -347,6 +345,7 @@ dkimtab_key_pem(const char *text, size_t len, int *ed25519, unsigned *bits,
 		p = der;
 		if (derlen > 0)
 			pk = d2i_AutoPrivateKey(NULL, &p, derlen);
+		explicit_bzero(der, len + 1);
 	}
 	BIO_free(in);
 	free(der);
@@ -363,15 +362,10 @@ dkimtab_key_pem(const char *text, size_t len, int *ed25519, unsigned *bits,
 	else if (!*ed25519 && *bits < DKIMTAB_RSA_MIN)
 		snprintf(why, whysz, "an RSA key of %u bits: %d at least "
 		    "(2048 advised)", *bits, DKIMTAB_RSA_MIN);
-	else if ((out = BIO_new(BIO_s_mem())) == NULL ||
-	    !PEM_write_bio_PKCS8PrivateKey(out, pk, NULL, NULL, 0, NULL,
-	    NULL) || (n = BIO_get_mem_data(out, &data)) <= 0)
-		snprintf(why, whysz, "cannot convert the key");
 	else
-		pem = xstrndup(data, (size_t)n);
-	BIO_free(out);
+		return pk;
 	EVP_PKEY_free(pk);
-	return pem;
+	return NULL;
 }
 
 /*
@@ -427,17 +421,17 @@ dkimtab_load_key(struct dkimtab_key *k, const char *label, char *err,
 	size_t	 len;
 
 	if (k->path == NULL)
-		k->pem = dkimtab_key_pem(k->inline_key,
+		k->pkey = dkimtab_key_read(k->inline_key,
 		    strlen(k->inline_key), &k->ed25519, &k->bits, why,
 		    sizeof(why));
 	else if ((text = dkimtab_read_secret(k->path, &len, why,
 	    sizeof(why))) != NULL) {
-		k->pem = dkimtab_key_pem(text, len, &k->ed25519, &k->bits,
+		k->pkey = dkimtab_key_read(text, len, &k->ed25519, &k->bits,
 		    why, sizeof(why));
 		explicit_bzero(text, len);
 		free(text);
 	}
-	if (k->pem != NULL)
+	if (k->pkey != NULL)
 		return 0;
 	if (k->path != NULL)
 		util_err_append(err, errsz, "%s: %s (key '%s', %s:%u)",
@@ -525,9 +519,7 @@ dkimtab_free(struct dkimtab *t)
 		if (k->inline_key != NULL)
 			explicit_bzero(k->inline_key, strlen(k->inline_key));
 		free(k->inline_key);
-		if (k->pem != NULL)
-			explicit_bzero(k->pem, strlen(k->pem));
-		free(k->pem);
+		EVP_PKEY_free(k->pkey);
 	}
 	for (i = 0; i < t->nrules; i++) {
 		free(t->rules[i].pattern);

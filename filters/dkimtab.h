@@ -15,6 +15,8 @@
 
 #include <stddef.h>
 
+#include <openssl/evp.h>
+
 #define DKIMTAB_PICKS_MAX	8	/* signatures on one message */
 #define DKIMTAB_NAME_MAX	256	/* domain, selector, signer */
 
@@ -24,8 +26,9 @@ struct dkimtab_key {
 	char		*selector;	/* s= */
 	char		*path;		/* key file, or NULL: key given inline */
 	char		*inline_key;	/* base64 DER from the table, or NULL */
-	char		*pem;		/* the loaded key (PKCS#8 PEM), or NULL
-					   until dkimtab_load reads it */
+	EVP_PKEY	*pkey;		/* the loaded key, or NULL until
+					   dkimtab_load reads it; shared,
+					   read-only, by the signing threads */
 	int		 ed25519;	/* else RSA */
 	unsigned	 bits;		/* RSA modulus; 256 for Ed25519 */
 	unsigned	 line;		/* in the KeyTable */
@@ -78,11 +81,11 @@ int		 dkimtab_check(const struct dkimtab *, const char *label,
 		    char *err, size_t errsz);
 
 /*
- * dkimtab_key_pem - a private key's text (PEM, or base64 DER; len bytes)
- * as PKCS#8 PEM (malloc'ed) with its type and size; NULL with why set when
- * it is not an RSA key of 1024 bits or more or an Ed25519 key.
+ * dkimtab_key_read - a private key's text (PEM, or base64 DER; len bytes)
+ * decoded, with its type and size (the caller frees it); NULL with why set
+ * when it is not an RSA key of 1024 bits or more or an Ed25519 key.
  */
-char		*dkimtab_key_pem(const char *text, size_t len, int *ed25519,
+EVP_PKEY	*dkimtab_key_read(const char *text, size_t len, int *ed25519,
 		    unsigned *bits, char *why, size_t whysz);
 
 /*

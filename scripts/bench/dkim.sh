@@ -25,11 +25,14 @@ DKIM_ON=${BENCH_DKIM:-1}
 DKIM_BUDGET=${BENCH_DKIM_BUDGET:-90}	# seconds; then remaining repetitions are skipped
 DKIM_DIR=$WORK/dkim
 # case id | kind | sessions | messages | label | target ratio
+# Signing targets (issue 19): RSA-2048 at 0.5 of pass-through (one
+# RSA-2048 signature per message bounds it near 0.55 on 2 cores), Ed25519
+# at 0.85.
 DKIM_CASES="
 rsa1|rsa|1|2000|dkim sign RSA-2048|-
-rsa100|rsa|100|5000|dkim sign RSA-2048|0.8
+rsa100|rsa|100|5000|dkim sign RSA-2048|0.5
 ed1|ed|1|2000|dkim sign Ed25519|-
-ed100|ed|100|5000|dkim sign Ed25519|-
+ed100|ed|100|5000|dkim sign Ed25519|0.85
 dual1|dual|1|2000|dkim sign RSA + Ed25519|-
 dual100|dual|100|5000|dkim sign RSA + Ed25519|-
 verify1|verify|1|2000|dkim verify RSA-2048|-

@@ -10,7 +10,7 @@
  * matched with From addresses taken from the input's own lines, and each
  * pick is checked: its key is one of the table's, d= is the key's domain or
  * the From domain, i= (when set) lies in d=.  The KeyTable text is also
- * given to dkimtab_key_pem as a key.  Any violated invariant aborts.
+ * given to dkimtab_key_read as a key.  Any violated invariant aborts.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -82,7 +82,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct dkimtab	*t;
 	const char	*text = (const char *)data + 1, *nul;
-	char		 err[4096], why[256], *all, *pem;
+	char		 err[4096], why[256], *all;
 	size_t		 len, klen;
 	unsigned	 bits;
 	int		 ed;
@@ -109,8 +109,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_match(t, all);
 	}
 	free(all);
-	pem = dkimtab_key_pem(text, klen, &ed, &bits, why, sizeof(why));
-	free(pem);
+	EVP_PKEY_free(dkimtab_key_read(text, klen, &ed, &bits, why,
+	    sizeof(why)));
 	dkimtab_free(t);
 	return 0;
 }

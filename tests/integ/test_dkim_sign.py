@@ -269,6 +269,47 @@ def test_big_dot_stuffed_body_spooled_to_disk(path, skeys):
     assert [r[0] for r in dkim_results(content)] == ["pass"]
 
 
+# Bodies postern's own signer must get right (canonicalization edge
+# cases), each sent through one signer -> libopendkim verifier path.
+EDGE_BODIES = [
+    ("empty", b""),
+    ("one line", b"One line.\r\n"),
+    ("trailing blank lines", b"Text.\r\n\r\n\r\n \r\n\t\r\n\r\n"),
+    ("whitespace runs", b"  runs \t of\t\t space   \r\nend \t \r\n"),
+    ("bare 8-bit", b"caf\xe9 \xff\x80\xfe\r\n\xc3\xa9t\xc3\xa9\r\n"),
+    ("2 MiB", (b"0123456789 abcdef  \t ghij.klmnopqrstuvwxyz"
+               b" ABCDEFGHIJKLMNOPQRSTUVWXYZ  \r\n") * 28000),
+]
+
+
+@pytest.mark.parametrize("canon", ["simple/simple", "relaxed/relaxed",
+                                   "relaxed/simple"])
+@pytest.mark.parametrize("keys", ["rsa", "ed", "dual"])
+def test_edge_bodies_verify_with_dkimpy_and_libopendkim(path, skeys, keys,
+                                                        canon):
+    """postern's own signer (issue 19): RSA, Ed25519 and both, every
+    canonicalization, over empty, one-line, trailing-blank-line,
+    whitespace-run, bare 8-bit and 2 MiB bodies: every signature verifies
+    with dkimpy and with libopendkim (the verifying postern's dkim=)."""
+    rules = {"rsa": "*@%s rsa\n", "ed": "*@%s ed\n",
+             "dual": "*@%s rsa\n*@%s ed\n"}[keys].replace("%s", DOMAIN)
+    want = {"rsa": [("rsa", "rsa-sha256")],
+            "ed": [("ed", "ed25519-sha256")],
+            "dual": [("ed", "ed25519-sha256"), ("rsa", "rsa-sha256")]}[keys]
+    p = path(rules, **{"dkim.multiple_signatures": "yes",
+                       "dkim.canonicalization": canon,
+                       "proxy.spool_memory_max": "256k"})
+    for what, body in EDGE_BODIES:
+        m = mark()
+        content = relay(p, message(m, body=body), m)
+        assert sig_tags(content)["c"] == canon, what
+        assert "l" not in sig_tags(content), what
+        assert sorted(dkimpy_results(skeys, content)) == [
+            (DOMAIN, s, a, True) for s, a in want], what
+        assert [r[0] for r in dkim_results(content)] == \
+            ["pass"] * len(want), (what, dkim_results(content))
+
+
 def test_rfc8463_keys_sign_the_rfc8463_message(postern, fakemta, skeys):
     """The RFC 8463 example message signed with its own keys (Ed25519 and
     RSA): the body hash is the RFC's, and both signatures verify with
