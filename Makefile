@@ -17,7 +17,7 @@ DESTDIR	?=
 CC	?= cc
 PYTHON	?= /usr/bin/python3
 PKGS	 = libevent libevent_pthreads libevent_openssl libpcre2-8 libunbound \
-	   opendkim libssl libcrypto libsystemd libpsl
+	   opendkim libssl libcrypto libsystemd libpsl hiredis
 # libspf2 ships no pkg-config file.
 LIBS_EXTRA = -lspf2 -lmilter -lm -pthread
 
@@ -63,6 +63,10 @@ SRCS	 = lib/util.c \
 	   lib/milter_client.c \
 	   lib/ttlcache.c \
 	   lib/metrics.c \
+	   lib/store_math.c \
+	   lib/store.c \
+	   lib/store_mem.c \
+	   lib/store_redis.c \
 	   lib/json.c \
 	   proxy/rdns.c \
 	   proxy/listener.c \

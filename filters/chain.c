@@ -27,9 +27,14 @@
  * field name is refused, a value is made one field (hdrbuild_field); our
  * own Authentication-Results is built by authres_add.
  *
- * Deferred work (fctx_defer) belongs to the stage that started it: when the
- * stage is abandoned (chain_abort, chain_sess_free) the chain cancels it,
- * and the filter's done then only frees its argument.
+ * Deferred work (fctx_defer) and shared-store calls (fctx_store) belong
+ * to the stage that started them: when the stage is abandoned (chain_abort,
+ * chain_sess_free) the chain cancels them, and the filter's done then only
+ * frees its argument.  The chain sets up the resolver and the shared store
+ * (lib/store.h) when a filter needs them, and a reload keeps both (the
+ * store's counts with it) when their settings are the same.  A store call
+ * runs on the loop of the session's worker pool handle, where its answer
+ * comes back.
  *
  * DIAGNOSTICS
  *	chain_new reports an unknown filter name or a filter's init error.
@@ -51,6 +56,7 @@
 #include "lib/dns.h"
 #include "lib/log.h"
 #include "lib/metrics.h"
+#include "lib/store.h"
 #include "lib/util.h"
 #include "lib/worker.h"
 #include "policy/authres.h"
@@ -74,6 +80,7 @@ enum chain_stage {
 struct chain {
 	int			 refcnt;
 	struct dns		*dns;		/* owned; NULL when unneeded */
+	struct store		*store;		/* the same */
 	int			 authres;	/* a FILTER_AUTHRES filter runs */
 	int			 after_accept;	/* a FILTER_AFTER_ACCEPT one */
 	size_t			 n;
@@ -89,6 +96,7 @@ struct fctx {
 	char			 result[128];	/* for the transaction log */
 	int			 result_msg;	/* set during a message stage */
 	struct chain_deferred	*deferred;	/* work in flight, or NULL */
+	struct chain_stored	*stored;	/* a store call, or NULL */
 	double			 called;	/* util_now_s, the PENDING call */
 };
 
@@ -102,6 +110,16 @@ struct chain_deferred {
 	struct worker_job	*job;
 	fctx_work_fn		 work;
 	fctx_done_fn		 done;
+	void			*arg;		/* the filter's */
+};
+
+/* One fctx_store call in flight (a reference to the chain held, as for
+ * deferred work). */
+struct chain_stored {
+	struct chain		*chain;		/* reference held */
+	struct fctx		*fx;
+	struct store_call	*call;
+	fctx_store_fn		 done;
 	void			*arg;		/* the filter's */
 };
 
@@ -178,6 +196,7 @@ static void	chain_msg_reset(struct chain_sess *);
 static void	chain_cancel(struct chain_sess *);
 static void	chain_deferred_run(void *);
 static void	chain_deferred_done(void *, int);
+static void	chain_stored_done(void *, const struct store_reply *);
 static int	chain_field_name_ok(struct fctx *, const char *);
 
 const struct filter_ops *
@@ -235,7 +254,7 @@ chain_new_ops(const struct filter_ops *const *ops, size_t n,
     size_t errsz)
 {
 	struct chain	*c;
-	size_t		 i, j;
+	size_t		 i;
 	int		 bad = 0;
 
 	if (err != NULL && errsz > 0)
@@ -263,6 +282,16 @@ chain_new_ops(const struct filter_ops *const *ops, size_t n,
 		else if ((c->dns = dns_new(&conf->dns, err, errsz)) == NULL)
 			bad = 1;
 	}
+	for (i = 0; i < n && c->store == NULL && !bad; i++) {
+		if ((ops[i]->needs & FILTER_NEEDS_STORE) == 0)
+			continue;
+		if (prev != NULL && prev->store != NULL &&
+		    store_serves(prev->store, &conf->redis))
+			c->store = store_ref(prev->store);
+		else if ((c->store = store_new(&conf->redis, err, errsz)) ==
+		    NULL)
+			bad = 1;
+	}
 	/* Every filter is set up, so every error is reported at once. */
 	for (i = 0; i < n; i++) {
 		c->ops[i] = ops[i];
@@ -276,10 +305,6 @@ chain_new_ops(const struct filter_ops *const *ops, size_t n,
 		chain_unref(c);
 		return NULL;
 	}
-	for (i = 0; prev != NULL && i < n; i++)
-		for (j = 0; j < prev->n; j++)
-			if (prev->ops[j] == ops[i] && ops[i]->inherit != NULL)
-				ops[i]->inherit(c->gpriv[i], prev->gpriv[j]);
 	return c;
 }
 
@@ -302,6 +327,7 @@ chain_unref(struct chain *c)
 		if (c->ops[i] != NULL && c->ops[i]->fini != NULL)
 			c->ops[i]->fini(c->gpriv[i]);
 	dns_unref(c->dns);
+	store_unref(c->store);
 	free(c);
 }
 
@@ -649,6 +675,13 @@ chain_cancel(struct chain_sess *cs)
 		worker_cancel(fx->deferred->job);
 		fx->deferred = NULL;
 	}
+	if (fx->stored != NULL) {
+		store_cancel(fx->stored->call);
+		fx->stored->done(NULL, fx->stored->arg, NULL);
+		chain_unref(fx->stored->chain);
+		free(fx->stored);
+		fx->stored = NULL;
+	}
 }
 
 void
@@ -976,6 +1009,39 @@ chain_deferred_done(void *arg, int cancelled)
 	d->done(fx, d->arg);
 	chain_unref(d->chain);
 	free(d);
+}
+
+int
+fctx_store(struct fctx *fx, const struct store_req *req, fctx_store_fn done,
+    void *arg)
+{
+	struct chain_stored	*st;
+
+	if (fx->cs->chain->store == NULL || fx->cs->workers == NULL ||
+	    fx->stored != NULL)
+		return -1;
+	st = xcalloc(1, sizeof(*st));
+	st->chain = chain_ref(fx->cs->chain);
+	st->fx = fx;
+	st->done = done;
+	st->arg = arg;
+	fx->stored = st;
+	st->call = store_call(st->chain->store,
+	    worker_pool_base(fx->cs->workers), req, chain_stored_done, st);
+	return 0;
+}
+
+/* On the loop: the store's answer to the filter. */
+static void
+chain_stored_done(void *arg, const struct store_reply *r)
+{
+	struct chain_stored	*st = arg;
+	struct fctx		*fx = st->fx;
+
+	fx->stored = NULL;
+	st->done(fx, st->arg, r);
+	chain_unref(st->chain);
+	free(st);
 }
 
 struct dns *

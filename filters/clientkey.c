@@ -3,8 +3,12 @@
  * clientkey.c - the state-per-client-network part of the ratelimit and
  * greylist filters (see clientkey.h).
  *
- * Public: clientkey_init, clientkey_fini, clientkey_inherit,
- * clientkey_connect, clientkey_close.
+ * Public: clientkey_init, clientkey_fini, clientkey_connect,
+ * clientkey_failed, clientkey_close.
+ *
+ * DIAGNOSTICS
+ *	clientkey_failed (log_limited): "SID FILTER: store failed (REASON):
+ *	accepted|tempfailed".
  */
 #include <sys/socket.h>
 
@@ -12,21 +16,22 @@
 
 #include "filters/clientkey.h"
 #include "filters/filter.h"
-#include "lib/ttlcache.h"
+#include "lib/log.h"
 #include "lib/util.h"
 #include "policy/conf.h"
 #include "policy/table.h"
 
 int
 clientkey_init(struct clientkey *k, const struct conf *c, const char *section,
-    const char *allow, unsigned prefix4, unsigned prefix6, size_t slots,
-    size_t valsz, unsigned max_ttl, char *err, size_t errsz)
+    const char *allow, unsigned prefix4, unsigned prefix6, char *err,
+    size_t errsz)
 {
 	char	 l[400];
 
+	k->name = section;
+	k->failure_accept = c->redis_failure_action == CONF_ACTION_ACCEPT;
 	k->prefix4 = prefix4;
 	k->prefix6 = prefix6;
-	k->store = ttlcache_new(section, slots, valsz, max_ttl);
 	return iptable_from(&k->allow, allow, "", conf_label(c, section,
 	    "allow", l, sizeof(l)), err, errsz);
 }
@@ -34,15 +39,7 @@ clientkey_init(struct clientkey *k, const struct conf *c, const char *section,
 void
 clientkey_fini(struct clientkey *k)
 {
-	ttlcache_free(k->store);
 	iptable_free(k->allow);
-}
-
-void
-clientkey_inherit(void *gpriv, void *prev)
-{
-	ttlcache_adopt(&((struct clientkey *)gpriv)->store,
-	    ((struct clientkey *)prev)->store);
 }
 
 struct clientkey_conn *
@@ -63,6 +60,21 @@ clientkey_connect(struct fctx *fx, const struct clientkey *k,
 		fctx_result(fx, "allowed");
 	}
 	return c;
+}
+
+enum fv
+clientkey_failed(struct fctx *fx, const struct clientkey *k,
+    struct log_limit *ll, const char *reason, const char *code,
+    const char *text)
+{
+	log_limited(ll, LOG_LEVEL_WARN, "%s %s: store failed (%s): %s",
+	    fctx_session_id(fx), k->name, reason, k->failure_accept ?
+	    "accepted" : "tempfailed");
+	fctx_result(fx, "failed(%s)", reason);
+	if (k->failure_accept)
+		return FV_CONTINUE;
+	fctx_reply(fx, code, "4.3.0", "%s", text);
+	return FV_TEMPFAIL;
 }
 
 void

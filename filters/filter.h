@@ -44,6 +44,8 @@
 struct conf;
 struct dns;
 struct fctx;
+struct store_req;
+struct store_reply;
 
 #define FILTER_NEEDS_DNS	0x01	/* the chain sets up the resolver */
 #define FILTER_AUTHRES		0x02	/* writes Authentication-Results: the
@@ -53,6 +55,8 @@ struct fctx;
 					   filter accepted the message or
 					   connection: it acts on the message
 					   (signs it) rather than checking it */
+#define FILTER_NEEDS_STORE	0x08	/* the chain sets up the shared
+					   store (lib/store.h) */
 
 struct filter_ops {
 	const char	*name;
@@ -61,10 +65,6 @@ struct filter_ops {
 	int		(*init)(const struct conf *, struct dns *,
 			    void **gpriv, char *err, size_t errsz);
 	void		(*fini)(void *gpriv);
-	/* inherit (NULL: nothing): after init at a reload, the previous
-	 * generation's gpriv of the same filter, still in use, to take state
-	 * over from (shared, not moved) */
-	void		(*inherit)(void *gpriv, void *prev_gpriv);
 	enum fv		(*connect)(struct fctx *, const char *host,
 			    const struct sockaddr *);
 	enum fv		(*helo)(struct fctx *, const char *name);
@@ -137,6 +137,22 @@ int		 fctx_defer(struct fctx *, fctx_work_fn work, fctx_done_fn done,
 /* fctx_dns - the shared resolver (for FILTER_NEEDS_DNS filters), for use
  * in work functions. */
 struct dns	*fctx_dns(struct fctx *);
+
+/* On the event loop, once: fx is NULL when the call was cancelled (the
+ * stage was abandoned): then only free arg.  r is valid for the call. */
+typedef void	(*fctx_store_fn)(struct fctx *fx, void *arg,
+		    const struct store_reply *r);
+/*
+ * fctx_store - run req (copied) on the shared store (FILTER_NEEDS_STORE
+ * filters), then done(fx, arg, reply) on the loop, where the filter calls
+ * fctx_resume; the filter returns FV_PENDING.  A store that cannot answer
+ * says so in the reply (lib/store.h), never here.  Like fctx_defer, one
+ * call at a time, cancelled by the chain when the stage is abandoned.
+ * Returns -1 when the front end runs no event loop for the chain
+ * (postern test) or a call is in flight.
+ */
+int		 fctx_store(struct fctx *, const struct store_req *req,
+		    fctx_store_fn done, void *arg);
 
 /* fctx_header_deleted - at the header stage: whether the front end removes
  * this header field from the message it relays (a forged

@@ -11,11 +11,17 @@
  * networks, and with greylist.skip_spf_pass the senders SPF passed (the
  * spf filter must come before this one in the chain).
  *
- * The state lives in the process's own store (lib/ttlcache.c,
- * greylist.store_size keys), shared by every event loop and handed from
- * one configuration generation to the next, so a reload keeps it.
+ * The triplets and the networks' passes live in the shared store
+ * (lib/store.h: Redis, so that a triplet seen by one postern passes on
+ * another, or this process's own), each recipient's step one atomic
+ * operation (lib/store_math.h).  A reload keeps the store.  A store that
+ * does not answer: redis.failure_action (accept, or 451 4.3.0).
  *
  * Public: flt_greylist_ops.
+ *
+ * DIAGNOSTICS
+ *	At run time (log_limited): "SID greylist: store failed (REASON):
+ *	accepted|tempfailed".
  */
 #include <sys/socket.h>
 
@@ -26,22 +32,15 @@
 
 #include "filters/clientkey.h"
 #include "filters/filter.h"
+#include "lib/log.h"
 #include "lib/metrics.h"
-#include "lib/ttlcache.h"
+#include "lib/store.h"
 #include "lib/util.h"
 #include "policy/conf.h"
 
-/* What the store keeps for a triplet, and for a network ("n" keys). */
-struct flt_gl_entry {
-	uint64_t		 first_ms;	/* first seen */
-	uint32_t		 passed;	/* triplet: it passed; network:
-						   its triplets that passed */
-};
-
 struct flt_gl {
 	struct clientkey	 k;		/* first: clientkey.h */
-	uint64_t		 delay_ms, window_ms;
-	unsigned		 pass_ttl;	/* seconds */
+	uint64_t		 delay_ms, window_ms, pass_ttl_ms;
 	unsigned		 auto_allow;	/* 0: never */
 	int			 skip_spf_pass;
 };
@@ -51,15 +50,6 @@ struct flt_gl_conn {
 	char			 sender[320];
 };
 
-/* One step on a triplet (or a network) inside the store's lock. */
-struct flt_gl_step {
-	const struct flt_gl	*g;
-	uint64_t		 now;
-	int			 verdict;	/* triplet: 1 passes */
-	uint64_t		 wait_ms;	/* triplet: until it would */
-	int			 first_pass;	/* it passed just now */
-};
-
 static int	flt_gl_init(const struct conf *, struct dns *, void **,
 		    char *, size_t);
 static void	flt_gl_fini(void *);
@@ -67,21 +57,24 @@ static enum fv	flt_gl_connect(struct fctx *, const char *,
 		    const struct sockaddr *);
 static enum fv	flt_gl_envfrom(struct fctx *, const char *, char *const *);
 static enum fv	flt_gl_envrcpt(struct fctx *, const char *, char *const *);
+static void	flt_gl_done(struct fctx *, void *, const struct store_reply *);
+static enum fv	flt_gl_failed(struct fctx *, const char *);
 static int	flt_gl_spf_pass(struct fctx *);
-static unsigned	flt_gl_triplet(void *, void *, int);
-static unsigned	flt_gl_network(void *, void *, int);
 static void	flt_gl_lower(char *);
 
 const struct filter_ops flt_greylist_ops = {
 	.name = "greylist",
+	.needs = FILTER_NEEDS_STORE,
 	.init = flt_gl_init,
-	.inherit = clientkey_inherit,
 	.fini = flt_gl_fini,
 	.connect = flt_gl_connect,
 	.envfrom = flt_gl_envfrom,
 	.envrcpt = flt_gl_envrcpt,
 	.close = clientkey_close,
 };
+
+static struct log_limit flt_gl_log_failed =
+	    LOG_LIMIT("greylist: store failures");
 
 static int
 flt_gl_init(const struct conf *c, struct dns *dns, void **gpriv, char *err,
@@ -93,13 +86,11 @@ flt_gl_init(const struct conf *c, struct dns *dns, void **gpriv, char *err,
 	(void)dns;
 	g->delay_ms = (uint64_t)c->greylist_delay * 1000;
 	g->window_ms = (uint64_t)c->greylist_window * 1000;
-	g->pass_ttl = c->greylist_pass_ttl;
+	g->pass_ttl_ms = (uint64_t)c->greylist_pass_ttl * 1000;
 	g->auto_allow = c->greylist_auto_allow;
 	g->skip_spf_pass = c->greylist_skip_spf_pass;
 	if (clientkey_init(&g->k, c, "greylist", c->greylist_allow,
-	    c->greylist_prefix4, c->greylist_prefix6, c->greylist_store_size,
-	    sizeof(struct flt_gl_entry), g->pass_ttl > c->greylist_window ?
-	    g->pass_ttl : c->greylist_window, err, errsz) == -1) {
+	    c->greylist_prefix4, c->greylist_prefix6, err, errsz) == -1) {
 		flt_gl_fini(g);
 		return -1;
 	}
@@ -129,22 +120,9 @@ static enum fv
 flt_gl_connect(struct fctx *fx, const char *host, const struct sockaddr *sa)
 {
 	struct flt_gl		*g = fctx_gpriv(fx);
-	struct clientkey_conn	*c;
-	struct flt_gl_entry	 e;
-	char			 key[NETPREFIX_MAX + 4];
 
 	(void)host;
-	c = clientkey_connect(fx, &g->k, sa, sizeof(struct flt_gl_conn));
-	if (c->exempt)
-		return FV_CONTINUE;
-	/* a network whose triplets passed often enough */
-	snprintf(key, sizeof(key), "n %s", c->net);
-	if (g->auto_allow > 0 && ttlcache_get(g->k.store, key, util_now_ms(),
-	    &e) && e.passed >= g->auto_allow) {
-		c->exempt = 1;
-		fctx_result(fx, "auto-allowed");
-		metric_add(M_GREYLIST, 1, "auto_allowed");
-	}
+	(void)clientkey_connect(fx, &g->k, sa, sizeof(struct flt_gl_conn));
 	return FV_CONTINUE;
 }
 
@@ -162,13 +140,14 @@ flt_gl_envfrom(struct fctx *fx, const char *addr, char *const *params)
 	return FV_CONTINUE;
 }
 
+/* The triplet and its network in one store operation. */
 static enum fv
 flt_gl_envrcpt(struct fctx *fx, const char *addr, char *const *params)
 {
 	struct flt_gl		*g = fctx_gpriv(fx);
 	struct flt_gl_conn	*c = fctx_priv(fx);
-	struct flt_gl_step	 st = { g, util_now_ms(), 0, 0, 0 };
-	char			 key[TTLCACHE_KEY_MAX];
+	struct store_req	*q;
+	int			 n;
 
 	(void)params;
 	if (c == NULL || c->c.exempt)
@@ -178,25 +157,63 @@ flt_gl_envrcpt(struct fctx *fx, const char *addr, char *const *params)
 		metric_add(M_GREYLIST, 1, "skipped");
 		return FV_CONTINUE;
 	}
-	snprintf(key, sizeof(key), "t %s %s %s", c->c.net, c->sender, addr);
-	flt_gl_lower(key);
-	(void)ttlcache_update(g->k.store, key, st.now, flt_gl_triplet, &st);
-	if (st.verdict) {
-		metric_add(M_GREYLIST, 1, "passed");
-		if (st.first_pass && g->auto_allow > 0) {
-			snprintf(key, sizeof(key), "n %s", c->c.net);
-			(void)ttlcache_update(g->k.store, key, st.now,
-			    flt_gl_network, &st);
-		}
-		fctx_result(fx, "passed");
+	q = xcalloc(1, sizeof(*q));
+	q->kind = STORE_GREY;
+	q->n = 2;
+	n = snprintf(q->key[0], sizeof(q->key[0]), "gl:t:%s %s %s",
+	    c->c.net, c->sender, addr);
+	snprintf(q->key[1], sizeof(q->key[1]), "gl:n:%s", c->c.net);
+	flt_gl_lower(q->key[0]);
+	q->delay_ms = g->delay_ms;
+	q->retry_ms = g->window_ms;
+	q->expire_ms = g->pass_ttl_ms;
+	q->auto_allow = g->auto_allow;
+	/* a key cut short would merge triplets: such a long one passes */
+	if (n < 0 || (size_t)n >= sizeof(q->key[0]) ||
+	    fctx_store(fx, q, flt_gl_done, NULL) == -1) {
+		free(q);
 		return FV_CONTINUE;
 	}
-	metric_add(M_GREYLIST, 1, "greylisted");
-	fctx_result(fx, "greylisted");
-	fctx_reply(fx, "451", "4.7.1", "Greylisted: please try again in %llu "
-	    "seconds (RFC 6647)", (unsigned long long)(st.wait_ms + 999) /
-	    1000);
-	return FV_TEMPFAIL;
+	free(q);
+	return FV_PENDING;
+}
+
+static void
+flt_gl_done(struct fctx *fx, void *arg, const struct store_reply *r)
+{
+	enum fv		 v = FV_CONTINUE;
+
+	(void)arg;
+	if (fx == NULL)
+		return;
+	if (r->failed)
+		v = flt_gl_failed(fx, r->reason);
+	else if (r->what == STORE_GREY_AUTO) {
+		metric_add(M_GREYLIST, 1, "auto_allowed");
+		fctx_result(fx, "auto-allowed");
+	} else if (r->what == STORE_GREY_PASS) {
+		metric_add(M_GREYLIST, 1, "passed");
+		fctx_result(fx, "passed");
+	} else {
+		metric_add(M_GREYLIST, 1, "greylisted");
+		fctx_result(fx, "greylisted");
+		fctx_reply(fx, "451", "4.7.1", "Greylisted: please try again "
+		    "in %llu seconds (RFC 6647)", (unsigned long long)
+		    (r->wait_ms + 999) / 1000);
+		v = FV_TEMPFAIL;
+	}
+	fctx_resume(fx, v);
+}
+
+/* redis.failure_action for a store without an answer. */
+static enum fv
+flt_gl_failed(struct fctx *fx, const char *reason)
+{
+	struct flt_gl	*g = fctx_gpriv(fx);
+
+	metric_add(M_GREYLIST, 1, "failed");
+	return clientkey_failed(fx, &g->k, &flt_gl_log_failed, reason, "451",
+	    "Greylisting unavailable, try again later");
 }
 
 /* Whether the chain's SPF check of MAIL FROM passed. */
@@ -212,48 +229,6 @@ flt_gl_spf_pass(struct fctx *fx)
 		    strcmp(a[i].props[0].name, "smtp.mailfrom") == 0)
 			return strcmp(a[i].result, "pass") == 0;
 	return 0;
-}
-
-/* The triplet's step: new (451, kept for the window), early (451 with
- * the wait), due or passed before (passes, kept for pass_ttl). */
-static unsigned
-flt_gl_triplet(void *arg, void *val, int had)
-{
-	struct flt_gl_step	*st = arg;
-	struct flt_gl_entry	 e;
-	uint64_t		 left;
-
-	memcpy(&e, val, sizeof(e));
-	if (!had) {
-		e.first_ms = st->now;
-		e.passed = 0;
-	}
-	if (e.passed || st->now - e.first_ms >= st->g->delay_ms) {
-		st->first_pass = !e.passed;
-		e.passed = 1;
-		st->verdict = 1;
-		memcpy(val, &e, sizeof(e));
-		return st->g->pass_ttl;
-	}
-	st->wait_ms = st->g->delay_ms - (st->now - e.first_ms);
-	memcpy(val, &e, sizeof(e));
-	/* kept until the window, counted from the first attempt, ends */
-	left = e.first_ms + st->g->window_ms - st->now;
-	return (unsigned)(left / 1000) + 1;
-}
-
-/* A network's step: one more of its triplets passed. */
-static unsigned
-flt_gl_network(void *arg, void *val, int had)
-{
-	struct flt_gl_step	*st = arg;
-	struct flt_gl_entry	 e;
-
-	(void)had;
-	memcpy(&e, val, sizeof(e));
-	e.passed++;
-	memcpy(val, &e, sizeof(e));
-	return st->g->pass_ttl;
 }
 
 static void

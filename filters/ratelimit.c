@@ -11,13 +11,21 @@
  * connections), with the key and the limit in the text.  Clients on
  * ratelimit.allow are not counted.
  *
- * The state lives in the process's own store (lib/ttlcache.c, one value a
- * key: its GCRA time; ratelimit.store_size keys), shared by every event
- * loop and handed from one configuration generation to the next, so a
- * reload keeps the counts.  A key that no longer fits (an old one in its
- * slot) starts over.
+ * The counts live in the shared store (lib/store.h: Redis, so that every
+ * postern naming it enforces one limit, or this process's own), one GCRA
+ * time a key (lib/store_math.h), checked and counted in one atomic step.
+ * A stage's limits go in one operation: the event is counted against all
+ * of them when every one has room, against none otherwise, so a refused
+ * attempt costs the sender nothing.  A reload keeps the store.  A store
+ * that does not answer: redis.failure_action (accept, or 451 4.3.0; 421
+ * at connect).
  *
  * Public: flt_ratelimit_ops.
+ *
+ * DIAGNOSTICS
+ *	At run time (log_limited): "SID ratelimit: store failed (REASON):
+ *	accepted|tempfailed"; a refusal is in the transaction log
+ *	(ratelimit=over(sender_domain example.com: 100 per 60s)).
  */
 #include <sys/socket.h>
 
@@ -30,12 +38,10 @@
 #include "filters/filter.h"
 #include "lib/log.h"
 #include "lib/metrics.h"
-#include "lib/ttlcache.h"
+#include "lib/store.h"
 #include "lib/util.h"
 #include "policy/conf.h"
 #include "policy/ratelimit_spec.h"
-
-#define FLT_RL_TTL_MAX	(7 * 86400 + 1)	/* seconds: the longest window */
 
 enum flt_rl_key {
 	FLT_RL_CONNECTIONS, FLT_RL_CLIENT, FLT_RL_SENDER, FLT_RL_SENDER_DOMAIN,
@@ -53,12 +59,14 @@ struct flt_rl {
 	int			 nspec[FLT_RL_NKEYS];
 };
 
-/* One GCRA step inside the store's lock. */
-struct flt_rl_step {
-	const struct ratelimit_spec *spec;
-	uint64_t		 now;
-	uint64_t		 retry_ms;
-	int			 allowed;
+/* One stage's store operation: a key per limit, and which it was. */
+struct flt_rl_job {
+	struct store_req	 req;
+	enum flt_rl_key		 key[STORE_KEYS_MAX];
+	const struct ratelimit_spec *spec[STORE_KEYS_MAX];	/* g's */
+	const char		*value[STORE_KEYS_MAX];	/* in text */
+	char			 text[FLT_RL_NKEYS][STORE_KEY_MAX / 2];
+	int			 connect;	/* the connect stage's */
 };
 
 static int	flt_rl_init(const struct conf *, struct dns *, void **,
@@ -68,20 +76,29 @@ static enum fv	flt_rl_connect(struct fctx *, const char *,
 		    const struct sockaddr *);
 static enum fv	flt_rl_envfrom(struct fctx *, const char *, char *const *);
 static enum fv	flt_rl_envrcpt(struct fctx *, const char *, char *const *);
-static enum fv	flt_rl_check(struct fctx *, enum flt_rl_key, const char *);
-static unsigned	flt_rl_gcra(void *, void *, int);
+static void	flt_rl_add(struct flt_rl_job *, const struct flt_rl *,
+		    enum flt_rl_key, const char *);
+static enum fv	flt_rl_start(struct fctx *, struct flt_rl_job *);
+static void	flt_rl_done(struct fctx *, void *, const struct store_reply *);
+static enum fv	flt_rl_over(struct fctx *, const struct flt_rl_job *,
+		    size_t, uint64_t);
+static enum fv	flt_rl_failed(struct fctx *, const struct flt_rl_job *,
+		    const char *);
 static const char *flt_rl_domain(const char *);
 
 const struct filter_ops flt_ratelimit_ops = {
 	.name = "ratelimit",
+	.needs = FILTER_NEEDS_STORE,
 	.init = flt_rl_init,
-	.inherit = clientkey_inherit,
 	.fini = flt_rl_fini,
 	.connect = flt_rl_connect,
 	.envfrom = flt_rl_envfrom,
 	.envrcpt = flt_rl_envrcpt,
 	.close = clientkey_close,
 };
+
+static struct log_limit flt_rl_log_failed =
+	    LOG_LIMIT("ratelimit: store failures");
 
 static int
 flt_rl_init(const struct conf *c, struct dns *dns, void **gpriv, char *err,
@@ -104,9 +121,7 @@ flt_rl_init(const struct conf *c, struct dns *dns, void **gpriv, char *err,
 			bad = 1;
 		}
 	if (clientkey_init(&g->k, c, "ratelimit", c->ratelimit_allow,
-	    c->ratelimit_prefix4, c->ratelimit_prefix6,
-	    c->ratelimit_store_size, sizeof(uint64_t), FLT_RL_TTL_MAX, err,
-	    errsz) == -1)
+	    c->ratelimit_prefix4, c->ratelimit_prefix6, err, errsz) == -1)
 		bad = 1;
 	*gpriv = g;
 	if (bad) {
@@ -133,97 +148,154 @@ flt_rl_connect(struct fctx *fx, const char *host, const struct sockaddr *sa)
 {
 	struct flt_rl		*g = fctx_gpriv(fx);
 	struct clientkey_conn	*c;
+	struct flt_rl_job	*j;
 
 	(void)host;
 	c = clientkey_connect(fx, &g->k, sa, sizeof(*c));
-	return c->exempt ? FV_CONTINUE : flt_rl_check(fx, FLT_RL_CONNECTIONS,
-	    c->net);
+	if (c->exempt)
+		return FV_CONTINUE;
+	j = xcalloc(1, sizeof(*j));
+	j->connect = 1;
+	flt_rl_add(j, g, FLT_RL_CONNECTIONS, c->net);
+	return flt_rl_start(fx, j);
 }
 
 static enum fv
 flt_rl_envfrom(struct fctx *fx, const char *addr, char *const *params)
 {
+	struct flt_rl		*g = fctx_gpriv(fx);
 	struct clientkey_conn	*c = fctx_priv(fx);
 	const char		*user = fctx_authenticated(fx);
-	enum fv			 v;
+	struct flt_rl_job	*j;
 
 	(void)params;
 	if (c == NULL || c->exempt)
 		return FV_CONTINUE;
-	if ((v = flt_rl_check(fx, FLT_RL_CLIENT, c->net)) != FV_CONTINUE)
-		return v;
-	if (addr[0] != '\0' && ((v = flt_rl_check(fx, FLT_RL_SENDER, addr)) !=
-	    FV_CONTINUE || (v = flt_rl_check(fx, FLT_RL_SENDER_DOMAIN,
-	    flt_rl_domain(addr))) != FV_CONTINUE))
-		return v;
+	j = xcalloc(1, sizeof(*j));
+	flt_rl_add(j, g, FLT_RL_CLIENT, c->net);
+	if (addr[0] != '\0') {
+		flt_rl_add(j, g, FLT_RL_SENDER, addr);
+		flt_rl_add(j, g, FLT_RL_SENDER_DOMAIN, flt_rl_domain(addr));
+	}
 	if (user != NULL)
-		return flt_rl_check(fx, FLT_RL_USER, user);
-	return FV_CONTINUE;
+		flt_rl_add(j, g, FLT_RL_USER, user);
+	return flt_rl_start(fx, j);
 }
 
 static enum fv
 flt_rl_envrcpt(struct fctx *fx, const char *addr, char *const *params)
 {
+	struct flt_rl		*g = fctx_gpriv(fx);
 	struct clientkey_conn	*c = fctx_priv(fx);
+	struct flt_rl_job	*j;
 
 	(void)params;
 	if (c == NULL || c->exempt)
 		return FV_CONTINUE;
-	return flt_rl_check(fx, FLT_RL_RCPT_DOMAIN, flt_rl_domain(addr));
+	j = xcalloc(1, sizeof(*j));
+	flt_rl_add(j, g, FLT_RL_RCPT_DOMAIN, flt_rl_domain(addr));
+	return flt_rl_start(fx, j);
 }
 
-/* Every limit of key for value; the first one over refuses. */
-static enum fv
-flt_rl_check(struct fctx *fx, enum flt_rl_key k, const char *value)
+/* A store key for each limit of key k on value: one key whatever the
+ * case a sender writes it in.  A value too long for a key is not
+ * counted (a mailbox is at most 254 octets, RFC 5321 4.5.3.1.3). */
+static void
+flt_rl_add(struct flt_rl_job *j, const struct flt_rl *g, enum flt_rl_key k,
+    const char *value)
 {
-	struct flt_rl		*g = fctx_gpriv(fx);
-	struct flt_rl_step	 st;
-	char			 key[TTLCACHE_KEY_MAX], lim[32];
-	size_t			 j;
-	int			 i, close;
+	struct store_req	*q = &j->req;
+	char			 lower[sizeof(j->text[0])];
+	size_t			 i, len;
+	int			 n;
 
-	for (i = 0; i < g->nspec[k]; i++) {
-		st = (struct flt_rl_step){ &g->spec[k][i], util_now_ms(), 0,
-		    0 };
-		/* one key whatever the case a sender writes it in */
-		snprintf(key, sizeof(key), "%d.%d %s", k, i, value);
-		for (j = 0; key[j] != '\0'; j++)
-			key[j] = (char)tolower((unsigned char)key[j]);
-		(void)ttlcache_update(g->k.store, key, st.now,
-		    flt_rl_gcra, &st);
-		if (st.allowed)
+	if (g->nspec[k] == 0 || (len = strlcpy(lower, value,
+	    sizeof(lower))) >= sizeof(lower))
+		return;
+	for (i = 0; i < len; i++)
+		lower[i] = (char)tolower((unsigned char)lower[i]);
+	strlcpy(j->text[k], lower, sizeof(j->text[k]));
+	for (i = 0; i < (size_t)g->nspec[k] && q->n < STORE_KEYS_MAX; i++) {
+		n = snprintf(q->key[q->n], sizeof(q->key[0]), "rl:%s:%zu:%s",
+		    flt_rl_names[k], i, lower);
+		if (n < 0 || (size_t)n >= sizeof(q->key[0]))
 			continue;
-		metric_add(M_RATELIMIT, 1, flt_rl_names[k], "over");
-		close = k == FLT_RL_CONNECTIONS || st.spec->close;
-		snprintf(lim, sizeof(lim), "%llu per %llus", (unsigned long
-		    long)st.spec->n, (unsigned long long)st.spec->window_ms /
-		    1000);
-		fctx_result(fx, "over(%s %s: %s)", flt_rl_names[k], value,
-		    lim);
-		fctx_reply(fx, close ? "421" : "450", close ? "4.7.0" : "4.7.1",
-		    "Rate limit reached for %s %s (%s), try again in %llus",
-		    flt_rl_names[k], value, lim,
-		    (unsigned long long)(st.retry_ms + 999) / 1000);
-		return FV_TEMPFAIL;
+		q->count[q->n] = (unsigned)g->spec[k][i].n;
+		q->window_ms[q->n] = g->spec[k][i].window_ms;
+		j->key[q->n] = k;
+		j->spec[q->n] = &g->spec[k][i];
+		j->value[q->n] = j->text[k];
+		q->n++;
 	}
-	if (g->nspec[k] > 0)
-		metric_add(M_RATELIMIT, 1, flt_rl_names[k], "under");
+}
+
+/* The stage's keys in one store operation: counted against all of them
+ * when every one has room, against none otherwise. */
+static enum fv
+flt_rl_start(struct fctx *fx, struct flt_rl_job *j)
+{
+	j->req.kind = STORE_RATE;
+	if (j->req.n > 0 && fctx_store(fx, &j->req, flt_rl_done, j) == 0)
+		return FV_PENDING;
+	free(j);
 	return FV_CONTINUE;
 }
 
-/* ttlcache_update's step: the key's GCRA time in, advanced when allowed;
- * kept until it no longer matters. */
-static unsigned
-flt_rl_gcra(void *arg, void *val, int had)
+static void
+flt_rl_done(struct fctx *fx, void *arg, const struct store_reply *r)
 {
-	struct flt_rl_step	*st = arg;
-	uint64_t		 tat;
+	struct flt_rl_job	*j = arg;
+	enum fv			 v = FV_CONTINUE;
+	size_t			 i;
 
-	(void)had;
-	memcpy(&tat, val, sizeof(tat));
-	st->allowed = ratelimit_gcra(st->spec, st->now, &tat, &st->retry_ms);
-	memcpy(val, &tat, sizeof(tat));
-	return tat > st->now ? (unsigned)((tat - st->now) / 1000) + 1 : 0;
+	if (fx == NULL) {
+		free(j);
+		return;
+	}
+	if (r->failed)
+		v = flt_rl_failed(fx, j, r->reason);
+	else if (r->what > 0)
+		v = flt_rl_over(fx, j, r->what - 1, r->wait_ms);
+	else
+		for (i = 0; i < j->req.n; i++)
+			if (i == 0 || j->key[i] != j->key[i - 1])
+				metric_add(M_RATELIMIT, 1,
+				    flt_rl_names[j->key[i]], "under");
+	free(j);
+	fctx_resume(fx, v);
+}
+
+/* Limit i of the job is reached: 450, or 421 and close. */
+static enum fv
+flt_rl_over(struct fctx *fx, const struct flt_rl_job *j, size_t i,
+    uint64_t wait_ms)
+{
+	const struct ratelimit_spec	*spec = j->spec[i];
+	const char			*name = flt_rl_names[j->key[i]];
+	char				 lim[32];
+	int				 close = j->connect || spec->close;
+
+	metric_add(M_RATELIMIT, 1, name, "over");
+	snprintf(lim, sizeof(lim), "%llu per %llus", (unsigned long long)
+	    spec->n, (unsigned long long)spec->window_ms / 1000);
+	fctx_result(fx, "over(%s %s: %s)", name, j->value[i], lim);
+	fctx_reply(fx, close ? "421" : "450", close ? "4.7.0" : "4.7.1",
+	    "Rate limit reached for %s %s (%s), try again in %llus", name,
+	    j->value[i], lim, (unsigned long long)(wait_ms + 999) / 1000);
+	return FV_TEMPFAIL;
+}
+
+/* redis.failure_action for a store without an answer. */
+static enum fv
+flt_rl_failed(struct fctx *fx, const struct flt_rl_job *j,
+    const char *reason)
+{
+	struct flt_rl	*g = fctx_gpriv(fx);
+
+	metric_add(M_RATELIMIT, 1, flt_rl_names[j->key[0]], "failed");
+	return clientkey_failed(fx, &g->k, &flt_rl_log_failed, reason,
+	    j->connect ? "421" : "451", "Rate limit check unavailable, try "
+	    "again later");
 }
 
 /* The part of addr after its last '@' (addr itself when none). */

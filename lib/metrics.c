@@ -104,11 +104,15 @@ static struct metric_family metric_families[M_NFAMILIES] = {
 	FAM(M_IPLIST_HITS, "postern_iplist_hits_total", METRIC_COUNTER,
 	    "Client addresses found on an iplist list, by list.", "list"),
 	FAM(M_RATELIMIT, "postern_ratelimit_checks_total", METRIC_COUNTER,
-	    "Rate limit checks, by key and result (under, over).", "limit",
-	    "result"),
+	    "Rate limit checks, by key and result (under, over, failed).",
+	    "limit", "result"),
 	FAM(M_GREYLIST, "postern_greylist_total", METRIC_COUNTER,
 	    "Greylist decisions, by result (greylisted, passed, skipped, "
-	    "auto_allowed).", "result"),
+	    "auto_allowed, failed).", "result"),
+	FAM(M_STORE_ERRORS, "postern_store_errors_total", METRIC_COUNTER,
+	    "Operations of ratelimit's and greylist's store without an "
+	    "answer (down, timeout, error, bad reply, full), by reason.",
+	    "reason"),
 	FAM(M_TRANSACTION_SECONDS, "postern_transaction_duration_seconds",
 	    METRIC_HISTOGRAM, "Transactions, from MAIL to the final reply.",
 	    NULL),

@@ -33,6 +33,7 @@ enum metric_id {
 	M_IPLIST_HITS,			/* counter {list} */
 	M_RATELIMIT,			/* counter {limit, result} */
 	M_GREYLIST,			/* counter {result} */
+	M_STORE_ERRORS,			/* counter {reason} */
 	M_TRANSACTION_SECONDS,		/* histogram */
 	M_FILTER_SECONDS,		/* histogram {filter, stage} */
 	M_BACKEND_EOM_SECONDS,		/* histogram */

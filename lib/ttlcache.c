@@ -6,8 +6,7 @@
  * Slots never touched cost no memory until used (calloc).  A mutex makes
  * it safe for every event loop at once.
  *
- * Public: ttlcache_new, ttlcache_ref, ttlcache_adopt, ttlcache_free,
- * ttlcache_get, ttlcache_update, ttlcache_put.
+ * Public: ttlcache_new, ttlcache_free, ttlcache_get, ttlcache_put.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -24,7 +23,6 @@ struct ttlcache_slot {
 };
 
 struct ttlcache {
-	int			 refcnt;	/* atomic */
 	pthread_mutex_t		 lock;
 	unsigned char		*slots;
 	size_t			 n;
@@ -44,7 +42,6 @@ ttlcache_new(const char *name, size_t nslots, size_t valsz,
 	struct ttlcache	*c = xcalloc(1, sizeof(*c));
 
 	c->name = name;
-	c->refcnt = 1;
 	pthread_mutex_init(&c->lock, NULL);
 	c->n = nslots;
 	c->valsz = valsz;
@@ -59,8 +56,7 @@ ttlcache_new(const char *name, size_t nslots, size_t valsz,
 void
 ttlcache_free(struct ttlcache *c)
 {
-	if (c == NULL ||
-	    __atomic_sub_fetch(&c->refcnt, 1, __ATOMIC_ACQ_REL) > 0)
+	if (c == NULL)
 		return;
 	pthread_mutex_destroy(&c->lock);
 	free(c->slots);
@@ -98,57 +94,6 @@ ttlcache_get(struct ttlcache *c, const char *key, uint64_t now_ms, void *val)
 	pthread_mutex_unlock(&c->lock);
 	metric_add(M_CACHE_LOOKUPS, 1, c->name, hit ? "hit" : "miss");
 	return hit;
-}
-
-struct ttlcache *
-ttlcache_ref(struct ttlcache *c)
-{
-	__atomic_add_fetch(&c->refcnt, 1, __ATOMIC_RELAXED);
-	return c;
-}
-
-void
-ttlcache_adopt(struct ttlcache **mine, struct ttlcache *prev)
-{
-	if (prev->n != (*mine)->n || prev->valsz != (*mine)->valsz)
-		return;		/* another size: a new cache */
-	ttlcache_free(*mine);
-	*mine = ttlcache_ref(prev);
-}
-
-int
-ttlcache_update(struct ttlcache *c, const char *key, uint64_t now_ms,
-    ttlcache_update_fn fn, void *arg)
-{
-	struct ttlcache_slot	*s;
-	unsigned char		 val[TTLCACHE_VAL_MAX];
-	unsigned		 ttl;
-	int			 had;
-
-	if (c->n == 0 || key[0] == '\0' || strlen(key) >= TTLCACHE_KEY_MAX ||
-	    c->valsz > sizeof(val)) {
-		memset(val, 0, sizeof(val));
-		(void)fn(arg, val, 0);
-		return 0;
-	}
-	pthread_mutex_lock(&c->lock);
-	s = ttlcache_slot(c, key);
-	had = s->key[0] != '\0' && strcmp(s->key, key) == 0 &&
-	    now_ms < s->expires_ms;
-	if (had)
-		memcpy(val, s->val, c->valsz);
-	else
-		memset(val, 0, c->valsz);
-	if ((ttl = fn(arg, val, had)) > c->max_ttl)
-		ttl = c->max_ttl;
-	if (ttl > 0) {
-		strlcpy(s->key, key, sizeof(s->key));
-		s->expires_ms = now_ms + (uint64_t)ttl * 1000;
-		memcpy(s->val, val, c->valsz);
-	} else if (had)
-		s->key[0] = '\0';
-	pthread_mutex_unlock(&c->lock);
-	return had;
 }
 
 void

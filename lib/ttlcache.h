@@ -12,7 +12,6 @@
 #include <stdint.h>
 
 #define TTLCACHE_KEY_MAX	1024	/* longer keys are not kept */
-#define TTLCACHE_VAL_MAX	64	/* ttlcache_update's values */
 
 struct ttlcache;
 
@@ -22,30 +21,12 @@ struct ttlcache;
  * NULL. */
 struct ttlcache	*ttlcache_new(const char *name, size_t nslots, size_t valsz,
 		    unsigned max_ttl);
-/* ttlcache_ref - one more owner (a filter's next generation, which keeps
- * the counts across a reload); ttlcache_free drops one, the last frees. */
-struct ttlcache	*ttlcache_ref(struct ttlcache *);
 void		 ttlcache_free(struct ttlcache *);
-/* ttlcache_adopt - a reload's new generation: *mine (just made) replaced
- * by a reference to prev, the previous generation's, when both have the
- * same size, so that what prev holds goes on. */
-void		 ttlcache_adopt(struct ttlcache **mine, struct ttlcache *prev);
 
 /* ttlcache_get - 1 with the value kept for key copied to val when there
  * is one not expired at now_ms, else 0. */
 int		 ttlcache_get(struct ttlcache *, const char *key,
 		    uint64_t now_ms, void *val);
-
-/*
- * ttlcache_update - read, change and keep key's value in one step (the
- * cache's lock held): fn gets val, the value kept (zeroed when there is
- * none or it expired), changes it, and returns the seconds to keep it
- * (0: drop it; at most max_ttl).  Returns 1 when a value was kept for key
- * before.  fn must not call the cache.
- */
-typedef unsigned (*ttlcache_update_fn)(void *arg, void *val, int had);
-int		 ttlcache_update(struct ttlcache *, const char *key,
-		    uint64_t now_ms, ttlcache_update_fn, void *arg);
 
 /* ttlcache_put - keep val (copied) under key for min(ttl, max_ttl)
  * seconds from now_ms; a ttl of 0 keeps nothing. */

@@ -215,6 +215,12 @@ worker_cancel(struct worker_job *j)
 	pthread_mutex_unlock(&j->pool->core->lock);
 }
 
+struct event_base *
+worker_pool_base(struct worker_pool *p)
+{
+	return event_get_base(p->ev);
+}
+
 size_t
 worker_pool_load(struct worker_pool *p)
 {

@@ -45,6 +45,9 @@ struct worker_job *worker_submit(struct worker_pool *, worker_run_fn,
  * only; the job handle is invalid after done. */
 void		 worker_cancel(struct worker_job *);
 
+/* worker_pool_base - the loop this handle's completions run on. */
+struct event_base *worker_pool_base(struct worker_pool *);
+
 /* Jobs waiting and running, for logs and tests. */
 size_t		 worker_pool_load(struct worker_pool *);
 

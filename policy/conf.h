@@ -15,12 +15,13 @@
 #include <stdio.h>
 
 #include "lib/dns.h"
+#include "lib/store.h"
 
 #define CONF_LISTEN_MAX		16
 #define CONF_BACKEND_MAX	8
 #define CONF_UNIX_PATH_MAX	108	/* sizeof(sun_path) on Linux */
 #define CONF_FILTERS_MAX	16
-#define CONF_KEYS_MAX		192
+#define CONF_KEYS_MAX		256
 
 enum conf_bare_newline {
 	CONF_BARE_REJECT,	/* 554 5.6.x for bare CR/LF in content */
@@ -251,7 +252,6 @@ struct conf {
 	unsigned	 ratelimit_prefix4;
 	unsigned	 ratelimit_prefix6;
 	char		 ratelimit_allow[4096];
-	unsigned	 ratelimit_store_size;
 
 	/* [greylist] */
 	unsigned	 greylist_delay;	/* seconds */
@@ -262,7 +262,10 @@ struct conf {
 	unsigned	 greylist_prefix6;
 	char		 greylist_allow[4096];
 	int		 greylist_skip_spf_pass;
-	unsigned	 greylist_store_size;
+
+	/* [redis]: the store of ratelimit and greylist */
+	struct store_settings redis;
+	enum conf_action redis_failure_action;	/* accept, tempfail */
 
 	/* [dnsbl] */
 	char		 dnsbl_sites[4096];	/* postscreen_dnsbl_sites */

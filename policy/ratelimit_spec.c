@@ -1,12 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * ratelimit_spec.c - the ratelimit keys' syntax and the GCRA step (see
- * ratelimit_spec.h).  GCRA rather than a sliding window: one number a key
- * (the theoretical arrival time), so a check is one read and one write,
- * atomic in a store, with no list of timestamps to keep or trim; it
- * allows a burst of N, then spreads the rest evenly over the window.
+ * ratelimit_spec.c - the ratelimit keys' syntax (see ratelimit_spec.h);
+ * the limits are enforced by GCRA in the store (lib/store_math.h).
  *
- * Public: ratelimit_spec_parse, ratelimit_gcra.
+ * Public: ratelimit_spec_parse.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -92,21 +89,4 @@ ratelimit_spec_one(const char *p, size_t len, struct ratelimit_spec *s,
 	s->n = n;
 	s->window_ms = w * mult;
 	return 0;
-}
-
-int
-ratelimit_gcra(const struct ratelimit_spec *s, uint64_t now, uint64_t *tat,
-    uint64_t *retry_ms)
-{
-	uint64_t	 t, tau, at = *tat > now ? *tat : now;
-
-	t = s->window_ms / s->n > 0 ? s->window_ms / s->n : 1;	/* emission
-							   interval */
-	tau = s->window_ms - t;		/* burst tolerance */
-	if (at - now > tau) {
-		*retry_ms = at - tau - now;
-		return 0;
-	}
-	*tat = at + t;
-	return 1;
 }

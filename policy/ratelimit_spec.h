@@ -2,7 +2,7 @@
 /*
  * ratelimit_spec.h - the limits of one ratelimit key, "N/WINDOW[:close]"
  * entries separated by commas or blanks (ratelimit.client = 100/1m,
- * 1000/1h), and the GCRA step that enforces one.
+ * 1000/1h).
  */
 #ifndef POSTERN_RATELIMIT_SPEC_H
 #define POSTERN_RATELIMIT_SPEC_H
@@ -10,7 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RATELIMIT_SPECS_MAX	8	/* limits one key may have */
+#define RATELIMIT_SPECS_MAX	4	/* limits one key may have: the
+					   four keys of MAIL fit one store
+					   operation (STORE_KEYS_MAX) */
 
 struct ratelimit_spec {
 	uint64_t	 n;		/* events ... */
@@ -25,15 +27,5 @@ struct ratelimit_spec {
  */
 int	ratelimit_spec_parse(const char *text, struct ratelimit_spec *out,
 	    char *why, size_t whysz);
-
-/*
- * ratelimit_gcra - one event at now (ms) against spec, the key's state
- * *tat (its theoretical arrival time; 0 for a key not seen): 1 allowed
- * (*tat advanced), 0 over the limit (*tat unchanged; *retry_ms until one
- * is allowed again).  The generic cell rate algorithm: N events may come
- * at once, then one every window/N.
- */
-int	ratelimit_gcra(const struct ratelimit_spec *, uint64_t now,
-	    uint64_t *tat, uint64_t *retry_ms);
 
 #endif

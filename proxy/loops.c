@@ -18,7 +18,7 @@
  * session ends or when its grace timer (proxy.shutdown_timeout) fires.
  *
  * Public: loops_new, loops_listen, loops_start, loops_drain, loops_stop,
- * loops_join, loops_free.
+ * loops_join, loops_close, loops_free.
  *
  * DIAGNOSTICS
  *	"shutdown_timeout: N sessions cut off" from each loop that had
@@ -204,9 +204,9 @@ loops_join(struct loops *ls)
 }
 
 /* Every loop stopped: what is left of the sessions, the listeners, the
- * loops' own worker handles and bases (loop 0's are the caller's). */
+ * loops' own worker handles (loop 0's are the caller's). */
 void
-loops_free(struct loops *ls)
+loops_close(struct loops *ls)
 {
 	struct loop	*l;
 	unsigned	 i;
@@ -221,10 +221,19 @@ loops_free(struct loops *ls)
 			event_free(l->grace);
 		event_free(l->drain);
 	}
-	for (i = 1; i < ls->n; i++) {
+	for (i = 1; i < ls->n; i++)
 		worker_pool_free(ls->l[i].srv.workers);
+}
+
+void
+loops_free(struct loops *ls)
+{
+	unsigned	 i;
+
+	if (ls == NULL)
+		return;
+	for (i = 1; i < ls->n; i++)
 		event_base_free(ls->l[i].srv.base);
-	}
 	free(ls->l);
 	free(ls);
 }

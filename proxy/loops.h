@@ -32,8 +32,13 @@ void		 loops_drain(struct loops *, unsigned grace_s);
 void		 loops_stop(struct loops *);
 /* loops_join - wait for the threads of loops 1 to n-1 to end. */
 void		 loops_join(struct loops *);
-/* loops_free - after loops_join: the sessions left, the listeners, and
- * what loops 1 to n-1 own. */
+/* loops_close - after loops_join: the sessions left, the listeners and
+ * the worker handles of loops 1 to n-1, so that nothing but the caller
+ * holds a configuration generation any more. */
+void		 loops_close(struct loops *);
+/* loops_free - after loops_close and the last generation (a Redis
+ * connection of the store lives on its loop's base): the bases of loops
+ * 1 to n-1. */
 void		 loops_free(struct loops *);
 
 #endif

@@ -1111,10 +1111,11 @@ out:
 		event_free(usr1);
 	if (milter_pool != NULL)
 		worker_pool_free(milter_pool);
+	/* before the loop: the shared store's connections are on it */
+	chain_unref(milter_chain);
 	event_base_free(milter_base);
 	close(milter_wake[0]);
 	close(milter_wake[1]);
-	chain_unref(milter_chain);
 	conf_unref(milter_conf);
 	return rc;
 }

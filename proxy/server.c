@@ -357,10 +357,13 @@ server_run(struct conf *conf, struct chain *chain, const char *conf_path,
 	event_free(server_tick);
 	log_limit_flush();
 out:
-	loops_free(server_loops);
+	loops_close(server_loops);
 	metrics_http_close(server_metrics);
+	/* the last generation, and what a session's job still held, before
+	 * the bases: the store's Redis connections live on them */
 	server_gen_unref(server_current);
 	worker_pool_free(server_pool);
+	loops_free(server_loops);
 	rdns_cache_free(server_rdns);
 	event_base_free(server_evbase);
 	return rc;

@@ -12,7 +12,7 @@ set -eu
 # (unbound), its DKIM key (openssl) and its example sends (python3)
 BUILD="build-essential pkg-config
 libevent-dev libssl-dev libpcre2-dev libspf2-dev libopendkim-dev
-libmilter-dev libunbound-dev libsystemd-dev libpsl-dev publicsuffix
+libmilter-dev libunbound-dev libsystemd-dev libpsl-dev libhiredis-dev publicsuffix
 postfix unbound ca-certificates openssl python3"
 # make test: the fuzzers and sanitizers (clang), the package build and its
 # check (make deb: debhelper, lintian), the peers and oracles (opendmarc's
@@ -20,7 +20,7 @@ postfix unbound ca-certificates openssl python3"
 TEST="clang libclang-rt-14-dev debhelper lintian dpkg-dev
 swaks libnet-ssleay-perl python3 python3-pytest python3-dkim python3-spf
 python3-nacl python3-authres miltertest opendkim opendkim-tools
-haproxy procps iproute2 systemd man-db
+haproxy redis-server procps iproute2 systemd man-db
 opendmarc mariadb-server libdbd-mysql-perl libdbi-perl libswitch-perl
 libjson-perl prometheus"
 

@@ -6,6 +6,9 @@ factory fixtures; every one is stopped by PID at teardown, in reverse order.
 
   sink(*args)           smtp-sink with a per-message dump directory
   fakemta(**cfg)        scripted backend recording every byte (fakemta.py)
+  redis(password=None)  redis-server on a loopback port and a unix socket
+  store                 (parametrized) postern options for ratelimit's and
+                        greylist's store: in-process, then a Redis
   postern(port, ...)    $POSTERN in front of the backend on port (nofile=N:
                         started with that descriptor limit)
   postfix_backend       (module) a private Postfix relaying to an smtp-sink
@@ -83,6 +86,28 @@ def sink(procs, workdir):
     def make(*args, **kw):
         return procs.add(peers.SmtpSink(workdir, args=args, **kw))
     return make
+
+
+@pytest.fixture
+def redis(procs, workdir):
+    def make(**kw):
+        return procs.add(peers.Redis(workdir, **kw))
+    return make
+
+
+@pytest.fixture(params=["memory", "redis"])
+def store(request, redis):
+    """postern options for each store in turn: the in-process one and a
+    redis-server of the test's own."""
+    if request.param == "memory":
+        return {}
+    return {"redis.server": redis().addr}
+
+
+def store_section(store):
+    """The store fixture's options as a configuration file's section."""
+    return "".join("[redis]\nserver = %s\n" % v for k, v in store.items()
+                   if k == "redis.server")
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import tempfile
 import threading
 import time
 
@@ -1123,3 +1124,53 @@ class OpenDmarc:
             if pid is not None:
                 stop_pid(pid)
         self.proc.stop()
+
+
+class Redis:
+    """redis-server on a loopback port (and a unix socket) in its own
+    directory, nothing saved; kill() and start() again on the same port
+    and socket, stop() by PID."""
+
+    def __init__(self, workdir, name="redis", password=None):
+        self.port = free_port()
+        self.dir = mkdir_for(os.path.join(workdir, "%s-%d" % (name,
+                                                              self.port)))
+        # sun_path holds 108 bytes: test directories' names are longer
+        self.sockdir = tempfile.mkdtemp(prefix="redis-", dir="/tmp")
+        self.socket = os.path.join(self.sockdir, "redis.sock")
+        self.password = password
+        self.addr = "%s:%d" % (LOOP_HOST, self.port)
+        self.proc = None
+        self.start()
+
+    def start(self):
+        argv = ["redis-server", "--port", str(self.port), "--bind",
+                LOOP_HOST, "--unixsocket", self.socket,
+                "--unixsocketperm", "700", "--save", "", "--appendonly",
+                "no", "--dir", self.dir, "--daemonize", "no",
+                "--logfile", ""]
+        if self.password:
+            argv += ["--requirepass", self.password]
+        self.proc = Proc(argv, os.path.join(self.dir, "redis"))
+        self.pid = self.proc.pid
+        wait_for(lambda: listening(self.port) or not self.proc.alive(), 10,
+                 what="redis-server on %d" % self.port)
+        assert self.proc.alive(), self.proc.stdout()
+
+    def cli(self, *args):
+        argv = ["redis-cli", "-p", str(self.port), "-h", LOOP_HOST]
+        if self.password:
+            argv += ["--no-auth-warning", "-a", self.password]
+        return subprocess.run(argv + list(args), capture_output=True,
+                              text=True, timeout=10).stdout.strip()
+
+    def kill(self):
+        """SIGKILL: Redis gone at once, as in a crash."""
+        os.kill(self.pid, signal.SIGKILL)
+        self.proc.proc.wait(timeout=10)
+        self.proc.stop()
+
+    def stop(self):
+        if self.proc is not None and self.proc.alive():
+            self.proc.stop()
+        shutil.rmtree(self.sockdir, ignore_errors=True)

@@ -16,9 +16,10 @@ import conftest
 from test_proxyproto import pp_client, v1
 
 
-def gl_proxy(proxy, **opts):
+def gl_proxy(proxy, store, **opts):
     o = {"filters.chain": "greylist", "proxy_protocol": "yes",
          "greylist.delay": "4s", "max_connections_per_ip": "0"}
+    o.update(store)
     o.update(opts)
     return proxy(**o)
 
@@ -34,8 +35,8 @@ def attempt(p, client, sender="a@example.org", rcpts=("b@example.com",)):
         c.close()
 
 
-def test_first_attempt_early_retry_then_accepted(proxy):
-    p, f = gl_proxy(proxy)
+def test_first_attempt_early_retry_then_accepted(proxy, store):
+    p, f = gl_proxy(proxy, store)
     (r,) = attempt(p, "192.0.2.1")
     assert (r.code, r.enhanced) == (451, "4.7.1"), r
     assert re.search(r"Greylisted: please try again in [1-4] seconds "
@@ -53,8 +54,8 @@ def test_first_attempt_early_retry_then_accepted(proxy):
     p.wait_log(r"filters=\"greylist=greylisted\"")
 
 
-def test_network_auto_allowed_after_passes(proxy):
-    p, f = gl_proxy(proxy, **{"greylist.auto_allow": "2"})
+def test_network_auto_allowed_after_passes(proxy, store):
+    p, f = gl_proxy(proxy, store, **{"greylist.auto_allow": "2"})
     for rcpt in ("r1@example.com", "r2@example.com"):
         assert attempt(p, "198.51.100.7", rcpts=(rcpt,))[0].code == 451
     time.sleep(4.2)
@@ -68,8 +69,8 @@ def test_network_auto_allowed_after_passes(proxy):
     assert attempt(p, "203.0.113.1")[0].code == 451
 
 
-def test_allow_list_is_not_greylisted(proxy):
-    p, f = gl_proxy(proxy, **{"greylist.allow": "192.0.2.0/24"})
+def test_allow_list_is_not_greylisted(proxy, store):
+    p, f = gl_proxy(proxy, store, **{"greylist.allow": "192.0.2.0/24"})
     assert attempt(p, "192.0.2.50")[0].code == 250
     assert attempt(p, "198.51.100.50")[0].code == 451
 
@@ -85,8 +86,8 @@ def gl_dns(workroot):
                                  "slow.example.")
 
 
-def test_spf_pass_skips_when_asked(proxy, gl_dns):
-    p, f = gl_proxy(proxy, **{"filters.chain": "spf greylist",
+def test_spf_pass_skips_when_asked(proxy, store, gl_dns):
+    p, f = gl_proxy(proxy, store, **{"filters.chain": "spf greylist",
                               "dns.nameserver": gl_dns.addr,
                               "greylist.skip_spf_pass": "yes"})
     (r,) = attempt(p, "192.0.2.1", sender="x@spfpass.example")
@@ -96,11 +97,12 @@ def test_spf_pass_skips_when_asked(proxy, gl_dns):
     assert r.code == 451, r
 
 
-def test_reload_keeps_the_triplets(fakemta, postern, workdir):
+def test_reload_keeps_the_triplets(fakemta, postern, workdir, store):
     f = fakemta()
     conf = os.path.join(workdir, "gl.conf")
     with open(conf, "w") as fp:
-        fp.write("[proxy]\nproxy_protocol = yes\n[filters]\nchain = "
+        fp.write(conftest.store_section(store) +
+                 "[proxy]\nproxy_protocol = yes\n[filters]\nchain = "
                  "greylist\n[greylist]\ndelay = 4s\n")
     p = postern(f.port, config=conf)
     assert attempt(p, "192.0.2.1")[0].code == 451

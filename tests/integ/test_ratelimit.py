@@ -9,14 +9,16 @@ import re
 import signal
 import threading
 
+import conftest
 import peers
 from peers import make_message, stuff
 from test_metrics import parse, scrape, value
 from test_proxyproto import pp_client, v1
 
 
-def rl_proxy(proxy, **opts):
+def rl_proxy(proxy, store, **opts):
     o = {"filters.chain": "ratelimit", "max_connections_per_ip": "0"}
+    o.update(store)
     o.update(opts)
     return proxy(**o)
 
@@ -31,8 +33,8 @@ def mail(c, sender="a@example.org", rcpt="b@example.com"):
     return r
 
 
-def test_client_limit_refuses_message_n_plus_1(proxy):
-    p, f = rl_proxy(proxy, **{"ratelimit.client": "3/1m"})
+def test_client_limit_refuses_message_n_plus_1(proxy, store):
+    p, f = rl_proxy(proxy, store, **{"ratelimit.client": "3/1m"})
     with p.client() as c:
         c.ehlo()
         codes = [mail(c).code for _ in range(3)]
@@ -44,8 +46,8 @@ def test_client_limit_refuses_message_n_plus_1(proxy):
     p.wait_log(r"filters=\"ratelimit=over\(client 127\.0\.0\.1: 3 per 60s\)")
 
 
-def test_sender_and_domain_limits(proxy):
-    p, f = rl_proxy(proxy, **{"ratelimit.sender": "2/1h",
+def test_sender_and_domain_limits(proxy, store):
+    p, f = rl_proxy(proxy, store, **{"ratelimit.sender": "2/1h",
                               "ratelimit.sender_domain": "3/1h"})
     with p.client() as c:
         c.ehlo()
@@ -57,8 +59,8 @@ def test_sender_and_domain_limits(proxy):
     assert got == [250, 250, 450, 250, 450, 250], got
 
 
-def test_rcpt_domain_limit_per_recipient(proxy):
-    p, f = rl_proxy(proxy, **{"ratelimit.rcpt_domain": "2/1m"})
+def test_rcpt_domain_limit_per_recipient(proxy, store):
+    p, f = rl_proxy(proxy, store, **{"ratelimit.rcpt_domain": "2/1m"})
     with p.client() as c:
         c.ehlo()
         assert c.cmd("MAIL FROM:<a@example.org>").code == 250
@@ -68,8 +70,8 @@ def test_rcpt_domain_limit_per_recipient(proxy):
     assert got == [250, 250, 450, 250], got
 
 
-def test_close_limit_answers_421_and_closes(proxy):
-    p, f = rl_proxy(proxy, **{"ratelimit.client": "1/1m:close"})
+def test_close_limit_answers_421_and_closes(proxy, store):
+    p, f = rl_proxy(proxy, store, **{"ratelimit.client": "1/1m:close"})
     with p.client() as c:
         c.ehlo()
         assert mail(c).code == 250
@@ -78,8 +80,8 @@ def test_close_limit_answers_421_and_closes(proxy):
         c.wait_closed(timeout=10)
 
 
-def test_connection_rate(proxy):
-    p, f = rl_proxy(proxy, **{"ratelimit.connections": "2/1m"})
+def test_connection_rate(proxy, store):
+    p, f = rl_proxy(proxy, store, **{"ratelimit.connections": "2/1m"})
     for _ in range(2):
         with p.client() as c:
             assert c.greeting.code == 220
@@ -87,16 +89,16 @@ def test_connection_rate(proxy):
         assert c.greeting.code == 421 and "connections" in c.greeting.text
 
 
-def test_allow_list_is_not_counted(proxy):
-    p, f = rl_proxy(proxy, **{"ratelimit.client": "1/1m",
+def test_allow_list_is_not_counted(proxy, store):
+    p, f = rl_proxy(proxy, store, **{"ratelimit.client": "1/1m",
                               "ratelimit.allow": "127.0.0.0/8"})
     with p.client() as c:
         c.ehlo()
         assert [mail(c).code for _ in range(5)] == [250] * 5
 
 
-def test_client_network_from_the_proxy_header(proxy):
-    p, f = rl_proxy(proxy, proxy_protocol="yes",
+def test_client_network_from_the_proxy_header(proxy, store):
+    p, f = rl_proxy(proxy, store, proxy_protocol="yes",
                     **{"ratelimit.client": "2/1m", "ratelimit.prefix4": "24"})
     got = []
     for src in ("192.0.2.1", "192.0.2.2", "192.0.2.3", "198.51.100.1"):
@@ -108,11 +110,12 @@ def test_client_network_from_the_proxy_header(proxy):
     assert got == [250, 250, 450, 250], got
 
 
-def test_reload_keeps_the_counts(fakemta, postern, workdir):
+def test_reload_keeps_the_counts(fakemta, postern, workdir, store):
     f = fakemta()
     conf = os.path.join(workdir, "rl.conf")
     with open(conf, "w") as fp:
-        fp.write("[filters]\nchain = ratelimit\n[ratelimit]\nclient = 2/1h\n")
+        fp.write(conftest.store_section(store) + "[filters]\nchain = "
+                 "ratelimit\n[ratelimit]\nclient = 2/1h\n")
     p = postern(f.port, config=conf)
     with p.client() as c:
         c.ehlo()
@@ -126,11 +129,11 @@ def test_reload_keeps_the_counts(fakemta, postern, workdir):
         assert mail(c).code == 450
 
 
-def test_exact_across_two_loops(proxy):
+def test_exact_across_two_loops(proxy, store):
     """40 clients at once on two event loops, a limit of 20: exactly 20
     messages."""
     port = peers.free_port()
-    p, f = rl_proxy(proxy, threads="2", **{
+    p, f = rl_proxy(proxy, store, threads="2", **{
         "ratelimit.client": "20/1h",
         "metrics.listen": "%s:%d" % (peers.LOOP_HOST, port)})
     codes, lock = [], threading.Lock()
