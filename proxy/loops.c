@@ -232,8 +232,13 @@ loops_free(struct loops *ls)
 
 	if (ls == NULL)
 		return;
-	for (i = 1; i < ls->n; i++)
+	for (i = 1; i < ls->n; i++) {
+		/* what was handed to the loop to run on its own thread (the
+		 * store's Redis connection to free) runs now, on this one:
+		 * that thread has ended */
+		event_base_loop(ls->l[i].srv.base, EVLOOP_NONBLOCK);
 		event_base_free(ls->l[i].srv.base);
+	}
 	free(ls->l);
 	free(ls);
 }

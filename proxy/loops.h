@@ -38,7 +38,7 @@ void		 loops_join(struct loops *);
 void		 loops_close(struct loops *);
 /* loops_free - after loops_close and the last generation (a Redis
  * connection of the store lives on its loop's base): the bases of loops
- * 1 to n-1. */
+ * 1 to n-1, once what was left for them to run has run. */
 void		 loops_free(struct loops *);
 
 #endif
