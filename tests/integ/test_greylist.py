@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: ISC
-"""The greylist filter (RFC 6647, issue 18) on the in-process store: a new
+"""The greylist filter (RFC 6647, issue 18), every test on the in-process
+store and on a real redis-server: a new
 triplet 451 4.7.1, a retry before greylist.delay 451 with the wait, after
 it accepted, then at once; decided per recipient; a network auto-allowed
 after greylist.auto_allow passes; the allow list and SPF-pass senders

@@ -1,9 +1,10 @@
 # SPDX-License-Identifier: ISC
-"""The ratelimit filter (issue 18) on the in-process store: messages per
-client network (IPv4 prefix, from the PROXY header behind a balancer),
-per sender and sender domain, recipients per domain, connections per
-client; 450 4.7.1 over a limit, 421 and close with :close; the allow list
-exempt; counts kept across a reload and exact across two event loops."""
+"""The ratelimit filter (issue 18), every test on the in-process store and
+on a real redis-server: messages per client network (IPv4 prefix, from
+the PROXY header behind a balancer), per sender and sender domain, per
+authenticated user, recipients per domain, connections per client; 450
+4.7.1 over a limit, 421 and close with :close; the allow list exempt;
+counts kept across a reload and exact across two event loops."""
 import os
 import re
 import signal
@@ -13,6 +14,7 @@ import conftest
 import peers
 from peers import make_message, stuff
 from test_metrics import parse, scrape, value
+from test_auth import PLAIN, auth_proxy, mx_cert, tls_session  # noqa: F401
 from test_proxyproto import pp_client, v1
 
 
@@ -68,6 +70,27 @@ def test_rcpt_domain_limit_per_recipient(proxy, store):
                ("u1@big.example", "u2@big.example", "u3@big.example",
                 "u1@small.example")]
     assert got == [250, 250, 450, 250], got
+
+
+def test_user_limit(auth_proxy, store):
+    """Messages per authenticated user (AUTH relayed to the backend): the
+    second from alice in a minute is refused, whatever her address; an
+    unauthenticated client is not counted as a user."""
+    p, f = auth_proxy(**dict(store, **{"filters.chain": "ratelimit",
+                                       "ratelimit.user": "1/1m"}))
+    got = []
+    for sender in ("alice@example.org", "other@example.net"):
+        with tls_session(p) as c:
+            c.ehlo()
+            assert c.cmd("AUTH PLAIN " + PLAIN).code == 235
+            got.append(c.cmd("MAIL FROM:<%s>" % sender))
+    assert got[0].code == 250, got[0]
+    assert (got[1].code, got[1].enhanced) == (450, "4.7.1"), got[1]
+    assert "Rate limit reached for user alice@example.org (1 per 60s)" in \
+        got[1].text, got[1]
+    with p.client() as c:
+        c.ehlo()
+        assert [mail(c).code for _ in range(2)] == [250, 250]
 
 
 def test_close_limit_answers_421_and_closes(proxy, store):
