@@ -6,8 +6,7 @@
  * (completed through the loop, cancelled by abort), the Authentication-
  * Results header and header removal, FILTER_AFTER_ACCEPT filters (called
  * after an ACCEPT, the rest of that stage included); and policy/decide.c's
- * replies and
- * policy/txlog.c's escaping, which sit on the chain's output.
+ * replies, which sit on the chain's output.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -23,7 +22,6 @@
 #include "policy/authres.h"
 #include "policy/conf.h"
 #include "policy/decide.h"
-#include "policy/txlog.h"
 #include "tap.h"
 
 static char		 calls[1024];		/* "a:envfrom b:envfrom ..." */
@@ -284,52 +282,6 @@ test_decide(void)
 	decide(DECIDE_MAIL, FV_REJECT, &r, reply, sizeof(reply));
 	is_str(reply, "550 5.7.1 Sender rejected by iplist",
 	    "a reply with CR/LF is not used");
-}
-
-static void
-test_txlog(void)
-{
-	char *const	 rcpts[] = { "a@b", "c\"d@e" };
-	struct txlog	 t = {
-		.sid = "0123456789abcdef", .client = "192.0.2.1",
-		.helo = "evil\r\naction=relayed", .from = "", .rcpts = rcpts,
-		.nrcpts = 2, .size = 42, .filters = "", .action = "rejected",
-		.reply = "554 5.6.0 \"bare\"", .ms = 7,
-	};
-	char		 line[2048];
-
-	struct util_buf	 m = { NULL, 0, 0 };
-
-	txlog_format(&t, line, sizeof(line));
-	ok(strchr(line, '\n') == NULL && strchr(line, '\r') == NULL,
-	    "plain: no raw line breaks from a hostile HELO");
-	is_str(line, "0123456789abcdef tx client=192.0.2.1 "
-	    "helo=\"evil\\u000d\\u000aaction=relayed\" from=\"\" "
-	    "rcpts=\"a@b\",\"c\\\"d@e\" nrcpt=2 size=42 filters=\"\" "
-	    "action=rejected reply=\"554 5.6.0 \\\"bare\\\"\" ms=7",
-	    "plain line");
-	txlog_json(&t, &m);
-	util_buf_add(&m, "", 1);
-	is_str((char *)m.p, "\"sid\":\"0123456789abcdef\",\"event\":\"tx\","
-	    "\"client\":\"192.0.2.1\","
-	    "\"helo\":\"evil\\u000d\\u000aaction=relayed\",\"from\":\"\","
-	    "\"rcpts\":[\"a@b\",\"c\\\"d@e\"],\"nrcpt\":2,\"size\":42,"
-	    "\"filters\":{},"
-	    "\"action\":\"rejected\",\"reply\":\"554 5.6.0 \\\"bare\\\"\","
-	    "\"ms\":7", "json members");
-	util_buf_free(&m);
-	t.client_name = "mail.example.net";
-	t.helo = "h";
-	txlog_format(&t, line, sizeof(line));
-	ok(strstr(line, " tx client=192.0.2.1 client_name=\"mail.example.net\" "
-	    "helo=\"h\" ") != NULL, "plain: the client's name after its "
-	    "address");
-	txlog_json(&t, &m);
-	util_buf_add(&m, "", 1);
-	ok(strstr((char *)m.p, "\"client\":\"192.0.2.1\",\"client_name\":"
-	    "\"mail.example.net\",\"helo\":\"h\",") != NULL,
-	    "json: the client's name after its address");
-	util_buf_free(&m);
 }
 
 /* A filter that defers its MAIL check to the pool. */
@@ -695,7 +647,6 @@ main(void)
 	test_after_accept(conf);
 	test_accepted_and_added(conf);
 	test_decide();
-	test_txlog();
 	conf_unref(conf);
 	return tap_done();
 }

@@ -106,7 +106,8 @@ test_truncated(void)
 int
 main(void)
 {
-	char	 buf[1024];
+	struct txlog	 t;
+	char		 buf[1024];
 
 	txlog_format(&full, buf, sizeof(buf));
 	is_str(buf, "sid1 tx client=192.0.2.1 helo=\"he\\\"lo\\u0001\" "
@@ -135,6 +136,12 @@ main(void)
 	txlog_format(&full, buf, 20);
 	is_int(strlen(buf), 19, "cut at the buffer's size");
 	is_str(buf, "sid1 tx client=192.", "the start kept");
+	t = optional;
+	t.helo = "evil\r\naction=relayed";
+	txlog_format(&t, buf, sizeof(buf));
+	ok(strstr(buf, " helo=\"evil\\u000d\\u000aaction=relayed\" ") !=
+	    NULL && strpbrk(buf, "\r\n") == NULL,
+	    "plain: no line break from a hostile HELO");
 	test_json_string();
 	test_truncated();
 	return tap_done();
