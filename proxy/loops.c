@@ -14,8 +14,11 @@
  *
  * A shutdown is asked of each loop by activating its drain event (libevent
  * is set up for threads when there is more than one loop): the loop closes
- * its listeners, closes its idle sessions, and stops when its last
+ * its listeners, closes its idle sessions, and is done when its last
  * session ends or when its grace timer (proxy.shutdown_timeout) fires.
+ * Loops 1 to n-1 then stop; loop 0 runs on until every loop is done, so
+ * that it still takes signals (a second SIGTERM ends every loop at once)
+ * and serves the metrics while the others drain.
  *
  * Public: loops_new, loops_listen, loops_start, loops_drain, loops_stop,
  * loops_join, loops_close, loops_free.
@@ -28,6 +31,7 @@
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +46,10 @@
 #include "proxy/server.h"
 #include "proxy/session.h"
 
+struct loops;
+
 struct loop {
+	struct loops		*ls;		/* the set it is in */
 	unsigned		 n;		/* its number */
 	struct session_server	 srv;		/* base, workers, sessions */
 	struct listener_set	*listeners;
@@ -51,16 +58,21 @@ struct loop {
 	unsigned		 grace_s;
 	pthread_t		 thread;
 	int			 started;
+	int			 drain_seen;	/* its drain event ran */
+	int			 done;		/* drained (both: its own
+						   thread's) */
 };
 
 struct loops {
 	struct loop		*l;
 	unsigned		 n;
+	unsigned		 draining;	/* loops not done; atomic */
 };
 
 static void	*loops_main(void *);
 static void	 loops_drain_one(evutil_socket_t, short, void *);
 static void	 loops_grace_over(evutil_socket_t, short, void *);
+static void	 loops_done(struct loop *);
 static void	 loops_gone(struct session_server *, const struct sockaddr *,
 		    struct server_gen *);
 
@@ -76,6 +88,7 @@ loops_new(unsigned n, struct event_base *base0, struct worker_pool *pool,
 	ls->n = n;
 	for (i = 0; i < n; i++) {
 		l = &ls->l[i];
+		l->ls = ls;
 		l->n = i;
 		if (i == 0) {
 			l->srv.base = base0;
@@ -134,6 +147,7 @@ loops_drain(struct loops *ls, unsigned grace_s)
 {
 	unsigned	 i;
 
+	__atomic_store_n(&ls->draining, ls->n, __ATOMIC_RELEASE);
 	for (i = 0; i < ls->n; i++) {
 		ls->l[i].grace_s = grace_s;
 		event_active(ls->l[i].drain, EV_TIMEOUT, 1);
@@ -141,7 +155,7 @@ loops_drain(struct loops *ls, unsigned grace_s)
 }
 
 /* On the loop: no more connections, idle sessions closed, the grace
- * period begins; the loop ends with its last session. */
+ * period begins; the loop is done with its last session. */
 static void
 loops_drain_one(evutil_socket_t fd, short ev, void *arg)
 {
@@ -150,13 +164,14 @@ loops_drain_one(evutil_socket_t fd, short ev, void *arg)
 
 	(void)fd;
 	(void)ev;
+	l->drain_seen = 1;
 	listener_close(l->listeners);
 	l->listeners = NULL;
 	session_drain_all(&l->srv);
 	l->grace = evtimer_new(l->srv.base, loops_grace_over, l);
 	evtimer_add(l->grace, &tv);
 	if (l->srv.nsessions == 0)
-		event_base_loopbreak(l->srv.base);
+		loops_done(l);
 }
 
 static void
@@ -167,7 +182,21 @@ loops_grace_over(evutil_socket_t fd, short ev, void *arg)
 	(void)fd;
 	(void)ev;
 	log_warnx("shutdown_timeout: %u sessions cut off", l->srv.nsessions);
-	event_base_loopbreak(l->srv.base);
+	loops_done(l);
+}
+
+/* On l's loop, once: a loop other than 0 stops; the last one done stops
+ * loop 0, which waited for it. */
+static void
+loops_done(struct loop *l)
+{
+	if (l->done)
+		return;
+	l->done = 1;
+	if (l->n > 0)
+		event_base_loopbreak(l->srv.base);
+	if (__atomic_sub_fetch(&l->ls->draining, 1, __ATOMIC_ACQ_REL) == 0)
+		event_base_loopbreak(l->ls->l[0].srv.base);
 }
 
 /* A session ended: its peer's count and its generation go, and a draining
@@ -176,10 +205,13 @@ static void
 loops_gone(struct session_server *srv, const struct sockaddr *peer,
     struct server_gen *g)
 {
+	struct loop	*l = (struct loop *)(void *)((char *)srv -
+			    offsetof(struct loop, srv));
+
 	listener_release(peer);
 	server_gen_unref(g);
-	if (server_draining() && srv->nsessions == 0)
-		event_base_loopbreak(srv->base);
+	if (server_draining() && srv->nsessions == 0 && l->drain_seen)
+		loops_done(l);
 }
 
 void

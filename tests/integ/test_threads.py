@@ -135,3 +135,36 @@ def test_sigterm_with_transactions_on_both_loops_loses_nothing(fakemta,
     assert rc == 0, "exit status %r; log:\n%s" % (rc, p.log()[-3000:])
     got = sorted(m.content for m in f.wait_count(n))
     assert got == sorted(contents)
+
+
+def test_loop_0_takes_signals_while_another_drains(proxy):
+    """A session in a transaction on loop 1 only, SIGTERM: loop 0 has
+    nothing left to drain but runs on, so the metrics still answer and a
+    second SIGTERM ends postern at once (before, loop 0 stopped with its
+    last session and the second signal waited for shutdown_timeout)."""
+    p, f = threaded_proxy(proxy, **{"proxy.shutdown_timeout": "60s",
+                                    "max_connections_per_ip": "0"})
+    held = None
+    for _ in range(40):         # the kernel picks the loop: try until 1
+        before = parse(scrape(p.metrics_port)[2])
+        c = p.client()
+        c.ehlo()
+        s = parse(scrape(p.metrics_port)[2])
+        on1 = value(s, "postern_loop_connections_total", loop="1") > \
+            value(before, "postern_loop_connections_total", loop="1")
+        if on1:
+            held = c
+            break
+        c.close()
+    assert held is not None, "no connection landed on loop 1"
+    assert held.cmd("MAIL FROM:<a@example.org>").code == 250
+    wait_for(lambda: value(parse(scrape(p.metrics_port)[2]),
+                           "postern_connections") == 1, 10,
+             what="only the held session left")
+    p.signal(signal.SIGTERM)
+    p.wait_log(r"stopping: 1 sessions to finish")
+    assert scrape(p.metrics_port)[0] == 200, "loop 0 no longer serves"
+    p.signal(signal.SIGTERM)
+    p.wait_log(r"second stop signal: exiting now", timeout=5)
+    assert p.wait_exit(10) == 0, p.log()[-2000:]
+    held.close()
