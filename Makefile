@@ -57,6 +57,8 @@ SRCS	 = lib/util.c \
 	   proto/mailbox.c \
 	   proto/dkimcanon.c \
 	   proto/dkimsighdr.c \
+	   proto/taglist.c \
+	   proto/arcset.c \
 	   proxy/spool.c \
 	   lib/worker.c \
 	   lib/dns.c \
@@ -112,6 +114,8 @@ SRCS	 = lib/util.c \
 	   filters/dkimtab.c \
 	   filters/dkimsig.c \
 	   filters/dkim_sign.c \
+	   filters/arcverify.c \
+	   filters/arc.c \
 	   filters/milter.c \
 	   filters/dnsbl.c \
 	   filters/clientkey.c \

@@ -176,6 +176,7 @@ static const struct filter_ops *const chain_registry[] = {
 	&flt_regex_ops,
 	&flt_spf_ops,
 	&flt_dkim_verify_ops,
+	&flt_arc_ops,
 	&flt_dmarc_ops,
 	&flt_dkim_sign_ops,
 	&flt_milter_ops,

@@ -214,6 +214,7 @@ extern const struct filter_ops flt_milter_ops;
 extern const struct filter_ops flt_dnsbl_ops;
 extern const struct filter_ops flt_ratelimit_ops;
 extern const struct filter_ops flt_greylist_ops;
+extern const struct filter_ops flt_arc_ops;
 extern const struct filter_ops flt_dmarc_ops;
 
 #endif

@@ -263,6 +263,9 @@ struct conf {
 	char		 greylist_allow[4096];
 	int		 greylist_skip_spf_pass;
 
+	/* [arc] */
+	unsigned	 arc_timeout;		/* seconds, a message's lookups */
+
 	/* [redis]: the store of ratelimit and greylist */
 	struct store_settings redis;
 	enum conf_action redis_failure_action;	/* accept, tempfail */

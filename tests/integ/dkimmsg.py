@@ -66,19 +66,24 @@ def header_values(content, name):
     return [v for n, v in fields if n.lower() == name.lower()]
 
 
-def dkim_results(content):
-    """[(result, comment, {prop: value})] of the dkim= parts of our A-R."""
+def method_results(content, method):
+    """[(result, comment, {prop: value})] of the method= parts (dkim,
+    arc ...) of our A-R."""
     out = []
     for v in header_values(content, "Authentication-Results"):
         parts = [p.strip() for p in v.split(";")]
         if parts[0].split()[0].lower() != AUTHSERV:
             continue
         for p in parts[1:]:
-            m = re.match(r"dkim=(\w+)\s*(?:\(([^)]*)\))?(.*)$", p)
+            m = re.match(r"%s=(\w+)\s*(?:\(([^)]*)\))?(.*)$" % method, p)
             if m:
-                props = dict(re.findall(r"(header\.\w+)=(\S+)", m.group(3)))
+                props = dict(re.findall(r"([\w.-]+)=(\S+)", m.group(3)))
                 out.append((m.group(1), m.group(2), props))
     return out
+
+
+def dkim_results(content):
+    return method_results(content, "dkim")
 
 
 def send_timed(port, msg, sender):

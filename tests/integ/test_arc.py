@@ -1,0 +1,205 @@
+# SPDX-License-Identifier: ISC
+"""The arc filter (RFC 8617, issue 19) through the running proxy: ARC sets
+sealed by dkimpy (the independent sealer, RSA only; RSA-2048 keys made
+here, served by unbound on loopback), one hop and three,
+validated by postern and by dkimpy's arc_verify alike; a body changed
+after sealing, a header or an ARC-Authentication-Results changed, a seal
+missing, an unknown key, and mail with no chain; the result in the
+Authentication-Results the backend receives; postern milter under Postfix
+and 'postern test' give the same."""
+import re
+import subprocess
+
+import pytest
+
+import conftest
+import peers
+from dkimmsg import delivered, mark, method_results, send_timed
+from peers import SmtpClient
+from test_dkim_verify import DOMAIN, OTHER, dkim_dns, keys  # noqa: F401
+
+dkim = pytest.importorskip("dkim")
+def message(marker, body=b"Hello.\r\nSecond line.\r\n"):
+    return (b"From: Alice <alice@example.org>\r\n"
+            b"To: <rcpt@example.com>\r\n"
+            b"Subject: arc " + marker.encode() + b"\r\n"
+            b"Message-ID: <" + marker.encode() + b"@example.org>\r\n"
+            b"\r\n" + body)
+
+
+def seal(keys, msg, domain):
+    """One hop: its Authentication-Results (with the arc= result it found,
+    as an intermediary writes it), then dkimpy's ARC set on top."""
+    cv = dkim.arc_verify(msg, dnsfunc=keys.dnsfunc)[0]
+    srv = ("mx." + domain).encode()
+    ar = b"Authentication-Results: " + srv + b"; spf=pass " \
+        b"smtp.mailfrom=example.org"
+    if cv != dkim.CV_None:
+        ar += b"; arc=" + cv
+    msg = ar + b"\r\n" + msg
+    hdrs = dkim.arc_sign(msg, b"rsa", domain.encode(), keys.rsa_pem, srv)
+    assert hdrs, "dkimpy made no ARC set"
+    return b"".join(hdrs) + msg
+
+
+def arc_results(content):
+    return method_results(content, "arc")
+
+
+@pytest.fixture
+def arc_proxy(proxy, dkim_dns):
+    def make(**more):
+        o = {"filters.chain": "arc", "dns.nameserver": dkim_dns.addr}
+        o.update(more)
+        return proxy(**o)
+    return make
+
+
+def through(p, f, msg, marker):
+    r, _ = send_timed(p.port, msg, "a@example.org")
+    assert r.code == 250, r
+    return arc_results(delivered(f, marker).content)
+
+
+def test_three_hops_pass(arc_proxy, keys):
+    marker = mark()
+    msg = message(marker)
+    msg = seal(keys, msg, OTHER)
+    msg = seal(keys, msg, DOMAIN)
+    msg = seal(keys, msg, OTHER)
+    assert dkim.arc_verify(msg, dnsfunc=keys.dnsfunc)[0] == dkim.CV_Pass
+    p, f = arc_proxy()
+    got = through(p, f, msg, marker)
+    assert len(got) == 1, got
+    res, comment, props = got[0]
+    assert res == "pass", got
+    assert comment == "sealed by %s, 3 sets" % OTHER, got
+    assert props == {"header.oldest-pass": "0",
+                     "smtp.remote-ip": "127.0.0.1"}, got
+    p.wait_log(r"filters=\"arc=pass\(%s i=3\)\"" % re.escape(OTHER))
+
+
+def test_one_hop_pass(arc_proxy, keys):
+    marker = mark()
+    msg = seal(keys, message(marker), DOMAIN)
+    p, f = arc_proxy()
+    assert through(p, f, msg, marker)[0][:2] == \
+        ("pass", "sealed by %s, 1 set" % DOMAIN)
+
+
+def test_body_changed_after_sealing_fails(arc_proxy, keys):
+    marker = mark()
+    msg = seal(keys, message(marker), OTHER)
+    msg = seal(keys, msg, DOMAIN)
+    msg = msg.replace(b"Second line.", b"Second line, changed.")
+    assert dkim.arc_verify(msg, dnsfunc=keys.dnsfunc)[0] == dkim.CV_Fail
+    p, f = arc_proxy()
+    res, comment, _ = through(p, f, msg, marker)[0]
+    assert res == "fail", comment
+    assert comment == "ARC-Message-Signature i=2: body hash mismatch"
+
+
+def test_header_changed_after_sealing_fails(arc_proxy, keys):
+    marker = mark()
+    msg = seal(keys, message(marker), DOMAIN)
+    msg = msg.replace(b"Subject: arc", b"Subject: ARC")
+    assert dkim.arc_verify(msg, dnsfunc=keys.dnsfunc)[0] == dkim.CV_Fail
+    p, f = arc_proxy()
+    res, comment, _ = through(p, f, msg, marker)[0]
+    assert (res, comment) == ("fail", "ARC-Message-Signature i=1: "
+                              "signature does not verify")
+
+
+def test_seal_missing_fails(arc_proxy, keys):
+    marker = mark()
+    msg = seal(keys, message(marker), OTHER)
+    msg = seal(keys, msg, DOMAIN)
+    head, body = msg.split(b"\r\n\r\n", 1)
+    lines = head.split(b"\r\n")
+    # the ARC-Seal of set 1 (and its folded lines) taken out
+    out, skip = [], False
+    for line in lines:
+        if line[:1] in (b" ", b"\t"):
+            if not skip:
+                out.append(line)
+            continue
+        skip = line.lower().startswith(b"arc-seal:") and b"i=1;" in line
+        if not skip:
+            out.append(line)
+    msg = b"\r\n".join(out) + b"\r\n\r\n" + body
+    assert dkim.arc_verify(msg, dnsfunc=keys.dnsfunc)[0] == dkim.CV_Fail
+    p, f = arc_proxy()
+    assert through(p, f, msg, marker)[0][:2] == \
+        ("fail", "an ARC set is missing a field")
+
+
+def test_seal_over_a_changed_set_fails(arc_proxy, keys):
+    """An ARC-Authentication-Results rewritten after sealing: the AMS
+    still verifies (it does not sign it), the ARC-Seal does not."""
+    marker = mark()
+    msg = seal(keys, message(marker), DOMAIN)
+    msg = msg.replace(b"spf=pass", b"spf=fail", 1)
+    assert dkim.arc_verify(msg, dnsfunc=keys.dnsfunc)[0] == dkim.CV_Fail
+    p, f = arc_proxy()
+    assert through(p, f, msg, marker)[0][:2] == \
+        ("fail", "ARC-Seal i=1: signature does not verify")
+
+
+def test_no_chain_is_none(arc_proxy):
+    marker = mark()
+    p, f = arc_proxy()
+    res, comment, props = through(p, f, message(marker), marker)[0]
+    assert (res, comment, props) == ("none", None,
+                                     {"smtp.remote-ip": "127.0.0.1"})
+
+
+def test_unknown_key_fails(arc_proxy, keys):
+    marker = mark()
+    msg = seal(keys, message(marker), DOMAIN)
+    msg = msg.replace(b"d=" + DOMAIN.encode(), b"d=nokey.example")
+    p, f = arc_proxy()
+    res, comment, _ = through(p, f, msg, marker)[0]
+    assert res == "fail" and "key rsa._domainkey.nokey.example: no " \
+        "record" in comment, comment
+
+
+def test_postern_test_gives_the_same(postern_bin, keys, dkim_dns, workdir):
+    marker = mark()
+    msg = seal(keys, message(marker), OTHER)
+    msg = seal(keys, msg, DOMAIN)
+    path = workdir + "/arc.eml"
+    with open(path, "wb") as fp:
+        fp.write(msg)
+    out = subprocess.run([postern_bin, "test", "-o", "filters.chain=arc",
+                          "-o", "dns.nameserver=" + dkim_dns.addr, path],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert re.search(r"arc=pass \(sealed by %s, 2 sets\) "
+                     r"header\.oldest-pass=0" % re.escape(DOMAIN),
+                     out.stdout), out.stdout
+
+
+def test_milter_under_postfix(procs, workdir, workroot, postern_bin, keys,
+                              dkim_dns):
+    """postern milter in Postfix's smtpd_milters: the message Postfix
+    delivers carries the same arc= result."""
+    m = procs.add(peers.PosternMilter(postern_bin, workdir, {
+        "filters.chain": "arc", "dns.nameserver": dkim_dns.addr}))
+    gen = conftest._postfix(workroot, {
+        "smtpd_milters": "inet:%s:%d" % (peers.LOOP_HOST, m.port),
+        "milter_protocol": "6", "milter_default_action": "tempfail"})
+    pf, snk = next(gen)
+    try:
+        marker = mark()
+        msg = seal(keys, seal(keys, message(marker), OTHER), DOMAIN)
+        with SmtpClient(pf.port) as c:
+            assert c.ehlo().code == 250
+            r = c.send_message("a@example.org", ["rcpt@example.com"], msg)
+        assert r.code == 250, (r, m.log()[-3000:])
+        got = peers.wait_for(lambda: [x for x in snk.messages()
+                                      if marker.encode() in x.content], 20,
+                             what="message %s at the sink" % marker)[0]
+        assert arc_results(got.content)[0][:2] == \
+            ("pass", "sealed by %s, 2 sets" % DOMAIN), got.content
+    finally:
+        gen.close()
