@@ -116,6 +116,7 @@ SRCS	 = lib/util.c \
 	   filters/dkim_sign.c \
 	   filters/arcverify.c \
 	   filters/arc.c \
+	   filters/arc_seal.c \
 	   filters/milter.c \
 	   filters/dnsbl.c \
 	   filters/clientkey.c \

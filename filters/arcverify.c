@@ -15,7 +15,8 @@
  * signatures use; l= is refused (a body tail nobody signed).
  *
  * Public: arcverify_new, arcverify_header, arcverify_eoh, arcverify_body,
- * arcverify_run, arcverify_free, arcverify_cv_name, arcverify_key.
+ * arcverify_run, arcverify_sets, arcverify_instances, arcverify_free,
+ * arcverify_cv_name, arcverify_key.
  */
 #include <arpa/nameser.h>
 
@@ -343,7 +344,6 @@ arcverify_as(struct arcverify_msg *m, unsigned i, char *why, size_t whysz,
 	struct arcset_field	*f;
 	struct taglist		 tl;
 	struct util_buf		 data = { NULL, 0, 0 }, blank = { NULL, 0, 0 };
-	unsigned		 j;
 	int			 k, rc;
 
 	f = &m->chain.f[i][ARCSET_AS];
@@ -352,20 +352,16 @@ arcverify_as(struct arcverify_msg *m, unsigned i, char *why, size_t whysz,
 		snprintf(why, whysz, "ARC-Seal i=%u: malformed", i);
 		return -1;
 	}
-	for (j = 1; j <= i; j++)
-		for (k = 0; k < ARCSET_KINDS; k++) {
-			f = &m->chain.f[j][k];
-			if (j < i || k != ARCSET_AS) {
-				dkimcanon_header(&data, 1, m->h[f->pos].name,
-				    strlen(m->h[f->pos].name), f->value,
-				    f->vlen, 1);
-				continue;
-			}
-			taglist_blank(f->value, f->vlen, "b", &blank);
-			dkimcanon_header(&data, 1, m->h[f->pos].name,
-			    strlen(m->h[f->pos].name), (const char *)blank.p,
-			    blank.len, 0);
-		}
+	arcverify_sets(m, i - 1, &data);
+	for (k = ARCSET_AAR; k < ARCSET_AS; k++) {
+		f = &m->chain.f[i][k];
+		dkimcanon_header(&data, 1, m->h[f->pos].name,
+		    strlen(m->h[f->pos].name), f->value, f->vlen, 1);
+	}
+	f = &m->chain.f[i][ARCSET_AS];
+	taglist_blank(f->value, f->vlen, "b", &blank);
+	dkimcanon_header(&data, 1, m->h[f->pos].name, strlen(m->h[f->pos].name),
+	    (const char *)blank.p, blank.len, 0);
 	util_buf_free(&blank);
 	why[0] = '\0';
 	rc = arcverify_sig(m, &tl, &data, why, whysz, temporary);
@@ -545,6 +541,30 @@ arcverify_free(struct arcverify_msg *m)
 	for (i = 0; i < m->nkeys; i++)
 		EVP_PKEY_free(m->keys[i].pkey);
 	free(m);
+}
+
+void
+arcverify_sets(const struct arcverify_msg *m, unsigned upto,
+    struct util_buf *out)
+{
+	const struct arcset_field	*f;
+	unsigned			 j;
+	int				 k;
+
+	for (j = 1; j <= upto && j <= m->chain.n; j++)
+		for (k = 0; k < ARCSET_KINDS; k++) {
+			f = &m->chain.f[j][k];
+			dkimcanon_header(out, 1, m->h[f->pos].name,
+			    strlen(m->h[f->pos].name), f->value, f->vlen, 1);
+		}
+}
+
+unsigned
+arcverify_instances(const struct arcverify_msg *m, int *failed_before)
+{
+	*failed_before = m->status == ARCSET_FAIL && m->chain.why ==
+	    arcset_failed_before;
+	return m->chain.n;
 }
 
 const char *

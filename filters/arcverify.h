@@ -46,6 +46,19 @@ void		 arcverify_body(struct arcverify_msg *, const unsigned char *,
 void		 arcverify_run(struct arcverify_msg *, struct dns *,
 		    uint64_t until_ms, struct arcverify_result *);
 void		 arcverify_free(struct arcverify_msg *);
+/*
+ * arcverify_sets - the ARC sets 1 to upto, their fields relaxed, each
+ * with its CRLF, appended to out: what an ARC-Seal of a later instance
+ * covers before its own set (RFC 8617 5.1.1).  After arcverify_eoh.
+ */
+struct util_buf;
+void		 arcverify_sets(const struct arcverify_msg *, unsigned upto,
+		    struct util_buf *out);
+/* arcverify_instances - the chain's highest instance, and
+ * (*failed_before) whether its last ARC-Seal says cv=fail (a sealer
+ * before ended it); after arcverify_eoh. */
+unsigned	 arcverify_instances(const struct arcverify_msg *,
+		    int *failed_before);
 /* arcverify_cv_name - "none", "pass", "fail". */
 const char	*arcverify_cv_name(enum arcverify_cv);
 

@@ -179,6 +179,7 @@ static const struct filter_ops *const chain_registry[] = {
 	&flt_arc_ops,
 	&flt_dmarc_ops,
 	&flt_dkim_sign_ops,
+	&flt_arc_seal_ops,
 	&flt_milter_ops,
 	NULL
 };
@@ -1070,6 +1071,18 @@ fctx_authres(struct fctx *fx, const char *method, const char *result,
 	authres_add(&cs->hdrs[0].value, cs->conf->authserv_id, method, result,
 	    comment, props, nprops);
 	chain_results_add(cs, method, result, props, nprops);
+}
+
+const char *
+fctx_authres_text(struct fctx *fx)
+{
+	return fx->cs->authres ? fx->cs->hdrs[0].value : NULL;
+}
+
+int
+fctx_modified(struct fctx *fx)
+{
+	return fx->cs->nedits > 0 || fx->cs->body != NULL;
 }
 
 /* A copy of one result, for fctx_auth_results. */

@@ -37,8 +37,6 @@
 #include <strings.h>
 #include <time.h>
 
-#include <opendkim/dkim.h>
-
 #include "filters/dkimsig.h"
 #include "filters/dkimtab.h"
 #include "filters/filter.h"
@@ -98,7 +96,6 @@ static void	flt_dkim_sign_done(struct fctx *, void *);
 static enum fv	flt_dkim_sign_finish(struct fctx *,
 		    struct flt_dkim_sign_job *);
 static void	flt_dkim_sign_job_free(struct flt_dkim_sign_job *);
-static void	flt_dkim_sign_from(struct flt_dkim_sign_conn *, const char *);
 static int	flt_dkim_sign_outbound(struct fctx *,
 		    const struct flt_dkim_sign_conn *);
 static void	flt_dkim_sign_tx_reset(struct flt_dkim_sign_conn *);
@@ -234,28 +231,10 @@ flt_dkim_sign_header(struct fctx *fx, const char *name, const char *value,
 	if (sc->msg == NULL)
 		sc->msg = dkimsig_msg_new(g->opts.brelaxed);
 	if (strcasecmp(name, "From") == 0 && sc->domain[0] == '\0')
-		flt_dkim_sign_from(sc, value);
+		dkimtab_from(value, sc->user, sizeof(sc->user), sc->domain,
+		    sizeof(sc->domain));
 	dkimsig_msg_header(sc->msg, name, value, vlen);
 	return FV_CONTINUE;
-}
-
-/* The first From address (the author: RFC 6376 signs for its domain),
- * read by libopendkim's address parser as OpenDKIM reads it (its
- * signing API is no longer used). */
-static void
-flt_dkim_sign_from(struct flt_dkim_sign_conn *sc, const char *value)
-{
-	unsigned char	*copy = (unsigned char *)xstrdup(value);
-	unsigned char	*user = NULL, *domain = NULL;
-
-	if (dkim_mail_parse(copy, &user, &domain) == 0 && user != NULL &&
-	    domain != NULL && domain[0] != '\0' &&
-	    strlen((char *)user) < sizeof(sc->user) &&
-	    strlen((char *)domain) < sizeof(sc->domain)) {
-		strlcpy(sc->user, (char *)user, sizeof(sc->user));
-		strlcpy(sc->domain, (char *)domain, sizeof(sc->domain));
-	}
-	free(copy);
 }
 
 static enum fv
@@ -321,7 +300,7 @@ static void
 flt_dkim_sign_work(void *arg)
 {
 	struct flt_dkim_sign_job	*j = arg;
-	struct dkimsig_key		 k;
+	struct dkimsig_key		 k = { 0 };
 	char				 why[256];
 	size_t				 i;
 

@@ -43,6 +43,7 @@
 #include "proto/rfc5322.h"
 
 #define DKIMSIG_FIELD		"DKIM-Signature"
+#define DKIMSIG_ARC_FIELD	"ARC-Message-Signature"
 #define DKIMSIG_HASH_LEN	32	/* SHA-256 */
 
 /* One header field, copied. */
@@ -229,7 +230,11 @@ dkimsig_tags(struct dkimsig_msg *m, const struct dkimsig_opts *o,
 	char		 num[32];
 	size_t		 i;
 
-	dkimsighdr_tag(h, "v", "1", 1);
+	if (k->arc_i > 0) {
+		snprintf(num, sizeof(num), "%u", k->arc_i);
+		dkimsighdr_tag(h, "i", num, strlen(num));
+	} else
+		dkimsighdr_tag(h, "v", "1", 1);
 	dkimsighdr_tag(h, "a", k->ed25519 ? "ed25519-sha256" : "rsa-sha256",
 	    k->ed25519 ? 14 : 10);
 	canon = o->hrelaxed ? (o->brelaxed ? "relaxed/relaxed" :
@@ -240,12 +245,12 @@ dkimsig_tags(struct dkimsig_msg *m, const struct dkimsig_opts *o,
 	dkimsighdr_tag(h, "s", k->selector, strlen(k->selector));
 	snprintf(num, sizeof(num), "%llu", (unsigned long long)now);
 	dkimsighdr_tag(h, "t", num, strlen(num));
-	if (o->ttl > 0) {
+	if (o->ttl > 0 && k->arc_i == 0) {
 		snprintf(num, sizeof(num), "%llu",
 		    (unsigned long long)now + (unsigned long long)o->ttl);
 		dkimsighdr_tag(h, "x", num, strlen(num));
 	}
-	if (k->signer[0] != '\0')
+	if (k->signer[0] != '\0' && k->arc_i == 0)
 		dkimsighdr_tag(h, "i", k->signer, strlen(k->signer));
 	dkimsighdr_tag(h, "bh", m->bh, strlen(m->bh));
 	for (i = 0; i < m->nfields; i++) {
@@ -344,20 +349,22 @@ dkimsig_sign(struct dkimsig_msg *m, const struct dkimsig_opts *o,
 	unsigned char		 sig[DKIMSIG_SIG_MAX];
 	char			 b64[4 * (DKIMSIG_SIG_MAX / 3 + 1) + 1];
 	char			*out = NULL;
+	const char		*field = k->arc_i > 0 ? DKIMSIG_ARC_FIELD :
+				    DKIMSIG_FIELD;
 	size_t			 siglen = 0;
 
 	if (dkimsig_body_end(m) == -1) {
 		dkimsig_why(why, whysz);
 		return NULL;
 	}
-	dkimsighdr_init(&h, sizeof(DKIMSIG_FIELD ": ") - 1);
+	dkimsighdr_init(&h, strlen(field) + 2);
 	dkimsig_tags(m, o, k, now, &h, &names);
 	dkimsig_hash_fields(m, o, &names, &data);
 	/* the field being made, as it will go out: "Name: value" */
 	util_buf_add(&value, " ", 1);
 	util_buf_add(&value, h.text.p, h.text.len);
-	dkimcanon_header(&data, o->hrelaxed, DKIMSIG_FIELD,
-	    sizeof(DKIMSIG_FIELD) - 1, (char *)value.p, value.len, 0);
+	dkimcanon_header(&data, o->hrelaxed, field, strlen(field),
+	    (char *)value.p, value.len, 0);
 	if ((siglen = dkimsig_sign_data(k->pkey, k->ed25519, data.p, data.len,
 	    sig)) == 0)
 		dkimsig_why(why, whysz);

@@ -38,6 +38,10 @@ struct dkimsig_key {
 	const char	*domain;	/* d= */
 	const char	*selector;	/* s= */
 	const char	*signer;	/* i=, or "" for none */
+	unsigned	 arc_i;		/* not 0: an ARC-Message-Signature
+					   of this instance (RFC 8617 4.1.2:
+					   i= the instance, no v=, x= or
+					   signer), else a DKIM-Signature */
 };
 
 struct dkimsig_msg;
@@ -69,8 +73,9 @@ void		 dkimsig_msg_free(struct dkimsig_msg *);
 
 /*
  * dkimsig_sign - the DKIM-Signature field's value (after "DKIM-Signature:
- * ", folded, malloc'ed) for the message with key k made at time now; the
- * first call ends the body.  NULL with why set when OpenSSL fails.  Safe
+ * ", folded, malloc'ed), or with k->arc_i the ARC-Message-Signature's,
+ * for the message with key k made at time now; the first call ends the
+ * body.  NULL with why set when OpenSSL fails.  Safe
  * from several threads for different messages (k->pkey is only read).
  */
 char		*dkimsig_sign(struct dkimsig_msg *, const struct dkimsig_opts *,

@@ -10,8 +10,8 @@
  * "refile:path" (keys are '*' wildcard patterns, tried in file order).
  *
  * Public: dkimtab_parse_keys, dkimtab_parse_rules, dkimtab_check,
- * dkimtab_key_read, dkimtab_load, dkimtab_free, dkimtab_match, dkimtab_glob
- * (contracts in dkimtab.h).
+ * dkimtab_key_read, dkimtab_load, dkimtab_free, dkimtab_match, dkimtab_from,
+ * dkimtab_glob (contracts in dkimtab.h).
  *
  * DIAGNOSTICS
  *	"label:line: what is wrong" for a table line; "path: what is wrong"
@@ -30,6 +30,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <opendkim/dkim.h>
 #include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -645,4 +646,20 @@ dkimtab_match(const struct dkimtab *t, const char *user, const char *domain,
 		}
 	}
 	return n;
+}
+
+void
+dkimtab_from(const char *value, char *user, size_t usz, char *domain,
+    size_t dsz)
+{
+	unsigned char	*copy = (unsigned char *)xstrdup(value);
+	unsigned char	*u = NULL, *d = NULL;
+
+	if (dkim_mail_parse(copy, &u, &d) == 0 && u != NULL && d != NULL &&
+	    d[0] != '\0' && strlen((char *)u) < usz &&
+	    strlen((char *)d) < dsz) {
+		strlcpy(user, (char *)u, usz);
+		strlcpy(domain, (char *)d, dsz);
+	}
+	free(copy);
 }

@@ -110,6 +110,14 @@ size_t		 dkimtab_match(const struct dkimtab *, const char *user,
 		    const char *domain, int multi, struct dkimtab_pick *out,
 		    size_t max);
 
+/*
+ * dkimtab_from - the first address of a From field's value (the author,
+ * whose domain a signature is for), read by libopendkim's address parser
+ * as OpenDKIM reads it, into user and domain; both left as they are when
+ * there is none or it does not fit.
+ */
+void		 dkimtab_from(const char *value, char *user, size_t usz,
+		    char *domain, size_t dsz);
 /* dkimtab_glob - does s match the pattern ('*' any run, case-insensitive)? */
 int		 dkimtab_glob(const char *pattern, const char *s);
 

@@ -196,6 +196,15 @@ struct fctx_auth {
  * builds on. */
 size_t		 fctx_auth_results(struct fctx *, const struct fctx_auth **out);
 
+/* fctx_authres_text - the value of this message's Authentication-Results
+ * as the filters so far made it ("authserv-id; method=result ..."), or
+ * NULL when none gave a result; valid until the next fctx_authres. */
+const char	*fctx_authres_text(struct fctx *);
+/* fctx_modified - whether a filter changed or removed a header field of
+ * this message, or replaced its body (fields added at the top do not
+ * count). */
+int		 fctx_modified(struct fctx *);
+
 /* fctx_outbound - this message is outbound mail (a filter signs it): the
  * chain adds no Authentication-Results to it.  Results describe mail as it
  * came in, for the MTA and the mailbox behind postern; on mail leaving the
@@ -215,6 +224,7 @@ extern const struct filter_ops flt_dnsbl_ops;
 extern const struct filter_ops flt_ratelimit_ops;
 extern const struct filter_ops flt_greylist_ops;
 extern const struct filter_ops flt_arc_ops;
+extern const struct filter_ops flt_arc_seal_ops;
 extern const struct filter_ops flt_dmarc_ops;
 
 #endif

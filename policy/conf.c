@@ -256,6 +256,11 @@ static const struct conf_enum conf_enum_accept_tempfail[] = {
 	{ NULL, 0 }
 };
 
+static const struct conf_enum conf_enum_arc_seal[] = {
+	{ "none", CONF_ARC_SEAL_NONE }, { "modified", CONF_ARC_SEAL_MODIFIED },
+	{ "all", CONF_ARC_SEAL_ALL }, { NULL, 0 }
+};
+
 static const struct conf_enum conf_enum_accept_reject[] = {
 	{ "accept", CONF_ACTION_ACCEPT }, { "reject", CONF_ACTION_REJECT },
 	{ NULL, 0 }
@@ -498,6 +503,9 @@ static const struct conf_key conf_keys[] = {
 	STR("greylist", "allow", greylist_allow),
 	BOOL("greylist", "skip_spf_pass", greylist_skip_spf_pass),
 	DUR("arc", "timeout", arc_timeout),
+	ENUM("arc", "seal", arc_seal, conf_enum_arc_seal),
+	STR("arc", "key_table", arc_key_table),
+	STR("arc", "signing_table", arc_signing_table),
 	STR("redis", "server", redis.server),
 	STR("redis", "user", redis.user),
 	STR("redis", "password", redis.password),
@@ -691,7 +699,8 @@ static const struct {
 	{ "ratelimit", NULL, { "ratelimit", NULL } },
 	{ "greylist", NULL, { "greylist", NULL } },
 	{ "redis", NULL, { "ratelimit", "greylist" } },
-	{ "arc", NULL, { "arc", NULL } },
+	{ "arc", "timeout", { "arc", NULL } },
+	{ "arc", NULL, { "arc_seal", NULL } },
 	{ "dmarc", NULL, { "dmarc", NULL } },
 	{ "dkim", "require", { "dkim_verify", NULL } },
 	{ "dkim", "require_file", { "dkim_verify", NULL } },

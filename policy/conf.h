@@ -265,6 +265,10 @@ struct conf {
 
 	/* [arc] */
 	unsigned	 arc_timeout;		/* seconds, a message's lookups */
+	enum { CONF_ARC_SEAL_NONE, CONF_ARC_SEAL_MODIFIED,
+	    CONF_ARC_SEAL_ALL } arc_seal;	/* arc_seal: which messages */
+	char		 arc_key_table[300];	/* "" = dkim.key_table */
+	char		 arc_signing_table[300];	/* "" = dkim's */
 
 	/* [redis]: the store of ratelimit and greylist */
 	struct store_settings redis;

@@ -17,6 +17,8 @@ static const char *const arcset_names[ARCSET_KINDS] = {
 
 static long	arcset_instance(enum arcset_kind, const char *, size_t);
 
+const char	arcset_failed_before[] = "the last ARC-Seal says cv=fail";
+
 int
 arcset_kind_of(const char *name, size_t nlen)
 {
@@ -109,7 +111,7 @@ arcset_check(struct arcset_chain *c)
 		}
 		cv = taglist_get(&tl, "cv");
 		if (i == c->n && taglist_is(cv, "fail"))
-			c->why = "the last ARC-Seal says cv=fail";
+			c->why = arcset_failed_before;
 		else if (!taglist_is(cv, i == 1 ? "none" : "pass"))
 			c->why = i == 1 ? "the first ARC-Seal is not cv=none" :
 			    "an ARC-Seal after the first is not cv=pass";

@@ -49,5 +49,8 @@ void		 arcset_add(struct arcset_chain *, enum arcset_kind,
  * one not cv=fail (an earlier sealer already failed the chain).
  */
 enum arcset_status arcset_check(struct arcset_chain *);
+/* The why of a chain whose last ARC-Seal says cv=fail (compare the
+ * pointer). */
+extern const char arcset_failed_before[];
 
 #endif

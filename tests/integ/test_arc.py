@@ -14,8 +14,11 @@ import pytest
 
 import conftest
 import peers
-from dkimmsg import delivered, mark, method_results, send_timed
+from dkimmsg import (AUTHSERV, KeyRecords, delivered, header_values,
+                     key_dns, mark, method_results, send_timed)
 from peers import SmtpClient
+from test_dkim_sign import DOMAIN as SIGN
+from test_dkim_sign import skeys  # noqa: F401
 from test_dkim_verify import DOMAIN, OTHER, dkim_dns, keys  # noqa: F401
 
 dkim = pytest.importorskip("dkim")
@@ -203,3 +206,145 @@ def test_milter_under_postfix(procs, workdir, workroot, postern_bin, keys,
             ("pass", "sealed by %s, 2 sets" % DOMAIN), got.content
     finally:
         gen.close()
+
+
+# ---------------------------------------------------------------- sealing
+#
+# postern's own ARC set (the arc_seal filter), with keys made by
+# postern-keygen (test_dkim_sign's SignKeys, d=sign.example); dkimpy's
+# arc_verify judges it, and a second postern validates what the first
+# sealed.
+
+class AllKeys(KeyRecords):
+    def __init__(self, *sets):
+        self.records = {}
+        for s in sets:
+            self.records.update(s.records)
+
+
+@pytest.fixture(scope="module")
+def all_keys(keys, skeys):
+    return AllKeys(keys, skeys)
+
+
+@pytest.fixture(scope="module")
+def seal_dns(workroot, all_keys):
+    yield from key_dns(workroot, all_keys, "rsa._domainkey.%s." % SIGN,
+                       "arc-seal-dns-")
+
+
+@pytest.fixture
+def sealer(proxy, skeys, seal_dns):
+    def make(key="rsa", chain="arc arc_seal", **more):
+        o = {"filters.chain": chain, "dns.nameserver": seal_dns.addr,
+             "arc.seal": "all", "arc.key_table": skeys.key_table(),
+             "arc.signing_table": "refile:" + skeys.table(
+                 "ArcSigningTable", "*@%s %s\n" % (SIGN, key))}
+        o.update(more)
+        return proxy(**o)
+    return make
+
+
+def sealed_msg(marker, frm="alice@" + SIGN, extra=b""):
+    return (b"From: Alice <" + frm.encode() + b">\r\n"
+            b"To: <rcpt@example.com>\r\n" + extra +
+            b"Subject: seal " + marker.encode() + b"\r\n"
+            b"Message-ID: <" + marker.encode() + b"@example.org>\r\n"
+            b"\r\nSealed here.\r\n")
+
+
+def relay(p, f, msg, marker):
+    r, _ = send_timed(p.port, msg, "a@" + SIGN)
+    assert r.code == 250, r
+    return delivered(f, marker).content
+
+
+def test_sealed_first_hop_verifies_in_dkimpy(sealer, all_keys):
+    marker = mark()
+    p, f = sealer()
+    got = relay(p, f, sealed_msg(marker), marker)
+    cv, res, why = dkim.arc_verify(got, dnsfunc=all_keys.dnsfunc)
+    assert cv == dkim.CV_Pass, (why, got)
+    assert len(res) == 1 and res[0]["as-domain"] == SIGN.encode(), res
+    aar = header_values(got, "ARC-Authentication-Results")
+    assert aar == ["i=1; %s; arc=none smtp.remote-ip=127.0.0.1" %
+                   AUTHSERV], aar
+    assert re.search(r"cv=none", header_values(got, "ARC-Seal")[0])
+    p.wait_log(r"arc_seal=sealed\(i=1 cv=none\)")
+
+
+def test_ed25519_seal(sealer, proxy, seal_dns):
+    """dkimpy's ARC code knows RSA only: postern's own validation (RSA
+    tested against dkimpy above) judges an Ed25519 seal."""
+    marker = mark()
+    p, f = sealer(key="ed")
+    got = relay(p, f, sealed_msg(marker), marker)
+    assert "a=ed25519-sha256" in header_values(got, "ARC-Seal")[0], got
+    q, g = proxy(**{"filters.chain": "arc",
+                    "dns.nameserver": seal_dns.addr})
+    assert arc_results(relay(q, g, got, marker))[0][:2] == \
+        ("pass", "sealed by %s, 1 set" % SIGN)
+
+
+def test_sealed_onto_a_chain_and_judged_again(sealer, proxy, keys,
+                                             all_keys, seal_dns):
+    """dkimpy seals hop 1, postern validates and seals hop 2; dkimpy and a
+    second postern both find the two sets good."""
+    marker = mark()
+    msg = seal(keys, sealed_msg(marker), OTHER)
+    p, f = sealer()
+    got = relay(p, f, msg, marker)
+    cv, res, why = dkim.arc_verify(got, dnsfunc=all_keys.dnsfunc)
+    assert cv == dkim.CV_Pass, (why, got)
+    assert [r["instance"] for r in res] == [2, 1], res
+    assert "arc=pass (sealed by %s, 1 set)" % OTHER in \
+        header_values(got, "ARC-Authentication-Results")[0]
+    q, g = proxy(**{"filters.chain": "arc",
+                    "dns.nameserver": seal_dns.addr})
+    (res2,) = arc_results(relay(q, g, got, marker))
+    assert res2 == ("pass", "sealed by %s, 2 sets" % SIGN,
+                    {"header.oldest-pass": "0",
+                     "smtp.remote-ip": "127.0.0.1"}), res2
+
+
+def test_a_failed_chain_is_sealed_cv_fail(sealer, keys, all_keys):
+    marker = mark()
+    msg = seal(keys, sealed_msg(marker), OTHER)
+    msg = msg.replace(b"Sealed here.", b"Changed here.")
+    p, f = sealer()
+    got = relay(p, f, msg, marker)
+    assert re.search(r"cv=fail", header_values(got, "ARC-Seal")[0]), got
+    cv, res, why = dkim.arc_verify(got, dnsfunc=all_keys.dnsfunc)
+    # dkimpy: our set is sound, and it ends the chain
+    assert cv is None and why == "ARC-Seal[2] reported failure, the " \
+        "chain is terminated", (cv, why)
+    p.wait_log(r"arc_seal=sealed\(i=2 cv=fail\)")
+
+
+def test_seal_modified_only(sealer):
+    p, f = sealer(chain="regex arc arc_seal", **{"arc.seal": "modified"})
+    marker = mark()
+    got = relay(p, f, sealed_msg(marker), marker)
+    assert header_values(got, "ARC-Seal") == [], got
+    p.wait_log(r"arc_seal=skip\(unmodified\)")
+    # the sender's own X-Spam-Status is removed: modified, sealed
+    marker = mark()
+    got = relay(p, f, sealed_msg(marker, extra=b"X-Spam-Status: No\r\n"),
+                marker)
+    assert len(header_values(got, "ARC-Seal")) == 1, got
+
+
+def test_no_key_for_the_from_domain(sealer):
+    p, f = sealer()
+    marker = mark()
+    got = relay(p, f, sealed_msg(marker, frm="bob@elsewhere.example"),
+                marker)
+    assert header_values(got, "ARC-Seal") == [], got
+    p.wait_log(r"arc_seal=skip\(no key for the From domain\)")
+
+
+def test_seal_none_refuses_the_filter(postern, fakemta):
+    f = fakemta()
+    p = postern(f.port, wait=False, **{"filters.chain": "arc arc_seal"})
+    assert p.wait_exit(10) not in (None, 0)
+    assert "arc_seal: set arc.seal to modified or all" in p.log()

@@ -382,7 +382,7 @@ test_as_libopendkim(void)
 	};
 	struct dkimsig_opts	 o;
 	struct dkimsig_msg	*dm;
-	struct dkimsig_key	 k;
+	struct dkimsig_key	 k = { 0 };
 	struct msg		 m = rfc_msg();
 	char			*ours, *theirs, why[256];
 	size_t			 i;
@@ -427,7 +427,7 @@ test_verified(void)
 	    "bare \xe9\xff\x80 8-bit\r\n\xc3\r\n", "dot\r\n.\r\n..\r\n" };
 	struct dkimsig_opts	 o;
 	struct dkimsig_msg	*dm;
-	struct dkimsig_key	 k[2];
+	struct dkimsig_key	 k[2] = { { 0 }, { 0 } };
 	struct oracle_result	 r;
 	struct util_buf		 out = { NULL, 0, 0 };
 	struct msg		 m = rfc_msg();
@@ -493,7 +493,7 @@ test_tampered(void)
 {
 	struct dkimsig_opts	 o;
 	struct dkimsig_msg	*dm;
-	struct dkimsig_key	 k;
+	struct dkimsig_key	 k = { 0 };
 	struct oracle_result	 r;
 	struct util_buf		 out = { NULL, 0, 0 };
 	struct msg		 m = rfc_msg();
