@@ -31,8 +31,10 @@
  *			dmarc.reject_policy: reject is 550 5.7.1; quarantine
  *			is dmarc.quarantine_action's (tag: relayed with
  *			X-Postern-DMARC: quarantine); none relayed.  A client
- *			or SPF-verified sender on dmarc.allow_domains is
- *			judged and marked, never refused.
+ *			or SPF-verified sender on dmarc.allow_domains, and a
+ *			passing ARC chain whose last sealer is on
+ *			dmarc.arc_trusted (RFC 8617 7.2.1), is judged and
+ *			marked, never refused.
  *	temperror	a lookup failed: dmarc.temperror_action
  *	permerror	a v=DMARC1 record that cannot be used: relayed
  *
@@ -66,6 +68,7 @@
 #include "policy/table.h"
 #include "proto/dmarc_record.h"
 #include "proto/mailbox.h"
+#include "proto/taglist.h"
 
 #define FLT_DMARC_TXT_MAX	2048	/* one TXT record, joined */
 #define FLT_DMARC_TXTS		8	/* TXT records looked at */
@@ -73,6 +76,7 @@
 #define FLT_DMARC_FROMS		8	/* addresses of a From looked at */
 #define FLT_DMARC_HISTORY_MAX	8192	/* one message's history lines */
 #define FLT_DMARC_CACHE_TTL	3600	/* seconds, at most */
+#define FLT_DMARC_BY_ARC	2	/* allowed: a trusted ARC sealer */
 
 #define FLT_DMARC_NAME		(MAILBOX_DOMAIN_MAX + 1)	/* a domain */
 
@@ -92,6 +96,7 @@ struct flt_dmarc {
 	struct dns		*dns;		/* not owned */
 	psl_ctx_t		*psl;
 	struct addrtable	*allow;		/* NULL: none */
+	struct addrtable	*arc_trusted;	/* NULL: none */
 	struct ttlcache		*cache;		/* From domain:
 						   struct flt_dmarc_found */
 	unsigned		 timeout_ms;
@@ -111,6 +116,8 @@ struct flt_dmarc_conn {
 	char			 from[FLT_DMARC_NAME];
 	char			 sender[512];	/* MAIL FROM */
 	char			 helo[FLT_DMARC_NAME];
+	unsigned		 arc_i;		/* the newest ARC-Seal's i= */
+	char			 arc_d[FLT_DMARC_NAME];	/* and its d= */
 };
 
 /* What the lookups found for a From domain (cached). */
@@ -143,7 +150,9 @@ struct flt_dmarc_job {
 							   on a pass */
 	struct flt_dmarc_sig	 sigs[FLT_DMARC_SIGS];
 	size_t			 nsigs;
-	int			 allowed;	/* dmarc.allow_domains */
+	int			 allowed;	/* dmarc.allow_domains, or
+						   FLT_DMARC_BY_ARC */
+	char			 sealer[FLT_DMARC_NAME];	/* ARC's */
 	char			 ip[64];
 	char			 job[64];
 	/* the lookups, or the cache */
@@ -170,9 +179,12 @@ static void	flt_dmarc_close(struct fctx *);
 static struct flt_dmarc_conn *flt_dmarc_conn(struct fctx *);
 static enum fv	flt_dmarc_several(struct fctx *, struct flt_dmarc_conn *);
 static void	flt_dmarc_identities(struct fctx *, struct flt_dmarc_job *);
+static void	flt_dmarc_sealer(struct flt_dmarc_conn *, const char *,
+		    size_t);
+static int	flt_dmarc_arc_pass(struct fctx *);
 static int	flt_dmarc_allowed(struct fctx *, struct flt_dmarc *,
 		    const struct flt_dmarc_conn *,
-		    const struct flt_dmarc_job *);
+		    struct flt_dmarc_job *);
 static void	flt_dmarc_work(void *);
 static void	flt_dmarc_lookup(struct flt_dmarc_job *);
 static int	flt_dmarc_record(struct flt_dmarc_job *,
@@ -205,6 +217,7 @@ flt_dmarc_init(const struct conf *c, struct dns *dns, void **gpriv,
 {
 	struct flt_dmarc	*g = xcalloc(1, sizeof(*g));
 	char			 l[400];
+	int			 bad;
 
 	g->dns = dns;
 	g->timeout_ms = c->dmarc_timeout * 1000;
@@ -219,9 +232,12 @@ flt_dmarc_init(const struct conf *c, struct dns *dns, void **gpriv,
 		util_err_append(err, errsz, "dmarc.public_suffix_list %s: "
 		    "cannot be read (Debian: the publicsuffix package)",
 		    c->dmarc_public_suffix_list);
+	bad = addrtable_from(&g->arc_trusted, c->dmarc_arc_trusted, "",
+	    conf_label(c, "dmarc", "arc_trusted", l, sizeof(l)), err,
+	    errsz) == -1;
 	if (addrtable_from(&g->allow, c->dmarc_allow_domains, "",
 	    conf_label(c, "dmarc", "allow_domains", l, sizeof(l)), err,
-	    errsz) == -1 || g->psl == NULL) {
+	    errsz) == -1 || g->psl == NULL || bad) {
 		flt_dmarc_fini(g);
 		return -1;
 	}
@@ -239,6 +255,7 @@ flt_dmarc_fini(void *gpriv)
 	if (g->psl != NULL)
 		psl_free(g->psl);
 	addrtable_free(g->allow);
+	addrtable_free(g->arc_trusted);
 	ttlcache_free(g->cache);
 	free(g);
 }
@@ -272,7 +289,8 @@ flt_dmarc_envfrom(struct fctx *fx, const char *addr, char *const *params)
 	(void)params;
 	c->msgs++;
 	c->froms = c->domains = 0;
-	c->from[0] = '\0';
+	c->from[0] = c->arc_d[0] = '\0';
+	c->arc_i = 0;
 	strlcpy(c->sender, addr, sizeof(c->sender));
 	return FV_CONTINUE;
 }
@@ -286,7 +304,13 @@ flt_dmarc_header(struct fctx *fx, const char *name, const char *value,
 	char			 d[FLT_DMARC_FROMS][FLT_DMARC_NAME];
 	int			 n, i;
 
-	if (strcasecmp(name, "From") != 0 || fctx_header_deleted(fx))
+	if (fctx_header_deleted(fx))
+		return FV_CONTINUE;
+	if (strcasecmp(name, "ARC-Seal") == 0) {
+		flt_dmarc_sealer(c, value, len);
+		return FV_CONTINUE;
+	}
+	if (strcasecmp(name, "From") != 0)
 		return FV_CONTINUE;
 	if (c->froms++ > 0 || (n = mailbox_domains(value, len, d,
 	    FLT_DMARC_FROMS)) < 0) {
@@ -391,19 +415,63 @@ flt_dmarc_identities(struct fctx *fx, struct flt_dmarc_job *j)
 	}
 }
 
+/* The d= of the newest ARC-Seal (the highest i=) of the message. */
+static void
+flt_dmarc_sealer(struct flt_dmarc_conn *c, const char *value, size_t len)
+{
+	struct taglist			 tl;
+	const struct taglist_tag	*i;
+	char				 num[4];
+	unsigned			 n;
+
+	if (taglist_parse(value, len, &tl) == -1 ||
+	    taglist_value((i = taglist_get(&tl, "i")), 0, num,
+	    sizeof(num)) == -1 || (n = (unsigned)strtoul(num, NULL, 10)) <=
+	    c->arc_i)
+		return;
+	c->arc_i = n;
+	if (taglist_value(taglist_get(&tl, "d"), 0, c->arc_d,
+	    sizeof(c->arc_d)) == -1)
+		c->arc_d[0] = '\0';
+}
+
+/* Whether the arc filter (before this one) found the chain good. */
+static int
+flt_dmarc_arc_pass(struct fctx *fx)
+{
+	const struct fctx_auth	*a;
+	size_t			 i, n;
+
+	n = fctx_auth_results(fx, &a);
+	for (i = 0; i < n; i++)
+		if (strcmp(a[i].method, "arc") == 0)
+			return strcmp(a[i].result, "pass") == 0;
+	return 0;
+}
+
 /*
- * Whether dmarc.allow_domains names the client's verified host name, or
- * the MAIL FROM address when SPF passed for it: identities a forger
+ * Whether the message's ARC chain passed (the arc filter's result) and
+ * its last sealer is on dmarc.arc_trusted (FLT_DMARC_BY_ARC, the sealer
+ * in j), or dmarc.allow_domains names the client's verified host name,
+ * or the MAIL FROM address when SPF passed for it: identities a forger
  * cannot claim (a forwarder keeps the author's envelope, a list writes
  * its own).
  */
 static int
 flt_dmarc_allowed(struct fctx *fx, struct flt_dmarc *g,
-    const struct flt_dmarc_conn *c, const struct flt_dmarc_job *j)
+    const struct flt_dmarc_conn *c, struct flt_dmarc_job *j)
 {
 	const char	*name = fctx_client_name(fx);
 	char		 host[MAILBOX_DOMAIN_MAX + 2];
 
+	if (g->arc_trusted != NULL && c->arc_d[0] != '\0' &&
+	    flt_dmarc_arc_pass(fx)) {
+		snprintf(host, sizeof(host), "@%s", c->arc_d);
+		if (addrtable_lookup(g->arc_trusted, host, NULL)) {
+			strlcpy(j->sealer, c->arc_d, sizeof(j->sealer));
+			return FLT_DMARC_BY_ARC;
+		}
+	}
 	if (g->allow == NULL)
 		return 0;
 	if (name[0] != '[') {
@@ -640,10 +708,13 @@ flt_dmarc_act(struct fctx *fx, const struct flt_dmarc_job *j)
 	    j->out.result != DMARC_RESULT_FAIL)
 		flt_dmarc_mark(fx, j->from, j->out.result, NULL);
 	else {
-		snprintf(comment, sizeof(comment), "p=%s dis=%s%s",
+		snprintf(comment, sizeof(comment), "p=%s dis=%s%s%.64s",
 		    dmarc_policy_name(j->out.policy),
-		    dmarc_policy_name(j->dis), j->allowed &&
-		    j->out.result == DMARC_RESULT_FAIL ? " allowed" : "");
+		    dmarc_policy_name(j->dis), !j->allowed ||
+		    j->out.result != DMARC_RESULT_FAIL ? "" : j->allowed ==
+		    FLT_DMARC_BY_ARC ? " allowed: ARC sealed by " : " allowed",
+		    j->allowed == FLT_DMARC_BY_ARC && j->out.result ==
+		    DMARC_RESULT_FAIL ? j->sealer : "");
 		flt_dmarc_mark(fx, j->from, j->out.result, comment);
 	}
 	switch (j->act) {

@@ -531,6 +531,7 @@ static const struct conf_key conf_keys[] = {
 	    conf_enum_accept_tempfail),
 	DUR("dmarc", "timeout", dmarc_timeout),
 	STR("dmarc", "allow_domains", dmarc_allow_domains),
+	STR("dmarc", "arc_trusted", dmarc_arc_trusted),
 	STR("dmarc", "history_file", dmarc_history_file),
 	NUM("dmarc", "cache_size", dmarc_cache_size, 0, 1000000),
 	{ "filters", "chain", CONF_T_NAMELIST, LST(filters, nfilters),

@@ -291,6 +291,7 @@ struct conf {
 	enum conf_action dmarc_quarantine_action;	/* accept: tag */
 	enum conf_action dmarc_temperror_action;	/* accept, tempfail */
 	unsigned	 dmarc_timeout;		/* seconds, the lookups */
+	char		 dmarc_arc_trusted[4096];	/* ARC sealers */
 	char		 dmarc_allow_domains[4096];	/* client names and
 						   SPF-verified senders */
 	char		 dmarc_history_file[256];	/* "" = none */

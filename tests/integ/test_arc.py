@@ -6,7 +6,8 @@ validated by postern and by dkimpy's arc_verify alike; a body changed
 after sealing, a header or an ARC-Authentication-Results changed, a seal
 missing, an unknown key, and mail with no chain; the result in the
 Authentication-Results the backend receives; postern milter under Postfix
-and 'postern test' give the same."""
+and 'postern test' give the same.  postern's own seal (arc_seal), judged
+by dkimpy and by a second postern; dmarc.arc_trusted."""
 import re
 import subprocess
 
@@ -20,6 +21,7 @@ from peers import SmtpClient
 from test_dkim_sign import DOMAIN as SIGN
 from test_dkim_sign import skeys  # noqa: F401
 from test_dkim_verify import DOMAIN, OTHER, dkim_dns, keys  # noqa: F401
+from test_dmarc import psl  # noqa: F401
 
 dkim = pytest.importorskip("dkim")
 def message(marker, body=b"Hello.\r\nSecond line.\r\n"):
@@ -348,3 +350,52 @@ def test_seal_none_refuses_the_filter(postern, fakemta):
     p = postern(f.port, wait=False, **{"filters.chain": "arc arc_seal"})
     assert p.wait_exit(10) not in (None, 0)
     assert "arc_seal: set arc.seal to modified or all" in p.log()
+
+
+# ------------------------------------------------- DMARC and trusted ARC
+#
+# A list (here dkimpy sealing as OTHER) breaks the author's SPF and DKIM:
+# DMARC fails for a p=reject domain.  dmarc.arc_trusted lets a passing
+# chain from a trusted sealer through (marked), and only that.
+
+STRICT = "strict.arc.example"
+
+
+class DmarcKeys(KeyRecords):
+    def __init__(self, keys):
+        self.records = dict(keys.records)
+        self.records["_dmarc." + STRICT] = "v=DMARC1; p=reject"
+
+
+@pytest.fixture(scope="module")
+def dmarc_arc_dns(workroot, keys):
+    yield from key_dns(workroot, DmarcKeys(keys), "_dmarc.%s." % STRICT,
+                       "arc-dmarc-dns-")
+
+
+@pytest.mark.parametrize("sealer, trusted, broken, code", [
+    (OTHER, OTHER, False, 250),
+    (OTHER, "." + OTHER.split(".", 1)[1], False, 250),   # a parent
+    (DOMAIN, OTHER, False, 550),        # sealed by someone else
+    (OTHER, OTHER, True, 550),          # the chain does not pass
+    (OTHER, "", False, 550),            # nobody trusted
+])
+def test_dmarc_honours_trusted_sealers(proxy, keys, dmarc_arc_dns, psl,
+                                       sealer, trusted, broken, code):
+    marker = mark()
+    msg = seal(keys, sealed_msg(marker, frm="alice@" + STRICT), sealer)
+    if broken:
+        msg = msg.replace(b"Sealed here.", b"Changed here.")
+    p, f = proxy(**{"filters.chain": "arc dmarc",
+                    "dns.nameserver": dmarc_arc_dns.addr,
+                    "dmarc.public_suffix_list": psl,
+                    "dmarc.arc_trusted": trusted})
+    r, _ = send_timed(p.port, msg, "list@lists.example")
+    assert r.code == code, r
+    if code == 250:
+        got = delivered(f, marker).content
+        assert "dmarc=fail (p=reject dis=none allowed: ARC sealed by %s) "\
+            "header.from=%s" % (sealer, STRICT) in \
+            " ".join(header_values(got, "Authentication-Results")), got
+    else:
+        assert "DMARC policy of %s: reject" % STRICT in r.text, r
