@@ -112,28 +112,26 @@ flt_arc_seal_init(const struct conf *c, struct dns *dns, void **gpriv,
 				    c->arc_signing_table : c->dkim_signing_table;
 
 	(void)dns;
-	*gpriv = g;
 	g->modified_only = c->arc_seal == CONF_ARC_SEAL_MODIFIED;
 	g->opts.hrelaxed = g->opts.brelaxed = 1;
-	if (c->arc_seal == CONF_ARC_SEAL_NONE) {
+	if (c->arc_seal == CONF_ARC_SEAL_NONE)
 		util_err_append(err, errsz, "arc_seal: set arc.seal to "
 		    "modified or all");
-		return -1;
-	}
-	if (kt[0] == '\0' || st[0] == '\0') {
+	else if (kt[0] == '\0' || st[0] == '\0')
 		util_err_append(err, errsz, "arc_seal: set arc.key_table and "
 		    "arc.signing_table (or dkim.key_table and "
 		    "dkim.signing_table)");
-		return -1;
-	}
-	if ((g->tab = dkimtab_load(kt, st, err, errsz)) == NULL)
-		return -1;
-	if (dkimsig_opts_set(&g->opts, c->dkim_sign_headers, "") == -1) {
+	else if ((g->tab = dkimtab_load(kt, st, err, errsz)) != NULL) {
+		if (dkimsig_opts_set(&g->opts, c->dkim_sign_headers, "") == 0) {
+			*gpriv = g;
+			return 0;
+		}
 		util_err_append(err, errsz, "dkim.sign_headers: not a list "
 		    "of field names");
-		return -1;
 	}
-	return 0;
+	flt_arc_seal_fini(g);	/* no fini for a failed init */
+	*gpriv = NULL;
+	return -1;
 }
 
 static void

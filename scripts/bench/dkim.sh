@@ -5,8 +5,10 @@
 # Sourced by bench.sh after lib.sh; its globals are bench.sh's.
 
 # ---------------------------------------------------------------- dkim
-# Three more postern in front of the same sink, on loopback: "sign"
-# (filters.chain = dkim_sign), "verify" (dkim_verify) and "plain" (none).
+# Four more postern in front of the same sink, on loopback: "sign"
+# (filters.chain = dkim_sign), "verify" (dkim_verify), "arc" (arc
+# arc_seal: every message sealed, two RSA-2048 signatures, the
+# ARC-Message-Signature and the ARC-Seal) and "plain" (none).
 # Two keys made by scripts/postern-keygen, d=dkim.example: RSA-2048 (selector
 # rsa) and Ed25519 (selector ed).  The signing table gives the RSA key to
 # From: *@rsa.dkim.example, the Ed25519 key to *@ed.dkim.example and both
@@ -37,9 +39,12 @@ dual1|dual|1|2000|dkim sign RSA + Ed25519|-
 dual100|dual|100|5000|dkim sign RSA + Ed25519|-
 verify1|verify|1|2000|dkim verify RSA-2048|-
 verify100|verify|100|5000|dkim verify RSA-2048|0.8
+arc1|arc|1|2000|arc seal RSA-2048|-
+arc100|arc|100|5000|arc seal RSA-2048|-
 "
 DKIM_WHY="" SIGN_WHY="" VERIFY_WHY=""
-DKIM_PLAIN_PID="" SIGN_PID="" VERIFY_PID="" DKIM_UNBOUND_PID=""
+DKIM_PLAIN_PID="" SIGN_PID="" VERIFY_PID="" DKIM_UNBOUND_PID="" ARC_PID=""
+ARC_WHY=""
 
 # ossl_rates ALG...: one core's rates from one 'openssl speed' run, one
 # line per ALG in the order openssl prints them (rsa, ecdsa, ecdh, eddsa):
@@ -77,7 +82,8 @@ dkim_keys() {	# keys, tables, the signed message; 0 when all are there
 	    ed "dkim.example:ed:$DKIM_DIR/ed.private" >"$DKIM_DIR/KeyTable"
 	printf '%s\t%s\n' '*@rsa.dkim.example' rsa '*@ed.dkim.example' ed \
 	    '*@dual.dkim.example' rsa '*@dual.dkim.example' ed >"$DKIM_DIR/SigningTable"
-	for sel in rsa ed dual; do
+	printf '%s\t%s\n' '*@arc.dkim.example' rsa >"$DKIM_DIR/ArcSigningTable"
+	for sel in rsa ed dual arc; do
 		printf 'From: <bench@%s.dkim.example>\nTo: <sink@example.com>\nSubject: probe\n\nHello.\n' \
 		    "$sel" >"$DKIM_DIR/probe-$sel.eml"
 	done
@@ -130,13 +136,14 @@ dkim_probe() {
 # dkim_start: the plain, sign and verify postern and the key server; sets
 # DKIM_WHY when nothing can be measured, SIGN_WHY or VERIFY_WHY for a side.
 dkim_start() {
-	local uport pport sport vport k got want
-	read -r uport pport sport vport <<<"$(pick_ports 4)"
-	[ -n "$vport" ] || { DKIM_WHY="no free ports"; return 1; }
+	local uport pport sport vport aport k got want
+	read -r uport pport sport vport aport <<<"$(pick_ports 5)"
+	[ -n "$aport" ] || { DKIM_WHY="no free ports"; return 1; }
 	dkim_keys || return 1
 	postern_start dkim-plain 127.0.0.1 "$pport" "" || { DKIM_WHY=$WHY; return 1; }
 	DKIM_PLAIN_PID=$LAST_PID DKIM_PLAIN_PORT=$pport
 	[ -z "$VERIFY_WHY" ] && dkim_start_verify "$uport" "$vport"
+	dkim_start_arc "$aport"
 	SIGN_OPTS=(-o "dkim.key_table=$DKIM_DIR/KeyTable"
 	    -o "dkim.signing_table=refile:$DKIM_DIR/SigningTable"
 	    -o dkim.multiple_signatures=yes -o dkim.outbound=any)
@@ -157,6 +164,23 @@ dkim_start() {
 	return 0
 }
 
+dkim_start_arc() {	# the sealing postern; ARC_WHY if not
+	local aport=$1 got
+	ARC_OPTS=(-o "arc.key_table=$DKIM_DIR/KeyTable"
+	    -o "arc.signing_table=refile:$DKIM_DIR/ArcSigningTable"
+	    -o arc.seal=all -o "dns.nameserver=127.0.0.1@9")
+	postern_start arc-seal 127.0.0.1 "$aport" "arc arc_seal" \
+	    "${ARC_OPTS[@]}" || { ARC_WHY=$WHY; return; }
+	ARC_PID=$LAST_PID ARC_PORT=$aport
+	got=$(dkim_test "$DKIM_DIR/probe-arc.eml" "arc arc_seal" \
+	    "${ARC_OPTS[@]}" | sed -n 's/^filter results *//p')
+	echo "  probe: a message from arc.dkim.example, through postern test: $got"
+	case "$got" in
+	*"arc_seal=sealed(i=1 cv=none)"*) ;;
+	*) ARC_WHY="probe: not sealed (${got:-no result})" ;;
+	esac
+}
+
 # shellcheck disable=SC2317  # (run by pair_run)
 dkim_run() {	# dkim_run PORT SIDE: a pair_run runner for the current case
 	run_one "$1" "$DKIM_SESS" "$DKIM_MSG" "$DKIM_N"
@@ -169,6 +193,8 @@ dkim_case() {
 	if [ "$1" = verify ]; then
 		pid=$VERIFY_PID port=${VERIFY_PORT:-} why=$VERIFY_WHY
 		DKIM_MSG=$DKIM_DIR/verify.eml from=bench@rsa.dkim.example
+	elif [ "$1" = arc ]; then
+		pid=$ARC_PID port=${ARC_PORT:-} why=$ARC_WHY DKIM_MSG=1024
 	else
 		pid=$SIGN_PID port=${SIGN_PORT:-} why=$SIGN_WHY DKIM_MSG=1024
 	fi
@@ -184,6 +210,7 @@ else
 	if dkim_start; then
 		[ -n "$SIGN_WHY" ] && echo "  signing not measured: $SIGN_WHY"
 		[ -n "$VERIFY_WHY" ] && echo "  verifying not measured: $VERIFY_WHY"
+		[ -n "$ARC_WHY" ] && echo "  ARC sealing not measured: $ARC_WHY"
 		read -r RSA_SIGN RSA_VERIFY <<<"$(ossl_rates rsa2048)"
 		read -r ED_SIGN ED_VERIFY <<<"$(ossl_rates ed25519)"
 		echo "  openssl speed, one core: RSA-2048 sign $RSA_SIGN/s verify $RSA_VERIFY/s; Ed25519 sign $ED_SIGN/s verify $ED_VERIFY/s"
@@ -221,7 +248,8 @@ else
 		# What the filter adds to postern's CPU time per message, at 100
 		# sessions, next to what the crypto alone takes on one core.
 		printf '  postern CPU per message added by the filter (100 sessions) vs openssl alone:'
-		for k in rsa:"$RSA_SIGN" ed:"$ED_SIGN" dual:"$RSA_SIGN":"$ED_SIGN" verify:"$RSA_VERIFY"; do
+		for k in rsa:"$RSA_SIGN" ed:"$ED_SIGN" dual:"$RSA_SIGN":"$ED_SIGN" \
+		    verify:"$RSA_VERIFY" arc:"$RSA_SIGN":"$RSA_SIGN"; do
 			awk -v k="${k%%:*}" -v p="$(cpu_us "dkim-${k%%:*}100-plain")" \
 			    -v f="$(cpu_us "dkim-${k%%:*}100-filter")" -v r="${k#*:}" 'BEGIN {
 				n = split(r, v, ":"); c = 0
@@ -233,13 +261,14 @@ else
 		echo
 		echo "  ($(nproc) cores, shared by postern, smtp-source and the sink; one core signs at most $RSA_SIGN RSA-2048 messages/s)"
 		budget_note dkim "$DKIM_BUDGET" "$DKIM_SKIPPED"
-		for k in sign verify; do
-			warn_tail "$WORK/postern-dkim-$k.log" 3 "dkim $k"
+		for k in dkim-sign dkim-verify arc-seal; do
+			warn_tail "$WORK/postern-$k.log" 3 "$k"
 		done
 	else
 		echo "  not measured: $DKIM_WHY"
 		add_summary "FAIL (not measured: $DKIM_WHY)" "dkim" "-"
 	fi
 	echo "  (dkim section took $(($(elapsed_s) - DKIM_START_S))s)"
-	for pid in $SIGN_PID $VERIFY_PID $DKIM_PLAIN_PID $DKIM_UNBOUND_PID; do stop_pid "$pid"; done
+	for pid in $SIGN_PID $VERIFY_PID $ARC_PID $DKIM_PLAIN_PID \
+	    $DKIM_UNBOUND_PID; do stop_pid "$pid"; done
 fi
