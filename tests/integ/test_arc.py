@@ -399,3 +399,41 @@ def test_dmarc_honours_trusted_sealers(proxy, keys, dmarc_arc_dns, psl,
             " ".join(header_values(got, "Authentication-Results")), got
     else:
         assert "DMARC policy of %s: reject" % STRICT in r.text, r
+
+
+def test_seal_in_the_other_front_ends(procs, workdir, workroot, postern_bin,
+                                      skeys, seal_dns, all_keys):
+    """postern milter under Postfix and postern test seal as the proxy
+    does: dkimpy finds the set good."""
+    opts = {"filters.chain": "arc arc_seal", "dns.nameserver": seal_dns.addr,
+            "arc.seal": "all", "arc.key_table": skeys.key_table(),
+            "arc.signing_table": "refile:" + skeys.table(
+                "ArcSigningTable", "*@%s rsa\n" % SIGN)}
+    marker = mark()
+    path = workdir + "/seal.eml"
+    with open(path, "wb") as fp:
+        fp.write(sealed_msg(marker))
+    out = subprocess.run([postern_bin, "test"] + [
+        a for k, v in opts.items() for a in ("-o", "%s=%s" % (k, v))] +
+        [path], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "arc_seal=sealed(i=1 cv=none)" in out.stdout, out.stdout
+    m = procs.add(peers.PosternMilter(postern_bin, workdir, opts))
+    gen = conftest._postfix(workroot, {
+        "smtpd_milters": "inet:%s:%d" % (peers.LOOP_HOST, m.port),
+        "milter_protocol": "6", "milter_default_action": "tempfail"})
+    pf, snk = next(gen)
+    try:
+        with SmtpClient(pf.port) as c:
+            assert c.ehlo().code == 250
+            r = c.send_message("a@" + SIGN, ["rcpt@example.com"],
+                               sealed_msg(marker))
+        assert r.code == 250, (r, m.log()[-3000:])
+        got = peers.wait_for(lambda: [x for x in snk.messages()
+                                      if marker.encode() in x.content], 20,
+                             what="message %s at the sink" % marker)[0]
+        cv, res, why = dkim.arc_verify(got.content,
+                                       dnsfunc=all_keys.dnsfunc)
+        assert cv == dkim.CV_Pass, (why, got.content)
+    finally:
+        gen.close()
