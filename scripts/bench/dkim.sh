@@ -5,10 +5,12 @@
 # Sourced by bench.sh after lib.sh; its globals are bench.sh's.
 
 # ---------------------------------------------------------------- dkim
-# Four more postern in front of the same sink, on loopback: "sign"
-# (filters.chain = dkim_sign), "verify" (dkim_verify), "arc" (arc
-# arc_seal: every message sealed, two RSA-2048 signatures, the
-# ARC-Message-Signature and the ARC-Seal) and "plain" (none).
+# Five more postern in front of the same sink, on loopback: "sign"
+# (filters.chain = dkim_sign), "verify" (dkim_verify), "full" (iplist
+# regex spf dkim_verify dkim_sign: the whole chain, RSA-2048 signing, the
+# lookups on the key server), "arc" (arc arc_seal: every message sealed,
+# two RSA-2048 signatures, the ARC-Message-Signature and the ARC-Seal)
+# and "plain" (none).
 # Two keys made by scripts/postern-keygen, d=dkim.example: RSA-2048 (selector
 # rsa) and Ed25519 (selector ed).  The signing table gives the RSA key to
 # From: *@rsa.dkim.example, the Ed25519 key to *@ed.dkim.example and both
@@ -24,7 +26,7 @@
 # alone costs).  Signing and verifying are set up apart: when one cannot
 # run (no dkim_sign filter, no dkimpy), the other is still measured.
 DKIM_ON=${BENCH_DKIM:-1}
-DKIM_BUDGET=${BENCH_DKIM_BUDGET:-90}	# seconds; then remaining repetitions are skipped
+DKIM_BUDGET=${BENCH_DKIM_BUDGET:-150}	# seconds; then remaining repetitions are skipped
 DKIM_DIR=$WORK/dkim
 # case id | kind | sessions | messages | label | target ratio
 # Signing targets (issue 19): RSA-2048 at 0.5 of pass-through (one
@@ -39,12 +41,14 @@ dual1|dual|1|2000|dkim sign RSA + Ed25519|-
 dual100|dual|100|5000|dkim sign RSA + Ed25519|-
 verify1|verify|1|2000|dkim verify RSA-2048|-
 verify100|verify|100|5000|dkim verify RSA-2048|0.8
+full1|full|1|2000|full chain, RSA-2048 signing|-
+full100|full|100|5000|full chain, RSA-2048 signing|-
 arc1|arc|1|2000|arc seal RSA-2048|-
 arc100|arc|100|5000|arc seal RSA-2048|-
 "
 DKIM_WHY="" SIGN_WHY="" VERIFY_WHY=""
 DKIM_PLAIN_PID="" SIGN_PID="" VERIFY_PID="" DKIM_UNBOUND_PID="" ARC_PID=""
-ARC_WHY=""
+FULL_PID="" ARC_WHY="" FULL_WHY=""
 
 # ossl_rates ALG...: one core's rates from one 'openssl speed' run, one
 # line per ALG in the order openssl prints them (rsa, ecdsa, ecdh, eddsa):
@@ -136,9 +140,9 @@ dkim_probe() {
 # dkim_start: the plain, sign and verify postern and the key server; sets
 # DKIM_WHY when nothing can be measured, SIGN_WHY or VERIFY_WHY for a side.
 dkim_start() {
-	local uport pport sport vport aport k got want
-	read -r uport pport sport vport aport <<<"$(pick_ports 5)"
-	[ -n "$aport" ] || { DKIM_WHY="no free ports"; return 1; }
+	local uport pport sport vport aport fport k got want
+	read -r uport pport sport vport aport fport <<<"$(pick_ports 6)"
+	[ -n "$fport" ] || { DKIM_WHY="no free ports"; return 1; }
 	dkim_keys || return 1
 	postern_start dkim-plain 127.0.0.1 "$pport" "" || { DKIM_WHY=$WHY; return 1; }
 	DKIM_PLAIN_PID=$LAST_PID DKIM_PLAIN_PORT=$pport
@@ -150,6 +154,15 @@ dkim_start() {
 	postern_start dkim-sign 127.0.0.1 "$sport" dkim_sign "${SIGN_OPTS[@]}" ||
 	    { SIGN_WHY=$WHY; return 0; }
 	SIGN_PID=$LAST_PID SIGN_PORT=$sport
+	if [ -n "$VERIFY_WHY" ]; then
+		FULL_WHY="no key server ($VERIFY_WHY)"
+	elif postern_start dkim-full 127.0.0.1 "$fport" \
+	    "iplist regex spf dkim_verify dkim_sign" "${SIGN_OPTS[@]}" \
+	    "${VERIFY_OPTS[@]}"; then
+		FULL_PID=$LAST_PID FULL_PORT=$fport
+	else
+		FULL_WHY=$WHY
+	fi
 	# Each kind must get its signatures (a= of each), and they must verify.
 	for k in rsa:rsa-sha256:pass ed:ed25519-sha256:pass \
 	    dual:ed25519-sha256,rsa-sha256:pass,pass; do
@@ -195,6 +208,9 @@ dkim_case() {
 		DKIM_MSG=$DKIM_DIR/verify.eml from=bench@rsa.dkim.example
 	elif [ "$1" = arc ]; then
 		pid=$ARC_PID port=${ARC_PORT:-} why=$ARC_WHY DKIM_MSG=1024
+	elif [ "$1" = full ]; then
+		pid=$FULL_PID port=${FULL_PORT:-} why=$FULL_WHY DKIM_MSG=1024
+		from=bench@rsa.dkim.example
 	else
 		pid=$SIGN_PID port=${SIGN_PORT:-} why=$SIGN_WHY DKIM_MSG=1024
 	fi
@@ -211,6 +227,7 @@ else
 		[ -n "$SIGN_WHY" ] && echo "  signing not measured: $SIGN_WHY"
 		[ -n "$VERIFY_WHY" ] && echo "  verifying not measured: $VERIFY_WHY"
 		[ -n "$ARC_WHY" ] && echo "  ARC sealing not measured: $ARC_WHY"
+		[ -n "$FULL_WHY" ] && echo "  the full chain not measured: $FULL_WHY"
 		read -r RSA_SIGN RSA_VERIFY <<<"$(ossl_rates rsa2048)"
 		read -r ED_SIGN ED_VERIFY <<<"$(ossl_rates ed25519)"
 		echo "  openssl speed, one core: RSA-2048 sign $RSA_SIGN/s verify $RSA_VERIFY/s; Ed25519 sign $ED_SIGN/s verify $ED_VERIFY/s"
@@ -261,7 +278,7 @@ else
 		echo
 		echo "  ($(nproc) cores, shared by postern, smtp-source and the sink; one core signs at most $RSA_SIGN RSA-2048 messages/s)"
 		budget_note dkim "$DKIM_BUDGET" "$DKIM_SKIPPED"
-		for k in dkim-sign dkim-verify arc-seal; do
+		for k in dkim-sign dkim-verify dkim-full arc-seal; do
 			warn_tail "$WORK/postern-$k.log" 3 "$k"
 		done
 	else
@@ -269,6 +286,6 @@ else
 		add_summary "FAIL (not measured: $DKIM_WHY)" "dkim" "-"
 	fi
 	echo "  (dkim section took $(($(elapsed_s) - DKIM_START_S))s)"
-	for pid in $SIGN_PID $VERIFY_PID $ARC_PID $DKIM_PLAIN_PID \
+	for pid in $SIGN_PID $VERIFY_PID $ARC_PID $FULL_PID $DKIM_PLAIN_PID \
 	    $DKIM_UNBOUND_PID; do stop_pid "$pid"; done
 fi
