@@ -231,7 +231,12 @@ flt_arc_seal_eom(struct fctx *fx)
 	j->now = time(NULL);
 	snprintf(num, sizeof(num), " i=%u; ", j->i);
 	util_buf_puts(&aar, num);
-	util_buf_puts(&aar, ar != NULL ? ar : fctx_conf(fx)->authserv_id);
+	if (ar != NULL)
+		util_buf_puts(&aar, ar);
+	else {		/* no result: "none" (RFC 8601 2.2) */
+		util_buf_puts(&aar, fctx_conf(fx)->authserv_id);
+		util_buf_puts(&aar, "; none");
+	}
 	j->aar = xstrndup((char *)aar.p, aar.len);
 	util_buf_free(&aar);
 	if (fctx_defer(fx, flt_arc_seal_work, flt_arc_seal_done, j) == 0)
