@@ -46,6 +46,11 @@ extern const struct store_impl_ops store_mem_ops;
 void		*store_redis_new(const struct store_settings *, char *err,
 		    size_t errsz);
 extern const struct store_impl_ops store_redis_ops;
+/* store_redis_bound - a hiredis reader (redisReader) made to refuse an
+ * array of more elements than postern's replies have, before it
+ * allocates them. */
+struct redisReader;
+void		 store_redis_bound(struct redisReader *);
 /* store_redis_check - an operation's reply from Redis (hiredis's
  * redisReply, untrusted) into r: {what, wait_ms}, two integers in range
  * for req; -1 for anything else. */

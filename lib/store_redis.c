@@ -14,7 +14,11 @@
  * reconnection, tried after 200 ms, then twice as long each time up to
  * 5 s.  Replies come through hiredis's reader (RESP), and are still
  * untrusted: an operation's reply must be an array of two integers in
- * range, or the call fails ("bad reply").  A server's error reply fails
+ * range, or the call fails ("bad reply").  hiredis 0.14 allocates an
+ * array for as many elements as a reply announces, before they come:
+ * the reader is given object functions that refuse an array of more
+ * than STORE_REDIS_ELEMENTS_MAX (the connection then fails, "out of
+ * memory"), so a reply cannot make postern allocate more than it sent.  A server's error reply fails
  * the call ("error") and is logged.
  *
  * Each operation is one EVAL of a Lua script, so that checking and
@@ -23,8 +27,8 @@
  * (TIME) as now, so instances with skewed clocks still agree.  Keys are
  * the callers', under the prefix "postern:".
  *
- * Public: store_redis_new, store_redis_ops, store_redis_check
- * (store_int.h).
+ * Public: store_redis_new, store_redis_ops, store_redis_bound,
+ * store_redis_check (store_int.h).
  *
  * DIAGNOSTICS
  *	"redis.server: 'SPEC': ..." for an address it cannot use; at run
@@ -51,6 +55,7 @@
 #define STORE_REDIS_BACKOFF_MAX	5000
 #define STORE_REDIS_ARGS	(3 + 3 * STORE_KEYS_MAX)
 #define STORE_REDIS_PATH_MAX	108	/* sizeof(sun_path) on Linux */
+#define STORE_REDIS_ELEMENTS_MAX 64	/* an array in a reply; ours has 2 */
 
 struct store_redis;
 
@@ -121,6 +126,8 @@ static const char store_redis_grey_lua[] =
 "redis.call('SET', KEYS[2], passes + 1, 'PX', ARGV[3])\n"
 "return {3, 0}\n";
 
+static void	store_redis_fns_init(void);
+static void	*store_redis_array(const redisReadTask *, int);
 static void	store_redis_start(void *, struct store_call *);
 static void	store_redis_free(void *);
 static void	store_redis_conn_free(evutil_socket_t, short, void *);
@@ -140,6 +147,11 @@ const struct store_impl_ops store_redis_ops = {
 	.start = store_redis_start,
 	.free = store_redis_free,
 };
+
+/* hiredis's reply object functions, but for arrays (set up once). */
+static redisReplyObjectFunctions store_redis_fns;
+static void	*(*store_redis_default_array)(const redisReadTask *, int);
+static pthread_once_t store_redis_fns_once = PTHREAD_ONCE_INIT;
 
 static struct log_limit store_redis_log_conn =
 	    LOG_LIMIT("redis connection failures");
@@ -345,6 +357,7 @@ store_redis_connect(struct store_redis_conn *c)
 		return;
 	}
 	ac->data = c;
+	store_redis_bound(ac->c.reader);
 	redisLibeventAttach(ac, c->base);
 	redisAsyncSetConnectCallback(ac, store_redis_connected);
 	redisAsyncSetDisconnectCallback(ac, store_redis_disconnected);
@@ -476,6 +489,38 @@ store_redis_reply(redisAsyncContext *ac, void *reply, void *arg)
 		return;
 	}
 	store_call_answer(call, &r);
+}
+
+void
+store_redis_bound(redisReader *r)
+{
+	pthread_once(&store_redis_fns_once, store_redis_fns_init);
+	r->fn = &store_redis_fns;
+}
+
+/* hiredis's own functions (a reader made to read them), arrays
+ * bounded. */
+static void
+store_redis_fns_init(void)
+{
+	redisReader	*r;
+
+	if ((r = redisReaderCreate()) == NULL)
+		fatalx("store_redis: redisReaderCreate");
+	store_redis_fns = *r->fn;
+	redisReaderFree(r);
+	store_redis_default_array = store_redis_fns.createArray;
+	store_redis_fns.createArray = store_redis_array;
+}
+
+/* NULL (hiredis: out of memory, the reply is refused) for an array
+ * larger than any reply of ours. */
+static void *
+store_redis_array(const redisReadTask *t, int elements)
+{
+	if (elements > STORE_REDIS_ELEMENTS_MAX)
+		return NULL;
+	return store_redis_default_array(t, elements);
 }
 
 int

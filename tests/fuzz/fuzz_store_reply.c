@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * fuzz_store_reply.c - libFuzzer target for what postern reads from
- * Redis: the bytes go through hiredis's RESP reader, as a connection's
- * would, and every reply it makes of them is judged by store_redis_check
+ * Redis: the bytes go through hiredis's RESP reader with postern's
+ * bounds (store_redis_bound: no array larger than ours is allocated), as
+ * a connection's would, and every reply it makes of them is judged by store_redis_check
  * for a rate operation of 1 to 16 keys and for a greylisting one (the
  * first byte picks).  A reply taken must be in range; any other outcome
  * aborts.
@@ -45,6 +46,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	q.n = q.kind == STORE_GREY ? 2 : (size_t)(data[0] & 0x0f) + 1;
 	if ((rd = redisReaderCreate()) == NULL)
 		abort();
+	store_redis_bound(rd);
 	if (redisReaderFeed(rd, (const char *)data + 1, size - 1) ==
 	    REDIS_OK)
 		while (n++ < 64 && redisReaderGetReply(rd, &reply) ==

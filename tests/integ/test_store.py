@@ -5,12 +5,14 @@ with a password and with an ACL user, SELECT; Redis killed (accept and
 tempfail) and back, Redis too slow (timeout, counted); several postern on
 one Redis, directly and behind the shipped HAProxy configuration (a
 client limit held across both, a greylist triplet made on one passing on
-the other); the in-process store full; a reload that moves the store to
+the other); the in-process store full; a reply announcing a huge array; a reload that moves the store to
 another Redis with two event loops; postern test leaving Redis alone."""
 import os
 import re
 import signal
+import socket
 import subprocess
+import threading
 import time
 
 import pytest
@@ -254,3 +256,53 @@ def test_bad_server_address_fails_the_start(postern, fakemta):
                                        "redis.server": "127.0.0.1:99999"})
     assert p.wait_exit(10) not in (None, 0)
     assert "redis.server: '127.0.0.1:99999'" in p.log()
+
+
+def test_a_reply_announcing_a_huge_array_is_refused(proxy):
+    """A server that answers every command with '*999999999': hiredis
+    would allocate 8 GB for it and wait for the elements; postern refuses
+    the reply at once (the call fails "down", tempfail here) and stays
+    small."""
+    srv = socket.socket()
+    srv.bind((peers.LOOP_HOST, 0))
+    srv.listen(8)
+    stop = threading.Event()
+
+    def serve():
+        srv.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                c, _ = srv.accept()
+            except OSError:
+                continue
+            try:
+                c.recv(65536)
+                c.sendall(b"*999999999\r\n")
+            except OSError:
+                pass
+            finally:
+                c.close()
+
+    t = threading.Thread(target=serve)
+    t.start()
+    try:
+        p, f = limited(proxy, **{
+            "redis.server": "%s:%d" % srv.getsockname(),
+            "redis.failure_action": "tempfail", "redis.timeout": "5s"})
+        t0 = time.monotonic()
+        got = send(p.port)
+        assert got.lines[0] == UNAVAILABLE, got
+        # refused at once, not waited for (the elements never come)
+        assert time.monotonic() - t0 < 3
+        p.wait_log(r"ratelimit: store failed \(down\): tempfailed")
+        with open("/proc/%d/status" % p.pid) as fp:
+            rss = [int(l.split()[1]) for l in fp if l.startswith("VmRSS")]
+        assert rss[0] < 200 * 1024, "RSS %d KiB" % rss[0]
+        # and nothing half-read holds it back at the end (hiredis's own
+        # array made postern take 10 s to stop)
+        p.signal(signal.SIGTERM)
+        assert p.wait_exit(5) == 0, p.log()[-2000:]
+    finally:
+        stop.set()
+        t.join(10)
+        srv.close()
