@@ -83,7 +83,7 @@ flt_arc_header(struct fctx *fx, const char *name, const char *value,
 static enum fv
 flt_arc_eoh(struct fctx *fx)
 {
-	(void)arcverify_eoh(flt_arc_msg(fx));
+	arcverify_eoh(flt_arc_msg(fx), 1);
 	return FV_CONTINUE;
 }
 

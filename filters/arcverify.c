@@ -117,16 +117,17 @@ arcverify_header(struct arcverify_msg *m, const char *name, const char *value,
 	m->nh++;
 }
 
-int
-arcverify_eoh(struct arcverify_msg *m)
+void
+arcverify_eoh(struct arcverify_msg *m, int hash_body)
 {
 	struct taglist	 tl;
 	struct arcset_field *f;
 	unsigned	 i;
 	int		 hrelaxed, brelaxed;
 
-	if ((m->status = arcset_check(&m->chain)) != ARCSET_VALID)
-		return 0;
+	if ((m->status = arcset_check(&m->chain)) != ARCSET_VALID ||
+	    !hash_body)
+		return;
 	for (i = 1; i <= m->chain.n; i++) {
 		f = &m->chain.f[i][ARCSET_AMS];
 		if (taglist_parse(f->value, f->vlen, &tl) == -1 ||
@@ -141,7 +142,6 @@ arcverify_eoh(struct arcverify_msg *m)
 		dkimcanon_body_init(&m->bh[brelaxed].canon, brelaxed,
 		    arcverify_sink, m->bh[brelaxed].md);
 	}
-	return 1;
 }
 
 static void

@@ -33,9 +33,9 @@ struct arcverify_msg *arcverify_new(void);
 void		 arcverify_header(struct arcverify_msg *, const char *name,
 		    const char *value, size_t vlen);
 /* arcverify_eoh - the header is over: the chain's structure is checked
- * and the body hashes its signatures need are set up.  Returns 1 when
- * there is a chain to validate (the body is wanted), else 0. */
-int		 arcverify_eoh(struct arcverify_msg *);
+ * and, with hash_body (a validation to come: arcverify_run), the body
+ * hashes its signatures need are set up. */
+void		 arcverify_eoh(struct arcverify_msg *, int hash_body);
 void		 arcverify_body(struct arcverify_msg *, const unsigned char *,
 		    size_t);
 /*
